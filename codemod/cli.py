@@ -1,0 +1,193 @@
+"""The ``flask2fastapi`` command line: convert, list, explain.
+
+Exit codes (also in the README):
+  0  done; nothing needs a person
+  1  --check: at least one file would change
+  2  usage error (bad option, path or code)
+  3  converted, but TODO markers need a person
+  4  at least one file could not be converted (syntax error, transform error, unreadable)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+from rich.table import Table
+
+from codemod.engine import FileResult, convert_paths, copy_tree, discover, out_path, out_root, write_atomic
+from codemod.findings import ENGINE_CODES, by_code, catalogue
+from codemod.transform import Options
+from transforms import BY_NAME, ORDER
+
+EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
+PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar is worth drawing
+
+app = typer.Typer(
+    name="flask2fastapi",
+    help="Convert a Flask code base to FastAPI with a deterministic LibCST codemod.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _split(values: Optional[List[str]]) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def convert(
+    paths: List[Path] = typer.Argument(..., help="Files or folders to convert."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write a converted copy of the whole tree to DIR; PATH stays as it is."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of every change; write nothing."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when any file would change."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Only these transforms or finding codes (comma-separated)."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these transforms or finding codes (comma-separated)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores; one file runs inline)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: every file's status and every finding."),
+) -> None:
+    """Rewrite Flask code as FastAPI code (in place, or into --out DIR)."""
+    for path in paths:
+        if not path.exists():
+            raise _fail(f"{path}: no such file or folder")
+    codes = catalogue(ORDER)
+    selected, ignored = _split(select), _split(ignore)
+    for item in (*selected, *ignored):
+        if item not in BY_NAME and item not in codes:
+            raise _fail(f"{item!r} is neither a transform ({', '.join(BY_NAME)}) nor a finding code (see `flask2fastapi list`)")
+    chosen = [t for t in ORDER if t.NAME in selected] or list(ORDER)
+    chosen = [t for t in chosen if t.NAME not in ignored]
+    options = Options(
+        ignore_codes=frozenset(c for c in ignored if c in codes),
+        select_codes=frozenset(c for c in selected if c in codes),
+    )
+    writes = not (diff or check)
+    if out_dir is not None:
+        _check_out(out_dir, paths)
+
+    files = discover(paths)
+    results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
+
+    if diff:
+        for result in results:
+            if result.status == "changed":
+                _print_diff(result)
+    if writes:
+        if out_dir is not None:
+            _write_out(results, paths, out_dir)
+        else:
+            for result in results:
+                if result.status == "changed" and result.new is not None:
+                    write_atomic(Path(result.path), result.new)
+    if report is not None:
+        report.write_text(json.dumps({"files": [r.to_json() for r in results]}, indent=2) + "\n", encoding="utf-8")
+    _summary(results, written=writes)
+    raise typer.Exit(_exit_code(results, check))
+
+
+def _check_out(out_dir: Path, paths: list[Path]) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise _fail(f"--out {out_dir}: exists and is not an empty folder")
+    for path in paths:
+        if path.is_dir() and out_dir.resolve().is_relative_to(path.resolve()):
+            raise _fail(f"--out {out_dir}: is inside {path}, which is being converted")
+
+
+def _run(files: list[Path], chosen, options: Options, jobs: int) -> list[FileResult]:
+    if len(files) < PROGRESS_THRESHOLD:
+        return convert_paths(files, chosen, options, jobs)
+    columns = (TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("convert", total=len(files))
+        return convert_paths(files, chosen, options, jobs, on_done=lambda: progress.advance(task))
+
+
+def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path) -> None:
+    for path in paths:
+        copy_tree(path, out_root(path, paths, out_dir))
+    for result in results:
+        if result.status == "changed" and result.new is not None:
+            write_atomic(out_path(Path(result.path), paths, out_dir), result.new)
+
+
+def _print_diff(result: FileResult) -> None:
+    assert result.old is not None and result.new is not None
+    old = result.old.decode("utf-8", errors="replace").splitlines(keepends=True)
+    new = result.new.decode("utf-8", errors="replace").splitlines(keepends=True)
+    name = _display(result.path)
+    text = "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+    out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)
+
+
+def _display(path: str) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    relative = os.path.relpath(path)
+    return path.lstrip("/") if relative.startswith("..") else relative
+
+
+def _summary(results: list[FileResult], written: bool) -> None:
+    findings = [f for r in results for f in r.findings]
+    for finding in findings:
+        colour = "red" if finding.code in {c.code for c in ENGINE_CODES} else "yellow"
+        err.print(f"{_display(finding.path)}:{finding.line}: [{colour}]{finding.code}[/] {finding.message}", markup=True, soft_wrap=True)
+    table = Table(title="flask2fastapi", show_header=True, header_style="bold")
+    table.add_column("files")
+    table.add_column("count", justify="right")
+    counts = {s: sum(r.status == s for r in results) for s in ("changed", "unchanged", "failed")}
+    table.add_row("converted" if written else "would change", str(counts["changed"]))
+    table.add_row("unchanged", str(counts["unchanged"]))
+    table.add_row("failed", str(counts["failed"]))
+    for code, count in by_code(findings).items():
+        table.add_row(f"finding {code}", str(count))
+    err.print(table)
+
+
+def _exit_code(results: list[FileResult], check: bool) -> int:
+    if any(r.status == "failed" for r in results):
+        return EXIT_ERRORS
+    if check:
+        return EXIT_WOULD_CHANGE if any(r.status == "changed" for r in results) else EXIT_OK
+    return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_OK
+
+
+@app.command("list")
+def list_transforms() -> None:
+    """Show the transforms in the order they run, with their finding codes."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("#", "transform", "what it converts", "findings"):
+        table.add_column(column)
+    for index, transform in enumerate(ORDER, 1):
+        table.add_row(str(index), transform.NAME, transform.DESCRIPTION, " ".join(c.code for c in transform.FINDINGS.values()))
+    out.print(table)
+
+
+@app.command()
+def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131.")) -> None:
+    """Say what a finding means and what to do by hand."""
+    codes = catalogue(ORDER)
+    entry = codes.get(code.upper())
+    if entry is None:
+        raise _fail(f"unknown finding code {code!r}; `flask2fastapi list` shows them all")
+    owner = next((t.NAME for t in ORDER if entry in t.FINDINGS.values()), "engine")
+    out.print(f"[bold]{entry.code}[/] ({owner})")
+    out.print(f"marker: # TODO[{entry.code}]: {entry.template}", markup=False)
+    out.print(entry.explanation, markup=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,251 @@
+"""Files in, results out: discover, gather facts, parse once, transform, write atomically.
+
+Pass 1 (facts) and pass 2 (transform) both fan out over a process pool. Within a file the
+transforms run in the explicit order of ``transforms.ORDER``, combined in one traversal of one
+metadata-wrapped tree; LibCST's import visitors then add and remove imports; the transforms
+marked FINAL (which look for what is left unconverted) run on the result. A file that does not
+parse, or on which a transform raises, is reported and left byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
+from codemod.project import Project, gather, module_of, wrap
+from codemod.transform import Combined, FileRun, Options, Transform
+
+# Folders that hold no code of the project's own (or no code at all).
+SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "site-packages"})
+# Never copied into --out: caches and version control, not part of the program.
+NOT_COPIED = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"})
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # "changed" | "unchanged" | "failed"
+    findings: list[Finding] = field(default_factory=list)
+    old: bytes | None = None  # only for changed files
+    new: bytes | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "status": self.status, "findings": [f.to_json() for f in self.findings]}
+
+
+def _is_venv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").exists()
+
+
+def _skipped(folder: Path) -> bool:
+    name = folder.name
+    return name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info") or _is_venv(folder)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """The .py files under ``paths``, in a stable order. Files named directly are always kept."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_file():
+            found[path] = None
+            continue
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not _skipped(Path(folder) / d))
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    found[Path(folder) / name] = None
+    return list(found)
+
+
+# -- one file ------------------------------------------------------------------------------
+
+
+def _run_pass(module: cst.Module, path: Path, classes: Sequence[type[Transform]], run: FileRun) -> cst.Module:
+    module_id = module_of(path)
+    wrapper = wrap(module, path)
+    context = CodemodContext(
+        filename=str(path),
+        full_module_name=module_id.name,
+        full_package_name=module_id.package,
+        wrapper=wrapper,
+    )
+    transforms = [cls(context, run) for cls in classes]
+    module = wrapper.visit(Combined(transforms, run))
+    for key, visitor in ((AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor), (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor)):
+        if context.scratch.get(key):
+            module = visitor(replace(context, wrapper=None)).transform_module(module)
+    return module
+
+
+def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, list[tuple[str, str]]]:
+    """Run the transforms on a parsed module: (new module, [(code, message)])."""
+    run = FileRun(project=project, options=options)
+    main = [c for c in classes if not c.FINAL]
+    final = [c for c in classes if c.FINAL]
+    if main:
+        module = _run_pass(module, path, main, run)
+    if final:
+        module = _run_pass(module, path, final, run)
+    return module, run.findings
+
+
+def convert_source(path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options()) -> FileResult:
+    name = str(path)
+    try:
+        module = cst.parse_module(source)
+    except Exception as error:  # ParserSyntaxError, or an undecodable file
+        message = PARSE_ERROR.message(error=_first_line(error))
+        return FileResult(name, "failed", [Finding(PARSE_ERROR.code, name, _error_line(error), message)])
+    if not any(token in source for token in project.prefilter_tokens):
+        return FileResult(name, "unchanged")
+    try:
+        new_module, recorded = transform_module(module, path, project, classes, options)
+        new = new_module.bytes
+    except Exception as error:
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        detail = f"{type(error).__name__}: {_first_line(error)} ({Path(where.filename).name}:{where.lineno})"
+        return FileResult(name, "failed", [Finding(TRANSFORM_ERROR.code, name, 0, TRANSFORM_ERROR.message(error=detail))])
+    findings = locate(recorded, new_module.code, name)
+    if new == source:
+        return FileResult(name, "unchanged", findings)
+    return FileResult(name, "changed", findings, old=source, new=new)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _error_line(error: BaseException) -> int:
+    return getattr(error, "raw_line", 0) or 0
+
+
+def convert_file(path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> FileResult:
+    try:
+        source = path.read_bytes()
+    except OSError as error:
+        return FileResult(str(path), "failed", [Finding(READ_ERROR.code, str(path), 0, READ_ERROR.message(error=error))])
+    return convert_source(path, source, project, classes, options)
+
+
+# -- many files ------------------------------------------------------------------------------
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(project: Project, classes: Sequence[type[Transform]], options: Options) -> None:
+    _WORKER.update(project=project, classes=classes, options=options)
+
+
+def _convert_in_worker(path: Path) -> FileResult:
+    return convert_file(path, _WORKER["project"], _WORKER["classes"], _WORKER["options"])  # type: ignore[arg-type]
+
+
+def _gather_file(path: Path) -> Project:
+    try:
+        return gather(path, path.read_bytes())
+    except OSError:
+        return Project()
+
+
+def _map(func: Callable, items: Sequence, jobs: int, on_done: Callable[[], None] | None, initializer=None, initargs=()) -> Iterator:
+    if jobs <= 1 or len(items) <= 1:
+        if initializer:
+            initializer(*initargs)
+        for item in items:
+            yield func(item)
+            if on_done:
+                on_done()
+        return
+    chunk = max(1, len(items) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=initializer, initargs=initargs) as pool:
+        for result in pool.map(func, items, chunksize=chunk):
+            yield result
+            if on_done:
+                on_done()
+
+
+def gather_project(files: Sequence[Path], jobs: int = 1) -> Project:
+    project = Project()
+    for facts in _map(_gather_file, files, jobs, None):
+        project.merge(facts)
+    return project
+
+
+def convert_paths(
+    files: Sequence[Path],
+    classes: Sequence[type[Transform]],
+    options: Options = Options(),
+    jobs: int = 1,
+    on_done: Callable[[], None] | None = None,
+) -> list[FileResult]:
+    project = gather_project(files, jobs)
+    return list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".f2f")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy everything a program may need (data, templates, config), leaving caches out."""
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        return
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in NOT_COPIED or _is_venv(Path(folder) / n)}
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=True)
+
+
+def out_root(root: Path, roots: Sequence[Path], out: Path) -> Path:
+    """Where a converted root lands: a single folder becomes ``out`` itself; several roots,
+    or a file, land as ``out/<name>``."""
+    return out if len(roots) == 1 and root.is_dir() else out / root.name
+
+
+def out_path(path: Path, roots: Sequence[Path], out: Path) -> Path:
+    """Where a file under one of ``roots`` lands in ``out``."""
+    for root in roots:
+        if root.is_file():
+            if path.resolve() == root.resolve():
+                return out_root(root, roots, out)
+            continue
+        try:
+            relative = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            continue
+        return out_root(root, roots, out) / relative
+    raise ValueError(f"{path} is under none of {roots}")

@@ -1,0 +1,67 @@
+"""Route tables of Flask and FastAPI apps in one comparable form: {(METHOD, /path/{var})}.
+
+Flask adds HEAD and OPTIONS to every rule by itself and FastAPI adds neither, so both are
+left out on both sides; Flask's ``static`` rule and FastAPI's docs routes are not the app's own.
+Converter syntax is dropped: ``/items/<int:id>`` and ``/items/{id}`` are the same route.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from typing import Any
+
+IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+FLASK_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+FASTAPI_VARIABLE = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
+
+Route = tuple[str, str]
+
+
+def load_app(spec: str) -> Any:
+    """``package.module:app`` or ``package.module:create_app()`` -> the app object."""
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    factory = attribute.endswith("()")
+    value = getattr(module, (attribute or "app").removesuffix("()"))
+    return value() if factory else value
+
+
+def route_table(app: Any) -> set[Route]:
+    if hasattr(app, "url_map"):
+        return _flask_routes(app)
+    return _fastapi_routes(app)
+
+
+def _flask_routes(app: Any) -> set[Route]:
+    table = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = FLASK_VARIABLE.sub(r"{\1}", rule.rule)
+        table |= {(method, path) for method in rule.methods - IMPLICIT_METHODS}
+    return table
+
+
+def _fastapi_routes(app: Any) -> set[Route]:
+    from fastapi.routing import APIRoute
+
+    table = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            path = FASTAPI_VARIABLE.sub(r"{\1}", route.path)
+            table |= {(method, path) for method in route.methods - IMPLICIT_METHODS}
+    return table
+
+
+def main(argv: list[str]) -> None:
+    """``python -m codemod.routes SPEC``: print the table as JSON (used across processes)."""
+    import json
+
+    sys.path.insert(0, ".")
+    print(json.dumps(sorted(route_table(load_app(argv[0])))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

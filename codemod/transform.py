@@ -1,0 +1,200 @@
+"""The contract between the engine and the transforms.
+
+Every transform is a LibCST ``ContextAwareTransformer`` with a few class attributes (NAME,
+DESCRIPTION, FINDINGS, EXAMPLES). The engine runs all transforms of a pass in ONE traversal of
+one metadata-wrapped tree (``Combined``), so metadata is resolved once per file and shared:
+re-wrapping per transform is what makes LibCST codemods slow (../shared/MEASURED.md).
+
+Findings are attached to the statement that contains the flagged node; the marker comment is
+written when the traversal leaves that statement, after every transform has had its say.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping, Sequence, Union
+
+import libcst as cst
+from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.metadata import (
+    FullyQualifiedNameProvider,
+    ParentNodeProvider,
+    ScopeProvider,
+)
+
+from codemod.findings import Code, ignored_codes, marker_text
+
+if TYPE_CHECKING:
+    from codemod.project import Project
+
+# Nodes a marker comment can stand above.
+Anchor = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A before/after pair that documents a transform and is run as a test.
+
+    ``after=None`` means the code must not change. ``codes`` are the findings it must report.
+    """
+
+    before: str
+    after: str | None = None
+    codes: tuple[str, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user chose on the command line that changes how code is converted."""
+
+    ignore_codes: frozenset[str] = frozenset()
+    select_codes: frozenset[str] = frozenset()
+
+    def reports(self, code: str) -> bool:
+        if code in self.ignore_codes:
+            return False
+        return not self.select_codes or code in self.select_codes
+
+
+@dataclass
+class FileRun:
+    """State shared by the transforms while one file is converted."""
+
+    project: "Project"
+    options: Options = field(default_factory=Options)
+    findings: list[tuple[str, str]] = field(default_factory=list)
+    # original anchor node -> marker lines to put above it
+    pending: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
+
+
+class Transform(ContextAwareTransformer):
+    """Base class of every transform in ``transforms/``."""
+
+    NAME: ClassVar[str] = ""
+    DESCRIPTION: ClassVar[str] = ""
+    FINDINGS: ClassVar[Mapping[str, Code]] = {}
+    EXAMPLES: ClassVar[Sequence[Example]] = ()
+    # FINAL transforms run in a second traversal, on the converted and import-cleaned tree.
+    FINAL: ClassVar[bool] = False
+    # ScopeProvider comes with the name provider at no extra cost; kind_of() reads it.
+    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
+
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
+        super().__init__(context)
+        self.run = run
+
+    # -- names ---------------------------------------------------------------------------
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Fully qualified names of an expression (empty when it names nothing we know)."""
+        names = self.get_metadata(FullyQualifiedNameProvider, node, set())
+        return {q.name for q in names}
+
+    def names(self, node: cst.CSTNode, *candidates: str) -> bool:
+        """Whether ``node`` refers to one of ``candidates`` (fully qualified)."""
+        return not self.qualified_names(node).isdisjoint(candidates)
+
+    def kind_of(self, node: cst.BaseExpression) -> str | None:
+        """'app' or 'blueprint' when ``node`` is a Flask app or blueprint the project defines."""
+        return self.run.project.kind_of(self, node)
+
+    # -- findings ------------------------------------------------------------------------
+    def flag(self, node: cst.CSTNode, key: str, **fields: object) -> None:
+        """Record the finding ``key`` of this transform against ``node``'s statement."""
+        code = self.FINDINGS[key]
+        if not self.run.options.reports(code.code):
+            return
+        anchor = self.anchor_of(node)
+        if anchor is None or _silenced(anchor, code.code):
+            return
+        message = code.message(**fields)
+        lines = self.run.pending.setdefault(anchor, [])
+        text = marker_text(code.code, message)
+        if text not in lines:  # one marker, and one finding, per statement and message
+            lines.append(text)
+            self.run.findings.append((code.code, message))
+
+    def anchor_of(self, node: cst.CSTNode) -> Anchor | None:
+        current: cst.CSTNode | None = node
+        while current is not None:
+            if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator)):
+                return current
+            current = self.get_metadata(ParentNodeProvider, current, None)
+        return None
+
+
+def _comments_of(anchor: Anchor) -> Iterator[str]:
+    for line in anchor.leading_lines:
+        if line.comment is not None:
+            yield line.comment.value
+    if isinstance(anchor, cst.SimpleStatementLine) and anchor.trailing_whitespace.comment:
+        yield anchor.trailing_whitespace.comment.value
+
+
+def _silenced(anchor: Anchor, code: str) -> bool:
+    silenced = ignored_codes(_comments_of(anchor))
+    return bool(silenced) and ("*" in silenced or code in silenced)
+
+
+def add_markers(node: cst.CSTNode, lines: Sequence[str]) -> cst.CSTNode:
+    """Put marker comments above ``node`` unless the same ones are already there."""
+    leading = getattr(node, "leading_lines", None)
+    if leading is None:
+        return node
+    present = {line.comment.value for line in leading if line.comment is not None}
+    new = [cst.EmptyLine(comment=cst.Comment(text)) for text in lines if text not in present]
+    if not new:
+        return node
+    return node.with_changes(leading_lines=[*leading, *new])
+
+
+class Combined(cst.CSTTransformer):
+    """Runs several transforms in one traversal: each sees the node after the ones before it.
+
+    Metadata is looked up on original nodes, so every transform can resolve names even after
+    an earlier one rewrote a subtree. Transforms must not return False from ``visit_*``
+    (children are always visited, because another transform may need them).
+    """
+
+    def __init__(self, transforms: Sequence[Transform], run: FileRun) -> None:
+        super().__init__()
+        self.transforms = transforms
+        self.run = run
+
+    def get_inherited_dependencies(self):  # type: ignore[override]
+        deps: set = set()
+        for transform in self.transforms:
+            deps |= set(transform.get_inherited_dependencies())
+        return frozenset(deps)
+
+    @contextlib.contextmanager
+    def resolve(self, wrapper):  # type: ignore[override]
+        with contextlib.ExitStack() as stack:
+            for transform in self.transforms:
+                stack.enter_context(transform.resolve(wrapper))
+            yield
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for transform in self.transforms:
+            transform.on_visit(node)
+        return True
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        result = updated_node
+        for transform in self.transforms:
+            if not isinstance(result, cst.CSTNode):
+                break
+            result = transform.on_leave(original_node, result)
+        lines = self.run.pending.pop(original_node, None)
+        if lines and isinstance(result, cst.CSTNode):
+            result = add_markers(result, lines)
+        return result
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        for transform in self.transforms:
+            transform.on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        for transform in self.transforms:
+            transform.on_leave_attribute(original_node, attribute)

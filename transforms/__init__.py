@@ -1,0 +1,20 @@
+"""The transforms, in the order the engine applies them.
+
+Each module converts one concern; see its docstring. The order matters only where one
+transform reads what another writes: ``unconverted`` runs last (FINAL), on the result.
+"""
+
+from transforms.app_blueprint import AppBlueprintTransform
+from transforms.entrypoint import EntrypointTransform
+from transforms.responses import ResponsesTransform
+from transforms.routes import RoutesTransform
+from transforms.unconverted import UnconvertedTransform
+
+ORDER = (
+    AppBlueprintTransform,
+    RoutesTransform,
+    ResponsesTransform,
+    EntrypointTransform,
+    UnconvertedTransform,
+)
+BY_NAME = {transform.NAME: transform for transform in ORDER}

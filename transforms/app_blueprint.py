@@ -1,0 +1,239 @@
+"""Flask apps and blueprints into FastAPI apps and APIRouters, registrations into include_router.
+
+Targets https://fastapi.tiangolo.com/tutorial/bigger-applications/ .
+Flask *replaces* a blueprint's url_prefix with the one given at registration; FastAPI *adds*
+the include_router prefix to the router's own. The project facts say how every blueprint is
+registered, so the router keeps its prefix only where that gives the same URLs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from codemod.findings import Code
+from codemod.transform import Example, Transform
+from transforms._flask import (
+    BLUEPRINT,
+    FLASK,
+    bind,
+    kwarg,
+    last_arg,
+    string_value,
+)
+
+FLASK_PARAMETERS = (
+    "import_name", "static_url_path", "static_folder", "static_host", "host_matching",
+    "subdomain_matching", "template_folder", "instance_path", "instance_relative_config", "root_path",
+)
+BLUEPRINT_PARAMETERS = (
+    "name", "import_name", "static_folder", "static_url_path", "template_folder", "url_prefix",
+    "subdomain", "url_defaults", "root_path", "cli_group",
+)
+
+# Flask(...) options and what to do instead; none has a FastAPI() argument.
+APP_OPTION_ADVICE = {
+    "static_folder": 'mount StaticFiles: app.mount("/static", StaticFiles(directory=...), name="static")',
+    "static_url_path": "mount StaticFiles at that path",
+    "static_host": "serve static files from that host by hand",
+    "template_folder": "use Jinja2Templates(directory=...) for templates",
+    "instance_path": "keep the instance folder path in your settings",
+    "instance_relative_config": "load instance config files in your settings",
+    "root_path": "keep the root path in your settings",
+    "host_matching": "FastAPI does not match routes on the host",
+    "subdomain_matching": "FastAPI does not match routes on subdomains",
+}
+BLUEPRINT_OPTION_ADVICE = {
+    "static_folder": "mount StaticFiles for the blueprint's static files",
+    "static_url_path": "mount StaticFiles at that path",
+    "template_folder": "use Jinja2Templates(directory=...) for the blueprint's templates",
+    "subdomain": "FastAPI does not match routes on subdomains",
+    "url_defaults": "give the view parameters those defaults",
+    "root_path": "keep the root path in your settings",
+    "cli_group": "move the blueprint's CLI commands to a typer/click app",
+}
+REGISTER_OPTION_ADVICE = {
+    "subdomain": "FastAPI does not match routes on subdomains",
+    "url_defaults": "give the view parameters those defaults",
+    "name": "a router included twice needs no second name; check url_for calls",
+    "cli_group": "move the blueprint's CLI commands to a typer/click app",
+}
+
+
+class AppBlueprintTransform(Transform):
+    NAME = "app_blueprint"
+    DESCRIPTION = "Flask() -> FastAPI(), Blueprint() -> APIRouter(prefix=...), register_blueprint() -> include_router()"
+    FINDINGS = {
+        "app_option": Code(
+            "F2F101",
+            "Flask({option}=...) has no FastAPI() counterpart and was dropped: {advice}",
+            "The Flask constructor took an option that FastAPI() does not have. The option was "
+            "removed so the app starts; do what the marker says to keep its effect.",
+        ),
+        "blueprint_option": Code(
+            "F2F102",
+            "Blueprint({option}=...) has no APIRouter() counterpart and was dropped: {advice}",
+            "The blueprint took an option that APIRouter() does not have. The option was removed "
+            "so the module imports; do what the marker says to keep its effect.",
+        ),
+        "mixed_prefix": Code(
+            "F2F103",
+            "blueprint is registered both with and without url_prefix; FastAPI adds the "
+            "include_router prefix to the router's own: pass the full prefix at every include_router",
+            "Flask replaces a blueprint's url_prefix with the one given to register_blueprint; "
+            "FastAPI concatenates them. This blueprint is registered both ways, so no single "
+            "router prefix gives the original URLs. Move the prefix to each include_router call.",
+        ),
+        "register_option": Code(
+            "F2F104",
+            "register_blueprint({option}=...) has no include_router() counterpart and was dropped: {advice}",
+            "register_blueprint took an option that include_router() does not have.",
+        ),
+        "unknown_blueprint": Code(
+            "F2F105",
+            "register_blueprint() of something that is not a blueprint defined in this project: "
+            "include its routes with include_router() or mount it by hand",
+            "The registered object's definition was not found among the converted files (an "
+            "extension's blueprint, or one built dynamically), so it was left as it was.",
+        ),
+        "static_folder": Code(
+            "F2F106",
+            "Flask served {folder}/ at /static; FastAPI does not: "
+            'app.mount("/static", StaticFiles(directory=...), name="static")',
+            "A Flask app serves its static folder automatically. The folder exists beside this "
+            "module, so mount StaticFiles to keep serving it.",
+        ),
+    }
+    EXAMPLES = (
+        Example(
+            "from flask import Flask\napp = Flask(__name__)\n",
+            "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            title="an app",
+        ),
+        Example(
+            "import flask\nbp = flask.Blueprint('orders', __name__, url_prefix='/orders/')\n",
+            "from fastapi import APIRouter\n\nbp = APIRouter(prefix='/orders')\n",
+            title="a module import; Flask ignores the prefix's trailing slash, FastAPI refuses it",
+        ),
+        Example(
+            "from flask import Blueprint, Flask\nbp = Blueprint('v', __name__, url_prefix='/v')\n"
+            "app = Flask(__name__)\napp.register_blueprint(bp, url_prefix='/api/')\n",
+            "from fastapi import APIRouter, FastAPI\n\nbp = APIRouter()\n"
+            "app = FastAPI()\napp.include_router(bp, prefix='/api')\n",
+            title="the registration's prefix replaces the blueprint's (Flask), so only it is kept",
+        ),
+        Example(
+            "from flask import Flask\nfrom extension import admin_bp\napp = Flask(__name__)\n"
+            "app.register_blueprint(admin_bp)\n",
+            "from extension import admin_bp\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+            "# TODO[F2F105]: register_blueprint() of something that is not a blueprint defined in this "
+            "project: include its routes with include_router() or mount it by hand\n"
+            "# TODO[F2F192]: `.register_blueprint` is Flask API of the app or blueprint that this version "
+            "does not convert: convert it by hand\napp.register_blueprint(admin_bp)\n",
+            codes=("F2F105", "F2F192"),
+            title="a blueprint from elsewhere is left and flagged",
+        ),
+        Example(
+            "from flask import Flask\napp = Flask(__name__, template_folder='tpl')\n",
+            "from fastapi import FastAPI\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
+            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI()\n",
+            codes=("F2F101",),
+            title="an option with no counterpart is flagged",
+        ),
+        Example(
+            "from sanic import Blueprint\nbp = Blueprint('orders', url_prefix='/orders')\n",
+            title="a lookalike from another library",
+        ),
+        Example(
+            "class Flask:\n    pass\napp = Flask(__name__)\n",
+            title="a local class that shadows the name",
+        ),
+    )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if self.names(original_node.func, FLASK):
+            return self._build_app(original_node, updated_node)
+        if self.names(original_node.func, BLUEPRINT):
+            return self._build_router(original_node, updated_node)
+        func = original_node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "register_blueprint":
+            if original_node.args and self.kind_of(func.value) is not None:
+                return self._build_include(original_node, updated_node)
+        return updated_node
+
+    def _build_app(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        self._swap_import(original.func, "FastAPI")
+        bound = bind(updated, FLASK_PARAMETERS)
+        for option, advice in APP_OPTION_ADVICE.items():
+            if option in bound:
+                self.flag(original, "app_option", option=option, advice=advice)
+        if "static_folder" not in bound and self._has_static_folder():
+            self.flag(original, "static_folder", folder="static")
+        return cst.Call(func=cst.Name("FastAPI"))
+
+    def _has_static_folder(self) -> bool:
+        filename = self.context.filename
+        return bool(filename) and (Path(filename).parent / "static").is_dir()
+
+    def _build_router(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        self._swap_import(original.func, "APIRouter")
+        args: list[cst.Arg] = []
+        bound = bind(updated, BLUEPRINT_PARAMETERS)
+        prefix = bound.get("url_prefix")
+        if prefix is not None and not self._prefix_replaced(original):
+            args.append(kwarg("prefix", _normalised_prefix(prefix.value)))
+        for option, advice in BLUEPRINT_OPTION_ADVICE.items():
+            if option in bound:
+                self.flag(original, "blueprint_option", option=option, advice=advice)
+        return cst.Call(func=cst.Name("APIRouter"), args=args)
+
+    def _prefix_replaced(self, original: cst.Call) -> bool:
+        """Whether the project's registrations override this blueprint's own prefix."""
+        from libcst.metadata import ParentNodeProvider
+
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        targets = parent.targets if isinstance(parent, cst.Assign) else [parent] if isinstance(parent, cst.AnnAssign) else []
+        for target in targets:
+            for name in self.qualified_names(target.target):
+                replaced = self.run.project.prefix_overridden(name)
+                if replaced is None:
+                    self.flag(original, "mixed_prefix")
+                    return False
+                if replaced:
+                    return True
+        return False
+
+    def _build_include(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        assert isinstance(updated.func, cst.Attribute)
+        if self.kind_of(original.args[0].value) != "blueprint":
+            self.flag(original, "unknown_blueprint")
+            return updated
+        args = [updated.args[0]]
+        for arg in updated.args[1:]:
+            option = arg.keyword.value if arg.keyword is not None else None
+            if option == "url_prefix":
+                prefix = _normalised_prefix(arg.value)
+                if string_value(prefix) != "":
+                    args.append(kwarg("prefix", prefix))
+            elif option in REGISTER_OPTION_ADVICE:
+                self.flag(original, "register_option", option=option, advice=REGISTER_OPTION_ADVICE[option])
+            else:
+                args.append(arg)
+        func = updated.func.with_changes(attr=cst.Name("include_router"))
+        return updated.with_changes(func=func, args=last_arg(args))
+
+    def _swap_import(self, flask_name: cst.BaseExpression, fastapi_name: str) -> None:
+        AddImportsVisitor.add_needed_import(self.context, "fastapi", fastapi_name)
+        RemoveImportsVisitor.remove_unused_import_by_node(self.context, flask_name)
+
+
+def _normalised_prefix(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Flask strips a prefix's trailing slash; FastAPI asserts there is none."""
+    value = string_value(node)
+    if value is None or not value.endswith("/") or not isinstance(node, cst.SimpleString):
+        return node
+    quote = node.quote
+    body = node.value[len(node.prefix) + len(quote) : -len(quote)]
+    return node.with_changes(value=f"{node.prefix}{quote}{body.rstrip('/')}{quote}")

@@ -1,0 +1,119 @@
+"""Flags what is still Flask once the other transforms have run, so nothing is lost silently.
+
+Runs last, on the converted tree: any remaining use of a ``flask`` name, a werkzeug HTTP
+exception, or a Flask-only attribute of an app or blueprint (``app.config``,
+``@app.errorhandler``...) gets a marker saying what to do by hand. Later versions convert
+these; until then the marker is the contract that nothing was dropped.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemod.findings import Code
+from codemod.transform import Example, Transform
+
+FLASK_ADVICE = {
+    "flask.request": "read it through typed parameters or a `request: Request` parameter",
+    "flask.g": "keep per-request state on request.state or in a dependency",
+    "flask.session": "add SessionMiddleware and use request.session",
+    "flask.current_app": "reach settings and state without the app context",
+    "flask.url_for": "use request.url_for(name, **params) or app.url_path_for",
+    "flask.redirect": "return RedirectResponse(url, status_code=302)",
+    "flask.make_response": "build a fastapi.responses.Response",
+    "flask.render_template": "use fastapi.templating.Jinja2Templates",
+    "flask.send_file": "return a FileResponse",
+    "flask.send_from_directory": "return a FileResponse on a checked path",
+    "flask.Response": "use a Starlette Response or StreamingResponse",
+    "flask.stream_with_context": "return a StreamingResponse",
+    "flask.abort": "raise fastapi.HTTPException(status_code=...)",
+    "flask.jsonify": "return the value, or a JSONResponse",
+    "flask.Flask": "use fastapi.FastAPI",
+    "flask.Blueprint": "use fastapi.APIRouter",
+}
+WERKZEUG_EXCEPTIONS = "werkzeug.exceptions."
+# Attributes an app or router has after conversion; anything else on them is Flask API.
+FASTAPI_ATTRIBUTES = frozenset(
+    {
+        "include_router", "get", "post", "put", "patch", "delete", "head", "options", "trace",
+        "api_route", "add_api_route", "websocket", "add_api_websocket_route", "mount",
+        "add_middleware", "middleware", "exception_handler", "add_exception_handler", "state",
+        "router", "routes", "openapi", "openapi_schema", "url_path_for", "on_event",
+        "dependency_overrides", "title", "version", "prefix", "tags", "lifespan", "debug",
+        "user_middleware", "middleware_stack", "dependencies", "docs_url", "openapi_url",
+    }
+)
+ATTRIBUTE_ADVICE = {
+    "config": "keep settings in a settings object (pydantic-settings) reachable from the views",
+    "errorhandler": "register it with app.exception_handler(...) returning the same response",
+    "register_error_handler": "use app.add_exception_handler(...)",
+    "before_request": "use a middleware or a dependency",
+    "after_request": "use a middleware",
+    "teardown_request": "use a middleware or a dependency with yield",
+    "teardown_appcontext": "use a dependency with yield, or the lifespan",
+    "test_client": "use fastapi.testclient.TestClient(app)",
+    "logger": "use logging.getLogger(__name__)",
+    "cli": "move the commands to a typer/click app",
+    "add_url_rule": "use app.add_api_route(path, view, methods=[...])",
+    "url_map": "use app.routes and app.url_path_for",
+    "secret_key": "pass the secret to SessionMiddleware",
+    "app_context": "not needed: FastAPI has no application context",
+    "test_request_context": "call the view through TestClient",
+    "context_processor": "pass the values to Jinja2Templates.TemplateResponse",
+    "template_filter": "add the filter to Jinja2Templates(...).env.filters",
+}
+
+
+class UnconvertedTransform(Transform):
+    NAME = "unconverted"
+    DESCRIPTION = "flags remaining Flask API (request, g, app.config, errorhandler, ...) for a person"
+    FINAL = True
+    FINDINGS = {
+        "flask_name": Code(
+            "F2F191",
+            "`{name}` is Flask API that this version does not convert: {advice}",
+            "The converted module still uses a name from flask. It imports, but the name needs "
+            "Flask's request or app context, which FastAPI does not provide. Convert it by hand.",
+        ),
+        "app_attribute": Code(
+            "F2F192",
+            "`.{attr}` is Flask API of the app or blueprint that this version does not convert: {advice}",
+            "FastAPI apps and routers do not have this attribute; the line fails at import or at "
+            "run time until it is converted by hand.",
+        ),
+        "werkzeug_exception": Code(
+            "F2F193",
+            "`{name}` is a werkzeug HTTP exception; FastAPI answers it with 500: raise "
+            "fastapi.HTTPException(status_code=...) instead",
+            "FastAPI handles its own and Starlette's HTTPException, not werkzeug's.",
+        ),
+    }
+    EXAMPLES = (
+        Example(
+            "from flask import request\n\ndef view():\n    return request.args\n",
+            "from flask import request\n\ndef view():\n    # TODO[F2F191]: `flask.request` is Flask API that this version "
+            "does not convert: read it through typed parameters or a `request: Request` parameter\n    return request.args\n",
+            codes=("F2F191",),
+            title="request is flagged",
+        ),
+        Example("from myapp import request\n\ndef view():\n    return request.args\n", title="a lookalike"),
+    )
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and self.qualified_names(node.value) == {"flask"}:
+            self._check(node)
+        elif node.attr.value not in FASTAPI_ATTRIBUTES and self.kind_of(node.value) is not None:
+            attr = node.attr.value
+            self.flag(node, "app_attribute", attr=attr, advice=ATTRIBUTE_ADVICE.get(attr, "convert it by hand"))
+
+    def _check(self, node: cst.CSTNode) -> None:
+        for name in sorted(self.qualified_names(node)):
+            if name.startswith(WERKZEUG_EXCEPTIONS):
+                self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
+            elif name.startswith("flask."):
+                key = next((k for k in FLASK_ADVICE if name == k or name.startswith(k + ".")), None)
+                advice = FLASK_ADVICE[key] if key else "convert it by hand"
+                self.flag(node, "flask_name", name=key or name, advice=advice)
