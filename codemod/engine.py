@@ -86,7 +86,20 @@ def _run_pass(module: cst.Module, path: Path, classes: Sequence[type[Transform]]
     for key, visitor in ((AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor), (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor)):
         if context.scratch.get(key):
             module = visitor(replace(context, wrapper=None)).transform_module(module)
-    return module
+    return _without_new_top_blank_lines(module, wrapper.module)
+
+
+def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cst.Module:
+    """Removing a file's first import leaves the blank line after it at the top; drop it."""
+    if module.header or not module.body or not original.body:
+        return module
+    first = module.body[0]
+    if original.body[0].leading_lines or not first.leading_lines:
+        return module
+    kept = list(first.leading_lines)
+    while kept and kept[0].comment is None:
+        kept.pop(0)
+    return module.with_changes(body=[first.with_changes(leading_lines=kept), *module.body[1:]])
 
 
 def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, list[tuple[str, str]]]:

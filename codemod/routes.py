@@ -1,7 +1,8 @@
 """Route tables of Flask and FastAPI apps in one comparable form: {(METHOD, /path/{var})}.
 
 Flask adds HEAD and OPTIONS to every rule by itself and FastAPI adds neither, so both are
-left out on both sides; Flask's ``static`` rule and FastAPI's docs routes are not the app's own.
+left out on both sides; Flask's ``static`` rule and FastAPI's docs routes are not the app's own
+(routes with include_in_schema=False are not seen on the FastAPI side).
 Converter syntax is dropped: ``/items/<int:id>`` and ``/items/{id}`` are the same route.
 """
 
@@ -13,6 +14,7 @@ import sys
 from typing import Any
 
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"})
 FLASK_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 FASTAPI_VARIABLE = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
 
@@ -45,13 +47,12 @@ def _flask_routes(app: Any) -> set[Route]:
 
 
 def _fastapi_routes(app: Any) -> set[Route]:
-    from fastapi.routing import APIRoute
-
+    # The OpenAPI document is the public, version-stable view of every route, included routers
+    # too (recent FastAPI versions include routers lazily, so app.routes does not list theirs).
     table = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            path = FASTAPI_VARIABLE.sub(r"{\1}", route.path)
-            table |= {(method, path) for method in route.methods - IMPLICIT_METHODS}
+    for path, operations in app.openapi().get("paths", {}).items():
+        path = FASTAPI_VARIABLE.sub(r"{\1}", path)
+        table |= {(method.upper(), path) for method in operations if method.upper() in HTTP_METHODS}
     return table
 
 

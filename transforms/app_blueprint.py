@@ -167,7 +167,7 @@ class AppBlueprintTransform(Transform):
         self._swap_import(original.func, "FastAPI")
         bound = bind(updated, FLASK_PARAMETERS)
         for option, advice in APP_OPTION_ADVICE.items():
-            if option in bound:
+            if option in bound and not _is_none(bound[option].value):
                 self.flag(original, "app_option", option=option, advice=advice)
         if "static_folder" not in bound and self._has_static_folder():
             self.flag(original, "static_folder", folder="static")
@@ -185,7 +185,7 @@ class AppBlueprintTransform(Transform):
         if prefix is not None and not self._prefix_replaced(original):
             args.append(kwarg("prefix", _normalised_prefix(prefix.value)))
         for option, advice in BLUEPRINT_OPTION_ADVICE.items():
-            if option in bound:
+            if option in bound and not _is_none(bound[option].value):
                 self.flag(original, "blueprint_option", option=option, advice=advice)
         return cst.Call(func=cst.Name("APIRouter"), args=args)
 
@@ -227,6 +227,11 @@ class AppBlueprintTransform(Transform):
     def _swap_import(self, flask_name: cst.BaseExpression, fastapi_name: str) -> None:
         AddImportsVisitor.add_needed_import(self.context, "fastapi", fastapi_name)
         RemoveImportsVisitor.remove_unused_import_by_node(self.context, flask_name)
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    """``static_folder=None`` and the like switch a feature off: nothing to carry over."""
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _normalised_prefix(node: cst.BaseExpression) -> cst.BaseExpression:

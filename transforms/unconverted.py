@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemod.findings import Code
+from codemod.findings import MARKER_RE, Code
 from codemod.transform import Example, Transform
 
 FLASK_ADVICE = {
@@ -110,6 +110,9 @@ class UnconvertedTransform(Transform):
             self.flag(node, "app_attribute", attr=attr, advice=ATTRIBUTE_ADVICE.get(attr, "convert it by hand"))
 
     def _check(self, node: cst.CSTNode) -> None:
+        anchor = self.anchor_of(node)
+        if anchor is not None and any(MARKER_RE.search(c.comment.value) for c in anchor.leading_lines if c.comment):
+            return  # another finding already sends a person to this statement
         for name in sorted(self.qualified_names(node)):
             if name.startswith(WERKZEUG_EXCEPTIONS):
                 self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
