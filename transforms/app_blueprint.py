@@ -163,6 +163,14 @@ class AppBlueprintTransform(Transform):
                 return self._build_include(original_node, updated_node)
         return updated_node
 
+    def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
+        """``app: Flask`` -> ``app: FastAPI`` (and Blueprint -> APIRouter) in annotations."""
+        for flask_name, fastapi_name in ((FLASK, "FastAPI"), (BLUEPRINT, "APIRouter")):
+            if self.names(original_node.annotation, flask_name):
+                self._swap_import(original_node.annotation, fastapi_name)
+                return updated_node.with_changes(annotation=cst.Name(fastapi_name))
+        return updated_node
+
     def _build_app(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         self._swap_import(original.func, "FastAPI")
         bound = bind(updated, FLASK_PARAMETERS)

@@ -207,16 +207,22 @@ class ResponsesTransform(Transform):
         if positional and named or any(a.star == "*" for a in updated.args):
             self.flag(call, "jsonify_args")
             return None
+        # The new literal keeps the call's line breaks: "(" -> "{" or "[", each comma as it was.
+        opening = updated.whitespace_before_args
         if named:
             if any(a.star for a in named):
-                return cst.Call(cst.Name("dict"), last_arg(named))
-            keys = [string_literal(a.keyword.value) for a in named]  # type: ignore[union-attr]
-            return cst.Dict([cst.DictElement(k, a.value) for k, a in zip(keys, named)])
+                return cst.Call(cst.Name("dict"), named, whitespace_before_args=opening)
+            elements = [
+                cst.DictElement(string_literal(a.keyword.value), a.value, comma=a.comma)  # type: ignore[union-attr]
+                for a in named
+            ]
+            return cst.Dict(elements, lbrace=cst.LeftCurlyBrace(whitespace_after=opening))
         if not positional:
             return cst.Name("None")
         if len(positional) == 1:
             return positional[0].value
-        return cst.List([cst.Element(a.value) for a in positional])
+        elements = [cst.Element(a.value, comma=a.comma) for a in positional]
+        return cst.List(elements, lbracket=cst.LeftSquareBracket(whitespace_after=opening))
 
     def _is_jsonify(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Call) and self.names(node.func, *JSONIFY)
