@@ -11,8 +11,10 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
+import tokenize
 from pathlib import Path
 from typing import List, Optional
 
@@ -127,8 +129,9 @@ def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path) -> N
 
 def _print_diff(result: FileResult) -> None:
     assert result.old is not None and result.new is not None
-    old = result.old.decode("utf-8", errors="replace").splitlines(keepends=True)
-    new = result.new.decode("utf-8", errors="replace").splitlines(keepends=True)
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(result.old).readline)
+    old = result.old.decode(encoding, errors="replace").splitlines(keepends=True)
+    new = result.new.decode(encoding, errors="replace").splitlines(keepends=True)
     name = _display(result.path)
     text = "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
     out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)

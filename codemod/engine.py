@@ -109,9 +109,15 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     final = [c for c in classes if c.FINAL]
     if main:
         module = _run_pass(module, path, main, run)
-    if final:
+    if final and _needs_final_pass(module.bytes, project):
         module = _run_pass(module, path, final, run)
     return module, run.findings
+
+
+def _needs_final_pass(code: bytes, project: Project) -> bool:
+    """The FINAL transforms look for flask and werkzeug names and for app/blueprint attributes;
+    a converted file that mentions none of them is spared a second metadata resolution."""
+    return b"flask" in code or b"werkzeug" in code or project.may_use_objects(code)
 
 
 def convert_source(path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options()) -> FileResult:
@@ -214,15 +220,19 @@ def convert_paths(
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that a reader sees the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    if path.exists():
+        mode = path.stat().st_mode & 0o7777
+    else:  # what open() would have given a new file, not mkstemp's private 0600
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".f2f")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -240,7 +250,7 @@ def copy_tree(source: Path, target: Path) -> None:
     def ignore(folder: str, names: list[str]) -> set[str]:
         return {n for n in names if n in NOT_COPIED or _is_venv(Path(folder) / n)}
 
-    shutil.copytree(source, target, ignore=ignore, symlinks=True)
+    shutil.copytree(source, target, ignore=ignore, symlinks=True, dirs_exist_ok=True)
 
 
 def out_root(root: Path, roots: Sequence[Path], out: Path) -> Path:

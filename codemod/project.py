@@ -10,6 +10,7 @@ processes gather them in parallel and the parent merges them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 FLASK = "flask.Flask"
 BLUEPRINT = "flask.Blueprint"
-# Cheap textual test: a file that never says "flask" defines no app or blueprint.
-FACTS_PREFILTER = b"flask"
+# Cheap textual test: a file that says none of these defines, registers or returns no app or
+# blueprint, so its metadata is never resolved in the facts pass.
+FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint")
 
 
 @dataclass
@@ -54,6 +56,11 @@ class Project:
         names = self.apps | set(self.blueprints) | self.factories
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
+
+    def may_use_objects(self, code: bytes) -> bool:
+        """Whether ``code`` may still touch an app or blueprint attribute (``app.config``)."""
+        names = self.apps | set(self.blueprints) | self.factories
+        return any(re.search(rb"\b" + re.escape(n.rsplit(".", 1)[-1].encode()) + rb"\b", code) for n in names)
 
     def kind(self, names: set[str]) -> str | None:
         if names & self.apps:
@@ -104,7 +111,8 @@ def module_of(path: Path) -> ModuleNameAndPackage:
     path = path.resolve()
     parts = [] if path.stem == "__init__" else [path.stem]
     folder = path.parent
-    while (folder / "__init__.py").exists() and folder.parent != folder:
+    # A folder without __init__.py inside a package is a namespace package (flask/sansio).
+    while folder.parent != folder and ((folder / "__init__.py").exists() or (folder.parent / "__init__.py").exists()):
         parts.insert(0, folder.name)
         folder = folder.parent
     name = ".".join(parts) or path.parent.name
@@ -168,12 +176,15 @@ class _FactsVisitor(cst.CSTVisitor):
 
 def gather(path: Path, source: bytes) -> Project:
     """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
-    if FACTS_PREFILTER not in source.lower():
+    if not any(token in source for token in FACTS_PREFILTER):
         return Project()
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:
         return Project()
     visitor = _FactsVisitor()
-    wrap(module, path).visit(visitor)
+    try:
+        wrap(module, path).visit(visitor)
+    except Exception:  # the transform pass meets the same problem and reports it (F2F002)
+        return Project()
     return visitor.facts
