@@ -1,7 +1,7 @@
 """Flags what is still Flask once the other transforms have run, so nothing is lost silently.
 
-Runs last, on the converted tree: any remaining use of a ``flask`` name, a werkzeug HTTP
-exception, or a Flask-only attribute of an app or blueprint (``app.config``,
+Runs last, on the converted tree: any remaining use of a ``flask`` name, a Flask extension, a werkzeug
+HTTP exception, or a Flask-only attribute of an app or blueprint (``app.config``,
 ``@app.errorhandler``...) gets a marker saying what to do by hand. Later versions convert
 these; until then the marker is the contract that nothing was dropped.
 """
@@ -87,6 +87,14 @@ class UnconvertedTransform(Transform):
             "fastapi.HTTPException(status_code=...) instead",
             "FastAPI handles its own and Starlette's HTTPException, not werkzeug's.",
         ),
+        "flask_extension": Code(
+            "F2F194",
+            "`{name}` comes from the Flask extension {extension}, which this version does not "
+            "convert: use its FastAPI/Starlette counterpart",
+            "Flask extensions hook into the Flask app object and request context; on a FastAPI "
+            "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
+            "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency.",
+        ),
     }
     EXAMPLES = (
         Example(
@@ -95,6 +103,14 @@ class UnconvertedTransform(Transform):
             "does not convert: read it through typed parameters or a `request: Request` parameter\n    return request.args\n",
             codes=("F2F191",),
             title="request is flagged",
+        ),
+        Example(
+            "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",
+            "from flask_cors import CORS\nfrom fastapi import FastAPI\n\napp = FastAPI()\n# TODO[F2F194]: "
+            "`flask_cors.CORS` comes from the Flask extension flask_cors, which this version does not convert: "
+            "use its FastAPI/Starlette counterpart\nCORS(app)\n",
+            codes=("F2F194",),
+            title="an extension is flagged",
         ),
         Example("from myapp import request\n\ndef view():\n    return request.args\n", title="a lookalike"),
     )
@@ -116,6 +132,8 @@ class UnconvertedTransform(Transform):
         for name in sorted(self.qualified_names(node)):
             if name.startswith(WERKZEUG_EXCEPTIONS):
                 self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
+            elif name.partition(".")[0].startswith("flask_"):
+                self.flag(node, "flask_extension", name=name, extension=name.partition(".")[0])
             elif name.startswith("flask."):
                 key = next((k for k in FLASK_ADVICE if name == k or name.startswith(k + ".")), None)
                 advice = FLASK_ADVICE[key] if key else "convert it by hand"
