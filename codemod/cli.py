@@ -20,11 +20,25 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.syntax import Syntax
 from rich.table import Table
 
-from codemod.engine import FileResult, convert_paths, copy_tree, discover, out_path, out_root, write_atomic
+from codemod.engine import (
+    FileResult,
+    convert_paths,
+    copy_tree,
+    discover,
+    out_path,
+    out_root,
+    write_atomic,
+)
 from codemod.findings import ENGINE_CODES, by_code, catalogue
 from codemod.transform import Options
 from transforms import BY_NAME, ORDER

@@ -17,12 +17,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import (
-    FullyQualifiedNameProvider,
-    MetadataWrapper,
-    ParentNodeProvider,
-    ScopeProvider,
-)
+from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 if TYPE_CHECKING:
@@ -79,11 +74,7 @@ class Project:
             return "app" if transform.qualified_names(node.func) & self.factories else None
         if not isinstance(node, cst.Name):
             return None
-        scope = transform.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return None
-        for assignment in scope.assignments[node.value]:
-            value = _assigned_value(transform, getattr(assignment, "node", None))
+        for value in transform.assigned_values(node):
             if isinstance(value, cst.Call) and transform.qualified_names(value.func) & self.factories:
                 return "app"
         return None
@@ -95,15 +86,6 @@ class Project:
         if not overrides or not any(overrides):
             return False
         return True if all(overrides) else None
-
-
-def _assigned_value(transform: "Transform", target: cst.CSTNode | None) -> cst.CSTNode | None:
-    parent = transform.get_metadata(ParentNodeProvider, target, None) if target else None
-    if isinstance(parent, cst.AssignTarget):
-        parent = transform.get_metadata(ParentNodeProvider, parent, None)
-    if isinstance(parent, (cst.Assign, cst.AnnAssign)):
-        return parent.value
-    return None
 
 
 def module_of(path: Path) -> ModuleNameAndPackage:

@@ -1,9 +1,15 @@
 """The contract between the engine and the transforms.
 
-Every transform is a LibCST ``ContextAwareTransformer`` with a few class attributes (NAME,
-DESCRIPTION, FINDINGS, EXAMPLES). The engine runs all transforms of a pass in ONE traversal of
-one metadata-wrapped tree (``Combined``), so metadata is resolved once per file and shared:
-re-wrapping per transform is what makes LibCST codemods slow (../shared/MEASURED.md).
+Every transform is a LibCST ``CSTTransformer`` that carries a ``CodemodContext`` (for the import
+visitors) and a few class attributes (NAME, DESCRIPTION, FINDINGS, EXAMPLES). The engine runs all
+transforms of a pass in ONE traversal of one metadata-wrapped tree (``Combined``), so metadata
+is resolved once per pass and shared: re-wrapping per transform is what makes LibCST codemods
+slow (../shared/MEASURED.md).
+
+Why not LibCST's ``ContextAwareTransformer``: its matcher-decorator machinery introspects every
+method of the class on each instantiation (about 16 ms here, for six transforms on every file)
+and dispatches every node through ``getattr`` per transform. The transforms use ``m.matches``
+but no matcher decorators, so ``Combined`` dispatches from a table built once per class.
 
 Findings are attached to the statement that contains the flagged node; the marker comment is
 written when the traversal leaves that statement, after every transform has had its say.
@@ -12,11 +18,12 @@ written when the traversal leaves that statement, after every transform has had 
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping, Sequence, Union
 
 import libcst as cst
-from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.codemod import CodemodContext
 from libcst.metadata import (
     FullyQualifiedNameProvider,
     ParentNodeProvider,
@@ -69,7 +76,7 @@ class FileRun:
     pending: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
 
 
-class Transform(ContextAwareTransformer):
+class Transform(cst.CSTTransformer):
     """Base class of every transform in ``transforms/``."""
 
     NAME: ClassVar[str] = ""
@@ -82,7 +89,8 @@ class Transform(ContextAwareTransformer):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
-        super().__init__(context)
+        super().__init__()
+        self.context = context
         self.run = run
 
     # -- names ---------------------------------------------------------------------------
@@ -94,6 +102,21 @@ class Transform(ContextAwareTransformer):
     def names(self, node: cst.CSTNode, *candidates: str) -> bool:
         """Whether ``node`` refers to one of ``candidates`` (fully qualified)."""
         return not self.qualified_names(node).isdisjoint(candidates)
+
+    def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression | None]:
+        """What each binding of ``name`` in its scope assigns: the value of ``x = value`` or
+        ``x: T = value``; None for any other binding (a parameter, an import, a loop target)."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return []
+        values: list[cst.BaseExpression | None] = []
+        for assignment in scope.assignments[name.value]:
+            target = getattr(assignment, "node", None)
+            parent = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
+            if isinstance(parent, cst.AssignTarget):
+                parent = self.get_metadata(ParentNodeProvider, parent, None)
+            values.append(parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) else None)
+        return values
 
     def kind_of(self, node: cst.BaseExpression) -> str | None:
         """'app' or 'blueprint' when ``node`` is a Flask app or blueprint the project defines."""
@@ -149,18 +172,40 @@ def add_markers(node: cst.CSTNode, lines: Sequence[str]) -> cst.CSTNode:
     return node.with_changes(leading_lines=[*leading, *new])
 
 
+@functools.lru_cache(maxsize=None)
+def _hooks(cls: type) -> tuple[dict[str, str], dict[str, str]]:
+    """{node type: method name} of a transform's visit_<Type> and leave_<Type> methods."""
+    visits, leaves = {}, {}
+    for name in dir(cls):
+        prefix, _, node_type = name.partition("_")
+        if prefix not in ("visit", "leave") or getattr(cls, name) is getattr(cst.CSTTransformer, name, None):
+            continue  # not a hook, or the base class's no-op
+        if not isinstance(getattr(cst, node_type, None), type):
+            raise TypeError(f"{cls.__name__}.{name}: Combined dispatches visit_<Node>/leave_<Node> only")
+        (visits if prefix == "visit" else leaves)[node_type] = name
+    return visits, leaves
+
+
 class Combined(cst.CSTTransformer):
     """Runs several transforms in one traversal: each sees the node after the ones before it.
 
     Metadata is looked up on original nodes, so every transform can resolve names even after
-    an earlier one rewrote a subtree. Transforms must not return False from ``visit_*``
-    (children are always visited, because another transform may need them).
+    an earlier one rewrote a subtree. Children are always visited (another transform may need
+    them), so what a ``visit_*`` method returns is ignored.
     """
 
     def __init__(self, transforms: Sequence[Transform], run: FileRun) -> None:
         super().__init__()
         self.transforms = transforms
         self.run = run
+        self.visits: dict[str, list] = {}
+        self.leaves: dict[str, list] = {}
+        for transform in transforms:
+            visits, leaves = _hooks(type(transform))
+            for node_type, name in visits.items():
+                self.visits.setdefault(node_type, []).append(getattr(transform, name))
+            for node_type, name in leaves.items():
+                self.leaves.setdefault(node_type, []).append(getattr(transform, name))
 
     def get_inherited_dependencies(self):  # type: ignore[override]
         deps: set = set()
@@ -176,25 +221,23 @@ class Combined(cst.CSTTransformer):
             yield
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        for transform in self.transforms:
-            transform.on_visit(node)
+        for visit in self.visits.get(type(node).__name__, ()):
+            visit(node)
         return True
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         result = updated_node
-        for transform in self.transforms:
+        for leave in self.leaves.get(type(original_node).__name__, ()):
             if not isinstance(result, cst.CSTNode):
                 break
-            result = transform.on_leave(original_node, result)
+            result = leave(original_node, result)
         lines = self.run.pending.pop(original_node, None)
         if lines and isinstance(result, cst.CSTNode):
             result = add_markers(result, lines)
         return result
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        for transform in self.transforms:
-            transform.on_visit_attribute(node, attribute)
+        return None
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        for transform in self.transforms:
-            transform.on_leave_attribute(original_node, attribute)
+        return None

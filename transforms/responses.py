@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
@@ -266,18 +266,10 @@ class ResponsesTransform(Transform):
         """Kinds of the values a local name is assigned in the view ({} when not local)."""
         if not isinstance(node, cst.Name) or function is None:
             return set()
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return set()
         kinds = set()
-        for assignment in scope.assignments[node.value]:
-            target = getattr(assignment, "node", None)
-            parent = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
-            if isinstance(parent, cst.AssignTarget):
-                parent = self.get_metadata(ParentNodeProvider, parent, None)
-            if not isinstance(parent, (cst.Assign, cst.AnnAssign)) or parent.value is None:
+        for value in self.assigned_values(node):
+            if value is None:
                 return {UNKNOWN}
-            value = parent.value
             if isinstance(value, cst.Dict):
                 kinds.add(HEADERS if _header_like(value) else JSON)
             elif isinstance(value, JSON_LITERALS) or self._is_jsonify(value):
