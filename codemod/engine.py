@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper
 
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.project import Project, gather, module_of, wrap
@@ -72,21 +73,11 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 # -- one file ------------------------------------------------------------------------------
 
 
-def _run_pass(module: cst.Module, path: Path, classes: Sequence[type[Transform]], run: FileRun) -> cst.Module:
-    module_id = module_of(path)
+def _traverse(module: cst.Module, path: Path, base: CodemodContext, build, run: FileRun) -> cst.Module:
+    """One metadata resolution and one traversal for the transforms ``build(context)`` makes."""
     wrapper = wrap(module, path)
-    context = CodemodContext(
-        filename=str(path),
-        full_module_name=module_id.name,
-        full_package_name=module_id.package,
-        wrapper=wrapper,
-    )
-    transforms = [cls(context, run) for cls in classes]
-    module = wrapper.visit(Combined(transforms, run))
-    for key, visitor in ((AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor), (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor)):
-        if context.scratch.get(key):
-            module = visitor(replace(context, wrapper=None)).transform_module(module)
-    return _without_new_top_blank_lines(module, wrapper.module)
+    context = replace(base, wrapper=wrapper)
+    return wrapper.visit(Combined(build(context), run))
 
 
 def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cst.Module:
@@ -103,15 +94,33 @@ def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cs
 
 
 def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, list[tuple[str, str]]]:
-    """Run the transforms on a parsed module: (new module, [(code, message)])."""
+    """Run the transforms on a parsed module: (new module, [(code, message)]).
+
+    Two traversals at most: the main transforms; then, on the result with its new imports,
+    the FINAL transforms together with LibCST's RemoveImportsVisitor, which needs the same
+    scope metadata of the new tree (the FINAL checks look at names in use, which removing
+    unused imports does not change).
+    """
     run = FileRun(project=project, options=options)
+    module_id = module_of(path)
+    base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
+    original = module
     main = [c for c in classes if not c.FINAL]
-    final = [c for c in classes if c.FINAL]
     if main:
-        module = _run_pass(module, path, main, run)
-    if final and _needs_final_pass(module.bytes, project):
-        module = _run_pass(module, path, final, run)
-    return module, run.findings
+        module = _traverse(module, path, base, lambda context: [c(context, run) for c in main], run)
+    if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # AddImportsVisitor needs no metadata
+        module = wrapper.visit(AddImportsVisitor(replace(base, wrapper=wrapper)))
+    final = [c for c in classes if c.FINAL] if _needs_final_pass(module.code.encode(), project) else []
+    removes = bool(base.scratch.get(RemoveImportsVisitor.CONTEXT_KEY))
+    if final or removes:
+
+        def build(context: CodemodContext) -> list:
+            transforms: list = [c(context, run) for c in final]
+            return [*transforms, RemoveImportsVisitor(context)] if removes else transforms
+
+        module = _traverse(module, path, base, build, run)
+    return _without_new_top_blank_lines(module, original), run.findings
 
 
 def _needs_final_pass(code: bytes, project: Project) -> bool:
