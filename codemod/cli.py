@@ -35,6 +35,7 @@ from codemod.engine import (
     convert_paths,
     copy_tree,
     discover,
+    missing_support,
     out_path,
     out_root,
     write_atomic,
@@ -76,6 +77,11 @@ def convert(
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these transforms or finding codes (comma-separated)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores; one file runs inline)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: every file's status and every finding."),
+    native_validation: bool = typer.Option(
+        False,
+        "--native-validation",
+        help="Answer bad requests the FastAPI way (422, strict parameter types) instead of as Flask did (400/404, lenient).",
+    ),
 ) -> None:
     """Rewrite Flask code as FastAPI code (in place, or into --out DIR)."""
     for path in paths:
@@ -91,6 +97,7 @@ def convert(
     options = Options(
         ignore_codes=frozenset(c for c in ignored if c in codes),
         select_codes=frozenset(c for c in selected if c in codes),
+        native_validation=native_validation,
     )
     writes = not (diff or check)
     if out_dir is not None:
@@ -99,21 +106,27 @@ def convert(
     files = discover(paths)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
+    support = missing_support(results)
     if diff:
         for result in results:
             if result.status == "changed":
                 _print_diff(result)
+        for path, content in support.items():
+            _print_diff(FileResult(str(path), "changed", old=b"", new=content))
     if writes:
         if out_dir is not None:
-            _write_out(results, paths, out_dir)
+            _write_out(results, paths, out_dir, support)
         else:
             for result in results:
                 if result.status == "changed" and result.new is not None:
                     write_atomic(Path(result.path), result.new)
+            for path, content in support.items():
+                write_atomic(path, content)
     if report is not None:
-        report.write_text(json.dumps({"files": [r.to_json() for r in results]}, indent=2) + "\n", encoding="utf-8")
-    _summary(results, written=writes)
-    raise typer.Exit(_exit_code(results, check))
+        document = {"files": [r.to_json() for r in results], "support": [str(p) for p in support]}
+        report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _summary(results, support, written=writes)
+    raise typer.Exit(_exit_code(results, support, check))
 
 
 def _check_out(out_dir: Path, paths: list[Path]) -> None:
@@ -133,12 +146,19 @@ def _run(files: list[Path], chosen, options: Options, jobs: int) -> list[FileRes
         return convert_paths(files, chosen, options, jobs, on_done=lambda: progress.advance(task))
 
 
-def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path) -> None:
+def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, support: dict[Path, bytes]) -> None:
     for path in paths:
         copy_tree(path, out_root(path, paths, out_dir))
     for result in results:
         if result.status == "changed" and result.new is not None:
             write_atomic(out_path(Path(result.path), paths, out_dir), result.new)
+    for path, content in support.items():
+        try:
+            target = out_path(path, paths, out_dir)
+        except ValueError:  # the package's top folder was not among the converted paths
+            target = out_dir / path.name
+            err.print(f"[yellow]note:[/] {path} is outside the converted paths; written as {target}")
+        write_atomic(target, content)
 
 
 def _print_diff(result: FileResult) -> None:
@@ -157,7 +177,7 @@ def _display(path: str) -> str:
     return path.lstrip("/") if relative.startswith("..") else relative
 
 
-def _summary(results: list[FileResult], written: bool) -> None:
+def _summary(results: list[FileResult], support: dict[Path, bytes], written: bool) -> None:
     findings = [f for r in results for f in r.findings]
     for finding in findings:
         colour = "red" if finding.code in {c.code for c in ENGINE_CODES} else "yellow"
@@ -169,16 +189,18 @@ def _summary(results: list[FileResult], written: bool) -> None:
     table.add_row("converted" if written else "would change", str(counts["changed"]))
     table.add_row("unchanged", str(counts["unchanged"]))
     table.add_row("failed", str(counts["failed"]))
+    if support:
+        table.add_row("support modules added" if written else "support modules to add", str(len(support)))
     for code, count in by_code(findings).items():
         table.add_row(f"finding {code}", str(count))
     err.print(table)
 
 
-def _exit_code(results: list[FileResult], check: bool) -> int:
+def _exit_code(results: list[FileResult], support: dict[Path, bytes], check: bool) -> int:
     if any(r.status == "failed" for r in results):
         return EXIT_ERRORS
     if check:
-        return EXIT_WOULD_CHANGE if any(r.status == "changed" for r in results) else EXIT_OK
+        return EXIT_WOULD_CHANGE if support or any(r.status == "changed" for r in results) else EXIT_OK
     return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_OK
 
 

@@ -41,9 +41,16 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     old: bytes | None = None  # only for changed files
     new: bytes | None = None
+    # support modules the converted file imports (codemod/support): path -> content
+    support: dict[str, bytes] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
-        return {"path": self.path, "status": self.status, "findings": [f.to_json() for f in self.findings]}
+        return {
+            "path": self.path,
+            "status": self.status,
+            "findings": [f.to_json() for f in self.findings],
+            "support": sorted(self.support),
+        }
 
 
 def _is_venv(folder: Path) -> bool:
@@ -93,8 +100,9 @@ def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cs
     return module.with_changes(body=[first.with_changes(leading_lines=kept), *module.body[1:]])
 
 
-def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, list[tuple[str, str]]]:
-    """Run the transforms on a parsed module: (new module, [(code, message)]).
+def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, FileRun]:
+    """Run the transforms on a parsed module: the new module, and the run's findings and
+    support modules.
 
     Two traversals at most: the main transforms; then, on the result with its new imports,
     the FINAL transforms together with LibCST's RemoveImportsVisitor, which needs the same
@@ -120,7 +128,7 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
             return [*transforms, RemoveImportsVisitor(context)] if removes else transforms
 
         module = _traverse(module, path, base, build, run)
-    return _without_new_top_blank_lines(module, original), run.findings
+    return _without_new_top_blank_lines(module, original), run
 
 
 def _needs_final_pass(code: bytes, project: Project) -> bool:
@@ -139,16 +147,16 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
     if not any(token in source for token in project.prefilter_tokens):
         return FileResult(name, "unchanged")
     try:
-        new_module, recorded = transform_module(module, path, project, classes, options)
+        new_module, run = transform_module(module, path, project, classes, options)
         new = new_module.bytes
     except Exception as error:
         where = traceback.extract_tb(error.__traceback__)[-1]
         detail = f"{type(error).__name__}: {_first_line(error)} ({Path(where.filename).name}:{where.lineno})"
         return FileResult(name, "failed", [Finding(TRANSFORM_ERROR.code, name, 0, TRANSFORM_ERROR.message(error=detail))])
-    findings = locate(recorded, new_module.code, name)
+    findings = locate(run.findings, new_module.code, name)
     if new == source:
-        return FileResult(name, "unchanged", findings)
-    return FileResult(name, "changed", findings, old=source, new=new)
+        return FileResult(name, "unchanged", findings, support=run.support)
+    return FileResult(name, "changed", findings, old=source, new=new, support=run.support)
 
 
 def _first_line(error: BaseException) -> str:
@@ -224,6 +232,12 @@ def convert_paths(
 
 
 # -- writing ---------------------------------------------------------------------------------
+
+
+def missing_support(results: Sequence[FileResult]) -> dict[Path, bytes]:
+    """Support modules some converted file imports and the project does not have yet."""
+    needed = {Path(p): content for r in results if r.status != "failed" for p, content in r.support.items()}
+    return {path: content for path, content in sorted(needed.items()) if not path.exists()}
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping, Sequence, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     FullyQualifiedNameProvider,
     ParentNodeProvider,
@@ -31,9 +33,12 @@ from libcst.metadata import (
 )
 
 from codemod.findings import Code, ignored_codes, marker_text
+from codemod.support import source as support_source
 
 if TYPE_CHECKING:
     from codemod.project import Project
+
+SUPPORT_MODULE = "flask_compat"
 
 # Nodes a marker comment can stand above.
 Anchor = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator]
@@ -58,6 +63,8 @@ class Options:
 
     ignore_codes: frozenset[str] = frozenset()
     select_codes: frozenset[str] = frozenset()
+    # FastAPI's own answers (422, strict parameter types) instead of Flask's (400/404, lenient).
+    native_validation: bool = False
 
     def reports(self, code: str) -> bool:
         if code in self.ignore_codes:
@@ -74,6 +81,8 @@ class FileRun:
     findings: list[tuple[str, str]] = field(default_factory=list)
     # original anchor node -> marker lines to put above it
     pending: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
+    # support modules (codemod/support) the converted file imports: path -> content
+    support: dict[str, bytes] = field(default_factory=dict)
 
 
 class Transform(cst.CSTTransformer):
@@ -118,6 +127,12 @@ class Transform(cst.CSTTransformer):
             values.append(parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) else None)
         return values
 
+    def use_support(self, name: str, module: str = SUPPORT_MODULE) -> None:
+        """Import ``name`` from a support module, which the engine writes into the project."""
+        import_name, location = support_location(Path(self.context.filename or "module.py"), module)
+        self.run.support[str(location)] = support_source(module)
+        AddImportsVisitor.add_needed_import(self.context, import_name, name)
+
     def kind_of(self, node: cst.BaseExpression) -> str | None:
         """'app' or 'blueprint' when ``node`` is a Flask app or blueprint the project defines."""
         return self.run.project.kind_of(self, node)
@@ -145,6 +160,21 @@ class Transform(cst.CSTTransformer):
                 return current
             current = self.get_metadata(ParentNodeProvider, current, None)
         return None
+
+
+def support_location(path: Path, module: str) -> tuple[str, Path]:
+    """(import name, file) of a support module for code in ``path``: in the top package of a
+    project with packages, next to the script in one without."""
+    from codemod.project import module_of
+
+    path = path.resolve()
+    parts = module_of(path).name.split(".")
+    in_package = (path.parent / "__init__.py").exists() or path.stem == "__init__"
+    if not in_package:
+        return module, path.parent / f"{module}.py"
+    depth = len(parts) - (0 if path.stem == "__init__" else 1)
+    top = path.parents[depth - 1] if depth > 0 else path.parent
+    return f"{parts[0]}.{module}", top / f"{module}.py"
 
 
 def _comments_of(anchor: Anchor) -> Iterator[str]:

@@ -42,9 +42,10 @@ FASTAPI_APP = """\
 # the service's entry module
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from flask_compat import FLASK_ERRORS
 
 # the application
-app = FastAPI()  # created once
+app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once
 
 
 @app.post('/x/{n}')  # create an x
@@ -118,7 +119,7 @@ def test_comments_survive_conversion(in_place):
     text = in_place[1].read_text()
     for comment in (
         "# the service's entry module",
-        "# the application\napp = FastAPI()  # created once",
+        "# the application\napp = FastAPI(exception_handlers=FLASK_ERRORS)  # created once",
         "@app.post('/x/{n}')  # create an x",
         "def x(n: int):  # n comes from the path",
         "    # the view's comment",
@@ -130,7 +131,8 @@ def test_comments_survive_conversion(in_place):
 def test_permission_bits_are_kept_and_no_temp_file_left(in_place):
     folder, target, _ = in_place
     assert stat.S_IMODE(target.stat().st_mode) == 0o751
-    assert sorted(p.name for p in folder.iterdir()) == ["app.py"]
+    # the support module the converted app imports is the only other file
+    assert sorted(p.name for p in folder.iterdir()) == ["app.py", "flask_compat.py"]
 
 
 def test_convert_exits_3_when_a_todo_marker_was_added(tmp_path):
@@ -166,13 +168,13 @@ def test_out_writes_a_converted_copy_of_the_whole_tree(tmp_path):
     assert snapshot(source) == before  # the source tree is byte-identical
     copied = snapshot(out)
     # a single folder's contents land at DIR/ directly; caches are not copied
-    assert sorted(copied) == ["app.py", "data.json", "shop/__init__.py", "shop/util.py", "templates/x.html"]
+    assert sorted(copied) == ["app.py", "data.json", "flask_compat.py", "shop/__init__.py", "shop/util.py", "templates/x.html"]
     assert copied["templates/x.html"] == before["templates/x.html"]
     assert copied["data.json"] == before["data.json"]
     assert copied["shop/util.py"] == before["shop/util.py"]
     assert copied["shop/__init__.py"] == b""
     converted = copied["app.py"].decode()
-    assert "app = FastAPI()  # created once" in converted
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in converted
     assert "    uvicorn.run(app, port=5000)\n" in converted
     assert "# TODO[F2F151]" in converted
 
@@ -218,15 +220,17 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_text() == FLASK_APP
+    assert not (tmp_path / "flask_compat.py").exists()  # the support module is shown, not written
+    assert "+++ b/" in result.stdout and "flask_compat.py" in result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
     assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,12 @@")
+    assert lines[2].startswith("@@ -1,11 +1,13 @@")
     body = [line.rstrip() for line in lines[3:]]
     assert "-from flask import Flask, jsonify" in body
     assert "+from fastapi import FastAPI" in body
     assert "-app = Flask(__name__)  # created once" in body
-    assert "+app = FastAPI()  # created once" in body
+    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in body
     assert "+@app.post('/x/{n}')  # create an x" in body
     assert '+    return JSONResponse({"n": n}, status_code=201)  # created' in body
     assert "     # the view's comment" in body  # an unchanged context line
@@ -237,7 +241,7 @@ def test_diff_of_a_latin1_file_shows_its_text(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == LATIN1_SOURCE.encode("latin-1")
-    assert "+app = FastAPI()" in result.stdout.splitlines()
+    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS)" in result.stdout.splitlines()
     assert " # café ñandú" in result.stdout.splitlines(), result.stdout
 
 
@@ -253,7 +257,7 @@ def test_check_exits_0_once_converted_and_a_second_run_changes_nothing(tmp_path)
     source = make_tree(tmp_path / "src")
     assert invoke("convert", source, "--jobs", "1").exit_code == 3
     converted = snapshot(source)
-    assert "FastAPI()" in converted["app.py"].decode()
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in converted["app.py"].decode()
 
     result = invoke("convert", source, "--check", "--jobs", "1")
 
@@ -301,7 +305,7 @@ def test_syntax_error_is_reported_and_the_file_left_byte_identical(mixed_run):
 def test_other_files_of_a_run_with_a_syntax_error_still_convert(mixed_run):
     files, _, _ = mixed_run
     text = files["app.py"].read_text()
-    assert "app = FastAPI()  # created once" in text and "@app.post('/x/{n}')" in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in text and "@app.post('/x/{n}')" in text
     assert files["util.py"].read_text() == NOT_FLASK
 
 
@@ -342,7 +346,7 @@ def test_a_transform_that_raises_is_reported_and_the_file_left_alone(tmp_path, m
     assert result.exit_code == 4, result.output
     assert "F2F002" in result.output
     assert routed.read_text() == FLASK_APP
-    assert plain.read_text() == "from fastapi import FastAPI\n\napp = FastAPI()\n"
+    assert plain.read_text() == "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n"
     files = statuses(report)
     assert files["routed.py"]["status"] == "failed"
     (finding,) = files["routed.py"]["findings"]
@@ -360,7 +364,7 @@ def test_select_a_transform_runs_only_that_transform(tmp_path):
     assert result.exit_code == 0, result.output
     text = target.read_text()
     assert "from fastapi import FastAPI\n" in text
-    assert "app = FastAPI()  # created once" in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in text
     assert "@app.route('/x/<int:n>', methods=['POST'])  # create an x\ndef x(n):" in text
     assert "return jsonify(n=n), 201" in text
     assert "    app.run(debug=True)\n" in text
@@ -406,7 +410,7 @@ def test_latin1_encoding_and_comment_are_kept(tmp_path):
     assert "café".encode("utf-8") not in data
     text = data.decode("latin-1")
     assert text.splitlines()[0] == "# -*- coding: latin-1 -*-"
-    assert "app = FastAPI()" in text and "flask" not in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in text and "from flask " not in text
 
 
 # -- parallelism ---------------------------------------------------------------------------
@@ -428,7 +432,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(tmp_path):
 
     assert first.exit_code == second.exit_code == 4
     assert snapshot(one) == snapshot(two)
-    assert "app = FastAPI()" in (two / "app.py").read_text()
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in (two / "app.py").read_text()
     assert "bp = APIRouter(prefix='/shop')\n" in (two / "shop" / "views.py").read_text()
     assert json.loads(report_one.read_text()) == json.loads(report_two.read_text())
 

@@ -199,9 +199,9 @@ def test_blueprint_prefix_replaced_at_registration_moves_to_include_router(tmp_p
     assert "/orders" not in router_text
     assert "@bp.get('/{oid}')\ndef get_order(oid: int):" in router_text
     main_text = main.new.decode()
-    assert "app = FastAPI()\n" in main_text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)\n" in main_text
     assert main_text.endswith("app.include_router(bp, prefix='/api')\n")
-    assert "register_blueprint" not in main_text and "flask" not in main_text
+    assert "register_blueprint" not in main_text and "from flask " not in main_text
 
 
 def test_blueprint_registered_without_url_prefix_keeps_its_own(tmp_path):

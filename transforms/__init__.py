@@ -6,6 +6,7 @@ transform reads what another writes: ``unconverted`` runs last (FINAL), on the r
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
 from transforms.unconverted import UnconvertedTransform
@@ -13,6 +14,7 @@ from transforms.unconverted import UnconvertedTransform
 ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
+    RequestParamsTransform,
     ResponsesTransform,
     EntrypointTransform,
     UnconvertedTransform,

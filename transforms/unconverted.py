@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemod.findings import MARKER_RE, Code
-from codemod.transform import Example, Transform
+from codemod.transform import SUPPORT_MODULE, Example, Transform
 
 FLASK_ADVICE = {
     "flask.request": "read it through typed parameters or a `request: Request` parameter",
@@ -106,7 +106,7 @@ class UnconvertedTransform(Transform):
         ),
         Example(
             "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",
-            "from flask_cors import CORS\nfrom fastapi import FastAPI\n\napp = FastAPI()\n# TODO[F2F194]: "
+            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n# TODO[F2F194]: "
             "`flask_cors.CORS` comes from the Flask extension flask_cors, which this version does not convert: "
             "use its FastAPI/Starlette counterpart\nCORS(app)\n",
             codes=("F2F194",),
@@ -132,7 +132,7 @@ class UnconvertedTransform(Transform):
         for name in sorted(self.qualified_names(node)):
             if name.startswith(WERKZEUG_EXCEPTIONS):
                 self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
-            elif name.partition(".")[0].startswith("flask_"):
+            elif name.partition(".")[0].startswith("flask_") and SUPPORT_MODULE not in name.split("."):
                 self.flag(node, "flask_extension", name=name, extension=name.partition(".")[0])
             elif name.startswith("flask."):
                 key = next((k for k in FLASK_ADVICE if name == k or name.startswith(k + ".")), None)

@@ -1,0 +1,131 @@
+"""The support module written into converted projects answers as Flask does, request by request."""
+
+from typing import Annotated, Any
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from flask import Flask, request
+
+from codemod.support.flask_compat import (
+    FLASK_ERRORS,
+    Lenient,
+    get_json,
+    get_json_force,
+    get_json_force_silent,
+    get_json_silent,
+)
+
+
+def flask_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/json")
+    def plain():
+        return {"got": request.get_json()}
+
+    @app.post("/silent")
+    def silent():
+        return {"got": request.get_json(silent=True)}
+
+    @app.post("/force")
+    def force():
+        return {"got": request.get_json(force=True)}
+
+    @app.post("/force-silent")
+    def force_silent():
+        return {"got": request.get_json(force=True, silent=True)}
+
+    @app.get("/page")
+    def page():
+        return {"page": request.args.get("page", 1, type=int), "size": request.args.get("size", type=float)}
+
+    @app.get("/need")
+    def need():
+        return {"q": request.args["q"]}
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id):
+        return {"id": item_id}
+
+    return app
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI(exception_handlers=FLASK_ERRORS)
+
+    @app.post("/json")
+    def plain(body: Any = Depends(get_json)):
+        return {"got": body}
+
+    @app.post("/silent")
+    def silent(body: Any = Depends(get_json_silent)):
+        return {"got": body}
+
+    @app.post("/force")
+    def force(body: Any = Depends(get_json_force)):
+        return {"got": body}
+
+    @app.post("/force-silent")
+    def force_silent(body: Any = Depends(get_json_force_silent)):
+        return {"got": body}
+
+    @app.get("/page")
+    def page(page: Annotated[int, Lenient] = 1, size: Annotated[float | None, Lenient] = None):
+        return {"page": page, "size": size}
+
+    @app.get("/need")
+    def need(q: str):
+        return {"q": q}
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int):
+        return {"id": item_id}
+
+    return app
+
+
+JSON = {"Content-Type": "application/json"}
+TEXT = {"Content-Type": "text/plain"}
+CASES = [
+    ("POST", "/json", b'{"a": 1}', JSON),
+    ("POST", "/json", b'{"a": 1}', {"Content-Type": "application/vnd.api+json"}),
+    ("POST", "/json", b'{"a": ', JSON),
+    ("POST", "/json", b"", JSON),
+    ("POST", "/json", b'{"a": 1}', TEXT),
+    ("POST", "/json", b"[1, 2]", JSON),
+    ("POST", "/silent", b'{"a": ', JSON),
+    ("POST", "/silent", b'{"a": 1}', TEXT),
+    ("POST", "/force", b'{"a": 1}', TEXT),
+    ("POST", "/force", b"nope", TEXT),
+    ("POST", "/force-silent", b"nope", TEXT),
+    ("GET", "/page?page=3&size=2.5", b"", {}),
+    ("GET", "/page?page=abc&size=x", b"", {}),
+    ("GET", "/page", b"", {}),
+    ("GET", "/need?q=1", b"", {}),
+    ("GET", "/need", b"", {}),
+    ("GET", "/items/7", b"", {}),
+    ("GET", "/items/abc", b"", {}),
+    ("GET", "/items/-1", b"", {}),
+]
+# Flask's int converter takes no sign; FastAPI's int does. The compat module cannot see the
+# rule, so a signed value still reaches the view (noted in the README).
+SIGN_DIFFERS = {"/items/-1"}
+
+
+@pytest.fixture(scope="module")
+def clients():
+    return flask_app().test_client(), TestClient(fastapi_app())
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers"), CASES, ids=[f"{m} {p} {b[:8]!r}" for m, p, b, _ in CASES])
+def test_same_status_and_json(clients, method, path, body, headers):
+    flask_client, fastapi_client = clients
+    original = flask_client.open(path, method=method, data=body, headers=headers)
+    converted = fastapi_client.request(method, path, content=body, headers=headers)
+    if path in SIGN_DIFFERS:
+        assert (original.status_code, converted.status_code) == (404, 200)
+        return
+    assert converted.status_code == original.status_code
+    if original.status_code == 200:
+        assert converted.json() == original.get_json()
