@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import sys
 from typing import Any
 
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -54,15 +53,3 @@ def _fastapi_routes(app: Any) -> set[Route]:
         path = FASTAPI_VARIABLE.sub(r"{\1}", path)
         table |= {(method.upper(), path) for method in operations if method.upper() in HTTP_METHODS}
     return table
-
-
-def main(argv: list[str]) -> None:
-    """``python -m codemod.routes SPEC``: print the table as JSON (used across processes)."""
-    import json
-
-    sys.path.insert(0, ".")
-    print(json.dumps(sorted(route_table(load_app(argv[0])))))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,35 +1,42 @@
-"""Scripted requests against a Flask or a FastAPI app, answered in one comparable form.
+"""Proof that a migration kept the wire contract: route tables and scripted answers, compared.
 
-The seed of ``flask2fastapi verify``: the same request list is sent to the original app (Flask's
-test client) and to the converted one (FastAPI's TestClient, which needs httpx); each answer is
-reduced to what a client sees: status, media type, body (parsed when JSON) and the headers asked
-for. Run as ``python -m codemod.verify SPEC REQUESTS.json`` so that the two apps, which usually
-share a package name, live in separate processes.
+The same request list is sent to the original app (Flask's test client) and to the converted one
+(FastAPI's TestClient, which needs httpx); each answer is reduced to what a client sees: status,
+media type, body (parsed when JSON) and the headers the script asks for. The two apps usually
+share a package name, so each is loaded in a process of its own
+(``python -m codemod.verify routes|answers SPEC [REQUESTS.json]`` in the app's folder).
+
+A request is ``{"method", "path"}`` plus any of ``json``, ``data``, ``headers``, ``cookies`` and
+``expect_headers`` (names of response headers to compare).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from codemod.routes import load_app
+from codemod.routes import load_app, route_table
 
 
 def answers(app: Any, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     flask = hasattr(app, "test_client")
-    if flask:
-        client = app.test_client()
-    else:
-        from fastapi.testclient import TestClient
-
-        client = TestClient(app, raise_server_exceptions=False)
+    client = _client(app, flask, None)
     results = []
     for request in requests:
         kwargs = {k: request[k] for k in ("json", "headers", "data") if k in request}
         if not flask and "data" in kwargs:
             kwargs["content"] = kwargs.pop("data")
-        response = client.open(request["path"], method=request["method"], **kwargs) if flask else client.request(
+        # Each request with cookies gets a client of its own, holding just those cookies
+        # (Werkzeug's test client keeps a cookie jar and does not send a Cookie header as given).
+        cookies = request.get("cookies")
+        sender = _client(app, flask, cookies) if cookies else client
+        response = sender.open(request["path"], method=request["method"], **kwargs) if flask else sender.request(
             request["method"], request["path"], **kwargs
         )
         media_type = (response.headers.get("content-type") or "").split(";")[0].strip()
@@ -49,11 +56,75 @@ def answers(app: Any, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
+def _client(app: Any, flask: bool, cookies: dict[str, str] | None) -> Any:
+    if flask:
+        client = app.test_client()
+        for name, value in (cookies or {}).items():
+            client.set_cookie(name, value)
+        return client
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, raise_server_exceptions=False, cookies=cookies)
+
+
+def in_folder(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
+    """Run this module's ``main`` in ``root`` (a process of its own); its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", "codemod.verify", *args],
+        cwd=root, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+    if done.returncode != 0:
+        raise VerifyError(f"loading {args[1]} in {root} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+class VerifyError(RuntimeError):
+    """The app could not be loaded or asked (the message has the end of its traceback)."""
+
+
+def route_table_in(root: Path, spec: str, env: dict[str, str] | None = None) -> list[list[str]]:
+    return in_folder(root, "routes", spec, env=env)
+
+
+def answers_in(root: Path, spec: str, requests: list[dict[str, Any]], env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as handle:
+        json.dump(requests, handle)
+    try:
+        return in_folder(root, "answers", spec, handle.name, env=env)
+    finally:
+        os.unlink(handle.name)
+
+
+@dataclass
+class Comparison:
+    missing_routes: list[list[str]]  # in the original only
+    extra_routes: list[list[str]]  # in the converted app only
+    differences: list[tuple[dict[str, Any], dict[str, Any]]]  # (original, converted) answers
+
+    @property
+    def same(self) -> bool:
+        return not (self.missing_routes or self.extra_routes or self.differences)
+
+
+def compare(original: Path, converted: Path, spec: str, requests: list[dict[str, Any]], env: dict[str, str] | None = None) -> Comparison:
+    before, after = route_table_in(original, spec, env), route_table_in(converted, spec, env)
+    answered = zip(answers_in(original, spec, requests, env), answers_in(converted, spec, requests, env))
+    return Comparison(
+        missing_routes=[r for r in before if r not in after],
+        extra_routes=[r for r in after if r not in before],
+        differences=[(a, b) for a, b in answered if a != b],
+    )
+
+
 def main(argv: list[str]) -> None:
     sys.path.insert(0, ".")
-    with open(argv[1], encoding="utf-8") as handle:
+    command, spec = argv[0], argv[1]
+    if command == "routes":
+        print(json.dumps(sorted(route_table(load_app(spec)))))
+        return
+    with open(argv[2], encoding="utf-8") as handle:
         requests = json.load(handle)
-    print(json.dumps(answers(load_app(argv[0]), requests)))
+    print(json.dumps(answers(load_app(spec), requests)))
 
 
 if __name__ == "__main__":

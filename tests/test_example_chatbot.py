@@ -3,7 +3,7 @@ converted package serves the same routes, answers the same requests and passes i
 (converted) test suite. Checks that wait on a later capability are strict expected failures
 naming it, so they turn red the day they start passing."""
 
-import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from codemod.cli import EXIT_FINDINGS, app
+from codemod.verify import answers_in, route_table_in
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = ROOT / "example_chatbot"
@@ -38,23 +39,16 @@ def converted(tmp_path_factory):
     return root
 
 
-def run(args, cwd, tmp_path, timeout=120):
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}"}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def env(tmp_path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}"}
 
 
 def route_table(cwd, tmp_path):
-    done = run(["-m", "codemod.routes", SPEC], cwd, tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+    return route_table_in(cwd, SPEC, env(tmp_path))
 
 
 def answers(cwd, tmp_path):
-    script = tmp_path / "requests.json"
-    script.write_text(json.dumps(REQUESTS))
-    done = run(["-m", "codemod.verify", SPEC, str(script)], cwd, tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+    return answers_in(cwd, SPEC, REQUESTS, env(tmp_path))
 
 
 def test_conversion_parses_and_is_stable(converted):
@@ -92,5 +86,8 @@ def test_converted_answers_like_the_original(converted, tmp_path):
 
 @pytest.mark.xfail(strict=True, reason="needs Flask test-client tests converted to TestClient tests")
 def test_converted_suite_passes(converted, tmp_path):
-    done = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "example_chatbot/tests"], converted, tmp_path, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "example_chatbot/tests"],
+        cwd=converted, capture_output=True, text=True, timeout=300, env={**os.environ, **env(tmp_path)},
+    )
     assert done.returncode == 0, done.stdout[-3000:]

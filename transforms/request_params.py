@@ -4,7 +4,8 @@ Targets https://fastapi.tiangolo.com/tutorial/query-params/ , /tutorial/header-p
 /tutorial/cookie-params/ and /advanced/using-request-directly/ .
 ``request.args.get("page", 1, type=int)`` becomes ``page: Annotated[int, Lenient] = 1`` (Flask
 falls back to the default when the value does not convert, and so does ``Lenient``);
-``request.args["q"]`` a required ``q: str`` (missing: 400, through FLASK_ERRORS);
+``request.args["q"]`` a required ``q: str`` (missing: 400, through FLASK_ERRORS; a missing
+``request.headers["X"]`` is a 500 in Flask, so it reads Starlette's ``request.headers["X"]``);
 ``request.headers.get("X-Api-Key")`` a Header parameter keeping the exact header name;
 ``request.cookies.get("sid")`` a Cookie parameter; ``request.get_json()`` and ``request.json``
 a dependency with Flask's 415/400 answers; ``request.method``, ``request.path`` and the like go
@@ -171,6 +172,10 @@ class RequestParamsTransform(Transform):
             return updated_node
         parent = self.get_metadata(ParentNodeProvider, original_node)
         if attr in SOURCES:
+            if attr == "headers" and isinstance(parent, cst.Subscript) and _subscript_key(parent) is not None:
+                # Flask answers a missing request.headers["X"] with 500 (a plain KeyError), and
+                # so does Starlette's request.headers["X"]; a required Header parameter would 400.
+                return self._via_request(original_node, None, cst.Attribute(cst.Name("request"), cst.Name("headers")))
             if self._read_pattern(original_node, parent) is not None:
                 return updated_node  # the enclosing call or subscript becomes a parameter
             return self._via_request(original_node, STARLETTE_SOURCES[attr])
@@ -212,7 +217,7 @@ class RequestParamsTransform(Transform):
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         source = self._request_attr(original_node.value)
-        if source not in SOURCES:
+        if source not in SOURCES or source == "headers":
             return updated_node
         key = _subscript_key(original_node)
         if key is None:
