@@ -1,11 +1,12 @@
-"""The ``flask2fastapi`` command line: convert, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, list, explain.
 
 Exit codes (also in the README):
-  0  done; nothing needs a person
-  1  --check: at least one file would change
+  0  done; nothing needs a person (verify: same routes and answers)
+  1  --check: at least one file would change (verify: a route or an answer differs)
   2  usage error (bad option, path or code)
   3  converted, but TODO markers need a person
-  4  at least one file could not be converted (syntax error, transform error, unreadable)
+  4  at least one file could not be converted (syntax error, transform error, unreadable);
+     verify: an app could not be loaded
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from codemod.transform import Options
 from transforms import BY_NAME, ORDER
 
 EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
+EXIT_DIFFERENT = 1  # verify: the converted app differs from the original
 PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar is worth drawing
 
 app = typer.Typer(
@@ -202,6 +204,50 @@ def _exit_code(results: list[FileResult], support: dict[Path, bytes], check: boo
     if check:
         return EXIT_WOULD_CHANGE if support or any(r.status == "changed" for r in results) else EXIT_OK
     return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_OK
+
+
+@app.command()
+def verify(
+    original: Path = typer.Argument(..., help="The folder the original Flask app is imported from."),
+    converted: Path = typer.Argument(..., help="The folder the converted FastAPI app is imported from."),
+    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app() (the same in both folders)."),
+    requests_file: Optional[Path] = typer.Option(None, "--requests", help="A JSON list of requests to send to both apps."),
+    env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for both apps (repeatable)."),
+) -> None:
+    """Check that the converted app has the original's routes and answers the same requests."""
+    from codemod.verify import VerifyError, compare
+
+    for folder in (original, converted):
+        if not folder.is_dir():
+            raise _fail(f"{folder}: no such folder")
+    variables = dict(item.partition("=")[::2] for item in env or [])
+    requests: list = []
+    if requests_file is not None:
+        try:
+            requests = json.loads(requests_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise _fail(f"--requests {requests_file}: {error}")
+    try:
+        result = compare(original, converted, app_spec, requests, variables)
+    except VerifyError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_ERRORS)
+    for method, path in result.missing_routes:
+        err.print(f"[red]missing route[/] {method} {path}", markup=True)
+    for method, path in result.extra_routes:
+        err.print(f"[yellow]extra route[/] {method} {path}", markup=True)
+    for before, after in result.differences:
+        err.print(f"[red]different answer[/] {before['request']}", markup=True)
+        for key in ("status", "media_type", "body", "headers"):
+            if before[key] != after[key]:
+                err.print(f"  {key}: {before[key]!r} -> {after[key]!r}", markup=False, soft_wrap=True)
+    table = Table(title="flask2fastapi verify", show_header=True, header_style="bold")
+    table.add_column("check")
+    table.add_column("result", justify="right")
+    table.add_row("routes missing / extra", f"{len(result.missing_routes)} / {len(result.extra_routes)}")
+    table.add_row("answers different", f"{len(result.differences)} of {len(requests)}")
+    err.print(table)
+    raise typer.Exit(EXIT_OK if result.same else EXIT_DIFFERENT)
 
 
 @app.command("list")
