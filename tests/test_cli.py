@@ -493,3 +493,18 @@ def test_installed_console_script_converts_a_file(tmp_path):
     assert "from fastapi import FastAPI\nfrom fastapi.responses import JSONResponse\n" in text
     assert "@app.post('/x/{n}')  # create an x" in text
     assert text.endswith("    uvicorn.run(app, port=5000)\n")
+
+
+def test_native_validation_keeps_fastapi_behaviour(tmp_path):
+    source = (
+        "from flask import Flask, request\n\napp = Flask(__name__)\n\n\n"
+        "@app.route('/p')\ndef p():\n    return {'page': request.args.get('page', 1, type=int)}\n"
+    )
+    default, native = write(tmp_path / "a" / "app.py", source), write(tmp_path / "b" / "app.py", source)
+    assert invoke("convert", default, "--jobs", "1").exit_code == 0
+    assert invoke("convert", native, "--jobs", "1", "--native-validation").exit_code == 0
+    assert "page: Annotated[int, Lenient] = 1" in default.read_text()
+    assert (tmp_path / "a" / "flask_compat.py").is_file()
+    text = native.read_text()
+    assert "app = FastAPI()\n" in text and "def p(page: int = 1):" in text and "flask_compat" not in text
+    assert not (tmp_path / "b" / "flask_compat.py").exists()
