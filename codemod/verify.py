@@ -6,12 +6,14 @@ media type, body (parsed when JSON) and the headers the script asks for. The two
 share a package name, so each is loaded in a process of its own
 (``python -m codemod.verify routes|answers SPEC [REQUESTS.json]`` in the app's folder).
 
-A request is ``{"method", "path"}`` plus any of ``json``, ``data``, ``headers``, ``cookies`` and
-``expect_headers`` (names of response headers to compare).
+A request is ``{"method", "path"}`` plus any of ``json``, ``data`` (a raw body), ``form`` and
+``files`` (a multipart body: ``{"field": "value"}``, ``{"name": ["filename", "text"]}``),
+``headers``, ``cookies`` and ``expect_headers`` (names of response headers to compare).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -32,6 +34,14 @@ def answers(app: Any, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kwargs = {k: request[k] for k in ("json", "headers", "data") if k in request}
         if not flask and "data" in kwargs:
             kwargs["content"] = kwargs.pop("data")
+        if "form" in request or "files" in request:  # a multipart/form-data body
+            form, files = request.get("form", {}), request.get("files", {})
+            if flask:
+                uploads = {name: (io.BytesIO(text.encode()), filename) for name, (filename, text) in files.items()}
+                kwargs["data"] = {**form, **uploads}
+            else:
+                kwargs["data"] = form
+                kwargs["files"] = {name: (filename, text.encode()) for name, (filename, text) in files.items()}
         # Each request with cookies gets a client of its own, holding just those cookies
         # (Werkzeug's test client keeps a cookie jar and does not send a Cookie header as given).
         cookies = request.get("cookies")

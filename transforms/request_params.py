@@ -7,7 +7,9 @@ falls back to the default when the value does not convert, and so does ``Lenient
 ``request.args["q"]`` a required ``q: str`` (missing: 400, through FLASK_ERRORS; a missing
 ``request.headers["X"]`` is a 500 in Flask, so it reads Starlette's ``request.headers["X"]``);
 ``request.headers.get("X-Api-Key")`` a Header parameter keeping the exact header name;
-``request.cookies.get("sid")`` a Cookie parameter; ``request.get_json()`` and ``request.json``
+``request.cookies.get("sid")`` a Cookie parameter; ``request.form["name"]`` a Form parameter;
+``request.files["doc"]`` an UploadFile read through flask_compat.FileStorage (Flask's sync API:
+read, save, filename); ``request.get_json()`` and ``request.json``
 a dependency with Flask's 415/400 answers; ``request.method``, ``request.path`` and the like go
 through a ``request: Request`` parameter. Only views are converted: a request read in a helper
 is left for the ``unconverted`` transform to flag.
@@ -28,9 +30,12 @@ from codemod.transform import Example, Transform
 from transforms._flask import bind, enclosing_function, is_view, kwarg, string_literal, string_value
 
 REQUEST = "flask.request"
-SOURCES = {"args": "Query", "headers": "Header", "cookies": "Cookie"}
+SOURCES = {"args": "Query", "headers": "Header", "cookies": "Cookie", "form": "Form", "files": "File"}
+# Always declared with their marker (Cookie(), Form(), File()), which FastAPI needs to find them.
+MARKED_SOURCES = frozenset({"cookies", "form", "files"})
+LIST_SOURCES = frozenset({"args", "form", "files"})
 STARLETTE_SOURCES = {"args": "query_params", "headers": "headers", "cookies": "cookies"}
-NAME_SUFFIX = {"args": "query", "headers": "header", "cookies": "cookie"}
+NAME_SUFFIX = {"args": "query", "headers": "header", "cookies": "cookie", "form": "form", "files": "file"}
 LENIENT_TYPES = {"int", "float", "str"}
 # get_json(force=..., silent=...) -> the support dependency with Flask's behaviour
 JSON_READERS = {
@@ -41,8 +46,8 @@ JSON_READERS = {
 }
 JSON_PARAMETERS = ("force", "silent", "cache")
 UNMAPPED_ADVICE = {
-    "form": "declare Form parameters (python-multipart) or read `await request.form()`",
-    "files": "declare UploadFile parameters (python-multipart)",
+    "form": "read each field with a literal key (request.form['name']) or `await request.form()`",
+    "files": "read each file with a literal key (request.files['doc']) or `await request.form()`",
     "values": "read the query and form parameters separately",
     "data": "read `await request.body()` in an async view or dependency",
     "get_data": "read `await request.body()` in an async view or dependency",
@@ -178,6 +183,9 @@ class RequestParamsTransform(Transform):
                 return self._via_request(original_node, None, cst.Attribute(cst.Name("request"), cst.Name("headers")))
             if self._read_pattern(original_node, parent) is not None:
                 return updated_node  # the enclosing call or subscript becomes a parameter
+            if attr not in STARLETTE_SOURCES:  # form data and files are async on Starlette's request
+                self.flag(original_node, "unmapped_attribute", attr=attr, advice=UNMAPPED_ADVICE[attr])
+                return updated_node
             return self._via_request(original_node, STARLETTE_SOURCES[attr])
         if attr == "json":
             return self._json_param(original_node, False, False)
@@ -222,9 +230,11 @@ class RequestParamsTransform(Transform):
         key = _subscript_key(original_node)
         if key is None:
             return updated_node  # leave_Attribute sent it through Request
-        annotation = cst.Name("str")
+        annotation = cst.Name("UploadFile" if source == "files" else "str")
+        if source == "files":
+            self._import("fastapi", "UploadFile")
         param = self._param(original_node, source, key, annotation, None)
-        return cst.Name(param.name)
+        return self._value(param.name, source, optional=False)
 
     # -- building parameters ------------------------------------------------------------
     def _read(self, original: cst.Call, updated: cst.Call, source: str, method: str) -> cst.BaseExpression:
@@ -236,21 +246,31 @@ class RequestParamsTransform(Transform):
         if "type" in bound:
             value = bound["type"].value
             type_name = value.value if isinstance(value, cst.Name) and self.names(value, *(f"builtins.{t}" for t in LENIENT_TYPES)) else None
-            if type_name is None or method == "getlist" or source != "args":
+            if type_name is None or method == "getlist" or source != "args":  # only args convert types
                 self.flag(original, "unconverted_read", source=source, method=method)
                 return updated
         if method == "getlist":
-            if "default" in bound or source != "args":
+            if "default" in bound or source not in LIST_SOURCES:
                 self.flag(original, "unconverted_read", source=source, method=method)
                 return updated
-            self._import("fastapi", "Query")
-            annotation = self._annotated(cst.Subscript(cst.Name("list"), [_element(cst.Name("str"))]), _call("Query"))
-            return cst.Name(self._param(original, source, key, annotation, cst.List([]), aliased=True).name)
+            item = "UploadFile" if source == "files" else "str"
+            if source == "files":
+                self._import("fastapi", "UploadFile")
+            self._import("fastapi", SOURCES[source])
+            annotation = self._annotated(cst.Subscript(cst.Name("list"), [_element(cst.Name(item))]), _call(SOURCES[source]))
+            name = self._param(original, source, key, annotation, cst.List([])).name
+            if source != "files":
+                return cst.Name(name)
+            self.use_support("FileStorage")
+            loop = cst.CompFor(cst.Name("upload"), cst.Name(name))
+            return cst.ListComp(_call("FileStorage", [cst.Arg(cst.Name("upload"))]), loop)
         default = bound["default"].value if "default" in bound else cst.Name("None")
         if not (_is_literal(default) or self._is_module_level(default)):
             self.flag(original, "unconverted_read", source=source, method=method)
             return updated
-        value_type: cst.BaseExpression = cst.Name(type_name or "str")
+        value_type: cst.BaseExpression = cst.Name(type_name or ("UploadFile" if source == "files" else "str"))
+        if source == "files":
+            self._import("fastapi", "UploadFile")
         if _is_none(default):
             value_type = cst.BinaryOperation(value_type, cst.BitOr(), cst.Name("None"))
         if type_name and type_name != "str" and not self.run.options.native_validation:
@@ -258,7 +278,20 @@ class RequestParamsTransform(Transform):
             annotation = self._annotated(value_type, cst.Name("Lenient"))
         else:
             annotation = value_type
-        return cst.Name(self._param(original, source, key, annotation, default).name)
+        name = self._param(original, source, key, annotation, default).name
+        return self._value(name, source, optional=_is_none(default))
+
+    def _value(self, name: str, source: str, optional: bool) -> cst.BaseExpression:
+        """What the view reads in place of the request: the parameter, or for an upload the
+        parameter with Flask's FileStorage API."""
+        if source != "files":
+            return cst.Name(name)
+        self.use_support("FileStorage")
+        wrapped = _call("FileStorage", [cst.Arg(cst.Name(name))])
+        if not optional:
+            return wrapped
+        present = cst.Comparison(cst.Name(name), [cst.ComparisonTarget(cst.IsNot(), cst.Name("None"))])
+        return cst.IfExp(present, wrapped, cst.Name("None"))
 
     def _is_module_level(self, node: cst.BaseExpression) -> bool:
         """A name bound only at module level (a constant, an import): it can be a default."""
@@ -280,7 +313,7 @@ class RequestParamsTransform(Transform):
         name = _identifier(key.lower() if source == "headers" else key, taken, source)
         marker = SOURCES[source]
         alias_needed = source == "headers" or name != key
-        if alias_needed or source == "cookies":
+        if alias_needed or source in MARKED_SOURCES:
             self._import("fastapi", marker)
             args = [kwarg("alias", string_literal(key))] if alias_needed else []
             if isinstance(annotation, cst.Subscript) and m_annotated(annotation):

@@ -10,14 +10,17 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``get_json`` / ``get_json_silent`` / ``get_json_force``: ``request.get_json()`` and its
   variants as dependencies: 415 for a body that is not JSON, 400 for malformed JSON (None
   instead with ``silent``; ``force`` ignores the content type).
+- ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError, WrapValidator
@@ -79,3 +82,26 @@ async def get_json_force(request: Request) -> Any:
 async def get_json_force_silent(request: Request) -> Any:
     """``request.get_json(force=True, silent=True)``."""
     return await _load(request, force=True, silent=True)
+
+
+class FileStorage:
+    """An upload with the synchronous API of Flask's FileStorage, over FastAPI's UploadFile:
+    ``request.files["doc"]`` becomes ``doc: UploadFile`` read through ``FileStorage(doc)``."""
+
+    def __init__(self, upload: UploadFile) -> None:
+        self.upload = upload
+        self.filename = upload.filename
+        self.content_type = upload.content_type
+        self.mimetype = (upload.content_type or "").split(";")[0].strip()
+        self.stream = upload.file
+
+    def read(self, size: int = -1) -> bytes:
+        return self.upload.file.read(size)
+
+    def save(self, destination: Any, buffer_size: int = 16384) -> None:
+        self.upload.file.seek(0)
+        if isinstance(destination, (str, os.PathLike)):
+            with open(destination, "wb") as target:
+                shutil.copyfileobj(self.upload.file, target, buffer_size)
+        else:
+            shutil.copyfileobj(self.upload.file, destination, buffer_size)
