@@ -95,6 +95,10 @@ def test_openapi_documents_what_the_views_read(converted):
     # request.headers["X-Api-Key"] stays a read of the request (Flask answers its absence with 500)
     assert whoami == {"X-User": ("header", False), "session": ("cookie", False)}
     assert "multipart/form-data" in paths["/upload"]["post"]["requestBody"]["content"]
+    body = paths["/items"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["title"] == "CreateItemBody" and body["required"] == ["name"]
+    assert body["properties"]["name"]["type"] == "string"
+    assert body["properties"]["price"] == {"type": "integer", "default": 0, "title": "Price"}
 
 
 @pytest.mark.xfail(strict=True, reason="Flask takes the first of repeated query keys, FastAPI the last")

@@ -6,6 +6,7 @@ transform reads what another writes: ``unconverted`` runs last (FINAL), on the r
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
@@ -15,6 +16,7 @@ ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
     RequestParamsTransform,
+    JsonBodiesTransform,
     ResponsesTransform,
     EntrypointTransform,
     UnconvertedTransform,
