@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from codemod.cli import EXIT_DIFFERENT, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, app
@@ -16,6 +17,14 @@ REQUESTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("verify") / "shop"
+    result = CliRunner().invoke(app, ["convert", str(SHOP / "input"), "--out", str(out)])
+    assert result.exit_code == EXIT_OK, result.output
+    return out
+
+
 def run(*args):
     return CliRunner().invoke(app, ["verify", *map(str, args)], env={"COLUMNS": "200"})
 
@@ -26,15 +35,15 @@ def script(tmp_path, requests=REQUESTS) -> Path:
     return path
 
 
-def test_the_golden_conversion_verifies(tmp_path):
-    result = run(SHOP / "input", SHOP / "expected", "--app", "shop.app:app", "--requests", script(tmp_path))
+def test_the_conversion_verifies(tmp_path, converted):
+    result = run(SHOP / "input", converted, "--app", "shop.app:app", "--requests", script(tmp_path))
     assert result.exit_code == EXIT_OK, result.output
     assert "0 of 3" in result.output
 
 
-def test_a_changed_answer_and_a_lost_route_fail(tmp_path):
+def test_a_changed_answer_and_a_lost_route_fail(tmp_path, converted):
     broken = tmp_path / "broken"
-    shutil.copytree(SHOP / "expected", broken)
+    shutil.copytree(converted, broken)
     orders = broken / "shop" / "orders.py"
     text = orders.read_text()
     orders.write_text(text.replace('headers={"X-Scaled": "yes"}', 'headers={"X-Scaled": "no"}').replace('"/{token}/receipt"', '"/{token}/receipts"'))
@@ -46,11 +55,11 @@ def test_a_changed_answer_and_a_lost_route_fail(tmp_path):
     assert "'yes'" in result.output and "'no'" in result.output
 
 
-def test_an_app_that_does_not_load_is_an_error(tmp_path):
-    result = run(SHOP / "input", SHOP / "expected", "--app", "shop.nowhere:app")
+def test_an_app_that_does_not_load_is_an_error(tmp_path, converted):
+    result = run(SHOP / "input", converted, "--app", "shop.nowhere:app")
     assert result.exit_code == EXIT_ERRORS
     assert "ModuleNotFoundError" in result.output
 
 
 def test_a_missing_folder_is_a_usage_error(tmp_path):
-    assert run(tmp_path / "nope", SHOP / "expected", "--app", "shop.app:app").exit_code == EXIT_USAGE
+    assert run(tmp_path / "nope", SHOP / "input", "--app", "shop.app:app").exit_code == EXIT_USAGE

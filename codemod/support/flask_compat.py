@@ -2,9 +2,11 @@
 
 Written by flask2fastapi. It is yours: edit it, or delete it once no module imports it.
 
-- ``FLASK_ERRORS``: Flask answers a missing required query or form value with 400 and a URL
-  whose converter does not match with 404, where FastAPI answers 422. Pass it to
-  ``FastAPI(exception_handlers=FLASK_ERRORS)``.
+- ``FLASK_ERRORS``: Flask's answers to errors, for ``FastAPI(exception_handlers=FLASK_ERRORS)``:
+  its HTML error pages (``abort(404)``, an unknown URL, a wrong method with its Allow header, an
+  unhandled exception), 400 for a missing required query or form value and 404 for a URL whose
+  converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
+  error handlers, once converted, take precedence for what they handle.
 - ``Lenient``: ``request.args.get("page", 1, type=int)`` gives the default when the value does
   not convert; ``page: Annotated[int, Lenient] = 1`` does the same.
 - ``get_json`` / ``get_json_silent`` / ``get_json_force``: ``request.get_json()`` and its
@@ -15,16 +17,19 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 def _or_default(value: Any, handler: Any) -> Any:
@@ -37,13 +42,88 @@ def _or_default(value: Any, handler: Any) -> Any:
 Lenient = WrapValidator(_or_default)
 
 
-async def _flask_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+# Flask's (werkzeug's) error pages: the names and default descriptions it shows.
+_ERROR_PAGES = {
+    400: ("Bad Request", "The browser (or proxy) sent a request that this server could not understand."),
+    401: (
+        "Unauthorized",
+        "The server could not verify that you are authorized to access the URL requested. You either"
+        " supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to"
+        " supply the credentials required.",
+    ),
+    403: (
+        "Forbidden",
+        "You don't have the permission to access the requested resource. It is either read-protected or"
+        " not readable by the server.",
+    ),
+    404: (
+        "Not Found",
+        "The requested URL was not found on the server. If you entered the URL manually please check your"
+        " spelling and try again.",
+    ),
+    405: ("Method Not Allowed", "The method is not allowed for the requested URL."),
+    409: (
+        "Conflict",
+        "A conflict happened while processing the request. The resource might have been modified while the"
+        " request was being processed.",
+    ),
+    413: ("Request Entity Too Large", "The data value transmitted exceeds the capacity limit."),
+    415: ("Unsupported Media Type", "The server does not support the media type transmitted in the request."),
+    422: ("Unprocessable Entity", "The request was well-formed but was unable to be followed due to semantic errors."),
+    429: ("Too Many Requests", "This user has exceeded an allotted request count. Try again later."),
+    500: (
+        "Internal Server Error",
+        "The server encountered an internal error and was unable to complete your request. Either the"
+        " server is overloaded or there is an error in the application.",
+    ),
+    502: ("Bad Gateway", "The proxy server received an invalid response from an upstream server."),
+    503: (
+        "Service Unavailable",
+        "The server is temporarily unable to service your request due to maintenance downtime or capacity"
+        " problems. Please try again later.",
+    ),
+    504: ("Gateway Timeout", "The connection to an upstream server timed out."),
+}
+
+
+def _escape(text: str) -> str:
+    """HTML-escape as Flask's pages do (MarkupSafe: &#34; and &#39; for the quotes)."""
+    return html.escape(text, quote=False).replace('"', "&#34;").replace("'", "&#39;")
+
+
+def error_page(status: int, description: str | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The HTML page Flask sends for an HTTP error (``abort(404)``, an unknown URL, ...)."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown Error"
+    name, default = _ERROR_PAGES.get(status, (phrase, ""))
+    text = _escape(default if description is None else description).replace("\n", "<br>")
+    body = f"<!doctype html>\n<html lang=en>\n<title>{status} {_escape(name)}</title>\n<h1>{_escape(name)}</h1>\n<p>{text}</p>\n"
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if not isinstance(error.detail, str):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+    phrase = HTTPStatus(error.status_code).phrase if error.status_code in HTTPStatus._value2member_map_ else None
+    description = None if error.detail == phrase else error.detail
+    return error_page(error.status_code, description, headers=error.headers)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    # A path parameter that does not convert is a URL that does not match: Flask's 404.
     status = 404 if any(e.get("loc", ("",))[0] == "path" for e in error.errors()) else 400
-    title = "Not Found" if status == 404 else "Bad Request"
-    return JSONResponse({"detail": title}, status_code=status)
+    return error_page(status)
 
 
-FLASK_ERRORS = {RequestValidationError: _flask_validation_error}
+async def _server_error(request: Request, error: Exception) -> Response:
+    return error_page(500)
+
+
+FLASK_ERRORS = {
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    Exception: _server_error,
+}
+UNSUPPORTED_JSON = "Did not attempt to load JSON data because the request Content-Type was not 'application/json'."
 
 
 def _is_json(request: Request) -> bool:
@@ -55,13 +135,13 @@ async def _load(request: Request, force: bool, silent: bool) -> Any:
     if not (force or _is_json(request)):
         if silent:
             return None
-        raise HTTPException(status_code=415, detail="Unsupported Media Type")
+        raise HTTPException(status_code=415, detail=UNSUPPORTED_JSON)
     try:
         return json.loads(await request.body())
     except ValueError:
         if silent:
             return None
-        raise HTTPException(status_code=400, detail="Bad Request") from None
+        raise HTTPException(status_code=400) from None
 
 
 async def get_json(request: Request) -> Any:
