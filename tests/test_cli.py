@@ -42,14 +42,15 @@ FASTAPI_APP = """\
 # the service's entry module
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from flask_compat import FLASK_ERRORS
+from flask_compat import FLASK_ERRORS, IntRule
+from typing import Annotated
 
 # the application
 app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once
 
 
 @app.post('/x/{n}')  # create an x
-def x(n: int):  # n comes from the path
+def x(n: Annotated[int, IntRule]):  # n comes from the path
     # the view's comment
     return JSONResponse({"n": n}, status_code=201)  # created
 """
@@ -121,7 +122,7 @@ def test_comments_survive_conversion(in_place):
         "# the service's entry module",
         "# the application\napp = FastAPI(exception_handlers=FLASK_ERRORS)  # created once",
         "@app.post('/x/{n}')  # create an x",
-        "def x(n: int):  # n comes from the path",
+        "def x(n: Annotated[int, IntRule]):  # n comes from the path",
         "    # the view's comment",
         "status_code=201)  # created",
     ):
@@ -225,7 +226,7 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
     assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,13 @@")
+    assert lines[2].startswith("@@ -1,11 +1,14 @@")
     body = [line.rstrip() for line in lines[3:]]
     assert "-from flask import Flask, jsonify" in body
     assert "+from fastapi import FastAPI" in body

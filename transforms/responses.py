@@ -87,8 +87,10 @@ class ResponsesTransform(Transform):
         Example(
             "from flask import Flask, abort\napp = Flask(__name__)\n\n@app.route('/b/<int:n>')\n"
             "def b(n):\n    if n > 3:\n        abort(404, description='no such b')\n    return '<p>b</p>'\n",
-            "from fastapi import FastAPI, HTTPException\nfrom fastapi.responses import HTMLResponse\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n\n"
-            "@app.get('/b/{n}')\ndef b(n: int):\n    if n > 3:\n        raise HTTPException(status_code=404, detail='no such b')\n"
+            "from fastapi import FastAPI, HTTPException\nfrom fastapi.responses import HTMLResponse\n"
+            "from flask_compat import FLASK_ERRORS, IntRule\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS)\n\n"
+            "@app.get('/b/{n}')\ndef b(n: Annotated[int, IntRule]):\n    if n > 3:\n        raise HTTPException(status_code=404, detail='no such b')\n"
             "    return HTMLResponse('<p>b</p>')\n",
             title="abort and a text body",
         ),

@@ -4,7 +4,8 @@ Targets https://fastapi.tiangolo.com/tutorial/path-params/ and
 https://fastapi.tiangolo.com/reference/apirouter/#fastapi.APIRouter.api_route .
 ``@x.route(rule, methods=[...])`` becomes ``@x.get(path)`` (one method) or
 ``@x.api_route(path, methods=[...])`` (several); ``<int:id>`` becomes ``{id}`` and the view's
-``id`` parameter is annotated ``int`` so FastAPI converts it as Flask did.
+``id`` parameter is annotated ``Annotated[int, IntRule]``: FastAPI converts it as Flask did, and
+flask_compat's rule refuses what werkzeug's converter did not match (``-1``), a 404 in both.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from transforms._flask import (
 # werkzeug's rule syntax: <converter(args):name> or <name>
 CONVERTER_RE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[a-zA-Z_]\w*)>")
 # converter -> (annotation as (module, name) or a builtin, path suffix)
+# converter -> (annotation: a builtin or (module, name), path suffix, flask_compat rule or None).
+# The rule keeps werkzeug's matching (no sign for int, a dot for float, a non-empty path); the
+# default converter matches [^/]+ in werkzeug and in Starlette alike, so it needs none.
 CONVERTERS = {
-    "default": ("str", ""),
-    "string": ("str", ""),
-    "int": ("int", ""),
-    "float": ("float", ""),
-    "path": ("str", ":path"),
-    "uuid": (("uuid", "UUID"), ""),
+    "default": ("str", "", None),
+    "string": ("str", "", None),
+    "int": ("int", "", "IntRule"),
+    "float": ("float", "", "FloatRule"),
+    "path": ("str", ":path", "PathRule"),
+    "uuid": (("uuid", "UUID"), "", "UuidRule"),
 }
 SINGLE_METHOD = {method.upper(): method for method in SHORTCUTS}
 # Route options that FastAPI has no equivalent for, and what to do by hand.
@@ -95,15 +99,17 @@ class RoutesTransform(Transform):
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/items/<int:item_id>', methods=['GET', 'post'])\n"
             "def item(item_id):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n\n@app.api_route('/items/{item_id}', methods=['GET', 'POST'])\n"
-            "def item(item_id: int):\n    return {}\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, IntRule\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS)\n\n@app.api_route('/items/{item_id}', methods=['GET', 'POST'])\n"
+            "def item(item_id: Annotated[int, IntRule]):\n    return {}\n",
             title="several methods, an int converter",
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/files/<path:name>', endpoint='file')\n"
             "def get_file(name):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n\n@app.get('/files/{name:path}', name='file')\n"
-            "def get_file(name: str):\n    return {}\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, PathRule\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS)\n\n@app.get('/files/{name:path}', name='file')\n"
+            "def get_file(name: Annotated[str, PathRule]):\n    return {}\n",
             title="a path converter and an endpoint name",
         ),
         Example(
@@ -181,14 +187,16 @@ class RoutesTransform(Transform):
             converter, name, args = match["converter"] or "default", match["name"], match["args"]
             if converter == "any":
                 values = tuple(v.strip().strip("'\"") for v in (args or "").split(",") if v.strip())
-                annotation, suffix = ("Literal", values), ""
+                annotation, suffix, rule = ("Literal", values), "", None
             elif converter in CONVERTERS:
-                annotation, suffix = CONVERTERS[converter]
+                annotation, suffix, rule = CONVERTERS[converter]
                 if args:
                     self.flag(decorator, "converter_args", converter=converter, args=args, name=name)
             else:
                 self.flag(decorator, "custom_converter", converter=converter, name=name)
-                annotation, suffix = "str", ""
+                annotation, suffix, rule = "str", "", None
+            if rule is not None and not self.run.options.native_validation:
+                annotation = ("Annotated", (annotation, rule))
             if types.setdefault(name, annotation) != annotation:
                 self.flag(decorator, "conflicting_types", name=name)
             return "{" + name + suffix + "}"
@@ -217,6 +225,12 @@ class RoutesTransform(Transform):
         if isinstance(annotation, str):
             return cst.Name(annotation)
         module, value = annotation  # type: ignore[misc]
+        if module == "Annotated":
+            base, rule = value
+            self.use_support(rule)
+            AddImportsVisitor.add_needed_import(self.context, "typing", "Annotated")
+            elements = [cst.SubscriptElement(cst.Index(self._build_annotation(base))), cst.SubscriptElement(cst.Index(cst.Name(rule)))]
+            return cst.Subscript(cst.Name("Annotated"), elements)
         if module == "Literal":
             AddImportsVisitor.add_needed_import(self.context, "typing", "Literal")
             elements = [cst.SubscriptElement(cst.Index(string_literal(v))) for v in value]

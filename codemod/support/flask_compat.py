@@ -7,6 +7,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   unhandled exception), 400 for a missing required query or form value and 404 for a URL whose
   converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
   error handlers, once converted, take precedence for what they handle.
+- ``IntRule``, ``FloatRule``, ``PathRule``, ``UuidRule``: what werkzeug's URL converters match,
+  for path parameters (``item_id: Annotated[int, IntRule]``): ``/items/-1`` stays a 404.
 - ``Lenient``: ``request.args.get("page", 1, type=int)`` gives the default when the value does
   not convert; ``page: Annotated[int, Lenient] = 1`` does the same.
 - ``get_json`` / ``get_json_silent`` / ``get_json_force``: ``request.get_json()`` and its
@@ -20,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 from http import HTTPStatus
 from typing import Any
@@ -27,7 +30,7 @@ from typing import Any
 from fastapi import HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ValidationError, WrapValidator
+from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +43,25 @@ def _or_default(value: Any, handler: Any) -> Any:
 
 
 Lenient = WrapValidator(_or_default)
+
+
+def _rule(pattern: str) -> BeforeValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise ValueError(f"does not match {pattern}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# What werkzeug's URL converters match. A path parameter that does not match is a URL that does
+# not match: 404, as in Flask (FastAPI's int would take "-1", its float "3", its path "").
+IntRule = _rule(r"\d+")
+FloatRule = _rule(r"\d+\.\d+")
+PathRule = _rule(r"[^/].*")
+UuidRule = _rule(r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
 
 
 # Flask's (werkzeug's) error pages: the names and default descriptions it shows.
