@@ -42,11 +42,11 @@ FASTAPI_APP = """\
 # the service's entry module
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from flask_compat import FLASK_ERRORS, IntRule
+from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule
 from typing import Annotated
 
 # the application
-app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once
+app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once
 
 
 @app.post('/x/{n}')  # create an x
@@ -120,7 +120,7 @@ def test_comments_survive_conversion(in_place):
     text = in_place[1].read_text()
     for comment in (
         "# the service's entry module",
-        "# the application\napp = FastAPI(exception_handlers=FLASK_ERRORS)  # created once",
+        "# the application\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once",
         "@app.post('/x/{n}')  # create an x",
         "def x(n: Annotated[int, IntRule]):  # n comes from the path",
         "    # the view's comment",
@@ -175,7 +175,7 @@ def test_out_writes_a_converted_copy_of_the_whole_tree(tmp_path):
     assert copied["shop/util.py"] == before["shop/util.py"]
     assert copied["shop/__init__.py"] == b""
     converted = copied["app.py"].decode()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in converted
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in converted
     assert "    uvicorn.run(app, port=5000)\n" in converted
     assert "# TODO[F2F151]" in converted
 
@@ -231,7 +231,7 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     assert "-from flask import Flask, jsonify" in body
     assert "+from fastapi import FastAPI" in body
     assert "-app = Flask(__name__)  # created once" in body
-    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in body
+    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in body
     assert "+@app.post('/x/{n}')  # create an x" in body
     assert '+    return JSONResponse({"n": n}, status_code=201)  # created' in body
     assert "     # the view's comment" in body  # an unchanged context line
@@ -242,7 +242,7 @@ def test_diff_of_a_latin1_file_shows_its_text(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == LATIN1_SOURCE.encode("latin-1")
-    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS)" in result.stdout.splitlines()
+    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in result.stdout.splitlines()
     assert " # café ñandú" in result.stdout.splitlines(), result.stdout
 
 
@@ -258,7 +258,7 @@ def test_check_exits_0_once_converted_and_a_second_run_changes_nothing(tmp_path)
     source = make_tree(tmp_path / "src")
     assert invoke("convert", source, "--jobs", "1").exit_code == 3
     converted = snapshot(source)
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in converted["app.py"].decode()
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in converted["app.py"].decode()
 
     result = invoke("convert", source, "--check", "--jobs", "1")
 
@@ -306,7 +306,7 @@ def test_syntax_error_is_reported_and_the_file_left_byte_identical(mixed_run):
 def test_other_files_of_a_run_with_a_syntax_error_still_convert(mixed_run):
     files, _, _ = mixed_run
     text = files["app.py"].read_text()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in text and "@app.post('/x/{n}')" in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in text and "@app.post('/x/{n}')" in text
     assert files["util.py"].read_text() == NOT_FLASK
 
 
@@ -347,7 +347,7 @@ def test_a_transform_that_raises_is_reported_and_the_file_left_alone(tmp_path, m
     assert result.exit_code == 4, result.output
     assert "F2F002" in result.output
     assert routed.read_text() == FLASK_APP
-    assert plain.read_text() == "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n"
+    assert plain.read_text() == "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n"
     files = statuses(report)
     assert files["routed.py"]["status"] == "failed"
     (finding,) = files["routed.py"]["findings"]
@@ -365,7 +365,7 @@ def test_select_a_transform_runs_only_that_transform(tmp_path):
     assert result.exit_code == 0, result.output
     text = target.read_text()
     assert "from fastapi import FastAPI\n" in text
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)  # created once" in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in text
     assert "@app.route('/x/<int:n>', methods=['POST'])  # create an x\ndef x(n):" in text
     assert "return jsonify(n=n), 201" in text
     assert "    app.run(debug=True)\n" in text
@@ -411,7 +411,7 @@ def test_latin1_encoding_and_comment_are_kept(tmp_path):
     assert "café".encode("utf-8") not in data
     text = data.decode("latin-1")
     assert text.splitlines()[0] == "# -*- coding: latin-1 -*-"
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in text and "from flask " not in text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in text and "from flask " not in text
 
 
 # -- parallelism ---------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(tmp_path):
 
     assert first.exit_code == second.exit_code == 4
     assert snapshot(one) == snapshot(two)
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)" in (two / "app.py").read_text()
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in (two / "app.py").read_text()
     assert "bp = APIRouter(prefix='/shop')\n" in (two / "shop" / "views.py").read_text()
     assert json.loads(report_one.read_text()) == json.loads(report_two.read_text())
 

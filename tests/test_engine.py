@@ -199,7 +199,7 @@ def test_blueprint_prefix_replaced_at_registration_moves_to_include_router(tmp_p
     assert "/orders" not in router_text
     assert "@bp.get('/{oid}')\ndef get_order(oid: Annotated[int, IntRule]):" in router_text
     main_text = main.new.decode()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS)\n" in main_text
+    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n" in main_text
     assert main_text.endswith("app.include_router(bp, prefix='/api')\n")
     assert "register_blueprint" not in main_text and "from flask " not in main_text
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from flask import Flask, request
 
 from codemod.support.flask_compat import (
+    FLASK_MIDDLEWARE,
     FLASK_ERRORS,
     Lenient,
     get_json,
@@ -52,7 +53,7 @@ def flask_app() -> Flask:
 
 
 def fastapi_app() -> FastAPI:
-    app = FastAPI(exception_handlers=FLASK_ERRORS)
+    app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)
 
     @app.post("/json")
     def plain(body: Any = Depends(get_json)):
@@ -102,6 +103,7 @@ CASES = [
     ("GET", "/page?page=3&size=2.5", b"", {}),
     ("GET", "/page?page=abc&size=x", b"", {}),
     ("GET", "/page", b"", {}),
+    ("GET", "/page?page=2&page=3&size=1.5&size=x", b"", {}),
     ("GET", "/need?q=1", b"", {}),
     ("GET", "/need", b"", {}),
     ("GET", "/items/7", b"", {}),

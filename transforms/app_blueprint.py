@@ -109,7 +109,7 @@ class AppBlueprintTransform(Transform):
     EXAMPLES = (
         Example(
             "from flask import Flask\napp = Flask(__name__)\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n",
             title="an app",
         ),
         Example(
@@ -120,14 +120,14 @@ class AppBlueprintTransform(Transform):
         Example(
             "from flask import Blueprint, Flask\nbp = Blueprint('v', __name__, url_prefix='/v')\n"
             "app = Flask(__name__)\napp.register_blueprint(bp, url_prefix='/api/')\n",
-            "from fastapi import APIRouter, FastAPI\nfrom flask_compat import FLASK_ERRORS\n\nbp = APIRouter()\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS)\napp.include_router(bp, prefix='/api')\n",
+            "from fastapi import APIRouter, FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\nbp = APIRouter()\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\napp.include_router(bp, prefix='/api')\n",
             title="the registration's prefix replaces the blueprint's (Flask), so only it is kept",
         ),
         Example(
             "from flask import Flask\nfrom extension import admin_bp\napp = Flask(__name__)\n"
             "app.register_blueprint(admin_bp)\n",
-            "from extension import admin_bp\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n"
+            "from extension import admin_bp\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n"
             "# TODO[F2F105]: register_blueprint() of something that is not a blueprint defined in this "
             "project: include its routes with include_router() or mount it by hand\n"
             "# TODO[F2F192]: `.register_blueprint` is Flask API of the app or blueprint that this version "
@@ -137,8 +137,8 @@ class AppBlueprintTransform(Transform):
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__, template_folder='tpl')\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
-            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
+            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n",
             codes=("F2F101",),
             title="an option with no counterpart is flagged",
         ),
@@ -181,9 +181,12 @@ class AppBlueprintTransform(Transform):
             self.flag(original, "static_folder", folder="static")
         if self.run.options.native_validation:
             return cst.Call(func=cst.Name("FastAPI"))
-        # Flask's 400 (missing value) and 404 (converter mismatch) instead of FastAPI's 422.
+        # Flask's error pages, 400 (missing value) and 404 (converter mismatch) instead of
+        # FastAPI's 422; the first of repeated query keys, as Flask reads it.
         self.use_support("FLASK_ERRORS")
-        return cst.Call(func=cst.Name("FastAPI"), args=[kwarg("exception_handlers", cst.Name("FLASK_ERRORS"))])
+        self.use_support("FLASK_MIDDLEWARE")
+        args = [kwarg("exception_handlers", cst.Name("FLASK_ERRORS")), kwarg("middleware", cst.Name("FLASK_MIDDLEWARE"))]
+        return cst.Call(func=cst.Name("FastAPI"), args=args)
 
     def _has_static_folder(self) -> bool:
         filename = self.context.filename

@@ -106,7 +106,7 @@ class UnconvertedTransform(Transform):
         ),
         Example(
             "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",
-            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS\n\napp = FastAPI(exception_handlers=FLASK_ERRORS)\n# TODO[F2F194]: "
+            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n# TODO[F2F194]: "
             "`flask_cors.CORS` comes from the Flask extension flask_cors, which this version does not convert: "
             "use its FastAPI/Starlette counterpart\nCORS(app)\n",
             codes=("F2F194",),

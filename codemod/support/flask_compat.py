@@ -7,6 +7,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   unhandled exception), 400 for a missing required query or form value and 404 for a URL whose
   converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
   error handlers, once converted, take precedence for what they handle.
+- ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` reads the first of repeated
+  query keys, as Flask does (keys read with ``getlist`` keep all their values).
 - ``IntRule``, ``FloatRule``, ``PathRule``, ``UuidRule``: what werkzeug's URL converters match,
   for path parameters (``item_id: Annotated[int, IntRule]``): ``/items/-1`` stays a 404.
 - ``Lenient``: ``request.args.get("page", 1, type=int)`` gives the default when the value does
@@ -26,6 +28,7 @@ import re
 import shutil
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 
 def _or_default(value: Any, handler: Any) -> Any:
@@ -146,6 +150,46 @@ FLASK_ERRORS = {
     Exception: _server_error,
 }
 UNSUPPORTED_JSON = "Did not attempt to load JSON data because the request Content-Type was not 'application/json'."
+
+
+class FirstQueryValues:
+    """Flask reads the first of repeated query keys (``?page=1&page=2`` gives 1), Starlette the
+    last: this ASGI middleware keeps only the first value of each key that no route reads as a
+    list (``getlist``), which it learns once from the app's OpenAPI schema."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.list_keys: set[str] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            if self.list_keys is None:
+                self.list_keys = _list_keys(scope["app"])
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            seen: set[str] = set()
+            kept = []
+            for key, value in pairs:
+                if key in self.list_keys or key not in seen:
+                    kept.append((key, value))
+                seen.add(key)
+            if len(kept) != len(pairs):
+                scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
+def _list_keys(app: Any) -> set[str]:
+    keys = set()
+    for operations in app.openapi().get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema", {})
+                types = [schema.get("type")] + [s.get("type") for s in schema.get("anyOf", [])]
+                if parameter.get("in") == "query" and "array" in types:
+                    keys.add(parameter["name"])
+    return keys
+
+
+FLASK_MIDDLEWARE = [Middleware(FirstQueryValues)]
 
 
 def _is_json(request: Request) -> bool:
