@@ -5,7 +5,8 @@ https://fastapi.tiangolo.com/advanced/path-operation-advanced-configuration/#ope
 Runs after ``request_params`` (which turned ``request.get_json()`` into a ``get_json``
 dependency) and reads the view: ``data["name"]`` is a required field, ``data.get("price", 0)``
 an optional one with that default; types come from evidence (``int(...)``, ``float(...)``,
-``str(...)``, ``isinstance(..., T)``, a literal default) and are ``Any`` without it.
+``str(...)``, ``isinstance(..., T)``, a comparison with a literal, a literal default) and are
+``Any`` without it.
 
 The model *documents* the body (``openapi_extra=json_body_schema(Model)``); the view still gets
 the body as it came and validates it itself, as it did in Flask, so its own 400 answers and
@@ -114,6 +115,13 @@ class _BodyReads(cst.CSTVisitor):
     def _evidence(self, key: str, access: cst.CSTNode, depth: int) -> None:
         """int(data["k"]) or isinstance(data.get("k"), (int, float)) around an access."""
         arg, call = self._parent(depth), self._parent(depth + 1)
+        if isinstance(arg, cst.Comparison) and arg.left is access:  # data["age"] >= 18
+            others = [t.comparator for t in arg.comparisons]
+        elif isinstance(arg, cst.ComparisonTarget) and isinstance(call, cst.Comparison):  # 0 < data["n"]
+            others = [call.left]
+        else:
+            others = []
+        self.keys[key].types += [t for other in others for kind, t in LITERAL_TYPES[:3] if isinstance(other, kind)]
         if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Name)):
             return
         if call.func.value in CASTS and len(call.args) == 1:
@@ -204,8 +212,9 @@ class JsonBodiesTransform(Transform):
         default = None if entry.required else (entry.default or cst.Name("None"))
         if isinstance(default, cst.Name) and default.value == "None" and "Any" not in types:
             annotation = cst.BinaryOperation(annotation, cst.BitOr(), cst.Name("None"))
-        if default is not None and not isinstance(default, (cst.Integer, cst.Float, cst.SimpleString, cst.Name)):
-            default = cst.Name("None")  # a list or dict literal: documented without its default
+        if default is not None and not isinstance(default, (cst.Integer, cst.Float, cst.SimpleString, cst.Name, cst.List, cst.Dict)):
+            default = cst.Name("None")  # an expression: documented without its default
+        # (Pydantic copies a list or dict default for every instance, so [] and {} are safe here.)
         return cst.AnnAssign(cst.Name(key), cst.Annotation(annotation), value=default)
 
     def _build_model(self, name: str, view: str, fields: list[cst.AnnAssign]) -> cst.ClassDef:

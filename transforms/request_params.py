@@ -9,7 +9,8 @@ falls back to the default when the value does not convert, and so does ``Lenient
 ``request.headers.get("X-Api-Key")`` a Header parameter keeping the exact header name;
 ``request.cookies.get("sid")`` a Cookie parameter; ``request.form["name"]`` a Form parameter;
 ``request.files["doc"]`` an UploadFile read through flask_compat.FileStorage (Flask's sync API:
-read, save, filename); ``request.get_json()`` and ``request.json``
+read, save, filename); ``request.data`` and ``request.get_data()`` a raw-body dependency;
+``request.get_json()`` and ``request.json``
 a dependency with Flask's 415/400 answers; ``request.method``, ``request.path`` and the like go
 through a ``request: Request`` parameter. Only views are converted: a request read in a helper
 is left for the ``unconverted`` transform to flag.
@@ -22,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BuiltinScope, GlobalScope, ParentNodeProvider, ScopeProvider
 
@@ -49,8 +51,6 @@ UNMAPPED_ADVICE = {
     "form": "read each field with a literal key (request.form['name']) or `await request.form()`",
     "files": "read each file with a literal key (request.files['doc']) or `await request.form()`",
     "values": "read the query and form parameters separately",
-    "data": "read `await request.body()` in an async view or dependency",
-    "get_data": "read `await request.body()` in an async view or dependency",
     "stream": "iterate `request.stream()` in an async view",
     "full_path": "use request.url.path and request.url.query",
     "is_json": "check request.headers.get('content-type')",
@@ -101,6 +101,12 @@ class RequestParamsTransform(Transform):
             "request.get_json() with arguments that are not literals: pick get_json, get_json_silent "
             "or get_json_force from flask_compat by hand",
             "force= and silent= decide Flask's answer to a bad body; they must be known.",
+        ),
+        "data_arguments": Code(
+            "F2F125",
+            "request.get_data() with parse_form_data= or arguments that are not literals: read the body by hand",
+            "Only get_data() and get_data(as_text=True) have flask_compat readers; parse_form_data "
+            "changes what Flask returns for form posts.",
         ),
         "unmapped_attribute": Code(
             "F2F124",
@@ -189,7 +195,9 @@ class RequestParamsTransform(Transform):
             return self._via_request(original_node, STARLETTE_SOURCES[attr])
         if attr == "json":
             return self._json_param(original_node, False, False)
-        if attr == "get_json" and isinstance(parent, cst.Call):
+        if attr == "data":
+            return self._body_param(original_node, "get_request_data", "raw_body", "bytes")
+        if attr in ("get_json", "get_data") and isinstance(parent, cst.Call):
             return updated_node  # leave_Call converts the call
         return self._request_expression(original_node, updated_node, attr)
 
@@ -218,6 +226,15 @@ class RequestParamsTransform(Transform):
                     return updated_node
                 flags.append(value.value == "True")
             return self._json_param(original_node, *flags)
+        if self._request_attr(func) == "get_data":
+            bound = bind(original_node, ("cache", "as_text", "parse_form_data"))
+            as_text = bound.get("as_text")
+            if set(bound) - {"cache", "as_text"} or (as_text is not None and not m.matches(as_text.value, m.Name("True") | m.Name("False"))):
+                self.flag(original_node, "data_arguments")
+                return updated_node
+            if as_text is not None and m.matches(as_text.value, m.Name("True")):
+                return self._body_param(original_node, "get_data_as_text", "raw_text", "str")
+            return self._body_param(original_node, "get_data", "raw_body", "bytes")
         source = self._request_attr(func.value) if isinstance(func.value, cst.Attribute) else None
         if source not in SOURCES or func.attr.value not in ("get", "getlist"):
             return updated_node
@@ -330,15 +347,20 @@ class RequestParamsTransform(Transform):
 
     def _json_param(self, node: cst.CSTNode, force: bool, silent: bool) -> cst.Name:
         reader = JSON_READERS[(force, silent)]
+        return self._body_param(node, reader, "json_body" + reader.removeprefix("get_json"), "Any")
+
+    def _body_param(self, node: cst.CSTNode, reader: str, name: str, value_type: str) -> cst.Name:
+        """A parameter filled by one of flask_compat's body readers (async dependencies, so the
+        view itself can stay a plain ``def``)."""
         view = self._view(node)
         params = self.params.setdefault(view, {})
-        name = "json_body" + reader.removeprefix("get_json")
-        if f"json:{reader}" not in params:
+        if f"body:{reader}" not in params:
             self.use_support(reader)
             self._import("fastapi", "Depends")
-            self._import("typing", "Any")
-            annotation = self._annotated(cst.Name("Any"), _call("Depends", [cst.Arg(cst.Name(reader))]))
-            params[f"json:{reader}"] = Param(name, annotation, None)
+            if value_type == "Any":
+                self._import("typing", "Any")
+            annotation = self._annotated(cst.Name(value_type), _call("Depends", [cst.Arg(cst.Name(reader))]))
+            params[f"body:{reader}"] = Param(name, annotation, None)
         self._remove_request_import(node)
         return cst.Name(name)
 

@@ -259,3 +259,22 @@ def json_body_schema(model: type[BaseModel]) -> dict[str, Any]:
     in Flask, so its own error answers stay the same."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def get_data(request: Request) -> bytes:
+    """``request.get_data()``: the raw body."""
+    return await request.body()
+
+
+async def get_data_as_text(request: Request) -> str:
+    """``request.get_data(as_text=True)``."""
+    return (await request.body()).decode("utf-8", errors="replace")
+
+
+async def get_request_data(request: Request) -> bytes:
+    """``request.data``: the raw body, empty for form posts (Flask parses those into form)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return b"" if media_type in _FORM_TYPES else await request.body()
