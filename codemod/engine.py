@@ -2,9 +2,10 @@
 
 Pass 1 (facts) and pass 2 (transform) both fan out over a process pool. Within a file the
 transforms run in the explicit order of ``transforms.ORDER``, combined in one traversal of one
-metadata-wrapped tree; LibCST's import visitors then add and remove imports; the transforms
-marked FINAL (which look for what is left unconverted) run on the result. A file that does not
-parse, or on which a transform raises, is reported and left byte-identical.
+metadata-wrapped tree (the last, ``unconverted``, flags what the others did not convert); then
+LibCST's AddImportsVisitor adds imports and the imports whose every use was converted are
+removed. A file that does not parse, or on which a transform raises, is reported and left
+byte-identical.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper
 
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
@@ -102,39 +104,48 @@ def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cs
 
 def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, FileRun]:
     """Run the transforms on a parsed module: the new module, and the run's findings and
-    support modules.
-
-    Two traversals at most: the main transforms; then, on the result with its new imports,
-    the FINAL transforms together with LibCST's RemoveImportsVisitor, which needs the same
-    scope metadata of the new tree (the FINAL checks look at names in use, which removing
-    unused imports does not change).
-    """
+    support modules. One metadata resolution and one traversal for all transforms; then
+    LibCST's AddImportsVisitor (which needs no metadata) and the removal of the imports whose
+    every use was converted (known from the original tree's scopes)."""
     run = FileRun(project=project, options=options)
     module_id = module_of(path)
     base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
     original = module
-    main = [c for c in classes if not c.FINAL]
-    if main:
-        module = _traverse(module, path, base, lambda context: [c(context, run) for c in main], run)
+    module = _traverse(module, path, base, lambda context: [c(context, run) for c in classes], run)
     if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # AddImportsVisitor needs no metadata
         module = wrapper.visit(AddImportsVisitor(replace(base, wrapper=wrapper)))
-    final = [c for c in classes if c.FINAL] if _needs_final_pass(module.code.encode(), project) else []
-    removes = bool(base.scratch.get(RemoveImportsVisitor.CONTEXT_KEY))
-    if final or removes:
-
-        def build(context: CodemodContext) -> list:
-            transforms: list = [c(context, run) for c in final]
-            return [*transforms, RemoveImportsVisitor(context)] if removes else transforms
-
-        module = _traverse(module, path, base, build, run)
+    if run.removable_imports:
+        module = module.visit(_ImportRemover(run.removable_imports))
     return _without_new_top_blank_lines(module, original), run
 
 
-def _needs_final_pass(code: bytes, project: Project) -> bool:
-    """The FINAL transforms look for flask and werkzeug names and for app/blueprint attributes;
-    a converted file that mentions none of them is spared a second metadata resolution."""
-    return b"flask" in code or b"werkzeug" in code or project.may_use_objects(code)
+class _ImportRemover(cst.CSTTransformer):
+    """Removes the given (module, name, asname) imports, and statements left empty."""
+
+    def __init__(self, imports: set[tuple[str, str, str | None]]) -> None:
+        super().__init__()
+        self.imports = imports
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
+        if isinstance(updated_node.names, cst.ImportStar) or updated_node.module is None or updated_node.relative:
+            return updated_node
+        module = get_full_name_for_node(updated_node.module)
+        kept = [a for a in updated_node.names if (module, a.evaluated_name, a.evaluated_alias) not in self.imports]
+        return self._kept(updated_node, kept)
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):
+        kept = [a for a in updated_node.names if (a.evaluated_name, a.evaluated_name, a.evaluated_alias) not in self.imports]
+        return self._kept(updated_node, kept)
+
+    @staticmethod
+    def _kept(node, kept: list[cst.ImportAlias]):
+        if len(kept) == len(node.names):
+            return node
+        if not kept:
+            return cst.RemovalSentinel.REMOVE
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(names=kept)
 
 
 def convert_source(path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options()) -> FileResult:

@@ -10,7 +10,6 @@ processes gather them in parallel and the parent merges them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,11 +50,6 @@ class Project:
         names = self.apps | set(self.blueprints) | self.factories
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
-
-    def may_use_objects(self, code: bytes) -> bool:
-        """Whether ``code`` may still touch an app or blueprint attribute (``app.config``)."""
-        names = self.apps | set(self.blueprints) | self.factories
-        return any(re.search(rb"\b" + re.escape(n.rsplit(".", 1)[-1].encode()) + rb"\b", code) for n in names)
 
     def kind(self, names: set[str]) -> str | None:
         if names & self.apps:

@@ -12,7 +12,11 @@ and dispatches every node through ``getattr`` per transform. The transforms use 
 but no matcher decorators, so ``Combined`` dispatches from a table built once per class.
 
 Findings are attached to the statement that contains the flagged node; the marker comment is
-written when the traversal leaves that statement, after every transform has had its say.
+written when the traversal leaves that statement, after every transform has had its say. A
+transform that converts a reference to Flask says so with ``consume``: what nobody consumed by
+the end of its statement is flagged, and imports whose every use was consumed are removed, all
+in the same traversal (LibCST's RemoveImportsVisitor would need the new tree's scopes resolved
+a second time).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ SUPPORT_MODULE = "flask_compat"
 
 # Nodes a marker comment can stand above.
 Anchor = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator]
+ANCHORS = (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,10 @@ class FileRun:
     pending: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
     # support modules (codemod/support) the converted file imports: path -> content
     support: dict[str, bytes] = field(default_factory=dict)
+    # original nodes that referred to Flask and were converted (see Transform.consume)
+    consumed: set[cst.CSTNode] = field(default_factory=set)
+    # imports every use of which was converted: (module, name, asname); removed after the pass
+    removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
 
 
 class Transform(cst.CSTTransformer):
@@ -92,8 +101,6 @@ class Transform(cst.CSTTransformer):
     DESCRIPTION: ClassVar[str] = ""
     FINDINGS: ClassVar[Mapping[str, Code]] = {}
     EXAMPLES: ClassVar[Sequence[Example]] = ()
-    # FINAL transforms run in a second traversal, on the converted and import-cleaned tree.
-    FINAL: ClassVar[bool] = False
     # ScopeProvider comes with the name provider at no extra cost; kind_of() reads it.
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
 
@@ -127,6 +134,16 @@ class Transform(cst.CSTTransformer):
             values.append(parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) else None)
         return values
 
+    def consume(self, node: cst.CSTNode) -> None:
+        """Record that ``node`` (an original node referring to Flask: ``jsonify``,
+        ``flask.abort``, ``app.route``) was converted. What is not consumed by the end of its
+        statement is flagged by the ``unconverted`` transform, and an import all of whose uses
+        were consumed is removed."""
+        self.run.consumed.add(node)
+        while isinstance(node, (cst.Attribute, cst.Call, cst.Subscript)):
+            node = node.func if isinstance(node, cst.Call) else node.value
+            self.run.consumed.add(node)
+
     def use_support(self, name: str, module: str = SUPPORT_MODULE) -> None:
         """Import ``name`` from a support module, which the engine writes into the project."""
         import_name, location = support_location(Path(self.context.filename or "module.py"), module)
@@ -156,7 +173,7 @@ class Transform(cst.CSTTransformer):
     def anchor_of(self, node: cst.CSTNode) -> Anchor | None:
         current: cst.CSTNode | None = node
         while current is not None:
-            if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator)):
+            if isinstance(current, ANCHORS):
                 return current
             current = self.get_metadata(ParentNodeProvider, current, None)
         return None
@@ -208,6 +225,8 @@ def _hooks(cls: type) -> tuple[dict[str, str], dict[str, str]]:
     visits, leaves = {}, {}
     for name in dir(cls):
         prefix, _, node_type = name.partition("_")
+        if name == "leave_anchor":
+            continue  # called by Combined for statements and decorators
         if prefix not in ("visit", "leave") or getattr(cls, name) is getattr(cst.CSTTransformer, name, None):
             continue  # not a hook, or the base class's no-op
         if not isinstance(getattr(cst, node_type, None), type):
@@ -230,6 +249,9 @@ class Combined(cst.CSTTransformer):
         self.run = run
         self.visits: dict[str, list] = {}
         self.leaves: dict[str, list] = {}
+        # leave_anchor(original) runs when the traversal leaves a statement or decorator, after
+        # every leave_* of that node and before its markers are written
+        self.anchor_hooks = [t.leave_anchor for t in transforms if hasattr(t, "leave_anchor")]
         for transform in transforms:
             visits, leaves = _hooks(type(transform))
             for node_type, name in visits.items():
@@ -261,6 +283,9 @@ class Combined(cst.CSTTransformer):
             if not isinstance(result, cst.CSTNode):
                 break
             result = leave(original_node, result)
+        if isinstance(original_node, ANCHORS):
+            for hook in self.anchor_hooks:
+                hook(original_node)
         lines = self.run.pending.pop(original_node, None)
         if lines and isinstance(result, cst.CSTNode):
             result = add_markers(result, lines)

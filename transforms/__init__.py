@@ -1,7 +1,7 @@
 """The transforms, in the order the engine applies them.
 
 Each module converts one concern; see its docstring. The order matters only where one
-transform reads what another writes: ``unconverted`` runs last (FINAL), on the result.
+transform reads what another writes: ``unconverted`` runs last, flagging what the others left.
 """
 
 from transforms.app_blueprint import AppBlueprintTransform

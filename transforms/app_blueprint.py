@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
@@ -236,12 +236,13 @@ class AppBlueprintTransform(Transform):
                 self.flag(original, "register_option", option=option, advice=REGISTER_OPTION_ADVICE[option])
             else:
                 args.append(arg)
+        self.consume(original.func)
         func = updated.func.with_changes(attr=cst.Name("include_router"))
         return updated.with_changes(func=func, args=last_arg(args))
 
     def _swap_import(self, flask_name: cst.BaseExpression, fastapi_name: str) -> None:
         AddImportsVisitor.add_needed_import(self.context, "fastapi", fastapi_name)
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, flask_name)
+        self.consume(flask_name)
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

@@ -82,5 +82,6 @@ class EntrypointTransform(Transform):
                 continue
             advice = RUN_OPTION_ADVICE.get(name, "see uvicorn's settings for an equivalent")
             self.flag(original_node, "run_option", option=name, advice=advice)
+        self.consume(func)
         AddImportsVisitor.add_needed_import(self.context, "uvicorn")
         return cst.Call(cst.Attribute(cst.Name("uvicorn"), cst.Name("run")), last_arg(args))

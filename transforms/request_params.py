@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BuiltinScope, GlobalScope, ParentNodeProvider, ScopeProvider
 
 from codemod.findings import Code
@@ -442,10 +442,8 @@ class RequestParamsTransform(Transform):
         AddImportsVisitor.add_needed_import(self.context, module, name)
 
     def _remove_request_import(self, node: cst.CSTNode) -> None:
-        request = node
-        while isinstance(request, (cst.Attribute, cst.Call, cst.Subscript)):
-            request = request.func if isinstance(request, cst.Call) else request.value
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, request)
+        """The read was converted: its ``request`` no longer needs Flask's."""
+        self.consume(node)
 
 
 def _subscript_key(node: cst.Subscript) -> str | None:

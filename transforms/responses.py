@@ -12,7 +12,7 @@ cannot be told is flagged rather than guessed.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
@@ -124,7 +124,7 @@ class ResponsesTransform(Transform):
         if "description" in bound:
             args.append(kwarg("detail", bound["description"].value))
         AddImportsVisitor.add_needed_import(self.context, "fastapi", "HTTPException")
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, call.func)
+        self.consume(call.func)
         return cst.Raise(exc=cst.Call(cst.Name("HTTPException"), args))
 
     # -- returns ------------------------------------------------------------------------------
@@ -203,12 +203,12 @@ class ResponsesTransform(Transform):
 
     # -- what a value is --------------------------------------------------------------------------
     def _jsonify_content(self, call: cst.Call, updated: cst.Call) -> cst.BaseExpression | None:
-        RemoveImportsVisitor.remove_unused_import_by_node(self.context, call.func)
         positional = [a for a in updated.args if a.keyword is None and not a.star]
         named = [a for a in updated.args if a.keyword is not None or a.star == "**"]
         if positional and named or any(a.star == "*" for a in updated.args):
             self.flag(call, "jsonify_args")
             return None
+        self.consume(call.func)
         # The new literal keeps the call's line breaks: "(" -> "{" or "[", each comma as it was.
         opening = updated.whitespace_before_args
         if named:

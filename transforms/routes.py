@@ -156,6 +156,7 @@ class RoutesTransform(Transform):
                 continue
             if arg is not None:
                 kept.append(arg)
+        self.consume(route.call.func)
         if method == ROUTE:
             method = "get"
         func = call.func.with_changes(attr=cst.Name(method))

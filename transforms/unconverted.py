@@ -1,6 +1,6 @@
 """Flags what is still Flask once the other transforms have run, so nothing is lost silently.
 
-Runs last, on the converted tree: any remaining use of a ``flask`` name, a Flask extension, a werkzeug
+Runs last in the traversal and looks at each statement as the traversal leaves it: any remaining use of a ``flask`` name, a Flask extension, a werkzeug
 HTTP exception, or a Flask-only attribute of an app or blueprint (``app.config``,
 ``@app.errorhandler``...) gets a marker saying what to do by hand. Later versions convert
 these; until then the marker is the contract that nothing was dropped.
@@ -9,6 +9,8 @@ these; until then the marker is the contract that nothing was dropped.
 from __future__ import annotations
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import ScopeProvider
 
 from codemod.findings import MARKER_RE, Code
 from codemod.transform import SUPPORT_MODULE, Example, Transform
@@ -67,7 +69,6 @@ ATTRIBUTE_ADVICE = {
 class UnconvertedTransform(Transform):
     NAME = "unconverted"
     DESCRIPTION = "flags remaining Flask API (request, g, app.config, errorhandler, ...) for a person"
-    FINAL = True
     FINDINGS = {
         "flask_name": Code(
             "F2F191",
@@ -115,20 +116,41 @@ class UnconvertedTransform(Transform):
         Example("from myapp import request\n\ndef view():\n    return request.args\n", title="a lookalike"),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # anchor -> references to Flask inside it, checked when the traversal leaves the anchor
+        self.candidates: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+
     def visit_Name(self, node: cst.Name) -> None:
-        self._check(node)
+        self._candidate(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name) and self.qualified_names(node.value) == {"flask"}:
-            self._check(node)
+            self._candidate(node)
         elif node.attr.value not in FASTAPI_ATTRIBUTES and self.kind_of(node.value) is not None:
-            attr = node.attr.value
-            self.flag(node, "app_attribute", attr=attr, advice=ATTRIBUTE_ADVICE.get(attr, "convert it by hand"))
+            self._candidate(node)
+
+    def _candidate(self, node: cst.CSTNode) -> None:
+        anchor = self.anchor_of(node)
+        if anchor is not None:
+            self.candidates.setdefault(anchor, []).append(node)
+
+    def leave_anchor(self, anchor: cst.CSTNode) -> None:
+        """Flag what in this statement still refers to Flask: every other transform has left it."""
+        # a finding of another transform (or of an earlier run) already sends a person here
+        marked = bool(self.run.pending.get(anchor)) or any(
+            MARKER_RE.search(c.comment.value) for c in getattr(anchor, "leading_lines", ()) if c.comment
+        )
+        for node in self.candidates.pop(anchor, ()):
+            if node in self.run.consumed:
+                continue
+            if isinstance(node, cst.Attribute) and not self.names(node.value, "flask"):
+                attr = node.attr.value
+                self.flag(node, "app_attribute", attr=attr, advice=ATTRIBUTE_ADVICE.get(attr, "convert it by hand"))
+            elif not marked:
+                self._check(node)
 
     def _check(self, node: cst.CSTNode) -> None:
-        anchor = self.anchor_of(node)
-        if anchor is not None and any(MARKER_RE.search(c.comment.value) for c in anchor.leading_lines if c.comment):
-            return  # another finding already sends a person to this statement
         for name in sorted(self.qualified_names(node)):
             if name.startswith(WERKZEUG_EXCEPTIONS):
                 self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
@@ -138,3 +160,37 @@ class UnconvertedTransform(Transform):
                 key = next((k for k in FLASK_ADVICE if name == k or name.startswith(k + ".")), None)
                 advice = FLASK_ADVICE[key] if key else "convert it by hand"
                 self.flag(node, "flask_name", name=key or name, advice=advice)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """Imports from flask (and werkzeug) all of whose uses were converted can go."""
+        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        for scope in scopes:
+            for assignment in scope.assignments:
+                statement = getattr(assignment, "node", None)
+                if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not assignment.references:
+                    continue  # not an import, or one the original never used (a re-export)
+                if all(reference.node in self.run.consumed for reference in assignment.references):
+                    self.run.removable_imports |= _import_keys(statement, assignment.name)
+        return updated_node
+
+
+def _import_keys(statement: cst.Import | cst.ImportFrom, bound: str) -> set[tuple[str, str, str | None]]:
+    """(module, name, asname) of the flask or werkzeug import in ``statement`` that binds ``bound``."""
+    if isinstance(statement, cst.ImportFrom):
+        if statement.relative or statement.module is None or isinstance(statement.names, cst.ImportStar):
+            return set()
+        module = get_full_name_for_node(statement.module) or ""
+        return {
+            (module, alias.evaluated_name, alias.evaluated_alias)
+            for alias in statement.names
+            if (alias.evaluated_alias or alias.evaluated_name) == bound and _is_flask_module(module)
+        }
+    return {
+        (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias)
+        for alias in statement.names
+        if (alias.evaluated_alias or alias.evaluated_name) == bound and _is_flask_module(alias.evaluated_name)
+    }
+
+
+def _is_flask_module(module: str) -> bool:
+    return module.split(".")[0] in ("flask", "werkzeug")
