@@ -71,6 +71,13 @@ class Project:
         for value in transform.assigned_values(node):
             if isinstance(value, cst.Call) and transform.qualified_names(value.func) & self.factories:
                 return "app"
+        # a parameter annotated as one: def register_error_handlers(app: Flask)
+        for annotation in transform.parameter_annotations(node):
+            names = transform.qualified_names(annotation)
+            if FLASK in names:
+                return "app"
+            if BLUEPRINT in names:
+                return "blueprint"
         return None
 
     def prefix_overridden(self, blueprint: str) -> bool | None:

@@ -150,6 +150,14 @@ class Transform(cst.CSTTransformer):
         self.run.support[str(location)] = support_source(module)
         AddImportsVisitor.add_needed_import(self.context, import_name, name)
 
+    def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """The annotations of the parameters that ``name`` may refer to."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return []
+        params = [a.node for a in scope[name.value] if isinstance(getattr(a, "node", None), cst.Param)]
+        return [p.annotation.annotation for p in params if p.annotation is not None]
+
     def kind_of(self, node: cst.BaseExpression) -> str | None:
         """'app' or 'blueprint' when ``node`` is a Flask app or blueprint the project defines."""
         return self.run.project.kind_of(self, node)

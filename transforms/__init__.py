@@ -6,6 +6,7 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.errors import ErrorsTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
@@ -18,6 +19,7 @@ ORDER = (
     RequestParamsTransform,
     JsonBodiesTransform,
     ResponsesTransform,
+    ErrorsTransform,
     EntrypointTransform,
     UnconvertedTransform,
 )

@@ -17,11 +17,15 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   variants as dependencies: 415 for a body that is not JSON, 400 for malformed JSON (None
   instead with ``silent``; ``force`` ignores the content type).
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
+- ``flask_error_handler`` / ``flask_exception_handler``: a Flask error handler, unchanged, as a
+  Starlette exception handler (``HTTPError`` gives it werkzeug's code/name/description;
+  ``to_response`` makes a Response of what it returns, as Flask does).
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import os
 import re
@@ -70,46 +74,92 @@ UuidRule = _rule(r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[
 
 # Flask's (werkzeug's) error pages: the names and default descriptions it shows.
 _ERROR_PAGES = {
-    400: ("Bad Request", "The browser (or proxy) sent a request that this server could not understand."),
+    400: ('Bad Request', 'The browser (or proxy) sent a request that this server could not understand.'),
     401: (
-        "Unauthorized",
-        "The server could not verify that you are authorized to access the URL requested. You either"
-        " supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to"
-        " supply the credentials required.",
+        'Unauthorized',
+        'The server could not verify that you are authorized to access the URL requested. You either '
+        "supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how"
+        ' to supply the credentials required.',
     ),
     403: (
-        "Forbidden",
-        "You don't have the permission to access the requested resource. It is either read-protected or"
-        " not readable by the server.",
+        'Forbidden',
+        "You don't have the permission to access the requested resource. It is either read-protected "
+        'or not readable by the server.',
     ),
     404: (
-        "Not Found",
-        "The requested URL was not found on the server. If you entered the URL manually please check your"
-        " spelling and try again.",
+        'Not Found',
+        'The requested URL was not found on the server. If you entered the URL manually please check '
+        'your spelling and try again.',
     ),
-    405: ("Method Not Allowed", "The method is not allowed for the requested URL."),
+    405: ('Method Not Allowed', 'The method is not allowed for the requested URL.'),
+    406: (
+        'Not Acceptable',
+        'The resource identified by the request is only capable of generating response entities which'
+        ' have content characteristics not acceptable according to the accept headers sent in the '
+        'request.',
+    ),
+    408: (
+        'Request Timeout',
+        "The server closed the network connection because the browser didn't finish the request "
+        'within the specified time.',
+    ),
     409: (
-        "Conflict",
-        "A conflict happened while processing the request. The resource might have been modified while the"
-        " request was being processed.",
+        'Conflict',
+        'A conflict happened while processing the request. The resource might have been modified '
+        'while the request was being processed.',
     ),
-    413: ("Request Entity Too Large", "The data value transmitted exceeds the capacity limit."),
-    415: ("Unsupported Media Type", "The server does not support the media type transmitted in the request."),
-    422: ("Unprocessable Entity", "The request was well-formed but was unable to be followed due to semantic errors."),
-    429: ("Too Many Requests", "This user has exceeded an allotted request count. Try again later."),
+    410: (
+        'Gone',
+        'The requested URL is no longer available on this server and there is no forwarding address. '
+        'If you followed a link from a foreign page, please contact the author of this page.',
+    ),
+    411: ('Length Required', 'A request with this method requires a valid <code>Content-Length</code> header.'),
+    412: ('Precondition Failed', 'The precondition on the request for the URL failed positive evaluation.'),
+    413: ('Request Entity Too Large', 'The data value transmitted exceeds the capacity limit.'),
+    414: (
+        'Request URI Too Long',
+        'The length of the requested URL exceeds the capacity limit for this server. The request '
+        'cannot be processed.',
+    ),
+    415: ('Unsupported Media Type', 'The server does not support the media type transmitted in the request.'),
+    416: ('Requested Range Not Satisfiable', 'The server cannot provide the requested range.'),
+    417: ('Expectation Failed', 'The server could not meet the requirements of the Expect header'),
+    418: ("I'm a teapot", 'This server is a teapot, not a coffee machine'),
+    421: ('Misdirected Request', 'The server is not able to produce a response.'),
+    422: ('Unprocessable Entity', 'The request was well-formed but was unable to be followed due to semantic errors.'),
+    423: ('Locked', 'The resource that is being accessed is locked.'),
+    424: (
+        'Failed Dependency',
+        'The method could not be performed on the resource because the requested action depended on '
+        'another action and that action failed.',
+    ),
+    428: (
+        'Precondition Required',
+        'This request is required to be conditional; try using "If-Match" or "If-Unmodified-Since".',
+    ),
+    429: ('Too Many Requests', 'This user has exceeded an allotted request count. Try again later.'),
+    431: ('Request Header Fields Too Large', 'One or more header fields exceeds the maximum size.'),
+    451: ('Unavailable For Legal Reasons', 'Unavailable for legal reasons.'),
     500: (
-        "Internal Server Error",
-        "The server encountered an internal error and was unable to complete your request. Either the"
-        " server is overloaded or there is an error in the application.",
+        'Internal Server Error',
+        'The server encountered an internal error and was unable to complete your request. Either the'
+        ' server is overloaded or there is an error in the application.',
     ),
-    502: ("Bad Gateway", "The proxy server received an invalid response from an upstream server."),
+    501: ('Not Implemented', 'The server does not support the action requested by the browser.'),
+    502: ('Bad Gateway', 'The proxy server received an invalid response from an upstream server.'),
     503: (
-        "Service Unavailable",
-        "The server is temporarily unable to service your request due to maintenance downtime or capacity"
-        " problems. Please try again later.",
+        'Service Unavailable',
+        'The server is temporarily unable to service your request due to maintenance downtime or '
+        'capacity problems. Please try again later.',
     ),
-    504: ("Gateway Timeout", "The connection to an upstream server timed out."),
+    504: ('Gateway Timeout', 'The connection to an upstream server timed out.'),
+    505: ('HTTP Version Not Supported', 'The server does not support the HTTP protocol version used in the request.'),
 }
+
+
+def _phrase(status: int) -> str | None:
+    """Starlette's default detail for a status (its HTTPStatus phrase)."""
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else None
 
 
 def _escape(text: str) -> str:
@@ -119,24 +169,29 @@ def _escape(text: str) -> str:
 
 def error_page(status: int, description: str | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
     """The HTML page Flask sends for an HTTP error (``abort(404)``, an unknown URL, ...)."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown Error"
-    name, default = _ERROR_PAGES.get(status, (phrase, ""))
+    name, default = _ERROR_PAGES.get(status, (_phrase(status) or "Unknown Error", ""))
     text = _escape(default if description is None else description).replace("\n", "<br>")
-    body = f"<!doctype html>\n<html lang=en>\n<title>{status} {_escape(name)}</title>\n<h1>{_escape(name)}</h1>\n<p>{text}</p>\n"
+    title = f"{status} {_escape(name)}"
+    body = f"<!doctype html>\n<html lang=en>\n<title>{title}</title>\n<h1>{_escape(name)}</h1>\n<p>{text}</p>\n"
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     if not isinstance(error.detail, str):
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-    phrase = HTTPStatus(error.status_code).phrase if error.status_code in HTTPStatus._value2member_map_ else None
-    description = None if error.detail == phrase else error.detail
+    description = None if error.detail == _phrase(error.status_code) else error.detail
     return error_page(error.status_code, description, headers=error.headers)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     # A path parameter that does not convert is a URL that does not match: Flask's 404.
     status = 404 if any(e.get("loc", ("",))[0] == "path" for e in error.errors()) else 400
+    # The app's own handler for that status (or for all HTTP errors) answers, as in Flask.
+    handlers = request.app.exception_handlers
+    handler = handlers.get(status) or handlers.get(StarletteHTTPException)
+    if handler is not None and handler is not _http_error:
+        response = handler(request, StarletteHTTPException(status))
+        return await response if inspect.isawaitable(response) else response
     return error_page(status)
 
 
@@ -278,3 +333,73 @@ async def get_request_data(request: Request) -> bytes:
     """``request.data``: the raw body, empty for form posts (Flask parses those into form)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return b"" if media_type in _FORM_TYPES else await request.body()
+
+
+class HTTPError(Exception):
+    """What a Flask error handler received for an HTTP error: ``code``, ``name``,
+    ``description`` (werkzeug's HTTPException attributes), from Starlette's exception."""
+
+    def __init__(self, code: int, description: str | None = None, original: BaseException | None = None) -> None:
+        self.code = code
+        self.name, default = _ERROR_PAGES.get(code, (_phrase(code) or "Unknown Error", ""))
+        self.description = default if description is None else description
+        self.original_exception = original
+        super().__init__(f"{code} {self.name}: {self.description}")
+
+    @classmethod
+    def of(cls, error: BaseException) -> "HTTPError":
+        if isinstance(error, StarletteHTTPException):
+            phrase = _phrase(error.status_code)
+            detail = error.detail if isinstance(error.detail, str) and error.detail != phrase else None
+            return cls(error.status_code, detail, error)
+        return cls(500, None, error)  # what reaches a 500 handler: InternalServerError in Flask
+
+
+def to_response(value: Any) -> Response:
+    """What Flask makes of a view's or handler's return value (make_response)."""
+    status, headers = None, None
+    if isinstance(value, tuple):
+        if len(value) == 3:
+            value, status, headers = value
+        elif len(value) == 2:
+            value, extra = value
+            if isinstance(extra, (dict, list)):
+                headers = extra
+            else:
+                status = extra
+    headers = dict(headers) if headers is not None else None
+    if isinstance(value, Response):
+        if status is not None:
+            value.status_code = int(status)
+        if headers:
+            value.headers.update(headers)
+        return value
+    if isinstance(value, (dict, list)):
+        return JSONResponse(value, status_code=int(status or 200), headers=headers)
+    if isinstance(value, bytes):
+        return Response(value, status_code=int(status or 200), headers=headers, media_type="text/html")
+    return HTMLResponse(value, status_code=int(status or 200), headers=headers)
+
+
+def flask_error_handler(handler: Any) -> Any:
+    """A Flask error handler for an HTTP status (``@app.errorhandler(404)``, ``HTTPException``,
+    ``500``) as a Starlette one: it gets an ``HTTPError`` and may return what a Flask view may."""
+
+    async def handle(request: Request, error: BaseException) -> Response:
+        result = handler(HTTPError.of(error))
+        return to_response(await result if inspect.isawaitable(result) else result)
+
+    handle.__name__ = getattr(handler, "__name__", "handle")
+    return handle
+
+
+def flask_exception_handler(handler: Any) -> Any:
+    """A Flask error handler for an exception class (``@app.errorhandler(APIError)``): it gets
+    the exception as raised and may return what a Flask view may."""
+
+    async def handle(request: Request, error: BaseException) -> Response:
+        result = handler(error)
+        return to_response(await result if inspect.isawaitable(result) else result)
+
+    handle.__name__ = getattr(handler, "__name__", "handle")
+    return handle

@@ -1,0 +1,46 @@
+"""Error handlers: a Flask app whose JSON error handlers live in a function that takes the app,
+converted with --out, answers every kind of error as the original did."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codemod.cli import app
+from codemod.verify import answers_in, compare
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "errors"
+SPEC = "errapp.app:app"
+REQUESTS = [
+    {"method": "GET", "path": "/items/1"},
+    {"method": "GET", "path": "/items/2"},  # abort(404, description=...) -> the NotFound handler
+    {"method": "GET", "path": "/items/abc"},  # converter mismatch -> the NotFound handler
+    {"method": "GET", "path": "/nowhere"},  # unknown URL -> the NotFound handler
+    {"method": "GET", "path": "/need"},  # missing args["q"] -> the 400 handler
+    {"method": "GET", "path": "/teapot"},  # abort(418) -> the HTTPException handler
+    {"method": "DELETE", "path": "/items/1"},  # 405 -> the HTTPException handler
+    {"method": "POST", "path": "/conflict"},  # the app's own exception class
+    {"method": "GET", "path": "/boom"},  # an unhandled exception -> the 500 handler
+]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("errors") / "converted"
+    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_every_error_is_answered_by_the_same_handler(converted):
+    original = answers_in(PROJECT / "input", SPEC, REQUESTS)
+    assert [a["status"] for a in original] == [200, 404, 404, 404, 400, 418, 405, 409, 500]
+    assert original[1]["body"] == {"error": {"code": "not_found", "message": "item 2 does not exist"}}
+    assert original[5]["body"]["error"]["code"] == "i'm_a_teapot"
+    comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_werkzeug_imports_are_gone(converted):
+    text = (converted / "errapp" / "errors.py").read_text()
+    assert "werkzeug" not in text and "@app.exception_handler(404)" in text
