@@ -8,6 +8,7 @@ from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
@@ -20,6 +21,7 @@ ORDER = (
     JsonBodiesTransform,
     ResponsesTransform,
     ErrorsTransform,
+    RequestContextTransform,
     EntrypointTransform,
     UnconvertedTransform,
 )

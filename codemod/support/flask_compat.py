@@ -7,8 +7,10 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   unhandled exception), 400 for a missing required query or form value and 404 for a URL whose
   converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
   error handlers, once converted, take precedence for what they handle.
-- ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` reads the first of repeated
-  query keys, as Flask does (keys read with ``getlist`` keep all their values).
+- ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` gives every request its own
+  ``g`` and runs the hooks registered with ``before_request(app)``, ``after_request(app)`` and
+  ``teardown_request(app)`` as Flask runs them (see "the request context" below); it also reads
+  the first of repeated query keys, as Flask does (``getlist`` keys keep all their values).
 - ``IntRule``, ``FloatRule``, ``PathRule``, ``UuidRule``: what werkzeug's URL converters match,
   for path parameters (``item_id: Annotated[int, IntRule]``): ``/items/-1`` stays a 404.
 - ``Lenient``: ``request.args.get("page", 1, type=int)`` gives the default when the value does
@@ -27,10 +29,13 @@ from __future__ import annotations
 import html
 import inspect
 import json
+import logging
 import os
 import re
 import shutil
+from contextvars import ContextVar
 from http import HTTPStatus
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -39,8 +44,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 
 
 def _or_default(value: Any, handler: Any) -> Any:
@@ -244,7 +251,138 @@ def _list_keys(app: Any) -> set[str]:
     return keys
 
 
-FLASK_MIDDLEWARE = [Middleware(FirstQueryValues)]
+# -- the request context: g and the request hooks ------------------------------------------
+#
+# Flask keeps per-request state on ``g`` and runs before/after/teardown hooks around every view.
+# Here ``g`` is a namespace created for each request by FlaskRequestContext and kept in a
+# context variable, so that it is the same object in the view, in the helpers and decorators the
+# view calls, in the hooks and in the error handlers, also when a plain ``def`` view runs in the
+# thread pool (Starlette copies the context into it). The hooks registered with
+# ``before_request(app)`` and friends run in Flask's order: before hooks in registration order
+# (the first to return a value answers instead of the view), after hooks in reverse order on
+# every response, error responses included, teardown hooks last, with the error if there was one.
+
+_request_globals: ContextVar[SimpleNamespace | None] = ContextVar("flask_compat_g", default=None)
+
+
+class _Globals:
+    """``flask.g`` for the current request."""
+
+    @staticmethod
+    def _namespace() -> SimpleNamespace:
+        namespace = _request_globals.get()
+        if namespace is None:
+            raise RuntimeError("Working outside of request context: g is only available while a request is handled.")
+        return namespace
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._namespace(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._namespace(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._namespace(), name)
+
+    def __contains__(self, name: str) -> bool:
+        return hasattr(self._namespace(), name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self._namespace(), name, default)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        namespace = self._namespace()
+        if hasattr(namespace, name):
+            value = getattr(namespace, name)
+            delattr(namespace, name)
+            return value
+        if default:
+            return default[0]
+        raise KeyError(name)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        namespace = self._namespace()
+        if not hasattr(namespace, name):
+            setattr(namespace, name, default)
+        return getattr(namespace, name)
+
+
+g = _Globals()
+
+
+def _hooks(app: Any) -> dict[str, list[Any]]:
+    if not hasattr(app.state, "flask_hooks"):
+        app.state.flask_hooks = {"before": [], "after": [], "teardown": []}
+    return app.state.flask_hooks
+
+
+def _registrar(kind: str) -> Any:
+    def register(app: Any) -> Any:
+        def decorator(hook: Any) -> Any:
+            _hooks(app)[kind].append(hook)
+            return hook
+
+        return decorator
+
+    return register
+
+
+before_request = _registrar("before")
+before_request.__doc__ = "``@app.before_request``: ``@before_request(app)``."
+after_request = _registrar("after")
+after_request.__doc__ = "``@app.after_request``: ``@after_request(app)``; the hook gets and returns the response."
+teardown_request = _registrar("teardown")
+teardown_request.__doc__ = "``@app.teardown_request`` / ``teardown_appcontext``: runs after every request."
+teardown_appcontext = teardown_request
+
+
+async def _call(function: Any, *args: Any) -> Any:
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    return await run_in_threadpool(function, *args)
+
+
+class FlaskRequestContext(BaseHTTPMiddleware):
+    """A fresh ``g`` for every request, and the app's request hooks around it."""
+
+    async def dispatch(self, request: Request, call_next: Any) -> Response:
+        token = _request_globals.set(SimpleNamespace())
+        hooks = _hooks(request.app)
+        error: BaseException | None = None
+        try:
+            response = None
+            for hook in hooks["before"]:
+                value = await _call(hook)
+                if value is not None:
+                    response = to_response(value)
+                    break
+            if response is None:
+                try:
+                    response = await call_next(request)
+                except Exception as exc:  # Flask's after_request hooks see the 500 response too
+                    error = exc
+                    response = await _unhandled(request, exc)
+            for hook in reversed(hooks["after"]):
+                response = to_response(await _call(hook, response))
+            return response
+        finally:
+            for hook in reversed(hooks["teardown"]):
+                try:
+                    await _call(hook, error)
+                except Exception:
+                    logging.getLogger(__name__).exception("teardown hook %r failed", hook)
+            _request_globals.reset(token)
+
+
+async def _unhandled(request: Request, error: Exception) -> Response:
+    logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
+    handlers = request.app.exception_handlers
+    handler = handlers.get(500) or handlers.get(Exception) or _server_error
+    response = handler(request, error)
+    return await response if inspect.isawaitable(response) else response
+
+
+FLASK_MIDDLEWARE = [Middleware(FlaskRequestContext), Middleware(FirstQueryValues)]
 
 
 def _is_json(request: Request) -> bool:

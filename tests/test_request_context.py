@@ -1,0 +1,41 @@
+"""g and the request hooks: a Flask app that keeps state on g (in views, helpers and an auth
+decorator) and stamps headers in before/after/teardown hooks answers the same after conversion."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codemod.cli import app
+from codemod.verify import answers_in, compare
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "hooks"
+SPEC = "hookapp.app:app"
+HEADERS = ["X-User", "X-Order", "X-Powered-By"]
+REQUESTS = [
+    {"method": "GET", "path": "/me", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/me", "expect_headers": HEADERS},  # teardown ran after the first
+    {"method": "GET", "path": "/admin", "expect_headers": HEADERS},  # the decorator reads g: 403
+    {"method": "GET", "path": "/nowhere", "expect_headers": HEADERS},  # hooks run on a 404 too
+    {"method": "GET", "path": "/boom", "expect_headers": HEADERS},  # and on a 500
+    {"method": "POST", "path": "/maintenance", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/me", "expect_headers": HEADERS},  # a before hook answers: 503
+    {"method": "POST", "path": "/maintenance", "expect_headers": HEADERS},
+]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hooks") / "converted"
+    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_hooks_and_g_answer_the_same(converted):
+    original = answers_in(PROJECT / "input", SPEC, REQUESTS)
+    assert [a["status"] for a in original] == [200, 200, 403, 404, 500, 200, 503, 503]
+    assert original[0]["headers"]["X-Order"] == "load_user,maintenance,powered,stamp"
+    assert original[1]["body"] == {"user": "ann", "teardowns": 1}
+    comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
