@@ -24,6 +24,21 @@ REQUESTS = [
 ]
 
 
+# Every protected route, asked without a token, with a bad one, with too small a role and with
+# the right one: the converted app must refuse exactly what the original refused.
+ANN = {"Authorization": "Bearer t-ann", "X-Request-ID": "r1"}
+ROOT = {"Authorization": "Bearer t-root"}
+AUTH_REQUESTS = [
+    {"method": "GET", "path": "/account", "expect_headers": ["X-Request-ID"]},
+    {"method": "GET", "path": "/account", "headers": {"Authorization": "Bearer nope"}},
+    {"method": "GET", "path": "/account", "headers": {"Authorization": "t-ann"}},
+    {"method": "GET", "path": "/account", "headers": ANN, "expect_headers": ["X-Request-ID"]},
+    {"method": "DELETE", "path": "/accounts/7"},
+    {"method": "DELETE", "path": "/accounts/7", "headers": ANN},
+    {"method": "DELETE", "path": "/accounts/7", "headers": ROOT},
+]
+
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     out = tmp_path_factory.mktemp("hooks") / "converted"
@@ -39,3 +54,10 @@ def test_hooks_and_g_answer_the_same(converted):
     assert original[1]["body"] == {"user": "ann", "teardowns": 1}
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
+
+
+def test_auth_is_still_enforced_route_by_route(converted):
+    original = answers_in(PROJECT / "input", SPEC, AUTH_REQUESTS)
+    assert [a["status"] for a in original] == [401, 401, 401, 200, 401, 403, 204]
+    assert original[3]["body"] == {"account": "ann", "request_id": "r1"}
+    assert answers_in(converted, SPEC, AUTH_REQUESTS) == original

@@ -1,9 +1,11 @@
-"""flask.g and the app's request hooks into flask_compat's request context.
+"""flask.g, flask.request outside views, and the app's request hooks into flask_compat.
 
 Targets https://fastapi.tiangolo.com/tutorial/middleware/ . ``g`` becomes flask_compat's ``g``,
 one namespace per request kept in a context variable, so it is the same object wherever Flask's
 was: in views, in the helpers and decorators they call, in hooks and in error handlers.
-``@app.before_request`` becomes ``@before_request(app)`` (likewise after_request,
+``request`` read outside a view (in a hook, a helper, an auth decorator) becomes flask_compat's
+``request``, Flask's request API over the request being handled (views declare parameters
+instead: request_params). ``@app.before_request`` becomes ``@before_request(app)`` (likewise after_request,
 teardown_request, teardown_appcontext): FLASK_MIDDLEWARE runs those hooks as Flask did, in
 Flask's order, a before hook's return value answering instead of the view.
 """
@@ -17,6 +19,7 @@ from codemod.findings import Code
 from codemod.transform import Example, Transform
 
 G = "flask.g"
+REQUEST = "flask.request"
 HOOKS = {
     "before_request": "before_request",
     "after_request": "after_request",
@@ -66,11 +69,28 @@ class RequestContextTransform(Transform):
         Example("from myapp import g\n\ndef f():\n    return g.user\n", title="a lookalike g"),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.requests: dict[cst.CSTNode, list[cst.Name]] = {}  # anchor -> flask.request names in it
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if self.names(original_node, G):
             self.consume(original_node)
             self.use_support("g")
+        elif self.names(original_node, REQUEST):
+            anchor = self.anchor_of(original_node)
+            if anchor is not None:
+                self.requests.setdefault(anchor, []).append(original_node)
         return updated_node
+
+    def leave_anchor(self, anchor: cst.CSTNode) -> None:
+        """What request_params did not turn into parameters (reads in hooks, helpers and
+        decorators, such as an auth decorator's Authorization header) reads flask_compat's
+        request, which has Flask's API over the request being handled."""
+        for name in self.requests.pop(anchor, ()):
+            if name not in self.run.consumed:
+                self.consume(name)
+                self.use_support("request")
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if self.names(original_node, G) and isinstance(original_node.value, cst.Name):

@@ -12,8 +12,8 @@ falls back to the default when the value does not convert, and so does ``Lenient
 read, save, filename); ``request.data`` and ``request.get_data()`` a raw-body dependency;
 ``request.get_json()`` and ``request.json``
 a dependency with Flask's 415/400 answers; ``request.method``, ``request.path`` and the like go
-through a ``request: Request`` parameter. Only views are converted: a request read in a helper
-is left for the ``unconverted`` transform to flag.
+through a ``request: Request`` parameter. Only views are converted: a request read in a helper,
+a hook or a decorator goes through flask_compat's ``request`` (the request_context transform).
 """
 
 from __future__ import annotations
@@ -138,11 +138,8 @@ class RequestParamsTransform(Transform):
         ),
         Example(
             "from flask import request\n\ndef helper():\n    return request.args.get('q')\n",
-            "from flask import request\n\ndef helper():\n    # TODO[F2F191]: `flask.request` is Flask API that this version "
-            "does not convert: read it through typed parameters or a `request: Request` parameter\n"
-            "    return request.args.get('q')\n",
-            codes=("F2F191",),
-            title="a helper is not a view: flagged, not converted",
+            "from flask_compat import request\n\ndef helper():\n    return request.args.get('q')\n",
+            title="a helper is not a view: it reads flask_compat's request (request_context)",
         ),
         Example(
             "from flask import Flask, request\napp = Flask(__name__)\n\n@app.route('/x')\n"

@@ -99,11 +99,11 @@ class UnconvertedTransform(Transform):
     }
     EXAMPLES = (
         Example(
-            "from flask import request\n\ndef view():\n    return request.args\n",
-            "from flask import request\n\ndef view():\n    # TODO[F2F191]: `flask.request` is Flask API that this version "
-            "does not convert: read it through typed parameters or a `request: Request` parameter\n    return request.args\n",
+            "from flask import session\n\ndef view():\n    return session['user']\n",
+            "from flask import session\n\ndef view():\n    # TODO[F2F191]: `flask.session` is Flask API that this version "
+            "does not convert: add SessionMiddleware and use request.session\n    return session['user']\n",
             codes=("F2F191",),
-            title="request is flagged",
+            title="session is flagged",
         ),
         Example(
             "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",

@@ -19,6 +19,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   variants as dependencies: 415 for a body that is not JSON, 400 for malformed JSON (None
   instead with ``silent``; ``force`` ignores the content type).
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
+- ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
+  decorators (views declare parameters instead); see "the request context" below.
 - ``flask_error_handler`` / ``flask_exception_handler``: a Flask error handler, unchanged, as a
   Starlette exception handler (``HTTPError`` gives it werkzeug's code/name/description;
   ``to_response`` makes a Response of what it returns, as Flask does).
@@ -263,6 +265,7 @@ def _list_keys(app: Any) -> set[str]:
 # every response, error responses included, teardown hooks last, with the error if there was one.
 
 _request_globals: ContextVar[SimpleNamespace | None] = ContextVar("flask_compat_g", default=None)
+_current_request: ContextVar["FlaskRequest | None"] = ContextVar("flask_compat_request", default=None)
 
 
 class _Globals:
@@ -347,6 +350,9 @@ class FlaskRequestContext(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: Any) -> Response:
         token = _request_globals.set(SimpleNamespace())
+        if _is_json(request):
+            await request.body()  # cached, so that request.get_json() also works outside the view
+        request_token = _current_request.set(FlaskRequest(request))
         hooks = _hooks(request.app)
         error: BaseException | None = None
         try:
@@ -372,6 +378,114 @@ class FlaskRequestContext(BaseHTTPMiddleware):
                 except Exception:
                     logging.getLogger(__name__).exception("teardown hook %r failed", hook)
             _request_globals.reset(token)
+            _current_request.reset(request_token)
+
+
+class Args:
+    """``request.args``: the first of repeated keys, ``get(key, default, type=...)`` falling back
+    to the default when the value does not convert, and 400 for a missing ``args[key]``."""
+
+    def __init__(self, query: Any) -> None:
+        self._pairs = list(query.multi_items())
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # noqa: A002 - Flask's name
+        for name, value in self._pairs:
+            if name == key:
+                if type is None:
+                    return value
+                try:
+                    return type(value)
+                except (ValueError, TypeError):
+                    return default
+        return default
+
+    def getlist(self, key: str, type: Any = None) -> list[Any]:  # noqa: A002
+        values = [v for k, v in self._pairs if k == key]
+        if type is None:
+            return values
+        converted = []
+        for value in values:
+            try:
+                converted.append(type(value))
+            except (ValueError, TypeError):
+                continue
+        return converted
+
+    def __getitem__(self, key: str) -> str:
+        for name, value in self._pairs:
+            if name == key:
+                return value
+        raise HTTPException(status_code=400)
+
+    def __contains__(self, key: str) -> bool:
+        return any(name == key for name, _ in self._pairs)
+
+    def __iter__(self) -> Any:
+        return iter(dict(self._pairs))
+
+    def to_dict(self, flat: bool = True) -> dict[str, Any]:
+        if flat:
+            return {k: self.get(k) for k in self}
+        return {k: self.getlist(k) for k in self}
+
+
+class FlaskRequest:
+    """``flask.request`` outside the view (in hooks, helpers and decorators such as
+    ``login_required``): Flask's request API over the Starlette request being handled. Form data
+    and files are read in the view (Form and UploadFile parameters), not here."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self.method = request.method
+        self.headers = request.headers
+        self.cookies = request.cookies
+        self.args = Args(request.query_params)
+        self.path = request.url.path
+        self.full_path = f"{request.url.path}?{request.url.query}"
+        self.url = str(request.url)
+        self.base_url = str(request.url.replace(query=""))
+        self.host = request.url.netloc
+        self.scheme = request.url.scheme
+        self.remote_addr = request.client.host if request.client else None
+        self.content_type = request.headers.get("content-type")
+        self.mimetype = (self.content_type or "").split(";")[0].strip().lower()
+        self.is_json = _is_json(request)
+
+    @property
+    def view_args(self) -> dict[str, Any]:
+        return dict(self._request.path_params)
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if not (force or self.is_json):
+            if silent:
+                return None
+            raise HTTPException(status_code=415, detail=UNSUPPORTED_JSON)
+        body = getattr(self._request, "_body", None)
+        if body is None:
+            raise RuntimeError("the body of a non-JSON request is read in the view, not through flask_compat.request")
+        try:
+            return json.loads(body)
+        except ValueError:
+            if silent:
+                return None
+            raise HTTPException(status_code=400) from None
+
+
+class _RequestProxy:
+    """``flask.request`` for the request being handled (see FlaskRequest)."""
+
+    def __getattr__(self, name: str) -> Any:
+        current = _current_request.get()
+        if current is None:
+            raise RuntimeError("Working outside of request context: request is only available while a request is handled.")
+        return getattr(current, name)
+
+
+request = _RequestProxy()
 
 
 async def _unhandled(request: Request, error: Exception) -> Response:
