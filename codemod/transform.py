@@ -144,11 +144,12 @@ class Transform(cst.CSTTransformer):
             node = node.func if isinstance(node, cst.Call) else node.value
             self.run.consumed.add(node)
 
-    def use_support(self, name: str, module: str = SUPPORT_MODULE) -> None:
-        """Import ``name`` from a support module, which the engine writes into the project."""
+    def use_support(self, name: str, module: str = SUPPORT_MODULE, asname: str | None = None) -> None:
+        """Import ``name`` (as ``asname``) from a support module, which the engine writes into
+        the project."""
         import_name, location = support_location(Path(self.context.filename or "module.py"), module)
         self.run.support[str(location)] = support_source(module)
-        AddImportsVisitor.add_needed_import(self.context, import_name, name)
+        AddImportsVisitor.add_needed_import(self.context, import_name, name, asname if asname != name else None)
 
     def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The annotations of the parameters that ``name`` may refer to."""
@@ -297,6 +298,12 @@ class Combined(cst.CSTTransformer):
         lines = self.run.pending.pop(original_node, None)
         if lines and isinstance(result, cst.CSTNode):
             result = add_markers(result, lines)
+        elif lines and isinstance(result, cst.FlattenSentinel):
+            # the markers go to the node that stands for the original (same type), else the first
+            nodes = list(result.nodes)
+            index = next((i for i, n in enumerate(nodes) if type(n) is type(original_node)), 0)
+            nodes[index] = add_markers(nodes[index], lines)
+            result = cst.FlattenSentinel(nodes)
         return result
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:

@@ -42,11 +42,12 @@ FASTAPI_APP = """\
 # the service's entry module
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule
+from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule, add_flask_attributes
 from typing import Annotated
 
 # the application
 app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once
+add_flask_attributes(app, __name__)
 
 
 @app.post('/x/{n}')  # create an x
@@ -226,7 +227,7 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
     assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,14 @@")
+    assert lines[2].startswith("@@ -1,11 +1,15 @@")
     body = [line.rstrip() for line in lines[3:]]
     assert "-from flask import Flask, jsonify" in body
     assert "+from fastapi import FastAPI" in body
@@ -347,7 +348,10 @@ def test_a_transform_that_raises_is_reported_and_the_file_left_alone(tmp_path, m
     assert result.exit_code == 4, result.output
     assert "F2F002" in result.output
     assert routed.read_text() == FLASK_APP
-    assert plain.read_text() == "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n"
+    assert plain.read_text() == (
+        "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n"
+        "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n"
+    )
     files = statuses(report)
     assert files["routed.py"]["status"] == "failed"
     (finding,) = files["routed.py"]["findings"]
@@ -507,5 +511,5 @@ def test_native_validation_keeps_fastapi_behaviour(tmp_path):
     assert "page: Annotated[int, Lenient] = 1" in default.read_text()
     assert (tmp_path / "a" / "flask_compat.py").is_file()
     text = native.read_text()
-    assert "app = FastAPI()\n" in text and "def p(page: int = 1):" in text and "flask_compat" not in text
-    assert not (tmp_path / "b" / "flask_compat.py").exists()
+    assert "app = FastAPI()\n" in text and "def p(page: int = 1):" in text
+    assert "FLASK_ERRORS" not in text and "Lenient" not in text

@@ -15,6 +15,7 @@ HEADERS = ["X-User", "X-Order", "X-Powered-By"]
 REQUESTS = [
     {"method": "GET", "path": "/me", "expect_headers": HEADERS},
     {"method": "GET", "path": "/me", "expect_headers": HEADERS},  # teardown ran after the first
+    {"method": "GET", "path": "/settings"},  # app.config and current_app, in a view and a helper
     {"method": "GET", "path": "/admin", "expect_headers": HEADERS},  # the decorator reads g: 403
     {"method": "GET", "path": "/nowhere", "expect_headers": HEADERS},  # hooks run on a 404 too
     {"method": "GET", "path": "/boom", "expect_headers": HEADERS},  # and on a 500
@@ -49,9 +50,10 @@ def converted(tmp_path_factory):
 
 def test_hooks_and_g_answer_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 200, 403, 404, 500, 200, 503, 503]
+    assert [a["status"] for a in original] == [200, 200, 200, 403, 404, 500, 200, 503, 503]
     assert original[0]["headers"]["X-Order"] == "load_user,maintenance,powered,stamp"
     assert original[1]["body"] == {"user": "ann", "teardowns": 1}
+    assert original[2]["body"] == {"greeting": "hello", "limit": 5, "lowercase": False, "testing": False}
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
 

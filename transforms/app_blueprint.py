@@ -39,8 +39,6 @@ APP_OPTION_ADVICE = {
     "static_url_path": "mount StaticFiles at that path",
     "static_host": "serve static files from that host by hand",
     "template_folder": "use Jinja2Templates(directory=...) for templates",
-    "instance_path": "keep the instance folder path in your settings",
-    "instance_relative_config": "load instance config files in your settings",
     "root_path": "keep the root path in your settings",
     "host_matching": "FastAPI does not match routes on the host",
     "subdomain_matching": "FastAPI does not match routes on subdomains",
@@ -109,7 +107,7 @@ class AppBlueprintTransform(Transform):
     EXAMPLES = (
         Example(
             "from flask import Flask\napp = Flask(__name__)\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n",
             title="an app",
         ),
         Example(
@@ -120,14 +118,14 @@ class AppBlueprintTransform(Transform):
         Example(
             "from flask import Blueprint, Flask\nbp = Blueprint('v', __name__, url_prefix='/v')\n"
             "app = Flask(__name__)\napp.register_blueprint(bp, url_prefix='/api/')\n",
-            "from fastapi import APIRouter, FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\nbp = APIRouter()\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\napp.include_router(bp, prefix='/api')\n",
+            "from fastapi import APIRouter, FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\nbp = APIRouter()\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\napp.include_router(bp, prefix='/api')\n",
             title="the registration's prefix replaces the blueprint's (Flask), so only it is kept",
         ),
         Example(
             "from flask import Flask\nfrom extension import admin_bp\napp = Flask(__name__)\n"
             "app.register_blueprint(admin_bp)\n",
-            "from extension import admin_bp\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n"
+            "from extension import admin_bp\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n"
             "# TODO[F2F105]: register_blueprint() of something that is not a blueprint defined in this "
             "project: include its routes with include_router() or mount it by hand\n"
             "# TODO[F2F192]: `.register_blueprint` is Flask API of the app or blueprint that this version "
@@ -137,8 +135,8 @@ class AppBlueprintTransform(Transform):
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__, template_folder='tpl')\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
-            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
+            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n",
             codes=("F2F101",),
             title="an option with no counterpart is flagged",
         ),
@@ -163,6 +161,10 @@ class AppBlueprintTransform(Transform):
                 return self._build_include(original_node, updated_node)
         return updated_node
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.attributes: dict[cst.SimpleStatementLine, list[cst.Arg]] = {}  # `app = Flask()` lines
+
     def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
         """``app: Flask`` -> ``app: FastAPI`` (and Blueprint -> APIRouter) in annotations."""
         for flask_name, fastapi_name in ((FLASK, "FastAPI"), (BLUEPRINT, "APIRouter")):
@@ -180,13 +182,43 @@ class AppBlueprintTransform(Transform):
         if "static_folder" not in bound and self._has_static_folder():
             self.flag(original, "static_folder", folder="static")
         if self.run.options.native_validation:
-            return cst.Call(func=cst.Name("FastAPI"))
-        # Flask's error pages, 400 (missing value) and 404 (converter mismatch) instead of
-        # FastAPI's 422; the first of repeated query keys, as Flask reads it.
-        self.use_support("FLASK_ERRORS")
-        self.use_support("FLASK_MIDDLEWARE")
-        args = [kwarg("exception_handlers", cst.Name("FLASK_ERRORS")), kwarg("middleware", cst.Name("FLASK_MIDDLEWARE"))]
-        return cst.Call(func=cst.Name("FastAPI"), args=args)
+            app = cst.Call(func=cst.Name("FastAPI"))
+        else:
+            # Flask's error pages, 400 (missing value) and 404 (converter mismatch) instead of
+            # FastAPI's 422, the request context (g, hooks), the first of repeated query keys.
+            self.use_support("FLASK_ERRORS")
+            self.use_support("FLASK_MIDDLEWARE")
+            args = [kwarg("exception_handlers", cst.Name("FLASK_ERRORS")), kwarg("middleware", cst.Name("FLASK_MIDDLEWARE"))]
+            app = cst.Call(func=cst.Name("FastAPI"), args=args)
+        # app.config, app.logger, app.instance_path and app.extensions, which code written for
+        # the Flask app reads: a statement after `app = ...`, or around the call elsewhere.
+        self.use_support("add_flask_attributes")
+        extra = [cst.Arg(bound["import_name"].value if "import_name" in bound else cst.Name("__name__"))]
+        extra += [kwarg(o, bound[o].value) for o in ("instance_path", "instance_relative_config") if o in bound]
+        statement = self._statement_of(original)
+        if statement is not None:
+            self.attributes[statement] = extra
+            return app
+        return cst.Call(cst.Name("add_flask_attributes"), [cst.Arg(app), *extra])
+
+    def _statement_of(self, call: cst.Call) -> cst.SimpleStatementLine | None:
+        """The `x = Flask(...)` line the call is the whole value of, if it is."""
+        from libcst.metadata import ParentNodeProvider
+
+        assign = self.get_metadata(ParentNodeProvider, call, None)
+        line = self.get_metadata(ParentNodeProvider, assign, None) if assign is not None else None
+        if isinstance(assign, (cst.Assign, cst.AnnAssign)) and assign.value is call and isinstance(line, cst.SimpleStatementLine):
+            return line if len(line.body) == 1 else None
+        return None
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        extra = self.attributes.pop(original_node, None)
+        if extra is None:
+            return updated_node
+        statement = updated_node.body[0]
+        target = statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target  # type: ignore[union-attr]
+        call = cst.Call(cst.Name("add_flask_attributes"), [cst.Arg(target), *extra])
+        return cst.FlattenSentinel([updated_node, cst.SimpleStatementLine([cst.Expr(call)])])
 
     def _has_static_folder(self) -> bool:
         filename = self.context.filename

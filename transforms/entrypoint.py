@@ -47,13 +47,13 @@ class EntrypointTransform(Transform):
     EXAMPLES = (
         Example(
             "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run(host='0.0.0.0', port=8080)\n",
-            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nif __name__ == '__main__':\n"
+            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\nif __name__ == '__main__':\n"
             "    uvicorn.run(app, host='0.0.0.0', port=8080)\n",
             title="host and port",
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n",
-            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n# TODO[F2F151]: app.run(debug=...) has no "
+            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n# TODO[F2F151]: app.run(debug=...) has no "
             "uvicorn.run() counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` "
             "while developing\nuvicorn.run(app, port=5000)\n",
             codes=("F2F151",),

@@ -62,8 +62,8 @@ class ErrorsTransform(Transform):
             "from flask import Flask, jsonify\nfrom werkzeug.exceptions import NotFound\n\napp = Flask(__name__)\n\n\n"
             "@app.errorhandler(NotFound)\ndef not_found(error):\n    return jsonify(error=error.description), 404\n",
             "from fastapi import FastAPI\nfrom fastapi.responses import JSONResponse\n"
-            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, flask_error_handler\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n\n"
+            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, flask_error_handler\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n"
             "@app.exception_handler(404)\n@flask_error_handler\ndef not_found(error):\n"
             '    return JSONResponse({"error": error.description}, status_code=404)\n',
             title="a werkzeug class becomes its status code",

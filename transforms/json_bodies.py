@@ -142,8 +142,8 @@ class JsonBodiesTransform(Transform):
             "    data = request.get_json()\n    if not isinstance(data.get('name'), str):\n        return {'error': 'name'}, 400\n"
             "    return {'name': data['name'], 'price': float(data.get('price', 0))}\n",
             "from fastapi import Depends, FastAPI\nfrom fastapi.responses import JSONResponse\n"
-            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, get_json, json_body_schema\nfrom pydantic import BaseModel\n"
-            "from typing import Annotated, Any\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n"
+            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, get_json, json_body_schema\nfrom pydantic import BaseModel\n"
+            "from typing import Annotated, Any\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n"
             'class CreateItemBody(BaseModel):\n    """The JSON body create_item reads (it documents the API; the view '
             'still checks the body itself)."""\n\n    name: str\n    price: int | float = 0\n\n'
             "@app.post('/items', openapi_extra=json_body_schema(CreateItemBody))\n"

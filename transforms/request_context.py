@@ -1,4 +1,5 @@
-"""flask.g, flask.request outside views, and the app's request hooks into flask_compat.
+"""flask.g, flask.current_app, flask.request outside views, and the app's request hooks into
+flask_compat.
 
 Targets https://fastapi.tiangolo.com/tutorial/middleware/ . ``g`` becomes flask_compat's ``g``,
 one namespace per request kept in a context variable, so it is the same object wherever Flask's
@@ -19,6 +20,7 @@ from codemod.findings import Code
 from codemod.transform import Example, Transform
 
 G = "flask.g"
+CURRENT_APP = "flask.current_app"
 REQUEST = "flask.request"
 HOOKS = {
     "before_request": "before_request",
@@ -47,8 +49,8 @@ class RequestContextTransform(Transform):
             "from flask import Flask, g\n\napp = Flask(__name__)\n\n\n@app.before_request\ndef load_user():\n"
             "    g.user = 'ann'\n\n\n@app.after_request\ndef stamp(response):\n"
             "    response.headers['X-User'] = g.user\n    return response\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, after_request, before_request, g\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n\n@before_request(app)\n"
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, after_request, before_request, g\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n@before_request(app)\n"
             "def load_user():\n    g.user = 'ann'\n\n\n@after_request(app)\ndef stamp(response):\n"
             "    response.headers['X-User'] = g.user\n    return response\n",
             title="hooks and g",
@@ -74,9 +76,11 @@ class RequestContextTransform(Transform):
         self.requests: dict[cst.CSTNode, list[cst.Name]] = {}  # anchor -> flask.request names in it
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if self.names(original_node, G):
+        if self.names(original_node, G, CURRENT_APP):
+            # the same local name, now from flask_compat (an alias stays an alias)
             self.consume(original_node)
-            self.use_support("g")
+            support = "g" if self.names(original_node, G) else "current_app"
+            self.use_support(support, asname=original_node.value)
         elif self.names(original_node, REQUEST):
             anchor = self.anchor_of(original_node)
             if anchor is not None:
@@ -90,13 +94,14 @@ class RequestContextTransform(Transform):
         for name in self.requests.pop(anchor, ()):
             if name not in self.run.consumed:
                 self.consume(name)
-                self.use_support("request")
+                self.use_support("request", asname=name.value)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if self.names(original_node, G) and isinstance(original_node.value, cst.Name):
+        if self.names(original_node, G, CURRENT_APP) and isinstance(original_node.value, cst.Name):
+            name = original_node.attr.value  # flask.g / flask.current_app
             self.consume(original_node)
-            self.use_support("g")
-            return cst.Name("g")
+            self.use_support(name)
+            return cst.Name(name)
         return updated_node
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:

@@ -120,8 +120,8 @@ class RequestParamsTransform(Transform):
             "from flask import Flask, request\napp = Flask(__name__)\n\n@app.route('/items')\n"
             "def items():\n    page = request.args.get('page', 1, type=int)\n"
             "    return {'page': page, 'q': request.args.get('q'), 'key': request.headers.get('X-Api-Key')}\n",
-            "from fastapi import FastAPI, Header\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, Lenient\n"
-            "from typing import Annotated\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n@app.get('/items')\n"
+            "from fastapi import FastAPI, Header\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, Lenient, add_flask_attributes\n"
+            "from typing import Annotated\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.get('/items')\n"
             "def items(page: Annotated[int, Lenient] = 1, q: str | None = None, "
             'x_api_key: Annotated[str | None, Header(alias="X-Api-Key")] = None):\n'
             "    return {'page': page, 'q': q, 'key': x_api_key}\n",
@@ -130,8 +130,8 @@ class RequestParamsTransform(Transform):
         Example(
             "from flask import Flask, request\napp = Flask(__name__)\n\n@app.post('/echo')\n"
             "def echo():\n    data = request.get_json(silent=True) or {}\n    return {'method': request.method, 'data': data}\n",
-            "from fastapi import Depends, FastAPI, Request\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, get_json_silent\n"
-            "from typing import Annotated, Any\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n@app.post('/echo')\n"
+            "from fastapi import Depends, FastAPI, Request\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, get_json_silent\n"
+            "from typing import Annotated, Any\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.post('/echo')\n"
             "def echo(request: Request, json_body_silent: Annotated[Any, Depends(get_json_silent)]):\n"
             "    data = json_body_silent or {}\n    return {'method': request.method, 'data': data}\n",
             title="a JSON body and the request itself",
@@ -144,8 +144,8 @@ class RequestParamsTransform(Transform):
         Example(
             "from flask import Flask, request\napp = Flask(__name__)\n\n@app.route('/x')\n"
             "def x():\n    key = 'q'\n    return {'q': request.args.get(key)}\n",
-            "from fastapi import FastAPI, Request\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n@app.get('/x')\ndef x(request: Request):\n    key = 'q'\n"
+            "from fastapi import FastAPI, Request\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.get('/x')\ndef x(request: Request):\n    key = 'q'\n"
             "    # TODO[F2F121]: request.args read with a key that is not a string literal: it now reads "
             "request.query_params; a missing key raises KeyError (500) where Flask answered 400\n"
             "    return {'q': request.query_params.get(key)}\n",

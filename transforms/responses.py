@@ -80,7 +80,7 @@ class ResponsesTransform(Transform):
         Example(
             "from flask import Flask, jsonify\napp = Flask(__name__)\n\n@app.route('/a', methods=['POST'])\n"
             "def a():\n    return jsonify(id=1), 201\n",
-            "from fastapi import FastAPI\nfrom fastapi.responses import JSONResponse\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n"
+            "from fastapi import FastAPI\nfrom fastapi.responses import JSONResponse\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n"
             "@app.post('/a')\ndef a():\n    return JSONResponse({\"id\": 1}, status_code=201)\n",
             title="jsonify with a status",
         ),
@@ -88,8 +88,8 @@ class ResponsesTransform(Transform):
             "from flask import Flask, abort\napp = Flask(__name__)\n\n@app.route('/b/<int:n>')\n"
             "def b(n):\n    if n > 3:\n        abort(404, description='no such b')\n    return '<p>b</p>'\n",
             "from fastapi import FastAPI, HTTPException\nfrom fastapi.responses import HTMLResponse\n"
-            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule\nfrom typing import Annotated\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n"
+            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule, add_flask_attributes\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n"
             "@app.get('/b/{n}')\ndef b(n: Annotated[int, IntRule]):\n    if n > 3:\n        raise HTTPException(status_code=404, detail='no such b')\n"
             "    return HTMLResponse('<p>b</p>')\n",
             title="abort and a text body",

@@ -99,16 +99,16 @@ class RoutesTransform(Transform):
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/items/<int:item_id>', methods=['GET', 'post'])\n"
             "def item(item_id):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule\nfrom typing import Annotated\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n@app.api_route('/items/{item_id}', methods=['GET', 'POST'])\n"
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule, add_flask_attributes\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.api_route('/items/{item_id}', methods=['GET', 'POST'])\n"
             "def item(item_id: Annotated[int, IntRule]):\n    return {}\n",
             title="several methods, an int converter",
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/files/<path:name>', endpoint='file')\n"
             "def get_file(name):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, PathRule\nfrom typing import Annotated\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n@app.get('/files/{name:path}', name='file')\n"
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, PathRule, add_flask_attributes\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.get('/files/{name:path}', name='file')\n"
             "def get_file(name: Annotated[str, PathRule]):\n    return {}\n",
             title="a path converter and an endpoint name",
         ),
@@ -119,7 +119,7 @@ class RoutesTransform(Transform):
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/u/<string(length=2):code>')\n"
             "def lang(code):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n\n"
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n"
             "# TODO[F2F111]: URL converter <string(length=2):code> restricted what matched; FastAPI does not: "
             "check code in the view (Flask answered 404)\n@app.get('/u/{code}')\n"
             "def lang(code: str):\n    return {}\n",

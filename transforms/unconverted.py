@@ -43,6 +43,8 @@ FASTAPI_ATTRIBUTES = frozenset(
         "router", "routes", "openapi", "openapi_schema", "url_path_for", "on_event",
         "dependency_overrides", "title", "version", "prefix", "tags", "lifespan", "debug",
         "user_middleware", "middleware_stack", "dependencies", "docs_url", "openapi_url",
+        # what flask_compat.add_flask_attributes gives a converted app
+        "config", "logger", "instance_path", "extensions", "name",
     }
 )
 ATTRIBUTE_ADVICE = {
@@ -107,7 +109,7 @@ class UnconvertedTransform(Transform):
         ),
         Example(
             "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",
-            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n# TODO[F2F194]: "
+            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n# TODO[F2F194]: "
             "`flask_cors.CORS` comes from the Flask extension flask_cors, which this version does not convert: "
             "use its FastAPI/Starlette counterpart\nCORS(app)\n",
             codes=("F2F194",),

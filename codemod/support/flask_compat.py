@@ -21,6 +21,9 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
+- ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
+  from_object, from_mapping, from_pyfile...), ``app.logger``, ``app.instance_path`` and
+  ``app.extensions`` on the FastAPI app, and the app of the current request.
 - ``flask_error_handler`` / ``flask_exception_handler``: a Flask error handler, unchanged, as a
   Starlette exception handler (``HTTPError`` gives it werkzeug's code/name/description;
   ``to_response`` makes a Response of what it returns, as Flask does).
@@ -29,12 +32,14 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 from __future__ import annotations
 
 import html
+import importlib
 import inspect
 import json
 import logging
 import os
 import re
 import shutil
+import sys
 from contextvars import ContextVar
 from http import HTTPStatus
 from types import SimpleNamespace
@@ -655,3 +660,105 @@ def flask_exception_handler(handler: Any) -> Any:
 
     handle.__name__ = getattr(handler, "__name__", "handle")
     return handle
+
+
+# -- the app's Flask attributes: config, logger, instance_path, extensions ----------------------
+
+
+class Config(dict):
+    """Flask's ``app.config``: a dict with Flask's loaders. It stays on the app (``app.config``,
+    and ``current_app.config`` while a request is handled), the one settings object of the app,
+    reachable wherever the Flask app's was."""
+
+    def __init__(self, root_path: str, defaults: dict[str, Any] | None = None) -> None:
+        super().__init__(defaults or {})
+        self.root_path = root_path
+
+    def from_object(self, obj: Any) -> None:
+        if isinstance(obj, str):
+            module, _, attribute = obj.rpartition(".")
+            obj = getattr(importlib.import_module(module), attribute) if module else importlib.import_module(obj)
+        for key in dir(obj):
+            if key.isupper():
+                self[key] = getattr(obj, key)
+
+    def from_mapping(self, mapping: dict[str, Any] | None = None, **kwargs: Any) -> bool:
+        for key, value in {**(mapping or {}), **kwargs}.items():
+            if key.isupper():
+                self[key] = value
+        return True
+
+    def from_pyfile(self, filename: str, silent: bool = False) -> bool:
+        path = os.path.join(self.root_path, filename)
+        namespace: dict[str, Any] = {"__file__": path}
+        try:
+            with open(path, "rb") as handle:
+                exec(compile(handle.read(), path, "exec"), namespace)  # noqa: S102 - Flask's own contract
+        except OSError:
+            if silent:
+                return False
+            raise
+        self.from_mapping({k: v for k, v in namespace.items() if k.isupper()})
+        return True
+
+    def from_envvar(self, variable: str, silent: bool = False) -> bool:
+        filename = os.environ.get(variable)
+        if not filename:
+            if silent:
+                return False
+            raise RuntimeError(f"The environment variable {variable!r} is not set")
+        return self.from_pyfile(filename, silent=silent)
+
+    def from_prefixed_env(self, prefix: str = "FLASK") -> bool:
+        for key in sorted(os.environ):
+            if key.startswith(f"{prefix}_"):
+                value: Any = os.environ[key]
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+                self[key.removeprefix(f"{prefix}_")] = value
+        return True
+
+    def get_namespace(self, namespace: str, lowercase: bool = True, trim_namespace: bool = True) -> dict[str, Any]:
+        found = {}
+        for key, value in self.items():
+            if key.startswith(namespace):
+                name = key[len(namespace):] if trim_namespace else key
+                found[name.lower() if lowercase else name] = value
+        return found
+
+
+def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
+    """Give the FastAPI app what code written for the Flask app reads from it: ``config``
+    (Flask's defaults that apps read), ``logger``, ``instance_path`` and ``extensions``."""
+    module = sys.modules.get(import_name)
+    root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
+    app.instance_path = instance_path or os.path.join(os.path.dirname(root_path), "instance")
+    app.config = Config(app.instance_path if instance_relative_config else root_path, _FLASK_DEFAULTS)
+    app.logger = logging.getLogger(import_name)
+    app.extensions = {}
+    app.name = import_name
+    return app
+
+
+_FLASK_DEFAULTS = {
+    "DEBUG": False,
+    "TESTING": False,
+    "SECRET_KEY": None,
+    "MAX_CONTENT_LENGTH": None,
+    "JSON_SORT_KEYS": True,
+}
+
+
+class _AppProxy:
+    """``flask.current_app``: the app handling the current request."""
+
+    def __getattr__(self, name: str) -> Any:
+        current = _current_request.get()
+        if current is None:
+            raise RuntimeError("Working outside of application context: current_app is only available while a request is handled.")
+        return getattr(current._request.app, name)
+
+
+current_app = _AppProxy()
