@@ -183,9 +183,15 @@ class Transform(cst.CSTTransformer):
         current: cst.CSTNode | None = node
         while current is not None:
             if isinstance(current, ANCHORS):
-                return current
+                break
             current = self.get_metadata(ParentNodeProvider, current, None)
-        return None
+        if isinstance(current, cst.Decorator):
+            # Comments above the first decorator belong to the function (or class) when the file
+            # is parsed again: anchor there, so that a rerun finds its marker.
+            owner = self.get_metadata(ParentNodeProvider, current, None)
+            if isinstance(owner, (cst.FunctionDef, cst.ClassDef)) and owner.decorators[0] is current:
+                return owner
+        return current
 
 
 def support_location(path: Path, module: str) -> tuple[str, Path]:

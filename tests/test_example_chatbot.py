@@ -74,7 +74,6 @@ def test_the_original_answers_the_script(tmp_path):
     assert statuses == [200, 200, 401, 401, 400, 400, 405, 404]
 
 
-@pytest.mark.xfail(strict=True, reason="create_app() needs app.config, hooks and error handlers converted (issue 5)")
 def test_converted_serves_the_same_routes(converted, tmp_path):
     assert route_table(converted, tmp_path) == route_table(ROOT, tmp_path)
 

@@ -5,6 +5,7 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 """
 
 from transforms.app_blueprint import AppBlueprintTransform
+from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
 from transforms.json_bodies import JsonBodiesTransform
@@ -22,6 +23,7 @@ ORDER = (
     ResponsesTransform,
     ErrorsTransform,
     RequestContextTransform,
+    CorsTransform,
     EntrypointTransform,
     UnconvertedTransform,
 )

@@ -151,6 +151,20 @@ class ErrorsTransform(Transform):
             args=last_arg([cst.Arg(key), cst.Arg(handler)]),
         )
 
+    def _loops_over_codes(self, name: cst.Name) -> bool:
+        """Whether ``name`` is only bound by ``for name in (<status codes>)`` loops."""
+        from libcst.metadata import ParentNodeProvider, ScopeProvider
+
+        scope = self.get_metadata(ScopeProvider, name, None)
+        bindings = [a.node for a in scope[name.value]] if scope is not None else []
+        loops = [self.get_metadata(ParentNodeProvider, b, None) for b in bindings]
+        return bool(loops) and all(
+            isinstance(loop, cst.For)
+            and isinstance(loop.iter, (cst.Tuple, cst.List))
+            and all(isinstance(e.value, cst.Integer) for e in loop.iter.elements)
+            for loop in loops
+        )
+
     def _key(self, where: cst.CSTNode, target: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
         """(exception_handler key, adapter) for what Flask registered the handler for."""
         if isinstance(target, cst.Integer):
@@ -171,6 +185,8 @@ class ErrorsTransform(Transform):
         values = self.assigned_values(target) if isinstance(target, cst.Name) else []
         if values and all(isinstance(v, cst.Integer) for v in values):
             return target, HTTP  # a constant holding a status code
+        if isinstance(target, cst.Name) and self._loops_over_codes(target):
+            return target, HTTP  # for status in (400, 401, 404): register_error_handler(status, ...)
         if isinstance(target, (cst.Name, cst.Attribute)) and names and not any(values):
             return target, EXCEPTION  # a class: defined, imported or built in
         self.flag(where, "dynamic_handler_key")

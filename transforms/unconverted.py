@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import ScopeProvider
+from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from codemod.findings import MARKER_RE, Code
 from codemod.transform import SUPPORT_MODULE, Example, Transform
@@ -108,10 +108,10 @@ class UnconvertedTransform(Transform):
             title="session is flagged",
         ),
         Example(
-            "from flask import Flask\nfrom flask_cors import CORS\n\napp = Flask(__name__)\nCORS(app)\n",
-            "from flask_cors import CORS\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n# TODO[F2F194]: "
-            "`flask_cors.CORS` comes from the Flask extension flask_cors, which this version does not convert: "
-            "use its FastAPI/Starlette counterpart\nCORS(app)\n",
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "from flask_sqlalchemy import SQLAlchemy\n\n# TODO[F2F194]: `flask_sqlalchemy.SQLAlchemy` comes from the Flask "
+            "extension flask_sqlalchemy, which this version does not convert: use its FastAPI/Starlette counterpart\n"
+            "db = SQLAlchemy()\n",
             codes=("F2F194",),
             title="an extension is flagged",
         ),
@@ -155,13 +155,21 @@ class UnconvertedTransform(Transform):
     def _check(self, node: cst.CSTNode) -> None:
         for name in sorted(self.qualified_names(node)):
             if name.startswith(WERKZEUG_EXCEPTIONS):
-                self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
+                if self._raised_or_made(node):  # an annotation or an import is harmless
+                    self.flag(node, "werkzeug_exception", name=name.removeprefix(WERKZEUG_EXCEPTIONS))
             elif name.partition(".")[0].startswith("flask_") and SUPPORT_MODULE not in name.split("."):
                 self.flag(node, "flask_extension", name=name, extension=name.partition(".")[0])
             elif name.startswith("flask."):
                 key = next((k for k in FLASK_ADVICE if name == k or name.startswith(k + ".")), None)
                 advice = FLASK_ADVICE[key] if key else "convert it by hand"
                 self.flag(node, "flask_name", name=key or name, advice=advice)
+
+    def _raised_or_made(self, node: cst.CSTNode) -> bool:
+        """Whether a werkzeug exception is raised or instantiated here (``raise NotFound()``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return True
+        return isinstance(parent, cst.Raise)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         """Imports from flask (and werkzeug) all of whose uses were converted can go."""
@@ -195,4 +203,6 @@ def _import_keys(statement: cst.Import | cst.ImportFrom, bound: str) -> set[tupl
 
 
 def _is_flask_module(module: str) -> bool:
-    return module.split(".")[0] in ("flask", "werkzeug")
+    """flask, its extensions (flask_cors, ...) and werkzeug."""
+    top = module.split(".")[0]
+    return top == "werkzeug" or top == "flask" or top.startswith("flask_")

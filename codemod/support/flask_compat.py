@@ -21,6 +21,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
+- ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
 - ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
   from_object, from_mapping, from_pyfile...), ``app.logger``, ``app.instance_path`` and
   ``app.extensions`` on the FastAPI app, and the app of the current request.
@@ -603,6 +604,14 @@ class HTTPError(Exception):
         self.original_exception = original
         super().__init__(f"{code} {self.name}: {self.description}")
 
+    def get_headers(self, *args: Any) -> list[tuple[str, str]]:
+        """werkzeug's HTTPException.get_headers: the content type and, for 405, Allow."""
+        headers = getattr(self.original_exception, "headers", None) or {}
+        return [("Content-Type", "text/html; charset=utf-8"), *headers.items()]
+
+    def get_description(self, *args: Any) -> str:
+        return f"<p>{_escape(self.description)}</p>"
+
     @classmethod
     def of(cls, error: BaseException) -> "HTTPError":
         if isinstance(error, StarletteHTTPException):
@@ -762,3 +771,47 @@ class _AppProxy:
 
 
 current_app = _AppProxy()
+
+
+# -- Flask-CORS ----------------------------------------------------------------------------------
+
+_REGEX_CHARACTERS = set("*\\[]^$?+(){}|")
+
+
+def flask_cors_options(
+    origins: Any = "*",
+    methods: Any = None,
+    allow_headers: Any = "*",
+    expose_headers: Any = None,
+    supports_credentials: bool = False,
+    max_age: Any = None,
+    send_wildcard: bool = False,
+    vary_header: bool = True,
+) -> dict[str, Any]:
+    """Flask-CORS's ``CORS(app, ...)`` options as Starlette CORSMiddleware's: ``app.add_middleware(
+    CORSMiddleware, **flask_cors_options(origins=..., supports_credentials=...))``. Flask-CORS
+    answers an allowed origin with that origin (not ``*``) unless ``send_wildcard``; a regular
+    expression among the origins is matched as one, as Flask-CORS does."""
+
+    def as_list(value: Any) -> list[str]:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else list(value)
+
+    options: dict[str, Any] = {
+        "allow_methods": as_list(methods) or ["*"],
+        "allow_headers": as_list(allow_headers),
+        "expose_headers": as_list(expose_headers),
+        "allow_credentials": bool(supports_credentials),
+    }
+    wanted = as_list(origins)
+    patterns = [o for o in wanted if o == "*" or _REGEX_CHARACTERS & set(o)]
+    if "*" in wanted and send_wildcard and not supports_credentials:
+        options["allow_origins"] = ["*"]
+    else:
+        options["allow_origins"] = [o for o in wanted if o not in patterns]
+        if patterns:
+            options["allow_origin_regex"] = "|".join(".*" if p == "*" else p for p in patterns)
+    if max_age is not None:
+        options["max_age"] = int(max_age.total_seconds()) if hasattr(max_age, "total_seconds") else int(max_age)
+    return options

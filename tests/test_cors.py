@@ -1,0 +1,72 @@
+"""Flask-CORS: the converted app sends the same CORS headers as the original, for allowed and
+refused origins, simple and preflight requests, with a configured origin list and with defaults."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codemod.cli import app
+from codemod.verify import answers_in
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "cors"
+CORS_HEADERS = [
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+]
+PREFLIGHT_HEADERS = ["Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers"]
+
+
+def simple(path, origin):
+    return {"method": "GET", "path": path, "headers": {"Origin": origin}, "expect_headers": CORS_HEADERS}
+
+
+def preflight(path, origin):
+    headers = {"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-token"}
+    return {"method": "OPTIONS", "path": path, "headers": headers, "expect_headers": PREFLIGHT_HEADERS}
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cors") / "converted"
+    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize(
+    ("spec", "requests"),
+    [
+        ("corsapp.app:app", [simple("/items", "https://app.example")]),
+        ("openapp.app:app", [simple("/ping", "https://anyone.example")]),
+    ],
+)
+def test_simple_requests_get_the_same_cors_headers(converted, spec, requests):
+    original = answers_in(PROJECT / "input", spec, requests)
+    assert original[0]["headers"]["Access-Control-Allow-Origin"] == requests[0]["headers"]["Origin"]
+    assert answers_in(converted, spec, requests) == original
+
+
+@pytest.mark.parametrize(
+    ("spec", "request_"),
+    [
+        ("corsapp.app:app", preflight("/items", "https://admin.example")),
+        ("openapp.app:app", preflight("/ping", "https://anyone.example")),
+    ],
+)
+def test_preflight_gets_the_same_cors_headers(converted, spec, request_):
+    # The preflight's own body and Allow header differ (Flask answers OPTIONS itself); what a
+    # browser checks is the status and the CORS headers.
+    original, = answers_in(PROJECT / "input", spec, [request_])
+    after, = answers_in(converted, spec, [request_])
+    assert (after["status"], after["headers"]) == (original["status"], original["headers"])
+
+
+def test_a_refused_origin_is_refused_by_both(converted):
+    # Starlette still sends Allow-Credentials and Expose-Headers to a refused origin, Flask-CORS
+    # nothing; without Access-Control-Allow-Origin a browser refuses the response either way.
+    requests = [simple("/items", "https://evil.example")]
+    for root in (PROJECT / "input", converted):
+        (answer,) = answers_in(root, "corsapp.app:app", requests)
+        assert answer["status"] == 200 and answer["headers"]["Access-Control-Allow-Origin"] is None
