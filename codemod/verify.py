@@ -60,10 +60,18 @@ def answers(app: Any, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "status": response.status_code,
                 "media_type": media_type if body_bytes else "",
                 "body": body,
-                "headers": {h: response.headers.get(h) for h in request.get("expect_headers", [])},
+                "headers": {h: _header(response.headers, h) for h in request.get("expect_headers", [])},
             }
         )
     return results
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A response header; a method list (Allow) sorted, since Flask lists methods from a set."""
+    value = headers.get(name)
+    if value is not None and name.lower() in ("allow", "access-control-allow-methods"):
+        value = ", ".join(sorted(m.strip() for m in value.split(",")))
+    return value
 
 
 def _client(app: Any, flask: bool, cookies: dict[str, str] | None) -> Any:

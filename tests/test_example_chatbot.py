@@ -78,7 +78,6 @@ def test_converted_serves_the_same_routes(converted, tmp_path):
     assert route_table(converted, tmp_path) == route_table(ROOT, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="needs hooks, g, config, auth and error handlers converted (issue 5)")
 def test_converted_answers_like_the_original(converted, tmp_path):
     assert answers(converted, tmp_path) == answers(ROOT, tmp_path)
 

@@ -91,7 +91,16 @@ def test_error_pages_are_flasks(converted):
     assert answers(converted, ERROR_PAGE_REQUESTS) == original
 
 
-@pytest.mark.xfail(strict=True, reason="Flask answers HEAD and OPTIONS on every GET route (and lists them in Allow); FastAPI does not")
-def test_allow_header_of_a_wrong_method(converted):
-    request = [{"method": "DELETE", "path": "/health", "expect_headers": ["Allow"]}]
-    assert answers(converted, request) == answers(PROJECT / "input", request)
+def test_head_options_and_allow_as_flask_answers_them(converted):
+    """Flask answers HEAD on every GET route and OPTIONS everywhere, and lists both in Allow."""
+    requests = [
+        {"method": "DELETE", "path": "/health", "expect_headers": ["Allow"]},
+        {"method": "HEAD", "path": "/health", "expect_headers": ["Content-Type"]},
+        {"method": "HEAD", "path": "/api/orders/1"},
+        {"method": "OPTIONS", "path": "/api/orders/1", "expect_headers": ["Allow"]},
+        {"method": "OPTIONS", "path": "/api/items/", "expect_headers": ["Allow"]},
+    ]
+    original = answers(PROJECT / "input", requests)
+    assert [a["status"] for a in original] == [405, 200, 200, 200, 200]
+    assert original[3]["headers"]["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert answers(converted, requests) == original

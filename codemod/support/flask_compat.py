@@ -269,6 +269,7 @@ def _list_keys(app: Any) -> set[str]:
 # ``before_request(app)`` and friends run in Flask's order: before hooks in registration order
 # (the first to return a value answers instead of the view), after hooks in reverse order on
 # every response, error responses included, teardown hooks last, with the error if there was one.
+# It also answers HEAD and OPTIONS on every route, as Flask does.
 
 _request_globals: ContextVar[SimpleNamespace | None] = ContextVar("flask_compat_g", default=None)
 _current_request: ContextVar["FlaskRequest | None"] = ContextVar("flask_compat_request", default=None)
@@ -369,11 +370,15 @@ class FlaskRequestContext(BaseHTTPMiddleware):
                     response = to_response(value)
                     break
             if response is None:
+                head = request.method == "HEAD"
+                if head:  # Flask answers HEAD on every GET route: the GET's headers, no body
+                    request.scope["method"] = "GET"
                 try:
                     response = await call_next(request)
                 except Exception as exc:  # Flask's after_request hooks see the 500 response too
                     error = exc
                     response = await _unhandled(request, exc)
+                response = await _automatic_methods(request, response, head)
             for hook in reversed(hooks["after"]):
                 response = to_response(await _call(hook, response))
             return response
@@ -492,6 +497,33 @@ class _RequestProxy:
 
 
 request = _RequestProxy()
+
+
+async def _automatic_methods(request: Request, response: Response, head: bool) -> Response:
+    """What Flask adds to every route: HEAD wherever there is GET, OPTIONS everywhere (200 with
+    the Allow header, empty body), and both in a 405's Allow header."""
+    if head:
+        request.scope["method"] = "HEAD"
+        await _drain(response)
+        return Response(b"", status_code=response.status_code, headers=dict(response.headers))
+    if response.status_code != 405 or "allow" not in response.headers:
+        return response
+    allowed = {m.strip().upper() for m in response.headers["allow"].split(",") if m.strip()}
+    allowed |= {"HEAD"} if "GET" in allowed else set()
+    allowed.add("OPTIONS")
+    allow = ", ".join(sorted(allowed))
+    if request.method == "OPTIONS":
+        await _drain(response)
+        return Response(b"", status_code=200, headers={"Allow": allow}, media_type="text/html")
+    response.headers["Allow"] = allow
+    return response
+
+
+async def _drain(response: Response) -> None:
+    iterator = getattr(response, "body_iterator", None)
+    if iterator is not None:
+        async for _ in iterator:
+            pass
 
 
 async def _unhandled(request: Request, error: Exception) -> Response:
