@@ -13,6 +13,7 @@ from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.streaming import StreamingTransform
 from transforms.unconverted import UnconvertedTransform
 
 ORDER = (
@@ -22,6 +23,7 @@ ORDER = (
     JsonBodiesTransform,
     ResponsesTransform,
     ErrorsTransform,
+    StreamingTransform,
     RequestContextTransform,
     CorsTransform,
     EntrypointTransform,
