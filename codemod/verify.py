@@ -82,7 +82,8 @@ def _client(app: Any, flask: bool, cookies: dict[str, str] | None) -> Any:
         return client
     from fastapi.testclient import TestClient
 
-    return TestClient(app, raise_server_exceptions=False, cookies=cookies)
+    # the host Flask's test client uses, so that absolute URLs (url_for(_external=True)) compare
+    return TestClient(app, base_url="http://localhost", raise_server_exceptions=False, cookies=cookies)
 
 
 def in_folder(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:

@@ -1,5 +1,5 @@
-"""flask.g, flask.current_app, flask.request outside views, and the app's request hooks into
-flask_compat.
+"""flask.g, current_app, url_for, flask.request outside views, and the app's request hooks
+into flask_compat.
 
 Targets https://fastapi.tiangolo.com/tutorial/middleware/ . ``g`` becomes flask_compat's ``g``,
 one namespace per request kept in a context variable, so it is the same object wherever Flask's
@@ -20,7 +20,8 @@ from codemod.findings import Code
 from codemod.transform import Example, Transform
 
 G = "flask.g"
-CURRENT_APP = "flask.current_app"
+# flask names that flask_compat provides under the same name
+SUPPORTED = {"g": G, "current_app": "flask.current_app", "url_for": "flask.url_for"}
 REQUEST = "flask.request"
 HOOKS = {
     "before_request": "before_request",
@@ -76,10 +77,10 @@ class RequestContextTransform(Transform):
         self.requests: dict[cst.CSTNode, list[cst.Name]] = {}  # anchor -> flask.request names in it
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if self.names(original_node, G, CURRENT_APP):
+        support = next((n for n, q in SUPPORTED.items() if self.names(original_node, q)), None)
+        if support is not None:
             # the same local name, now from flask_compat (an alias stays an alias)
             self.consume(original_node)
-            support = "g" if self.names(original_node, G) else "current_app"
             self.use_support(support, asname=original_node.value)
         elif self.names(original_node, REQUEST):
             anchor = self.anchor_of(original_node)
@@ -97,8 +98,8 @@ class RequestContextTransform(Transform):
                 self.use_support("request", asname=name.value)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if self.names(original_node, G, CURRENT_APP) and isinstance(original_node.value, cst.Name):
-            name = original_node.attr.value  # flask.g / flask.current_app
+        if self.names(original_node, *SUPPORTED.values()) and isinstance(original_node.value, cst.Name):
+            name = original_node.attr.value  # flask.g, flask.current_app, flask.url_for
             self.consume(original_node)
             self.use_support(name)
             return cst.Name(name)

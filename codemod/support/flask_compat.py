@@ -22,6 +22,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
 - ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
 - ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
   from_object, from_mapping, from_pyfile...), ``app.logger``, ``app.instance_path`` and
   ``app.extensions`` on the FastAPI app, and the app of the current request.
@@ -847,3 +848,37 @@ def flask_cors_options(
     if max_age is not None:
         options["max_age"] = int(max_age.total_seconds()) if hasattr(max_age, "total_seconds") else int(max_age)
     return options
+
+
+def url_for(endpoint: str, *, _external: bool = False, _anchor: str | None = None, **values: Any) -> str:
+    """``flask.url_for`` for the request being handled: the route named by the view's function
+    (a blueprint's ``"bp.view"`` and ``".view"`` name the same view), path parameters filled in,
+    other values in the query string, as Flask builds it."""
+    current = _current_request.get()
+    if current is None:
+        raise RuntimeError("Working outside of request context: url_for is only available while a request is handled.")
+    app = current._request.app
+    name = endpoint.rpartition(".")[2]
+    path_values = {k: v for k, v in values.items() if v is not None}
+    route_params = _route_params(app, name)
+    params = {k: str(v) for k, v in path_values.items() if k in route_params}
+    query = [(k, str(v)) for k, v in path_values.items() if k not in route_params]
+    url = str(app.url_path_for(name, **params))
+    if query:
+        url += "?" + urlencode(query)
+    if _anchor:
+        url += f"#{_anchor}"
+    if _external:
+        url = str(current._request.base_url).rstrip("/") + url
+    return url
+
+
+def _route_params(app: Any, name: str) -> set[str]:
+    """The path parameters of the route called ``name``, found through the OpenAPI schema (the
+    operation ids FastAPI makes: name, path and method)."""
+    for path, operations in app.openapi().get("paths", {}).items():
+        for method, operation in operations.items():
+            expected = re.sub(r"\W", "_", f"{name}{path}") + f"_{method}"
+            if isinstance(operation, dict) and operation.get("operationId") == expected:
+                return set(re.findall(r"{([^}:]+)", path))
+    return set()
