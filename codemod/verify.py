@@ -82,8 +82,8 @@ def _client(app: Any, flask: bool, cookies: dict[str, str] | None) -> Any:
         return client
     from fastapi.testclient import TestClient
 
-    # the host Flask's test client uses, so that absolute URLs (url_for(_external=True)) compare
-    return TestClient(app, base_url="http://localhost", raise_server_exceptions=False, cookies=cookies)
+    # as Flask's test client: its host (absolute URLs compare) and redirects not followed
+    return TestClient(app, base_url="http://localhost", raise_server_exceptions=False, cookies=cookies, follow_redirects=False)
 
 
 def in_folder(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:

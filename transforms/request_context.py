@@ -1,5 +1,5 @@
-"""flask.g, current_app, url_for, flask.request outside views, and the app's request hooks
-into flask_compat.
+"""flask.g, current_app, url_for, redirect, make_response, flask.request outside views, and the
+app's request hooks into flask_compat.
 
 Targets https://fastapi.tiangolo.com/tutorial/middleware/ . ``g`` becomes flask_compat's ``g``,
 one namespace per request kept in a context variable, so it is the same object wherever Flask's
@@ -21,7 +21,13 @@ from codemod.transform import Example, Transform
 
 G = "flask.g"
 # flask names that flask_compat provides under the same name
-SUPPORTED = {"g": G, "current_app": "flask.current_app", "url_for": "flask.url_for"}
+SUPPORTED = {
+    "g": G,
+    "current_app": "flask.current_app",
+    "url_for": "flask.url_for",
+    "redirect": "flask.redirect",
+    "make_response": "flask.make_response",
+}
 REQUEST = "flask.request"
 HOOKS = {
     "before_request": "before_request",

@@ -22,6 +22,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
 - ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
 - ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
   from_object, from_mapping, from_pyfile...), ``app.logger``, ``app.instance_path`` and
@@ -882,3 +883,20 @@ def _route_params(app: Any, name: str) -> set[str]:
             if isinstance(operation, dict) and operation.get("operationId") == expected:
                 return set(re.findall(r"{([^}:]+)", path))
     return set()
+
+
+def redirect(location: str, code: int = 302) -> Response:
+    """``flask.redirect``: the status, the Location header as given and Flask's small HTML page."""
+    link = _escape(location)
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+        f'<p>You should be redirected automatically to the target URL: <a href="{link}">{link}</a>. If not, click the link.\n'
+    )
+    return HTMLResponse(body, status_code=code, headers={"Location": location})
+
+
+def make_response(*args: Any) -> Response:
+    """``flask.make_response``: a Response from what a view may return (body, status, headers)."""
+    if not args:
+        return HTMLResponse("")
+    return to_response(args[0] if len(args) == 1 else tuple(args))
