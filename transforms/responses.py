@@ -16,7 +16,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
-from codemod.transform import Example, Transform
+from codemod.transform import SUPPORT_MODULE, Example, Transform
 from transforms._flask import (
     ABORT,
     JSONIFY,
@@ -240,7 +240,10 @@ class ResponsesTransform(Transform):
     def _is_response(self, node: cst.BaseExpression) -> bool:
         """A call that builds a Response object (make_response, Response(...), redirect)."""
         if isinstance(node, cst.Call):
-            return any(n.startswith(("flask.", "werkzeug.", "fastapi.", "starlette.")) for n in self.qualified_names(node.func))
+            return any(
+                n.startswith(("flask.", "werkzeug.", "fastapi.", "starlette.")) or SUPPORT_MODULE in n.split(".")
+                for n in self.qualified_names(node.func)
+            )
         return False
 
     def _kind(self, node: cst.BaseExpression, function) -> str:
