@@ -74,3 +74,15 @@ def check_case(case: Case, transforms: Sequence[type[Transform]]) -> FileResult:
     if case.codes is not None:
         assert sorted(f.code for f in first.findings) == sorted(case.codes)
     return first
+
+
+def convert_copy(source: Path, out: Path, *options: str) -> Path:
+    """``flask2fastapi convert SOURCE --out OUT`` through the CLI, which must find nothing for a
+    person to do; the converted tree."""
+    from typer.testing import CliRunner
+
+    from codemod.cli import app
+
+    result = CliRunner().invoke(app, ["convert", str(source), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return out

@@ -4,9 +4,8 @@ refused origins, simple and preflight requests, with a configured origin list an
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from codemod.cli import app
+from codemod.testing import convert_copy
 from codemod.verify import answers_in
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "cors"
@@ -29,10 +28,7 @@ def preflight(path, origin):
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cors") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("cors") / "converted")
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,8 @@ converted with --out, answers every kind of error as the original did."""
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from codemod.cli import app
+from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "errors"
@@ -26,10 +25,7 @@ REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("errors") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("errors") / "converted")
 
 
 def test_every_error_is_answered_by_the_same_handler(converted):

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from flask import Flask, request
 
 from codemod.support.flask_compat import (
-    FLASK_MIDDLEWARE,
     FLASK_ERRORS,
+    FLASK_MIDDLEWARE,
     Lenient,
     get_json,
     get_json_force,

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from codemod.cli import app
 from codemod.support import source as support_source
+from codemod.testing import convert_copy
 from codemod.verify import answers_in, route_table_in
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "shop"
@@ -41,10 +42,7 @@ ERROR_PAGE_REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("shop") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out), "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    return out
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("shop") / "converted", "--jobs", "2")
 
 
 def tree(root: Path) -> dict[str, bytes]:

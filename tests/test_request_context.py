@@ -4,9 +4,8 @@ decorator) and stamps headers in before/after/teardown hooks answers the same af
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from codemod.cli import app
+from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "hooks"
@@ -45,10 +44,7 @@ AUTH_REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hooks") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("hooks") / "converted")
 
 
 def test_hooks_and_g_answer_the_same(converted):

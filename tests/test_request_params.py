@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from codemod.cli import app
+from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "params"
@@ -66,9 +65,7 @@ FLASK_ERROR_REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("params") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    out = convert_copy(PROJECT / "input", tmp_path_factory.mktemp("params") / "converted")
     assert (out / "catalog" / "flask_compat.py").is_file()
     return out
 

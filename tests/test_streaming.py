@@ -4,9 +4,8 @@ after conversion, with the same media type, headers and events; plain Responses 
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from codemod.cli import app
+from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "stream"
@@ -21,10 +20,7 @@ REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("stream") / "converted"
-    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("stream") / "converted")
 
 
 def test_streams_and_plain_responses_answer_the_same(converted):

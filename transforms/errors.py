@@ -103,16 +103,10 @@ class ErrorsTransform(Transform):
             return updated_node
         call = original_node.decorator
         assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-        kind = self.kind_of(call.func.value)
-        if kind == "blueprint":
-            self.flag(original_node, "blueprint_handler")
-        if kind != "app":
-            return updated_node
-        converted = self._key(original_node, call.args[0].value)
+        converted = self._registration(original_node, call.func, call.args[0].value)
         if converted is None:
             return updated_node
         key, adapter = converted
-        self.consume(call.func)
         self.adapters[original_node] = adapter
         new_call = updated_node.decorator
         assert isinstance(new_call, cst.Call) and isinstance(new_call.func, cst.Attribute)
@@ -134,22 +128,29 @@ class ErrorsTransform(Transform):
         if not (m.matches(func, m.Attribute(attr=m.Name("register_error_handler"))) and len(original_node.args) == 2):
             return updated_node
         assert isinstance(func, cst.Attribute) and isinstance(updated_node.func, cst.Attribute)
-        kind = self.kind_of(func.value)
-        if kind == "blueprint":
-            self.flag(original_node, "blueprint_handler")
-        if kind != "app":
-            return updated_node
-        converted = self._key(original_node, original_node.args[0].value)
+        converted = self._registration(original_node, func, original_node.args[0].value)
         if converted is None:
             return updated_node
         key, adapter = converted
-        self.consume(func)
         self.use_support(adapter)
         handler = cst.Call(cst.Name(adapter), [cst.Arg(updated_node.args[1].value)])
         return updated_node.with_changes(
             func=updated_node.func.with_changes(attr=cst.Name("add_exception_handler")),
             args=last_arg([cst.Arg(key), cst.Arg(handler)]),
         )
+
+    def _registration(self, where: cst.CSTNode, method: cst.Attribute, target: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+        """(key, adapter) for ``app.errorhandler(target)`` / ``app.register_error_handler(target,
+        ...)`` on an app of the project; a blueprint's is flagged; None leaves it as it is."""
+        kind = self.kind_of(method.value)
+        if kind == "blueprint":
+            self.flag(where, "blueprint_handler")
+        if kind != "app":
+            return None
+        converted = self._key(where, target)
+        if converted is not None:
+            self.consume(method)
+        return converted
 
     def _loops_over_codes(self, name: cst.Name) -> bool:
         """Whether ``name`` is only bound by ``for name in (<status codes>)`` loops."""

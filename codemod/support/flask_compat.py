@@ -681,28 +681,25 @@ def to_response(value: Any) -> Response:
     return HTMLResponse(value, status_code=int(status or 200), headers=headers)
 
 
-def flask_error_handler(handler: Any) -> Any:
-    """A Flask error handler for an HTTP status (``@app.errorhandler(404)``, ``HTTPException``,
-    ``500``) as a Starlette one: it gets an ``HTTPError`` and may return what a Flask view may."""
-
+def _adapted(handler: Any, argument: Any) -> Any:
     async def handle(request: Request, error: BaseException) -> Response:
-        result = handler(HTTPError.of(error))
+        result = handler(argument(error))
         return to_response(await result if inspect.isawaitable(result) else result)
 
     handle.__name__ = getattr(handler, "__name__", "handle")
     return handle
+
+
+def flask_error_handler(handler: Any) -> Any:
+    """A Flask error handler for an HTTP status (``@app.errorhandler(404)``, ``HTTPException``,
+    ``500``) as a Starlette one: it gets an ``HTTPError`` and may return what a Flask view may."""
+    return _adapted(handler, HTTPError.of)
 
 
 def flask_exception_handler(handler: Any) -> Any:
     """A Flask error handler for an exception class (``@app.errorhandler(APIError)``): it gets
     the exception as raised and may return what a Flask view may."""
-
-    async def handle(request: Request, error: BaseException) -> Response:
-        result = handler(error)
-        return to_response(await result if inspect.isawaitable(result) else result)
-
-    handle.__name__ = getattr(handler, "__name__", "handle")
-    return handle
+    return _adapted(handler, lambda error: error)
 
 
 # -- the app's Flask attributes: config, logger, instance_path, extensions ----------------------
