@@ -82,7 +82,11 @@ def test_converted_answers_like_the_original(converted, tmp_path):
     assert answers(converted, tmp_path) == answers(ROOT, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="needs Flask test-client tests converted to TestClient tests")
+@pytest.mark.xfail(
+    strict=True,
+    reason="4 of 154 converted tests fail: MAX_CONTENT_LENGTH (413) is not kept yet, one test monkeypatches "
+    "Flask.auto_find_instance_path, two build a test client from a make_app() fixture's app",
+)
 def test_converted_suite_passes(converted, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "example_chatbot/tests"],

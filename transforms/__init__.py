@@ -14,6 +14,7 @@ from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
 from transforms.streaming import StreamingTransform
+from transforms.test_client import TestClientTransform
 from transforms.unconverted import UnconvertedTransform
 
 ORDER = (
@@ -27,6 +28,7 @@ ORDER = (
     RequestContextTransform,
     CorsTransform,
     EntrypointTransform,
+    TestClientTransform,
     UnconvertedTransform,
 )
 BY_NAME = {transform.NAME: transform for transform in ORDER}

@@ -22,6 +22,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
 - ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
 - ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
@@ -34,6 +35,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib
 import inspect
@@ -511,6 +513,7 @@ async def _automatic_methods(request: Request, response: Response, head: bool) -
     if response.status_code != 405 or "allow" not in response.headers:
         return response
     allowed = {m.strip().upper() for m in response.headers["allow"].split(",") if m.strip()}
+    allowed |= _methods_for_path(request.app, request.url.path)  # every route of the path, as Flask
     allowed |= {"HEAD"} if "GET" in allowed else set()
     allowed.add("OPTIONS")
     allow = ", ".join(sorted(allowed))
@@ -519,6 +522,17 @@ async def _automatic_methods(request: Request, response: Response, head: bool) -
         return Response(b"", status_code=200, headers={"Allow": allow}, media_type="text/html")
     response.headers["Allow"] = allow
     return response
+
+
+def _methods_for_path(app: Any, path: str) -> set[str]:
+    """The methods of every route whose path template matches ``path`` (Starlette's 405 names
+    only the first such route's; Flask all of them)."""
+    methods = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations if isinstance(operations[method], dict)}
+    return methods
 
 
 async def _drain(response: Response) -> None:
@@ -779,7 +793,19 @@ def add_flask_attributes(app: Any, import_name: str, instance_path: str | None =
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
+    app.__class__ = _with_config_attributes(type(app))
     return app
+
+
+@functools.lru_cache(maxsize=None)
+def _with_config_attributes(cls: type) -> type:
+    """The app's class with Flask's config-backed attributes: ``app.testing`` and
+    ``app.secret_key`` read and write ``app.config``, as on a Flask app."""
+
+    def config_attribute(key: str) -> property:
+        return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
+
+    return type(cls.__name__, (cls,), {"testing": config_attribute("TESTING"), "secret_key": config_attribute("SECRET_KEY")})
 
 
 _FLASK_DEFAULTS = {
@@ -897,3 +923,94 @@ def make_response(*args: Any) -> Response:
     if not args:
         return HTMLResponse("")
     return to_response(args[0] if len(args) == 1 else tuple(args))
+
+
+# -- Flask's test client -------------------------------------------------------------------------
+
+
+class TestResponse:
+    """A response with the API of Flask's test response (status_code, headers, data,
+    get_data, get_json, is_json, mimetype) over httpx's."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status_code = response.status_code
+        self.status = f"{response.status_code} {response.reason_phrase}"
+        self.headers = response.headers
+        self.data = response.content
+        self.content_type = response.headers.get("content-type", "")
+        self.mimetype = self.content_type.split(";")[0].strip().lower()
+        self.is_json = self.mimetype == "application/json" or (
+            self.mimetype.startswith("application/") and self.mimetype.endswith("+json")
+        )
+        self.location = response.headers.get("location")
+
+    @property
+    def text(self) -> str:
+        return self.get_data(as_text=True)
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    def get_data(self, as_text: bool = False) -> Any:
+        return self.data.decode("utf-8", errors="replace") if as_text else self.data
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        if not (force or self.is_json):
+            return None
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+
+class FlaskTestClient:
+    """``app.test_client()``: Flask's test client API (get, post, ..., json=, data=,
+    headers=, query_string=) over FastAPI's TestClient, for tests written against Flask."""
+
+    __test__ = False
+
+    def __init__(self, app: Any) -> None:
+        from fastapi.testclient import TestClient
+
+        self.client = TestClient(app, base_url="http://localhost", raise_server_exceptions=False, follow_redirects=False)
+
+    def open(self, path: str, method: str = "GET", *, json: Any = None, data: Any = None, headers: Any = None,
+             query_string: Any = None, content_type: str | None = None, follow_redirects: bool = False) -> TestResponse:
+        headers = dict(headers or {})
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        options: dict[str, Any] = {"headers": headers, "params": query_string, "follow_redirects": follow_redirects}
+        if json is not None:
+            options["json"] = json
+        elif isinstance(data, dict):
+            options["data"] = data
+        elif data is not None:
+            options["content"] = data
+        return TestResponse(self.client.request(method, path, **options))
+
+    def get(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "GET", **options)
+
+    def post(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "POST", **options)
+
+    def put(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "PUT", **options)
+
+    def patch(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "PATCH", **options)
+
+    def delete(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "DELETE", **options)
+
+    def options(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "OPTIONS", **options)
+
+    def head(self, path: str, **options: Any) -> TestResponse:
+        return self.open(path, "HEAD", **options)
