@@ -20,6 +20,8 @@ REQUESTS = [
     {"method": "DELETE", "path": "/items/1"},  # 405 -> the HTTPException handler
     {"method": "POST", "path": "/conflict"},  # the app's own exception class
     {"method": "GET", "path": "/boom"},  # an unhandled exception -> the 500 handler
+    {"method": "POST", "path": "/echo", "json": {"short": True}},
+    {"method": "POST", "path": "/echo", "json": {"long": "x" * 100}},  # MAX_CONTENT_LENGTH -> 413
 ]
 
 
@@ -30,7 +32,7 @@ def converted(tmp_path_factory):
 
 def test_every_error_is_answered_by_the_same_handler(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 404, 404, 404, 400, 418, 405, 409, 500]
+    assert [a["status"] for a in original] == [200, 404, 404, 404, 400, 418, 405, 409, 500, 200, 413]
     assert original[1]["body"] == {"error": {"code": "not_found", "message": "item 2 does not exist"}}
     assert original[5]["body"]["error"]["code"] == "i'm_a_teapot"
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)

@@ -84,8 +84,8 @@ def test_converted_answers_like_the_original(converted, tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="4 of 154 converted tests fail: MAX_CONTENT_LENGTH (413) is not kept yet, one test monkeypatches "
-    "Flask.auto_find_instance_path, two build a test client from a make_app() fixture's app",
+    reason="3 of 154 converted tests fail: one monkeypatches Flask.auto_find_instance_path, two build a "
+    "test client from the app a make_app() fixture returns",
 )
 def test_converted_suite_passes(converted, tmp_path):
     done = subprocess.run(

@@ -205,13 +205,15 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     # A path parameter that does not convert is a URL that does not match: Flask's 404.
     status = 404 if any(e.get("loc", ("",))[0] == "path" for e in error.errors()) else 400
-    # The app's own handler for that status (or for all HTTP errors) answers, as in Flask.
+    return await _answer_error(request, StarletteHTTPException(status))
+
+
+async def _answer_error(request: Request, error: StarletteHTTPException) -> Response:
+    """The app's own handler for that status (or for all HTTP errors) answers, as in Flask."""
     handlers = request.app.exception_handlers
-    handler = handlers.get(status) or handlers.get(StarletteHTTPException)
-    if handler is not None and handler is not _http_error:
-        response = handler(request, StarletteHTTPException(status))
-        return await response if inspect.isawaitable(response) else response
-    return error_page(status)
+    handler = handlers.get(error.status_code) or handlers.get(StarletteHTTPException) or _http_error
+    response = handler(request, error)
+    return await response if inspect.isawaitable(response) else response
 
 
 async def _server_error(request: Request, error: Exception) -> Response:
@@ -374,6 +376,8 @@ class FlaskRequestContext(BaseHTTPMiddleware):
                     response = to_response(value)
                     break
             if response is None:
+                response = await _too_large(request)  # where Flask's view would have read the body
+            if response is None:
                 head = request.method == "HEAD"
                 if head:  # Flask answers HEAD on every GET route: the GET's headers, no body
                     request.scope["method"] = "GET"
@@ -501,6 +505,15 @@ class _RequestProxy:
 
 
 request = _RequestProxy()
+
+
+async def _too_large(request: Request) -> Response | None:
+    """Flask's 413 for a body over app.config["MAX_CONTENT_LENGTH"] (by its Content-Length)."""
+    limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
+    length = request.headers.get("content-length", "")
+    if limit is None or not length.isdigit() or int(length) <= int(limit):
+        return None
+    return await _answer_error(request, StarletteHTTPException(413))
 
 
 async def _automatic_methods(request: Request, response: Response, head: bool) -> Response:
