@@ -18,6 +18,10 @@ REQUESTS = [
     {"method": "GET", "path": "/links"},  # url_for: paths, query values, an external URL
     {"method": "GET", "path": "/old-me", "expect_headers": ["Location"]},  # redirect
     {"method": "GET", "path": "/made", "expect_headers": ["X-Made"]},  # make_response
+    {"method": "GET", "path": "/session"},  # the session cookie, kept by the client between requests
+    {"method": "POST", "path": "/session?name=ann"},
+    {"method": "POST", "path": "/session?name=bob"},
+    {"method": "GET", "path": "/session"},
     {"method": "GET", "path": "/admin", "expect_headers": HEADERS},  # the decorator reads g: 403
     {"method": "GET", "path": "/nowhere", "expect_headers": HEADERS},  # hooks run on a 404 too
     {"method": "GET", "path": "/boom", "expect_headers": HEADERS},  # and on a 500
@@ -49,7 +53,8 @@ def converted(tmp_path_factory):
 
 def test_hooks_and_g_answer_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 200, 200, 200, 301, 201, 403, 404, 500, 200, 503, 503]
+    assert [a["status"] for a in original] == [200, 200, 200, 200, 301, 201, 200, 200, 200, 200, 403, 404, 500, 200, 503, 503]
+    assert original[9]["body"] == {"visits": 2, "name": "bob", "known": True}
     assert original[3]["body"] == {"me": "/me", "delete": "/accounts/7?force=1", "external": "http://localhost/me"}
     assert original[0]["headers"]["X-Order"] == "load_user,maintenance,powered,stamp"
     assert original[1]["body"] == {"user": "ann", "teardowns": 1}

@@ -1,5 +1,5 @@
-"""flask.g, current_app, url_for, redirect, make_response, flask.request outside views, and the
-app's request hooks into flask_compat.
+"""flask.g, current_app, session, url_for, redirect, make_response, flask.request outside views,
+and the app's request hooks into flask_compat.
 
 Targets https://fastapi.tiangolo.com/tutorial/middleware/ . ``g`` becomes flask_compat's ``g``,
 one namespace per request kept in a context variable, so it is the same object wherever Flask's
@@ -27,6 +27,7 @@ SUPPORTED = {
     "url_for": "flask.url_for",
     "redirect": "flask.redirect",
     "make_response": "flask.make_response",
+    "session": "flask.session",
 }
 REQUEST = "flask.request"
 HOOKS = {

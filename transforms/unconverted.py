@@ -101,11 +101,11 @@ class UnconvertedTransform(Transform):
     }
     EXAMPLES = (
         Example(
-            "from flask import session\n\ndef view():\n    return session['user']\n",
-            "from flask import session\n\ndef view():\n    # TODO[F2F191]: `flask.session` is Flask API that this version "
-            "does not convert: add SessionMiddleware and use request.session\n    return session['user']\n",
+            "from flask import render_template\n\ndef view():\n    return render_template('index.html')\n",
+            "from flask import render_template\n\ndef view():\n    # TODO[F2F191]: `flask.render_template` is Flask API that "
+            "this version does not convert: use fastapi.templating.Jinja2Templates\n    return render_template('index.html')\n",
             codes=("F2F191",),
-            title="session is flagged",
+            title="templates are flagged",
         ),
         Example(
             "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",

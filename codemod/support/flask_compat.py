@@ -7,7 +7,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   unhandled exception), 400 for a missing required query or form value and 404 for a URL whose
   converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
   error handlers, once converted, take precedence for what they handle.
-- ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` gives every request its own
+- ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` keeps Flask's ``session`` cookie,
+  gives every request its own
   ``g`` and runs the hooks registered with ``before_request(app)``, ``after_request(app)`` and
   ``teardown_request(app)`` as Flask runs them (see "the request context" below); it also reads
   the first of repeated query keys, as Flask does (``getlist`` keys keep all their values).
@@ -563,7 +564,74 @@ async def _unhandled(request: Request, error: Exception) -> Response:
     return await response if inspect.isawaitable(response) else response
 
 
-FLASK_MIDDLEWARE = [Middleware(FlaskRequestContext), Middleware(FirstQueryValues)]
+class FlaskSessions:
+    """Flask's ``session``: a signed cookie named as ``SESSION_COOKIE_NAME`` ("session") under
+    ``app.config["SECRET_KEY"]``, which is read at the first request, once the app has configured
+    itself. Starlette signs the cookie its own way: sessions made by the Flask app do not carry
+    over (users sign in again once)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.inner: Any = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.inner is None:
+            from starlette.middleware.sessions import SessionMiddleware
+
+            config = getattr(scope["app"], "config", {})
+            secret = config.get("SECRET_KEY")
+            name = config.get("SESSION_COOKIE_NAME") or "session"
+            self.inner = SessionMiddleware(self.app, secret_key=secret, session_cookie=name, max_age=None) if secret else self.app
+        await self.inner(scope, receive, send)
+
+
+class _SessionProxy:
+    """``flask.session`` for the request being handled: a dict kept in the signed cookie."""
+
+    _attributes = ("permanent", "modified", "new", "accessed")
+
+    @staticmethod
+    def _session() -> dict[str, Any]:
+        current = _current_request.get()
+        if current is None:
+            raise RuntimeError("Working outside of request context: session is only available while a request is handled.")
+        if "session" not in current._request.scope:
+            raise RuntimeError("The session is unavailable because no secret key was set (app.config['SECRET_KEY']).")
+        return current._request.session
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._attributes:
+            return False
+        return getattr(self._session(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._attributes:  # permanent / modified: the cookie is always written
+            raise AttributeError(name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._session()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._session()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._session()[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._session()
+
+    def __iter__(self) -> Any:
+        return iter(self._session())
+
+    def __len__(self) -> int:
+        return len(self._session())
+
+
+session = _SessionProxy()
+FLASK_MIDDLEWARE = [Middleware(FlaskSessions), Middleware(FlaskRequestContext), Middleware(FirstQueryValues)]
 
 
 def _is_json(request: Request) -> bool:
