@@ -315,7 +315,7 @@ class RequestParamsTransform(Transform):
         assignments = scope[node.value] if scope is not None else ()
         return bool(assignments) and all(isinstance(a.scope, (GlobalScope, BuiltinScope)) for a in assignments)
 
-    def _param(self, node: cst.CSTNode, source: str, key: str, annotation: cst.BaseExpression, default, aliased: bool = False) -> Param:
+    def _param(self, node: cst.CSTNode, source: str, key: str, annotation: cst.BaseExpression, default) -> Param:
         """The parameter for ``key`` (made once per view and source), with alias and marker
         (Query/Header/Cookie) wrapped into ``annotation`` where needed."""
         view = self._view(node)
@@ -330,7 +330,7 @@ class RequestParamsTransform(Transform):
         if alias_needed or source in MARKED_SOURCES:
             self._import("fastapi", marker)
             args = [kwarg("alias", string_literal(key))] if alias_needed else []
-            if isinstance(annotation, cst.Subscript) and m_annotated(annotation):
+            if isinstance(annotation, cst.Subscript) and _is_annotated(annotation):
                 # already Annotated[T, Query()] (getlist): put the alias into that Query()
                 annotation = annotation.with_changes(
                     slice=[annotation.slice[0], _element(_call(marker, args))]
@@ -449,7 +449,7 @@ def _subscript_key(node: cst.Subscript) -> str | None:
     return None
 
 
-def m_annotated(node: cst.Subscript) -> bool:
+def _is_annotated(node: cst.Subscript) -> bool:
     return isinstance(node.value, cst.Name) and node.value.value == "Annotated"
 
 
