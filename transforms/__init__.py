@@ -9,6 +9,7 @@ from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.jwt_auth import JwtAuthTransform
 from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
@@ -26,6 +27,7 @@ ORDER = (
     ErrorsTransform,
     StreamingTransform,
     RequestContextTransform,
+    JwtAuthTransform,
     CorsTransform,
     EntrypointTransform,
     TestClientTransform,
