@@ -192,3 +192,155 @@ def test_the_converted_routes_keep_their_check(converted):
         "DELETE /orders/{order_id}": True,
     }
     assert "verify_jwt_in_request()" in (converted / "jwtshop" / "auth.py").read_text()
+
+
+# -- flask_compat's JWT support next to the real extension, in one process ----------------------
+
+SETTINGS = {
+    "every location": {
+        "JWT_SECRET_KEY": SECRET,
+        "JWT_TOKEN_LOCATION": ["headers", "cookies", "query_string", "json"],
+        "JWT_ENCODE_AUDIENCE": "shop",
+        "JWT_DECODE_AUDIENCE": "shop",
+    },
+    "own header and names": {
+        "SECRET_KEY": SECRET,  # JWT_SECRET_KEY falls back to it
+        "JWT_HEADER_NAME": "X-Token",
+        "JWT_HEADER_TYPE": "",
+        "JWT_IDENTITY_CLAIM": "identity",
+        "JWT_ERROR_MESSAGE_KEY": "error",
+        "JWT_ACCESS_TOKEN_EXPIRES": 300,
+        "JWT_ENCODE_ISSUER": "me",
+        "JWT_DECODE_ISSUER": "me",
+    },
+}
+
+
+def _routes(app, extension):
+    """The same views on a Flask app (Flask-JWT-Extended) and on a FastAPI app (flask_compat)."""
+    manager = extension.JWTManager(app)
+
+    @manager.additional_claims_loader
+    def claims(identity):
+        return {"shop": identity.upper()}
+
+    def issue():
+        return {
+            "access": extension.create_access_token("ann", fresh=True, additional_claims={"extra": 1}),
+            "refresh": extension.create_refresh_token("ann"),
+        }
+
+    def who():
+        return {"who": extension.get_jwt_identity(), "claims": sorted(extension.get_jwt()), "at": extension.get_jwt_request_location()}
+
+    return manager, issue, who
+
+
+def flask_jwt_app(settings):
+    import flask_jwt_extended as extension
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.config.update(settings)
+    _manager, issue, who = _routes(app, extension)
+    app.post("/issue")(issue)
+    app.route("/who", methods=["GET", "POST"], endpoint="who")(extension.jwt_required()(who))
+    app.post("/refresh", endpoint="refresh")(extension.jwt_required(refresh=True)(who))
+    app.get("/maybe", endpoint="maybe")(extension.jwt_required(optional=True)(who))
+    return app
+
+
+def compat_jwt_app(settings):
+    from fastapi import Depends, FastAPI
+
+    from codemod.support import flask_compat as extension
+
+    app = FastAPI(exception_handlers=extension.FLASK_ERRORS, middleware=extension.FLASK_MIDDLEWARE)
+    extension.add_flask_attributes(app, __name__)
+    app.config.update(settings)
+    _manager, issue, who = _routes(app, extension)
+    app.post("/issue")(issue)
+    app.api_route("/who", methods=["GET", "POST"], name="who", dependencies=[Depends(extension.JWTRequired())])(who)
+    app.post("/refresh", name="refresh", dependencies=[Depends(extension.JWTRequired(refresh=True))])(who)
+    app.get("/maybe", name="maybe")(extension.jwt_required(optional=True)(who))  # the decorator form
+    return app
+
+
+def _ask(app, method, path, headers=None, cookies=None, json_body=None):
+    if hasattr(app, "test_client"):
+        client = app.test_client()
+        for name, value in (cookies or {}).items():
+            client.set_cookie(name, value)
+        response = client.open(path, method=method, headers=headers, json=json_body)
+        return response.status_code, response.get_json()
+    from fastapi.testclient import TestClient
+
+    response = TestClient(app, cookies=cookies).request(method, path, headers=headers, json=json_body)
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_compat_answers_as_flask_jwt_extended_and_shares_its_tokens(name):
+    settings = SETTINGS[name]
+    apps = {"flask": flask_jwt_app(settings), "compat": compat_jwt_app(settings)}
+    issued = {side: _ask(app, "POST", "/issue")[1] for side, app in apps.items()}
+    header, kind = settings.get("JWT_HEADER_NAME", "Authorization"), settings.get("JWT_HEADER_TYPE", "Bearer")
+
+    def carry(value):
+        return {header: f"{kind} {value}".strip()}
+
+    for made_by in ("flask", "compat"):
+        access, refresh = issued[made_by]["access"], issued[made_by]["refresh"]
+        csrf = jwt.decode(access, options={"verify_signature": False})["csrf"]
+        refresh_csrf = jwt.decode(refresh, options={"verify_signature": False})["csrf"]
+        asks = [
+            ("GET", "/who", {}, None, None),
+            ("GET", "/who", carry(access), None, None),
+            ("GET", "/who", carry(refresh), None, None),
+            ("POST", "/refresh", carry(refresh), None, None),
+            ("POST", "/refresh", carry(access), None, None),
+            ("GET", "/maybe", {}, None, None),
+            ("GET", "/maybe", carry(access), None, None),
+            ("GET", "/maybe", carry("x.y.z"), None, None),
+            ("GET", "/who", carry(token()), None, None),  # no audience / issuer, or another claim name
+            ("GET", "/who", {header: f"{kind} {access} more".strip()}, None, None),
+            ("GET", f"/who?jwt={access}", {}, None, None),
+            ("GET", "/who?jwt=", {}, None, None),
+            ("POST", "/who", {}, None, {"access_token": access}),
+            ("POST", "/who", {}, None, {"other": 1}),
+            ("GET", "/who", {}, {"access_token_cookie": access}, None),
+            ("POST", "/who", {}, {"access_token_cookie": access}, None),  # no CSRF header
+            ("POST", "/who", {"X-CSRF-TOKEN": "wrong"}, {"access_token_cookie": access}, None),
+            ("POST", "/who", {"X-CSRF-TOKEN": csrf}, {"access_token_cookie": access}, None),
+            ("POST", "/refresh", {"X-CSRF-TOKEN": refresh_csrf}, {"refresh_token_cookie": refresh}, None),
+        ]
+        for ask in asks:
+            answers = {side: _ask(app, *ask) for side, app in apps.items()}
+            assert answers["flask"] == answers["compat"], (made_by, ask)
+        if name == "every location":
+            assert _ask(apps["flask"], *asks[0]) == (
+                401,
+                {"msg": 'Missing JWT in headers, cookies, query_string or json (Missing Authorization Header; '
+                        'Missing cookie "access_token_cookie"; Missing \'jwt\' query paramater; '
+                        'Invalid content-type. Must be application/json.)'},
+            )
+            assert _ask(apps["flask"], *asks[17])[0] == 200
+            assert _ask(apps["flask"], *asks[16]) == (401, {"msg": "CSRF double submit tokens do not match"})
+        else:
+            assert _ask(apps["flask"], *asks[0]) == (401, {"error": "Missing X-Token Header"})
+            assert _ask(apps["flask"], *asks[8]) == (422, {"error": 'Token is missing the "iss" claim'})
+
+
+def test_what_the_converted_modules_import_they_use(converted):
+    """A jwt_required that became a dependency leaves no import of it behind."""
+    import ast
+
+    for path in (converted / "jwtshop").glob("*.py"):
+        if path.name == "flask_compat.py":
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+            n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+        }
+        assert imported - used == set(), path.name

@@ -13,6 +13,9 @@ protected view never loses its check.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
@@ -20,7 +23,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import kwarg, last_arg, route_decorator
+from transforms._flask import kwarg, last_arg, route_decorator, string_value
 
 PACKAGE = "flask_jwt_extended"
 JWT_REQUIRED = "jwt_required"
@@ -52,7 +55,7 @@ CSRF_FORM = "JWT_CSRF_CHECK_FORM"
 class JwtAuthTransform(Transform):
     NAME = "jwt_auth"
     DESCRIPTION = "Flask-JWT-Extended -> flask_compat's JWT support (PyJWT); @jwt_required() -> a route dependency"
-    FINDINGS = {
+    FINDINGS: ClassVar[Mapping[str, Code]] = {
         "above_route": Code(
             "F2F221",
             "@jwt_required(...) is above the route decorator, so Flask registered the view without "
@@ -146,11 +149,11 @@ class JwtAuthTransform(Transform):
         if support is not None:
             self.consume(original_node)  # the same local name, now from flask_compat
             self.use_support(support, asname=original_node.value)
-        elif original_node.value == CSRF_FORM:
-            self.flag(original_node, "csrf_form")
         return updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node in self.run.consumed:  # a jwt_required that became a dependency
+            return updated_node
         module = self.qualified_names(original_node.value)
         if not any(q == PACKAGE or q.startswith(PACKAGE + ".") for q in module):
             return updated_node
@@ -161,10 +164,26 @@ class JwtAuthTransform(Transform):
         self.use_support(support)
         return cst.Name(support)
 
-    def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.SimpleString:
-        if original_node.evaluated_value == CSRF_FORM:
-            self.flag(original_node, "csrf_form")
-        return updated_node
+    # -- settings flask_compat does not follow -------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``JWT_CSRF_CHECK_FORM = True`` (a config object) or ``app.config["JWT_CSRF_CHECK_FORM"] = True``."""
+        for target in node.targets:
+            key = target.target
+            if isinstance(key, cst.Subscript) and len(key.slice) == 1 and isinstance(key.slice[0].slice, cst.Index):
+                key = key.slice[0].slice.value
+            self._setting(key, node.value)
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._setting(node.keyword, node.value)  # from_mapping(JWT_CSRF_CHECK_FORM=True)
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        self._setting(node.key, node.value)
+
+    def _setting(self, key: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        name = key.value if isinstance(key, cst.Name) else string_value(key)
+        if name == CSRF_FORM and not m.matches(value, m.Name("False") | m.Name("None")):
+            self.flag(key, "csrf_form")
 
     # -- @jwt_required(...) ----------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

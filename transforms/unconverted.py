@@ -96,7 +96,9 @@ class UnconvertedTransform(Transform):
             "convert: use its FastAPI/Starlette counterpart",
             "Flask extensions hook into the Flask app object and request context; on a FastAPI "
             "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
-            "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency.",
+            "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency. "
+            "Flask-JWT-Extended is converted (flask_compat's JWT support): what is flagged of it "
+            "(set_access_cookies & co.) sets cookies on a response; use response.set_cookie.",
         ),
     }
     EXAMPLES = (
