@@ -75,6 +75,7 @@ PROTECTED = [
     ("GET", "/orders/"),
     ("DELETE", "/orders/1"),
     ("POST", "/refresh"),
+    ("GET", "/account/settings"),  # by a before_request hook
 ]
 ROUTE_BY_ROUTE = [
     {"method": method, "path": path, "headers": headers, "case": case}
@@ -133,6 +134,9 @@ def test_every_protected_route_refuses_what_it_refused(converted):
     assert by_case["/orders/1", "fresh"]["body"] == {"cancelled": 1, "by": "Root"}
     assert by_case["/greeting", "no token"]["body"] == {"greeting": "hello stranger"}
     assert by_case["/admin/stats", "good"]["status"] == 200
+    assert by_case["/account/settings", "no token"]["status"] == 401
+    assert by_case["/account/settings", "bad signature"]["status"] == 422
+    assert by_case["/account/settings", "small role"]["body"] == {"user": "ann", "theme": "dark"}
     statuses = {a["status"] for a in original}
     assert {200, 401, 403, 422} <= statuses
 
@@ -188,6 +192,7 @@ def test_the_converted_routes_keep_their_check(converted):
         "GET /admin/users": False,  # role_required calls verify_jwt_in_request itself
         "DELETE /logout": True,
         "GET /public": False,
+        "GET /account/settings": False,  # protected by a before_request hook
         "GET /orders/": True,
         "DELETE /orders/{order_id}": True,
     }
@@ -344,3 +349,48 @@ def test_what_the_converted_modules_import_they_use(converted):
             n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
         }
         assert imported - used == set(), path.name
+
+
+def test_a_before_hook_that_refuses_is_answered_as_flask_answers_it():
+    """Exceptions raised in a before hook (abort, a refused token) reach the app's handlers, as
+    Flask's errorhandlers got them, instead of becoming a 500."""
+    import flask
+    import flask_jwt_extended
+    from fastapi import FastAPI, HTTPException
+    from fastapi.testclient import TestClient
+
+    from codemod.support import flask_compat
+
+    original = flask.Flask(__name__)
+    original.config["JWT_SECRET_KEY"] = SECRET
+    flask_jwt_extended.JWTManager(original)
+
+    @original.before_request
+    def guard():
+        if flask.request.path == "/stop":
+            flask.abort(403)
+        flask_jwt_extended.verify_jwt_in_request()
+
+    original.get("/stop")(lambda: {})
+    original.get("/in", endpoint="in")(lambda: {"in": flask_jwt_extended.get_jwt_identity()})
+
+    converted = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
+    flask_compat.add_flask_attributes(converted, __name__)
+    converted.config["JWT_SECRET_KEY"] = SECRET
+    flask_compat.JWTManager(converted)
+
+    @flask_compat.before_request(converted)
+    def converted_guard():
+        if flask_compat.request.path == "/stop":
+            raise HTTPException(status_code=403)
+        flask_compat.verify_jwt_in_request()
+
+    converted.get("/stop")(lambda: {})
+    converted.get("/in")(lambda: {"in": flask_compat.get_jwt_identity()})
+
+    flask_client, fastapi_client = original.test_client(), TestClient(converted)
+    for path, headers in (("/stop", {}), ("/in", {}), ("/in", bearer("nope")), ("/in", ANN)):
+        before, after = flask_client.get(path, headers=headers), fastapi_client.get(path, headers=headers)
+        assert (after.status_code, after.text.strip()) == (before.status_code, before.text.strip()), path
+    assert flask_client.get("/in").status_code == 401
+    assert flask_client.get("/stop").status_code == 403

@@ -375,11 +375,14 @@ class FlaskRequestContext(BaseHTTPMiddleware):
         error: BaseException | None = None
         try:
             response = None
-            for hook in hooks["before"]:
-                value = await _call(hook)
-                if value is not None:
-                    response = to_response(value)
-                    break
+            try:
+                for hook in hooks["before"]:
+                    value = await _call(hook)
+                    if value is not None:
+                        response = to_response(value)
+                        break
+            except Exception as exc:  # abort(403), a refused token: the app's handlers answer, as in Flask
+                response = await _handled(request, exc)
             if response is None:
                 response = await _too_large(request)  # where Flask's view would have read the body
             if response is None:
@@ -558,6 +561,20 @@ async def _drain(response: Response) -> None:
     if iterator is not None:
         async for _ in iterator:
             pass
+
+
+async def _handled(request: Request, error: Exception) -> Response:
+    """The answer of the app's exception handlers to an exception raised outside the view (in a
+    before hook), found as Starlette finds them for the view's: Flask's errorhandlers saw both."""
+    if isinstance(error, StarletteHTTPException):
+        return await _answer_error(request, error)
+    handlers = request.app.exception_handlers
+    handler = next((handlers[c] for c in type(error).__mro__ if c in handlers and c is not Exception), None)
+    if handler is None:
+        return await _unhandled(request, error)
+    if inspect.iscoroutinefunction(handler):
+        return await handler(request, error)
+    return await run_in_threadpool(handler, request, error)
 
 
 async def _unhandled(request: Request, error: Exception) -> Response:
