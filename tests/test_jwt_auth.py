@@ -371,7 +371,7 @@ def test_a_before_hook_that_refuses_is_answered_as_flask_answers_it():
             flask.abort(403)
         flask_jwt_extended.verify_jwt_in_request()
 
-    original.get("/stop")(lambda: {})
+    original.get("/stop")(lambda: {"stopped": True})
     original.get("/in", endpoint="in")(lambda: {"in": flask_jwt_extended.get_jwt_identity()})
 
     converted = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
@@ -385,7 +385,7 @@ def test_a_before_hook_that_refuses_is_answered_as_flask_answers_it():
             raise HTTPException(status_code=403)
         flask_compat.verify_jwt_in_request()
 
-    converted.get("/stop")(lambda: {})
+    converted.get("/stop")(lambda: {"stopped": True})
     converted.get("/in")(lambda: {"in": flask_compat.get_jwt_identity()})
 
     flask_client, fastapi_client = original.test_client(), TestClient(converted)
