@@ -238,16 +238,29 @@ def _routes(app, extension):
     def who():
         return {"who": extension.get_jwt_identity(), "claims": sorted(extension.get_jwt()), "at": extension.get_jwt_request_location()}
 
-    return manager, issue, who
+    def cookies(response):
+        access, refresh = extension.create_access_token("ann"), extension.create_refresh_token("ann")
+        extension.set_access_cookies(response, access)
+        extension.set_refresh_cookies(response, refresh, max_age=60)
+        return response
+
+    def no_cookies(response):
+        extension.unset_jwt_cookies(response)
+        return response
+
+    return manager, issue, who, cookies, no_cookies
 
 
 def flask_jwt_app(settings):
+    import flask
     import flask_jwt_extended as extension
     from flask import Flask
 
     app = Flask(__name__)
     app.config.update(settings)
-    _manager, issue, who = _routes(app, extension)
+    _manager, issue, who, cookies, no_cookies = _routes(app, extension)
+    app.post("/cookies", endpoint="cookies")(lambda: cookies(flask.jsonify(ok=True)))
+    app.post("/no-cookies", endpoint="no_cookies")(lambda: no_cookies(flask.jsonify(ok=True)))
     app.post("/issue")(issue)
     app.route("/who", methods=["GET", "POST"], endpoint="who")(extension.jwt_required()(who))
     app.post("/refresh", endpoint="refresh")(extension.jwt_required(refresh=True)(who))
@@ -257,13 +270,16 @@ def flask_jwt_app(settings):
 
 def compat_jwt_app(settings):
     from fastapi import Depends, FastAPI
+    from fastapi.responses import JSONResponse
 
     from codemod.support import flask_compat as extension
 
     app = FastAPI(exception_handlers=extension.FLASK_ERRORS, middleware=extension.FLASK_MIDDLEWARE)
     extension.add_flask_attributes(app, __name__)
     app.config.update(settings)
-    _manager, issue, who = _routes(app, extension)
+    _manager, issue, who, cookies, no_cookies = _routes(app, extension)
+    app.post("/cookies", name="cookies")(lambda: cookies(JSONResponse({"ok": True})))
+    app.post("/no-cookies", name="no_cookies")(lambda: no_cookies(JSONResponse({"ok": True})))
     app.post("/issue")(issue)
     app.api_route("/who", methods=["GET", "POST"], name="who", dependencies=[Depends(extension.JWTRequired())])(who)
     app.post("/refresh", name="refresh", dependencies=[Depends(extension.JWTRequired(refresh=True))])(who)
@@ -394,3 +410,38 @@ def test_a_before_hook_that_refuses_is_answered_as_flask_answers_it():
         assert (after.status_code, after.text.strip()) == (before.status_code, before.text.strip()), path
     assert flask_client.get("/in").status_code == 401
     assert flask_client.get("/stop").status_code == 403
+
+
+def _set_cookies(app, path):
+    """The cookies a response sets: name -> (whether it has a value, its attributes); the
+    expiry as a date to the minute."""
+    from email.utils import parsedate_to_datetime
+
+    if hasattr(app, "test_client"):
+        headers = app.test_client().post(path).headers.getlist("Set-Cookie")
+    else:
+        from fastapi.testclient import TestClient
+
+        headers = TestClient(app).post(path).headers.get_list("set-cookie")
+    cookies = {}
+    for header in headers:
+        pair, *attributes = [part.strip() for part in header.split(";")]
+        name, _, value = pair.partition("=")
+        found = {}
+        for attribute in attributes:
+            key, _, text = attribute.partition("=")
+            key = key.lower()
+            found[key] = parsedate_to_datetime(text).strftime("%Y-%m-%d %H:%M") if key == "expires" else text.lower()
+        cookies[name] = (value not in ("", '""'), found)
+    return cookies
+
+
+@pytest.mark.parametrize("session_cookie", [True, False])
+def test_compat_sets_and_unsets_the_cookies_flask_jwt_extended_sets(session_cookie):
+    settings = {**SETTINGS["every location"], "JWT_SESSION_COOKIE": session_cookie, "JWT_COOKIE_SAMESITE": "Strict"}
+    apps = {"flask": flask_jwt_app(settings), "compat": compat_jwt_app(settings)}
+    for path in ("/cookies", "/no-cookies"):
+        made = {side: _set_cookies(app, path) for side, app in apps.items()}
+        assert made["flask"] == made["compat"], path
+    assert set(made["flask"]) == {"access_token_cookie", "csrf_access_token", "refresh_token_cookie", "csrf_refresh_token"}
+    assert made["flask"]["access_token_cookie"] == (False, {"expires": "1970-01-01 00:00", "httponly": "", "path": "/", "samesite": "strict"})

@@ -34,7 +34,8 @@ SUPPORTED = {
     for name in (
         "JWTManager", "jwt_required", "verify_jwt_in_request", "create_access_token", "create_refresh_token",
         "decode_token", "get_jwt", "get_jwt_header", "get_jwt_identity", "get_jwt_request_location",
-        "get_current_user", "get_unverified_jwt_headers", "get_jti", "get_csrf_token",
+        "get_current_user", "get_unverified_jwt_headers", "get_jti", "get_csrf_token", "set_access_cookies",
+        "set_refresh_cookies", "unset_jwt_cookies", "unset_access_cookies", "unset_refresh_cookies",
         "JWTExtendedException", "JWTDecodeError", "InvalidHeaderError", "InvalidQueryParamError",
         "NoAuthorizationError", "CSRFError", "WrongTokenError", "RevokedTokenError", "FreshTokenRequired",
         "UserLookupError", "UserClaimsVerificationError",

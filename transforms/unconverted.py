@@ -97,8 +97,7 @@ class UnconvertedTransform(Transform):
             "Flask extensions hook into the Flask app object and request context; on a FastAPI "
             "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
             "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency. "
-            "Flask-JWT-Extended is converted (flask_compat's JWT support): what is flagged of it "
-            "(set_access_cookies & co.) sets cookies on a response; use response.set_cookie.",
+            "Flask-JWT-Extended becomes flask_compat's JWT support (transforms/jwt_auth.py).",
         ),
     }
     EXAMPLES = (

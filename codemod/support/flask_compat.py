@@ -1776,3 +1776,59 @@ class _JWTUserProxy:
 
 
 jwt_current_user = _JWTUserProxy()
+
+
+def _jwt_cookie(response: Response, kind: str, value: str, max_age: Any, domain: Any, csrf: bool) -> None:
+    """One of Flask-JWT-Extended's cookies (the token's, or its CSRF double-submit value's),
+    with the same attributes as werkzeug writes them: a deleted cookie expires in 1970; a
+    max_age comes with the matching Expires."""
+    import datetime
+
+    name = f"JWT_{kind}_CSRF_COOKIE" if csrf else f"JWT_{kind}_COOKIE"
+    max_age = max_age or (None if _jwt_config("JWT_SESSION_COOKIE") else 31540000)
+    if value == "":
+        expires: Any = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    elif max_age is not None:
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=max_age)
+    else:
+        expires = None
+    response.set_cookie(
+        _jwt_config(f"{name}_NAME"),
+        value,
+        max_age=None if value == "" else max_age,
+        expires=expires,
+        path=_jwt_config(f"{name}_PATH"),
+        domain=domain or _jwt_config("JWT_COOKIE_DOMAIN"),
+        secure=_jwt_config("JWT_COOKIE_SECURE"),
+        httponly=not csrf,
+        samesite=_jwt_config("JWT_COOKIE_SAMESITE"),
+    )
+
+
+def _set_jwt_cookies(response: Response, kind: str, token: str, max_age: Any, domain: Any) -> None:
+    _jwt_cookie(response, kind, token, max_age, domain, csrf=False)
+    if _jwt_config("JWT_COOKIE_CSRF_PROTECT") and _jwt_config("JWT_CSRF_IN_COOKIES"):
+        _jwt_cookie(response, kind, get_csrf_token(token) if token else "", max_age, domain, csrf=True)
+
+
+def set_access_cookies(response: Response, encoded_access_token: str, max_age: Any = None, domain: Any = None) -> None:
+    """Flask-JWT-Extended's ``set_access_cookies`` on a Starlette response: the token's cookie
+    and, with CSRF protection, the cookie of its double-submit value."""
+    _set_jwt_cookies(response, "ACCESS", encoded_access_token, max_age, domain)
+
+
+def set_refresh_cookies(response: Response, encoded_refresh_token: str, max_age: Any = None, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "REFRESH", encoded_refresh_token, max_age, domain)
+
+
+def unset_access_cookies(response: Response, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "ACCESS", "", None, domain)
+
+
+def unset_refresh_cookies(response: Response, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "REFRESH", "", None, domain)
+
+
+def unset_jwt_cookies(response: Response, domain: Any = None) -> None:
+    unset_access_cookies(response, domain)
+    unset_refresh_cookies(response, domain)
