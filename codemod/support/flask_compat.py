@@ -52,7 +52,7 @@ import sys
 from contextvars import ContextVar
 from http import HTTPStatus
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException, Request, Security, UploadFile
@@ -1701,7 +1701,7 @@ class JWTRequired:
     ) -> None:
         self.options = (optional, fresh, refresh, locations, verify_type, skip_revocation_check)
 
-    def __call__(self, _documented: Any = Security(_JWT_BEARER)) -> None:
+    def __call__(self, _documented: Annotated[Any, Security(_JWT_BEARER)]) -> None:
         # a plain def: FastAPI runs it in the thread pool, since the app's loaders may block
         verify_jwt_in_request(*self.options)
 
@@ -1745,10 +1745,21 @@ def get_current_user() -> Any:
 
 
 class _JWTUserProxy:
-    """Flask-JWT-Extended's ``current_user``: the loaded user of the request being handled."""
+    """Flask-JWT-Extended's ``current_user``: the loaded user of the request being handled
+    (``isinstance(current_user, User)`` holds, as with werkzeug's LocalProxy)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # what isinstance() asks
+        return type(get_current_user())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(get_current_user(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(get_current_user(), name, value)
+
+    def __len__(self) -> int:
+        return len(get_current_user())
 
     def __getitem__(self, key: Any) -> Any:
         return get_current_user()[key]
