@@ -445,3 +445,67 @@ def test_compat_sets_and_unsets_the_cookies_flask_jwt_extended_sets(session_cook
         assert made["flask"] == made["compat"], path
     assert set(made["flask"]) == {"access_token_cookie", "csrf_access_token", "refresh_token_cookie", "csrf_refresh_token"}
     assert made["flask"]["access_token_cookie"] == (False, {"expires": "1970-01-01 00:00", "httponly": "", "path": "/", "samesite": "strict"})
+
+
+def _with_loaders(app, extension):
+    """The app's own answers for every kind of refusal, returning what a Flask view may."""
+    manager = extension.JWTManager(app)
+    manager.invalid_token_loader(lambda reason: ({"why": "invalid", "reason": reason}, 400))
+    manager.needs_fresh_token_loader(lambda header, data: ({"why": "stale", "sub": data["sub"]}, 409))
+    manager.revoked_token_loader(lambda header, data: ({"why": "revoked", "jti": data["jti"]}, 410))
+    manager.token_in_blocklist_loader(lambda header, data: data["jti"] == "revoked")
+    manager.user_lookup_loader(lambda header, data: {"name": data["sub"]} if data["sub"] != "ghost" else None)
+    manager.user_lookup_error_loader(lambda header, data: ({"why": "who", "sub": data["sub"]}, 404))
+    manager.token_verification_loader(lambda header, data: data.get("tier") != "banned")
+    manager.token_verification_failed_loader(lambda header, data: ({"why": "banned"}, 451))
+    manager.user_identity_loader(lambda user: user["name"])
+    manager.additional_headers_loader(lambda user: {"kid": "k1"})
+
+    def me():
+        user = extension.get_current_user()
+        return {"user": user["name"], "kid": extension.get_jwt_header().get("kid"), "sub": extension.get_jwt_identity()}
+
+    def issue():
+        access = extension.create_access_token({"name": "ann"}, fresh=datetime.timedelta(minutes=5))
+        return {"access": access}
+
+    return me, issue
+
+
+def test_the_apps_own_loaders_answer_in_both():
+    import flask
+    import flask_jwt_extended
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+
+    from codemod.support import flask_compat
+
+    original = flask.Flask(__name__)
+    original.config["JWT_SECRET_KEY"] = SECRET
+    me, issue = _with_loaders(original, flask_jwt_extended)
+    original.get("/me", endpoint="me")(flask_jwt_extended.jwt_required(fresh=True)(me))
+    original.post("/issue", endpoint="issue")(issue)
+
+    converted = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
+    flask_compat.add_flask_attributes(converted, __name__)
+    converted.config["JWT_SECRET_KEY"] = SECRET
+    me, issue = _with_loaders(converted, flask_compat)
+    converted.get("/me", dependencies=[Depends(flask_compat.JWTRequired(fresh=True))])(me)
+    converted.post("/issue")(issue)
+
+    flask_client, fastapi_client = original.test_client(), TestClient(converted)
+    issued = flask_client.post("/issue").get_json()["access"]
+    for headers in (
+        bearer(issued),
+        bearer(fastapi_client.post("/issue").json()["access"]),
+        bearer("x.y"),
+        bearer(token(fresh=False)),
+        bearer(token(fresh=True, jti="revoked")),
+        bearer(token(fresh=True, sub="ghost")),
+        bearer(token(fresh=True, tier="banned")),
+        bearer(token(fresh=True, sub=None)),
+    ):
+        before, after = flask_client.get("/me", headers=headers), fastapi_client.get("/me", headers=headers)
+        assert (after.status_code, after.json()) == (before.status_code, before.get_json()), headers
+    assert flask_client.get("/me", headers=bearer(issued)).get_json() == {"user": "ann", "kid": "k1", "sub": "ann"}
+    assert flask_client.get("/me", headers=bearer(token(fresh=True, tier="banned"))).status_code == 451
