@@ -22,7 +22,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
-- ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``FlaskCORS`` and ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` as Starlette's
+  CORSMiddleware with Flask-CORS's options and answers; ``cross_origin``: its per-view decorator.
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
@@ -61,7 +62,9 @@ from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Router
 
 
@@ -438,7 +441,8 @@ def _routes(routes: list[Any], owners: list[Any]) -> Any:
 
 def _included_blueprints(app: Any) -> list[Any]:
     """The routers with Flask hooks or error handlers that ``app`` includes; their routes are
-    made to run the routers' hooks and handlers (once, when the app's routes change)."""
+    made to run the routers' hooks and handlers, and the routes of an ``@cross_origin`` view
+    its CORS (once, when the app's routes change)."""
     cached = app.__dict__.get("flask_compat_blueprints")
     if cached is not None and cached[0] == (len(app.router.routes), len(_BLUEPRINTS)):
         return cached[1]
@@ -452,6 +456,10 @@ def _included_blueprints(app: Any) -> list[Any]:
         blueprints = [bp for bp in owners if any(bp is known for known in _BLUEPRINTS)]
         if blueprints:
             _run_blueprint(route, blueprints)
+        cors = getattr(endpoint, "flask_cors_options", None)
+        if cors is not None and not getattr(route, "flask_compat_cors", False):
+            route.handle = FlaskCORS(route.handle, **cors)
+            route.flask_compat_cors = True
         included.extend(bp for bp in blueprints if all(bp is not seen for seen in included))
     app.flask_compat_blueprints = ((len(app.router.routes), len(_BLUEPRINTS)), included)
     return included
@@ -1141,6 +1149,35 @@ def flask_cors_options(
     if max_age is not None:
         options["max_age"] = int(max_age.total_seconds()) if hasattr(max_age, "total_seconds") else int(max_age)
     return options
+
+
+class FlaskCORS(CORSMiddleware):
+    """Starlette's CORSMiddleware answering as Flask-CORS does: a request from an origin it does
+    not allow gets no CORS headers at all (Starlette still sends Allow-Credentials and
+    Expose-Headers, and refuses such a preflight with 400 where Flask answers OPTIONS itself)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and not self.is_allowed_origin(origin=origin):
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def cross_origin(*args: Any, **options: Any) -> Any:
+    """Flask-CORS's ``@cross_origin(...)`` on one view: the view's routes get their own
+    CORSMiddleware with those options (FLASK_MIDDLEWARE puts it in front of each of them), so
+    that other routes send no CORS headers, as in Flask. Preflight requests are answered there."""
+    if args:
+        options.setdefault("origins", args[0])
+    options.pop("automatic_options", None)  # Starlette's CORSMiddleware answers preflights itself
+
+    def decorator(view: Any) -> Any:
+        view.flask_cors_options = flask_cors_options(**options)
+        return view
+
+    return decorator
 
 
 def url_for(endpoint: str, *, _external: bool = False, _anchor: str | None = None, **values: Any) -> str:
