@@ -1062,27 +1062,40 @@ class Config(dict):
 
 def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``instance_path`` and ``extensions``."""
+    (Flask's defaults that apps read), ``logger``, ``root_path``, ``instance_path`` and
+    ``extensions``, and ``FlaskApp``'s attributes and methods."""
     module = sys.modules.get(import_name)
-    root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
-    app.instance_path = instance_path or os.path.join(os.path.dirname(root_path), "instance")
-    app.config = Config(app.instance_path if instance_relative_config else root_path, _FLASK_DEFAULTS)
+    app.root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
+    app.__class__ = _flask_class(type(app))
+    app.instance_path = instance_path or app.auto_find_instance_path()
+    app.config = Config(app.instance_path if instance_relative_config else app.root_path, _FLASK_DEFAULTS)
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
-    app.__class__ = _with_config_attributes(type(app))
     return app
 
 
+def _config_attribute(key: str) -> property:
+    return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
+
+
+class FlaskApp:
+    """What ``add_flask_attributes`` adds to the class of a converted app: Flask's config-backed
+    ``testing`` and ``secret_key``, and Flask's methods that code calls or patches (tests
+    monkeypatch ``auto_find_instance_path``). ``isinstance(app, FlaskApp)`` tells a converted
+    app, as ``isinstance(app, Flask)`` told a Flask one."""
+
+    testing = _config_attribute("TESTING")
+    secret_key = _config_attribute("SECRET_KEY")
+
+    def auto_find_instance_path(self) -> str:
+        """Flask's default instance folder: ``instance`` next to the app's package."""
+        return os.path.join(os.path.dirname(self.root_path), "instance")
+
+
 @functools.lru_cache(maxsize=None)
-def _with_config_attributes(cls: type) -> type:
-    """The app's class with Flask's config-backed attributes: ``app.testing`` and
-    ``app.secret_key`` read and write ``app.config``, as on a Flask app."""
-
-    def config_attribute(key: str) -> property:
-        return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
-
-    return type(cls.__name__, (cls,), {"testing": config_attribute("TESTING"), "secret_key": config_attribute("SECRET_KEY")})
+def _flask_class(cls: type) -> type:
+    return type(cls.__name__, (FlaskApp, cls), {})
 
 
 _FLASK_DEFAULTS = {
