@@ -1062,13 +1062,14 @@ class Config(dict):
 
 def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``root_path``, ``instance_path`` and
+    (Flask's defaults that apps read), ``logger``, ``flask_root_path``, ``instance_path`` and
     ``extensions``, and ``FlaskApp``'s attributes and methods."""
     module = sys.modules.get(import_name)
-    app.root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
+    # Flask's app.root_path; FastAPI's root_path is the ASGI mount prefix, so it keeps its own name
+    app.flask_root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
     app.__class__ = _flask_class(type(app))
     app.instance_path = instance_path or app.auto_find_instance_path()
-    app.config = Config(app.instance_path if instance_relative_config else app.root_path, _FLASK_DEFAULTS)
+    app.config = Config(app.instance_path if instance_relative_config else app.flask_root_path, _FLASK_DEFAULTS)
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
@@ -1090,7 +1091,7 @@ class FlaskApp:
 
     def auto_find_instance_path(self) -> str:
         """Flask's default instance folder: ``instance`` next to the app's package."""
-        return os.path.join(os.path.dirname(self.root_path), "instance")
+        return os.path.join(os.path.dirname(self.flask_root_path), "instance")
 
 
 @functools.lru_cache(maxsize=None)
