@@ -76,6 +76,7 @@ PROTECTED = [
     ("DELETE", "/orders/1"),
     ("POST", "/refresh"),
     ("GET", "/account/settings"),  # by a before_request hook
+    ("GET", "/reports/daily"),  # by a blueprint's before_request hook
 ]
 ROUTE_BY_ROUTE = [
     {"method": method, "path": path, "headers": headers, "case": case}
@@ -137,6 +138,9 @@ def test_every_protected_route_refuses_what_it_refused(converted):
     assert by_case["/account/settings", "no token"]["status"] == 401
     assert by_case["/account/settings", "bad signature"]["status"] == 422
     assert by_case["/account/settings", "small role"]["body"] == {"user": "ann", "theme": "dark"}
+    assert by_case["/reports/daily", "expired"]["status"] == 401
+    assert by_case["/reports/daily", "small role"] == {**by_case["/reports/daily", "small role"], "status": 403}
+    assert by_case["/reports/daily", "good"]["body"] == {"report": "daily", "for_": "root"}
     statuses = {a["status"] for a in original}
     assert {200, 401, 403, 422} <= statuses
 
@@ -193,6 +197,7 @@ def test_the_converted_routes_keep_their_check(converted):
         "DELETE /logout": True,
         "GET /public": False,
         "GET /account/settings": False,  # protected by a before_request hook
+        "GET /reports/daily": False,  # protected by the blueprint's before_request hook
         "GET /orders/": True,
         "DELETE /orders/{order_id}": True,
     }
