@@ -1353,7 +1353,11 @@ class FlaskTestClient:
 # ``@jwt.expired_token_loader`` & co. ``JWTRequired(...)`` is ``@jwt_required(...)`` as a route
 # dependency; ``jwt_required(...)`` stays a decorator where a dependency would change the order
 # of the checks. The decoded token lives on ``g``, so ``get_jwt()``, ``get_jwt_identity()`` and
-# ``jwt_current_user`` work in views, helpers and decorators alike.
+# ``jwt_current_user`` work in views, helpers, decorators and hooks alike. Tokens are read from
+# the headers, cookies (with their CSRF double-submit header), query string or JSON body, as
+# JWT_TOKEN_LOCATION says; ``set_access_cookies`` & co. write the extension's cookies. Not kept:
+# JWT_CSRF_CHECK_FORM (a CSRF value from a form field: refused with a 500 instead), the
+# ``add_context_processor`` of templates, and JWT_JSON encoding through a custom Flask JSON provider.
 
 
 class JWTExtendedException(Exception):
