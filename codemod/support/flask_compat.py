@@ -1357,7 +1357,7 @@ class FlaskTestClient:
 # the headers, cookies (with their CSRF double-submit header), query string or JSON body, as
 # JWT_TOKEN_LOCATION says; ``set_access_cookies`` & co. write the extension's cookies. Not kept:
 # JWT_CSRF_CHECK_FORM (a CSRF value from a form field: refused with a 500 instead), the
-# ``add_context_processor`` of templates, and JWT_JSON encoding through a custom Flask JSON provider.
+# ``add_context_processor`` of templates, and claims encoded by the app's own Flask JSON provider.
 
 
 class JWTExtendedException(Exception):
