@@ -106,6 +106,16 @@ class JwtAuthTransform(Transform):
         ),
         Example(
             "from flask import Flask\nfrom flask_jwt_extended import jwt_required\n\napp = Flask(__name__)\n\n\n"
+            "@app.route('/x')\n# tokens from the mobile app too\n@jwt_required(locations=['headers', 'query_string'])\n"
+            "def x():\n    return {}\n",
+            "from fastapi import Depends, FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, JWTRequired, add_flask_attributes\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n"
+            "@app.get('/x', dependencies=[Depends(JWTRequired(locations=['headers', 'query_string']))])\n"
+            "# tokens from the mobile app too\ndef x():\n    return {}\n",
+            title="a comment above the decorator stays",
+        ),
+        Example(
+            "from flask import Flask\nfrom flask_jwt_extended import jwt_required\n\napp = Flask(__name__)\n\n\n"
             "def audited(view):\n    return view\n\n\n@app.route('/x')\n@audited\n@jwt_required()\ndef x():\n    return {}\n",
             "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, jwt_required\n\n"
             "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n"
@@ -228,6 +238,19 @@ class JwtAuthTransform(Transform):
         if route_decorator(self, original_node) is None or not isinstance(updated_node.decorator, cst.Call):
             return updated_node
         return updated_node.with_changes(decorator=self._with_dependency(updated_node.decorator, protected))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        """Comments above the removed ``@jwt_required(...)`` stay, above what came next."""
+        protected = self.dependencies.pop(original_node, None)
+        comments = [line for line in protected.leading_lines if line.comment] if protected else []
+        if not comments:
+            return updated_node
+        index = list(original_node.decorators).index(protected)  # type: ignore[arg-type]
+        decorators = list(updated_node.decorators)
+        if index < len(decorators):
+            decorators[index] = decorators[index].with_changes(leading_lines=[*comments, *decorators[index].leading_lines])
+            return updated_node.with_changes(decorators=decorators)
+        return updated_node.with_changes(lines_after_decorators=[*comments, *updated_node.lines_after_decorators])
 
     def _with_dependency(self, route: cst.Call, protected: cst.Decorator) -> cst.Call:
         """``@app.get(path, ...)`` with ``Depends(JWTRequired(<jwt_required's arguments>))``
