@@ -96,3 +96,120 @@ def test_httpauth_optional_and_public_routes_answer_the_same(httpauth):
     original = answers_in(HTTPAUTH, "authapi.app:app", requests)
     assert [a["body"] for a in original[:3]] == [{"hello": "anonymous"}, {"hello": "t-ann"[2:]}, {"hello": "anonymous"}]
     assert answers_in(httpauth, "authapi.app:app", requests) == original
+
+
+LOGIN = FIXTURES / "login" / "input"
+FORGED = {"session": "eyJfdXNlcl9pZCI6IjEifQ.forged.signature"}  # a session cookie not signed by the app
+LOCATION = ["Location"]
+
+
+@pytest.fixture(scope="module")
+def login(tmp_path_factory):
+    return convert_copy(LOGIN, tmp_path_factory.mktemp("login") / "converted")
+
+
+def web_requests():
+    """The client keeps its cookies from one request to the next, as a browser does."""
+    protected = [("GET", "/profile"), ("GET", "/admin/3"), ("POST", "/logout")]
+    refused = [{"method": m, "path": p, "expect_headers": LOCATION} for m, p in protected]
+    forged = [{"method": m, "path": p, "cookies": FORGED, "expect_headers": LOCATION} for m, p in protected]
+    ann = {"name": "ann", "password": "ann-pw"}
+    return [
+        *refused,  # not logged in: redirected to the login view with ?next=
+        *forged,
+        {"method": "GET", "path": "/profile?tab=1", "expect_headers": LOCATION},
+        {"method": "POST", "path": "/login", "form": {"name": "ann", "password": "nope"}},
+        *refused,  # a failed login logs nobody in
+        {"method": "POST", "path": "/login?next=/profile", "form": ann, "expect_headers": LOCATION},
+        {"method": "GET", "path": "/profile"},
+        {"method": "GET", "path": "/admin/3"},  # logged in, but not an admin: the view's own 403
+        {"method": "GET", "path": "/"},
+        {"method": "POST", "path": "/logout", "expect_headers": LOCATION},
+        *refused,  # logged out
+        {"method": "POST", "path": "/login", "form": {"name": "root", "password": "root-pw"}, "expect_headers": LOCATION},
+        {"method": "GET", "path": "/admin/3"},
+        {"method": "GET", "path": "/"},
+    ]
+
+
+def test_login_view_redirects_and_sessions_answer_the_same(login):
+    requests = web_requests()
+    original = answers_in(LOGIN, "loginapp.web:app", requests)
+    statuses = [a["status"] for a in original]
+    assert statuses == [302, 302, 302, 302, 302, 302, 302, 401, 302, 302, 302, 302, 200, 403, 200, 302, 302, 302, 302, 302, 200, 200]
+    assert original[0]["headers"]["Location"] == "/login?next=%2Fprofile"
+    assert original[6]["headers"]["Location"] == "/login?next=%2Fprofile%3Ftab%3D1"
+    assert original[12]["body"] == {"name": "ann", "id": "1"}
+    assert original[20]["body"] == {"page": 3, "admin": "root"}
+    comparison = compare(LOGIN, login, "loginapp.web:app", requests)
+    assert comparison.same, comparison
+
+
+def test_unauthorized_handler_and_json_login_answer_the_same(login):
+    protected = [("DELETE", "/api/session"), ("GET", "/api/notes")]
+    refused = [{"method": m, "path": p} for m, p in protected]
+    requests = [
+        *refused,
+        *({**r, "cookies": FORGED} for r in refused),
+        {"method": "POST", "path": "/api/session", "json": {"name": "ann", "password": "bad"}},
+        *refused,
+        {"method": "POST", "path": "/api/session", "json": {"name": "ann", "password": "ann-pw"}},
+        {"method": "GET", "path": "/api/notes"},
+        {"method": "DELETE", "path": "/api/session"},
+        *refused,
+    ]
+    original = answers_in(LOGIN, "loginapp.api:app", requests)
+    assert [a["status"] for a in original] == [401, 401, 401, 401, 403, 401, 401, 200, 200, 200, 401, 401]
+    assert original[0]["body"] == {"error": "login required"}
+    assert original[8]["body"] == {"owner": "ann", "notes": ["a", "b"]}
+    comparison = compare(LOGIN, login, "loginapp.api:app", requests)
+    assert comparison.same, comparison
+
+
+def test_without_login_view_the_401_page_answers(login):
+    requests = [{"method": "GET", "path": "/private"}, {"method": "GET", "path": "/private", "cookies": FORGED}]
+    original = answers_in(LOGIN, "loginapp.plain:app", requests)
+    assert [a["status"] for a in original] == [401, 401]
+    assert "<title>401 Unauthorized</title>" in original[0]["body"]
+    assert answers_in(login, "loginapp.plain:app", requests) == original
+
+
+AUTH_DECORATOR = ("login_required", "fresh_login_required")
+ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route"}
+
+
+def _protection(path):
+    """{view name: [(route decorator, protected?)]} of a module: a route is protected when an
+    auth decorator is still on the view or its decorator has an auth dependency."""
+    import libcst as cst
+
+    views = {}
+    for node in cst.parse_module(path.read_bytes()).body:
+        if not isinstance(node, cst.FunctionDef):
+            continue
+        code = [cst.Module([]).code_for_node(d.decorator) for d in node.decorators]
+        routes = [c for c in code if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
+        guarded = any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in code)
+        if routes:
+            views[node.name.value] = [(r, guarded or ".dependency" in r.partition("dependencies=")[2]) for r in routes]
+    return views
+
+
+@pytest.mark.parametrize(
+    ("original", "module"),
+    [
+        (HTTPAUTH, "authapi/app.py"),
+        (HTTPAUTH, "authapi/admin.py"),
+        (LOGIN, "loginapp/web.py"),
+        (LOGIN, "loginapp/api.py"),
+        (LOGIN, "loginapp/plain.py"),
+    ],
+)
+def test_no_protected_route_loses_its_check(original, module, httpauth, login):
+    converted = httpauth if original == HTTPAUTH else login
+    before, after = _protection(original / module), _protection(converted / module)
+    protected = {view for view, routes in before.items() if all(p for _, p in routes)}
+    assert protected, "the fixture protects no route"
+    for view in protected:
+        assert after[view] and all(p for _, p in after[view]), (view, after[view])
+    assert any(".dependency" in r for routes in after.values() for r, _ in routes)  # converted, not just kept

@@ -21,6 +21,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import Scope, ScopeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
@@ -132,11 +133,12 @@ class AuthTransform(Transform):
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if isinstance(original_node.value, cst.Name):
             name = supported_name(self.qualified_names(original_node))
-            if name is not None:  # flask_login.current_user
+            if name is not None:  # flask_login.current_user, under a name that is still free
+                local = name if name not in self._scope(original_node) else f"{original_node.value.value}_{name}"
                 self.consume(original_node)
-                self.use_support(name)
-                return cst.Name(name)
-        if original_node.attr.value == "blueprint_login_views":
+                self.use_support(name, asname=local)
+                return cst.Name(local)
+        if original_node.attr.value == "blueprint_login_views" and self._is_login_manager(original_node.value):
             self.flag(original_node, "blueprint_login_views")
         return updated_node
 
@@ -184,6 +186,16 @@ class AuthTransform(Transform):
         receiver = (updated.func if isinstance(updated, cst.Call) else updated).value  # type: ignore[union-attr]
         args = list(updated.args) if isinstance(updated, cst.Call) else []
         return cst.Call(cst.Attribute(receiver, cst.Name("dependency")), last_arg(args))
+
+    def _scope(self, node: cst.CSTNode) -> Scope | set[str]:
+        return self.get_metadata(ScopeProvider, node, None) or set()
+
+    def _is_login_manager(self, node: cst.BaseExpression) -> bool:
+        """``manager = LoginManager()`` of this module, or ``app.login_manager``."""
+        if m.matches(node, m.Attribute(attr=m.Name("login_manager"))):
+            return True
+        values = self.assigned_values(node) if isinstance(node, cst.Name) else []
+        return any(isinstance(v, cst.Call) and supported_name(self.qualified_names(v.func)) == "LoginManager" for v in values)
 
     def _is_httpauth(self, node: cst.BaseExpression) -> bool:
         """Whether ``node`` names a Flask-HTTPAuth object (of this module or imported)."""
