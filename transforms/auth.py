@@ -168,7 +168,16 @@ class AuthTransform(Transform):
         decorators = list(updated_node.decorators)
         for index in routes:
             decorators[index] = self._with_dependencies(decorators[index], dependencies)
-        return updated_node.with_changes(decorators=[*decorators[: last + 1], *decorators[below:]])
+        # comments above the removed decorators stay, above what now follows the routes
+        comments = [line for d in decorators[last + 1 : below] for line in d.leading_lines if line.comment]
+        if not comments:
+            return updated_node.with_changes(decorators=[*decorators[: last + 1], *decorators[below:]])
+        if below < len(decorators):
+            decorators[below] = decorators[below].with_changes(leading_lines=[*comments, *decorators[below].leading_lines])
+            return updated_node.with_changes(decorators=[*decorators[: last + 1], *decorators[below:]])
+        return updated_node.with_changes(
+            decorators=decorators[: last + 1], lines_after_decorators=[*comments, *updated_node.lines_after_decorators]
+        )
 
     def _dependency(self, original: cst.Decorator, updated: cst.BaseExpression) -> cst.BaseExpression | None:
         """What goes in ``Depends(...)`` for an auth decorator, or None when it is not one."""
