@@ -116,6 +116,8 @@ def web_requests():
     ann = {"name": "ann", "password": "ann-pw"}
     return [
         *refused,  # not logged in: redirected to the login view with ?next=
+        {"method": "GET", "path": "/admin/abc"},  # <int:page> does not match: 404 before any check
+        {"method": "GET", "path": "/admin/-1"},
         *forged,
         {"method": "GET", "path": "/profile?tab=1", "expect_headers": LOCATION},
         {"method": "POST", "path": "/login", "form": {"name": "ann", "password": "nope"}},
@@ -136,11 +138,13 @@ def test_login_view_redirects_and_sessions_answer_the_same(login):
     requests = web_requests()
     original = answers_in(LOGIN, "loginapp.web:app", requests)
     statuses = [a["status"] for a in original]
-    assert statuses == [302, 302, 302, 302, 302, 302, 302, 401, 302, 302, 302, 302, 200, 403, 200, 302, 302, 302, 302, 302, 200, 200]
+    assert statuses == [
+        302, 302, 302, 404, 404, 302, 302, 302, 302, 401, 302, 302, 302, 302, 200, 403, 200, 302, 302, 302, 302, 302, 200, 200
+    ]
     assert original[0]["headers"]["Location"] == "/login?next=%2Fprofile"
-    assert original[6]["headers"]["Location"] == "/login?next=%2Fprofile%3Ftab%3D1"
-    assert original[12]["body"] == {"name": "ann", "id": "1"}
-    assert original[20]["body"] == {"page": 3, "admin": "root"}
+    assert original[8]["headers"]["Location"] == "/login?next=%2Fprofile%3Ftab%3D1"
+    assert original[14]["body"] == {"name": "ann", "id": "1"}
+    assert original[22]["body"] == {"page": 3, "admin": "root"}
     comparison = compare(LOGIN, login, "loginapp.web:app", requests)
     assert comparison.same, comparison
 

@@ -1177,17 +1177,33 @@ def _dependency(check: Any, schemes: tuple[Any, ...] = ()) -> Any:
     classes that document the route's scheme in OpenAPI (a plain ``def``: FastAPI runs it in a
     worker thread, where blocking user lookups belong)."""
 
-    def dependency(**schemes_: Any) -> None:
+    def dependency(request: Request, **schemes_: Any) -> None:
+        _match_path(request)
         refusal = check()
         if refusal is not None:
             raise AuthRefusal(refusal)
 
-    parameters = [
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    parameters += [
         inspect.Parameter(f"security_{index}", inspect.Parameter.KEYWORD_ONLY, default=Depends(scheme))
         for index, scheme in enumerate(schemes)
     ]
     dependency.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return dependency
+
+
+def _match_path(request: Request) -> None:
+    """Flask matched the URL (its converters: ``<int:page>``) before the auth decorator ran, so
+    ``/admin/abc`` was a 404 for everyone; FastAPI checks path parameters after the route's
+    dependencies. The route's path parameters are checked here first, with the same error."""
+    from fastapi.dependencies.utils import request_params_to_args
+
+    route = request.scope.get("route")
+    fields = getattr(getattr(route, "dependant", None), "path_params", None)
+    if fields:
+        _, errors = request_params_to_args(fields, request.path_params)
+        if errors:
+            raise RequestValidationError(errors)
 
 
 def _documented(security_class: type, **options: Any) -> Any:
