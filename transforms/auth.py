@@ -18,6 +18,9 @@ decorators too), so that the other decorator still runs before it, as in Flask.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
@@ -58,7 +61,7 @@ def supported_name(qualified: set[str]) -> str | None:
 class AuthTransform(Transform):
     NAME = "auth"
     DESCRIPTION = "Flask-HTTPAuth / Flask-Login -> flask_compat's; @auth.login_required on a view -> a route dependency"
-    FINDINGS = {
+    FINDINGS: ClassVar[Mapping[str, Code]] = {
         "digest": Code(
             "F2F211",
             "HTTPDigestAuth is not converted: protect these routes with a dependency that checks the "
