@@ -22,7 +22,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
-- ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``FlaskCORS`` and ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` as Starlette's
+  CORSMiddleware with Flask-CORS's options and answers; ``cross_origin``: its per-view decorator.
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
@@ -57,6 +58,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException, Request, UploadFile
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
@@ -64,7 +66,10 @@ from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Router
 
 
 def _or_default(value: Any, handler: Any) -> Any:
@@ -201,6 +206,9 @@ def error_page(status: int, description: str | None = None, headers: dict[str, s
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    handler = _layered(_router_layers(request), error)  # a blueprint's app_errorhandler(404)
+    if handler is not None:
+        return await handler(request, error)
     if not isinstance(error.detail, str):
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
     description = None if error.detail == _phrase(error.status_code) else error.detail
@@ -216,7 +224,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 async def _answer_error(request: Request, error: StarletteHTTPException) -> Response:
     """The app's own handler for that status (or for all HTTP errors) answers, as in Flask."""
     handlers = request.app.exception_handlers
-    handler = handlers.get(error.status_code) or handlers.get(StarletteHTTPException) or _http_error
+    handler = (
+        _layered(_router_layers(request), error)
+        or handlers.get(error.status_code)
+        or handlers.get(StarletteHTTPException)
+        or _http_error
+    )
     response = handler(request, error)
     return await response if inspect.isawaitable(response) else response
 
@@ -331,16 +344,22 @@ class _Globals:
 g = _Globals()
 
 
-def _hooks(app: Any) -> dict[str, list[Any]]:
-    if not hasattr(app.state, "flask_hooks"):
-        app.state.flask_hooks = {"before": [], "after": [], "teardown": []}
-    return app.state.flask_hooks
+def _hooks(owner: Any, app_wide: bool = False) -> dict[str, list[Any]]:
+    """The hooks registered on an app or a router; ``app_wide`` ones are a router's
+    ``before_app_request`` & co., which Flask runs for every request of the app."""
+    attribute = "flask_app_hooks" if app_wide else "flask_hooks"
+    hooks = owner.__dict__.get(attribute)
+    if hooks is None:
+        hooks = {"before": [], "after": [], "teardown": []}
+        setattr(owner, attribute, hooks)
+        _remember_blueprint(owner)
+    return hooks
 
 
 def _registrar(kind: str) -> Any:
-    def register(app: Any) -> Any:
+    def register(owner: Any, app_wide: bool = False) -> Any:
         def decorator(hook: Any) -> Any:
-            _hooks(app)[kind].append(hook)
+            _hooks(owner, app_wide)[kind].append(hook)
             return hook
 
         return decorator
@@ -349,12 +368,184 @@ def _registrar(kind: str) -> Any:
 
 
 before_request = _registrar("before")
-before_request.__doc__ = "``@app.before_request``: ``@before_request(app)``."
+before_request.__doc__ = (
+    "``@app.before_request``: ``@before_request(app)``; ``@bp.before_request``: ``@before_request(bp)``, "
+    "for that router's routes only; ``@bp.before_app_request``: ``@before_request(bp, app_wide=True)``."
+)
 after_request = _registrar("after")
 after_request.__doc__ = "``@app.after_request``: ``@after_request(app)``; the hook gets and returns the response."
 teardown_request = _registrar("teardown")
 teardown_request.__doc__ = "``@app.teardown_request`` / ``teardown_appcontext``: runs after every request."
 teardown_appcontext = teardown_request
+
+
+# -- blueprints: hooks and error handlers of one router ---------------------------------------
+#
+# Flask runs a blueprint's hooks and error handlers for the requests routed to that blueprint's
+# views. A router's routes are copied into the app by include_router with the same endpoint
+# functions, so the request's route (matched here as Starlette's router will match it) tells
+# which routers it belongs to. A router's error handlers are laid over the app's, for its routes
+# only, through the handlers Starlette looks up in the request scope.
+
+_BLUEPRINTS: list[Any] = []  # routers with Flask hooks or error handlers, in registration order
+_NO_HOOKS: dict[str, list[Any]] = {"before": [], "after": [], "teardown": []}
+
+
+def _remember_blueprint(owner: Any) -> None:
+    if isinstance(owner, Router) and all(owner is not known for known in _BLUEPRINTS):
+        _BLUEPRINTS.append(owner)
+
+
+def _error_handlers(owner: Any, app_wide: bool = False) -> dict[Any, Any]:
+    attribute = "flask_app_error_handlers" if app_wide else "flask_error_handlers"
+    handlers = owner.__dict__.get(attribute)
+    if handlers is None:
+        handlers = {}
+        setattr(owner, attribute, handlers)
+        _remember_blueprint(owner)
+    return handlers
+
+
+def blueprint_errorhandler(router: Any, key: Any, app_wide: bool = False) -> Any:
+    """``@bp.errorhandler(key)``: ``@blueprint_errorhandler(bp, key)``, for errors raised while
+    that router's routes handle a request; ``@bp.app_errorhandler(key)``: ``app_wide=True``.
+    The handler is Flask's, unchanged: for a status code or an HTTP exception class it gets an
+    ``HTTPError``, for another exception class the exception as raised."""
+
+    def decorator(handler: Any) -> Any:
+        http = isinstance(key, int) or (isinstance(key, type) and issubclass(key, StarletteHTTPException))
+        adapted = flask_error_handler(handler) if http else flask_exception_handler(handler)
+        _error_handlers(router, app_wide)[key] = adapted
+        return handler
+
+    return decorator
+
+
+def _converts(route: Any, values: dict[str, Any]) -> bool:
+    """Whether the path values convert (``/members/x`` for ``<int:member_id>`` does not: Flask's
+    routing 404, which no blueprint sees)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not values:
+        return True
+    _, errors = request_params_to_args(dependant.path_params, values)
+    return not errors
+
+
+def _routes(routes: list[Any], owners: list[Any]) -> Any:
+    """(route, the routers it was included from) for every route of the app. FastAPI copies an
+    included router's routes into the app (the endpoint tells where they came from), or, in
+    newer versions, keeps the router behind one route with ``original_router``."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes, [*owners, inner])
+        else:
+            yield route, owners
+
+
+def _included_blueprints(app: Any) -> list[Any]:
+    """The routers with Flask hooks or error handlers that ``app`` includes; their routes are
+    made to run the routers' hooks and handlers, and the routes of an ``@cross_origin`` view
+    its CORS (once, when the app's routes change)."""
+    cached = app.__dict__.get("flask_compat_blueprints")
+    if cached is not None and cached[0] == (len(app.router.routes), len(_BLUEPRINTS)):
+        return cached[1]
+    included: list[Any] = []
+    for route, owners in _routes(app.router.routes, []):
+        endpoint = getattr(route, "endpoint", None)
+        if endpoint is None:
+            continue
+        if not owners:
+            owners = [bp for bp in _BLUEPRINTS if any(getattr(r, "endpoint", None) is endpoint for r in bp.routes)]
+        blueprints = [bp for bp in owners if any(bp is known for known in _BLUEPRINTS)]
+        if blueprints:
+            _run_blueprint(route, blueprints)
+        cors = getattr(endpoint, "flask_cors_options", None)
+        if cors is not None and not getattr(route, "flask_compat_cors", False):
+            route.handle = FlaskCORS(route.handle, **cors)
+            route.flask_compat_cors = True
+        included.extend(bp for bp in blueprints if all(bp is not seen for seen in included))
+    app.flask_compat_blueprints = ((len(app.router.routes), len(_BLUEPRINTS)), included)
+    return included
+
+
+def _run_blueprint(route: Any, blueprints: list[Any]) -> None:
+    """Make ``route`` run its routers' before hooks (FLASK_MIDDLEWARE runs their after and
+    teardown hooks) and let their error handlers answer before the app's: Starlette reads the
+    handlers from the scope when the route handles the request."""
+    if getattr(route, "flask_compat_blueprints", None) is not None:
+        return
+    handle = route.handle  # what the router calls, in every FastAPI version
+
+    async def blueprint_handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        methods = getattr(route, "methods", None)
+        if (methods and scope["method"] not in methods) or not _converts(route, scope.get("path_params", {})):
+            await handle(scope, receive, send)  # Flask's routing 404 or 405: no blueprint sees it
+            return
+        scope.setdefault("flask_compat", {})["blueprints"] = blueprints
+        request = Request(scope, receive)
+        layers = _router_layers(request)
+        if any(layers) and "starlette.exception_handlers" in scope:
+            classes, statuses = scope["starlette.exception_handlers"]
+            classes, statuses = dict(classes), dict(statuses)
+            for layer in reversed(layers):
+                classes.update({k: v for k, v in layer.items() if not isinstance(k, int)})
+                statuses.update({k: v for k, v in layer.items() if isinstance(k, int) and k != 500})
+                if 500 in layer and Exception not in layer:
+                    classes[Exception] = layer[500]
+            scope["starlette.exception_handlers"] = (classes, statuses)
+        response = None
+        try:
+            for hook in (h for bp in blueprints for h in bp.__dict__.get("flask_hooks", _NO_HOOKS)["before"]):
+                value = await _call(hook)
+                if value is not None:
+                    response = to_response(value)
+                    break
+        except Exception as exc:  # abort(401) in a blueprint's before hook
+            response = await _error_response(request, exc)
+        if response is not None:
+            await response(scope, receive, send)
+        else:
+            await handle(scope, receive, send)
+
+    route.handle = blueprint_handle
+    route.flask_compat_blueprints = blueprints
+
+
+def _lookup(handlers: dict[Any, Any], error: BaseException) -> Any | None:
+    """Starlette's order: the status code of an HTTP error, then the exception's classes."""
+    if isinstance(error, StarletteHTTPException) and error.status_code in handlers:
+        return handlers[error.status_code]
+    found = next((handlers[cls] for cls in type(error).__mro__ if cls in handlers), None)
+    if (found is None or found is _server_error) and not isinstance(error, StarletteHTTPException):
+        return handlers.get(500) or found  # Flask's 500 handler answers unhandled exceptions
+    return found
+
+
+def _layered(layers: list[dict[Any, Any]], error: BaseException) -> Any | None:
+    return next((h for h in (_lookup(layer, error) for layer in layers) if h is not None), None)
+
+
+def _router_layers(request: Request) -> list[dict[Any, Any]]:
+    """Error handlers that come before the app's: the request's routers', then app-wide ones."""
+    state = request.scope.get("flask_compat", {})
+    blueprints, app_wide = state.get("blueprints", []), state.get("app_wide", [])
+    return [
+        *(bp.__dict__.get("flask_error_handlers", {}) for bp in blueprints),
+        *(bp.__dict__.get("flask_app_error_handlers", {}) for bp in app_wide),
+    ]
+
+
+async def _error_response(request: Request, error: Exception) -> Response:
+    """The response Flask's error handling gives for an error raised outside the route (a
+    before hook) or not handled inside it: the routers' handlers, then the app's, then Flask's."""
+    if isinstance(error, StarletteHTTPException):
+        return await _answer_error(request, error)
+    else:
+        logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
+        handler = _layered([*_router_layers(request), request.app.exception_handlers], error) or _server_error
+    response = handler(request, error)
+    return await response if inspect.isawaitable(response) else response
 
 
 async def _call(function: Any, *args: Any) -> Any:
@@ -371,15 +562,24 @@ class FlaskRequestContext(BaseHTTPMiddleware):
         if _is_json(request):
             await request.body()  # cached, so that request.get_json() also works outside the view
         request_token = _current_request.set(FlaskRequest(request))
-        hooks = _hooks(request.app)
+        app_wide = _included_blueprints(request.app)
+        # one object per request, shared with the scopes that middleware below copies
+        state = request.scope["flask_compat"] = {"app_wide": app_wide, "blueprints": []}
+        # Flask's order: the app's hooks (a blueprint's app-wide ones among them), then the
+        # blueprint's (run by its routes); after and teardown hooks in the reverse order
+        layers = [_hooks(request.app), *(bp.flask_app_hooks for bp in app_wide if "flask_app_hooks" in bp.__dict__)]
+        blueprint_hooks_added = False
         error: BaseException | None = None
         try:
             response = None
-            for hook in hooks["before"]:
-                value = await _call(hook)
-                if value is not None:
-                    response = to_response(value)
-                    break
+            try:
+                for hook in (h for layer in layers for h in layer["before"]):
+                    value = await _call(hook)
+                    if value is not None:
+                        response = to_response(value)
+                        break
+            except Exception as exc:  # abort(401) in a before hook: answered by the error handlers
+                response = await _error_response(request, exc)
             if response is None:
                 response = await _too_large(request)  # where Flask's view would have read the body
             if response is None:
@@ -390,13 +590,17 @@ class FlaskRequestContext(BaseHTTPMiddleware):
                     response = await call_next(request)
                 except Exception as exc:  # Flask's after_request hooks see the 500 response too
                     error = exc
-                    response = await _unhandled(request, exc)
+                    response = await _error_response(request, exc)
                 response = await _automatic_methods(request, response, head)
-            for hook in reversed(hooks["after"]):
+            layers += [bp.__dict__.get("flask_hooks", _NO_HOOKS) for bp in state["blueprints"]]
+            blueprint_hooks_added = True
+            for hook in (h for layer in reversed(layers) for h in reversed(layer["after"])):
                 response = to_response(await _call(hook, response))
             return response
         finally:
-            for hook in reversed(hooks["teardown"]):
+            if not blueprint_hooks_added:  # an error before the after hooks
+                layers += [bp.__dict__.get("flask_hooks", _NO_HOOKS) for bp in state["blueprints"]]
+            for hook in (h for layer in reversed(layers) for h in reversed(layer["teardown"])):
                 try:
                     await _call(hook, error)
                 except Exception:
@@ -558,14 +762,6 @@ async def _drain(response: Response) -> None:
     if iterator is not None:
         async for _ in iterator:
             pass
-
-
-async def _unhandled(request: Request, error: Exception) -> Response:
-    logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
-    handlers = request.app.exception_handlers
-    handler = handlers.get(500) or handlers.get(Exception) or _server_error
-    response = handler(request, error)
-    return await response if inspect.isawaitable(response) else response
 
 
 class FlaskSessions:
@@ -870,27 +1066,41 @@ class Config(dict):
 
 def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``instance_path`` and ``extensions``."""
+    (Flask's defaults that apps read), ``logger``, ``flask_root_path``, ``instance_path`` and
+    ``extensions``, and ``FlaskApp``'s attributes and methods."""
     module = sys.modules.get(import_name)
-    root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
-    app.instance_path = instance_path or os.path.join(os.path.dirname(root_path), "instance")
-    app.config = Config(app.instance_path if instance_relative_config else root_path, _FLASK_DEFAULTS)
+    # Flask's app.root_path; FastAPI's root_path is the ASGI mount prefix, so it keeps its own name
+    app.flask_root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
+    app.__class__ = _flask_class(type(app))
+    app.instance_path = instance_path or app.auto_find_instance_path()
+    app.config = Config(app.instance_path if instance_relative_config else app.flask_root_path, _FLASK_DEFAULTS)
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
-    app.__class__ = _with_config_attributes(type(app))
     return app
 
 
+def _config_attribute(key: str) -> property:
+    return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
+
+
+class FlaskApp:
+    """What ``add_flask_attributes`` adds to the class of a converted app: Flask's config-backed
+    ``testing`` and ``secret_key``, and Flask's methods that code calls or patches (tests
+    monkeypatch ``auto_find_instance_path``). ``isinstance(app, FlaskApp)`` tells a converted
+    app, as ``isinstance(app, Flask)`` told a Flask one."""
+
+    testing = _config_attribute("TESTING")
+    secret_key = _config_attribute("SECRET_KEY")
+
+    def auto_find_instance_path(self) -> str:
+        """Flask's default instance folder: ``instance`` next to the app's package."""
+        return os.path.join(os.path.dirname(self.flask_root_path), "instance")
+
+
 @functools.lru_cache(maxsize=None)
-def _with_config_attributes(cls: type) -> type:
-    """The app's class with Flask's config-backed attributes: ``app.testing`` and
-    ``app.secret_key`` read and write ``app.config``, as on a Flask app."""
-
-    def config_attribute(key: str) -> property:
-        return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
-
-    return type(cls.__name__, (cls,), {"testing": config_attribute("TESTING"), "secret_key": config_attribute("SECRET_KEY")})
+def _flask_class(cls: type) -> type:
+    return type(cls.__name__, (FlaskApp, cls), {})
 
 
 _FLASK_DEFAULTS = {
@@ -957,6 +1167,35 @@ def flask_cors_options(
     if max_age is not None:
         options["max_age"] = int(max_age.total_seconds()) if hasattr(max_age, "total_seconds") else int(max_age)
     return options
+
+
+class FlaskCORS(CORSMiddleware):
+    """Starlette's CORSMiddleware answering as Flask-CORS does: a request from an origin it does
+    not allow gets no CORS headers at all (Starlette still sends Allow-Credentials and
+    Expose-Headers, and refuses such a preflight with 400 where Flask answers OPTIONS itself)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and not self.is_allowed_origin(origin=origin):
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def cross_origin(*args: Any, **options: Any) -> Any:
+    """Flask-CORS's ``@cross_origin(...)`` on one view: the view's routes get their own
+    CORSMiddleware with those options (FLASK_MIDDLEWARE puts it in front of each of them), so
+    that other routes send no CORS headers, as in Flask. Preflight requests are answered there."""
+    if args:
+        options.setdefault("origins", args[0])
+    options.pop("automatic_options", None)  # Starlette's CORSMiddleware answers preflights itself
+
+    def decorator(view: Any) -> Any:
+        view.flask_cors_options = flask_cors_options(**options)
+        return view
+
+    return decorator
 
 
 def url_for(endpoint: str, *, _external: bool = False, _anchor: str | None = None, **values: Any) -> str:
