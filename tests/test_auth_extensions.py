@@ -42,6 +42,7 @@ PROTECTED = [
     ("GET", "/admin/stats"),
     ("GET", "/admin/removed"),
     ("DELETE", "/admin/users/bob"),
+    ("GET", "/ops/status"),  # a blueprint's before_request hook is the check
 ]
 
 
@@ -74,6 +75,7 @@ def test_httpauth_protected_routes_refuse_what_they_refused(httpauth):
     assert reports[7]["headers"]["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
     assert [a["status"] for a in by_route[("GET", "/either/admin")]] == [401, 401, 401, 401, 401, 401, 403, 403, 200, 200]
     assert [a["status"] for a in by_route[("DELETE", "/admin/users/bob")]] == [401, 401, 401, 401, 401, 403, 403, 401, 204, 401]
+    assert [a["status"] for a in by_route[("GET", "/ops/status")]] == [401, 401, 401, 401, 401, 401, 401, 403, 401, 200]
     assert original[-2]["body"] == {"audit": ["audited_view"] * 10}  # the decorator above the check ran first
     assert original[-1]["body"] == {"removed": ["bob"]}
 
