@@ -5,6 +5,7 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 """
 
 from transforms.app_blueprint import AppBlueprintTransform
+from transforms.auth import AuthTransform
 from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
@@ -27,6 +28,7 @@ ORDER = (
     ErrorsTransform,
     StreamingTransform,
     RequestContextTransform,
+    AuthTransform,
     JwtAuthTransform,
     CorsTransform,
     EntrypointTransform,

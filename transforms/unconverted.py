@@ -45,6 +45,8 @@ FASTAPI_ATTRIBUTES = frozenset(
         "user_middleware", "middleware_stack", "dependencies", "docs_url", "openapi_url",
         # what flask_compat.add_flask_attributes gives a converted app
         "config", "logger", "instance_path", "extensions", "name",
+        # what flask_compat's LoginManager.init_app gives it
+        "login_manager",
     }
 )
 ATTRIBUTE_ADVICE = {
@@ -96,8 +98,10 @@ class UnconvertedTransform(Transform):
             "convert: use its FastAPI/Starlette counterpart",
             "Flask extensions hook into the Flask app object and request context; on a FastAPI "
             "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
-            "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency. "
-            "Flask-JWT-Extended becomes flask_compat's JWT support (transforms/jwt_auth.py).",
+            "plain SQLAlchemy with a session dependency. Flask-Login and Flask-HTTPAuth are converted "
+            "(transform auth); what is flagged of them (signals, HTTPDigestAuth, FlaskLoginClient) "
+            "has no flask_compat counterpart: write a FastAPI dependency or an event hook by hand. "
+            "Flask-JWT-Extended becomes flask_compat's JWT support (transform jwt_auth).",
         ),
     }
     EXAMPLES = (
