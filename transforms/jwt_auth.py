@@ -143,6 +143,8 @@ class JwtAuthTransform(Transform):
         super().__init__(*args, **kwargs)
         # original FunctionDef -> the jwt_required decorator that becomes a dependency of its routes
         self.dependencies: dict[cst.FunctionDef, cst.Decorator] = {}
+        # original FunctionDef -> that decorator as the traversal left it, to remove
+        self.removed: dict[cst.FunctionDef, cst.Decorator] = {}
 
     # -- names ---------------------------------------------------------------------------
     def _support(self, node: cst.CSTNode) -> str | None:
@@ -228,29 +230,37 @@ class JwtAuthTransform(Transform):
         flask = any(q.startswith("flask") for a in call.args for q in self.qualified_names(a.value))
         return not flask and all(m.matches(a, LITERAL_ARG) for a in call.args)
 
-    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator | cst.RemovalSentinel:
+    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
         function = self.get_metadata(ParentNodeProvider, original_node, None)
         protected = self.dependencies.get(function)  # type: ignore[arg-type]
         if protected is None:
             return updated_node
         if original_node is protected:
-            return cst.RemoveFromParent()
+            # removed when the function is left: until then every transform sees the decorators
+            # of the original at the same positions
+            self.removed[function] = updated_node  # type: ignore[index]
+            return updated_node
         if route_decorator(self, original_node) is None or not isinstance(updated_node.decorator, cst.Call):
             return updated_node
         return updated_node.with_changes(decorator=self._with_dependency(updated_node.decorator, protected))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        """Comments above the removed ``@jwt_required(...)`` stay, above what came next."""
-        protected = self.dependencies.pop(original_node, None)
-        comments = [line for line in protected.leading_lines if line.comment] if protected else []
-        if not comments:
+        """The ``@jwt_required(...)`` that became a dependency goes; comments above it stay,
+        above what came next."""
+        self.dependencies.pop(original_node, None)
+        protected = self.removed.pop(original_node, None)
+        if protected is None:
             return updated_node
-        index = list(original_node.decorators).index(protected)  # type: ignore[arg-type]
         decorators = list(updated_node.decorators)
-        if index < len(decorators):
+        index = next((i for i, d in enumerate(decorators) if d is protected or d.deep_equals(protected)), None)
+        if index is None:  # another transform took it already
+            return updated_node
+        comments = [line for line in decorators.pop(index).leading_lines if line.comment]
+        if comments and index < len(decorators):
             decorators[index] = decorators[index].with_changes(leading_lines=[*comments, *decorators[index].leading_lines])
-            return updated_node.with_changes(decorators=decorators)
-        return updated_node.with_changes(lines_after_decorators=[*comments, *updated_node.lines_after_decorators])
+        elif comments:
+            return updated_node.with_changes(decorators=decorators, lines_after_decorators=[*comments, *updated_node.lines_after_decorators])
+        return updated_node.with_changes(decorators=decorators)
 
     def _with_dependency(self, route: cst.Call, protected: cst.Decorator) -> cst.Call:
         """``@app.get(path, ...)`` with ``Depends(JWTRequired(<jwt_required's arguments>))``
