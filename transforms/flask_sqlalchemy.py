@@ -279,10 +279,11 @@ class FlaskSqlalchemyTransform(Transform):
             if len(args) > 1 and m.matches(args[1].value, m.Attribute(attr=m.Name("metadata")) | m.Name("metadata")):
                 return updated_node
             metadata = cst.Arg(cst.Attribute(self._reference(found[0], found[1].base), cst.Name("metadata")))
-            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            if len(args) > 1:
-                metadata = metadata.with_changes(comma=comma)
-            return updated_node.with_changes(args=[args[0].with_changes(comma=comma), metadata, *args[1:]])
+            if len(args) == 1:
+                first = args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                return updated_node.with_changes(args=[first, metadata])
+            # the metadata goes on the name's line, laid out as the name is
+            return updated_node.with_changes(args=[args[0], metadata.with_changes(comma=args[0].comma), *args[1:]])
         return updated_node
 
     # -- models: __tablename__, class methods ----------------------------------------------

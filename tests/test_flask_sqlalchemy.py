@@ -1,0 +1,84 @@
+"""Flask-SQLAlchemy: a bookshop API (app factory, blueprint, related models, a session per
+request, pagination, 404 helpers) answers the same requests after conversion, and its models
+become plain SQLAlchemy with the same tables."""
+
+from pathlib import Path
+
+import pytest
+
+from codemod.testing import convert_copy
+from codemod.verify import answers_in, compare
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "sqla"
+SPEC = "bookshop:create_app()"
+REQUESTS = [
+    {"method": "GET", "path": "/api/stats"},
+    {"method": "POST", "path": "/api/authors", "json": {"name": "Le Guin"}},
+    {"method": "POST", "path": "/api/authors", "json": {"name": "Calvino"}},
+    {"method": "POST", "path": "/api/authors", "json": {"name": "Calvino"}},  # 409
+    {"method": "POST", "path": "/api/drafts", "json": {"name": "Draft"}},  # never committed
+    {"method": "GET", "path": "/api/authors"},  # the draft went with its request's session
+    {"method": "GET", "path": "/api/authors/2"},
+    {"method": "GET", "path": "/api/authors/99"},  # db.get_or_404
+    {"method": "POST", "path": "/api/authors/1/books", "json": {"title": "Earthsea", "year": 1968, "tags": ["fantasy"]}},
+    {"method": "POST", "path": "/api/authors/1/books", "json": {"title": "The Dispossessed", "tags": ["sf", "utopia"]}},
+    {"method": "POST", "path": "/api/authors/1/books", "json": {"title": "Lathe of Heaven", "tags": ["sf"]}},
+    {"method": "POST", "path": "/api/authors/2/books", "json": {"title": "Invisible Cities", "year": 1972}},
+    {"method": "POST", "path": "/api/authors/2/books", "json": {"title": "Cosmicomics", "year": 1965}},
+    {"method": "POST", "path": "/api/authors/9/books", "json": {"title": "Nobody's"}},  # query.get_or_404
+    {"method": "GET", "path": "/api/books"},  # page and per_page from the query string: defaults
+    {"method": "GET", "path": "/api/books?page=2&per_page=2"},
+    {"method": "GET", "path": "/api/books?per_page=50"},  # max_per_page
+    {"method": "GET", "path": "/api/books?page=9&per_page=2"},  # out of range: 404
+    {"method": "GET", "path": "/api/books?page=0"},
+    {"method": "GET", "path": "/api/books?page=two"},
+    {"method": "GET", "path": "/api/books?per_page=-1"},
+    {"method": "GET", "path": "/api/authors/1/books?page=2"},  # Query.paginate
+    {"method": "GET", "path": "/api/authors/1/books?page=7"},  # error_out=False
+    {"method": "GET", "path": "/api/books/3"},
+    {"method": "GET", "path": "/api/books/42"},  # db.first_or_404 with a description
+    {"method": "GET", "path": "/api/books/search?title=Cosmicomics"},  # cls.query in a classmethod
+    {"method": "GET", "path": "/api/books/search?title=Ulysses"},
+    {"method": "POST", "path": "/api/books/3/reviews", "json": {"stars": 5}},  # Mapped[] model
+    {"method": "POST", "path": "/api/books/3/reviews", "json": {"stars": 4}},
+    {"method": "POST", "path": "/api/books/77/reviews", "json": {"stars": 1}},  # db.one_or_404
+    {"method": "DELETE", "path": "/api/books/3"},
+    {"method": "DELETE", "path": "/api/books/3"},
+    {"method": "GET", "path": "/api/stats"},  # counts, tags and the table names
+]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("sqla") / "converted")
+
+
+def test_the_bookshop_answers_the_same(converted):
+    original = answers_in(PROJECT / "input", SPEC, REQUESTS)
+    statuses = [a["status"] for a in original]
+    assert statuses == [
+        200, 201, 201, 409, 202, 200, 200, 404, 201, 201, 201, 201, 201, 404, 200, 200, 200, 404, 404, 404, 404,
+        200, 200, 200, 404, 200, 404, 201, 201, 404, 204, 404, 200,
+    ]
+    assert [a["name"] for a in original[5]["body"]] == ["Calvino", "Le Guin"]
+    assert original[7]["body"] == {"error": "not found", "detail": original[7]["body"]["detail"]}
+    assert original[13]["body"]["detail"] == "No such author"
+    assert original[15]["body"]["page"] == 2 and original[15]["body"]["pages"] == 3
+    assert [b["title"] for b in original[15]["body"]["items"]] == ["Lathe of Heaven", "Invisible Cities"]
+    assert original[16]["body"]["per_page"] == 3
+    assert original[22]["body"] == {"items": [], "page": 7, "pages": 2, "total": 3}
+    assert original[24]["body"]["detail"] == "No book 42"
+    assert original[28]["body"] == {"id": 2, "stars": 4, "reviews": 2}
+    assert original[32]["body"]["tables"] == ["authors", "book_edition", "book_tags", "star_review", "tags"]
+    comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_the_models_are_plain_sqlalchemy(converted):
+    models = (converted / "bookshop" / "models.py").read_text()
+    extensions = (converted / "bookshop" / "extensions.py").read_text()
+    assert "flask_sqlalchemy" not in models + extensions
+    assert "db.Column" not in models and "db.Model" not in models
+    assert "from sqlalchemy import Column, ForeignKey, Integer, String, Table" in models
+    assert '__tablename__ = "book_edition"' in models and '__tablename__ = "star_review"' in models
+    assert "class Base(DeclarativeBase):" in extensions and "db = Database(Base)" in extensions
