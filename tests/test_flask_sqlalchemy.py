@@ -2,12 +2,16 @@
 request, pagination, 404 helpers) answers the same requests after conversion, and its models
 become plain SQLAlchemy with the same tables."""
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
+from codemod.support import flask_compat
 from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
+from transforms.flask_sqlalchemy import table_name
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "sqla"
 SPEC = "bookshop:create_app()"
@@ -82,3 +86,157 @@ def test_the_models_are_plain_sqlalchemy(converted):
     assert "from sqlalchemy import Column, ForeignKey, Integer, String, Table" in models
     assert '__tablename__ = "book_edition"' in models and '__tablename__ = "star_review"' in models
     assert "class Base(DeclarativeBase):" in extensions and "db = Database(Base)" in extensions
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _schema(metadatas) -> dict[str, list[str]]:
+    return {t.name: sorted(c.name for c in t.columns) for md in metadatas for t in md.tables.values()}
+
+
+def test_converted_models_have_the_same_tables(monkeypatch):
+    """Mixins, single- and joined-table inheritance, abstract models, a declared __tablename__ and
+    2.0-style models: the plain SQLAlchemy models make the tables Flask-SQLAlchemy made."""
+    monkeypatch.setitem(sys.modules, "flask_compat", flask_compat)
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "flask_sqlalchemy" / "models"
+    original = _load(case / "input.py", "fsa_models_original")
+    converted = _load(case / "expected.py", "fsa_models_converted")
+    tables = _schema(original.db.metadatas.values())
+    assert {"http_log", "person", "manager", "invoice", "audit", "legacy", "tags"} == set(tables)
+    assert "employee" not in tables and tables["http_log"] == ["created", "id", "path"]
+    assert _schema([converted.Base.metadata]) == tables
+    pk = next(c for c in converted.Base.metadata.tables["person"].constraints if c.name)
+    assert pk.name == "pk_person"  # metadata=MetaData(naming_convention=...) kept
+
+
+@pytest.mark.parametrize(
+    "name", ["User", "OrderItem", "HTTPLog", "APIKey2Owner", "ABC", "Model2", "already_snake", "URLMap", "S3Bucket"]
+)
+def test_table_names_are_flask_sqlalchemy_s(name):
+    from flask_sqlalchemy.model import camel_to_snake_case
+
+    assert table_name(name) == camel_to_snake_case(name)
+
+
+# -- flask_compat's Database and Pagination ------------------------------------------------------
+
+
+def _outcome(make):
+    """What making a pagination gives: its public attributes, or 404."""
+    from fastapi import HTTPException
+    from werkzeug.exceptions import NotFound
+
+    try:
+        page = make()
+    except (NotFound, HTTPException) as error:
+        assert getattr(error, "code", None) == 404 or getattr(error, "status_code", None) == 404
+        return 404
+    names = ["items", "page", "per_page", "total", "pages", "first", "last", "has_next", "has_prev", "next_num", "prev_num"]
+    return {**{n: getattr(page, n) for n in names}, "pager": list(page.iter_pages()), "next": page.next().items}
+
+
+@pytest.mark.parametrize(
+    "total, page, per_page, max_per_page, error_out",
+    [
+        (45, 7, 2, None, True), (45, 1, 20, None, True), (45, 3, 20, None, True), (45, 4, 20, None, True),
+        (45, 4, 20, None, False), (0, 1, 20, None, True), (0, 2, 5, None, True), (10, 0, 5, None, True),
+        (10, 0, 5, None, False), (10, 1, 0, None, False), (10, 1, 50, 4, True), (200, 50, 2, None, True),
+    ],
+)
+def test_pagination_is_flask_sqlalchemy_s(total, page, per_page, max_per_page, error_out):
+    from flask_sqlalchemy.pagination import Pagination as Original
+
+    rows = list(range(total))
+
+    class ListPagination(Original):
+        def _query_items(self):
+            return rows[self._query_offset:self._query_offset + self.per_page]
+
+        def _query_count(self):
+            return len(rows)
+
+    options = {"page": page, "per_page": per_page, "max_per_page": max_per_page, "error_out": error_out}
+    expected = _outcome(lambda: ListPagination(**options))
+    converted = _outcome(
+        lambda: flask_compat.Pagination(lambda limit, offset: rows[offset:offset + limit], lambda: len(rows), **options)
+    )
+    assert converted == expected
+
+
+def _notes_app(tmp_path, uri="sqlite:///notes.db"):
+    from fastapi import FastAPI
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Note(Base):
+        __tablename__ = "note"
+        id = Column(Integer, primary_key=True)
+        text = Column(String(40))
+
+    app = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
+    flask_compat.add_flask_attributes(app, __name__, instance_path=str(tmp_path / "instance"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    return app, Base, Note
+
+
+def test_one_session_per_request_and_one_outside(tmp_path):
+    import threading
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import inspect, select
+
+    app, Base, Note = _notes_app(tmp_path)
+    db = flask_compat.Database(Base, app)
+    # outside a request (start-up code, a script, a test): the thread's session
+    db.create_all()
+    db.session.add(Note(text="from a script"))
+    db.session.commit()
+    assert (tmp_path / "instance" / "notes.db").exists()  # relative to the instance folder, as in Flask
+    sessions = []
+
+    @app.get("/notes")
+    def notes():
+        sessions.append(db.session())
+        db.session.add(Note(text="never committed"))
+        return [note.text for note in db.session.scalars(select(Note).order_by(Note.id))]
+
+    @app.get("/notes/{note_id}")
+    def note(note_id: int):
+        return {"text": db.get_or_404(Note, note_id).text}
+
+    client = TestClient(app)
+    assert client.get("/notes").json() == ["from a script", "never committed"]
+    assert client.get("/notes").json() == ["from a script", "never committed"]  # rolled back at the end
+    assert client.get("/notes/1").json() == {"text": "from a script"}
+    missing = client.get("/notes/9")
+    assert missing.status_code == 404 and "<title>404 Not Found</title>" in missing.text
+    assert sessions[0] is not sessions[1] and db.session() not in sessions
+    assert list(db.session.registry.registry) == [threading.get_ident()]  # the requests' sessions are gone
+    db.session.remove()
+    db.drop_all()
+    assert inspect(db.engine).get_table_names() == []
+
+
+def test_the_engine_comes_from_the_config_when_init_app_runs(tmp_path):
+    app, Base, _ = _notes_app(tmp_path, uri=None)
+    db = flask_compat.Database(Base)
+    with pytest.raises(RuntimeError, match="No database engine yet"):
+        db.create_all()
+    with pytest.raises(RuntimeError, match="SQLALCHEMY_DATABASE_URI"):
+        db.init_app(app)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"echo": False, "pool_pre_ping": True}
+    db.init_app(app)
+    assert db.engine.pool.__class__.__name__ == "StaticPool"  # one in-memory database for all threads
+    assert app.extensions["sqlalchemy"] is db and app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] is False
+    app.config["SQLALCHEMY_BINDS"] = {"other": "sqlite://"}
+    with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
+        db.init_app(app)
