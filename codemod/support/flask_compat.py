@@ -23,6 +23,9 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
 - ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``Database``, ``Pagination``: Flask-SQLAlchemy's ``db`` over plain SQLAlchemy: the engine made from
+  ``app.config`` at ``init_app``, ``db.session`` with one session per request, ``create_all``, and the
+  404 helpers (``get_or_404``, ``first_or_404``, ``one_or_404``, ``paginate``).
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
