@@ -176,6 +176,7 @@ class _FactsVisitor(cst.CSTVisitor):
         self.facts = Project()
         self.functions: list[cst.FunctionDef] = []
         self.module_names: set[str] = set()  # what the module binds at its top level
+        self.nesting = 0  # classes and functions around the node visited
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
@@ -188,9 +189,6 @@ class _FactsVisitor(cst.CSTVisitor):
             names = self._names(target)
             if FLASK in called:
                 self.facts.apps |= names
-            elif SQLALCHEMY in called:
-                for name in names:
-                    self.facts.databases[name] = self._database(value)
             elif BLUEPRINT in called:
                 has_prefix = any(m.matches(a.keyword, m.Name("url_prefix")) for a in value.args)
                 for name in names:
@@ -198,6 +196,11 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._record_targets([t.target for t in node.targets], node.value)
+        # db = SQLAlchemy(...) at module level: the form the Flask-SQLAlchemy transform converts
+        if self.nesting == 0 and len(node.targets) == 1 and isinstance(node.value, cst.Call):
+            if SQLALCHEMY in self._names(node.value.func):
+                for name in self._names(node.targets[0].target):
+                    self.facts.databases[name] = self._database(node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._record_targets([node.target], node.value)
@@ -232,6 +235,7 @@ class _FactsVisitor(cst.CSTVisitor):
         return DatabaseFacts(model_class.value, False, autonaming)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.nesting += 1
         if not node.bases:
             return
         bases = tuple(sorted(name for arg in node.bases for name in self._names(arg.value)))
@@ -255,11 +259,16 @@ class _FactsVisitor(cst.CSTVisitor):
                 abstract="__abstract__" in assigned and m.matches(assigned["__abstract__"], m.Name("True")),
             )
 
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.nesting -= 1
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(node)
+        self.nesting += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
+        self.nesting -= 1
 
     def visit_Return(self, node: cst.Return) -> None:
         if self.functions and node.value is not None and self._names(node.value) & self.facts.apps:

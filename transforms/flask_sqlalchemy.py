@@ -114,7 +114,7 @@ class FlaskSqlalchemyTransform(Transform):
             "    name = db.Column(db.String(80), nullable=False)\n\n\n"
             "def find(name):\n    return OrderItem.query.filter_by(name=name).first()\n",
             "from flask_compat import Database\nfrom sqlalchemy import Column, Integer, String\n"
-            "from sqlalchemy.orm import DeclarativeBase\n\n"
+            "from sqlalchemy.orm import DeclarativeBase\n\n\n"
             "class Base(DeclarativeBase):\n    pass\n\n\ndb = Database(Base)\n\n\n"
             "class OrderItem(Base):\n    __tablename__ = \"order_item\"\n    id = Column(Integer, primary_key=True)\n"
             "    name = Column(String(80), nullable=False)\n\n\n"
@@ -133,7 +133,7 @@ class FlaskSqlalchemyTransform(Transform):
             "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\ndef names():\n"
             "    return db.session.scalars(db.select(db.text('name'))).all(), db.engines\n",
             "from flask_compat import Database\nfrom sqlalchemy import select, text\n"
-            "from sqlalchemy.orm import DeclarativeBase\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
+            "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
             "db = Database(Base)\n\n\ndef names():\n    # TODO[F2F202]: `db.engines` is Flask-SQLAlchemy API that "
             "this version does not convert: use db.engine (one database)\n"
             "    return db.session.scalars(select(text('name'))).all(), db.engines\n",
@@ -221,11 +221,14 @@ class FlaskSqlalchemyTransform(Transform):
         body = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name("metadata"))], metadata[0])])] if metadata else [
             cst.SimpleStatementLine([cst.Pass()])
         ]
+        leading = list(statement.leading_lines)
+        if leading and all(line.comment is None for line in leading):
+            leading = [cst.EmptyLine(), cst.EmptyLine()]  # a class after the imports: two blank lines
         base = cst.ClassDef(
             cst.Name(facts.base),
             cst.IndentedBlock(body),
             bases=[cst.Arg(cst.Name("DeclarativeBase"))],
-            leading_lines=statement.leading_lines,
+            leading_lines=leading,
         )
         statement = statement.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
         return cst.FlattenSentinel([base, statement])
