@@ -65,6 +65,7 @@ def test_the_bookshop_answers_the_same(converted):
         200, 200, 200, 404, 200, 404, 201, 201, 404, 204, 404, 200,
     ]
     assert [a["name"] for a in original[5]["body"]] == ["Calvino", "Le Guin"]
+    assert original[2]["body"] == {"id": 2, "name": "Calvino", "books": 0, "repr": "<Author 2>"}
     assert original[7]["body"] == {"error": "not found", "detail": original[7]["body"]["detail"]}
     assert original[13]["body"]["detail"] == "No such author"
     assert original[15]["body"]["page"] == 2 and original[15]["body"]["pages"] == 3
@@ -85,7 +86,7 @@ def test_the_models_are_plain_sqlalchemy(converted):
     assert "db.Column" not in models and "db.Model" not in models
     assert "from sqlalchemy import Column, ForeignKey, Integer, String, Table" in models
     assert '__tablename__ = "book_edition"' in models and '__tablename__ = "star_review"' in models
-    assert "class Base(DeclarativeBase):" in extensions and "db = Database(Base)" in extensions
+    assert "class Base(ModelRepr, DeclarativeBase):" in extensions and "db = Database(Base)" in extensions
 
 
 def _load(path: Path, name: str):

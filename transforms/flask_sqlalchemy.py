@@ -5,8 +5,9 @@ session" pattern (https://docs.sqlalchemy.org/en/20/orm/contextual.html).
 
 What is rewritten where it is used, and why:
 
-- ``db = SQLAlchemy(...)`` becomes ``class Base(DeclarativeBase)`` and ``db = Database(Base, ...)``
-  (``model_class=`` is kept as the base when it already is a SQLAlchemy one). ``db.Model`` becomes
+- ``db = SQLAlchemy(...)`` becomes ``class Base(ModelRepr, DeclarativeBase)`` (ModelRepr keeps
+  Flask-SQLAlchemy's ``<User 1>`` repr) and ``db = Database(Base, ...)`` (``model_class=`` is
+  kept as the base when it already is a SQLAlchemy one). ``db.Model`` becomes
   ``Base`` (imported from db's module elsewhere) and ``db.Column``, ``db.String``,
   ``db.relationship``, ``db.select``... the same names imported from ``sqlalchemy`` /
   ``sqlalchemy.orm``: the models become plain SQLAlchemy declarative models, usable without the
@@ -113,9 +114,9 @@ class FlaskSqlalchemyTransform(Transform):
             "class OrderItem(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
             "    name = db.Column(db.String(80), nullable=False)\n\n\n"
             "def find(name):\n    return OrderItem.query.filter_by(name=name).first()\n",
-            "from flask_compat import Database\nfrom sqlalchemy import Column, Integer, String\n"
+            "from flask_compat import Database, ModelRepr\nfrom sqlalchemy import Column, Integer, String\n"
             "from sqlalchemy.orm import DeclarativeBase\n\n\n"
-            "class Base(DeclarativeBase):\n    pass\n\n\ndb = Database(Base)\n\n\n"
+            "class Base(ModelRepr, DeclarativeBase):\n    pass\n\n\ndb = Database(Base)\n\n\n"
             "class OrderItem(Base):\n    __tablename__ = \"order_item\"\n    id = Column(Integer, primary_key=True)\n"
             "    name = Column(String(80), nullable=False)\n\n\n"
             "def find(name):\n    return db.session.query(OrderItem).filter_by(name=name).first()\n",
@@ -132,8 +133,8 @@ class FlaskSqlalchemyTransform(Transform):
         Example(
             "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\ndef names():\n"
             "    return db.session.scalars(db.select(db.text('name'))).all(), db.engines\n",
-            "from flask_compat import Database\nfrom sqlalchemy import select, text\n"
-            "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
+            "from flask_compat import Database, ModelRepr\nfrom sqlalchemy import select, text\n"
+            "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(ModelRepr, DeclarativeBase):\n    pass\n\n\n"
             "db = Database(Base)\n\n\ndef names():\n    # TODO[F2F202]: `db.engines` is Flask-SQLAlchemy API that "
             "this version does not convert: use db.engine (one database)\n"
             "    return db.session.scalars(select(text('name'))).all(), db.engines\n",
@@ -218,6 +219,7 @@ class FlaskSqlalchemyTransform(Transform):
         if not facts.generated:
             return statement
         AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "DeclarativeBase")
+        self.use_support("ModelRepr")  # Flask-SQLAlchemy's <User 1>
         body = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name("metadata"))], metadata[0])])] if metadata else [
             cst.SimpleStatementLine([cst.Pass()])
         ]
@@ -227,7 +229,7 @@ class FlaskSqlalchemyTransform(Transform):
         base = cst.ClassDef(
             cst.Name(facts.base),
             cst.IndentedBlock(body),
-            bases=[cst.Arg(cst.Name("DeclarativeBase"))],
+            bases=[cst.Arg(cst.Name("ModelRepr")), cst.Arg(cst.Name("DeclarativeBase"))],
             leading_lines=leading,
         )
         statement = statement.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])

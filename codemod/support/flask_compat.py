@@ -1102,7 +1102,7 @@ class FlaskTestClient:
 
 # --- Flask-SQLAlchemy ---------------------------------------------------------------------------
 #
-# ``db = SQLAlchemy()`` becomes ``class Base(DeclarativeBase)`` and ``db = Database(Base)``: the
+# ``db = SQLAlchemy()`` becomes ``class Base(ModelRepr, DeclarativeBase)`` and ``db = Database(Base)``: the
 # models are plain SQLAlchemy declarative models, and ``db`` keeps the part of Flask-SQLAlchemy
 # that is about the app: an engine made from ``app.config`` when ``init_app`` runs, ``db.session``
 # (SQLAlchemy's scoped_session, one session per request, removed when the request ends) and the
@@ -1277,6 +1277,24 @@ class Pagination:
 
     def __iter__(self) -> Any:
         return iter(self.items)
+
+
+class ModelRepr:
+    """Flask-SQLAlchemy's repr of a model, for the declarative base: ``<User 1>``, or
+    ``<User (pending 1403...)>`` before it is saved, so that logs and messages showing a model
+    read as they did (a model's own ``__repr__`` still wins)."""
+
+    def __repr__(self) -> str:
+        from sqlalchemy import inspect as inspect_
+
+        state = inspect_(self)
+        if state.transient:
+            key = f"(transient {id(self)})"
+        elif state.pending:
+            key = f"(pending {id(self)})"
+        else:
+            key = ", ".join(map(str, state.identity))
+        return f"<{type(self).__name__} {key}>"
 
 
 def _driver_defaults(options: dict[str, Any], instance_path: str) -> None:
