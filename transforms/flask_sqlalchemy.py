@@ -13,7 +13,8 @@ What is rewritten where it is used, and why:
   ``sqlalchemy.orm``: the models become plain SQLAlchemy declarative models, usable without the
   web app. A model that does not name its table gets the ``__tablename__`` Flask-SQLAlchemy gave
   it (``OrderItem`` -> ``order_item``), so the schema stays the same. ``db.Table(name, ...)``
-  gets ``Base.metadata`` as Flask-SQLAlchemy added it.
+  gets ``Base.metadata`` as Flask-SQLAlchemy added it, and a ``lazy="dynamic"`` relationship gets
+  ``query_class=FlaskQuery``, the query class Flask-SQLAlchemy gave it (``user.posts.paginate()``).
 - ``User.query`` becomes ``db.session.query(User)`` and ``User.query.get(x)`` becomes
   ``db.session.get(User, x)``: the SQLAlchemy calls Flask-SQLAlchemy made for them.
 - ``db`` itself stays, as flask_compat's ``Database``: what is left of Flask-SQLAlchemy is about
@@ -41,6 +42,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from codemod.findings import Code
 from codemod.project import DatabaseFacts, module_of
 from codemod.transform import Example, Transform
+from transforms._flask import last_arg
 
 SQLALCHEMY = "flask_sqlalchemy.SQLAlchemy"
 # Names Flask-SQLAlchemy's db forwards to sqlalchemy and sqlalchemy.orm (those that apps use).
@@ -72,6 +74,8 @@ DATABASE_API = frozenset(
     {"session", "engine", "metadata", "init_app", "create_all", "drop_all", "get_or_404", "first_or_404",
      "one_or_404", "paginate"}
 )
+# db.relationship(..., lazy="dynamic") and friends: Flask-SQLAlchemy gave them its query class
+DYNAMIC_LOADERS = frozenset({"relationship", "backref", "dynamic_loader"})
 PRIMARY_KEY = m.Arg(keyword=m.Name("primary_key"), value=m.Name("True"))
 
 
@@ -275,6 +279,21 @@ class FlaskSqlalchemyTransform(Transform):
             assert isinstance(query.func, cst.Attribute)
             session_get = query.func.with_changes(attr=cst.Name("get"))
             return cst.Call(session_get, [query.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT), updated_node.args[0]])
+        # a dynamic relationship keeps Flask-SQLAlchemy's query (paginate, first_or_404...)
+        if m.matches(func, m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n in DYNAMIC_LOADERS)))):
+            found = self._database(func.value)
+            if found is None or found[1].base is None or not self._dynamic(original_node):
+                return updated_node
+            self.use_support("FlaskQuery")
+            query_class = cst.Arg(cst.Name("FlaskQuery"), keyword=cst.Name("query_class"),
+                                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            args = list(updated_node.args)
+            if args and isinstance(args[-1].comma, cst.Comma):  # a trailing comma: one more line, as the others
+                last = args[-1].comma
+                inner = args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else last
+                args[-1] = args[-1].with_changes(comma=inner)
+                return updated_node.with_changes(args=[*args, query_class.with_changes(comma=last)])
+            return updated_node.with_changes(args=[*last_arg(args), query_class])
         # db.Table(name, *columns) -> Table(name, Base.metadata, *columns)
         if m.matches(func, m.Attribute(attr=m.Name("Table"))):
             found = self._database(func.value)
@@ -290,6 +309,16 @@ class FlaskSqlalchemyTransform(Transform):
             # the metadata goes on the name's line, laid out as the name is
             return updated_node.with_changes(args=[args[0], metadata.with_changes(comma=args[0].comma), *args[1:]])
         return updated_node
+
+    @staticmethod
+    def _dynamic(call: cst.Call) -> bool:
+        """``db.dynamic_loader(...)`` or ``lazy="dynamic"``, without a query_class of its own."""
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if "query_class" in keywords:
+            return False
+        lazy = keywords.get("lazy")
+        dynamic = isinstance(lazy, cst.SimpleString) and lazy.evaluated_value == "dynamic"
+        return dynamic or m.matches(call.func, m.Attribute(attr=m.Name("dynamic_loader")))
 
     # -- models: __tablename__, class methods ----------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:

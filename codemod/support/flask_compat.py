@@ -23,9 +23,10 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
 - ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
-- ``Database``, ``Pagination``: Flask-SQLAlchemy's ``db`` over plain SQLAlchemy: the engine made from
-  ``app.config`` at ``init_app``, ``db.session`` with one session per request, ``create_all``, and the
-  404 helpers (``get_or_404``, ``first_or_404``, ``one_or_404``, ``paginate``).
+- ``Database``, ``FlaskQuery``, ``Pagination``, ``ModelRepr``: Flask-SQLAlchemy's ``db`` over plain
+  SQLAlchemy: the engine made from ``app.config`` at ``init_app``, ``db.session`` with one session
+  per request, ``create_all``, the 404 helpers (``get_or_404``, ``first_or_404``, ``one_or_404``,
+  ``paginate``, also on queries) and its ``<User 1>`` repr of models.
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
@@ -1126,19 +1127,26 @@ def _not_found(description: str | None = None) -> None:
     raise HTTPException(status_code=404, detail=description)
 
 
-class QueryHelpers:
-    """What Flask-SQLAlchemy's Query adds to SQLAlchemy's legacy ``session.query(Model)``:
-    ``get_or_404``, ``first_or_404``, ``one_or_404`` and ``paginate``. The session of a
-    ``Database`` makes its queries with it, so ``db.session.query(User).get_or_404(1)`` works."""
+try:  # here, not at the top: only this section needs SQLAlchemy
+    from sqlalchemy.orm import Query as _SQLAlchemyQuery
+except ImportError:  # a project without SQLAlchemy makes no queries
+    _SQLAlchemyQuery = object  # type: ignore[assignment,misc]
+
+
+class FlaskQuery(_SQLAlchemyQuery):  # type: ignore[misc,valid-type]
+    """SQLAlchemy's legacy Query (``session.query(User)``) with what Flask-SQLAlchemy's added:
+    ``get_or_404``, ``first_or_404``, ``one_or_404`` and ``paginate``. A ``Database``'s session
+    makes its queries with it (``db.session.query(User).get_or_404(1)``), and relationships with
+    ``lazy="dynamic"`` are given it (``query_class=FlaskQuery``), as Flask-SQLAlchemy did."""
 
     def get_or_404(self, ident: Any, description: str | None = None) -> Any:
-        value = self.get(ident)  # type: ignore[attr-defined]
+        value = self.get(ident)
         if value is None:
             _not_found(description)
         return value
 
     def first_or_404(self, description: str | None = None) -> Any:
-        value = self.first()  # type: ignore[attr-defined]
+        value = self.first()
         if value is None:
             _not_found(description)
         return value
@@ -1147,25 +1155,17 @@ class QueryHelpers:
         from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 
         try:
-            return self.one()  # type: ignore[attr-defined]
+            return self.one()
         except (NoResultFound, MultipleResultsFound):
             _not_found(description)
 
     def paginate(self, *, page: int | None = None, per_page: int | None = None, max_per_page: int | None = None,
                  error_out: bool = True, count: bool = True) -> Pagination:
-        query: Any = self
         return Pagination(
-            lambda limit, offset: query.limit(limit).offset(offset).all(),
-            lambda: query.order_by(None).count(),
+            lambda limit, offset: self.limit(limit).offset(offset).all(),
+            lambda: self.order_by(None).count(),
             page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out, count=count,
         )
-
-
-@functools.cache
-def _query_class() -> type:
-    from sqlalchemy.orm import Query
-
-    return type("Query", (QueryHelpers, Query), {"__doc__": QueryHelpers.__doc__})
 
 
 class Pagination:
@@ -1342,7 +1342,7 @@ class Database:
         self.engine_options = dict(engine_options or {})
         self._engines: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
         self._last_engine: Any = None
-        options = {"query_cls": _query_class(), **(session_options or {})}
+        options = {"query_cls": FlaskQuery, **(session_options or {})}
         scope = options.pop("scopefunc", _session_scope)
         self._sessions = sessionmaker(**options)
         # the session is bound when it is made, to the engine of the app of its request
