@@ -243,3 +243,19 @@ def test_the_engine_comes_from_the_config_when_init_app_runs(tmp_path):
     app.config["SQLALCHEMY_BINDS"] = {"other": "sqlite://"}
     with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
         db.init_app(app)
+
+
+def test_an_app_per_test_gets_its_own_database(tmp_path):
+    """A test suite that makes an app per test (create_app()) uses the new app's database from
+    the test's thread, as Flask-SQLAlchemy does once each test's app context ends."""
+    from sqlalchemy import func, select
+
+    app, Base, Note = _notes_app(tmp_path, uri="sqlite://")
+    db = flask_compat.Database(Base, app)
+    db.create_all()
+    db.session.add(Note(text="first app"))
+    db.session.commit()
+    second, _, _ = _notes_app(tmp_path, uri="sqlite://")
+    db.init_app(second)
+    db.create_all()
+    assert db.session.scalar(select(func.count()).select_from(Note)) == 0

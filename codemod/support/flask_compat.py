@@ -1376,6 +1376,9 @@ class Database:
         if previous is not None:
             previous.dispose()
         self._engines[app] = self._last_engine = engine_from_config(options, prefix="")
+        # a session of this thread made for an earlier app (a test suite making an app per test)
+        # is bound to that app's engine: the next use makes one for the new engine
+        self.session.remove()
         app.extensions["sqlalchemy"] = self
         if self._remove_session not in _hooks(app)["teardown"]:
             teardown_appcontext(app)(self._remove_session)
