@@ -228,7 +228,7 @@ class FlaskSqlalchemyTransform(Transform):
             cst.SimpleStatementLine([cst.Pass()])
         ]
         leading = list(statement.leading_lines)
-        if leading and all(line.comment is None for line in leading):
+        if all(line.comment is None for line in leading):
             leading = [cst.EmptyLine(), cst.EmptyLine()]  # a class after the imports: two blank lines
         base = cst.ClassDef(
             cst.Name(facts.base),
