@@ -259,3 +259,28 @@ def test_an_app_per_test_gets_its_own_database(tmp_path):
     db.init_app(second)
     db.create_all()
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
+
+
+def test_the_facts_know_databases_and_models_across_modules(tmp_path):
+    """db defined in one module, models in another, a model of a model in a third: every module
+    knows which classes are models of which db, and which base db's models get."""
+    from codemod.project import Project, gather
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    files = {
+        "__init__.py": "",
+        "ext.py": "from flask_sqlalchemy import SQLAlchemy\nBase = object\ndb = SQLAlchemy()\n"
+        "def later():\n    other = SQLAlchemy()\n",
+        "models.py": "from .ext import db\n\nclass User(db.Model):\n    pass\n\nclass Plain:\n    pass\n",
+        "admin.py": "from .models import User\n\nclass Admin(User):\n    __tablename__ = 'admins'\n",
+    }
+    project = Project()
+    for name, text in files.items():
+        (package / name).write_text(text)
+        project.merge(gather(package / name, text.encode()))
+    assert set(project.databases) == {"pkg.ext.db"}  # not the one made inside a function
+    assert project.databases["pkg.ext.db"].base == "Model"  # Base is taken in pkg.ext
+    assert project.database_of("pkg.admin.Admin") == project.database_of("pkg.models.User") == "pkg.ext.db"
+    assert project.database_of("pkg.models.Plain") is None
+    assert project.classes["pkg.admin.Admin"].names_table and not project.classes["pkg.models.User"].names_table
