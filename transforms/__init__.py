@@ -9,6 +9,7 @@ from transforms.auth import AuthTransform
 from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
+from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.jwt_auth import JwtAuthTransform
 from transforms.request_context import RequestContextTransform
@@ -33,6 +34,7 @@ ORDER = (
     CorsTransform,
     EntrypointTransform,
     TestClientTransform,
+    FlaskSqlalchemyTransform,
     UnconvertedTransform,
 )
 BY_NAME = {transform.NAME: transform for transform in ORDER}
