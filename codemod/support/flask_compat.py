@@ -458,6 +458,7 @@ def _included_blueprints(app: Any) -> list[Any]:
     cached = app.__dict__.get("flask_compat_blueprints")
     if cached is not None and cached[0] == (len(app.router.routes), len(_BLUEPRINTS)):
         return cached[1]
+    _in_flask_order(app.router)
     included: list[Any] = []
     for route, owners in _routes(app.router.routes, []):
         endpoint = getattr(route, "endpoint", None)
@@ -475,6 +476,50 @@ def _included_blueprints(app: Any) -> list[Any]:
         included.extend(bp for bp in blueprints if all(bp is not seen for seen in included))
     app.flask_compat_blueprints = ((len(app.router.routes), len(_BLUEPRINTS)), included)
     return included
+
+
+def _segment_weights(path: str) -> tuple[int, ...]:
+    """werkzeug's preference, segment by segment: a static part before a variable, a variable
+    before a path variable (``{p:path}``), which may take several segments."""
+    return tuple(2 if ":path}" in part else 1 if "{" in part else 0 for part in path.strip("/").split("/"))
+
+
+def _may_overlap(first: str, second: str) -> bool:
+    """Whether two route paths can match the same URL (a path variable may match any tail)."""
+    a, b = first.strip("/").split("/"), second.strip("/").split("/")
+    for x, y in zip(a, b):
+        if ":path}" in x or ":path}" in y:
+            return True
+        if "{" not in x and "{" not in y and x != y:
+            return False
+    return len(a) == len(b)
+
+
+def _in_flask_order(router: Any) -> None:
+    """Routes in the order werkzeug tries them where two can match the same URL: Starlette takes
+    the first declared, so ``/books/{book_id}`` declared before ``/books/search`` would take
+    ``/books/search`` (and answer 404 when ``search`` is not an int) where Flask prefers the static
+    route. Only routes that overlap move; included routers are put in order too."""
+    routes = router.routes
+    paths = [getattr(r, "path", None) if getattr(r, "original_router", None) is None else None for r in routes]
+    start = 0
+    while start < len(routes):
+        end = start
+        while end < len(routes) and paths[end] is not None:
+            end += 1
+        run = list(range(start, end))
+        if any(
+            _segment_weights(paths[j]) < _segment_weights(paths[i]) and _may_overlap(paths[i], paths[j])
+            for n, i in enumerate(run) for j in run[n + 1:]
+        ):
+            routes[start:end] = sorted(routes[start:end], key=lambda r: _segment_weights(r.path))
+            if hasattr(router, "_routes_version"):  # FastAPI caches what included routers match
+                router._routes_version += 1
+        start = end + 1
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            _in_flask_order(inner)
 
 
 def _run_blueprint(route: Any, blueprints: list[Any]) -> None:
