@@ -594,9 +594,10 @@ async def _error_response(request: Request, error: Exception) -> Response:
     before hook) or not handled inside it: the routers' handlers, then the app's, then Flask's."""
     if isinstance(error, StarletteHTTPException):
         return await _answer_error(request, error)
-    else:
+    layers = [*_router_layers(request), request.app.exception_handlers]
+    handler = _layered(layers, error) or _server_error
+    if handler in (_server_error, request.app.exception_handlers.get(500)):  # Flask logs what a 500 answers
         logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
-        handler = _layered([*_router_layers(request), request.app.exception_handlers], error) or _server_error
     response = handler(request, error)
     return await response if inspect.isawaitable(response) else response
 
