@@ -49,6 +49,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 from __future__ import annotations
 
 import functools
+import hmac
 import html
 import importlib
 import inspect
@@ -58,23 +59,28 @@ import os
 import re
 import shutil
 import sys
+from base64 import b64decode
 from contextvars import ContextVar
+from datetime import datetime, timedelta, timezone
+from hashlib import sha512
 from http import HTTPStatus
 from types import SimpleNamespace
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import HTTPException, Request, Security, UploadFile
+import anyio.from_thread
+from fastapi import Depends, HTTPException, Request, Security, UploadFile
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
+from fastapi.security.http import HTTPBase
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
-from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Router
@@ -1405,17 +1411,6 @@ class FlaskTestClient:
 # ``AuthRefusal`` and sent as is: in Flask the decorator returned it, so the app's own 401/403
 # error handlers never saw it, and here they do not either. Flask-Login's ``abort(401)`` (no
 # login view) stays an HTTP error that those handlers do answer, as in Flask.
-
-import hmac
-from base64 import b64decode
-from datetime import datetime, timedelta, timezone
-from hashlib import sha512
-from urllib.parse import parse_qs, urlsplit, urlunsplit
-
-import anyio.from_thread
-from fastapi import Depends
-from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
-from fastapi.security.http import HTTPBase
 
 
 class AuthRefusal(Exception):
