@@ -5,9 +5,11 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 """
 
 from transforms.app_blueprint import AppBlueprintTransform
+from transforms.cli import CliTransform
 from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
+from transforms.files_templates import FilesTemplatesTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
@@ -27,6 +29,8 @@ ORDER = (
     StreamingTransform,
     RequestContextTransform,
     CorsTransform,
+    FilesTemplatesTransform,
+    CliTransform,
     EntrypointTransform,
     TestClientTransform,
     UnconvertedTransform,

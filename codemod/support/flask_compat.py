@@ -32,6 +32,10 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``flask_error_handler`` / ``flask_exception_handler``: a Flask error handler, unchanged, as a
   Starlette exception handler (``HTTPError`` gives it werkzeug's code/name/description;
   ``to_response`` makes a Response of what it returns, as Flask does).
+- ``send_file`` / ``send_from_directory``, ``render_template`` / ``render_template_string``,
+  ``app_context`` and ``app.cli``: Flask's file answers (headers, 304, path safety), templates
+  rendered from the same folder, current_app outside requests, and the app's commands, run with
+  ``python -m <package>.flask_compat --app <module>:app COMMAND``.
 """
 
 from __future__ import annotations
@@ -864,9 +868,16 @@ class Config(dict):
         return found
 
 
-def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
+def add_flask_attributes(
+    app: Any,
+    import_name: str,
+    instance_path: str | None = None,
+    instance_relative_config: bool = False,
+    template_folder: str | None = "templates",
+) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``instance_path`` and ``extensions``."""
+    (Flask's defaults that apps read), ``logger``, ``instance_path``, ``extensions``, ``cli`` and
+    ``template_folder``."""
     module = sys.modules.get(import_name)
     root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
     app.instance_path = instance_path or os.path.join(os.path.dirname(root_path), "instance")
@@ -874,6 +885,8 @@ def add_flask_attributes(app: Any, import_name: str, instance_path: str | None =
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
+    app.template_folder = template_folder  # read by render_template
+    app.cli = _cli_group(app)  # Flask's app.cli: a click group
     app.__class__ = _with_config_attributes(type(app))
     return app
 
@@ -899,13 +912,10 @@ _FLASK_DEFAULTS = {
 
 
 class _AppProxy:
-    """``flask.current_app``: the app handling the current request."""
+    """``flask.current_app``: the app handling the current request, or the app of ``app_context``."""
 
     def __getattr__(self, name: str) -> Any:
-        current = _current_request.get()
-        if current is None:
-            raise RuntimeError("Working outside of application context: current_app is only available while a request is handled.")
-        return getattr(current._request.app, name)
+        return getattr(_app_of_context(), name)  # the request's app, else app_context(app)'s
 
 
 current_app = _AppProxy()
@@ -1095,3 +1105,427 @@ class FlaskTestClient:
 
     def head(self, path: str, **options: Any) -> TestResponse:
         return self.open(path, "HEAD", **options)
+
+
+# --- files, templates, the app context and the CLI ---------------------------------------------
+#
+# send_file and send_from_directory answer with Flask's headers (its Content-Type, with charset,
+# Content-Disposition, Cache-Control, ETag and Last-Modified) and its conditional answers (304,
+# 412, a single byte range, 416), over Starlette's FileResponse for paths. render_template renders
+# with a Jinja2Templates environment over the app's template folder with Flask's autoescaping and
+# globals (config, request, session, g, url_for). app_context(app) makes current_app and g work
+# outside a request, as ``with app.app_context():`` did; ``app.cli`` is a click group whose
+# commands run inside it: ``python -m <package>.flask_compat --app <module>:app <command>``.
+
+_app_contexts: ContextVar[Any] = ContextVar("flask_compat_app", default=None)
+
+
+def _app_of_context() -> Any:
+    """The app of the current request, else of the innermost ``app_context``."""
+    current = _current_request.get()
+    if current is not None:
+        return current._request.app
+    app = _app_contexts.get()
+    if app is None:
+        raise RuntimeError(
+            "Working outside of application context: use `with app_context(app):` or handle a request."
+        )
+    return app
+
+
+class AppContext:
+    """``app.app_context()``: current_app is ``app`` and ``g`` a fresh namespace until it is left,
+    as a context manager or with Flask's ``push()`` / ``pop()`` (the app's teardown hooks run after
+    requests only)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._tokens: list[tuple[Any, Any]] = []
+
+    @property
+    def g(self) -> Any:
+        return g
+
+    def push(self) -> None:
+        self._tokens.append((_app_contexts.set(self.app), _request_globals.set(SimpleNamespace())))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        app_token, g_token = self._tokens.pop()
+        _request_globals.reset(g_token)
+        _app_contexts.reset(app_token)
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pop()
+
+
+app_context = AppContext
+
+
+def _root_path(app: Any) -> str:
+    """Flask's ``app.root_path``: the folder of the module that created the app (FastAPI's own
+    ``root_path`` is the URL prefix behind a proxy, so it is not stored under that name)."""
+    module = sys.modules.get(getattr(app, "name", "") or "")
+    path = getattr(module, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+
+
+# Flask's (werkzeug's) text types that get "; charset=utf-8" besides text/*.
+_CHARSET_TYPES = frozenset(
+    {
+        "application/ecmascript", "application/javascript", "application/sql", "application/xml",
+        "application/xml-dtd", "application/xml-external-parsed-entity",
+    }
+)
+# What a 304 leaves out (werkzeug removes the entity headers but Expires and Content-Location).
+_NOT_IN_304 = frozenset(
+    {"allow", "content-encoding", "content-language", "content-length", "content-md5", "content-range",
+     "content-type", "last-modified"}
+)
+
+
+def _content_type(mimetype: str) -> str:
+    if "charset=" not in mimetype and (
+        mimetype.startswith("text/") or mimetype in _CHARSET_TYPES or mimetype.endswith("+xml")
+    ):
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
+def _content_disposition(download_name: str, as_attachment: bool) -> str:
+    """Flask's header: a plain ``filename=`` (quoted only when needed), and for a non-ASCII name an
+    ASCII fallback plus the RFC 5987 ``filename*``."""
+    import unicodedata
+    from urllib.parse import quote
+
+    kind = "attachment" if as_attachment else "inline"
+    try:
+        download_name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", download_name).encode("ascii", "ignore").decode("ascii")
+        quoted = quote(download_name, safe="!#$&+-.^_`|~")
+        return f"{kind}; filename={_header_token(simple)}; filename*=UTF-8''{quoted}"
+    return f"{kind}; filename={_header_token(download_name)}"
+
+
+def _header_token(value: str) -> str:
+    """A header parameter value as werkzeug writes it: bare when it is a token, else quoted."""
+    if value and re.fullmatch(r"[\w!#$%&'*+\-.^`|~]+", value, re.ASCII):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _http_date(value: Any) -> str:
+    from datetime import datetime, timezone
+    from email.utils import format_datetime, formatdate
+
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return format_datetime(value.astimezone(timezone.utc), usegmt=True)
+    return formatdate(float(value), usegmt=True)
+
+
+def _parse_http_date(value: str | None) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _etags(value: str | None) -> tuple[set[str], set[str], bool]:
+    """(strong tags, all tags without W/, star) of an If-Match / If-None-Match header."""
+    strong, every = set(), set()
+    for tag in re.findall(r'(W/)?"([^"]*)"', value or ""):
+        every.add(tag[1])
+        if not tag[0]:
+            strong.add(tag[1])
+    return strong, every, (value or "").strip() == "*"
+
+
+def _unmodified(headers: Any, etag: str | None, last_modified: float | None) -> bool:
+    """werkzeug's is_resource_modified, negated: the client's copy is current."""
+    unmodified = False
+    since = _parse_http_date(headers.get("if-modified-since"))
+    if since is not None and last_modified is not None and int(last_modified) <= since:
+        unmodified = True
+    if etag:
+        tag = etag.strip('"')
+        _, none_match, none_star = _etags(headers.get("if-none-match"))
+        if none_match or none_star:
+            unmodified = none_star or tag in none_match
+        strong, every, star = _etags(headers.get("if-match"))
+        if every or star:
+            unmodified = not (star or tag in strong)
+    return unmodified
+
+
+def _byte_range(header: str | None, size: int | None) -> tuple[int, int] | None:
+    """The one byte range werkzeug serves (start, stop), None for no range request; a range it
+    cannot serve raises its 416."""
+    if not header or not size:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    start = stop = None
+    if match and match.group(1):
+        start = int(match.group(1))
+        stop = min(int(match.group(2)) + 1, size) if match.group(2) else size
+    elif match and match.group(2) and int(match.group(2)) > 0:
+        start, stop = max(size - int(match.group(2)), 0), size
+    if start is None or stop is None or start >= stop:
+        raise StarletteHTTPException(416, headers={"Content-Range": f"bytes */{size}"})
+    return start, stop
+
+
+def send_file(
+    path_or_file: Any,
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    conditional: bool = True,
+    etag: bool | str = True,
+    last_modified: Any = None,
+    max_age: Any = None,
+) -> Response:
+    """``flask.send_file``: a path (relative to the app's folder, as in Flask) or a binary file
+    object, with Flask's headers and conditional answers. A path comes from the code, never
+    from the client: use send_from_directory for that."""
+    import io
+    import time
+    import zlib
+
+    app = _app_of_context()
+    current = _current_request.get()
+    request_headers = current._request.headers if current is not None else {}
+    method = current._request.method if current is not None else "GET"
+    path, file, size, mtime = None, None, None, None
+    if isinstance(path_or_file, (str, os.PathLike)):
+        path = os.path.join(_root_path(app), os.fspath(path_or_file))
+        stat = os.stat(path)  # a missing file is a 500, as in Flask
+        size, mtime = stat.st_size, stat.st_mtime
+        download_name = download_name if download_name is not None else os.path.basename(path)
+    else:
+        file = path_or_file
+        if isinstance(file, io.BytesIO):
+            size = file.getbuffer().nbytes
+        elif isinstance(file, io.TextIOBase):
+            raise ValueError("Files must be opened in binary mode or use BytesIO.")  # noqa: TRY004 - Flask's
+    headers: dict[str, str] = {}
+    if mimetype is None:
+        if download_name is None:
+            raise TypeError("Unable to detect the MIME type because a file name is not available.")
+        import mimetypes
+
+        mimetype, encoding = mimetypes.guess_type(download_name)
+        mimetype = mimetype or "application/octet-stream"
+        if encoding is not None and not as_attachment:
+            headers["Content-Encoding"] = encoding
+    if download_name is not None:
+        headers["Content-Disposition"] = _content_disposition(download_name, as_attachment)
+    elif as_attachment:
+        raise TypeError("No name provided for attachment.")
+    headers["Content-Type"] = _content_type(mimetype)
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    modified = last_modified if last_modified is not None else mtime
+    if modified is not None:
+        headers["Last-Modified"] = _http_date(modified)
+    if max_age is None:
+        max_age = app.config.get("SEND_FILE_MAX_AGE_DEFAULT") if hasattr(app, "config") else None
+    if callable(max_age):
+        max_age = max_age(path)
+    if hasattr(max_age, "total_seconds"):
+        max_age = int(max_age.total_seconds())
+    headers["Cache-Control"] = "no-cache"
+    if max_age is not None:
+        headers["Cache-Control"] = f"public, max-age={max_age}" if max_age > 0 else f"no-cache, max-age={max_age}"
+        headers["Expires"] = _http_date(int(time.time() + max_age))
+    if isinstance(etag, str):
+        headers["ETag"] = f'"{etag}"'
+    elif etag and path is not None:
+        headers["ETag"] = f'"{mtime}-{size}-{zlib.adler32(path.encode()) & 0xFFFFFFFF}"'
+    status, span = 200, None
+    if conditional and method in ("GET", "HEAD"):
+        headers["Date"] = _http_date(time.time())
+        headers["Accept-Ranges"] = "bytes"
+        span = _byte_range(request_headers.get("range"), size)
+        modified_at = _parse_http_date(headers.get("Last-Modified"))
+        if span is None and _unmodified(request_headers, headers.get("ETag"), modified_at):
+            if request_headers.get("if-match"):
+                status = 412
+            else:
+                _close(file)
+                kept = {k: v for k, v in headers.items() if k.lower() not in _NOT_IN_304}
+                return Response(status_code=304, headers=kept)
+    if span is not None:
+        status = 206
+        headers["Content-Length"] = str(span[1] - span[0])
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
+    if path is not None and span is None:
+        from starlette.responses import FileResponse
+
+        response = FileResponse(path, status_code=status, headers=headers, stat_result=stat)
+        if "ETag" not in headers:  # etag=False: none, where FileResponse would make its own
+            del response.headers["etag"]
+        if not conditional:  # FileResponse announces ranges; Flask did only for conditional files
+            del response.headers["accept-ranges"]
+        return response
+    if path is not None:
+        with open(path, "rb") as handle:
+            handle.seek(span[0])
+            return Response(handle.read(span[1] - span[0]), status_code=status, headers=headers)
+    if isinstance(file, io.BytesIO):
+        data = file.read()
+        return Response(data[span[0]:span[1]] if span else data, status_code=status, headers=headers)
+    from starlette.responses import StreamingResponse
+
+    def chunks() -> Any:
+        try:
+            yield from iter(lambda: file.read(64 * 1024), b"")
+        finally:
+            _close(file)
+
+    return StreamingResponse(chunks(), status_code=status, headers=headers)
+
+
+def _close(file: Any) -> None:
+    if file is not None and hasattr(file, "close"):
+        file.close()
+
+
+def safe_join(directory: str, *untrusted: str) -> str | None:
+    """werkzeug's safe_join: ``directory`` joined with URL-style path parts, or None when a part
+    is absolute, climbs out with ``..`` or uses another separator (a backslash on Windows)."""
+    import posixpath
+
+    parts = [directory or "."]
+    alternative = [sep for sep in (os.sep, os.altsep) if sep and sep != "/"]
+    for part in untrusted:
+        if not part:
+            continue
+        part = posixpath.normpath(part)
+        if os.path.isabs(part) or part == ".." or part.startswith(("/", "../")) or any(s in part for s in alternative):
+            return None
+        parts.append(part)
+    return posixpath.join(*parts)
+
+
+def send_from_directory(directory: Any, path: Any, **kwargs: Any) -> Response:
+    """``flask.send_from_directory``: a file under ``directory`` (relative to the app's folder),
+    named by the client. A name that leaves the directory (``..``, an absolute path) or no file is
+    a 404 raised like ``abort(404)``, so the app's own 404 handler answers, as in Flask."""
+    joined = safe_join(os.fspath(directory), os.fspath(path))
+    if joined is None:
+        raise StarletteHTTPException(404)
+    joined = os.path.join(_root_path(_app_of_context()), joined)
+    if not os.path.isfile(joined):
+        raise StarletteHTTPException(404)
+    return send_file(joined, **kwargs)
+
+
+# Flask autoescapes templates with these endings, and every template given as a string.
+_AUTOESCAPED = ("html", "htm", "xml", "xhtml", "svg")
+
+
+def templates_of(app: Any) -> Any:
+    """The app's Jinja2Templates: its ``template_folder`` (beside the module that created the
+    app, as Flask finds it), Flask's autoescaping and the globals Flask gives every template.
+    Made once per app; add filters and globals through ``templates_of(app).env``."""
+    templates = getattr(app.state, "flask_templates", None)
+    if templates is None:
+        import jinja2
+        from fastapi.templating import Jinja2Templates
+
+        folder = os.path.join(_root_path(app), getattr(app, "template_folder", None) or "templates")
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
+        )
+        env.globals.update(url_for=url_for, config=getattr(app, "config", {}), request=request, session=session, g=g)
+        templates = Jinja2Templates(env=env)
+        app.state.flask_templates = templates
+    return templates
+
+
+def render_template(template_name_or_list: Any, **context: Any) -> str:
+    """``flask.render_template``: the rendered text (a view returns it as HTML, as in Flask)."""
+    env = templates_of(_app_of_context()).env
+    return env.get_or_select_template(template_name_or_list).render(context)
+
+
+def render_template_string(source: str, **context: Any) -> str:
+    """``flask.render_template_string``: autoescaped, as Flask renders a template given as text."""
+    return templates_of(_app_of_context()).env.from_string(source).render(context)
+
+
+def with_appcontext(command: Any) -> Any:
+    """``flask.cli.with_appcontext``: the command runs in the app context. Commands of ``app.cli``
+    always do; a command outside it finds the app on click's context object."""
+    import click
+
+    @click.pass_context
+    def run(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        app = ctx.find_object(_CliApp)
+        if _app_contexts.get() is None and _current_request.get() is None and app is not None:
+            ctx.with_resource(AppContext(app.app))
+        return ctx.invoke(command, *args, **kwargs)
+
+    return functools.update_wrapper(run, command)
+
+
+class _CliApp:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+
+def _cli_group(app: Any) -> Any:
+    """``app.cli``: a click group whose commands run in the app context, as under ``flask``.
+    None when click is not installed (it comes with uvicorn)."""
+    try:
+        import click
+    except ImportError:  # pragma: no cover - click comes with uvicorn
+        return None
+
+    def enter_app_context() -> None:
+        ctx = click.get_current_context()
+        ctx.obj = _CliApp(app)
+        if _app_contexts.get() is None:
+            ctx.with_resource(AppContext(app))
+
+    return click.Group(getattr(app, "name", None), callback=enter_app_context, help="The app's commands (Flask's app.cli).")
+
+
+def _load_app(spec: str) -> Any:
+    """``module:attribute`` (an app or an app factory), or ``module`` with ``app`` or ``create_app``."""
+    sys.path.insert(0, os.getcwd())
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    found = getattr(module, attribute or "app", None)
+    if found is None and not attribute:
+        found = getattr(module, "create_app", None)
+    if found is None:
+        raise SystemExit(f"no app {attribute or 'app'} in {module_name}")
+    return found() if inspect.isfunction(found) else found
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``flask --app pkg.app seed-notes``: ``python -m pkg.flask_compat --app pkg.app:app seed-notes``
+    (``--app`` may be left out when FLASK_APP is set)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    spec = os.environ.get("FLASK_APP")
+    if args[:1] == ["--app"] and len(args) > 1:
+        spec, args = args[1], args[2:]
+    elif args and args[0].startswith("--app="):
+        spec, args = args[0].removeprefix("--app="), args[1:]
+    if not spec:
+        raise SystemExit("usage: python -m <package>.flask_compat --app module:app COMMAND [ARGS]...")
+    app = _load_app(spec)
+    app.cli.main(args=args, prog_name=f"python -m {__spec__.name if __spec__ else 'flask_compat'} --app {spec}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Files, templates, the app context and the CLI: a Flask notes site that renders templates,
+sends files (paths, in-memory files, a directory named by the client) and has a command answers
+the same requests, and runs the same command, after conversion."""
+
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from codemod.testing import convert_copy
+from codemod.verify import answers_in, compare
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "files"
+SPEC = "filesapp.app:app"
+# ETag names the file's absolute path (werkzeug's form), which differs between the two trees: it
+# is checked on its own below. Date and Expires are the time of the answer.
+FILE_HEADERS = ["Content-Type", "Content-Disposition", "Content-Length", "Cache-Control", "Last-Modified",
+                "Accept-Ranges", "Content-Range", "Content-Encoding"]
+REQUESTS = [
+    {"method": "GET", "path": "/?name=<b>ann</b>"},  # extends, a loop, escaped values, url_for
+    {"method": "GET", "path": "/notes/1"},  # super() in a block, an escaped script
+    {"method": "GET", "path": "/notes/9"},  # a template with a status
+    {"method": "GET", "path": "/hello/a<b"},  # render_template_string autoescapes, config in it
+    {"method": "GET", "path": "/report.csv", "expect_headers": FILE_HEADERS},  # BytesIO, attachment
+    {"method": "GET", "path": "/r%C3%A9sum%C3%A9", "expect_headers": FILE_HEADERS},  # a non-ASCII name
+    {"method": "GET", "path": "/manual", "expect_headers": FILE_HEADERS},  # a relative path, max_age
+    {"method": "GET", "path": "/logo", "expect_headers": FILE_HEADERS},  # image/svg+xml; charset
+    {"method": "GET", "path": "/files/nested/readme.md", "expect_headers": FILE_HEADERS},
+    {"method": "HEAD", "path": "/files/manual.txt", "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/get?name=nested/../manual.txt", "expect_headers": FILE_HEADERS},
+    # what must not leave the downloads folder, and what is not there: the app's own 404 page
+    {"method": "GET", "path": "/files/%2e%2e/app.py"},
+    {"method": "GET", "path": "/files/nested/%2e%2e/%2e%2e/secret.txt"},
+    {"method": "GET", "path": "/get?name=../secret.txt"},
+    {"method": "GET", "path": "/get?name=%2e%2e%2fapp.py"},
+    {"method": "GET", "path": "/get?name=/etc/passwd"},
+    {"method": "GET", "path": "/get?name=" + os.path.abspath(__file__)},
+    {"method": "GET", "path": "/get?name=nope.txt"},
+    {"method": "GET", "path": "/get?name=nested"},  # a folder is not a file
+    {"method": "GET", "path": "/get"},
+    # conditional requests: Flask answers 304, 412, a byte range and 416 for a file
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+     "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+     "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": "*"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": '"other"'}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Match": '"other"'}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=4-6"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=-5"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=90-"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/report.csv", "headers": {"Range": "bytes=0-1"}, "expect_headers": FILE_HEADERS},
+]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("files") / "converted")
+
+
+def test_the_whole_tree_is_copied(converted):
+    """Templates and downloads travel with the code: render_template and send_file read them."""
+    for name in ("templates/base.html", "templates/index.html", "downloads/manual.txt", "downloads/nested/readme.md"):
+        assert (converted / "filesapp" / name).read_bytes() == (PROJECT / "input" / "filesapp" / name).read_bytes()
+    source = (converted / "filesapp" / "app.py").read_text()
+    assert "from flask import" not in source and "TODO[" not in source
+
+
+def test_files_and_templates_answer_the_same(converted):
+    original = answers_in(PROJECT / "input", SPEC, REQUESTS)
+    statuses = [a["status"] for a in original]
+    assert statuses[:11] == [200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200]
+    assert statuses[11:20] == [404] * 9
+    assert statuses[20:] == [304, 200, 304, 200, 412, 206, 206, 416, 206]
+    assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
+    assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]
+    assert original[4]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
+    assert original[5]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    assert original[6]["headers"]["Cache-Control"] == "public, max-age=60"
+    assert "Nothing at /get." in original[13]["body"]  # the app's 404 handler answered
+    assert original[25]["body"] == "to " and original[25]["headers"]["Content-Range"] == "bytes 4-6/27"
+    comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_etags_are_werkzeugs_and_answer_304(converted):
+    """Each app's ETag is werkzeug's (mtime-size-adler32 of the path), and sent back it gives 304."""
+    for root in (PROJECT / "input", converted):
+        path = root / "filesapp" / "downloads" / "manual.txt"
+        stat = path.stat()
+        expected = f'"{stat.st_mtime}-{stat.st_size}-{zlib.adler32(str(path).encode()) & 0xFFFFFFFF}"'
+        first = answers_in(root, SPEC, [{"method": "GET", "path": "/files/manual.txt", "expect_headers": ["ETag"]}])
+        assert first[0]["headers"]["ETag"] == expected
+        again = [
+            {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": expected}, "expect_headers": ["ETag"]},
+            {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": "W/" + expected}},
+        ]
+        assert [a["status"] for a in answers_in(root, SPEC, again)] == [304, 304]
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_commands_run_the_same(converted):
+    """`flask --app filesapp.app seed-notes` and its converted form write the same notes and say
+    the same thing; --help lists the same command."""
+    flask = _run([sys.executable, "-m", "flask", "--app", "filesapp.app", "seed-notes", "--count", "3", "todo"], PROJECT / "input")
+    fastapi = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes", "--count", "3", "todo"], converted)
+    try:
+        assert flask.returncode == 0, flask.stderr
+        assert flask.stdout == "filesapp.app wrote 3 notes to notes.txt\n"
+        assert (fastapi.returncode, fastapi.stdout) == (0, flask.stdout), fastapi.stderr
+        assert (converted / "notes.txt").read_text() == (PROJECT / "input" / "notes.txt").read_text() == "todo 0\ntodo 1\ntodo 2\n"
+    finally:
+        (PROJECT / "input" / "notes.txt").unlink(missing_ok=True)
+    helped = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes", "--help"], converted)
+    assert "how many notes to write" in helped.stdout and "TITLE" in helped.stdout
+    missing = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes"], converted)
+    assert missing.returncode == 2 and "Missing argument 'TITLE'" in missing.stderr

@@ -1,0 +1,72 @@
+"""send_file, send_from_directory, render_template and render_template_string into flask_compat's.
+
+Targets https://fastapi.tiangolo.com/advanced/custom-response/#fileresponse and
+https://fastapi.tiangolo.com/advanced/templates/ . The calls keep their arguments: flask_compat's
+send_file answers with Starlette's FileResponse and Flask's headers (Content-Type with its
+charset, Content-Disposition, Cache-Control, ETag, Last-Modified) and conditional answers (304,
+a byte range); its send_from_directory refuses what werkzeug's safe_join refuses and answers a
+missing file with a 404 through the app's own handlers, both resolving relative paths against
+the app's folder as Flask does. render_template renders with a Jinja2Templates environment over
+the app's template folder, with Flask's autoescaping and template globals, and returns the text,
+which the responses transform sends as HTML as Flask did.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemod.transform import Example, Transform
+from transforms._flask import RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY
+
+# flask_compat name -> the flask names it stands for
+SUPPORTED: dict[str, set[str]] = {}
+for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE):
+    SUPPORTED.setdefault(_qualified.rsplit(".", 1)[1], set()).add(_qualified)
+
+
+class FilesTemplatesTransform(Transform):
+    NAME = "files_templates"
+    DESCRIPTION = "send_file / send_from_directory / render_template -> flask_compat's (FileResponse, Jinja2Templates)"
+    FINDINGS = {}
+    EXAMPLES = (
+        Example(
+            "from flask import Flask, send_from_directory\n\napp = Flask(__name__)\n\n\n@app.route('/files/<path:name>')\n"
+            "def download(name):\n    return send_from_directory('uploads', name, as_attachment=True)\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, PathRule, "
+            "add_flask_attributes, send_from_directory\nfrom typing import Annotated\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n"
+            "@app.get('/files/{name:path}')\ndef download(name: Annotated[str, PathRule]):\n"
+            "    return send_from_directory('uploads', name, as_attachment=True)\n",
+            title="a download named by the client keeps werkzeug's path checks",
+        ),
+        Example(
+            "import flask\n\napp = flask.Flask(__name__)\n\n\n@app.route('/')\ndef index():\n"
+            "    return flask.render_template('index.html', name='ann'), 201\n",
+            "from fastapi import FastAPI\nfrom fastapi.responses import HTMLResponse\n"
+            "from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes, render_template\n\n"
+            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n\n"
+            "@app.get('/')\ndef index():\n    return HTMLResponse(render_template('index.html', name='ann'), status_code=201)\n",
+            title="a rendered page with a status is HTML, as Flask sent it",
+        ),
+        Example(
+            "from fastapi.responses import FileResponse\nfrom helpers import send_file\n\n\ndef report():\n"
+            "    return send_file('report.pdf')\n",
+            title="a lookalike send_file from another module",
+        ),
+    )
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        support = next((n for n, q in SUPPORTED.items() if self.names(original_node, *q)), None)
+        if support is not None:
+            # the same local name, now from flask_compat (an alias stays an alias)
+            self.consume(original_node)
+            self.use_support(support, asname=original_node.value)
+        return updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        name = original_node.attr.value
+        if name in SUPPORTED and self.names(original_node, *SUPPORTED[name]) and isinstance(original_node.value, cst.Name):
+            self.consume(original_node)  # flask.send_file
+            self.use_support(name)
+            return cst.Name(name)
+        return updated_node
