@@ -24,6 +24,8 @@ REQUESTS = [
     {"method": "GET", "path": "/notes/1"},  # super() in a block, an escaped script
     {"method": "GET", "path": "/notes/9"},  # a template with a status
     {"method": "GET", "path": "/hello/a<b"},  # render_template_string autoescapes, config in it
+    {"method": "GET", "path": "/admin/"},  # a blueprint's own template folder
+    {"method": "GET", "path": "/admin/shadowed"},  # the app's folder comes first
     {"method": "GET", "path": "/report.csv", "expect_headers": FILE_HEADERS},  # BytesIO, attachment
     {"method": "GET", "path": "/r%C3%A9sum%C3%A9", "expect_headers": FILE_HEADERS},  # a non-ASCII name
     {"method": "GET", "path": "/manual", "expect_headers": FILE_HEADERS},  # a relative path, max_age
@@ -72,16 +74,17 @@ def test_the_whole_tree_is_copied(converted):
 def test_files_and_templates_answer_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
     statuses = [a["status"] for a in original]
-    assert statuses[:11] == [200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200]
-    assert statuses[11:20] == [404] * 9
-    assert statuses[20:] == [304, 200, 304, 200, 412, 206, 206, 416, 206]
+    assert statuses[:13] == [200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
+    assert statuses[13:22] == [404] * 9
+    assert statuses[22:] == [304, 200, 304, 200, 412, 206, 206, 416, 206]
     assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
     assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]
-    assert original[4]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
-    assert original[5]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
-    assert original[6]["headers"]["Cache-Control"] == "public, max-age=60"
-    assert "Nothing at /get." in original[13]["body"]  # the app's 404 handler answered
-    assert original[25]["body"] == "to " and original[25]["headers"]["Content-Range"] == "bytes 4-6/27"
+    assert "<li>&lt;bob&gt;</li>" in original[4]["body"] and "<p>No note admin.</p>" in original[5]["body"]
+    assert original[6]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
+    assert original[7]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    assert original[8]["headers"]["Cache-Control"] == "public, max-age=60"
+    assert "Nothing at /get." in original[15]["body"]  # the app's 404 handler answered
+    assert original[27]["body"] == "to " and original[27]["headers"]["Content-Range"] == "bytes 4-6/27"
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
 

@@ -45,7 +45,6 @@ APP_OPTION_ADVICE = {
 BLUEPRINT_OPTION_ADVICE = {
     "static_folder": "mount StaticFiles for the blueprint's static files",
     "static_url_path": "mount StaticFiles at that path",
-    "template_folder": "use Jinja2Templates(directory=...) for the blueprint's templates",
     "subdomain": "FastAPI does not match routes on subdomains",
     "url_defaults": "give the view parameters those defaults",
     "root_path": "keep the root path in your settings",
@@ -235,7 +234,14 @@ class AppBlueprintTransform(Transform):
         for option, advice in BLUEPRINT_OPTION_ADVICE.items():
             if option in bound and not _is_none(bound[option].value):
                 self.flag(original, "blueprint_option", option=option, advice=advice)
-        return cst.Call(func=cst.Name("APIRouter"), args=args)
+        router = cst.Call(func=cst.Name("APIRouter"), args=args)
+        folder = bound.get("template_folder")
+        if folder is None or _is_none(folder.value) or "import_name" not in bound:
+            return router
+        # render_template searches the blueprint's folder after the app's, as Flask does
+        self.use_support("with_template_folder")
+        import_name = bound["import_name"].value
+        return cst.Call(cst.Name("with_template_folder"), [cst.Arg(router), cst.Arg(import_name), cst.Arg(folder.value)])
 
     def _prefix_replaced(self, original: cst.Call) -> bool:
         """Whether the project's registrations override this blueprint's own prefix."""

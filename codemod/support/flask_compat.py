@@ -1429,11 +1429,26 @@ def send_from_directory(directory: Any, path: Any, **kwargs: Any) -> Response:
 
 # Flask autoescapes templates with these endings, and every template given as a string.
 _AUTOESCAPED = ("html", "htm", "xml", "xhtml", "svg")
+# The blueprints' template folders, searched after the app's (in the order their modules ran).
+_BLUEPRINT_TEMPLATE_FOLDERS: list[str] = []
+
+
+def with_template_folder(router: Any, import_name: str, template_folder: str) -> Any:
+    """``Blueprint(..., template_folder=...)``: render_template also finds the templates of this
+    folder (beside the blueprint's module), after the app's own, as Flask does."""
+    module = sys.modules.get(import_name)
+    path = getattr(module, "__file__", None)
+    root = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    folder = os.path.join(root, template_folder)
+    if folder not in _BLUEPRINT_TEMPLATE_FOLDERS:
+        _BLUEPRINT_TEMPLATE_FOLDERS.append(folder)
+    return router
 
 
 def templates_of(app: Any) -> Any:
     """The app's Jinja2Templates: its ``template_folder`` (beside the module that created the
-    app, as Flask finds it), Flask's autoescaping and the globals Flask gives every template.
+    app, as Flask finds it) then the blueprints', Flask's autoescaping and the globals Flask gives
+    every template.
     Made once per app; add filters and globals through ``templates_of(app).env``."""
     templates = getattr(app.state, "flask_templates", None)
     if templates is None:
@@ -1442,7 +1457,7 @@ def templates_of(app: Any) -> Any:
 
         folder = os.path.join(_root_path(app), getattr(app, "template_folder", None) or "templates")
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(folder),
+            loader=jinja2.FileSystemLoader([folder, *_BLUEPRINT_TEMPLATE_FOLDERS]),
             autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
         )
         env.globals.update(url_for=url_for, config=getattr(app, "config", {}), request=request, session=session, g=g)
