@@ -149,7 +149,11 @@ class Transform(cst.CSTTransformer):
         the project."""
         import_name, location = support_location(Path(self.context.filename or "module.py"), module)
         self.run.support[str(location)] = support_source(module)
-        AddImportsVisitor.add_needed_import(self.context, import_name, name, asname if asname != name else None)
+        alias = asname if asname != name else None
+        # AddImportsVisitor writes an aliased import once per request: ask once
+        wanted = AddImportsVisitor._get_imports_from_context(self.context)
+        if not any((i.module, i.obj_name, i.alias) == (import_name, name, alias) for i in wanted):
+            AddImportsVisitor.add_needed_import(self.context, import_name, name, alias)
 
     def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The annotations of the parameters that ``name`` may refer to."""

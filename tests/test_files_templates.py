@@ -124,3 +124,171 @@ def test_cli_commands_run_the_same(converted):
     assert "how many notes to write" in helped.stdout and "TITLE" in helped.stdout
     missing = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes"], converted)
     assert missing.returncode == 2 and "Missing argument 'TITLE'" in missing.stderr
+
+
+# -- flask_compat's pieces, each against Flask itself in this process ---------------------------
+
+SAFE_JOIN_CASES = [
+    "a.txt", "nested/readme.md", "nested/../a.txt", "./a.txt", "../a.txt", "..", "nested/../../a.txt",
+    "/etc/passwd", "//etc/passwd", "a/./b", "", ".", "a\\b", "..a", "a..", "nested/..",
+]
+
+
+@pytest.mark.parametrize("name", SAFE_JOIN_CASES)
+def test_safe_join_refuses_what_werkzeug_refuses(name):
+    from werkzeug.security import safe_join as werkzeug_safe_join
+
+    from codemod.support.flask_compat import safe_join
+
+    assert safe_join("downloads", name) == werkzeug_safe_join("downloads", name)
+
+
+@pytest.fixture(scope="module")
+def file_apps(tmp_path_factory):
+    """The same views on Flask and, through flask_compat, on FastAPI, over the same files (so
+    that even werkzeug's ETag, which names the path, compares)."""
+    import datetime
+    import gzip
+    import io
+
+    from fastapi import FastAPI
+    from flask import Flask
+    from flask import send_file as flask_send_file
+
+    from codemod.support import flask_compat
+
+    folder = tmp_path_factory.mktemp("files")
+    text = folder / "notes.txt"
+    text.write_text("some notes\n")
+    (folder / "data.txt.gz").write_bytes(gzip.compress(b"zipped"))
+    views = {
+        "plain": lambda send: send(str(text)),
+        "etag-off": lambda send: send(str(text), etag=False),
+        "etag-string": lambda send: send(str(text), etag="v1"),
+        "unconditional": lambda send: send(str(text), conditional=False),
+        "last-modified": lambda send: send(str(text), last_modified=datetime.datetime(2020, 1, 2, 3, 4, 5)),
+        "max-age-0": lambda send: send(str(text), max_age=0),
+        "quoted-name": lambda send: send(str(text), download_name='my "notes".txt', as_attachment=True),
+        "gzip": lambda send: send(str(folder / "data.txt.gz")),
+        "gzip-attachment": lambda send: send(str(folder / "data.txt.gz"), as_attachment=True),
+        "json-bytes": lambda send: send(io.BytesIO(b"{}"), mimetype="application/json"),
+        "script": lambda send: send(io.BytesIO(b"x()"), download_name="x.js"),
+        "unknown-type": lambda send: send(io.BytesIO(b"\x00"), download_name="blob.bin.unknownext"),
+        "file-object": lambda send: send(open(text, "rb"), mimetype="text/plain"),  # noqa: SIM115 - send_file closes it
+        "missing": lambda send: send(str(folder / "nope.txt")),
+    }
+    flask_app = Flask(__name__)
+    fastapi_app = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
+    flask_compat.add_flask_attributes(fastapi_app, __name__)
+    for name, view in views.items():
+        flask_app.add_url_rule(f"/{name}", name, lambda view=view: view(flask_send_file))
+        fastapi_app.add_api_route(f"/{name}", lambda view=view: view(flask_compat.send_file), name=name)
+    return flask_app, fastapi_app
+
+
+@pytest.mark.parametrize("path", [
+    "/plain", "/etag-off", "/etag-string", "/unconditional", "/last-modified", "/max-age-0", "/quoted-name",
+    "/gzip", "/gzip-attachment", "/json-bytes", "/script", "/unknown-type", "/file-object", "/missing",
+])
+@pytest.mark.parametrize("headers", [{}, {"If-None-Match": '"v1"'}, {"Range": "bytes=1-2"}], ids=["get", "etag", "range"])
+def test_send_file_answers_as_flask(file_apps, path, headers):
+    from fastapi.testclient import TestClient
+
+    flask_app, fastapi_app = file_apps
+    expected = flask_app.test_client().get(path, headers=headers)
+    with TestClient(fastapi_app, raise_server_exceptions=False).stream("GET", path, headers=headers) as got:
+        body = b"".join(got.iter_raw())  # as sent: httpx would decode a gzip Content-Encoding
+    assert expected.status_code == got.status_code
+    assert expected.data == body
+    ignored = {"date", "expires"}  # the time of the answer
+    if expected.status_code != 500:  # the 500 pages differ only in their length: FLASK_ERRORS' own test
+        assert {k.lower(): v for k, v in expected.headers.items() if k.lower() not in ignored} == {
+            k: v for k, v in got.headers.items() if k not in ignored
+        }
+
+
+def _fastapi_app(**options):
+    from fastapi import FastAPI
+
+    from codemod.support import flask_compat
+
+    app = FastAPI(exception_handlers=flask_compat.FLASK_ERRORS, middleware=flask_compat.FLASK_MIDDLEWARE)
+    return flask_compat.add_flask_attributes(app, __name__, **options)
+
+
+def test_app_context_gives_current_app_and_g_outside_requests():
+    from codemod.support.flask_compat import app_context, current_app, g
+
+    app, other = _fastapi_app(), _fastapi_app()
+    app.config["NAME"], other.config["NAME"] = "first", "second"
+    with pytest.raises(RuntimeError, match="outside of application context"):
+        current_app.config
+    with app_context(app) as ctx:
+        g.user = "ann"
+        assert current_app.config["NAME"] == "first" and ctx.app is app and ctx.g.user == "ann"
+        with app_context(other):  # a context of its own, with its own g, as in Flask
+            assert current_app.config["NAME"] == "second" and "user" not in g
+        assert current_app.config["NAME"] == "first" and g.user == "ann"
+    pushed = app_context(other)
+    pushed.push()  # Flask's push()/pop() form, common in test fixtures
+    assert current_app.config["NAME"] == "second"
+    pushed.pop()
+    with pytest.raises(RuntimeError):
+        g.user
+
+
+def test_cli_commands_run_in_the_app_context():
+    """app.cli is a click group: its commands, a group added to it and a command marked
+    with_appcontext all see current_app, as under `flask`."""
+    import click
+    from click.testing import CliRunner
+
+    from codemod.support.flask_compat import current_app, g, with_appcontext
+
+    app = _fastapi_app()
+    app.config["DATABASE"] = "notes.db"
+
+    @app.cli.command("init-db")
+    @click.option("--drop", is_flag=True)
+    def init_db(drop):
+        g.dropped = drop
+        click.echo(f"{current_app.config['DATABASE']} drop={g.dropped}")
+
+    users = click.Group("user")
+
+    @users.command("list")
+    @with_appcontext
+    def list_users():
+        click.echo(current_app.config["DATABASE"])
+
+    app.cli.add_command(users)
+    runner = CliRunner()
+    assert runner.invoke(app.cli, ["init-db", "--drop"]).output == "notes.db drop=True\n"
+    assert runner.invoke(app.cli, ["user", "list"]).output == "notes.db\n"
+    assert "init-db" in runner.invoke(app.cli, ["--help"]).output
+    with pytest.raises(RuntimeError):
+        current_app.config  # the context ended with the command
+
+
+def test_templates_render_as_flask_renders_them(tmp_path):
+    """Autoescaping by file name (.html yes, .txt no, a string yes), the config global, and
+    rendering in an app context outside a request, on both apps."""
+    from flask import Flask
+    from flask import render_template as flask_render
+    from flask import render_template_string as flask_render_string
+
+    from codemod.support.flask_compat import app_context, render_template, render_template_string
+
+    (tmp_path / "page.html").write_text("<p>{{ value }} {{ config.SITE }}</p>")
+    (tmp_path / "mail.txt").write_text("{{ value }} {{ config.SITE }}")
+    flask_app = Flask(__name__, template_folder=str(tmp_path))
+    app = _fastapi_app(template_folder=str(tmp_path))
+    flask_app.config["SITE"] = app.config["SITE"] = "A&B"
+    cases = [("page.html", {"value": "<b>"}), ("mail.txt", {"value": "<b>"})]
+    with flask_app.app_context():
+        expected = [flask_render(name, **context) for name, context in cases]
+        expected.append(flask_render_string("{{ v }}", v="<i>"))
+    with app_context(app):
+        rendered = [render_template(name, **context) for name, context in cases]
+        rendered.append(render_template_string("{{ v }}", v="<i>"))
+    assert rendered == expected == ["<p>&lt;b&gt; A&amp;B</p>", "<b> A&B", "&lt;i&gt;"]

@@ -1117,6 +1117,8 @@ class FlaskTestClient:
 # outside a request, as ``with app.app_context():`` did; ``app.cli`` is a click group whose
 # commands run inside it: ``python -m <package>.flask_compat --app <module>:app <command>``.
 
+from starlette.responses import FileResponse  # this section's import, kept with it for the merge
+
 _app_contexts: ContextVar[Any] = ContextVar("flask_compat_app", default=None)
 
 
@@ -1154,7 +1156,7 @@ class AppContext:
         _request_globals.reset(g_token)
         _app_contexts.reset(app_token)
 
-    def __enter__(self) -> AppContext:
+    def __enter__(self) -> AppContext:  # noqa: PYI034 - typing.Self is Python 3.11+
         self.push()
         return self
 
@@ -1366,9 +1368,7 @@ def send_file(
         headers["Content-Length"] = str(span[1] - span[0])
         headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
     if path is not None and span is None:
-        from starlette.responses import FileResponse
-
-        response = FileResponse(path, status_code=status, headers=headers, stat_result=stat)
+        response = _FileResponse(path, status_code=status, headers=headers, stat_result=stat)
         if "ETag" not in headers:  # etag=False: none, where FileResponse would make its own
             del response.headers["etag"]
         if not conditional:  # FileResponse announces ranges; Flask did only for conditional files
@@ -1390,6 +1390,16 @@ def send_file(
             _close(file)
 
     return StreamingResponse(chunks(), status_code=status, headers=headers)
+
+
+class _FileResponse(FileResponse):
+    """Starlette's FileResponse, sending the whole file: send_file has answered Range requests
+    already, as Flask does (and, with conditional=False, ignored them)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"range"]}
+        await super().__call__(scope, receive, send)
 
 
 def _close(file: Any) -> None:
