@@ -55,6 +55,15 @@ REQUESTS = [
     {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=-5"}, "expect_headers": FILE_HEADERS},
     {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=90-"}, "expect_headers": FILE_HEADERS},
     {"method": "GET", "path": "/report.csv", "headers": {"Range": "bytes=0-1"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1,4-5"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "items=0-1"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-100"}, "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": '"zz"'},
+     "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": "Fri, 01 Jan 2100 00:00:00 GMT"},
+     "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": "Thu, 01 Jan 1970 00:00:00 GMT"},
+     "expect_headers": FILE_HEADERS},
 ]
 
 
@@ -76,7 +85,7 @@ def test_files_and_templates_answer_the_same(converted):
     statuses = [a["status"] for a in original]
     assert statuses[:13] == [200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
     assert statuses[13:22] == [404] * 9
-    assert statuses[22:] == [304, 200, 304, 200, 412, 206, 206, 416, 206]
+    assert statuses[22:] == [304, 200, 304, 200, 412, 206, 206, 416, 206, 416, 416, 206, 200, 206, 200]
     assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
     assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]
     assert "<li>&lt;bob&gt;</li>" in original[4]["body"] and "<p>No note admin.</p>" in original[5]["body"]

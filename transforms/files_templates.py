@@ -1,4 +1,4 @@
-"""send_file, send_from_directory, render_template and render_template_string into flask_compat's.
+"""send_file, send_from_directory, render_template(_string) and app.root_path into flask_compat's.
 
 Targets https://fastapi.tiangolo.com/advanced/custom-response/#fileresponse and
 https://fastapi.tiangolo.com/advanced/templates/ . The calls keep their arguments: flask_compat's
@@ -8,16 +8,20 @@ a byte range); its send_from_directory refuses what werkzeug's safe_join refuses
 missing file with a 404 through the app's own handlers, both resolving relative paths against
 the app's folder as Flask does. render_template renders with a Jinja2Templates environment over
 the app's template folder, with Flask's autoescaping and template globals, and returns the text,
-which the responses transform sends as HTML as Flask did.
+which the responses transform sends as HTML as Flask did. ``app.root_path`` (and
+``current_app.root_path``), the folder these paths are relative to, becomes ``root_path_of(app)``:
+FastAPI's own ``root_path`` is a URL prefix.
 """
 
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider
 
 from codemod.transform import Example, Transform
 from transforms._flask import RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY
 
+CURRENT_APP = "flask.current_app"
 # flask_compat name -> the flask names it stands for
 SUPPORTED: dict[str, set[str]] = {}
 for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE):
@@ -64,9 +68,22 @@ class FilesTemplatesTransform(Transform):
         return updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node.attr.value == "root_path" and self._is_app(original_node.value) and not self._is_target(original_node):
+            # FastAPI's app.root_path is the URL prefix behind a proxy; Flask's is the app's folder
+            self.consume(original_node)
+            self.use_support("root_path_of")
+            return cst.Call(cst.Name("root_path_of"), [cst.Arg(updated_node.value)])
         name = original_node.attr.value
         if name in SUPPORTED and self.names(original_node, *SUPPORTED[name]) and isinstance(original_node.value, cst.Name):
             self.consume(original_node)  # flask.send_file
             self.use_support(name)
             return cst.Name(name)
         return updated_node
+
+    def _is_app(self, node: cst.BaseExpression) -> bool:
+        return self.kind_of(node) == "app" or self.names(node, CURRENT_APP)
+
+    def _is_target(self, node: cst.CSTNode) -> bool:
+        """``app.root_path = ...``: an assignment, which stays (and is flagged) as it was."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return isinstance(parent, (cst.AssignTarget, cst.AugAssign)) or (isinstance(parent, cst.AnnAssign) and parent.target is node)

@@ -1167,9 +1167,10 @@ class AppContext:
 app_context = AppContext
 
 
-def _root_path(app: Any) -> str:
-    """Flask's ``app.root_path``: the folder of the module that created the app (FastAPI's own
-    ``root_path`` is the URL prefix behind a proxy, so it is not stored under that name)."""
+def root_path_of(app: Any) -> str:
+    """Flask's ``app.root_path`` / ``current_app.root_path``: the folder of the module that created
+    the app. FastAPI's own ``app.root_path`` is the URL prefix behind a proxy, so the converter
+    writes ``root_path_of(app)`` where Flask code read the folder."""
     module = sys.modules.get(getattr(app, "name", "") or "")
     path = getattr(module, "__file__", None)
     return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
@@ -1283,6 +1284,18 @@ def _byte_range(header: str | None, size: int | None) -> tuple[int, int] | None:
     return start, stop
 
 
+def _range_applies(if_range: str | None, etag: str | None, last_modified: float | None) -> bool:
+    """A Range is served unless If-Range names another version: a different ETag (weak or not),
+    or a date before the file's Last-Modified (werkzeug's reading)."""
+    if not if_range:
+        return True
+    since = _parse_http_date(if_range)
+    if since is not None:
+        return last_modified is not None and int(last_modified) <= since
+    tag = if_range.strip().removeprefix("W/").strip('"')
+    return etag is not None and tag == etag.strip('"')
+
+
 def send_file(
     path_or_file: Any,
     mimetype: str | None = None,
@@ -1306,7 +1319,7 @@ def send_file(
     method = current._request.method if current is not None else "GET"
     path, file, size, mtime = None, None, None, None
     if isinstance(path_or_file, (str, os.PathLike)):
-        path = os.path.join(_root_path(app), os.fspath(path_or_file))
+        path = os.path.join(root_path_of(app), os.fspath(path_or_file))
         stat = os.stat(path)  # a missing file is a 500, as in Flask
         size, mtime = stat.st_size, stat.st_mtime
         download_name = download_name if download_name is not None else os.path.basename(path)
@@ -1354,8 +1367,9 @@ def send_file(
     if conditional and method in ("GET", "HEAD"):
         headers["Date"] = _http_date(time.time())
         headers["Accept-Ranges"] = "bytes"
-        span = _byte_range(request_headers.get("range"), size)
         modified_at = _parse_http_date(headers.get("Last-Modified"))
+        if _range_applies(request_headers.get("if-range"), headers.get("ETag"), modified_at):
+            span = _byte_range(request_headers.get("range"), size)
         if span is None and _unmodified(request_headers, headers.get("ETag"), modified_at):
             if request_headers.get("if-match"):
                 status = 412
@@ -1431,7 +1445,7 @@ def send_from_directory(directory: Any, path: Any, **kwargs: Any) -> Response:
     joined = safe_join(os.fspath(directory), os.fspath(path))
     if joined is None:
         raise StarletteHTTPException(404)
-    joined = os.path.join(_root_path(_app_of_context()), joined)
+    joined = os.path.join(root_path_of(_app_of_context()), joined)
     if not os.path.isfile(joined):
         raise StarletteHTTPException(404)
     return send_file(joined, **kwargs)
@@ -1465,7 +1479,7 @@ def templates_of(app: Any) -> Any:
         import jinja2
         from fastapi.templating import Jinja2Templates
 
-        folder = os.path.join(_root_path(app), getattr(app, "template_folder", None) or "templates")
+        folder = os.path.join(root_path_of(app), getattr(app, "template_folder", None) or "templates")
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([folder, *_BLUEPRINT_TEMPLATE_FOLDERS]),
             autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
