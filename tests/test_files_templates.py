@@ -24,6 +24,8 @@ REQUESTS = [
     {"method": "GET", "path": "/notes/1"},  # super() in a block, an escaped script
     {"method": "GET", "path": "/notes/9"},  # a template with a status
     {"method": "GET", "path": "/hello/a<b"},  # render_template_string autoescapes, config in it
+    {"method": "POST", "path": "/notes/0/star", "expect_headers": ["Location"]},  # flash, then redirect
+    {"method": "GET", "path": "/notes/0"},  # the flashed messages, shown once
     {"method": "GET", "path": "/admin/"},  # a blueprint's own template folder
     {"method": "GET", "path": "/admin/shadowed"},  # the app's folder comes first
     {"method": "GET", "path": "/report.csv", "expect_headers": FILE_HEADERS},  # BytesIO, attachment
@@ -83,17 +85,19 @@ def test_the_whole_tree_is_copied(converted):
 def test_files_and_templates_answer_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
     statuses = [a["status"] for a in original]
-    assert statuses[:13] == [200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
-    assert statuses[13:22] == [404] * 9
-    assert statuses[22:] == [304, 200, 304, 200, 412, 206, 206, 416, 206, 416, 416, 206, 200, 206, 200]
+    assert statuses[:15] == [200, 200, 404, 200, 302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
+    assert statuses[15:24] == [404] * 9
+    assert statuses[24:] == [304, 200, 304, 200, 412, 206, 206, 416, 206, 416, 416, 206, 200, 206, 200]
     assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
     assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]
-    assert "<li>&lt;bob&gt;</li>" in original[4]["body"] and "<p>No note admin.</p>" in original[5]["body"]
-    assert original[6]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
-    assert original[7]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
-    assert original[8]["headers"]["Cache-Control"] == "public, max-age=60"
-    assert "Nothing at /get." in original[15]["body"]  # the app's 404 handler answered
-    assert original[27]["body"] == "to " and original[27]["headers"]["Content-Range"] == "bytes 4-6/27"
+    assert '<p class="info">Starred Groceries &lt;3</p><p class="message">Stars are public</p>' in original[5]["body"]
+    assert "<p class" not in original[0]["body"] + original[1]["body"] + original[6]["body"]  # shown once
+    assert "<li>&lt;bob&gt;</li>" in original[6]["body"] and "<p>No note admin.</p>" in original[7]["body"]
+    assert original[8]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
+    assert original[9]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    assert original[10]["headers"]["Cache-Control"] == "public, max-age=60"
+    assert "Nothing at /get." in original[17]["body"]  # the app's 404 handler answered
+    assert original[29]["body"] == "to " and original[29]["headers"]["Content-Range"] == "bytes 4-6/27"
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
 
@@ -231,7 +235,7 @@ def test_app_context_gives_current_app_and_g_outside_requests():
     app, other = _fastapi_app(), _fastapi_app()
     app.config["NAME"], other.config["NAME"] = "first", "second"
     with pytest.raises(RuntimeError, match="outside of application context"):
-        current_app.config
+        _ = current_app.config
     with app_context(app) as ctx:
         g.user = "ann"
         assert current_app.config["NAME"] == "first" and ctx.app is app and ctx.g.user == "ann"
@@ -243,7 +247,7 @@ def test_app_context_gives_current_app_and_g_outside_requests():
     assert current_app.config["NAME"] == "second"
     pushed.pop()
     with pytest.raises(RuntimeError):
-        g.user
+        _ = g.user
 
 
 def test_cli_commands_run_in_the_app_context():
@@ -276,7 +280,7 @@ def test_cli_commands_run_in_the_app_context():
     assert runner.invoke(app.cli, ["user", "list"]).output == "notes.db\n"
     assert "init-db" in runner.invoke(app.cli, ["--help"]).output
     with pytest.raises(RuntimeError):
-        current_app.config  # the context ended with the command
+        _ = current_app.config  # the context ended with the command
 
 
 def test_templates_render_as_flask_renders_them(tmp_path):

@@ -111,3 +111,4 @@ RENDER_TEMPLATE = frozenset(
         "flask.render_template_string", "flask.templating.render_template_string",
     }
 )
+FLASH = frozenset({"flask.flash", "flask.helpers.flash", "flask.get_flashed_messages", "flask.helpers.get_flashed_messages"})

@@ -1,4 +1,4 @@
-"""send_file, send_from_directory, render_template(_string) and app.root_path into flask_compat's.
+"""send_file, send_from_directory, render_template(_string), flash and app.root_path into flask_compat's.
 
 Targets https://fastapi.tiangolo.com/advanced/custom-response/#fileresponse and
 https://fastapi.tiangolo.com/advanced/templates/ . The calls keep their arguments: flask_compat's
@@ -8,7 +8,8 @@ a byte range); its send_from_directory refuses what werkzeug's safe_join refuses
 missing file with a 404 through the app's own handlers, both resolving relative paths against
 the app's folder as Flask does. render_template renders with a Jinja2Templates environment over
 the app's template folder, with Flask's autoescaping and template globals, and returns the text,
-which the responses transform sends as HTML as Flask did. ``app.root_path`` (and
+which the responses transform sends as HTML as Flask did; ``flash`` keeps its messages in the
+session for ``get_flashed_messages``, as Flask does. ``app.root_path`` (and
 ``current_app.root_path``), the folder these paths are relative to, becomes ``root_path_of(app)``:
 FastAPI's own ``root_path`` is a URL prefix.
 """
@@ -19,12 +20,12 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
 from codemod.transform import Example, Transform
-from transforms._flask import RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY
+from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY
 
 CURRENT_APP = "flask.current_app"
 # flask_compat name -> the flask names it stands for
 SUPPORTED: dict[str, set[str]] = {}
-for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE):
+for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLASH):
     SUPPORTED.setdefault(_qualified.rsplit(".", 1)[1], set()).add(_qualified)
 
 

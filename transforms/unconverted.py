@@ -26,7 +26,6 @@ FLASK_ADVICE = {
     "flask.Response": "use a Starlette Response or StreamingResponse",
     "flask.stream_with_context": "return a StreamingResponse",
     "flask.abort": "raise fastapi.HTTPException(status_code=...)",
-    "flask.flash": "keep the messages in the session (session.setdefault('_flashes', [])) and read them in the template",
     "flask.stream_template": "render with render_template and return a StreamingResponse of its chunks",
     "flask.jsonify": "return the value, or a JSONResponse",
     "flask.Flask": "use fastapi.FastAPI",
@@ -102,12 +101,12 @@ class UnconvertedTransform(Transform):
     }
     EXAMPLES = (
         Example(
-            "from flask import flash\n\ndef view():\n    flash('saved')\n",
-            "from flask import flash\n\ndef view():\n    # TODO[F2F191]: `flask.flash` is Flask API that this version does "
-            "not convert: keep the messages in the session (session.setdefault('_flashes', [])) and read them in the "
-            "template\n    flash('saved')\n",
+            "from flask import stream_template\n\ndef view():\n    return stream_template('feed.html')\n",
+            "from flask import stream_template\n\ndef view():\n    # TODO[F2F191]: `flask.stream_template` is Flask API that this "
+            "version does not convert: render with render_template and return a StreamingResponse of its chunks\n"
+            "    return stream_template('feed.html')\n",
             codes=("F2F191",),
-            title="message flashing is flagged",
+            title="a streamed template is flagged",
         ),
         Example(
             "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",

@@ -1113,7 +1113,7 @@ class FlaskTestClient:
 # Content-Disposition, Cache-Control, ETag and Last-Modified) and its conditional answers (304,
 # 412, a single byte range, 416), over Starlette's FileResponse for paths. render_template renders
 # with a Jinja2Templates environment over the app's template folder with Flask's autoescaping and
-# globals (config, request, session, g, url_for). app_context(app) makes current_app and g work
+# globals (config, request, session, g, url_for, get_flashed_messages; flash). app_context(app) makes current_app and g work
 # outside a request, as ``with app.app_context():`` did; ``app.cli`` is a click group whose
 # commands run inside it: ``python -m <package>.flask_compat --app <module>:app <command>``.
 
@@ -1484,10 +1484,34 @@ def templates_of(app: Any) -> Any:
             loader=jinja2.FileSystemLoader([folder, *_BLUEPRINT_TEMPLATE_FOLDERS]),
             autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
         )
-        env.globals.update(url_for=url_for, config=getattr(app, "config", {}), request=request, session=session, g=g)
+        env.globals.update(
+            url_for=url_for, get_flashed_messages=get_flashed_messages, config=getattr(app, "config", {}),
+            request=request, session=session, g=g,
+        )
         templates = Jinja2Templates(env=env)
         app.state.flask_templates = templates
     return templates
+
+
+def flash(message: str, category: str = "message") -> None:
+    """``flask.flash``: the message waits in the session until a later request reads it."""
+    flashes = list(session.get("_flashes", []))
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+
+
+def get_flashed_messages(with_categories: bool = False, category_filter: Any = ()) -> list[Any]:
+    """``flask.get_flashed_messages`` (also a template global): the messages flashed so far, taken
+    out of the session once per request and kept for the rest of it, as Flask does."""
+    current = _current_request.get()
+    flashes = getattr(current, "_flashes", None)
+    if flashes is None:
+        flashes = [tuple(f) for f in session.pop("_flashes", None) or []]
+        if current is not None:
+            current._flashes = flashes
+    if category_filter:
+        flashes = [f for f in flashes if f[0] in category_filter]
+    return flashes if with_categories else [message for _, message in flashes]
 
 
 def render_template(template_name_or_list: Any, **context: Any) -> str:
