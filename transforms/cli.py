@@ -79,7 +79,7 @@ class CliTransform(Transform):
         self.blueprint_names: dict[cst.CSTNode, str] = {}
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if m.matches(original_node, APP_CONTEXT_CALL):
+        if m.matches(original_node, APP_CONTEXT_CALL) and isinstance(updated_node, cst.Call):
             receiver = original_node.func.value  # type: ignore[attr-defined]
             if self.kind_of(receiver) == "app":
                 self.consume(original_node.func)

@@ -9,7 +9,8 @@ missing file with a 404 through the app's own handlers, both resolving relative 
 the app's folder as Flask does. render_template renders with a Jinja2Templates environment over
 the app's template folder, with Flask's autoescaping and template globals, and returns the text,
 which the responses transform sends as HTML as Flask did; ``flash`` keeps its messages in the
-session for ``get_flashed_messages``, as Flask does. ``app.root_path`` (and
+session for ``get_flashed_messages``, as Flask does. ``@app.template_filter`` (global, test),
+``@app.context_processor`` and ``app.jinja_env`` reach that same environment. ``app.root_path`` (and
 ``current_app.root_path``), the folder these paths are relative to, becomes ``root_path_of(app)``:
 FastAPI's own ``root_path`` is a URL prefix.
 """
@@ -17,12 +18,14 @@ FastAPI's own ``root_path`` is a URL prefix.
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.transform import Example, Transform
-from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY
+from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY, last_arg
 
 CURRENT_APP = "flask.current_app"
+TEMPLATE_REGISTRARS = frozenset({"template_filter", "template_global", "template_test", "context_processor"})
 # flask_compat name -> the flask names it stands for
 SUPPORTED: dict[str, set[str]] = {}
 for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLASH):
@@ -68,7 +71,47 @@ class FilesTemplatesTransform(Transform):
             self.use_support(support, asname=original_node.value)
         return updated_node
 
+    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
+        """``@app.context_processor`` / ``@app.template_filter`` -> ``@context_processor(app)`` & co."""
+        target = original_node.decorator
+        if not isinstance(target, cst.Attribute) or self._registrar(target) is None:
+            return updated_node
+        assert isinstance(updated_node.decorator, cst.Attribute)
+        name = self._registrar(target)
+        return updated_node.with_changes(decorator=cst.Call(cst.Name(name), [cst.Arg(updated_node.decorator.value)]))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.BaseExpression) -> cst.BaseExpression:
+        """``app.template_filter("name")`` -> ``template_filter(app, "name")``;
+        ``app.add_template_filter(f, "name")`` -> ``template_filter(app, "name")(f)``."""
+        func = original_node.func
+        if not isinstance(func, cst.Attribute) or not m.matches(updated_node, m.Call(func=m.Attribute())):
+            return updated_node  # an earlier transform may have made it something else
+        receiver = updated_node.func.value
+        added = func.attr.value.startswith("add_template_")
+        name = self._registrar(func, adding=added)
+        if name is None:
+            return updated_node
+        if not added:
+            return cst.Call(cst.Name(name), [cst.Arg(receiver), *updated_node.args])
+        function, *rest = updated_node.args
+        registrar = cst.Call(cst.Name(name), last_arg([cst.Arg(receiver), *[a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) for a in rest]]))
+        return cst.Call(registrar, [function.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+
+    def _registrar(self, target: cst.Attribute, adding: bool = False) -> str | None:
+        """flask_compat's registrar for a template attribute of an app, or None."""
+        attr = target.attr.value
+        name = attr.removeprefix("add_") if adding else attr
+        if name not in TEMPLATE_REGISTRARS or (adding and name == "context_processor") or self.kind_of(target.value) != "app":
+            return None
+        self.consume(target)
+        self.use_support(name)
+        return name
+
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node.attr.value == "jinja_env" and self.kind_of(original_node.value) == "app":
+            self.consume(original_node)  # the environment render_template uses
+            self.use_support("templates_of")
+            return cst.Attribute(cst.Call(cst.Name("templates_of"), [cst.Arg(updated_node.value)]), cst.Name("env"))
         if original_node.attr.value == "root_path" and self._is_app(original_node.value) and not self._is_target(original_node):
             # FastAPI's app.root_path is the URL prefix behind a proxy; Flask's is the app's folder
             self.consume(original_node)

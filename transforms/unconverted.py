@@ -62,9 +62,9 @@ ATTRIBUTE_ADVICE = {
     "test_request_context": "call the view through TestClient (flask_compat's app_context(app) gives current_app and g)",
     "test_cli_runner": "invoke the commands with click.testing.CliRunner().invoke(app.cli, [...])",
     "jinja_env": "use flask_compat's templates_of(app).env (the Jinja2 environment render_template uses)",
-    "context_processor": "add the values to flask_compat's templates_of(app).env.globals",
-    "template_filter": "add the filter to flask_compat's templates_of(app).env.filters",
-    "template_global": "add the function to flask_compat's templates_of(app).env.globals",
+    "app_template_filter": "register it on the app with flask_compat's template_filter(app, name)",
+    "app_template_global": "register it on the app with flask_compat's template_global(app, name)",
+    "app_context_processor": "register it on the app with flask_compat's context_processor(app)",
 }
 
 

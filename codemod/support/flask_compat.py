@@ -1472,16 +1472,15 @@ def with_template_folder(router: Any, import_name: str, template_folder: str) ->
 def templates_of(app: Any) -> Any:
     """The app's Jinja2Templates: its ``template_folder`` (beside the module that created the
     app, as Flask finds it) then the blueprints', Flask's autoescaping and the globals Flask gives
-    every template.
-    Made once per app; add filters and globals through ``templates_of(app).env``."""
+    every template. Made once per app; ``app.jinja_env`` becomes ``templates_of(app).env``."""
     templates = getattr(app.state, "flask_templates", None)
+    folder = os.path.join(root_path_of(app), getattr(app, "template_folder", None) or "templates")
     if templates is None:
         import jinja2
         from fastapi.templating import Jinja2Templates
 
-        folder = os.path.join(root_path_of(app), getattr(app, "template_folder", None) or "templates")
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([folder, *_BLUEPRINT_TEMPLATE_FOLDERS]),
+            loader=jinja2.FileSystemLoader(folder),
             autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
         )
         env.globals.update(
@@ -1490,7 +1489,50 @@ def templates_of(app: Any) -> Any:
         )
         templates = Jinja2Templates(env=env)
         app.state.flask_templates = templates
+    # blueprints imported after the first use add their folders too
+    templates.env.loader.searchpath = [folder, *_BLUEPRINT_TEMPLATE_FOLDERS]
     return templates
+
+
+def _template_registrar(kind: str) -> Any:
+    def register(app: Any, name: str | None = None) -> Any:
+        def decorator(function: Any) -> Any:
+            env = templates_of(app).env
+            {"filter": env.filters, "global": env.globals, "test": env.tests}[kind][name or function.__name__] = function
+            return function
+
+        return decorator
+
+    return register
+
+
+template_filter = _template_registrar("filter")
+template_filter.__doc__ = "``@app.template_filter(name)``: ``@template_filter(app, name)``."
+template_global = _template_registrar("global")
+template_global.__doc__ = "``@app.template_global(name)``: ``@template_global(app, name)``."
+template_test = _template_registrar("test")
+template_test.__doc__ = "``@app.template_test(name)``: ``@template_test(app, name)``."
+
+
+def context_processor(app: Any) -> Any:
+    """``@app.context_processor``: ``@context_processor(app)``; what it returns is added to the
+    context of every template rendered, under the values the view passes, as in Flask."""
+
+    def decorator(function: Any) -> Any:
+        if getattr(app.state, "flask_context_processors", None) is None:
+            app.state.flask_context_processors = []
+        app.state.flask_context_processors.append(function)
+        return function
+
+    return decorator
+
+
+def _context(app: Any, context: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for processor in getattr(app.state, "flask_context_processors", ()):
+        merged.update(processor())
+    merged.update(context)
+    return merged
 
 
 def flash(message: str, category: str = "message") -> None:
@@ -1516,13 +1558,14 @@ def get_flashed_messages(with_categories: bool = False, category_filter: Any = (
 
 def render_template(template_name_or_list: Any, **context: Any) -> str:
     """``flask.render_template``: the rendered text (a view returns it as HTML, as in Flask)."""
-    env = templates_of(_app_of_context()).env
-    return env.get_or_select_template(template_name_or_list).render(context)
+    app = _app_of_context()
+    return templates_of(app).env.get_or_select_template(template_name_or_list).render(_context(app, context))
 
 
 def render_template_string(source: str, **context: Any) -> str:
     """``flask.render_template_string``: autoescaped, as Flask renders a template given as text."""
-    return templates_of(_app_of_context()).env.from_string(source).render(context)
+    app = _app_of_context()
+    return templates_of(app).env.from_string(source).render(_context(app, context))
 
 
 def with_appcontext(command: Any) -> Any:
