@@ -306,3 +306,33 @@ def test_templates_render_as_flask_renders_them(tmp_path):
         rendered = [render_template(name, **context) for name, context in cases]
         rendered.append(render_template_string("{{ v }}", v="<i>"))
     assert rendered == expected == ["<p>&lt;b&gt; A&amp;B</p>", "<b> A&B", "&lt;i&gt;"]
+
+
+def test_a_thread_gets_the_app_of_the_request():
+    """Flask code hands a thread ``current_app._get_current_object()`` and enters its context
+    there (``current_app.app_context()`` converted to ``app_context(current_app)``)."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from codemod.support.flask_compat import app_context, current_app
+
+    app = _fastapi_app()
+    app.config["NAME"] = "threaded"
+    seen = []
+
+    def work(the_app):
+        with app_context(the_app):
+            seen.append(current_app.config["NAME"])
+
+    @app.get("/")
+    def view():
+        worker = threading.Thread(target=work, args=(current_app._get_current_object(),))
+        worker.start()
+        worker.join()
+        with app_context(current_app):  # the proxy itself: its app, not a loop through the proxy
+            seen.append(current_app.config["NAME"])
+        return {}
+
+    assert TestClient(app).get("/").status_code == 200
+    assert seen == ["threaded", "threaded"]

@@ -21,6 +21,7 @@ from codemod.transform import Example, Transform
 
 WITH_APPCONTEXT = "flask.cli.with_appcontext"
 APP_GROUP = "flask.cli.AppGroup"
+CURRENT_APP = "flask.current_app"
 APP_CONTEXT_CALL = m.Call(func=m.Attribute(attr=m.Name("app_context")), args=())
 CLI_ATTRIBUTE = m.Attribute(attr=m.Name("cli"))
 
@@ -81,7 +82,7 @@ class CliTransform(Transform):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if m.matches(original_node, APP_CONTEXT_CALL) and isinstance(updated_node, cst.Call):
             receiver = original_node.func.value  # type: ignore[attr-defined]
-            if self.kind_of(receiver) == "app":
+            if self.kind_of(receiver) == "app" or self.names(receiver, CURRENT_APP):
                 self.consume(original_node.func)
                 self.use_support("app_context")
                 return cst.Call(cst.Name("app_context"), [cst.Arg(updated_node.func.value)])  # type: ignore[attr-defined]

@@ -917,6 +917,10 @@ class _AppProxy:
     def __getattr__(self, name: str) -> Any:
         return getattr(_app_of_context(), name)  # the request's app, else app_context(app)'s
 
+    def _get_current_object(self) -> Any:
+        """The app itself, to hand to a thread (as with Flask's proxy)."""
+        return _app_of_context()
+
 
 current_app = _AppProxy()
 
@@ -1141,7 +1145,7 @@ class AppContext:
     requests only)."""
 
     def __init__(self, app: Any) -> None:
-        self.app = app
+        self.app = app._get_current_object() if isinstance(app, _AppProxy) else app  # current_app.app_context()
         self._tokens: list[tuple[Any, Any]] = []
 
     @property
