@@ -17,8 +17,10 @@ PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "fi
 SPEC = "filesapp.app:app"
 # ETag names the file's absolute path (werkzeug's form), which differs between the two trees: it
 # is checked on its own below. Date and Expires are the time of the answer.
-FILE_HEADERS = ["Content-Type", "Content-Disposition", "Content-Length", "Cache-Control", "Last-Modified",
+HEADERS = ["Content-Type", "Content-Disposition", "Content-Length", "Cache-Control", "Last-Modified",
                 "Accept-Ranges", "Content-Range", "Content-Encoding"]
+MANUAL = "/files/manual.txt"
+FUTURE, EPOCH = "Fri, 01 Jan 2100 00:00:00 GMT", "Thu, 01 Jan 1970 00:00:00 GMT"
 REQUESTS = [
     {"method": "GET", "path": "/?name=<b>ann</b>"},  # extends, a loop, escaped values, url_for
     {"method": "GET", "path": "/notes/1"},  # super() in a block, an escaped script
@@ -28,13 +30,13 @@ REQUESTS = [
     {"method": "GET", "path": "/notes/0"},  # the flashed messages, shown once
     {"method": "GET", "path": "/admin/"},  # a blueprint's own template folder
     {"method": "GET", "path": "/admin/shadowed"},  # the app's folder comes first
-    {"method": "GET", "path": "/report.csv", "expect_headers": FILE_HEADERS},  # BytesIO, attachment
-    {"method": "GET", "path": "/r%C3%A9sum%C3%A9", "expect_headers": FILE_HEADERS},  # a non-ASCII name
-    {"method": "GET", "path": "/manual", "expect_headers": FILE_HEADERS},  # a relative path, max_age
-    {"method": "GET", "path": "/logo", "expect_headers": FILE_HEADERS},  # image/svg+xml; charset
-    {"method": "GET", "path": "/files/nested/readme.md", "expect_headers": FILE_HEADERS},
-    {"method": "HEAD", "path": "/files/manual.txt", "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/get?name=nested/../manual.txt", "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": "/report.csv", "expect_headers": HEADERS},  # BytesIO, attachment
+    {"method": "GET", "path": "/r%C3%A9sum%C3%A9", "expect_headers": HEADERS},  # a non-ASCII name
+    {"method": "GET", "path": "/manual", "expect_headers": HEADERS},  # a relative path, max_age
+    {"method": "GET", "path": "/logo", "expect_headers": HEADERS},  # image/svg+xml; charset
+    {"method": "GET", "path": "/files/nested/readme.md", "expect_headers": HEADERS},
+    {"method": "HEAD", "path": MANUAL, "expect_headers": HEADERS},
+    {"method": "GET", "path": "/get?name=nested/../manual.txt", "expect_headers": HEADERS},
     # what must not leave the downloads folder, and what is not there: the app's own 404 page
     {"method": "GET", "path": "/files/%2e%2e/app.py"},
     {"method": "GET", "path": "/files/nested/%2e%2e/%2e%2e/secret.txt"},
@@ -46,26 +48,24 @@ REQUESTS = [
     {"method": "GET", "path": "/get?name=nested"},  # a folder is not a file
     {"method": "GET", "path": "/get"},
     # conditional requests: Flask answers 304, 412, a byte range and 416 for a file
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
-     "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
-     "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": "*"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": '"other"'}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"If-Match": '"other"'}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=4-6"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=-5"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=90-"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/report.csv", "headers": {"Range": "bytes=0-1"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1,4-5"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "items=0-1"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-100"}, "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": '"zz"'},
-     "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": "Fri, 01 Jan 2100 00:00:00 GMT"},
-     "expect_headers": FILE_HEADERS},
-    {"method": "GET", "path": "/files/manual.txt", "headers": {"Range": "bytes=0-1", "If-Range": "Thu, 01 Jan 1970 00:00:00 GMT"},
-     "expect_headers": FILE_HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"If-Modified-Since": FUTURE},
+     "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"If-Modified-Since": EPOCH},
+     "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"If-None-Match": "*"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"If-None-Match": '"other"'}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"If-Match": '"other"'}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=4-6"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=-5"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=90-"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": "/report.csv", "headers": {"Range": "bytes=0-1"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=0-1,4-5"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "items=0-1"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=0-100"}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=0-1", "If-Range": '"zz"'},
+     "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=0-1", "If-Range": FUTURE}, "expect_headers": HEADERS},
+    {"method": "GET", "path": MANUAL, "headers": {"Range": "bytes=0-1", "If-Range": EPOCH}, "expect_headers": HEADERS},
 ]
 
 
@@ -89,13 +89,15 @@ def test_files_and_templates_answer_the_same(converted):
     assert statuses[15:24] == [404] * 9
     assert statuses[24:] == [304, 200, 304, 200, 412, 206, 206, 416, 206, 416, 416, 206, 200, 206, 200]
     assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
-    assert "<footer>/ 2026 v1.0 NOTES! &lt;b&gt;ann&lt;/b&gt;</footer>" in original[0]["body"]  # processor, filter, global
+    # a context processor (whose name the view's overrides), a filter, a global
+    assert "<footer>/ 2026 v1.0 NOTES! &lt;b&gt;ann&lt;/b&gt;</footer>" in original[0]["body"]
     assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]
     assert '<p class="info">Starred Groceries &lt;3</p><p class="message">Stars are public</p>' in original[5]["body"]
     assert "<p class" not in original[0]["body"] + original[1]["body"] + original[6]["body"]  # shown once
     assert "<li>&lt;bob&gt;</li>" in original[6]["body"] and "<p>No note admin.</p>" in original[7]["body"]
     assert original[8]["headers"]["Content-Disposition"] == "attachment; filename=report.csv"
-    assert original[9]["headers"]["Content-Disposition"] == "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    disposition = "inline; filename=resume.txt; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    assert original[9]["headers"]["Content-Disposition"] == disposition
     assert original[10]["headers"]["Cache-Control"] == "public, max-age=60"
     assert "Nothing at /get." in original[17]["body"]  # the app's 404 handler answered
     assert original[29]["body"] == "to " and original[29]["headers"]["Content-Range"] == "bytes 4-6/27"
@@ -112,8 +114,8 @@ def test_etags_are_werkzeugs_and_answer_304(converted):
         first = answers_in(root, SPEC, [{"method": "GET", "path": "/files/manual.txt", "expect_headers": ["ETag"]}])
         assert first[0]["headers"]["ETag"] == expected
         again = [
-            {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": expected}, "expect_headers": ["ETag"]},
-            {"method": "GET", "path": "/files/manual.txt", "headers": {"If-None-Match": "W/" + expected}},
+            {"method": "GET", "path": MANUAL, "headers": {"If-None-Match": expected}, "expect_headers": ["ETag"]},
+            {"method": "GET", "path": MANUAL, "headers": {"If-None-Match": "W/" + expected}},
         ]
         assert [a["status"] for a in answers_in(root, SPEC, again)] == [304, 304]
 
@@ -125,13 +127,15 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_cli_commands_run_the_same(converted):
     """`flask --app filesapp.app seed-notes` and its converted form write the same notes and say
     the same thing; --help lists the same command."""
-    flask = _run([sys.executable, "-m", "flask", "--app", "filesapp.app", "seed-notes", "--count", "3", "todo"], PROJECT / "input")
-    fastapi = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes", "--count", "3", "todo"], converted)
+    command = ["seed-notes", "--count", "3", "todo"]
+    flask = _run([sys.executable, "-m", "flask", "--app", "filesapp.app", *command], PROJECT / "input")
+    fastapi = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, *command], converted)
     try:
         assert flask.returncode == 0, flask.stderr
         assert flask.stdout == "filesapp.app wrote 3 notes to notes.txt\n"
         assert (fastapi.returncode, fastapi.stdout) == (0, flask.stdout), fastapi.stderr
-        assert (converted / "notes.txt").read_text() == (PROJECT / "input" / "notes.txt").read_text() == "todo 0\ntodo 1\ntodo 2\n"
+        written = (converted / "notes.txt").read_text()
+        assert written == (PROJECT / "input" / "notes.txt").read_text() == "todo 0\ntodo 1\ntodo 2\n"
     finally:
         (PROJECT / "input" / "notes.txt").unlink(missing_ok=True)
     helped = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes", "--help"], converted)
@@ -204,7 +208,8 @@ def file_apps(tmp_path_factory):
     "/plain", "/etag-off", "/etag-string", "/unconditional", "/last-modified", "/max-age-0", "/quoted-name",
     "/gzip", "/gzip-attachment", "/json-bytes", "/script", "/unknown-type", "/file-object", "/missing",
 ])
-@pytest.mark.parametrize("headers", [{}, {"If-None-Match": '"v1"'}, {"Range": "bytes=1-2"}], ids=["get", "etag", "range"])
+@pytest.mark.parametrize("headers", [{}, {"If-None-Match": '"v1"'}, {"Range": "bytes=1-2"}], 
+                         ids=["get", "etag", "range"])
 def test_send_file_answers_as_flask(file_apps, path, headers):
     from fastapi.testclient import TestClient
 

@@ -85,7 +85,8 @@ class CliTransform(Transform):
             if self.kind_of(receiver) == "app" or self.names(receiver, CURRENT_APP):
                 self.consume(original_node.func)
                 self.use_support("app_context")
-                return cst.Call(cst.Name("app_context"), [cst.Arg(updated_node.func.value)])  # type: ignore[attr-defined]
+                app = updated_node.func.value  # type: ignore[attr-defined]
+                return cst.Call(cst.Name("app_context"), [cst.Arg(app)])
         return updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:

@@ -94,14 +94,17 @@ class FilesTemplatesTransform(Transform):
         if not added:
             return cst.Call(cst.Name(name), [cst.Arg(receiver), *updated_node.args])
         function, *rest = updated_node.args
-        registrar = cst.Call(cst.Name(name), last_arg([cst.Arg(receiver), *[a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) for a in rest]]))
+        names = [a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) for a in rest]  # name= or positional
+        registrar = cst.Call(cst.Name(name), last_arg([cst.Arg(receiver), *names]))
         return cst.Call(registrar, [function.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
 
     def _registrar(self, target: cst.Attribute, adding: bool = False) -> str | None:
         """flask_compat's registrar for a template attribute of an app, or None."""
         attr = target.attr.value
         name = attr.removeprefix("add_") if adding else attr
-        if name not in TEMPLATE_REGISTRARS or (adding and name == "context_processor") or self.kind_of(target.value) != "app":
+        if name not in TEMPLATE_REGISTRARS or (adding and name == "context_processor"):
+            return None
+        if self.kind_of(target.value) != "app":
             return None
         self.consume(target)
         self.use_support(name)
@@ -112,13 +115,14 @@ class FilesTemplatesTransform(Transform):
             self.consume(original_node)  # the environment render_template uses
             self.use_support("templates_of")
             return cst.Attribute(cst.Call(cst.Name("templates_of"), [cst.Arg(updated_node.value)]), cst.Name("env"))
-        if original_node.attr.value == "root_path" and self._is_app(original_node.value) and not self._is_target(original_node):
+        name = original_node.attr.value
+        if name == "root_path" and self._is_app(original_node.value) and not self._is_target(original_node):
             # FastAPI's app.root_path is the URL prefix behind a proxy; Flask's is the app's folder
             self.consume(original_node)
             self.use_support("root_path_of")
             return cst.Call(cst.Name("root_path_of"), [cst.Arg(updated_node.value)])
-        name = original_node.attr.value
-        if name in SUPPORTED and self.names(original_node, *SUPPORTED[name]) and isinstance(original_node.value, cst.Name):
+        flask_name = isinstance(original_node.value, cst.Name) and self.names(original_node, *SUPPORTED.get(name, ()))
+        if flask_name:
             self.consume(original_node)  # flask.send_file
             self.use_support(name)
             return cst.Name(name)
@@ -130,4 +134,6 @@ class FilesTemplatesTransform(Transform):
     def _is_target(self, node: cst.CSTNode) -> bool:
         """``app.root_path = ...``: an assignment, which stays (and is flagged) as it was."""
         parent = self.get_metadata(ParentNodeProvider, node, None)
-        return isinstance(parent, (cst.AssignTarget, cst.AugAssign)) or (isinstance(parent, cst.AnnAssign) and parent.target is node)
+        if isinstance(parent, cst.AnnAssign):
+            return parent.target is node
+        return isinstance(parent, (cst.AssignTarget, cst.AugAssign))

@@ -1116,10 +1116,10 @@ class FlaskTestClient:
 # send_file and send_from_directory answer with Flask's headers (its Content-Type, with charset,
 # Content-Disposition, Cache-Control, ETag and Last-Modified) and its conditional answers (304,
 # 412, a single byte range, 416), over Starlette's FileResponse for paths. render_template renders
-# with a Jinja2Templates environment over the app's template folder with Flask's autoescaping and
-# globals (config, request, session, g, url_for, get_flashed_messages; flash). app_context(app) makes current_app and g work
-# outside a request, as ``with app.app_context():`` did; ``app.cli`` is a click group whose
-# commands run inside it: ``python -m <package>.flask_compat --app <module>:app <command>``.
+# with a Jinja2Templates environment over the app's template folders with Flask's autoescaping and
+# globals (config, request, session, g, url_for, get_flashed_messages). app_context(app) makes
+# current_app and g work outside a request, as ``with app.app_context():`` did; ``app.cli`` is a
+# click group whose commands run inside it: ``python -m <pkg>.flask_compat --app <module>:app CMD``.
 
 from starlette.responses import FileResponse  # this section's import, kept with it for the merge
 
@@ -1127,16 +1127,16 @@ _app_contexts: ContextVar[Any] = ContextVar("flask_compat_app", default=None)
 
 
 def _app_of_context() -> Any:
-    """The app of the current request, else of the innermost ``app_context``."""
-    current = _current_request.get()
-    if current is not None:
-        return current._request.app
+    """The app of the innermost ``app_context`` (one entered in a view too), else of the request."""
     app = _app_contexts.get()
-    if app is None:
+    if app is not None:
+        return app
+    current = _current_request.get()
+    if current is None:
         raise RuntimeError(
             "Working outside of application context: use `with app_context(app):` or handle a request."
         )
-    return app
+    return current._request.app
 
 
 class AppContext:
@@ -1502,7 +1502,8 @@ def _template_registrar(kind: str) -> Any:
     def register(app: Any, name: str | None = None) -> Any:
         def decorator(function: Any) -> Any:
             env = templates_of(app).env
-            {"filter": env.filters, "global": env.globals, "test": env.tests}[kind][name or function.__name__] = function
+            registry = {"filter": env.filters, "global": env.globals, "test": env.tests}[kind]
+            registry[name or function.__name__] = function
             return function
 
         return decorator
@@ -1606,7 +1607,8 @@ def _cli_group(app: Any) -> Any:
         if _app_contexts.get() is None:
             ctx.with_resource(AppContext(app))
 
-    return click.Group(getattr(app, "name", None), callback=enter_app_context, help="The app's commands (Flask's app.cli).")
+    name = getattr(app, "name", None)
+    return click.Group(name, callback=enter_app_context, help="The app's commands (Flask's app.cli).")
 
 
 def _load_app(spec: str) -> Any:
