@@ -126,7 +126,7 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 def test_cli_commands_run_the_same(converted):
     """`flask --app filesapp.app seed-notes` and its converted form write the same notes and say
-    the same thing; --help lists the same command."""
+    the same thing, a blueprint's command answers the same, --help describes the command."""
     command = ["seed-notes", "--count", "3", "todo"]
     flask = _run([sys.executable, "-m", "flask", "--app", "filesapp.app", *command], PROJECT / "input")
     fastapi = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, *command], converted)
@@ -138,6 +138,11 @@ def test_cli_commands_run_the_same(converted):
         assert written == (PROJECT / "input" / "notes.txt").read_text() == "todo 0\ntodo 1\ntodo 2\n"
     finally:
         (PROJECT / "input" / "notes.txt").unlink(missing_ok=True)
+    command = ["admin", "list-users", "--sep", "+"]  # a blueprint's command, in its group
+    flask = _run([sys.executable, "-m", "flask", "--app", "filesapp.app", *command], PROJECT / "input")
+    fastapi = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, *command], converted)
+    assert (flask.returncode, flask.stdout) == (0, "ann+<bob> on Notes & Co\n"), flask.stderr
+    assert (fastapi.returncode, fastapi.stdout) == (0, flask.stdout), fastapi.stderr
     helped = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes", "--help"], converted)
     assert "how many notes to write" in helped.stdout and "TITLE" in helped.stdout
     missing = _run([sys.executable, "-m", "filesapp.flask_compat", "--app", SPEC, "seed-notes"], converted)

@@ -7,7 +7,8 @@ group given to it by flask_compat.add_flask_attributes, so ``@app.cli.command("i
 ``python -m pkg.flask_compat --app pkg.app:app init-db`` and the commands run in the app context,
 as under ``flask``. ``with app.app_context():`` becomes ``with app_context(app):``, which makes
 ``current_app`` and ``g`` work outside a request (startup code, commands, tests), and
-``flask.cli.with_appcontext`` / ``AppGroup`` become flask_compat's and click's.
+``flask.cli.with_appcontext`` / ``AppGroup`` become flask_compat's and click's. A blueprint's
+``bp.cli`` becomes ``blueprint_cli("<blueprint name>")``, the group ``app.cli`` offers under that name.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
+from transforms._flask import bind, keyword, string_literal, string_value
 
 WITH_APPCONTEXT = "flask.cli.with_appcontext"
 APP_GROUP = "flask.cli.AppGroup"
@@ -28,15 +30,16 @@ CLI_ATTRIBUTE = m.Attribute(attr=m.Name("cli"))
 
 class CliTransform(Transform):
     NAME = "cli"
-    DESCRIPTION = "app.app_context() -> app_context(app); app.cli commands kept (run with python -m <pkg>.flask_compat)"
+    DESCRIPTION = "app.app_context() -> app_context(app); app.cli (and bp.cli) commands kept, run with python -m <pkg>.flask_compat"
     FINDINGS = {
         "blueprint_cli": Code(
             "F2F231",
-            "a blueprint's CLI commands: Flask ran them as `flask {group} COMMAND`; add them to the app's "
-            "group by hand (app.cli.add_command(...)), since an APIRouter has no cli",
-            "Flask registers a blueprint's ``bp.cli`` commands under a group named after the blueprint "
-            "when it is registered. The converted router has no ``cli``; move the commands to a click "
-            "group of your own and add it to the app's with ``app.cli.add_command(group)``.",
+            "a blueprint's CLI commands whose group name is not known here (a cli_group= or a blueprint "
+            "defined elsewhere): use blueprint_cli(\"<group>\") from flask_compat, or app.cli.add_command(...)",
+            "Flask offers a blueprint's ``bp.cli`` commands as ``flask <group> COMMAND``, the group being "
+            "the blueprint's name unless ``cli_group=`` says otherwise (None: the app's own group). The "
+            "converted router has no ``cli``: flask_compat's ``blueprint_cli(name)`` is the group that "
+            "``app.cli`` offers under that name.",
         ),
     }
     EXAMPLES = (
@@ -54,12 +57,21 @@ class CliTransform(Transform):
         Example(
             "from flask import Blueprint\n\nbp = Blueprint('users', __name__)\n\n\n@bp.cli.command('create')\n"
             "def create():\n    pass\n",
-            "from fastapi import APIRouter\n\nbp = APIRouter()\n\n\n"
-            "# TODO[F2F231]: a blueprint's CLI commands: Flask ran them as `flask users COMMAND`; add them to "
-            "the app's group by hand (app.cli.add_command(...)), since an APIRouter has no cli\n"
+            "from fastapi import APIRouter\nfrom flask_compat import blueprint_cli\n\nbp = APIRouter()\n\n\n"
+            "@blueprint_cli(\"users\").command('create')\ndef create():\n    pass\n",
+            title="a blueprint's commands: app.cli offers them under the blueprint's name, as Flask did",
+        ),
+        Example(
+            "from flask import Blueprint\n\nbp = Blueprint('users', __name__, cli_group='people')\n\n\n"
             "@bp.cli.command('create')\ndef create():\n    pass\n",
-            codes=("F2F231",),
-            title="a blueprint's commands are flagged",
+            "from fastapi import APIRouter\n\n"
+            "# TODO[F2F102]: Blueprint(cli_group=...) has no APIRouter() counterpart and was dropped: move the "
+            "blueprint's CLI commands to a typer/click app\nbp = APIRouter()\n\n\n"
+            "# TODO[F2F231]: a blueprint's CLI commands whose group name is not known here (a cli_group= or a "
+            "blueprint defined elsewhere): use blueprint_cli(\"<group>\") from flask_compat, or app.cli.add_command(...)\n"
+            "@bp.cli.command('create')\ndef create():\n    pass\n",
+            codes=("F2F102", "F2F231"),
+            title="a blueprint's commands under another group name are flagged",
         ),
         Example(
             "from flask.cli import AppGroup, with_appcontext\n\nuser_cli = AppGroup('user')\n\n\n"
@@ -90,10 +102,16 @@ class CliTransform(Transform):
         return updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if m.matches(original_node, CLI_ATTRIBUTE) and self.kind_of(original_node.value) == "blueprint":
-            self.consume(original_node)  # one marker that says what to do, not also F2F192's
-            self.flag(original_node, "blueprint_cli", group=self._blueprint_name(original_node.value))
-        return updated_node
+        if not m.matches(original_node, CLI_ATTRIBUTE) or self.kind_of(original_node.value) != "blueprint":
+            return updated_node
+        self.consume(original_node)  # one marker that says what to do, not also F2F192's
+        name = self._blueprint_name(original_node.value)
+        if name is None:
+            self.flag(original_node, "blueprint_cli")
+            return updated_node
+        # the group app.cli offers under the blueprint's name, as Flask registered it
+        self.use_support("blueprint_cli")
+        return cst.Call(cst.Name("blueprint_cli"), [cst.Arg(string_literal(name))])
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         if self.names(original_node, WITH_APPCONTEXT):
@@ -110,12 +128,11 @@ class CliTransform(Transform):
 
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.ImportAlias)
 
-    def _blueprint_name(self, receiver: cst.BaseExpression) -> str:
-        """The blueprint's name (Flask's default CLI group), from ``Blueprint('users', ...)``."""
-        if isinstance(receiver, cst.Name):
-            for value in self.assigned_values(receiver):
-                if isinstance(value, cst.Call) and value.args and isinstance(value.args[0].value, cst.SimpleString):
-                    evaluated = value.args[0].value.evaluated_value
-                    if isinstance(evaluated, str):
-                        return evaluated
-        return "<blueprint>"
+    def _blueprint_name(self, receiver: cst.BaseExpression) -> str | None:
+        """The blueprint's CLI group name, its own name in ``Blueprint('users', __name__)`` when
+        this module defines it that way without ``cli_group=`` (None otherwise)."""
+        values = self.assigned_values(receiver) if isinstance(receiver, cst.Name) else []
+        if len(values) != 1 or not isinstance(values[0], cst.Call) or keyword(values[0], "cli_group") is not None:
+            return None
+        bound = bind(values[0], ("name", "import_name"))
+        return string_value(bound["name"].value) if "name" in bound else None

@@ -1593,13 +1593,32 @@ class _CliApp:
         self.app = app
 
 
+# The blueprints' command groups (``bp.cli``), offered by every app's ``cli`` under their names.
+_BLUEPRINT_COMMANDS: dict[str, Any] = {}
+
+
+def blueprint_cli(name: str) -> Any:
+    """``bp.cli`` of the blueprint called ``name``: a click group that ``app.cli`` offers as
+    ``name``, as Flask did once the blueprint was registered (``flask users create``)."""
+    import click
+
+    return _BLUEPRINT_COMMANDS.setdefault(name, click.Group(name))
+
+
 def _cli_group(app: Any) -> Any:
-    """``app.cli``: a click group whose commands run in the app context, as under ``flask``.
-    None when click is not installed (it comes with uvicorn)."""
+    """``app.cli``: a click group whose commands (and the blueprints') run in the app context, as
+    under ``flask``. None when click is not installed (it comes with uvicorn)."""
     try:
         import click
     except ImportError:  # pragma: no cover - click comes with uvicorn
         return None
+
+    class AppCommands(click.Group):
+        def get_command(self, ctx: Any, name: str) -> Any:
+            return super().get_command(ctx, name) or _BLUEPRINT_COMMANDS.get(name)
+
+        def list_commands(self, ctx: Any) -> list[str]:
+            return sorted({*super().list_commands(ctx), *_BLUEPRINT_COMMANDS})
 
     def enter_app_context() -> None:
         ctx = click.get_current_context()
@@ -1608,7 +1627,7 @@ def _cli_group(app: Any) -> Any:
             ctx.with_resource(AppContext(app))
 
     name = getattr(app, "name", None)
-    return click.Group(name, callback=enter_app_context, help="The app's commands (Flask's app.cli).")
+    return AppCommands(name, callback=enter_app_context, help="The app's commands (Flask's app.cli).")
 
 
 def _load_app(spec: str) -> Any:
