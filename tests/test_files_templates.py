@@ -89,6 +89,7 @@ def test_files_and_templates_answer_the_same(converted):
     assert statuses[15:24] == [404] * 9
     assert statuses[24:] == [304, 200, 304, 200, 412, 206, 206, 416, 206, 416, 416, 206, 200, 206, 200]
     assert "<h1>Hello &lt;b&gt;ann&lt;/b&gt;</h1>" in original[0]["body"]
+    assert "<p>Notes &amp; Co (filesapp.app) (NC)</p>" in original[0]["body"]  # a blueprint's app-wide filter
     # a context processor (whose name the view's overrides), a filter, a global
     assert "<footer>/ 2026 v1.0 NOTES! &lt;b&gt;ann&lt;/b&gt;</footer>" in original[0]["body"]
     assert '<a href="/notes/1">Ideas</a>: a &lt;script&gt;' in original[0]["body"]

@@ -30,7 +30,7 @@ CLI_ATTRIBUTE = m.Attribute(attr=m.Name("cli"))
 
 class CliTransform(Transform):
     NAME = "cli"
-    DESCRIPTION = "app.app_context() -> app_context(app); app.cli (and bp.cli) commands kept, run with python -m <pkg>.flask_compat"
+    DESCRIPTION = "app.app_context() -> app_context(app); app.cli and bp.cli commands kept (python -m <pkg>.flask_compat)"
     FINDINGS = {
         "blueprint_cli": Code(
             "F2F231",

@@ -10,7 +10,8 @@ the app's folder as Flask does. render_template renders with a Jinja2Templates e
 the app's template folder, with Flask's autoescaping and template globals, and returns the text,
 which the responses transform sends as HTML as Flask did; ``flash`` keeps its messages in the
 session for ``get_flashed_messages``, as Flask does. ``@app.template_filter`` (global, test),
-``@app.context_processor`` and ``app.jinja_env`` reach that same environment. ``app.root_path`` (and
+``@app.context_processor``, ``app.jinja_env`` and a blueprint's ``@bp.app_template_filter`` & co.
+reach that same environment. ``app.root_path`` (and
 ``current_app.root_path``), the folder these paths are relative to, becomes ``root_path_of(app)``:
 FastAPI's own ``root_path`` is a URL prefix.
 """
@@ -26,6 +27,9 @@ from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIREC
 
 CURRENT_APP = "flask.current_app"
 TEMPLATE_REGISTRARS = frozenset({"template_filter", "template_global", "template_test", "context_processor"})
+APP_WIDE_REGISTRARS = frozenset(
+    {"app_template_filter", "app_template_global", "app_template_test", "app_context_processor"}
+)
 # flask_compat name -> the flask names it stands for
 SUPPORTED: dict[str, set[str]] = {}
 for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLASH):
@@ -74,6 +78,12 @@ class FilesTemplatesTransform(Transform):
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
         """``@app.context_processor`` / ``@app.template_filter`` -> ``@context_processor(app)`` & co."""
         target = original_node.decorator
+        app_wide = self._app_wide(target.func if isinstance(target, cst.Call) else target)
+        if app_wide is not None:  # @bp.app_template_filter("x") -> @app_template_filter("x")
+            decorator = updated_node.decorator
+            if isinstance(decorator, cst.Call):
+                return updated_node.with_changes(decorator=decorator.with_changes(func=cst.Name(app_wide)))
+            return updated_node.with_changes(decorator=cst.Name(app_wide))
         if not isinstance(target, cst.Attribute) or self._registrar(target) is None:
             return updated_node
         assert isinstance(updated_node.decorator, cst.Attribute)
@@ -109,6 +119,16 @@ class FilesTemplatesTransform(Transform):
         self.consume(target)
         self.use_support(name)
         return name
+
+    def _app_wide(self, target: cst.BaseExpression) -> str | None:
+        """flask_compat's registrar for a blueprint's ``app_template_filter`` & co., or None."""
+        if not isinstance(target, cst.Attribute) or target.attr.value not in APP_WIDE_REGISTRARS:
+            return None
+        if self.kind_of(target.value) != "blueprint":
+            return None
+        self.consume(target)
+        self.use_support(target.attr.value)
+        return target.attr.value
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if original_node.attr.value == "jinja_env" and self.kind_of(original_node.value) == "app":

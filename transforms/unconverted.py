@@ -62,9 +62,8 @@ ATTRIBUTE_ADVICE = {
     "test_request_context": "call the view through TestClient (flask_compat's app_context(app) gives current_app and g)",
     "test_cli_runner": "invoke the commands with click.testing.CliRunner().invoke(app.cli, [...])",
     "jinja_env": "use flask_compat's templates_of(app).env (the Jinja2 environment render_template uses)",
-    "app_template_filter": "register it on the app with flask_compat's template_filter(app, name)",
-    "app_template_global": "register it on the app with flask_compat's template_global(app, name)",
-    "app_context_processor": "register it on the app with flask_compat's context_processor(app)",
+    "context_processor": "a blueprint's context processor served its own views' templates: register it "
+    "app-wide with flask_compat's context_processor(app) if it may serve all",
 }
 
 

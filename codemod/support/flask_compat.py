@@ -1493,8 +1493,11 @@ def templates_of(app: Any) -> Any:
         )
         templates = Jinja2Templates(env=env)
         app.state.flask_templates = templates
-    # blueprints imported after the first use add their folders too
+    # blueprints imported after the first use add their folders, filters, globals and tests too
     templates.env.loader.searchpath = [folder, *_BLUEPRINT_TEMPLATE_FOLDERS]
+    env = templates.env
+    for kind, registry in (("filter", env.filters), ("global", env.globals), ("test", env.tests)):
+        registry.update(_APP_WIDE[kind])
     return templates
 
 
@@ -1509,6 +1512,35 @@ def _template_registrar(kind: str) -> Any:
         return decorator
 
     return register
+
+
+# What blueprints register for every app (bp.app_template_filter & co.), by kind and name.
+_APP_WIDE: dict[str, dict[str, Any]] = {"filter": {}, "global": {}, "test": {}, "context_processor": {}}
+
+
+def _app_wide_registrar(kind: str) -> Any:
+    def register(name: str | None = None) -> Any:
+        def decorator(function: Any) -> Any:
+            _APP_WIDE[kind][name or function.__name__] = function
+            return function
+
+        return decorator
+
+    return register
+
+
+app_template_filter = _app_wide_registrar("filter")
+app_template_filter.__doc__ = "A blueprint's ``@bp.app_template_filter(name)``: for every app's templates."
+app_template_global = _app_wide_registrar("global")
+app_template_global.__doc__ = "A blueprint's ``@bp.app_template_global(name)``: for every app's templates."
+app_template_test = _app_wide_registrar("test")
+app_template_test.__doc__ = "A blueprint's ``@bp.app_template_test(name)``: for every app's templates."
+
+
+def app_context_processor(function: Any) -> Any:
+    """A blueprint's ``@bp.app_context_processor``: its values go to every app's templates."""
+    _APP_WIDE["context_processor"][f"{function.__module__}.{function.__qualname__}"] = function
+    return function
 
 
 template_filter = _template_registrar("filter")
@@ -1534,7 +1566,7 @@ def context_processor(app: Any) -> Any:
 
 def _context(app: Any, context: dict[str, Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for processor in getattr(app.state, "flask_context_processors", ()):
+    for processor in [*_APP_WIDE["context_processor"].values(), *getattr(app.state, "flask_context_processors", ())]:
         merged.update(processor())
     merged.update(context)
     return merged
