@@ -347,3 +347,49 @@ def test_a_thread_gets_the_app_of_the_request():
 
     assert TestClient(app).get("/").status_code == 200
     assert seen == ["threaded", "threaded"]
+
+
+@pytest.mark.parametrize("arguments", [
+    {"path": "/users/7?page=2"},
+    {"path": "/users/7", "query_string": {"page": "3"}, "base_url": "https://shop.example"},
+    {"path": "/users/7", "method": "POST", "json": {"name": "ann"}, "headers": {"X-Key": "k"}},
+])
+def test_test_request_context_is_flasks(arguments):
+    """Inside ``test_request_context(app, ...)`` the request, url_for, g and session read what
+    they read inside Flask's ``app.test_request_context(...)``."""
+    from flask import Flask
+    from flask import g as flask_g
+    from flask import request as flask_request
+    from flask import session as flask_session
+    from flask import url_for as flask_url_for
+
+    from codemod.support.flask_compat import g, request, session, test_request_context, url_for
+
+    def seen(request, url_for, g, session):
+        g.user = "ann"
+        session["seen"] = True
+        return {
+            "method": request.method, "path": request.path, "url": request.url, "base_url": request.base_url,
+            "page": request.args.get("page", type=int), "json": request.get_json(silent=True),
+            "key": request.headers.get("X-Key"), "remote": request.remote_addr, "user": g.user,
+            "self": url_for("user", user_id=7, _external=True), "session": dict(session.items()),
+        }
+
+    flask_app = Flask(__name__)
+    flask_app.secret_key = "s"
+    flask_app.add_url_rule("/users/<int:user_id>", "user", lambda user_id: "")
+    app = _fastapi_app()
+    app.secret_key = "s"
+    app.add_api_route("/users/{user_id}", lambda user_id: "", name="user")
+    with flask_app.test_request_context(**arguments):
+        expected = seen(flask_request, flask_url_for, flask_g, flask_session)
+    with test_request_context(app, **arguments):
+        assert seen(request, url_for, g, session) == expected
+
+
+def test_test_request_context_refuses_a_mount_prefix():
+    """Flask would put /app in SCRIPT_NAME; flask_compat says it cannot, rather than answer otherwise."""
+    from codemod.support.flask_compat import test_request_context
+
+    with pytest.raises(ValueError, match="base_url with a path"):
+        test_request_context(_fastapi_app(), "/", base_url="https://shop.example/app/")

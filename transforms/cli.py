@@ -6,7 +6,9 @@ group given to it by flask_compat.add_flask_attributes, so ``@app.cli.command("i
 ``app.cli.add_command(...)`` stay as written; ``flask --app pkg.app init-db`` becomes
 ``python -m pkg.flask_compat --app pkg.app:app init-db`` and the commands run in the app context,
 as under ``flask``. ``with app.app_context():`` becomes ``with app_context(app):``, which makes
-``current_app`` and ``g`` work outside a request (startup code, commands, tests), and
+``current_app`` and ``g`` work outside a request (startup code, commands, tests),
+``app.test_request_context(path, ...)`` becomes ``test_request_context(app, path, ...)`` (request,
+session and url_for too), and
 ``flask.cli.with_appcontext`` / ``AppGroup`` become flask_compat's and click's. A blueprint's
 ``bp.cli`` becomes ``blueprint_cli("<blueprint name>")``, the group ``app.cli`` offers under that name.
 """
@@ -25,12 +27,17 @@ WITH_APPCONTEXT = "flask.cli.with_appcontext"
 APP_GROUP = "flask.cli.AppGroup"
 CURRENT_APP = "flask.current_app"
 APP_CONTEXT_CALL = m.Call(func=m.Attribute(attr=m.Name("app_context")), args=())
+TEST_REQUEST_CONTEXT_CALL = m.Call(func=m.Attribute(attr=m.Name("test_request_context")))
+# what flask_compat's test_request_context takes of werkzeug's EnvironBuilder arguments
+TEST_REQUEST_OPTIONS = frozenset(
+    {"path", "base_url", "query_string", "method", "headers", "data", "json", "content_type"}
+)
 CLI_ATTRIBUTE = m.Attribute(attr=m.Name("cli"))
 
 
 class CliTransform(Transform):
     NAME = "cli"
-    DESCRIPTION = "app.app_context() -> app_context(app); app.cli and bp.cli commands kept (python -m <pkg>.flask_compat)"
+    DESCRIPTION = "app.app_context() -> app_context(app), test_request_context(app, ...); app.cli and bp.cli kept"
     FINDINGS = {
         "blueprint_cli": Code(
             "F2F231",
@@ -92,6 +99,8 @@ class CliTransform(Transform):
         self.blueprint_names: dict[cst.CSTNode, str] = {}
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if m.matches(original_node, TEST_REQUEST_CONTEXT_CALL) and isinstance(updated_node, cst.Call):
+            return self._test_request_context(original_node, updated_node)
         if m.matches(original_node, APP_CONTEXT_CALL) and isinstance(updated_node, cst.Call):
             receiver = original_node.func.value  # type: ignore[attr-defined]
             if self.kind_of(receiver) == "app" or self.names(receiver, CURRENT_APP):
@@ -100,6 +109,25 @@ class CliTransform(Transform):
                 app = updated_node.func.value  # type: ignore[attr-defined]
                 return cst.Call(cst.Name("app_context"), [cst.Arg(app)])
         return updated_node
+
+    def _test_request_context(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``app.test_request_context("/p", method="POST")`` -> ``test_request_context(app, "/p",
+        method="POST")`` when flask_compat knows every argument (else unconverted flags it)."""
+        receiver = original.func.value  # type: ignore[attr-defined]
+        if self.kind_of(receiver) != "app" and not self.names(receiver, CURRENT_APP):
+            return updated
+        positional = [a for a in original.args if a.keyword is None]
+        if any(a.star for a in original.args) or len(positional) > 1:
+            return updated
+        if any(a.keyword is not None and a.keyword.value not in TEST_REQUEST_OPTIONS for a in original.args):
+            return updated
+        self.consume(original.func)
+        self.use_support("test_request_context")
+        app = updated.func.value  # type: ignore[attr-defined]
+        if not updated.args:
+            return cst.Call(cst.Name("test_request_context"), [cst.Arg(app)])
+        first = cst.Arg(app, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return cst.Call(cst.Name("test_request_context"), [first, *updated.args])
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if not m.matches(original_node, CLI_ATTRIBUTE) or self.kind_of(original_node.value) != "blueprint":

@@ -59,7 +59,8 @@ ATTRIBUTE_ADVICE = {
     "url_map": "use app.routes and app.url_path_for",
     "secret_key": "pass the secret to SessionMiddleware",
     "app_context": "call it: flask_compat's app_context(app) replaces app.app_context()",
-    "test_request_context": "call the view through TestClient (flask_compat's app_context(app) gives current_app and g)",
+    "test_request_context": "flask_compat's test_request_context(app, path, ...) takes path, base_url, query_string, "
+    "method, headers, data, json and content_type; pass those, or call the view through TestClient",
     "test_cli_runner": "invoke the commands with click.testing.CliRunner().invoke(app.cli, [...])",
     "jinja_env": "use flask_compat's templates_of(app).env (the Jinja2 environment render_template uses)",
     "context_processor": "a blueprint's context processor served its own views' templates: register it "

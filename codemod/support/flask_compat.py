@@ -1118,7 +1118,8 @@ class FlaskTestClient:
 # 412, a single byte range, 416), over Starlette's FileResponse for paths. render_template renders
 # with a Jinja2Templates environment over the app's template folders with Flask's autoescaping and
 # globals (config, request, session, g, url_for, get_flashed_messages). app_context(app) makes
-# current_app and g work outside a request, as ``with app.app_context():`` did; ``app.cli`` is a
+# current_app and g work outside a request, as ``with app.app_context():`` did (and
+# test_request_context(app, path) request and url_for too, for tests); ``app.cli`` is a
 # click group whose commands run inside it: ``python -m <pkg>.flask_compat --app <module>:app CMD``.
 
 from starlette.responses import FileResponse  # this section's import, kept with it for the merge
@@ -1603,6 +1604,76 @@ def render_template_string(source: str, **context: Any) -> str:
     """``flask.render_template_string``: autoescaped, as Flask renders a template given as text."""
     app = _app_of_context()
     return templates_of(app).env.from_string(source).render(_context(app, context))
+
+
+class TestRequestContext:
+    """``app.test_request_context(path, ...)``: ``request``, ``g``, ``session`` and ``url_for``
+    work as they would while ``path`` is requested, without running a view (tests, scripts).
+    ``base_url`` gives the scheme and host; an app mounted under a path prefix is not supported."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: Any,
+        path: str = "/",
+        base_url: str | None = None,
+        query_string: Any = None,
+        method: str = "GET",
+        headers: Any = None,
+        data: Any = None,
+        json: Any = None,
+        content_type: str | None = None,
+    ) -> None:
+        import json as json_module
+        from urllib.parse import urlsplit
+
+        base = urlsplit(base_url or "http://localhost/")
+        if base.path.strip("/"):  # Flask's SCRIPT_NAME: the app mounted under a prefix
+            raise ValueError(f"test_request_context: base_url with a path ({base_url}) is not supported")
+        path, _, query = path.partition("?")
+        if query_string is not None:
+            query = query_string if isinstance(query_string, str) else urlencode(query_string, doseq=True)
+        body = b""
+        if json is not None:
+            body, content_type = json_module.dumps(json).encode(), content_type or "application/json"
+        elif isinstance(data, dict):
+            body = urlencode(data, doseq=True).encode()
+            content_type = content_type or "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else bytes(data)
+        raw = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in dict(headers or {}).items()]
+        raw.append((b"host", base.netloc.encode("latin-1")))
+        if content_type:
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        scope: dict[str, Any] = {
+            "type": "http", "http_version": "1.1", "method": method.upper(), "scheme": base.scheme,
+            "path": path, "root_path": "", "query_string": query.encode("latin-1"),
+            "headers": raw, "client": None, "server": (base.hostname, base.port), "app": app,
+        }
+        if getattr(app, "config", {}).get("SECRET_KEY"):
+            scope["session"] = {}
+        self.request = Request(scope)
+        self.request._body = body
+        self._tokens: list[tuple[Any, Any]] = []
+
+    def push(self) -> None:
+        self._tokens.append((_current_request.set(FlaskRequest(self.request)), _request_globals.set(SimpleNamespace())))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        request_token, g_token = self._tokens.pop()
+        _request_globals.reset(g_token)
+        _current_request.reset(request_token)
+
+    def __enter__(self) -> TestRequestContext:  # noqa: PYI034 - typing.Self is Python 3.11+
+        self.push()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pop()
+
+
+test_request_context = TestRequestContext
 
 
 def with_appcontext(command: Any) -> Any:
