@@ -94,10 +94,6 @@ class CliTransform(Transform):
         ),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.blueprint_names: dict[cst.CSTNode, str] = {}
-
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if m.matches(original_node, TEST_REQUEST_CONTEXT_CALL) and isinstance(updated_node, cst.Call):
             return self._test_request_context(original_node, updated_node)

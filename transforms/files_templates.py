@@ -11,9 +11,8 @@ the app's template folder, with Flask's autoescaping and template globals, and r
 which the responses transform sends as HTML as Flask did; ``flash`` keeps its messages in the
 session for ``get_flashed_messages``, as Flask does. ``@app.template_filter`` (global, test),
 ``@app.context_processor``, ``app.jinja_env`` and a blueprint's ``@bp.app_template_filter`` & co.
-reach that same environment. ``app.root_path`` (and
-``current_app.root_path``), the folder these paths are relative to, becomes ``root_path_of(app)``:
-FastAPI's own ``root_path`` is a URL prefix.
+reach that same environment. ``app.root_path`` and ``current_app.root_path``, the folder these
+paths are relative to, become ``root_path_of(app)``: FastAPI's own ``root_path`` is a URL prefix.
 """
 
 from __future__ import annotations
@@ -84,10 +83,10 @@ class FilesTemplatesTransform(Transform):
             if isinstance(decorator, cst.Call):
                 return updated_node.with_changes(decorator=decorator.with_changes(func=cst.Name(app_wide)))
             return updated_node.with_changes(decorator=cst.Name(app_wide))
-        if not isinstance(target, cst.Attribute) or self._registrar(target) is None:
+        name = self._registrar(target) if isinstance(target, cst.Attribute) else None
+        if name is None:
             return updated_node
         assert isinstance(updated_node.decorator, cst.Attribute)
-        name = self._registrar(target)
         return updated_node.with_changes(decorator=cst.Call(cst.Name(name), [cst.Arg(updated_node.decorator.value)]))
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.BaseExpression) -> cst.BaseExpression:
