@@ -121,31 +121,68 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
 
 
 class _ImportRemover(cst.CSTTransformer):
-    """Removes the given (module, name, asname) imports, and statements left empty."""
+    """Removes the given (module, name, asname) imports, and statements left empty; the comments
+    on and above a removed line stay, above the next statement."""
 
     def __init__(self, imports: set[tuple[str, str, str | None]]) -> None:
         super().__init__()
         self.imports = imports
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
-        if isinstance(updated_node.names, cst.ImportStar) or updated_node.module is None or updated_node.relative:
-            return updated_node
-        module = get_full_name_for_node(updated_node.module)
-        kept = [a for a in updated_node.names if (module, a.evaluated_name, a.evaluated_alias) not in self.imports]
-        return self._kept(updated_node, kept)
+        return self._kept(updated_node, [a for a in updated_node.names if not self._removed(updated_node, a)])
 
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):
-        kept = [a for a in updated_node.names if (a.evaluated_name, a.evaluated_name, a.evaluated_alias) not in self.imports]
-        return self._kept(updated_node, kept)
+        return self._kept(updated_node, [a for a in updated_node.names if not self._removed(updated_node, a)])
+
+    def _removed(self, statement: cst.Import | cst.ImportFrom, alias: cst.ImportAlias) -> bool:
+        if isinstance(statement, cst.Import):
+            return (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias) in self.imports
+        if isinstance(statement.names, cst.ImportStar) or statement.module is None or statement.relative:
+            return False
+        module = get_full_name_for_node(statement.module)
+        return (module, alias.evaluated_name, alias.evaluated_alias) in self.imports
+
+    def _empty(self, line: cst.BaseStatement) -> bool:
+        """A line of imports all of which go (left whole by leave_Import*, removed here)."""
+        return isinstance(line, cst.SimpleStatementLine) and all(
+            isinstance(small, (cst.Import, cst.ImportFrom))
+            and not isinstance(small.names, cst.ImportStar)
+            and all(self._removed(small, alias) for alias in small.names)
+            for small in line.body
+        )
 
     @staticmethod
     def _kept(node, kept: list[cst.ImportAlias]):
-        if len(kept) == len(node.names):
-            return node
-        if not kept:
-            return cst.RemovalSentinel.REMOVE
+        if len(kept) == len(node.names) or not kept:
+            return node  # nothing to remove, or the whole statement: see _without_empty_lines
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(names=kept)
+
+    def _without_empty_lines(self, body: Sequence[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+        kept: list[cst.BaseStatement] = []
+        comments: list[cst.EmptyLine] = []
+        for line in body:
+            if self._empty(line):
+                assert isinstance(line, cst.SimpleStatementLine)
+                comments += [empty for empty in line.leading_lines if empty.comment is not None]
+                if line.trailing_whitespace.comment is not None:
+                    comments.append(cst.EmptyLine(comment=line.trailing_whitespace.comment))
+                continue
+            if comments:
+                line = line.with_changes(leading_lines=[*comments, *line.leading_lines])
+                comments = []
+            kept.append(line)
+        return kept, comments
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        body, left = self._without_empty_lines(updated_node.body)
+        return updated_node.with_changes(body=body, footer=[*left, *updated_node.footer])
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock):
+        body, left = self._without_empty_lines(updated_node.body)
+        if not body:
+            body = [cst.SimpleStatementLine([cst.Pass()])]  # a block cannot be empty
+        return updated_node.with_changes(body=body, footer=[*left, *updated_node.footer])
 
 
 def convert_source(path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options()) -> FileResult:

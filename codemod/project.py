@@ -24,9 +24,13 @@ if TYPE_CHECKING:
 
 FLASK = "flask.Flask"
 BLUEPRINT = "flask.Blueprint"
+# Flask-HTTPAuth objects: their login_required protects views in other modules too.
+HTTPAUTH_CLASSES = frozenset(
+    {"flask_httpauth.HTTPBasicAuth", "flask_httpauth.HTTPTokenAuth", "flask_httpauth.MultiAuth"}
+)
 # Cheap textual test: a file that says none of these defines, registers or returns no app or
 # blueprint, so its metadata is never resolved in the facts pass.
-FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint")
+FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth")
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Project:
     # blueprint name -> one entry per register_blueprint call: does it pass url_prefix?
     registrations: dict[str, list[bool]] = field(default_factory=dict)
     factories: set[str] = field(default_factory=set)
+    auth_objects: set[str] = field(default_factory=set)  # Flask-HTTPAuth objects, by name
 
     def merge(self, other: "Project") -> None:
         self.apps |= other.apps
@@ -43,11 +48,12 @@ class Project:
         for name, overrides in other.registrations.items():
             self.registrations.setdefault(name, []).extend(overrides)
         self.factories |= other.factories
+        self.auth_objects |= other.auth_objects
 
     @property
     def prefilter_tokens(self) -> set[bytes]:
         """Words of which a file needs at least one to have anything to convert."""
-        names = self.apps | set(self.blueprints) | self.factories
+        names = self.apps | set(self.blueprints) | self.factories | self.auth_objects
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 
@@ -133,6 +139,8 @@ class _FactsVisitor(cst.CSTVisitor):
                 has_prefix = any(m.matches(a.keyword, m.Name("url_prefix")) for a in value.args)
                 for name in names:
                     self.facts.blueprints[name] = has_prefix
+            elif called & HTTPAUTH_CLASSES:
+                self.facts.auth_objects |= names
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._record_targets([t.target for t in node.targets], node.value)

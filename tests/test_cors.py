@@ -36,6 +36,7 @@ def converted(tmp_path_factory):
     [
         ("corsapp.app:app", [simple("/items", "https://app.example")]),
         ("openapp.app:app", [simple("/ping", "https://anyone.example")]),
+        ("viewapp.app:app", [simple("/public", "https://partner.example")]),
     ],
 )
 def test_simple_requests_get_the_same_cors_headers(converted, spec, requests):
@@ -49,6 +50,7 @@ def test_simple_requests_get_the_same_cors_headers(converted, spec, requests):
     [
         ("corsapp.app:app", preflight("/items", "https://admin.example")),
         ("openapp.app:app", preflight("/ping", "https://anyone.example")),
+        ("viewapp.app:app", preflight("/public", "https://partner.example")),
     ],
 )
 def test_preflight_gets_the_same_cors_headers(converted, spec, request_):
@@ -66,3 +68,21 @@ def test_a_refused_origin_is_refused_by_both(converted):
     for root in (PROJECT / "input", converted):
         (answer,) = answers_in(root, "corsapp.app:app", requests)
         assert answer["status"] == 200 and answer["headers"]["Access-Control-Allow-Origin"] is None
+
+
+def test_cross_origin_applies_to_its_view_only(converted):
+    requests = [simple("/private", "https://partner.example"), simple("/public", "https://evil.example")]
+    original = answers_in(PROJECT / "input", "viewapp.app:app", requests)
+    assert [a["status"] for a in original] == [200, 200]
+    assert all(value is None for a in original for value in a["headers"].values())
+    assert answers_in(converted, "viewapp.app:app", requests) == original
+
+
+def test_a_refused_origin_gets_no_cors_headers(converted):
+    requests = [simple("/items", "https://evil.example"), preflight("/items", "https://evil.example")]
+    original = answers_in(PROJECT / "input", "corsapp.app:app", requests)
+    assert [a["status"] for a in original] == [200, 200]
+    assert all(value is None for a in original for value in a["headers"].values())
+    after = answers_in(converted, "corsapp.app:app", requests)
+    assert after[0] == original[0]
+    assert (after[1]["status"], after[1]["headers"]) == (original[1]["status"], original[1]["headers"])

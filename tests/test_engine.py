@@ -11,6 +11,7 @@ import pytest
 from codemod.engine import convert_paths, convert_source, discover, write_atomic
 from codemod.findings import markers_in
 from codemod.project import Project, module_of
+from codemod.testing import convert_one
 from transforms import ORDER
 
 
@@ -236,3 +237,13 @@ def test_blueprint_registered_with_and_without_url_prefix_is_flagged(tmp_path):
     assert results["main.py"].new.decode().endswith(
         "app.include_router(bp, prefix='/api')\napp.include_router(bp)\n"
     )
+
+
+def test_comments_on_and_above_a_removed_import_stay():
+    source = (
+        b"# the web framework\nfrom flask import Flask, jsonify  # see requirements.txt\n\napp = Flask(__name__)\n\n\n"
+        b"@app.route('/')\ndef index():\n    return jsonify(ok=True)\n"
+    )
+    text = convert_one(source, "app.py", ORDER).new.decode()
+    assert "from flask " not in text
+    assert text.startswith("# the web framework\n# see requirements.txt\n")

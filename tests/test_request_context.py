@@ -46,6 +46,24 @@ AUTH_REQUESTS = [
 ]
 
 
+# A blueprint's own hooks and error handlers apply to its routes only; its before_app_request and
+# app_errorhandler to every request; a URL whose converter does not match is the app's 404.
+KEY = {"X-Team-Key": "k-1"}
+TEAM_HEADERS = ["X-Order", "X-Team"]
+TEAM_REQUESTS = [
+    {"method": "GET", "path": "/team/members/1", "expect_headers": TEAM_HEADERS},  # abort(401) in its before hook
+    {"method": "GET", "path": "/team/members/1", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/team/members/2", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/team/members/x", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/team/brew", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/teapot", "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/team/nothing", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "POST", "path": "/team/members/1", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "HEAD", "path": "/team/members/1", "headers": KEY, "expect_headers": TEAM_HEADERS},
+    {"method": "GET", "path": "/me", "expect_headers": TEAM_HEADERS},
+]
+
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("hooks") / "converted")
@@ -56,7 +74,7 @@ def test_hooks_and_g_answer_the_same(converted):
     assert [a["status"] for a in original] == [200, 200, 200, 200, 301, 201, 200, 200, 200, 200, 403, 404, 500, 200, 503, 503]
     assert original[9]["body"] == {"visits": 2, "name": "bob", "known": True}
     assert original[3]["body"] == {"me": "/me", "delete": "/accounts/7?force=1", "external": "http://localhost/me"}
-    assert original[0]["headers"]["X-Order"] == "load_user,maintenance,powered,stamp"
+    assert original[0]["headers"]["X-Order"] == "load_user,maintenance,everywhere,powered,stamp"
     assert original[1]["body"] == {"user": "ann", "teardowns": 1}
     assert original[2]["body"] == {"greeting": "hello", "limit": 5, "lowercase": False, "testing": False}
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
@@ -68,3 +86,15 @@ def test_auth_is_still_enforced_route_by_route(converted):
     assert [a["status"] for a in original] == [401, 401, 401, 200, 401, 403, 204]
     assert original[3]["body"] == {"account": "ann", "request_id": "r1"}
     assert answers_in(converted, SPEC, AUTH_REQUESTS) == original
+
+
+def test_blueprint_hooks_and_handlers_apply_to_its_routes(converted):
+    original = answers_in(PROJECT / "input", SPEC, TEAM_REQUESTS)
+    assert [a["status"] for a in original] == [401, 200, 404, 404, 418, 418, 404, 405, 200, 200]
+    assert original[0]["body"] == {"error": "team key required"}
+    assert original[2]["body"] == {"description": "member 2 is not in the team", "error": "no such member"}
+    assert original[1]["headers"] == {"X-Order": "load_user,maintenance,everywhere,team_key,team_mark,powered,stamp", "X-Team": "yes"}
+    assert original[3]["headers"] == {"X-Order": "load_user,maintenance,everywhere,powered,stamp", "X-Team": None}
+    assert original[5]["body"] == {"error": "short and stout"}
+    comparison = compare(PROJECT / "input", converted, SPEC, TEAM_REQUESTS)
+    assert comparison.same, comparison

@@ -5,6 +5,7 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 """
 
 from transforms.app_blueprint import AppBlueprintTransform
+from transforms.auth import AuthTransform
 from transforms.cli import CliTransform
 from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
@@ -28,6 +29,7 @@ ORDER = (
     ErrorsTransform,
     StreamingTransform,
     RequestContextTransform,
+    AuthTransform,
     CorsTransform,
     FilesTemplatesTransform,
     CliTransform,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
@@ -144,6 +145,13 @@ class AppBlueprintTransform(Transform):
             title="a lookalike from another library",
         ),
         Example(
+            "from flask import Flask\n\n\ndef test_instance_path(monkeypatch):\n"
+            "    monkeypatch.setattr(Flask, 'auto_find_instance_path', lambda self: '/srv/instance')\n",
+            "from flask_compat import FlaskApp\n\n\ndef test_instance_path(monkeypatch):\n"
+            "    monkeypatch.setattr(FlaskApp, 'auto_find_instance_path', lambda self: '/srv/instance')\n",
+            title="the Flask class as a value: FlaskApp, the class of every converted app",
+        ),
+        Example(
             "class Flask:\n    pass\napp = Flask(__name__)\n",
             title="a local class that shadows the name",
         ),
@@ -163,6 +171,18 @@ class AppBlueprintTransform(Transform):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.attributes: dict[cst.SimpleStatementLine, list[cst.Arg]] = {}  # `app = Flask()` lines
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        """The Flask class used as a value (``isinstance(app, Flask)``, ``Flask.some_method``,
+        ``monkeypatch.setattr(Flask, ...)``) -> flask_compat's FlaskApp, the class every
+        converted app has."""
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        used_as_value = isinstance(parent, cst.Arg) or (isinstance(parent, cst.Attribute) and parent.value is original_node)
+        if not used_as_value or not self.names(original_node, FLASK):
+            return updated_node
+        self.consume(original_node)
+        self.use_support("FlaskApp")
+        return cst.Name("FlaskApp")
 
     def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
         """``app: Flask`` -> ``app: FastAPI`` (and Blueprint -> APIRouter) in annotations."""

@@ -15,6 +15,9 @@ session and url_for too), and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
@@ -38,7 +41,7 @@ CLI_ATTRIBUTE = m.Attribute(attr=m.Name("cli"))
 class CliTransform(Transform):
     NAME = "cli"
     DESCRIPTION = "app.app_context() -> app_context(app), test_request_context(app, ...); app.cli and bp.cli kept"
-    FINDINGS = {
+    FINDINGS: ClassVar[Mapping[str, Code]] = {
         "blueprint_cli": Code(
             "F2F231",
             "a blueprint's CLI commands whose group name is not known here (a cli_group= or a blueprint "

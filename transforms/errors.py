@@ -7,6 +7,8 @@ Targets https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-ex
 the app's exception classes gets ``@flask_exception_handler`` and the exception as raised.
 werkzeug's ``NotFound`` & co. become their status codes, its ``HTTPException`` Starlette's.
 ``app.register_error_handler(...)`` becomes ``app.add_exception_handler(...)`` the same way.
+A blueprint's handlers become ``@blueprint_errorhandler(bp, key)``: flask_compat lays them over
+the app's for that router's routes only (``app_errorhandler``: ``app_wide=True``, every request).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import last_arg
+from transforms._flask import kwarg, last_arg
 
 WERKZEUG = "werkzeug.exceptions."
 # werkzeug's HTTP exception classes by the status they stand for
@@ -29,21 +31,16 @@ STATUS_CLASSES = {
     "GatewayTimeout": 504,
 }
 HTTP_EXCEPTIONS = frozenset({f"{WERKZEUG}HTTPException", "werkzeug.HTTPException"})
-HANDLER_CALL = m.Call(func=m.Attribute(attr=m.Name("errorhandler")), args=[m.Arg(keyword=None)])
-HTTP, EXCEPTION = "flask_error_handler", "flask_exception_handler"
+HANDLER_CALL = m.Call(
+    func=m.Attribute(attr=m.Name("errorhandler") | m.Name("app_errorhandler")), args=[m.Arg(keyword=None)]
+)
+HTTP, EXCEPTION, BLUEPRINT = "flask_error_handler", "flask_exception_handler", "blueprint_errorhandler"
 
 
 class ErrorsTransform(Transform):
     NAME = "errors"
     DESCRIPTION = "@app.errorhandler / register_error_handler -> exception handlers answering as Flask's did"
     FINDINGS = {
-        "blueprint_handler": Code(
-            "F2F141",
-            "a blueprint error handler applies to that blueprint's views only; FastAPI routers have "
-            "none: register it on the app (app.exception_handler) if it may apply everywhere",
-            "Flask runs a blueprint's error handlers for errors raised in its own views. An "
-            "APIRouter has no exception handlers; decide whether the app may handle them all.",
-        ),
         "dynamic_handler_key": Code(
             "F2F142",
             "error handler registered for something that is not a status code or a class name: convert it by hand",
@@ -78,15 +75,12 @@ class ErrorsTransform(Transform):
         ),
         Example(
             "from flask import Blueprint\n\nbp = Blueprint('b', __name__)\n\n\n@bp.errorhandler(404)\n"
-            "def missing(error):\n    return 'missing', 404\n",
-            "from fastapi import APIRouter\n\nbp = APIRouter()\n\n\n# TODO[F2F141]: a blueprint error handler applies "
-            "to that blueprint's views only; FastAPI routers have none: register it on the app "
-            "(app.exception_handler) if it may apply everywhere\n"
-            "# TODO[F2F192]: `.errorhandler` is Flask API of the app or blueprint that this version does not "
-            "convert: register it with app.exception_handler(...) returning the same response\n"
-            "@bp.errorhandler(404)\ndef missing(error):\n    return 'missing', 404\n",
-            codes=("F2F141", "F2F192"),
-            title="a blueprint's handler is flagged",
+            "def missing(error):\n    return 'missing', 404\n\n\n@bp.app_errorhandler(500)\ndef oops(error):\n"
+            "    return 'oops', 500\n",
+            "from fastapi import APIRouter\nfrom flask_compat import blueprint_errorhandler\n\nbp = APIRouter()\n\n\n"
+            "@blueprint_errorhandler(bp, 404)\ndef missing(error):\n    return 'missing', 404\n\n\n"
+            "@blueprint_errorhandler(bp, 500, app_wide=True)\ndef oops(error):\n    return 'oops', 500\n",
+            title="a blueprint's handlers: for its routes, or app-wide",
         ),
         Example(
             "from fastapi import FastAPI\napp = FastAPI()\n\n@app.exception_handler(404)\nasync def nf(request, exc):\n    return None\n",
@@ -107,9 +101,12 @@ class ErrorsTransform(Transform):
         if converted is None:
             return updated_node
         key, adapter = converted
-        self.adapters[original_node] = adapter
         new_call = updated_node.decorator
         assert isinstance(new_call, cst.Call) and isinstance(new_call.func, cst.Attribute)
+        if adapter == BLUEPRINT:
+            app_wide = call.func.attr.value == "app_errorhandler"
+            return updated_node.with_changes(decorator=_blueprint_registration(new_call.func.value, key, app_wide))
+        self.adapters[original_node] = adapter
         func = new_call.func.with_changes(attr=cst.Name("exception_handler"))
         return updated_node.with_changes(decorator=new_call.with_changes(func=func, args=[cst.Arg(key)]))
 
@@ -132,6 +129,8 @@ class ErrorsTransform(Transform):
         if converted is None:
             return updated_node
         key, adapter = converted
+        if adapter == BLUEPRINT:  # blueprint_errorhandler(bp, key)(handler)
+            return cst.Call(_blueprint_registration(updated_node.func.value, key), [cst.Arg(updated_node.args[1].value)])
         self.use_support(adapter)
         handler = cst.Call(cst.Name(adapter), [cst.Arg(updated_node.args[1].value)])
         return updated_node.with_changes(
@@ -141,15 +140,17 @@ class ErrorsTransform(Transform):
 
     def _registration(self, where: cst.CSTNode, method: cst.Attribute, target: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
         """(key, adapter) for ``app.errorhandler(target)`` / ``app.register_error_handler(target,
-        ...)`` on an app of the project; a blueprint's is flagged; None leaves it as it is."""
+        ...)`` on an app of the project; (key, BLUEPRINT) for a blueprint's; None leaves it as it is."""
         kind = self.kind_of(method.value)
-        if kind == "blueprint":
-            self.flag(where, "blueprint_handler")
-        if kind != "app":
+        if kind is None or (kind == "app" and method.attr.value == "app_errorhandler"):
             return None
         converted = self._key(where, target)
-        if converted is not None:
-            self.consume(method)
+        if converted is None:
+            return None
+        self.consume(method)
+        if kind == "blueprint":
+            self.use_support(BLUEPRINT)
+            return converted[0], BLUEPRINT
         return converted
 
     def _loops_over_codes(self, name: cst.Name) -> bool:
@@ -193,3 +194,12 @@ class ErrorsTransform(Transform):
         self.flag(where, "dynamic_handler_key")
         return None
 
+
+
+def _blueprint_registration(router: cst.BaseExpression, key: cst.BaseExpression, app_wide: bool = False) -> cst.Call:
+    """``blueprint_errorhandler(bp, key)``, with ``app_wide=True`` for ``bp.app_errorhandler``."""
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    args = [cst.Arg(router, comma=comma), cst.Arg(key)]
+    if app_wide:
+        args = [args[0], args[1].with_changes(comma=comma), kwarg("app_wide", cst.Name("True"))]
+    return cst.Call(cst.Name(BLUEPRINT), args)

@@ -12,15 +12,19 @@ which the responses transform sends as HTML as Flask did; ``flash`` keeps its me
 session for ``get_flashed_messages``, as Flask does. ``@app.template_filter`` (global, test),
 ``@app.context_processor``, ``app.jinja_env`` and a blueprint's ``@bp.app_template_filter`` & co.
 reach that same environment. ``app.root_path`` and ``current_app.root_path``, the folder these
-paths are relative to, become ``root_path_of(app)``: FastAPI's own ``root_path`` is a URL prefix.
+paths are relative to, become ``.flask_root_path``: FastAPI's own ``root_path`` is a URL prefix.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.findings import Code
 from codemod.transform import Example, Transform
 from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY, last_arg
 
@@ -38,7 +42,7 @@ for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLA
 class FilesTemplatesTransform(Transform):
     NAME = "files_templates"
     DESCRIPTION = "send_file / send_from_directory / render_template -> flask_compat's (FileResponse, Jinja2Templates)"
-    FINDINGS = {}
+    FINDINGS: ClassVar[Mapping[str, Code]] = {}
     EXAMPLES = (
         Example(
             "from flask import Flask, send_from_directory\n\napp = Flask(__name__)\n\n\n@app.route('/files/<path:name>')\n"
@@ -138,8 +142,7 @@ class FilesTemplatesTransform(Transform):
         if name == "root_path" and self._is_app(original_node.value) and not self._is_target(original_node):
             # FastAPI's app.root_path is the URL prefix behind a proxy; Flask's is the app's folder
             self.consume(original_node)
-            self.use_support("root_path_of")
-            return cst.Call(cst.Name("root_path_of"), [cst.Arg(updated_node.value)])
+            return updated_node.with_changes(attr=cst.Name("flask_root_path"))
         flask_name = isinstance(original_node.value, cst.Name) and self.names(original_node, *SUPPORTED.get(name, ()))
         if flask_name:
             self.consume(original_node)  # flask.send_file

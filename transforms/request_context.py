@@ -8,7 +8,9 @@ was: in views, in the helpers and decorators they call, in hooks and in error ha
 ``request``, Flask's request API over the request being handled (views declare parameters
 instead: request_params). ``@app.before_request`` becomes ``@before_request(app)`` (likewise after_request,
 teardown_request, teardown_appcontext): FLASK_MIDDLEWARE runs those hooks as Flask did, in
-Flask's order, a before hook's return value answering instead of the view.
+Flask's order, a before hook's return value answering instead of the view. A blueprint's hooks
+(``@before_request(bp)``) run for that router's routes only, after the app's; its
+``before_app_request`` & co. (``app_wide=True``) for every request of the app that includes it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from codemod.findings import Code
 from codemod.transform import Example, Transform
+from transforms._flask import kwarg
 
 G = "flask.g"
 # flask names that flask_compat provides under the same name
@@ -42,16 +44,9 @@ HOOK_ATTRIBUTE = m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n in HOOKS or n
 
 class RequestContextTransform(Transform):
     NAME = "request_context"
-    DESCRIPTION = "flask.g -> per-request g; @app.before_request/after_request/teardown_* -> hooks run by FLASK_MIDDLEWARE"
-    FINDINGS = {
-        "blueprint_hook": Code(
-            "F2F161",
-            "a blueprint's {hook} hook: Flask ran it for that blueprint's views only; register it "
-            "with {hook}(app) if it may run for every request, or make it a dependency of the router",
-            "FastAPI routers have no request hooks. A dependency on the router "
-            "(APIRouter(dependencies=[...])) runs before each of its routes.",
-        ),
-    }
+    DESCRIPTION = (
+        "flask.g -> per-request g; @app/@bp.before_request/after_request/teardown_* -> hooks run by FLASK_MIDDLEWARE"
+    )
     EXAMPLES = (
         Example(
             "from flask import Flask, g\n\napp = Flask(__name__)\n\n\n@app.before_request\ndef load_user():\n"
@@ -65,16 +60,11 @@ class RequestContextTransform(Transform):
         ),
         Example(
             "import flask\n\nbp = flask.Blueprint('b', __name__)\n\n\ndef close(error):\n    flask.g.pop('db', None)\n\n\n"
-            "bp.teardown_request(close)\n",
-            "from fastapi import APIRouter\nfrom flask_compat import g\n\nbp = APIRouter()\n\n\n"
-            "def close(error):\n    g.pop('db', None)\n\n\n"
-            "# TODO[F2F161]: a blueprint's teardown_request hook: Flask ran it for that blueprint's views only; "
-            "register it with teardown_request(app) if it may run for every request, or make it a dependency "
-            "of the router\n"
-            "# TODO[F2F192]: `.teardown_request` is Flask API of the app or blueprint that this version does not "
-            "convert: use a middleware or a dependency with yield\nbp.teardown_request(close)\n",
-            codes=("F2F161", "F2F192"),
-            title="a blueprint's hook is flagged; flask.g in a helper is converted",
+            "bp.teardown_request(close)\n\n\n@bp.before_app_request\ndef everywhere():\n    flask.g.seen = True\n",
+            "from fastapi import APIRouter\nfrom flask_compat import before_request, g, teardown_request\n\nbp = APIRouter()\n\n\n"
+            "def close(error):\n    g.pop('db', None)\n\n\nteardown_request(bp)(close)\n\n\n"
+            "@before_request(bp, app_wide=True)\ndef everywhere():\n    g.seen = True\n",
+            title="a blueprint's hooks: for its routes, or app-wide",
         ),
         Example("from myapp import g\n\ndef f():\n    return g.user\n", title="a lookalike g"),
     )
@@ -113,30 +103,38 @@ class RequestContextTransform(Transform):
         return updated_node
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
-        hook = self._hook(original_node, original_node.decorator)
-        if hook is None:
+        registrar = self._registrar(original_node.decorator)
+        if registrar is None:
             return updated_node
         assert isinstance(updated_node.decorator, cst.Attribute)
-        return updated_node.with_changes(decorator=cst.Call(cst.Name(hook), [cst.Arg(updated_node.decorator.value)]))
+        return updated_node.with_changes(decorator=self._build_registrar(registrar, updated_node.decorator.value))
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        hook = self._hook(original_node, original_node.func)
-        if hook is None or not isinstance(updated_node.func, cst.Attribute):
+        registrar = self._registrar(original_node.func)
+        if registrar is None or not isinstance(updated_node.func, cst.Attribute):
             return updated_node
-        return updated_node.with_changes(func=cst.Call(cst.Name(hook), [cst.Arg(updated_node.func.value)]))
+        return updated_node.with_changes(func=self._build_registrar(registrar, updated_node.func.value))
 
-    def _hook(self, where: cst.CSTNode, target: cst.BaseExpression) -> str | None:
-        """The flask_compat registrar for ``app.before_request`` and friends, or None."""
+    def _registrar(self, target: cst.BaseExpression) -> tuple[str, bool] | None:
+        """(flask_compat registrar, app-wide) for ``app.before_request``, ``bp.after_request``,
+        ``bp.before_app_request`` and friends on an app or blueprint of the project, or None."""
         if not m.matches(target, HOOK_ATTRIBUTE):
             return None
         assert isinstance(target, cst.Attribute)
         kind = self.kind_of(target.value)
         name = target.attr.value
-        if kind == "blueprint":
-            self.flag(where, "blueprint_hook", hook=HOOKS.get(name, name.replace("_app", "")))
+        app_wide = name in APP_WIDE_FROM_BLUEPRINT
+        if kind is None or (kind == "app" and app_wide):
             return None
-        if kind != "app" or name not in HOOKS:
-            return None
+        registrar = name.replace("_app_", "_") if app_wide else HOOKS[name]
         self.consume(target)
-        self.use_support(HOOKS[name])
-        return HOOKS[name]
+        self.use_support(registrar)
+        return registrar, app_wide
+
+    @staticmethod
+    def _build_registrar(registrar: tuple[str, bool], owner: cst.BaseExpression) -> cst.Call:
+        name, app_wide = registrar
+        args = [cst.Arg(owner)]
+        if app_wide:
+            args = [cst.Arg(owner, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), kwarg("app_wide", cst.Name("True"))]
+        return cst.Call(cst.Name(name), args)

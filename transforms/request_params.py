@@ -161,6 +161,7 @@ class RequestParamsTransform(Transform):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.params: dict[cst.FunctionDef, dict[str, Param]] = {}
+        self.redundant: set[cst.SimpleStatementLine] = set()  # original `page = request...` lines with comments
 
     # -- recognising reads ----------------------------------------------------------------
     def _request_attr(self, node: cst.CSTNode) -> str | None:
@@ -399,8 +400,8 @@ class RequestParamsTransform(Transform):
         return expression
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
-        """``page = request.args.get("page")`` became ``page = page``: drop the line when it
-        carries no comment (the parameter already holds the value)."""
+        """``page = request.args.get("page")`` became ``page = page``: the line goes (the parameter
+        already holds the value); one with comments goes in leave_IndentedBlock, which keeps them."""
         if len(updated_node.body) != 1 or original_node in self.run.pending:
             return updated_node
         statement, before = updated_node.body[0], original_node.body[0]
@@ -409,11 +410,33 @@ class RequestParamsTransform(Transform):
         target, value = statement.targets[0].target, statement.value
         if not (isinstance(target, cst.Name) and isinstance(value, cst.Name) and target.value == value.value):
             return updated_node
-        if isinstance(before.value, cst.Name) or any(line.comment for line in updated_node.leading_lines):
+        if isinstance(before.value, cst.Name):
             return updated_node
-        if updated_node.trailing_whitespace.comment is not None:
+        if updated_node.trailing_whitespace.comment is not None or any(line.comment for line in updated_node.leading_lines):
+            self.redundant.add(original_node)  # its comments move to the next statement
             return updated_node
         return cst.RemovalSentinel.REMOVE
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        """Drop the redundant lines that carry comments, the comments going to the next statement."""
+        if self.redundant.isdisjoint(original_node.body) or len(original_node.body) != len(updated_node.body):
+            return updated_node
+        body: list[cst.BaseStatement] = []
+        carried: list[cst.EmptyLine] = []
+        for index, (original, updated) in enumerate(zip(original_node.body, updated_node.body)):
+            last = index == len(updated_node.body) - 1
+            if original in self.redundant and not last and isinstance(updated, cst.SimpleStatementLine):
+                self.redundant.discard(original)
+                carried += list(updated.leading_lines)
+                comment = updated.trailing_whitespace.comment
+                if comment is not None:
+                    carried.append(cst.EmptyLine(indent=True, comment=comment))
+                continue
+            if carried:
+                updated = updated.with_changes(leading_lines=[*carried, *updated.leading_lines])
+                carried = []
+            body.append(updated)
+        return updated_node.with_changes(body=body)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         params = self.params.pop(original_node, None)

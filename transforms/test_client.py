@@ -1,7 +1,8 @@
 """Flask test-client tests into tests against the converted app, unchanged otherwise.
 
 Targets https://fastapi.tiangolo.com/tutorial/testing/ . ``app.test_client()`` becomes
-``FlaskTestClient(app)`` (also for an ``app`` fixture passed to a test or fixture in a test module);
+``FlaskTestClient(app)`` (also for an ``app`` fixture passed to a test or fixture in a test module,
+or an app that a factory fixture returns: ``app = make_app(...)``);
 flask_compat's client keeps the Flask test client's API (``get``,
 ``post(json=...)``, ``response.get_json()``, ``response.data``, ``status_code``...) over FastAPI's
 TestClient, so the converted test suite keeps testing what it tested.
@@ -57,6 +58,15 @@ class TestClientTransform(Transform):
         filename = Path(self.context.filename or "").name
         if not (filename == "conftest.py" or filename.startswith("test_")) or not isinstance(receiver, cst.Name):
             return False
-        scope = self.get_metadata(ScopeProvider, receiver, None)
-        bindings = [a.node for a in scope[receiver.value]] if scope is not None else []
+        if self._parameter(receiver):
+            return True
+        # app = make_app(TESTING=True): what a factory fixture passed to the test returns
+        values = self.assigned_values(receiver)
+        return bool(values) and all(
+            isinstance(v, cst.Call) and isinstance(v.func, cst.Name) and self._parameter(v.func) for v in values
+        )
+
+    def _parameter(self, name: cst.Name) -> bool:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        bindings = [a.node for a in scope[name.value]] if scope is not None else []
         return bool(bindings) and all(isinstance(b, cst.Param) for b in bindings)

@@ -42,7 +42,9 @@ FASTAPI_ATTRIBUTES = frozenset(
         "dependency_overrides", "title", "version", "prefix", "tags", "lifespan", "debug",
         "user_middleware", "middleware_stack", "dependencies", "docs_url", "openapi_url",
         # what flask_compat.add_flask_attributes gives a converted app
-        "config", "logger", "instance_path", "extensions", "name", "cli", "template_folder",
+        "config", "logger", "instance_path", "extensions", "name", "cli", "template_folder", "flask_root_path",
+        # what flask_compat's LoginManager.init_app gives it
+        "login_manager",
     }
 )
 ATTRIBUTE_ADVICE = {
@@ -96,7 +98,9 @@ class UnconvertedTransform(Transform):
             "convert: use its FastAPI/Starlette counterpart",
             "Flask extensions hook into the Flask app object and request context; on a FastAPI "
             "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
-            "plain SQLAlchemy with a session dependency, Flask-Login an auth dependency.",
+            "plain SQLAlchemy with a session dependency. Flask-Login and Flask-HTTPAuth are converted "
+            "(transform auth); what is flagged of them (signals, HTTPDigestAuth, FlaskLoginClient) "
+            "has no flask_compat counterpart: write a FastAPI dependency or an event hook by hand.",
         ),
     }
     EXAMPLES = (

@@ -22,10 +22,15 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``FileStorage``: an uploaded file with Flask's synchronous API (read, save, stream, filename).
 - ``g`` and ``request``: Flask's per-request state and request API for hooks, helpers and
   decorators (views declare parameters instead); see "the request context" below.
-- ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` options for Starlette's CORSMiddleware.
+- ``FlaskCORS`` and ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` as Starlette's
+  CORSMiddleware with Flask-CORS's options and answers; ``cross_origin``: its per-view decorator.
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
+- ``HTTPBasicAuth``, ``HTTPTokenAuth``, ``MultiAuth`` (Flask-HTTPAuth) and ``LoginManager``,
+  ``login_user``, ``logout_user``, ``current_user``, ``login_required`` (Flask-Login): the same
+  objects and callbacks, checking a route as a dependency (``auth.dependency(role=...)``,
+  ``login_required.dependency``) and refusing with the extension's own response.
 - ``add_flask_attributes`` and ``current_app``: ``app.config`` (Flask's Config: a dict with
   from_object, from_mapping, from_pyfile...), ``app.logger``, ``app.instance_path`` and
   ``app.extensions`` on the FastAPI app, and the app of the current request.
@@ -57,6 +62,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException, Request, UploadFile
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
@@ -64,7 +70,10 @@ from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Router
 
 
 def _or_default(value: Any, handler: Any) -> Any:
@@ -201,6 +210,9 @@ def error_page(status: int, description: str | None = None, headers: dict[str, s
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    handler = _layered(_router_layers(request), error)  # a blueprint's app_errorhandler(404)
+    if handler is not None:
+        return await handler(request, error)
     if not isinstance(error.detail, str):
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
     description = None if error.detail == _phrase(error.status_code) else error.detail
@@ -216,7 +228,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 async def _answer_error(request: Request, error: StarletteHTTPException) -> Response:
     """The app's own handler for that status (or for all HTTP errors) answers, as in Flask."""
     handlers = request.app.exception_handlers
-    handler = handlers.get(error.status_code) or handlers.get(StarletteHTTPException) or _http_error
+    handler = (
+        _layered(_router_layers(request), error)
+        or handlers.get(error.status_code)
+        or handlers.get(StarletteHTTPException)
+        or _http_error
+    )
     response = handler(request, error)
     return await response if inspect.isawaitable(response) else response
 
@@ -331,16 +348,22 @@ class _Globals:
 g = _Globals()
 
 
-def _hooks(app: Any) -> dict[str, list[Any]]:
-    if not hasattr(app.state, "flask_hooks"):
-        app.state.flask_hooks = {"before": [], "after": [], "teardown": []}
-    return app.state.flask_hooks
+def _hooks(owner: Any, app_wide: bool = False) -> dict[str, list[Any]]:
+    """The hooks registered on an app or a router; ``app_wide`` ones are a router's
+    ``before_app_request`` & co., which Flask runs for every request of the app."""
+    attribute = "flask_app_hooks" if app_wide else "flask_hooks"
+    hooks = owner.__dict__.get(attribute)
+    if hooks is None:
+        hooks = {"before": [], "after": [], "teardown": []}
+        setattr(owner, attribute, hooks)
+        _remember_blueprint(owner)
+    return hooks
 
 
 def _registrar(kind: str) -> Any:
-    def register(app: Any) -> Any:
+    def register(owner: Any, app_wide: bool = False) -> Any:
         def decorator(hook: Any) -> Any:
-            _hooks(app)[kind].append(hook)
+            _hooks(owner, app_wide)[kind].append(hook)
             return hook
 
         return decorator
@@ -349,12 +372,184 @@ def _registrar(kind: str) -> Any:
 
 
 before_request = _registrar("before")
-before_request.__doc__ = "``@app.before_request``: ``@before_request(app)``."
+before_request.__doc__ = (
+    "``@app.before_request``: ``@before_request(app)``; ``@bp.before_request``: ``@before_request(bp)``, "
+    "for that router's routes only; ``@bp.before_app_request``: ``@before_request(bp, app_wide=True)``."
+)
 after_request = _registrar("after")
 after_request.__doc__ = "``@app.after_request``: ``@after_request(app)``; the hook gets and returns the response."
 teardown_request = _registrar("teardown")
 teardown_request.__doc__ = "``@app.teardown_request`` / ``teardown_appcontext``: runs after every request."
 teardown_appcontext = teardown_request
+
+
+# -- blueprints: hooks and error handlers of one router ---------------------------------------
+#
+# Flask runs a blueprint's hooks and error handlers for the requests routed to that blueprint's
+# views. A router's routes are copied into the app by include_router with the same endpoint
+# functions, so the request's route (matched here as Starlette's router will match it) tells
+# which routers it belongs to. A router's error handlers are laid over the app's, for its routes
+# only, through the handlers Starlette looks up in the request scope.
+
+_BLUEPRINTS: list[Any] = []  # routers with Flask hooks or error handlers, in registration order
+_NO_HOOKS: dict[str, list[Any]] = {"before": [], "after": [], "teardown": []}
+
+
+def _remember_blueprint(owner: Any) -> None:
+    if isinstance(owner, Router) and all(owner is not known for known in _BLUEPRINTS):
+        _BLUEPRINTS.append(owner)
+
+
+def _error_handlers(owner: Any, app_wide: bool = False) -> dict[Any, Any]:
+    attribute = "flask_app_error_handlers" if app_wide else "flask_error_handlers"
+    handlers = owner.__dict__.get(attribute)
+    if handlers is None:
+        handlers = {}
+        setattr(owner, attribute, handlers)
+        _remember_blueprint(owner)
+    return handlers
+
+
+def blueprint_errorhandler(router: Any, key: Any, app_wide: bool = False) -> Any:
+    """``@bp.errorhandler(key)``: ``@blueprint_errorhandler(bp, key)``, for errors raised while
+    that router's routes handle a request; ``@bp.app_errorhandler(key)``: ``app_wide=True``.
+    The handler is Flask's, unchanged: for a status code or an HTTP exception class it gets an
+    ``HTTPError``, for another exception class the exception as raised."""
+
+    def decorator(handler: Any) -> Any:
+        http = isinstance(key, int) or (isinstance(key, type) and issubclass(key, StarletteHTTPException))
+        adapted = flask_error_handler(handler) if http else flask_exception_handler(handler)
+        _error_handlers(router, app_wide)[key] = adapted
+        return handler
+
+    return decorator
+
+
+def _converts(route: Any, values: dict[str, Any]) -> bool:
+    """Whether the path values convert (``/members/x`` for ``<int:member_id>`` does not: Flask's
+    routing 404, which no blueprint sees)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not values:
+        return True
+    _, errors = request_params_to_args(dependant.path_params, values)
+    return not errors
+
+
+def _routes(routes: list[Any], owners: list[Any]) -> Any:
+    """(route, the routers it was included from) for every route of the app. FastAPI copies an
+    included router's routes into the app (the endpoint tells where they came from), or, in
+    newer versions, keeps the router behind one route with ``original_router``."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes, [*owners, inner])
+        else:
+            yield route, owners
+
+
+def _included_blueprints(app: Any) -> list[Any]:
+    """The routers with Flask hooks or error handlers that ``app`` includes; their routes are
+    made to run the routers' hooks and handlers, and the routes of an ``@cross_origin`` view
+    its CORS (once, when the app's routes change)."""
+    cached = app.__dict__.get("flask_compat_blueprints")
+    if cached is not None and cached[0] == (len(app.router.routes), len(_BLUEPRINTS)):
+        return cached[1]
+    included: list[Any] = []
+    for route, owners in _routes(app.router.routes, []):
+        endpoint = getattr(route, "endpoint", None)
+        if endpoint is None:
+            continue
+        if not owners:
+            owners = [bp for bp in _BLUEPRINTS if any(getattr(r, "endpoint", None) is endpoint for r in bp.routes)]
+        blueprints = [bp for bp in owners if any(bp is known for known in _BLUEPRINTS)]
+        if blueprints:
+            _run_blueprint(route, blueprints)
+        cors = getattr(endpoint, "flask_cors_options", None)
+        if cors is not None and not getattr(route, "flask_compat_cors", False):
+            route.handle = FlaskCORS(route.handle, **cors)
+            route.flask_compat_cors = True
+        included.extend(bp for bp in blueprints if all(bp is not seen for seen in included))
+    app.flask_compat_blueprints = ((len(app.router.routes), len(_BLUEPRINTS)), included)
+    return included
+
+
+def _run_blueprint(route: Any, blueprints: list[Any]) -> None:
+    """Make ``route`` run its routers' before hooks (FLASK_MIDDLEWARE runs their after and
+    teardown hooks) and let their error handlers answer before the app's: Starlette reads the
+    handlers from the scope when the route handles the request."""
+    if getattr(route, "flask_compat_blueprints", None) is not None:
+        return
+    handle = route.handle  # what the router calls, in every FastAPI version
+
+    async def blueprint_handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        methods = getattr(route, "methods", None)
+        if (methods and scope["method"] not in methods) or not _converts(route, scope.get("path_params", {})):
+            await handle(scope, receive, send)  # Flask's routing 404 or 405: no blueprint sees it
+            return
+        scope.setdefault("flask_compat", {})["blueprints"] = blueprints
+        request = Request(scope, receive)
+        layers = _router_layers(request)
+        if any(layers) and "starlette.exception_handlers" in scope:
+            classes, statuses = scope["starlette.exception_handlers"]
+            classes, statuses = dict(classes), dict(statuses)
+            for layer in reversed(layers):
+                classes.update({k: v for k, v in layer.items() if not isinstance(k, int)})
+                statuses.update({k: v for k, v in layer.items() if isinstance(k, int) and k != 500})
+                if 500 in layer and Exception not in layer:
+                    classes[Exception] = layer[500]
+            scope["starlette.exception_handlers"] = (classes, statuses)
+        response = None
+        try:
+            for hook in (h for bp in blueprints for h in bp.__dict__.get("flask_hooks", _NO_HOOKS)["before"]):
+                value = await _call(hook)
+                if value is not None:
+                    response = to_response(value)
+                    break
+        except Exception as exc:  # abort(401) in a blueprint's before hook
+            response = await _error_response(request, exc)
+        if response is not None:
+            await response(scope, receive, send)
+        else:
+            await handle(scope, receive, send)
+
+    route.handle = blueprint_handle
+    route.flask_compat_blueprints = blueprints
+
+
+def _lookup(handlers: dict[Any, Any], error: BaseException) -> Any | None:
+    """Starlette's order: the status code of an HTTP error, then the exception's classes."""
+    if isinstance(error, StarletteHTTPException) and error.status_code in handlers:
+        return handlers[error.status_code]
+    found = next((handlers[cls] for cls in type(error).__mro__ if cls in handlers), None)
+    if (found is None or found is _server_error) and not isinstance(error, StarletteHTTPException):
+        return handlers.get(500) or found  # Flask's 500 handler answers unhandled exceptions
+    return found
+
+
+def _layered(layers: list[dict[Any, Any]], error: BaseException) -> Any | None:
+    return next((h for h in (_lookup(layer, error) for layer in layers) if h is not None), None)
+
+
+def _router_layers(request: Request) -> list[dict[Any, Any]]:
+    """Error handlers that come before the app's: the request's routers', then app-wide ones."""
+    state = request.scope.get("flask_compat", {})
+    blueprints, app_wide = state.get("blueprints", []), state.get("app_wide", [])
+    return [
+        *(bp.__dict__.get("flask_error_handlers", {}) for bp in blueprints),
+        *(bp.__dict__.get("flask_app_error_handlers", {}) for bp in app_wide),
+    ]
+
+
+async def _error_response(request: Request, error: Exception) -> Response:
+    """The response Flask's error handling gives for an error raised outside the route (a
+    before hook) or not handled inside it: the routers' handlers, then the app's, then Flask's."""
+    if isinstance(error, StarletteHTTPException):
+        return await _answer_error(request, error)
+    else:
+        logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
+        handler = _layered([*_router_layers(request), request.app.exception_handlers], error) or _server_error
+    response = handler(request, error)
+    return await response if inspect.isawaitable(response) else response
 
 
 async def _call(function: Any, *args: Any) -> Any:
@@ -371,15 +566,24 @@ class FlaskRequestContext(BaseHTTPMiddleware):
         if _is_json(request):
             await request.body()  # cached, so that request.get_json() also works outside the view
         request_token = _current_request.set(FlaskRequest(request))
-        hooks = _hooks(request.app)
+        app_wide = _included_blueprints(request.app)
+        # one object per request, shared with the scopes that middleware below copies
+        state = request.scope["flask_compat"] = {"app_wide": app_wide, "blueprints": []}
+        # Flask's order: the app's hooks (a blueprint's app-wide ones among them), then the
+        # blueprint's (run by its routes); after and teardown hooks in the reverse order
+        layers = [_hooks(request.app), *(bp.flask_app_hooks for bp in app_wide if "flask_app_hooks" in bp.__dict__)]
+        blueprint_hooks_added = False
         error: BaseException | None = None
         try:
             response = None
-            for hook in hooks["before"]:
-                value = await _call(hook)
-                if value is not None:
-                    response = to_response(value)
-                    break
+            try:
+                for hook in (h for layer in layers for h in layer["before"]):
+                    value = await _call(hook)
+                    if value is not None:
+                        response = to_response(value)
+                        break
+            except Exception as exc:  # abort(401) in a before hook: answered by the error handlers
+                response = await _error_response(request, exc)
             if response is None:
                 response = await _too_large(request)  # where Flask's view would have read the body
             if response is None:
@@ -390,13 +594,17 @@ class FlaskRequestContext(BaseHTTPMiddleware):
                     response = await call_next(request)
                 except Exception as exc:  # Flask's after_request hooks see the 500 response too
                     error = exc
-                    response = await _unhandled(request, exc)
+                    response = await _error_response(request, exc)
                 response = await _automatic_methods(request, response, head)
-            for hook in reversed(hooks["after"]):
+            layers += [bp.__dict__.get("flask_hooks", _NO_HOOKS) for bp in state["blueprints"]]
+            blueprint_hooks_added = True
+            for hook in (h for layer in reversed(layers) for h in reversed(layer["after"])):
                 response = to_response(await _call(hook, response))
             return response
         finally:
-            for hook in reversed(hooks["teardown"]):
+            if not blueprint_hooks_added:  # an error before the after hooks
+                layers += [bp.__dict__.get("flask_hooks", _NO_HOOKS) for bp in state["blueprints"]]
+            for hook in (h for layer in reversed(layers) for h in reversed(layer["teardown"])):
                 try:
                     await _call(hook, error)
                 except Exception:
@@ -558,14 +766,6 @@ async def _drain(response: Response) -> None:
     if iterator is not None:
         async for _ in iterator:
             pass
-
-
-async def _unhandled(request: Request, error: Exception) -> Response:
-    logging.getLogger(__name__).exception("unhandled exception in %s %s", request.method, request.url.path)
-    handlers = request.app.exception_handlers
-    handler = handlers.get(500) or handlers.get(Exception) or _server_error
-    response = handler(request, error)
-    return await response if inspect.isawaitable(response) else response
 
 
 class FlaskSessions:
@@ -876,30 +1076,43 @@ def add_flask_attributes(
     template_folder: str | None = "templates",
 ) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``instance_path``, ``extensions``, ``cli`` and
-    ``template_folder``."""
+    (Flask's defaults that apps read), ``logger``, ``flask_root_path``, ``instance_path``,
+    ``extensions``, ``cli``, ``template_folder``, and ``FlaskApp``'s attributes and methods."""
     module = sys.modules.get(import_name)
-    root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
-    app.instance_path = instance_path or os.path.join(os.path.dirname(root_path), "instance")
-    app.config = Config(app.instance_path if instance_relative_config else root_path, _FLASK_DEFAULTS)
+    # Flask's app.root_path; FastAPI's root_path is the ASGI mount prefix, so it keeps its own name
+    app.flask_root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
+    app.__class__ = _flask_class(type(app))
+    app.instance_path = instance_path or app.auto_find_instance_path()
+    app.config = Config(app.instance_path if instance_relative_config else app.flask_root_path, _FLASK_DEFAULTS)
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
     app.template_folder = template_folder  # read by render_template
     app.cli = _cli_group(app)  # Flask's app.cli: a click group
-    app.__class__ = _with_config_attributes(type(app))
     return app
 
 
+def _config_attribute(key: str) -> property:
+    return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
+
+
+class FlaskApp:
+    """What ``add_flask_attributes`` adds to the class of a converted app: Flask's config-backed
+    ``testing`` and ``secret_key``, and Flask's methods that code calls or patches (tests
+    monkeypatch ``auto_find_instance_path``). ``isinstance(app, FlaskApp)`` tells a converted
+    app, as ``isinstance(app, Flask)`` told a Flask one."""
+
+    testing = _config_attribute("TESTING")
+    secret_key = _config_attribute("SECRET_KEY")
+
+    def auto_find_instance_path(self) -> str:
+        """Flask's default instance folder: ``instance`` next to the app's package."""
+        return os.path.join(os.path.dirname(self.flask_root_path), "instance")
+
+
 @functools.lru_cache(maxsize=None)
-def _with_config_attributes(cls: type) -> type:
-    """The app's class with Flask's config-backed attributes: ``app.testing`` and
-    ``app.secret_key`` read and write ``app.config``, as on a Flask app."""
-
-    def config_attribute(key: str) -> property:
-        return property(lambda self: self.config.get(key), lambda self, value: self.config.__setitem__(key, value))
-
-    return type(cls.__name__, (cls,), {"testing": config_attribute("TESTING"), "secret_key": config_attribute("SECRET_KEY")})
+def _flask_class(cls: type) -> type:
+    return type(cls.__name__, (FlaskApp, cls), {})
 
 
 _FLASK_DEFAULTS = {
@@ -967,6 +1180,35 @@ def flask_cors_options(
     if max_age is not None:
         options["max_age"] = int(max_age.total_seconds()) if hasattr(max_age, "total_seconds") else int(max_age)
     return options
+
+
+class FlaskCORS(CORSMiddleware):
+    """Starlette's CORSMiddleware answering as Flask-CORS does: a request from an origin it does
+    not allow gets no CORS headers at all (Starlette still sends Allow-Credentials and
+    Expose-Headers, and refuses such a preflight with 400 where Flask answers OPTIONS itself)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and not self.is_allowed_origin(origin=origin):
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def cross_origin(*args: Any, **options: Any) -> Any:
+    """Flask-CORS's ``@cross_origin(...)`` on one view: the view's routes get their own
+    CORSMiddleware with those options (FLASK_MIDDLEWARE puts it in front of each of them), so
+    that other routes send no CORS headers, as in Flask. Preflight requests are answered there."""
+    if args:
+        options.setdefault("origins", args[0])
+    options.pop("automatic_options", None)  # Starlette's CORSMiddleware answers preflights itself
+
+    def decorator(view: Any) -> Any:
+        view.flask_cors_options = flask_cors_options(**options)
+        return view
+
+    return decorator
 
 
 def url_for(endpoint: str, *, _external: bool = False, _anchor: str | None = None, **values: Any) -> str:
@@ -1111,6 +1353,825 @@ class FlaskTestClient:
         return self.open(path, "HEAD", **options)
 
 
+# --- Flask-HTTPAuth and Flask-Login ---------------------------------------------------------------
+#
+# Both extensions protect a view with a decorator that answers in the view's place when the
+# request is not allowed. Here the same objects, with the same callback-registration API, protect
+# a route as a FastAPI dependency, ``dependencies=[Depends(auth.dependency(role="admin"))]``
+# (Flask-HTTPAuth) or ``dependencies=[Depends(login_required.dependency)]`` (Flask-Login), and
+# still work as decorators where that is how a view uses them. A refusal is the very response the
+# extension gave (its status, body and WWW-Authenticate or Location header), raised as
+# ``AuthRefusal`` and sent as is: in Flask the decorator returned it, so the app's own 401/403
+# error handlers never saw it, and here they do not either. Flask-Login's ``abort(401)`` (no
+# login view) stays an HTTP error that those handlers do answer, as in Flask.
+
+import hmac
+from base64 import b64decode
+from datetime import datetime, timedelta, timezone
+from hashlib import sha512
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import anyio.from_thread
+from fastapi import Depends
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
+from fastapi.security.http import HTTPBase
+
+
+class AuthRefusal(Exception):
+    """The response an auth check gave instead of the view's (see FLASK_ERRORS)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def _auth_refusal(request: Request, error: AuthRefusal) -> Response:
+    return error.response
+
+
+FLASK_ERRORS[AuthRefusal] = _auth_refusal
+
+
+def _resolved(value: Any) -> Any:
+    """The value of a callback that may be ``async def`` (Flask ran those through ensure_sync);
+    the checks run in a worker thread, so a coroutine is awaited on the event loop."""
+    if not inspect.isawaitable(value):
+        return value
+
+    async def wait() -> Any:
+        return await value
+
+    return anyio.from_thread.run(wait)
+
+
+def _guard(check: Any, view: Any) -> Any:
+    """``view`` wrapped as the extension's decorator wraps it: ``check()`` returns the refusal
+    (a Response) or None; the view's sync or async nature is kept for decorators around it."""
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            refusal = await run_in_threadpool(check)
+            return refusal if refusal is not None else await view(*args, **kwargs)
+
+        return guarded_async
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        refusal = check()
+        return refusal if refusal is not None else view(*args, **kwargs)
+
+    return guarded
+
+
+def _dependency(check: Any, schemes: tuple[Any, ...] = ()) -> Any:
+    """A route dependency that raises ``check()``'s refusal. ``schemes`` are FastAPI security
+    classes that document the route's scheme in OpenAPI (a plain ``def``: FastAPI runs it in a
+    worker thread, where blocking user lookups belong)."""
+
+    def dependency(request: Request, **schemes_: Any) -> None:
+        _match_path(request)
+        refusal = check()
+        if refusal is not None:
+            raise AuthRefusal(refusal)
+
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    parameters += [
+        inspect.Parameter(f"security_{index}", inspect.Parameter.KEYWORD_ONLY, default=Depends(scheme))
+        for index, scheme in enumerate(schemes)
+    ]
+    dependency.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return dependency
+
+
+def _match_path(request: Request) -> None:
+    """Flask matched the URL (its converters: ``<int:page>``) before the auth decorator ran, so
+    ``/admin/abc`` was a 404 for everyone; FastAPI checks path parameters after the route's
+    dependencies. The route's path parameters are checked here first, with the same error."""
+    from fastapi.dependencies.utils import request_params_to_args
+
+    route = request.scope.get("route")
+    fields = getattr(getattr(route, "dependant", None), "path_params", None)
+    if fields:
+        _, errors = request_params_to_args(fields, request.path_params)
+        if errors:
+            raise RequestValidationError(errors)
+
+
+def _documented(security_class: type, **options: Any) -> Any:
+    """A FastAPI security scheme that only documents: OpenAPI shows the scheme, while the check
+    stays Flask-HTTPAuth's (FastAPI's HTTPBasic refuses a malformed header that Flask-HTTPAuth
+    passes to verify_password as empty credentials, HTTPBearer knows one scheme only)."""
+
+    async def no_credentials(self: Any) -> None:
+        return None
+
+    documented = type(security_class.__name__, (security_class,), {"__call__": no_credentials})
+    return documented(auto_error=False, **options)
+
+
+class _Credentials:
+    """What Flask-HTTPAuth reads from the Authorization header (werkzeug's Authorization)."""
+
+    def __init__(self, type_: str, username: Any = None, password: Any = None, token: Any = None, **parameters: Any):
+        self.type = type_
+        self.username = username
+        self.password = password
+        self.token = token
+        self.parameters = parameters
+
+    def __getattr__(self, name: str) -> Any:
+        return self.__dict__.get("parameters", {}).get(name)
+
+
+def _parse_authorization(value: str | None) -> _Credentials | None:
+    """werkzeug's ``Authorization.from_header``: Basic credentials, auth parameters or a token."""
+    if not value:
+        return None
+    scheme, _, rest = value.partition(" ")
+    scheme = scheme.lower()
+    rest = rest.strip(" \t")
+    if scheme == "basic":
+        try:
+            username, _, password = b64decode(rest, validate=True).decode().partition(":")
+        except (ValueError, UnicodeError):
+            return None
+        return _Credentials(scheme, username, password)
+    if "=" in rest.rstrip("="):
+        parameters = {}
+        for item in rest.split(","):
+            key, _, raw = item.strip().partition("=")
+            parameters[key] = raw.strip('"') if raw else None
+        return _Credentials(scheme, **parameters)
+    return _Credentials(scheme, token=rest)
+
+
+class HTTPAuth:
+    """Flask-HTTPAuth's base class: callbacks registered with decorators, ``login_required``
+    (a decorator) and ``dependency`` (the same check for ``Depends``)."""
+
+    security_class: Any = HTTPBase
+
+    def __init__(self, scheme: str | None = None, realm: str | None = None, header: str | None = None) -> None:
+        self.scheme = scheme
+        self.realm = realm or "Authentication Required"
+        self.header = header
+        self.get_password_callback: Any = lambda username: None
+        self.get_user_roles_callback: Any = None
+        self.auth_error_callback: Any = None
+        self.error_handler(lambda status: ("Unauthorized Access", status))
+
+    def _security(self) -> Any:
+        if self.header not in (None, "Authorization"):
+            return _documented(APIKeyHeader, name=self.header)
+        if self.security_class is HTTPBase:
+            return _documented(HTTPBase, scheme=self.scheme)
+        return _documented(self.security_class)
+
+    def is_compatible_auth(self, headers: Any) -> bool:
+        if self.header is None or self.header == "Authorization":
+            parts = headers.get("Authorization", "").split(None, 1)
+            return len(parts) == 2 and parts[0] == self.scheme
+        return self.header in headers
+
+    def get_password(self, f: Any) -> Any:
+        self.get_password_callback = f
+        return f
+
+    def get_user_roles(self, f: Any) -> Any:
+        self.get_user_roles_callback = f
+        return f
+
+    def error_handler(self, f: Any) -> Any:
+        """The response for a refusal: what ``f(status)`` returns, 401 unless it gave a status,
+        with the WWW-Authenticate header unless it set one (as Flask-HTTPAuth makes it)."""
+
+        @functools.wraps(f)
+        def decorated(*args: Any, **kwargs: Any) -> Response:
+            result = _resolved(f(*args, **kwargs))
+            check_status_code = not isinstance(result, (tuple, Response))
+            response = to_response(result)
+            if check_status_code and response.status_code == 200:
+                response.status_code = 401
+            if "WWW-Authenticate" not in response.headers:
+                response.headers["WWW-Authenticate"] = self.authenticate_header()
+            return response
+
+        self.auth_error_callback = decorated
+        return decorated
+
+    def authenticate_header(self) -> str:
+        return f'{self.scheme} realm="{self.realm}"'
+
+    def get_auth(self) -> _Credentials | None:
+        if self.header is None or self.header == "Authorization":
+            auth = _parse_authorization(request.headers.get("Authorization"))
+        elif self.header in request.headers:
+            auth = _Credentials(self.scheme or "", token=request.headers[self.header])
+        else:
+            auth = None
+        if auth is not None and auth.type.lower() != (self.scheme or "").lower():
+            return None
+        return auth
+
+    def get_auth_password(self, auth: _Credentials | None) -> Any:
+        if auth and auth.username:
+            return _resolved(self.get_password_callback(auth.username))
+        return None
+
+    def authenticate(self, auth: _Credentials | None, stored_password: Any) -> Any:
+        raise NotImplementedError
+
+    def authorize(self, role: Any, user: Any, auth: _Credentials | None) -> bool:
+        if role is None:
+            return True
+        roles = role if isinstance(role, (list, tuple)) else [role]
+        if user is True:
+            user = auth
+        if self.get_user_roles_callback is None:
+            raise ValueError("get_user_roles callback is not defined")
+        user_roles = _resolved(self.get_user_roles_callback(user))
+        if user_roles is None:
+            user_roles = set()
+        elif not isinstance(user_roles, (list, tuple)):
+            user_roles = {user_roles}
+        else:
+            user_roles = set(user_roles)
+        for wanted in roles:
+            if isinstance(wanted, (list, tuple)):
+                if set(wanted) <= user_roles:
+                    return True
+            elif wanted in user_roles:
+                return True
+        return False
+
+    def refusal(self, role: Any = None, optional: Any = None) -> Response | None:
+        """Flask-HTTPAuth's check of the current request: None when the view may run (the user
+        is then ``current_user()``), else the error response."""
+        if request.method == "OPTIONS":  # CORS preflights pass, as in Flask-HTTPAuth
+            return None
+        auth = self.get_auth()
+        password = self.get_auth_password(auth)
+        status = None
+        user = self.authenticate(auth, password)
+        if user in (False, None):
+            status = 401
+        elif not self.authorize(role, user, auth):
+            status = 403
+        if not optional and status:
+            takes_status = _accepts_argument(self.auth_error_callback)
+            return self.auth_error_callback(status) if takes_status else self.auth_error_callback()
+        g.flask_httpauth_user = user if user is not True else auth.username if auth else None
+        return None
+
+    def login_required(self, f: Any = None, role: Any = None, optional: Any = None) -> Any:
+        """``@auth.login_required`` / ``@auth.login_required(role=..., optional=...)`` as a
+        decorator, for a view that cannot take the check as a dependency."""
+        if f is not None and (role is not None or optional is not None):
+            raise ValueError("role and optional are the only supported arguments")
+
+        def decorate(view: Any) -> Any:
+            return _guard(lambda: self.refusal(role, optional), view)
+
+        return decorate(f) if f is not None else decorate
+
+    def dependency(self, role: Any = None, optional: Any = None) -> Any:
+        """``Depends(auth.dependency(role=..., optional=...))``: the check of
+        ``@auth.login_required(role=..., optional=...)`` before the route's view runs."""
+        return _dependency(lambda: self.refusal(role, optional), (self._security(),))
+
+    def username(self) -> str:
+        auth = self.get_auth()
+        return auth.username if auth else ""
+
+    def current_user(self) -> Any:
+        return g.get("flask_httpauth_user")
+
+
+def _accepts_argument(function: Any) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters)
+
+
+class HTTPBasicAuth(HTTPAuth):
+    """Flask-HTTPAuth's ``HTTPBasicAuth``: ``@auth.verify_password`` (called with empty strings
+    when the request has no credentials), or ``get_password`` / ``hash_password``."""
+
+    security_class = HTTPBasic
+
+    def __init__(self, scheme: str | None = None, realm: str | None = None) -> None:
+        super().__init__(scheme or "Basic", realm)
+        self.hash_password_callback: Any = None
+        self.verify_password_callback: Any = None
+
+    def _security(self) -> Any:
+        return _documented(HTTPBasic, realm=self.realm) if self.scheme == "Basic" else _documented(HTTPBase, scheme=self.scheme)
+
+    def hash_password(self, f: Any) -> Any:
+        self.hash_password_callback = f
+        return f
+
+    def verify_password(self, f: Any) -> Any:
+        self.verify_password_callback = f
+        return f
+
+    def get_auth(self) -> _Credentials | None:
+        # Flask-HTTPAuth's own parser: any scheme, the credentials decoded as UTF-8 or Latin-1
+        header = self.header or "Authorization"
+        if header not in request.headers:
+            return None
+        value = request.headers[header].encode("utf-8")
+        try:
+            scheme, credentials = value.split(b" ", 1)
+            encoded_username, encoded_password = b64decode(credentials).split(b":", 1)
+        except (ValueError, TypeError):
+            return None
+        try:
+            username, password = encoded_username.decode("utf-8"), encoded_password.decode("utf-8")
+        except UnicodeDecodeError:
+            username, password = encoded_username.decode("latin1"), encoded_password.decode("latin1")
+        return _Credentials(scheme.decode("latin1"), username, password)
+
+    def authenticate(self, auth: _Credentials | None, stored_password: Any) -> Any:
+        username, client_password = (auth.username, auth.password) if auth else ("", "")
+        if self.verify_password_callback:
+            return _resolved(self.verify_password_callback(username, client_password))
+        if not auth:
+            return None
+        if self.hash_password_callback:
+            try:
+                client_password = _resolved(self.hash_password_callback(client_password))
+            except TypeError:
+                client_password = _resolved(self.hash_password_callback(username, client_password))
+        matches = client_password is not None and stored_password is not None
+        return auth.username if matches and hmac.compare_digest(client_password, stored_password) else None
+
+
+class HTTPTokenAuth(HTTPAuth):
+    """Flask-HTTPAuth's ``HTTPTokenAuth``: ``@auth.verify_token`` gets the token of the
+    ``Authorization: <scheme> <token>`` header, or the whole value of a custom ``header``."""
+
+    def __init__(self, scheme: str = "Bearer", realm: str | None = None, header: str | None = None) -> None:
+        super().__init__(scheme, realm, header)
+        self.verify_token_callback: Any = None
+        self.security_class = HTTPBearer if scheme.lower() == "bearer" else HTTPBase
+
+    def verify_token(self, f: Any) -> Any:
+        self.verify_token_callback = f
+        return f
+
+    def authenticate(self, auth: _Credentials | None, stored_password: Any) -> Any:
+        token = getattr(auth, "token", None)
+        if token and self.verify_token_callback:
+            return _resolved(self.verify_token_callback(token))
+        return None
+
+
+class MultiAuth:
+    """Flask-HTTPAuth's ``MultiAuth``: the first of the auth objects whose scheme the request
+    uses checks it (the first one when none does)."""
+
+    def __init__(self, main_auth: HTTPAuth, *additional_auths: HTTPAuth) -> None:
+        self.main_auth = main_auth
+        self.additional_auths = additional_auths
+
+    def _selected(self) -> HTTPAuth:
+        if not self.main_auth.is_compatible_auth(request.headers):
+            for auth in self.additional_auths:
+                if auth.is_compatible_auth(request.headers):
+                    return auth
+        return self.main_auth
+
+    def refusal(self, role: Any = None, optional: Any = None) -> Response | None:
+        return self._selected().refusal(role, optional)
+
+    def login_required(self, f: Any = None, role: Any = None, optional: Any = None) -> Any:
+        if f is not None and (role is not None or optional is not None):
+            raise ValueError("role and optional are the only supported arguments")
+
+        def decorate(view: Any) -> Any:
+            return _guard(lambda: self.refusal(role, optional), view)
+
+        return decorate(f) if f is not None else decorate
+
+    def dependency(self, role: Any = None, optional: Any = None) -> Any:
+        schemes = tuple(a._security() for a in (self.main_auth, *self.additional_auths))
+        return _dependency(lambda: self.refusal(role, optional), schemes)
+
+    def current_user(self) -> Any:
+        return g.get("flask_httpauth_user")
+
+
+# Flask-Login keeps the user's id in Flask's session (``_user_id``, with ``_fresh`` and the ``_id``
+# of the client that logged in) and, with ``remember=True``, in a "remember_token" cookie signed
+# with SECRET_KEY; the same keys and the same cookie are kept here.
+
+LOGIN_MESSAGE = "Please log in to access this page."
+REFRESH_MESSAGE = "Please reauthenticate to access this page."
+_SESSION_KEYS = {"_user_id", "_remember", "_remember_seconds", "_id", "_fresh", "next"}
+
+
+class UserMixin:
+    """Flask-Login's ``UserMixin``: an active, authenticated user whose id is ``str(self.id)``."""
+
+    __hash__ = object.__hash__
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        try:
+            return str(self.id)  # type: ignore[attr-defined]
+        except AttributeError:
+            raise NotImplementedError("No `id` attribute - override `get_id`") from None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, UserMixin):
+            return self.get_id() == other.get_id()
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+
+class AnonymousUserMixin:
+    """Flask-Login's ``AnonymousUserMixin``: ``current_user`` when nobody is logged in."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return False
+
+    @property
+    def is_anonymous(self) -> bool:
+        return True
+
+    def get_id(self) -> None:
+        return None
+
+
+def _secret(key: Any = None) -> bytes:
+    key = current_app.config["SECRET_KEY"] if key is None else key
+    return key.encode("latin1") if isinstance(key, str) else key
+
+
+def encode_cookie(payload: str, key: Any = None) -> str:
+    """Flask-Login's remember cookie value: ``payload|sha512 HMAC under SECRET_KEY``."""
+    return f"{payload}|{hmac.new(_secret(key), payload.encode('utf-8'), sha512).hexdigest()}"
+
+
+def decode_cookie(cookie: str, key: Any = None) -> str | None:
+    """The user id in a remember cookie made by ``encode_cookie``, or None if it was not signed so."""
+    if "|" not in cookie:
+        return None
+    payload, digest = cookie.rsplit("|", 1)
+    expected = hmac.new(_secret(key), payload.encode("utf-8"), sha512).hexdigest()
+    return payload if hmac.compare_digest(expected, digest) else None
+
+
+def make_next_param(login_url: str, current_url: str) -> str:
+    """The ``next`` value: the current URL without scheme and host when the login URL is on the
+    same site."""
+    login, current = urlsplit(login_url), urlsplit(current_url)
+    if (not login.scheme or login.scheme == current.scheme) and (not login.netloc or login.netloc == current.netloc):
+        return urlunsplit(("", "", current.path, current.query, ""))
+    return current_url
+
+
+def _expand_login_view(login_view: str) -> str:
+    return login_view if login_view.startswith(("https://", "http://", "/")) else url_for(login_view)
+
+
+def login_url(login_view: str, next_url: str | None = None, next_field: str = "next") -> str:
+    """Flask-Login's ``login_url``: the login view's URL with ``?next=`` the page asked for."""
+    base = _expand_login_view(login_view)
+    if next_url is None:
+        return base
+    parsed = urlsplit(base)
+    query = parse_qs(parsed.query, keep_blank_values=True)
+    query[next_field] = make_next_param(base, next_url)  # type: ignore[assignment]
+    netloc = current_app.config.get("FORCE_HOST_FOR_REDIRECTS") or parsed.netloc
+    return urlunsplit(parsed._replace(netloc=netloc, query=urlencode(query, doseq=True)))
+
+
+def _flash(message: str, category: str) -> None:
+    """Flask's ``flash``: the message kept in the session for the next page."""
+    flashes = session.get("_flashes") or []
+    session["_flashes"] = [*flashes, [category, message]]
+
+
+def _client_identifier() -> str:
+    """Flask-Login's session-protection identifier: the client's address and user agent."""
+    user_agent = request.headers.get("User-Agent")
+    address = request.headers.get("X-Forwarded-For", request.remote_addr)
+    address_part = address.encode("utf-8").split(b",")[0].strip() if address is not None else None
+    agent_part = user_agent.encode("utf-8") if user_agent is not None else None
+    return sha512(f"{address_part}|{agent_part}".encode()).hexdigest()
+
+
+class LoginManager:
+    """Flask-Login's ``LoginManager`` on a FastAPI app: ``user_loader``, ``request_loader``,
+    ``unauthorized_handler``, ``login_view`` (a redirect to it with ``?next=``), session
+    protection and the remember cookie, as Flask-Login has them."""
+
+    def __init__(self, app: Any = None, add_context_processor: bool = True) -> None:
+        self.anonymous_user: Any = AnonymousUserMixin
+        self.login_view: str | None = None
+        self.blueprint_login_views: dict[str, str] = {}
+        self.login_message: str | None = LOGIN_MESSAGE
+        self.login_message_category = "message"
+        self.refresh_view: str | None = None
+        self.needs_refresh_message: str | None = REFRESH_MESSAGE
+        self.needs_refresh_message_category = "message"
+        self.session_protection: str | None = "basic"
+        self.localize_callback: Any = None
+        self.unauthorized_callback: Any = None
+        self.needs_refresh_callback: Any = None
+        self.id_attribute = "get_id"
+        self._user_callback: Any = None
+        self._request_callback: Any = None
+        self._header_callback: Any = None
+        self._session_identifier_generator = _client_identifier
+        if app is not None:
+            self.init_app(app, add_context_processor)
+
+    def init_app(self, app: Any, add_context_processor: bool = True) -> None:
+        """``app.login_manager``, and the after-request hook that writes the remember cookie."""
+        app.login_manager = self
+        after_request(app)(self._update_remember_cookie)
+
+    def user_loader(self, callback: Any) -> Any:
+        self._user_callback = callback
+        return callback
+
+    def request_loader(self, callback: Any) -> Any:
+        self._request_callback = callback
+        return callback
+
+    def header_loader(self, callback: Any) -> Any:
+        self._header_callback = callback
+        return callback
+
+    def unauthorized_handler(self, callback: Any) -> Any:
+        self.unauthorized_callback = callback
+        return callback
+
+    def needs_refresh_handler(self, callback: Any) -> Any:
+        self.needs_refresh_callback = callback
+        return callback
+
+    @property
+    def user_callback(self) -> Any:
+        return self._user_callback
+
+    @property
+    def request_callback(self) -> Any:
+        return self._request_callback
+
+    def _message(self, message: str | None, category: str) -> None:
+        if message:
+            _flash(self.localize_callback(message) if self.localize_callback else message, category)
+
+    def _redirect_to(self, view: str) -> Response:
+        if current_app.config.get("USE_SESSION_FOR_NEXT", False):
+            session["_id"] = self._session_identifier_generator()
+            session["next"] = make_next_param(_expand_login_view(view), request.url)
+            return redirect(login_url(view))
+        return redirect(login_url(view, next_url=request.url))
+
+    def unauthorized(self) -> Any:
+        """What ``login_required`` answers: the unauthorized handler's response, a redirect to
+        the login view, or a 401 error (the app's 401 handler answers it, as in Flask)."""
+        if self.unauthorized_callback:
+            return self.unauthorized_callback()
+        if not self.login_view:
+            raise HTTPException(status_code=401)
+        self._message(self.login_message, self.login_message_category)
+        return self._redirect_to(self.login_view)
+
+    def needs_refresh(self) -> Any:
+        if self.needs_refresh_callback:
+            return self.needs_refresh_callback()
+        if not self.refresh_view:
+            raise HTTPException(status_code=401)
+        self._message(self.needs_refresh_message, self.needs_refresh_message_category)
+        return self._redirect_to(self.refresh_view)
+
+    def _update_request_context_with_user(self, user: Any = None) -> None:
+        g._login_user = self.anonymous_user() if user is None else user
+
+    def _load_user(self) -> None:
+        if self._user_callback is None and self._request_callback is None:
+            raise RuntimeError("Missing user_loader or request_loader.")
+        if self._session_protection_failed():
+            return self._update_request_context_with_user()
+        user = None
+        user_id = session.get("_user_id")
+        if user_id is not None and self._user_callback is not None:
+            user = _resolved(self._user_callback(user_id))
+        if user is None:
+            config = current_app.config
+            cookie_name = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            header_name = config.get("AUTH_HEADER_NAME", "Authorization")
+            if cookie_name in request.cookies and session.get("_remember") != "clear":
+                user = self._load_user_from_remember_cookie(request.cookies[cookie_name])
+            elif self._request_callback:
+                user = _resolved(self._request_callback(request))
+            elif header_name in request.headers and self._header_callback:
+                user = _resolved(self._header_callback(request.headers[header_name]))
+        return self._update_request_context_with_user(user)
+
+    def _session_protection_failed(self) -> bool:
+        mode = current_app.config.get("SESSION_PROTECTION", self.session_protection)
+        if not mode or mode not in ("basic", "strong"):
+            return False
+        if len(session) and self._session_identifier_generator() != session.get("_id"):
+            if mode == "basic":
+                if session.get("_fresh") is not False:
+                    session["_fresh"] = False
+                return False
+            for key in _SESSION_KEYS:
+                session.pop(key, None)
+            session["_remember"] = "clear"
+            return True
+        return False
+
+    def _load_user_from_remember_cookie(self, cookie: str) -> Any:
+        user_id = decode_cookie(cookie)
+        if user_id is None:
+            return None
+        session["_user_id"] = user_id
+        session["_fresh"] = False
+        return _resolved(self._user_callback(user_id)) if self._user_callback else None
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        config = current_app.config
+        if not _has_session():  # no SECRET_KEY: nobody could have logged in
+            return response
+        if "_remember" not in session and config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+            session["_remember"] = "set"
+        if "_remember" in session:
+            operation = session.pop("_remember", None)
+            name = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            domain, path = config.get("REMEMBER_COOKIE_DOMAIN"), config.get("REMEMBER_COOKIE_PATH", "/")
+            if operation == "set" and "_user_id" in session:
+                seconds = session.get("_remember_seconds")
+                duration = timedelta(seconds=seconds) if seconds is not None else config.get("REMEMBER_COOKIE_DURATION", timedelta(days=365))
+                if isinstance(duration, int):
+                    duration = timedelta(seconds=duration)
+                response.set_cookie(
+                    name,
+                    encode_cookie(str(session["_user_id"])),
+                    expires=datetime.now(timezone.utc) + duration,
+                    domain=domain,
+                    path=path,
+                    secure=config.get("REMEMBER_COOKIE_SECURE", False),
+                    httponly=config.get("REMEMBER_COOKIE_HTTPONLY", True),
+                    samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
+                )
+            elif operation == "clear":
+                response.delete_cookie(name, domain=domain, path=path)
+        return response
+
+
+def _has_session() -> bool:
+    current = _current_request.get()
+    return current is not None and "session" in current._request.scope
+
+
+def _login_manager() -> LoginManager:
+    return current_app.login_manager
+
+
+def _get_user() -> Any:
+    if _current_request.get() is None:
+        return None
+    if "_login_user" not in g:
+        _login_manager()._load_user()
+    return g._login_user
+
+
+class _CurrentUser:
+    """Flask-Login's ``current_user``: the logged-in user of the request being handled (the
+    anonymous user when nobody is)."""
+
+    def _get_current_object(self) -> Any:
+        return _get_user()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_get_user(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_get_user(), name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return _get_user() == other
+
+    def __ne__(self, other: object) -> bool:
+        return _get_user() != other
+
+    def __hash__(self) -> int:
+        return hash(_get_user())
+
+    def __bool__(self) -> bool:
+        return bool(_get_user())
+
+    def __str__(self) -> str:
+        return str(_get_user())
+
+    def __repr__(self) -> str:
+        return repr(_get_user())
+
+
+current_user = _CurrentUser()
+
+
+def login_user(user: Any, remember: bool = False, duration: Any = None, force: bool = False, fresh: bool = True) -> bool:
+    """Flask-Login's ``login_user``: the user's id in the session (and the remember cookie)."""
+    if not force and not user.is_active:
+        return False
+    manager = _login_manager()
+    session["_user_id"] = getattr(user, manager.id_attribute)()
+    session["_fresh"] = fresh
+    session["_id"] = manager._session_identifier_generator()
+    if remember:
+        session["_remember"] = "set"
+        if duration is not None:
+            session["_remember_seconds"] = duration.total_seconds()
+    manager._update_request_context_with_user(user)
+    return True
+
+
+def logout_user() -> bool:
+    """Flask-Login's ``logout_user``: the user's keys leave the session; the remember cookie is
+    cleared by the after-request hook."""
+    for key in ("_user_id", "_fresh", "_id"):
+        session.pop(key, None)
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        session["_remember"] = "clear"
+        session.pop("_remember_seconds", None)
+    _login_manager()._update_request_context_with_user()
+    return True
+
+
+def confirm_login() -> None:
+    session["_fresh"] = True
+    session["_id"] = _login_manager()._session_identifier_generator()
+
+
+def login_fresh() -> bool:
+    return session.get("_fresh", False)
+
+
+def login_remembered() -> bool:
+    name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    if name in request.cookies and session.get("_remember") != "clear":
+        return decode_cookie(request.cookies[name]) is not None
+    return False
+
+
+def _login_refusal(fresh: bool) -> Response | None:
+    if request.method == "OPTIONS" or current_app.config.get("LOGIN_DISABLED"):
+        return None
+    if not current_user.is_authenticated:
+        return to_response(_resolved(_login_manager().unauthorized()))
+    if fresh and not login_fresh():
+        return to_response(_resolved(_login_manager().needs_refresh()))
+    return None
+
+
+def login_required(func: Any) -> Any:
+    """Flask-Login's ``@login_required`` as a decorator; ``Depends(login_required.dependency)``
+    is the same check as a route dependency."""
+    return _guard(lambda: _login_refusal(fresh=False), func)
+
+
+def fresh_login_required(func: Any) -> Any:
+    """Flask-Login's ``@fresh_login_required`` (a login that was not restored from the remember
+    cookie); ``Depends(fresh_login_required.dependency)`` as a route dependency."""
+    return _guard(lambda: _login_refusal(fresh=True), func)
+
+
+login_required.dependency = _dependency(lambda: _login_refusal(fresh=False))  # type: ignore[attr-defined]
+fresh_login_required.dependency = _dependency(lambda: _login_refusal(fresh=True))  # type: ignore[attr-defined]
+
+
 # --- files, templates, the app context and the CLI ---------------------------------------------
 #
 # send_file and send_from_directory answer with Flask's headers (its Content-Type, with charset,
@@ -1172,13 +2233,10 @@ class AppContext:
 app_context = AppContext
 
 
-def root_path_of(app: Any) -> str:
-    """Flask's ``app.root_path`` / ``current_app.root_path``: the folder of the module that created
-    the app. FastAPI's own ``app.root_path`` is the URL prefix behind a proxy, so the converter
-    writes ``root_path_of(app)`` where Flask code read the folder."""
-    module = sys.modules.get(getattr(app, "name", "") or "")
-    path = getattr(module, "__file__", None)
-    return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+def _root_path(app: Any) -> str:
+    """Flask's ``app.root_path`` (``app.flask_root_path``): the folder of the module that created
+    the app, which relative file and template paths start from."""
+    return getattr(app, "flask_root_path", None) or os.getcwd()
 
 
 # Flask's (werkzeug's) text types that get "; charset=utf-8" besides text/*.
@@ -1324,7 +2382,7 @@ def send_file(
     method = current._request.method if current is not None else "GET"
     path, file, size, mtime = None, None, None, None
     if isinstance(path_or_file, (str, os.PathLike)):
-        path = os.path.join(root_path_of(app), os.fspath(path_or_file))
+        path = os.path.join(_root_path(app), os.fspath(path_or_file))
         stat = os.stat(path)  # a missing file is a 500, as in Flask
         size, mtime = stat.st_size, stat.st_mtime
         download_name = download_name if download_name is not None else os.path.basename(path)
@@ -1450,7 +2508,7 @@ def send_from_directory(directory: Any, path: Any, **kwargs: Any) -> Response:
     joined = safe_join(os.fspath(directory), os.fspath(path))
     if joined is None:
         raise StarletteHTTPException(404)
-    joined = os.path.join(root_path_of(_app_of_context()), joined)
+    joined = os.path.join(_root_path(_app_of_context()), joined)
     if not os.path.isfile(joined):
         raise StarletteHTTPException(404)
     return send_file(joined, **kwargs)
@@ -1479,7 +2537,7 @@ def templates_of(app: Any) -> Any:
     app, as Flask finds it) then the blueprints', Flask's autoescaping and the globals Flask gives
     every template. Made once per app; ``app.jinja_env`` becomes ``templates_of(app).env``."""
     templates = getattr(app.state, "flask_templates", None)
-    folder = os.path.join(root_path_of(app), getattr(app, "template_folder", None) or "templates")
+    folder = os.path.join(_root_path(app), getattr(app, "template_folder", None) or "templates")
     if templates is None:
         import jinja2
         from fastapi.templating import Jinja2Templates
