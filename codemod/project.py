@@ -4,8 +4,11 @@ A blueprint is often defined in one module, given routes in a second and registe
 url_prefix) in a third, inside an app factory. Each file alone cannot tell that ``bp`` is a
 Flask blueprint or that its prefix is overridden at registration, so the first pass records,
 by fully qualified name: the Flask apps, the blueprints, every ``register_blueprint`` call and
-the app factories (functions that return an app). Facts are small and picklable, so worker
-processes gather them in parallel and the parent merges them.
+the app factories (functions that return an app). Flask-SQLAlchemy's ``db`` is defined in one
+module and its models in another, and views query them from a third: the first pass also records
+the ``SQLAlchemy()`` instances and every class with its bases, so that ``db.Model`` subclasses
+(models) are known everywhere. Facts are small and picklable, so worker processes gather them in
+parallel and the parent merges them.
 """
 
 from __future__ import annotations
@@ -28,9 +31,41 @@ BLUEPRINT = "flask.Blueprint"
 HTTPAUTH_CLASSES = frozenset(
     {"flask_httpauth.HTTPBasicAuth", "flask_httpauth.HTTPTokenAuth", "flask_httpauth.MultiAuth"}
 )
+SQLALCHEMY = "flask_sqlalchemy.SQLAlchemy"
 # Cheap textual test: a file that says none of these defines, registers or returns no app or
-# blueprint, so its metadata is never resolved in the facts pass.
-FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth")
+# blueprint, no Flask-HTTPAuth object, no Flask-SQLAlchemy instance and no model, so its metadata is never resolved in the
+# facts pass (a model of a model imports it, most often from a "models" module).
+FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"SQLAlchemy", b"Model", b"model")
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """What the Flask-SQLAlchemy transform needs to know of a class defined in the project."""
+
+    bases: tuple[str, ...]  # fully qualified names of its bases
+    names_table: bool  # it sets __tablename__ or __table__ itself
+    abstract: bool  # __abstract__ = True
+
+
+# The declarative base of the models of a Flask-SQLAlchemy ``db``: ``model_class=`` when it is a
+# plain SQLAlchemy base, else a class generated next to ``db`` under the first free name.
+DECLARATIVE_BASES = frozenset(
+    {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta", "sqlalchemy.orm.decl_api.DeclarativeBase"}
+)
+BASE_NAMES = ("Base", "Model", "DeclarativeModel")
+# What SQLAlchemy(...) may be given for the conversion to keep its meaning.
+DATABASE_OPTIONS = frozenset(
+    {"app", "metadata", "model_class", "engine_options", "session_options", "add_models_to_shell", "disable_autonaming"}
+)
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    """A ``db = SQLAlchemy(...)`` of the project, as the Flask-SQLAlchemy transform converts it."""
+
+    base: str | None  # the declarative base's name, in db's module; None: db is not converted
+    generated: bool  # the base is a class written next to db (no model_class=)
+    autonaming: bool  # models without __tablename__ get Flask-SQLAlchemy's name for their table
 
 
 @dataclass
@@ -41,6 +76,8 @@ class Project:
     registrations: dict[str, list[bool]] = field(default_factory=dict)
     factories: set[str] = field(default_factory=set)
     auth_objects: set[str] = field(default_factory=set)  # Flask-HTTPAuth objects, by name
+    databases: dict[str, DatabaseFacts] = field(default_factory=dict)  # flask_sqlalchemy.SQLAlchemy()
+    classes: dict[str, ClassFacts] = field(default_factory=dict)  # every class that has bases
 
     def merge(self, other: "Project") -> None:
         self.apps |= other.apps
@@ -49,11 +86,32 @@ class Project:
             self.registrations.setdefault(name, []).extend(overrides)
         self.factories |= other.factories
         self.auth_objects |= other.auth_objects
+        self.databases.update(other.databases)
+        self.classes.update(other.classes)
+
+    def database_of(self, name: str) -> str | None:
+        """The ``SQLAlchemy()`` instance whose ``Model`` a class (by name) derives from, if any:
+        directly (``db.Model``) or through another model or an abstract one."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            facts = self.classes.get(current)
+            if facts is None or current in seen:
+                continue
+            seen.add(current)
+            for base in facts.bases:
+                database, _, attribute = base.rpartition(".")
+                if attribute == "Model" and database in self.databases:
+                    return database
+                pending.append(base)
+        return None
 
     @property
     def prefilter_tokens(self) -> set[bytes]:
         """Words of which a file needs at least one to have anything to convert."""
-        names = self.apps | set(self.blueprints) | self.factories | self.auth_objects
+        names = self.apps | set(self.blueprints) | self.factories | self.auth_objects | set(self.databases)
+        names |= {c for c in self.classes if self.database_of(c) is not None}  # models: User.query
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 
@@ -123,6 +181,8 @@ class _FactsVisitor(cst.CSTVisitor):
         super().__init__()
         self.facts = Project()
         self.functions: list[cst.FunctionDef] = []
+        self.module_names: set[str] = set()  # what the module binds at its top level
+        self.nesting = 0  # classes and functions around the node visited
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
@@ -144,6 +204,11 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._record_targets([t.target for t in node.targets], node.value)
+        # db = SQLAlchemy(...) at module level: the form the Flask-SQLAlchemy transform converts
+        if self.nesting == 0 and len(node.targets) == 1 and isinstance(node.value, cst.Call):
+            if SQLALCHEMY in self._names(node.value.func):
+                for name in self._names(node.targets[0].target):
+                    self.facts.databases[name] = self._database(node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._record_targets([node.target], node.value)
@@ -154,15 +219,88 @@ class _FactsVisitor(cst.CSTVisitor):
             for name in self._names(node.args[0].value):
                 self.facts.registrations.setdefault(name, []).append(overrides)
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_names = {
+            name.value
+            for statement in node.body
+            for name in _bound_names(statement)
+        }
+
+    def _database(self, call: cst.Call) -> DatabaseFacts:
+        options = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        autonaming = not m.matches(options.get("disable_autonaming", cst.Name("False")), m.Name("True"))
+        positional = [a for a in call.args if a.keyword is None]
+        if set(options) - DATABASE_OPTIONS or len(positional) > 1 or any(a.star for a in call.args):
+            return DatabaseFacts(None, False, autonaming)
+        model_class = options.get("model_class")
+        if model_class is None:
+            base = next((n for n in BASE_NAMES if n not in self.module_names), None)
+            return DatabaseFacts(base, True, autonaming)
+        facts = self.facts.classes.get(next(iter(self._names(model_class)), ""))
+        if "metadata" in options or facts is None or not DECLARATIVE_BASES & set(facts.bases):
+            return DatabaseFacts(None, False, autonaming)
+        assert isinstance(model_class, cst.Name)
+        return DatabaseFacts(model_class.value, False, autonaming)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.nesting += 1
+        if not node.bases:
+            return
+        bases = tuple(sorted(name for arg in node.bases for name in self._names(arg.value)))
+        assigned = {
+            target.value: statement.value
+            for line in node.body.body
+            if isinstance(line, cst.SimpleStatementLine)
+            for statement in line.body
+            if isinstance(statement, (cst.Assign, cst.AnnAssign)) and statement.value is not None
+            for target in (
+                [t.target for t in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+            )
+            if isinstance(target, cst.Name)
+        }
+        # a @declared_attr def __tablename__(cls) names the table too
+        functions = {line.name.value for line in node.body.body if isinstance(line, cst.FunctionDef)}
+        for name in self._names(node.name):
+            self.facts.classes[name] = ClassFacts(
+                bases,
+                names_table=bool({"__tablename__", "__table__"} & (set(assigned) | functions)),
+                abstract="__abstract__" in assigned and m.matches(assigned["__abstract__"], m.Name("True")),
+            )
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.nesting -= 1
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(node)
+        self.nesting += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
+        self.nesting -= 1
 
     def visit_Return(self, node: cst.Return) -> None:
         if self.functions and node.value is not None and self._names(node.value) & self.facts.apps:
             self.facts.factories |= self._names(self.functions[-1].name)
+
+
+def _bound_names(statement: cst.CSTNode) -> list[cst.Name]:
+    """The names a module-level statement binds (classes, functions, assignments, imports)."""
+    if isinstance(statement, (cst.ClassDef, cst.FunctionDef)):
+        return [statement.name]
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return []
+    names: list[cst.Name] = []
+    for small in statement.body:
+        if isinstance(small, cst.Assign):
+            names += [t.target for t in small.targets if isinstance(t.target, cst.Name)]
+        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+            names.append(small.target)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            for alias in small.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name):
+                    names.append(bound)
+    return names
 
 
 def gather(path: Path, source: bytes) -> Project:

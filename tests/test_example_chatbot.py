@@ -89,3 +89,24 @@ def test_converted_suite_passes(converted, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "154 passed" in done.stdout, done.stdout[-3000:]
+
+
+def test_every_protected_route_still_refuses(converted, tmp_path):
+    """The security bar, route by route: every route of the app, asked without a token and with
+    a bad one, refuses in the converted app exactly when and how the original refused."""
+    routes = route_table(ROOT, tmp_path)
+    requests = [
+        {
+            "method": method,
+            "path": "/".join("1" if part.startswith("{") else part for part in path.split("/")),
+            "headers": {**HEADERS, **auth},
+            **({"json": {}} if method in ("POST", "PUT", "PATCH") else {}),
+            "expect_headers": ["WWW-Authenticate"],
+        }
+        for method, path in routes
+        for auth in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic x"})
+    ]
+    original = answers_in(ROOT, SPEC, requests, env(tmp_path))
+    refused = {(r["method"], r["path"]) for r, a in zip(requests, original) if a["status"] == 401}
+    assert len(refused) == 8  # the eight @login_required routes
+    assert answers_in(converted, SPEC, requests, env(tmp_path)) == original

@@ -131,3 +131,41 @@ def test_same_status_and_json(clients, method, path, body, headers):
     assert converted.status_code == original.status_code
     if original.status_code == 200:
         assert converted.json() == original.get_json()
+
+
+def test_a_static_route_wins_over_a_variable_one_declared_before_it():
+    """werkzeug prefers /books/search to /books/<int:book_id> whatever their order; Starlette
+    takes the first declared. FLASK_MIDDLEWARE puts overlapping routes in werkzeug's order."""
+    from fastapi import APIRouter
+
+    from codemod.support.flask_compat import IntRule, PathRule
+
+    def build(flask_style: bool):
+        app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE) if flask_style else FastAPI()
+        books = APIRouter(prefix="/books")
+
+        @books.get("/{book_id}")
+        def book(book_id: Annotated[int, IntRule]):
+            return {"book": book_id}
+
+        @books.get("/search")
+        def search():
+            return {"search": True}
+
+        @app.get("/files/{name:path}")
+        def file(name: Annotated[str, PathRule]):
+            return {"file": name}
+
+        @app.get("/files/{name}/meta")
+        def meta(name: str):
+            return {"meta": name}
+
+        app.include_router(books)
+        return TestClient(app)
+
+    client = build(flask_style=True)
+    assert client.get("/books/search").json() == {"search": True}
+    assert client.get("/books/7").json() == {"book": 7}
+    assert client.get("/files/a/meta").json() == {"meta": "a"}
+    assert client.get("/files/a/b").json() == {"file": "a/b"}
+    assert build(flask_style=False).get("/books/search").status_code == 422  # what the order gave

@@ -11,6 +11,7 @@ from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
 from transforms.files_templates import FilesTemplatesTransform
+from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
@@ -35,6 +36,7 @@ ORDER = (
     CliTransform,
     EntrypointTransform,
     TestClientTransform,
+    FlaskSqlalchemyTransform,
     UnconvertedTransform,
 )
 BY_NAME = {transform.NAME: transform for transform in ORDER}

@@ -97,10 +97,11 @@ class UnconvertedTransform(Transform):
             "`{name}` comes from the Flask extension {extension}, which this version does not "
             "convert: use its FastAPI/Starlette counterpart",
             "Flask extensions hook into the Flask app object and request context; on a FastAPI "
-            "app they fail or do nothing. Flask-CORS becomes CORSMiddleware, Flask-SQLAlchemy "
-            "plain SQLAlchemy with a session dependency. Flask-Login and Flask-HTTPAuth are converted "
-            "(transform auth); what is flagged of them (signals, HTTPDigestAuth, FlaskLoginClient) "
-            "has no flask_compat counterpart: write a FastAPI dependency or an event hook by hand.",
+            "app they fail or do nothing. Flask-CORS (CORSMiddleware), Flask-SQLAlchemy (plain "
+            "SQLAlchemy, a session per request), Flask-Login and Flask-HTTPAuth (transform auth) are "
+            "converted; what is flagged of them (signals, HTTPDigestAuth, FlaskLoginClient) has no "
+            "flask_compat counterpart: write a FastAPI dependency or an event hook by hand. "
+            "Flask-Migrate becomes Alembic run on the same models.",
         ),
     }
     EXAMPLES = (
@@ -113,10 +114,10 @@ class UnconvertedTransform(Transform):
             title="a streamed template is flagged",
         ),
         Example(
-            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
-            "from flask_sqlalchemy import SQLAlchemy\n\n# TODO[F2F194]: `flask_sqlalchemy.SQLAlchemy` comes from the Flask "
-            "extension flask_sqlalchemy, which this version does not convert: use its FastAPI/Starlette counterpart\n"
-            "db = SQLAlchemy()\n",
+            "from flask_migrate import Migrate\n\nmigrate = Migrate()\n",
+            "from flask_migrate import Migrate\n\n# TODO[F2F194]: `flask_migrate.Migrate` comes from the Flask "
+            "extension flask_migrate, which this version does not convert: use its FastAPI/Starlette counterpart\n"
+            "migrate = Migrate()\n",
             codes=("F2F194",),
             title="an extension is flagged",
         ),

@@ -24,6 +24,10 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   decorators (views declare parameters instead); see "the request context" below.
 - ``FlaskCORS`` and ``flask_cors_options``: Flask-CORS's ``CORS(app, ...)`` as Starlette's
   CORSMiddleware with Flask-CORS's options and answers; ``cross_origin``: its per-view decorator.
+- ``Database``, ``FlaskQuery``, ``Pagination``, ``ModelRepr``: Flask-SQLAlchemy's ``db`` over plain
+  SQLAlchemy: the engine made from ``app.config`` at ``init_app``, ``db.session`` with one session
+  per request, ``create_all``, the 404 helpers (``get_or_404``, ``first_or_404``, ``one_or_404``,
+  ``paginate``, also on queries) and its ``<User 1>`` repr of models.
 - ``FlaskTestClient``: ``app.test_client()`` for tests written against Flask.
 - ``redirect`` and ``make_response``: Flask's, returning Starlette responses.
 - ``url_for``: Flask's url_for (relative paths, query values, ``_external``) over FastAPI's routes.
@@ -454,6 +458,7 @@ def _included_blueprints(app: Any) -> list[Any]:
     cached = app.__dict__.get("flask_compat_blueprints")
     if cached is not None and cached[0] == (len(app.router.routes), len(_BLUEPRINTS)):
         return cached[1]
+    _in_flask_order(app.router)
     included: list[Any] = []
     for route, owners in _routes(app.router.routes, []):
         endpoint = getattr(route, "endpoint", None)
@@ -471,6 +476,50 @@ def _included_blueprints(app: Any) -> list[Any]:
         included.extend(bp for bp in blueprints if all(bp is not seen for seen in included))
     app.flask_compat_blueprints = ((len(app.router.routes), len(_BLUEPRINTS)), included)
     return included
+
+
+def _segment_weights(path: str) -> tuple[int, ...]:
+    """werkzeug's preference, segment by segment: a static part before a variable, a variable
+    before a path variable (``{p:path}``), which may take several segments."""
+    return tuple(2 if ":path}" in part else 1 if "{" in part else 0 for part in path.strip("/").split("/"))
+
+
+def _may_overlap(first: str, second: str) -> bool:
+    """Whether two route paths can match the same URL (a path variable may match any tail)."""
+    a, b = first.strip("/").split("/"), second.strip("/").split("/")
+    for x, y in zip(a, b):
+        if ":path}" in x or ":path}" in y:
+            return True
+        if "{" not in x and "{" not in y and x != y:
+            return False
+    return len(a) == len(b)
+
+
+def _in_flask_order(router: Any) -> None:
+    """Routes in the order werkzeug tries them where two can match the same URL: Starlette takes
+    the first declared, so ``/books/{book_id}`` declared before ``/books/search`` would take
+    ``/books/search`` (and answer 404 when ``search`` is not an int) where Flask prefers the static
+    route. Only routes that overlap move; included routers are put in order too."""
+    routes = router.routes
+    paths = [getattr(r, "path", None) if getattr(r, "original_router", None) is None else None for r in routes]
+    start = 0
+    while start < len(routes):
+        end = start
+        while end < len(routes) and paths[end] is not None:
+            end += 1
+        run = list(range(start, end))
+        if any(
+            _segment_weights(paths[j]) < _segment_weights(paths[i]) and _may_overlap(paths[i], paths[j])
+            for n, i in enumerate(run) for j in run[n + 1:]
+        ):
+            routes[start:end] = sorted(routes[start:end], key=lambda r: _segment_weights(r.path))
+            if hasattr(router, "_routes_version"):  # FastAPI caches what included routers match
+                router._routes_version += 1
+        start = end + 1
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            _in_flask_order(inner)
 
 
 def _run_blueprint(route: Any, blueprints: list[Any]) -> None:
@@ -2170,6 +2219,347 @@ def fresh_login_required(func: Any) -> Any:
 
 login_required.dependency = _dependency(lambda: _login_refusal(fresh=False))  # type: ignore[attr-defined]
 fresh_login_required.dependency = _dependency(lambda: _login_refusal(fresh=True))  # type: ignore[attr-defined]
+
+
+# --- Flask-SQLAlchemy ---------------------------------------------------------------------------
+#
+# ``db = SQLAlchemy()`` becomes ``class Base(ModelRepr, DeclarativeBase)`` and ``db = Database(Base)``: the
+# models are plain SQLAlchemy declarative models, and ``db`` keeps the part of Flask-SQLAlchemy
+# that is about the app: an engine made from ``app.config`` when ``init_app`` runs, ``db.session``
+# (SQLAlchemy's scoped_session, one session per request, removed when the request ends) and the
+# helpers that answer 404 through the app's error handlers, as ``abort(404)`` does. SQLAlchemy is
+# imported where it is used, so that projects without it can still import this module.
+
+_PAGE_DEFAULTS = {"page": 1, "per_page": 20}
+
+
+def _session_scope() -> Any:
+    """The scope of ``db.session``: the request being handled (it lives in a context variable,
+    also in the thread a ``def`` view runs in), else the current thread (start-up code, scripts,
+    tests), as a scoped_session scopes by default."""
+    import threading
+
+    current = _current_request.get()
+    return current if current is not None else threading.get_ident()
+
+
+def _not_found(description: str | None = None) -> None:
+    raise HTTPException(status_code=404, detail=description)
+
+
+try:  # here, not at the top: only this section needs SQLAlchemy
+    from sqlalchemy.orm import Query as _SQLAlchemyQuery
+except ImportError:  # a project without SQLAlchemy makes no queries
+    _SQLAlchemyQuery = object  # type: ignore[assignment,misc]
+
+
+class FlaskQuery(_SQLAlchemyQuery):  # type: ignore[misc,valid-type]
+    """SQLAlchemy's legacy Query (``session.query(User)``) with what Flask-SQLAlchemy's added:
+    ``get_or_404``, ``first_or_404``, ``one_or_404`` and ``paginate``. A ``Database``'s session
+    makes its queries with it (``db.session.query(User).get_or_404(1)``), and relationships with
+    ``lazy="dynamic"`` are given it (``query_class=FlaskQuery``), as Flask-SQLAlchemy did."""
+
+    def get_or_404(self, ident: Any, description: str | None = None) -> Any:
+        value = self.get(ident)
+        if value is None:
+            _not_found(description)
+        return value
+
+    def first_or_404(self, description: str | None = None) -> Any:
+        value = self.first()
+        if value is None:
+            _not_found(description)
+        return value
+
+    def one_or_404(self, description: str | None = None) -> Any:
+        from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+
+        try:
+            return self.one()
+        except (NoResultFound, MultipleResultsFound):
+            _not_found(description)
+
+    def paginate(self, *, page: int | None = None, per_page: int | None = None, max_per_page: int | None = None,
+                 error_out: bool = True, count: bool = True) -> Pagination:
+        return Pagination(
+            lambda limit, offset: self.limit(limit).offset(offset).all(),
+            lambda: self.order_by(None).count(),
+            page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out, count=count,
+        )
+
+
+class Pagination:
+    """Flask-SQLAlchemy's Pagination: one page of a query's results (``items``) with ``page``,
+    ``per_page``, ``total``, ``pages``, ``has_next``/``next_num``, ``has_prev``/``prev_num``,
+    ``first``/``last`` and ``iter_pages()``. ``page`` and ``per_page`` not given are read from the
+    query string (``?page=2&per_page=10``, defaults 1 and 20); with ``error_out`` a value that is
+    not a number, below 1, or a page past the end answers 404."""
+
+    def __init__(self, fetch: Any, total: Any, *, page: int | None = None, per_page: int | None = None,
+                 max_per_page: int | None = None, error_out: bool = True, count: bool = True) -> None:
+        self._fetch, self._total = fetch, total
+        self._options = {"max_per_page": max_per_page}
+        self.page = self._argument("page", page, error_out)
+        self.per_page = self._argument("per_page", per_page, error_out)
+        if max_per_page is not None:
+            self.per_page = min(self.per_page, max_per_page)
+        if self.per_page < 1:
+            if error_out:
+                _not_found()
+            self.per_page = _PAGE_DEFAULTS["per_page"]
+        self.max_per_page = max_per_page
+        self.items: list[Any] = list(fetch(self.per_page, (self.page - 1) * self.per_page))
+        if not self.items and self.page != 1 and error_out:
+            _not_found()
+        self.total: int | None = total() if count else None
+
+    @staticmethod
+    def _argument(name: str, value: int | None, error_out: bool) -> int:
+        current = _current_request.get()
+        if value is None and current is not None:
+            try:
+                value = int(current.args.get(name, _PAGE_DEFAULTS[name]))
+            except (TypeError, ValueError):
+                if error_out:
+                    _not_found()
+        if value is None:
+            value = _PAGE_DEFAULTS[name]
+        if name == "page" and value < 1:
+            if error_out:
+                _not_found()
+            value = 1
+        return value
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return max(self.first, self.first + len(self.items) - 1)
+
+    @property
+    def pages(self) -> int:
+        if not self.total:
+            return 0
+        return -(-self.total // self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def _other(self, page: int, error_out: bool) -> Pagination:
+        other = Pagination(self._fetch, self._total, page=page, per_page=self.per_page,
+                           error_out=error_out, count=False, **self._options)
+        other.total = self.total
+        return other
+
+    def prev(self, *, error_out: bool = False) -> Pagination:
+        return self._other(self.page - 1, error_out)
+
+    def next(self, *, error_out: bool = False) -> Pagination:
+        return self._other(self.page + 1, error_out)
+
+    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2) -> Any:
+        """Page numbers for a pager: the edges and the pages around the current one, with None
+        where numbers are skipped (1, 2, None, 5, 6, 7, 8, 9, 10, 11, None, 19, 20)."""
+        end = self.pages + 1
+        if end == 1:
+            return
+        left_end = min(1 + left_edge, end)
+        yield from range(1, left_end)
+        if left_end == end:
+            return
+        middle_start = max(left_end, self.page - left_current)
+        middle_end = min(self.page + right_current + 1, end)
+        if middle_start > left_end:
+            yield None
+        yield from range(middle_start, middle_end)
+        if middle_end == end:
+            return
+        right_start = max(middle_end, end - right_edge)
+        if right_start > middle_end:
+            yield None
+        yield from range(right_start, end)
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+
+class ModelRepr:
+    """Flask-SQLAlchemy's repr of a model, for the declarative base: ``<User 1>``, or
+    ``<User (pending 1403...)>`` before it is saved, so that logs and messages showing a model
+    read as they did (a model's own ``__repr__`` still wins)."""
+
+    def __repr__(self) -> str:
+        from sqlalchemy import inspect as inspect_
+
+        state = inspect_(self)
+        if state.transient:
+            key = f"(transient {id(self)})"
+        elif state.pending:
+            key = f"(pending {id(self)})"
+        else:
+            key = ", ".join(map(str, state.identity))
+        return f"<{type(self).__name__} {key}>"
+
+
+def _driver_defaults(options: dict[str, Any], instance_path: str) -> None:
+    """Flask-SQLAlchemy's engine defaults: an in-memory SQLite database is one connection shared
+    by all threads (StaticPool), a relative SQLite path is relative to the instance folder (which
+    is created), MySQL talks utf8mb4 and recycles pooled connections after two hours."""
+    from sqlalchemy import pool
+    from sqlalchemy.engine import make_url
+
+    url = make_url(options["url"])
+    if url.drivername in ("sqlite", "sqlite+pysqlite"):
+        if url.database in (None, "", ":memory:"):
+            options["poolclass"] = pool.StaticPool
+            options["connect_args"] = {**options.get("connect_args", {}), "check_same_thread": False}
+            return
+        uri = bool(url.query.get("uri"))
+        path = url.database[5:] if uri else url.database
+        if not os.path.isabs(path):
+            os.makedirs(instance_path, exist_ok=True)
+            path = os.path.join(instance_path, path)
+            options["url"] = url.set(database=f"file:{path}" if uri else path)
+    elif url.drivername.startswith("mysql"):
+        if options.get("pool_class", pool.QueuePool) is pool.QueuePool:
+            options.setdefault("pool_recycle", 7200)
+        if "charset" not in url.query:
+            options["url"] = url.update_query_dict({"charset": "utf8mb4"})
+
+
+class Database:
+    """What ``db = SQLAlchemy()`` was, over plain SQLAlchemy: ``Database(Base)`` for the models'
+    declarative base, ``init_app(app)`` makes the engine from ``app.config["SQLALCHEMY_DATABASE_URI"]``
+    and ``SQLALCHEMY_ENGINE_OPTIONS`` (Flask-SQLAlchemy's defaults included), ``session`` is a
+    scoped_session with one session per request, removed when the request ends (outside a request:
+    one per thread), ``create_all()``/``drop_all()`` work on the engine, and ``get_or_404``,
+    ``first_or_404``, ``one_or_404`` and ``paginate`` answer 404 as Flask-SQLAlchemy's do."""
+
+    def __init__(self, base: type, app: Any = None, *, engine_options: dict[str, Any] | None = None,
+                 session_options: dict[str, Any] | None = None) -> None:
+        from weakref import WeakKeyDictionary
+
+        from sqlalchemy.orm import scoped_session, sessionmaker
+
+        self.Model = base
+        self.metadata = base.metadata
+        self.engine_options = dict(engine_options or {})
+        self._engines: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+        self._last_engine: Any = None
+        options = {"query_cls": FlaskQuery, **(session_options or {})}
+        scope = options.pop("scopefunc", _session_scope)
+        self._sessions = sessionmaker(**options)
+        # the session is bound when it is made, to the engine of the app of its request
+        self.session = scoped_session(self._new_session, scopefunc=scope)  # type: ignore[arg-type]
+        if app is not None:
+            self.init_app(app)
+
+    def _new_session(self, **options: Any) -> Any:
+        return self._sessions(**{"bind": self.engine, **options})
+
+    def init_app(self, app: Any) -> None:
+        """Make the app's engine from its config, as Flask-SQLAlchemy's init_app does."""
+        from sqlalchemy import engine_from_config
+
+        config = app.config
+        options = {**self.engine_options, **config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})}
+        url = config.setdefault("SQLALCHEMY_DATABASE_URI", None)
+        echo = config.setdefault("SQLALCHEMY_ECHO", False)
+        if config.setdefault("SQLALCHEMY_BINDS", {}):
+            raise RuntimeError("SQLALCHEMY_BINDS (several databases) is not converted: make one engine per bind by hand.")
+        config.setdefault("SQLALCHEMY_RECORD_QUERIES", False)
+        config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False)
+        if url is not None:
+            options["url"] = url
+        if "url" not in options:
+            raise RuntimeError("Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set.")
+        options.setdefault("echo", echo)
+        options.setdefault("echo_pool", echo)
+        _driver_defaults(options, getattr(app, "instance_path", os.getcwd()))
+        previous = self._engines.get(app)
+        if previous is not None:
+            previous.dispose()
+        self._engines[app] = self._last_engine = engine_from_config(options, prefix="")
+        # a session of this thread made for an earlier app (a test suite making an app per test)
+        # is bound to that app's engine: the next use makes one for the new engine
+        self.session.remove()
+        app.extensions["sqlalchemy"] = self
+        if self._remove_session not in _hooks(app)["teardown"]:
+            teardown_appcontext(app)(self._remove_session)
+
+    def _remove_session(self, error: BaseException | None = None) -> None:
+        self.session.remove()
+
+    @property
+    def engine(self) -> Any:
+        """The engine of the app handling the request; outside a request, the last one made."""
+        current = _current_request.get()
+        engine = self._engines.get(current._request.app) if current is not None else None
+        engine = engine or self._last_engine
+        if engine is None:
+            raise RuntimeError("No database engine yet: call db.init_app(app) once app.config is set.")
+        return engine
+
+    def create_all(self, bind_key: Any = "__all__") -> None:
+        self.metadata.create_all(self.engine)
+
+    def drop_all(self, bind_key: Any = "__all__") -> None:
+        self.metadata.drop_all(self.engine)
+
+    def get_or_404(self, entity: Any, ident: Any, *, description: str | None = None) -> Any:
+        value = self.session.get(entity, ident)
+        if value is None:
+            _not_found(description)
+        return value
+
+    def first_or_404(self, statement: Any, *, description: str | None = None) -> Any:
+        value = self.session.execute(statement).scalar()
+        if value is None:
+            _not_found(description)
+        return value
+
+    def one_or_404(self, statement: Any, *, description: str | None = None) -> Any:
+        from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+
+        try:
+            return self.session.execute(statement).scalar_one()
+        except (NoResultFound, MultipleResultsFound):
+            _not_found(description)
+
+    def paginate(self, select: Any, *, page: int | None = None, per_page: int | None = None,
+                 max_per_page: int | None = None, error_out: bool = True, count: bool = True) -> Pagination:
+        """``db.paginate(select(User))``: one page of the statement's results."""
+        from sqlalchemy import func
+        from sqlalchemy import select as select_
+        from sqlalchemy.orm import lazyload
+
+        session = self.session
+
+        def fetch(limit: int, offset: int) -> list[Any]:
+            return list(session.execute(select.limit(limit).offset(offset)).unique().scalars())
+
+        def total() -> int:
+            counted = select.options(lazyload("*")).order_by(None).subquery()
+            return session.execute(select_(func.count()).select_from(counted)).scalar()
+
+        return Pagination(fetch, total, page=page, per_page=per_page, max_per_page=max_per_page,
+                          error_out=error_out, count=count)
 
 
 # --- files, templates, the app context and the CLI ---------------------------------------------
