@@ -92,6 +92,9 @@ class FileRun:
     consumed: set[cst.CSTNode] = field(default_factory=set)
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
+    # support imports already asked of AddImportsVisitor: (module, name, asname); it would
+    # write an aliased one once per request
+    support_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
 
 
 class Transform(cst.CSTTransformer):
@@ -149,11 +152,10 @@ class Transform(cst.CSTTransformer):
         the project."""
         import_name, location = support_location(Path(self.context.filename or "module.py"), module)
         self.run.support[str(location)] = support_source(module)
-        alias = asname if asname != name else None
-        # AddImportsVisitor writes an aliased import once per request: ask once
-        wanted = AddImportsVisitor._get_imports_from_context(self.context)
-        if not any((i.module, i.obj_name, i.alias) == (import_name, name, alias) for i in wanted):
-            AddImportsVisitor.add_needed_import(self.context, import_name, name, alias)
+        key = (import_name, name, asname if asname != name else None)
+        if key not in self.run.support_imports:
+            self.run.support_imports.add(key)
+            AddImportsVisitor.add_needed_import(self.context, *key)
 
     def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The annotations of the parameters that ``name`` may refer to."""

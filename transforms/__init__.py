@@ -13,6 +13,7 @@ from transforms.errors import ErrorsTransform
 from transforms.files_templates import FilesTemplatesTransform
 from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.jwt_auth import JwtAuthTransform
 from transforms.request_context import RequestContextTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.responses import ResponsesTransform
@@ -31,6 +32,7 @@ ORDER = (
     StreamingTransform,
     RequestContextTransform,
     AuthTransform,
+    JwtAuthTransform,
     CorsTransform,
     FilesTemplatesTransform,
     CliTransform,

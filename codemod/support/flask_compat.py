@@ -41,6 +41,9 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``flask_error_handler`` / ``flask_exception_handler``: a Flask error handler, unchanged, as a
   Starlette exception handler (``HTTPError`` gives it werkzeug's code/name/description;
   ``to_response`` makes a Response of what it returns, as Flask does).
+- ``JWTManager``, ``JWTRequired``, ``jwt_required``, ``create_access_token``, ``get_jwt`` & co.:
+  Flask-JWT-Extended on PyJWT, with its token format, ``JWT_*`` settings and error answers;
+  ``JWTRequired(...)`` is ``@jwt_required(...)`` as a route dependency (see "Flask-JWT-Extended").
 - ``send_file`` / ``send_from_directory``, ``render_template`` / ``render_template_string``,
   ``app_context`` and ``app.cli``: Flask's file answers (headers, 304, path safety), templates
   rendered from the same folder, current_app outside requests, and the app's commands, run with
@@ -62,13 +65,14 @@ import sys
 from contextvars import ContextVar
 from http import HTTPStatus
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import HTTPException, Request, UploadFile
+from fastapi import HTTPException, Request, Security, UploadFile
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
@@ -2560,6 +2564,738 @@ class Database:
 
         return Pagination(fetch, total, page=page, per_page=per_page, max_per_page=max_per_page,
                           error_out=error_out, count=count)
+
+
+# --- Flask-JWT-Extended ---------------------------------------------------------------------------
+#
+# Flask-JWT-Extended's API over PyJWT (the library it uses itself), so that tokens keep their
+# format (claims sub, iat, nbf, jti, exp, type, fresh, csrf; the same header) and their checks:
+# a token made by the Flask app is accepted by the converted one and the other way round. The
+# settings are the app's ``JWT_*`` config keys (``JWT_SECRET_KEY``, falling back to
+# ``SECRET_KEY``; ``JWT_TOKEN_LOCATION``; ...), read at request time as Flask-JWT-Extended reads
+# them. A refused request raises one of the exceptions below; ``JWTManager.init_app`` registers
+# exception handlers that answer with the manager's callbacks, Flask-JWT-Extended's defaults
+# (``{"msg": "Missing Authorization Header"}``, 401; a bad token, 422; ...) or the app's own
+# ``@jwt.expired_token_loader`` & co. ``JWTRequired(...)`` is ``@jwt_required(...)`` as a route
+# dependency; ``jwt_required(...)`` stays a decorator where a dependency would change the order
+# of the checks. The decoded token lives on ``g``, so ``get_jwt()``, ``get_jwt_identity()`` and
+# ``jwt_current_user`` work in views, helpers, decorators and hooks alike. Tokens are read from
+# the headers, cookies (with their CSRF double-submit header), query string or JSON body, as
+# JWT_TOKEN_LOCATION says; ``set_access_cookies`` & co. write the extension's cookies. Not kept:
+# JWT_CSRF_CHECK_FORM (a CSRF value from a form field: refused with a 500 instead), the
+# ``add_context_processor`` of templates, and claims encoded by the app's own Flask JSON provider.
+
+
+class JWTExtendedException(Exception):
+    """Base of the errors that refuse a request for its token (Flask-JWT-Extended's names)."""
+
+
+class JWTDecodeError(JWTExtendedException):
+    """The token decoded but lacks a claim the extension needs."""
+
+
+class InvalidHeaderError(JWTExtendedException):
+    """The Authorization header is not ``<type> <JWT>``."""
+
+
+class InvalidQueryParamError(JWTExtendedException):
+    """The query parameter does not start with JWT_QUERY_STRING_VALUE_PREFIX."""
+
+
+class NoAuthorizationError(JWTExtendedException):
+    """No token where JWT_TOKEN_LOCATION says to look."""
+
+
+class CSRFError(JWTExtendedException):
+    """A token from a cookie without its double-submit CSRF value."""
+
+
+class WrongTokenError(JWTExtendedException):
+    """A refresh token where an access token is needed, or the other way round."""
+
+
+class _TokenError(JWTExtendedException):
+    def __init__(self, message: str, jwt_header: dict, jwt_data: dict) -> None:
+        super().__init__(message)
+        self.jwt_header = jwt_header
+        self.jwt_data = jwt_data
+
+
+class RevokedTokenError(_TokenError):
+    """``@jwt.token_in_blocklist_loader`` said the token is revoked."""
+
+    def __init__(self, jwt_header: dict, jwt_data: dict) -> None:
+        super().__init__("Token has been revoked", jwt_header, jwt_data)
+
+
+class FreshTokenRequired(_TokenError):
+    """``jwt_required(fresh=True)`` got a token that is not fresh."""
+
+
+class UserLookupError(_TokenError):
+    """``@jwt.user_lookup_loader`` found no user for the token's identity."""
+
+
+class UserClaimsVerificationError(_TokenError):
+    """``@jwt.token_verification_loader`` refused the token's claims."""
+
+
+_JWT_DEFAULTS: dict[str, Any] = {
+    "JWT_ACCESS_TOKEN_EXPIRES": None,  # set in init_app: timedelta(minutes=15)
+    "JWT_ACCESS_COOKIE_NAME": "access_token_cookie",
+    "JWT_ACCESS_COOKIE_PATH": "/",
+    "JWT_ACCESS_CSRF_COOKIE_NAME": "csrf_access_token",
+    "JWT_ACCESS_CSRF_COOKIE_PATH": "/",
+    "JWT_ACCESS_CSRF_FIELD_NAME": "csrf_token",
+    "JWT_ACCESS_CSRF_HEADER_NAME": "X-CSRF-TOKEN",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_COOKIE_CSRF_PROTECT": True,
+    "JWT_COOKIE_DOMAIN": None,
+    "JWT_COOKIE_SAMESITE": None,
+    "JWT_COOKIE_SECURE": False,
+    "JWT_CSRF_CHECK_FORM": False,
+    "JWT_CSRF_IN_COOKIES": True,
+    "JWT_CSRF_METHODS": ["POST", "PUT", "PATCH", "DELETE"],
+    "JWT_DECODE_ALGORITHMS": None,
+    "JWT_DECODE_AUDIENCE": None,
+    "JWT_DECODE_ISSUER": None,
+    "JWT_DECODE_LEEWAY": 0,
+    "JWT_ENCODE_AUDIENCE": None,
+    "JWT_ENCODE_ISSUER": None,
+    "JWT_ERROR_MESSAGE_KEY": "msg",
+    "JWT_HEADER_NAME": "Authorization",
+    "JWT_HEADER_TYPE": "Bearer",
+    "JWT_IDENTITY_CLAIM": "sub",
+    "JWT_JSON_KEY": "access_token",
+    "JWT_PRIVATE_KEY": None,
+    "JWT_PUBLIC_KEY": None,
+    "JWT_QUERY_STRING_NAME": "jwt",
+    "JWT_QUERY_STRING_VALUE_PREFIX": "",
+    "JWT_REFRESH_COOKIE_NAME": "refresh_token_cookie",
+    "JWT_REFRESH_COOKIE_PATH": "/",
+    "JWT_REFRESH_CSRF_COOKIE_NAME": "csrf_refresh_token",
+    "JWT_REFRESH_CSRF_COOKIE_PATH": "/",
+    "JWT_REFRESH_CSRF_FIELD_NAME": "csrf_token",
+    "JWT_REFRESH_CSRF_HEADER_NAME": "X-CSRF-TOKEN",
+    "JWT_REFRESH_JSON_KEY": "refresh_token",
+    "JWT_REFRESH_TOKEN_EXPIRES": None,  # set in init_app: timedelta(days=30)
+    "JWT_SECRET_KEY": None,
+    "JWT_SESSION_COOKIE": True,
+    "JWT_TOKEN_LOCATION": ("headers",),
+    "JWT_VERIFY_SUB": True,
+    "JWT_ENCODE_NBF": True,
+}
+# Algorithms that sign with a private key and verify with a public one.
+_ASYMMETRIC = re.compile(r"^(RS|ES|PS|Ed)")
+
+
+def _json_msg(message: str, status: int) -> Response:
+    return JSONResponse({_jwt_config("JWT_ERROR_MESSAGE_KEY"): message}, status_code=status)
+
+
+class JWTManager:
+    """Flask-JWT-Extended's ``JWTManager(app)`` / ``jwt.init_app(app)`` for the FastAPI app,
+    with the same loader decorators (``@jwt.user_lookup_loader``, ``@jwt.expired_token_loader``,
+    ...). Each callback may return what a Flask view may (``jsonify(...), 401``, a dict)."""
+
+    def __init__(self, app: Any = None, add_context_processor: bool = False) -> None:
+        self._callbacks: dict[str, Any] = {
+            "additional_claims": lambda identity: {},
+            "additional_headers": lambda identity: {},
+            "decode_key": lambda header, data: _jwt_key(decode=True),
+            "encode_key": lambda identity: _jwt_key(decode=False),
+            "expired_token": lambda header, data: _json_msg("Token has expired", 401),
+            "invalid_token": lambda reason: _json_msg(reason, 422),
+            "needs_fresh_token": lambda header, data: _json_msg("Fresh token required", 401),
+            "revoked_token": lambda header, data: _json_msg("Token has been revoked", 401),
+            "token_in_blocklist": lambda header, data: False,
+            "token_verification": lambda header, data: True,
+            "token_verification_failed": lambda header, data: _json_msg("User claims verification failed", 400),
+            "unauthorized": lambda reason: _json_msg(reason, 401),
+            "user_identity": lambda identity: identity,
+            "user_lookup": None,
+            "user_lookup_error": lambda header, data: _json_msg(
+                f"Error loading the user {data[_jwt_config('JWT_IDENTITY_CLAIM')]}", 401
+            ),
+        }
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Any, add_context_processor: bool = False) -> None:
+        """Register with the app: its ``JWT_*`` defaults and the answers to refused tokens."""
+        import datetime
+
+        import jwt
+
+        app.extensions["flask-jwt-extended"] = self
+        defaults = {
+            **_JWT_DEFAULTS,
+            "JWT_ACCESS_TOKEN_EXPIRES": datetime.timedelta(minutes=15),
+            "JWT_REFRESH_TOKEN_EXPIRES": datetime.timedelta(days=30),
+        }
+        for key, value in defaults.items():
+            app.config.setdefault(key, value)
+        # Exception class -> how Flask-JWT-Extended answers it: its errorhandlers, for the same
+        # classes, so that a handler the app registers later for one of them takes over, as in Flask.
+        reason = ("invalid_token", lambda error: (str(error),))
+        token = lambda name: (name, lambda error: (error.jwt_header, error.jwt_data))
+        answers = {
+            CSRFError: ("unauthorized", lambda error: (str(error),)),
+            NoAuthorizationError: ("unauthorized", lambda error: (str(error),)),
+            jwt.ExpiredSignatureError: token("expired_token"),
+            FreshTokenRequired: token("needs_fresh_token"),
+            RevokedTokenError: token("revoked_token"),
+            UserClaimsVerificationError: token("token_verification_failed"),
+            UserLookupError: token("user_lookup_error"),
+            jwt.InvalidTokenError: reason,
+            JWTDecodeError: reason,
+            InvalidHeaderError: reason,
+            InvalidQueryParamError: reason,
+            WrongTokenError: reason,
+        }
+        for error_class, (callback, arguments) in answers.items():
+            app.add_exception_handler(error_class, self._answer(callback, arguments))
+
+    def _answer(self, callback: str, arguments: Any) -> Any:
+        def answer(request: Request, error: Exception) -> Response:
+            return to_response(self._callbacks[callback](*arguments(error)))
+
+        answer.__name__ = f"jwt_{callback}"
+        return answer  # a plain def: Starlette runs it in the thread pool, as callbacks may block
+
+    def _loader(name: str) -> Any:  # builds the loader decorators below
+        def register(self: JWTManager, callback: Any) -> Any:
+            self._callbacks[name] = callback
+            return callback
+
+        register.__name__ = f"{name}_loader"
+        register.__doc__ = f"``@jwt.{name}_loader``: the app's own {name.replace('_', ' ')} callback."
+        return register
+
+    additional_claims_loader = _loader("additional_claims")
+    additional_headers_loader = _loader("additional_headers")
+    decode_key_loader = _loader("decode_key")
+    encode_key_loader = _loader("encode_key")
+    expired_token_loader = _loader("expired_token")
+    invalid_token_loader = _loader("invalid_token")
+    needs_fresh_token_loader = _loader("needs_fresh_token")
+    revoked_token_loader = _loader("revoked_token")
+    token_in_blocklist_loader = _loader("token_in_blocklist")
+    token_verification_loader = _loader("token_verification")
+    token_verification_failed_loader = _loader("token_verification_failed")
+    unauthorized_loader = _loader("unauthorized")
+    user_identity_loader = _loader("user_identity")
+    user_lookup_loader = _loader("user_lookup")
+    user_lookup_error_loader = _loader("user_lookup_error")
+    del _loader
+
+    def _encode(self, identity: Any, token_type: str, claims: Any, fresh: Any, expires_delta: Any, headers: Any) -> str:
+        import datetime
+        import uuid
+
+        import jwt
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        header_overrides = {**self._callbacks["additional_headers"](identity), **(headers or {})}
+        claim_overrides = {**self._callbacks["additional_claims"](identity), **(claims or {})}
+        if expires_delta is None:
+            key = "JWT_ACCESS_TOKEN_EXPIRES" if token_type == "access" else "JWT_REFRESH_TOKEN_EXPIRES"
+            expires_delta = _jwt_config(key)
+        if type(expires_delta) is int:
+            expires_delta = datetime.timedelta(seconds=expires_delta)
+        if isinstance(fresh, datetime.timedelta):
+            fresh = datetime.datetime.timestamp(now + fresh)
+        data: dict[str, Any] = {
+            "fresh": fresh,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "type": token_type,
+            _jwt_config("JWT_IDENTITY_CLAIM"): self._callbacks["user_identity"](identity),
+        }
+        if _jwt_config("JWT_ENCODE_NBF"):
+            data["nbf"] = now
+        if _jwt_config("JWT_COOKIE_CSRF_PROTECT"):
+            data["csrf"] = str(uuid.uuid4())
+        for claim, key in (("aud", "JWT_ENCODE_AUDIENCE"), ("iss", "JWT_ENCODE_ISSUER")):
+            if _jwt_config(key):
+                data[claim] = _jwt_config(key)
+        if expires_delta:
+            data["exp"] = now + expires_delta
+        data.update(claim_overrides)
+        secret = self._callbacks["encode_key"](identity)
+        return jwt.encode(data, secret, _jwt_config("JWT_ALGORITHM"), json_encoder=_JWTJSONEncoder, headers=header_overrides)
+
+    def _decode(self, encoded: str, csrf_value: str | None = None, allow_expired: bool = False) -> dict[str, Any]:
+        import hmac
+
+        import jwt
+
+        algorithms = _jwt_config("JWT_DECODE_ALGORITHMS") or [_jwt_config("JWT_ALGORITHM")]
+        if _jwt_config("JWT_ALGORITHM") not in algorithms:
+            algorithms = [*algorithms, _jwt_config("JWT_ALGORITHM")]
+        unverified = jwt.decode(encoded, algorithms=algorithms, options={"verify_signature": False})
+        header = jwt.get_unverified_header(encoded)
+        audience = _jwt_config("JWT_DECODE_AUDIENCE")
+        identity_claim = _jwt_config("JWT_IDENTITY_CLAIM")
+
+        def decode(verify_exp: bool) -> dict[str, Any]:
+            options: dict[str, Any] = {"verify_aud": audience is not None, "verify_sub": _jwt_config("JWT_VERIFY_SUB")}
+            if not verify_exp:
+                options["verify_exp"] = False
+            data = jwt.decode(
+                encoded,
+                self._callbacks["decode_key"](header, unverified),
+                algorithms=algorithms,
+                audience=audience,
+                issuer=_jwt_config("JWT_DECODE_ISSUER"),
+                leeway=_jwt_config("JWT_DECODE_LEEWAY"),
+                options=options,
+            )
+            if identity_claim not in data:
+                raise JWTDecodeError(f"Missing claim: {identity_claim}")
+            data.setdefault("type", "access")
+            data.setdefault("fresh", False)
+            data.setdefault("jti", None)
+            if csrf_value:
+                if "csrf" not in data:
+                    raise JWTDecodeError("Missing claim: csrf")
+                if not hmac.compare_digest(data["csrf"], csrf_value):
+                    raise CSRFError("CSRF double submit tokens do not match")
+            return data
+
+        try:
+            return decode(verify_exp=not allow_expired)
+        except jwt.ExpiredSignatureError as error:
+            error.jwt_header = header  # type: ignore[attr-defined]  # what expired_token_loader gets
+            error.jwt_data = decode(verify_exp=False)  # type: ignore[attr-defined]
+            raise
+
+
+class _JWTJSONEncoder(json.JSONEncoder):
+    """Claims and identities encoded as Flask's JSON provider does (dates, UUIDs, dataclasses)."""
+
+    def default(self, o: Any) -> Any:
+        import dataclasses
+        import datetime
+        import decimal
+        import uuid
+        from email.utils import format_datetime
+
+        if isinstance(o, datetime.datetime):
+            return format_datetime(o.astimezone(datetime.timezone.utc) if o.tzinfo else o, usegmt=o.tzinfo is not None)
+        if isinstance(o, datetime.date):
+            return format_datetime(datetime.datetime(o.year, o.month, o.day), usegmt=False)
+        if isinstance(o, (decimal.Decimal, uuid.UUID)):
+            return str(o)
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return dataclasses.asdict(o)
+        if hasattr(o, "__html__"):
+            return str(o.__html__())
+        return super().default(o)
+
+
+def _jwt_manager() -> JWTManager:
+    manager = current_app.extensions.get("flask-jwt-extended")
+    if manager is None:
+        raise RuntimeError("You must initialize a JWTManager with this app before using this method")
+    return manager
+
+
+def _jwt_config(key: str) -> Any:
+    """A JWT_* setting of the current app, with Flask-JWT-Extended's default."""
+    return current_app.config.get(key, _JWT_DEFAULTS.get(key))
+
+
+def _jwt_key(decode: bool) -> Any:
+    algorithm = _jwt_config("JWT_ALGORITHM")
+    if _ASYMMETRIC.match(algorithm):
+        name = "JWT_PUBLIC_KEY" if decode else "JWT_PRIVATE_KEY"
+        if not _jwt_config(name):
+            raise RuntimeError(f'{name} must be set to use asymmetric cryptography algorithm "{algorithm}"')
+        return _jwt_config(name)
+    key = _jwt_config("JWT_SECRET_KEY") or current_app.config.get("SECRET_KEY")
+    if not key:
+        raise RuntimeError(f'JWT_SECRET_KEY or flask SECRET_KEY must be set when using symmetric algorithm "{algorithm}"')
+    return key
+
+
+def create_access_token(
+    identity: Any, fresh: Any = False, expires_delta: Any = None, additional_claims: Any = None, additional_headers: Any = None
+) -> str:
+    """Flask-JWT-Extended's ``create_access_token``: the same claims, signed the same way."""
+    return _jwt_manager()._encode(identity, "access", additional_claims, fresh, expires_delta, additional_headers)
+
+
+def create_refresh_token(identity: Any, expires_delta: Any = None, additional_claims: Any = None, additional_headers: Any = None) -> str:
+    """Flask-JWT-Extended's ``create_refresh_token``."""
+    return _jwt_manager()._encode(identity, "refresh", additional_claims, False, expires_delta, additional_headers)
+
+
+def decode_token(encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False) -> dict[str, Any]:
+    """Flask-JWT-Extended's ``decode_token``: the verified claims of a token."""
+    return _jwt_manager()._decode(encoded_token, csrf_value, allow_expired)
+
+
+def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
+    import jwt
+
+    return jwt.get_unverified_header(encoded_token)
+
+
+def get_jti(encoded_token: str) -> str | None:
+    return decode_token(encoded_token).get("jti")
+
+
+def get_csrf_token(encoded_token: str) -> str:
+    return decode_token(encoded_token)["csrf"]
+
+
+def _token_from_headers(current: FlaskRequest, refresh: bool) -> tuple[str, str | None]:
+    name, kind = _jwt_config("JWT_HEADER_NAME"), _jwt_config("JWT_HEADER_TYPE")
+    header = current.headers.get(name, "").strip().strip(",")
+    if not header:
+        raise NoAuthorizationError(f"Missing {name} Header")
+    if not kind:
+        parts = header.split()
+        if len(parts) != 1:
+            raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
+        return parts[0], None
+    # the header may hold several comma-separated credentials: exactly one of our type
+    ours = [value for value in re.split(r",\s*", header) if value and value.split()[0] == kind]
+    if len(ours) != 1:
+        raise NoAuthorizationError(f"Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'")
+    parts = ours[0].split()
+    if len(parts) != 2:
+        raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")
+    return parts[1], None
+
+
+def _token_from_cookies(current: FlaskRequest, refresh: bool) -> tuple[str, str | None]:
+    kind = "REFRESH" if refresh else "ACCESS"
+    cookie = _jwt_config(f"JWT_{kind}_COOKIE_NAME")
+    token = current.cookies.get(cookie)
+    if not token:
+        raise NoAuthorizationError(f'Missing cookie "{cookie}"')
+    if not (_jwt_config("JWT_COOKIE_CSRF_PROTECT") and current.method in _jwt_config("JWT_CSRF_METHODS")):
+        return token, None
+    csrf = current.headers.get(_jwt_config(f"JWT_{kind}_CSRF_HEADER_NAME"))
+    if not csrf and _jwt_config("JWT_CSRF_CHECK_FORM"):
+        raise RuntimeError("JWT_CSRF_CHECK_FORM: read the CSRF value from the form in the view")
+    if not csrf:
+        raise CSRFError("Missing CSRF token")
+    return token, csrf
+
+
+def _token_from_query_string(current: FlaskRequest, refresh: bool) -> tuple[str, str | None]:
+    name, prefix = _jwt_config("JWT_QUERY_STRING_NAME"), _jwt_config("JWT_QUERY_STRING_VALUE_PREFIX")
+    value = current.args.get(name)
+    if not value:
+        raise NoAuthorizationError(f"Missing '{name}' query paramater")  # sic, as Flask-JWT-Extended
+    if not value.startswith(prefix):
+        raise InvalidQueryParamError(f"Invalid value for query parameter '{name}'. Expected the value to start with '{prefix}'")
+    return value[len(prefix):], None
+
+
+def _token_from_json(current: FlaskRequest, refresh: bool) -> tuple[str, str | None]:
+    if not current.is_json:
+        raise NoAuthorizationError("Invalid content-type. Must be application/json.")
+    key = _jwt_config("JWT_REFRESH_JSON_KEY" if refresh else "JWT_JSON_KEY")
+    try:
+        data = current.get_json()
+    except HTTPException:
+        data = None
+    token = data.get(key) if isinstance(data, dict) else None
+    if not token:
+        raise NoAuthorizationError(f'Missing "{key}" key in json data.')
+    return token, None
+
+
+_TOKEN_LOCATIONS = {
+    "headers": _token_from_headers,
+    "cookies": _token_from_cookies,
+    "query_string": _token_from_query_string,
+    "json": _token_from_json,
+}
+
+
+def _decode_from_request(locations: Any, fresh: bool, refresh: bool, verify_type: bool, skip_revocation_check: bool) -> tuple[dict, dict, str]:
+    import datetime
+
+    current = _current_request.get()
+    if current is None:
+        raise RuntimeError("Working outside of request context: a JWT is only read while a request is handled.")
+    if isinstance(locations, str):
+        locations = [locations]
+    if not locations:
+        locations = _jwt_config("JWT_TOKEN_LOCATION")
+        locations = [locations] if isinstance(locations, str) else list(locations)
+    manager = _jwt_manager()
+    missing = []
+    for location in locations:
+        if location not in _TOKEN_LOCATIONS:
+            raise RuntimeError(f"'{location}' is not a valid location")
+        try:
+            encoded, csrf = _TOKEN_LOCATIONS[location](current, refresh)
+        except NoAuthorizationError as error:
+            missing.append(str(error))
+            continue
+        data = manager._decode(encoded, csrf)
+        header = get_unverified_jwt_headers(encoded)
+        break
+    else:
+        if len(locations) > 1:
+            raise NoAuthorizationError(f"Missing JWT in {', '.join(locations[:-1])} or {locations[-1]} ({'; '.join(missing)})")
+        raise NoAuthorizationError(missing[0])
+    if verify_type and not refresh and data["type"] == "refresh":
+        raise WrongTokenError("Only non-refresh tokens are allowed")
+    if verify_type and refresh and data["type"] != "refresh":
+        raise WrongTokenError("Only refresh tokens are allowed")
+    if fresh:
+        is_fresh = data["fresh"]
+        if not isinstance(is_fresh, bool):  # a timestamp: fresh until then
+            is_fresh = is_fresh >= datetime.datetime.now(datetime.timezone.utc).timestamp()
+        if not is_fresh:
+            raise FreshTokenRequired("Fresh token required", header, data)
+    if not skip_revocation_check and manager._callbacks["token_in_blocklist"](header, data):
+        raise RevokedTokenError(header, data)
+    if not manager._callbacks["token_verification"](header, data):
+        raise UserClaimsVerificationError("User claims verification failed", header, data)
+    return data, header, location
+
+
+def verify_jwt_in_request(
+    optional: bool = False,
+    fresh: bool = False,
+    refresh: bool = False,
+    locations: Any = None,
+    verify_type: bool = True,
+    skip_revocation_check: bool = False,
+) -> tuple[dict, dict] | None:
+    """Flask-JWT-Extended's ``verify_jwt_in_request``: raise (and so refuse the request) unless
+    it carries a valid token; keep the token on ``g`` for ``get_jwt()`` and friends."""
+    if _current_request.get() is not None and request.method == "OPTIONS":
+        return None
+    try:
+        data, header, location = _decode_from_request(locations, fresh, refresh, verify_type, skip_revocation_check)
+    except NoAuthorizationError:
+        if not optional:
+            raise
+        g._jwt_extended_jwt, g._jwt_extended_jwt_header, g._jwt_extended_jwt_location = {}, {}, None
+        g._jwt_extended_jwt_user = {"loaded_user": None}
+        return None
+    lookup = _jwt_manager()._callbacks["user_lookup"]
+    user = None
+    if lookup is not None:
+        user = {"loaded_user": lookup(header, data)}
+        if user["loaded_user"] is None:
+            identity = data[_jwt_config("JWT_IDENTITY_CLAIM")]
+            raise UserLookupError(f"user_lookup returned None for {identity}", header, data)
+    # kept only once every check passed, as Flask-JWT-Extended does
+    g._jwt_extended_jwt_user, g._jwt_extended_jwt_header = user, header
+    g._jwt_extended_jwt, g._jwt_extended_jwt_location = data, location
+    return header, data
+
+
+def _wrap(view: Any, check: Any) -> Any:
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def checked_async(*args: Any, **kwargs: Any) -> Any:
+            check()
+            return await view(*args, **kwargs)
+
+        return checked_async
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        check()
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def jwt_required(
+    optional: bool = False,
+    fresh: bool = False,
+    refresh: bool = False,
+    locations: Any = None,
+    verify_type: bool = True,
+    skip_revocation_check: bool = False,
+) -> Any:
+    """``@jwt_required(...)`` as a decorator, where it stays one: the function checks the token
+    when it is called (FastAPI still sees the view's own parameters)."""
+    return lambda view: _wrap(
+        view, lambda: verify_jwt_in_request(optional, fresh, refresh, locations, verify_type, skip_revocation_check)
+    )
+
+
+# Documents the token in the OpenAPI schema (the docs' Authorize button); it never refuses
+# anything itself: JWTRequired does, with Flask-JWT-Extended's answers and settings.
+_JWT_BEARER = HTTPBearer(
+    auto_error=False, scheme_name="JWT", description="A JWT as Flask-JWT-Extended makes them (create_access_token)"
+)
+
+
+class JWTRequired:
+    """``@jwt_required(...)`` as a route dependency: ``@app.get("/me", dependencies=[Depends(
+    JWTRequired())])``. It runs before the view and before its parameters are checked, where
+    Flask-JWT-Extended's decorator ran, and refuses with the same answers. The route shows the
+    JWT security scheme in the OpenAPI schema."""
+
+    def __init__(
+        self,
+        optional: bool = False,
+        fresh: bool = False,
+        refresh: bool = False,
+        locations: Any = None,
+        verify_type: bool = True,
+        skip_revocation_check: bool = False,
+    ) -> None:
+        self.options = (optional, fresh, refresh, locations, verify_type, skip_revocation_check)
+
+    def __call__(self, request: Request, _documented: Annotated[Any, Security(_JWT_BEARER)]) -> None:
+        # a plain def: FastAPI runs it in the thread pool, since the app's loaders may block
+        _match_path(request)  # Flask matched the URL's converters first: /orders/abc stays a 404
+        verify_jwt_in_request(*self.options)
+
+    def __repr__(self) -> str:
+        names = ("optional", "fresh", "refresh", "locations", "verify_type", "skip_revocation_check")
+        defaults = (False, False, False, None, True, False)
+        given = [f"{n}={v!r}" for n, v, d in zip(names, self.options, defaults) if v != d]
+        return f"JWTRequired({', '.join(given)})"
+
+
+def get_jwt() -> dict[str, Any]:
+    """The claims of the request's token ({} under ``jwt_required(optional=True)`` without one)."""
+    data = g.get("_jwt_extended_jwt", None)
+    if data is None:
+        raise RuntimeError("You must call `@jwt_required()` or `verify_jwt_in_request()` before using this method")
+    return data
+
+
+def get_jwt_header() -> dict[str, Any]:
+    header = g.get("_jwt_extended_jwt_header", None)
+    if header is None:
+        raise RuntimeError("You must call `@jwt_required()` or `verify_jwt_in_request()` before using this method")
+    return header
+
+
+def get_jwt_identity() -> Any:
+    return get_jwt().get(_jwt_config("JWT_IDENTITY_CLAIM"), None)
+
+
+def get_jwt_request_location() -> str | None:
+    return g.get("_jwt_extended_jwt_location", None)
+
+
+def get_current_user() -> Any:
+    """The user ``@jwt.user_lookup_loader`` found for the request's token."""
+    get_jwt()
+    user = g.get("_jwt_extended_jwt_user", None)
+    if user is None:
+        raise RuntimeError("You must provide a `@jwt.user_lookup_loader` callback to use this method")
+    return user["loaded_user"]
+
+
+class _JWTUserProxy:
+    """Flask-JWT-Extended's ``current_user``: the loaded user of the request being handled
+    (``isinstance(current_user, User)`` holds, as with werkzeug's LocalProxy)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # what isinstance() asks
+        return type(get_current_user())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(get_current_user(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(get_current_user(), name, value)
+
+    def __len__(self) -> int:
+        return len(get_current_user())
+
+    def __getitem__(self, key: Any) -> Any:
+        return get_current_user()[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in get_current_user()
+
+    def __iter__(self) -> Any:
+        return iter(get_current_user())
+
+    def __eq__(self, other: object) -> bool:
+        return get_current_user() == other
+
+    def __hash__(self) -> int:
+        return hash(get_current_user())
+
+    def __bool__(self) -> bool:
+        return bool(get_current_user())
+
+    def __str__(self) -> str:
+        return str(get_current_user())
+
+    def __repr__(self) -> str:
+        return repr(get_current_user())
+
+
+jwt_current_user = _JWTUserProxy()
+
+
+def _jwt_cookie(response: Response, kind: str, value: str, max_age: Any, domain: Any, csrf: bool) -> None:
+    """One of Flask-JWT-Extended's cookies (the token's, or its CSRF double-submit value's),
+    with the same attributes as werkzeug writes them: a deleted cookie expires in 1970; a
+    max_age comes with the matching Expires."""
+    import datetime
+
+    name = f"JWT_{kind}_CSRF_COOKIE" if csrf else f"JWT_{kind}_COOKIE"
+    max_age = max_age or (None if _jwt_config("JWT_SESSION_COOKIE") else 31540000)
+    if value == "":
+        expires: Any = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    elif max_age is not None:
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=max_age)
+    else:
+        expires = None
+    response.set_cookie(
+        _jwt_config(f"{name}_NAME"),
+        value,
+        max_age=None if value == "" else max_age,
+        expires=expires,
+        path=_jwt_config(f"{name}_PATH"),
+        domain=domain or _jwt_config("JWT_COOKIE_DOMAIN"),
+        secure=_jwt_config("JWT_COOKIE_SECURE"),
+        httponly=not csrf,
+        samesite=_jwt_config("JWT_COOKIE_SAMESITE"),
+    )
+
+
+def _set_jwt_cookies(response: Response, kind: str, token: str, max_age: Any, domain: Any) -> None:
+    _jwt_cookie(response, kind, token, max_age, domain, csrf=False)
+    if _jwt_config("JWT_COOKIE_CSRF_PROTECT") and _jwt_config("JWT_CSRF_IN_COOKIES"):
+        _jwt_cookie(response, kind, get_csrf_token(token) if token else "", max_age, domain, csrf=True)
+
+
+def set_access_cookies(response: Response, encoded_access_token: str, max_age: Any = None, domain: Any = None) -> None:
+    """Flask-JWT-Extended's ``set_access_cookies`` on a Starlette response: the token's cookie
+    and, with CSRF protection, the cookie of its double-submit value."""
+    _set_jwt_cookies(response, "ACCESS", encoded_access_token, max_age, domain)
+
+
+def set_refresh_cookies(response: Response, encoded_refresh_token: str, max_age: Any = None, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "REFRESH", encoded_refresh_token, max_age, domain)
+
+
+def unset_access_cookies(response: Response, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "ACCESS", "", None, domain)
+
+
+def unset_refresh_cookies(response: Response, domain: Any = None) -> None:
+    _set_jwt_cookies(response, "REFRESH", "", None, domain)
+
+
+def unset_jwt_cookies(response: Response, domain: Any = None) -> None:
+    unset_access_cookies(response, domain)
+    unset_refresh_cookies(response, domain)
 
 
 # --- files, templates, the app context and the CLI ---------------------------------------------
