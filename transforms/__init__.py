@@ -6,9 +6,11 @@ transform reads what another writes: ``unconverted`` runs last, flagging what th
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.auth import AuthTransform
+from transforms.cli import CliTransform
 from transforms.cors import CorsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.errors import ErrorsTransform
+from transforms.files_templates import FilesTemplatesTransform
 from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.jwt_auth import JwtAuthTransform
@@ -32,6 +34,8 @@ ORDER = (
     AuthTransform,
     JwtAuthTransform,
     CorsTransform,
+    FilesTemplatesTransform,
+    CliTransform,
     EntrypointTransform,
     TestClientTransform,
     FlaskSqlalchemyTransform,

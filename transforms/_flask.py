@@ -100,3 +100,15 @@ def last_arg(args: list[cst.Arg]) -> list[cst.Arg]:
     if not args:
         return args
     return [*args[:-1], args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+
+
+# flask names whose flask_compat counterpart has the same name and signature
+SEND_FILE = frozenset({"flask.send_file", "flask.helpers.send_file"})
+SEND_FROM_DIRECTORY = frozenset({"flask.send_from_directory", "flask.helpers.send_from_directory"})
+RENDER_TEMPLATE = frozenset(
+    {
+        "flask.render_template", "flask.templating.render_template",
+        "flask.render_template_string", "flask.templating.render_template_string",
+    }
+)
+FLASH = frozenset({"flask.flash", "flask.helpers.flash", "flask.get_flashed_messages", "flask.helpers.get_flashed_messages"})

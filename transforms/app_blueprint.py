@@ -39,7 +39,6 @@ APP_OPTION_ADVICE = {
     "static_folder": 'mount StaticFiles: app.mount("/static", StaticFiles(directory=...), name="static")',
     "static_url_path": "mount StaticFiles at that path",
     "static_host": "serve static files from that host by hand",
-    "template_folder": "use Jinja2Templates(directory=...) for templates",
     "root_path": "keep the root path in your settings",
     "host_matching": "FastAPI does not match routes on the host",
     "subdomain_matching": "FastAPI does not match routes on subdomains",
@@ -47,7 +46,6 @@ APP_OPTION_ADVICE = {
 BLUEPRINT_OPTION_ADVICE = {
     "static_folder": "mount StaticFiles for the blueprint's static files",
     "static_url_path": "mount StaticFiles at that path",
-    "template_folder": "use Jinja2Templates(directory=...) for the blueprint's templates",
     "subdomain": "FastAPI does not match routes on subdomains",
     "url_defaults": "give the view parameters those defaults",
     "root_path": "keep the root path in your settings",
@@ -135,11 +133,12 @@ class AppBlueprintTransform(Transform):
             title="a blueprint from elsewhere is left and flagged",
         ),
         Example(
-            "from flask import Flask\napp = Flask(__name__, template_folder='tpl')\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n# TODO[F2F101]: Flask(template_folder=...) has no FastAPI() counterpart "
-            "and was dropped: use Jinja2Templates(directory=...) for templates\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n",
+            "from flask import Flask\napp = Flask(__name__, template_folder='tpl', static_host='cdn.example')\n",
+            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n# TODO[F2F101]: Flask(static_host=...) has no FastAPI() counterpart "
+            "and was dropped: serve static files from that host by hand\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n"
+            "add_flask_attributes(app, __name__, template_folder='tpl')\n",
             codes=("F2F101",),
-            title="an option with no counterpart is flagged",
+            title="an option with no counterpart is flagged; the template folder is kept for render_template",
         ),
         Example(
             "from sanic import Blueprint\nbp = Blueprint('orders', url_prefix='/orders')\n",
@@ -214,7 +213,8 @@ class AppBlueprintTransform(Transform):
         # the Flask app reads: a statement after `app = ...`, or around the call elsewhere.
         self.use_support("add_flask_attributes")
         extra = [cst.Arg(bound["import_name"].value if "import_name" in bound else cst.Name("__name__"))]
-        extra += [kwarg(o, bound[o].value) for o in ("instance_path", "instance_relative_config") if o in bound]
+        # the template folder render_template reads (flask_compat), "templates" unless given
+        extra += [kwarg(o, bound[o].value) for o in ("instance_path", "instance_relative_config", "template_folder") if o in bound]
         statement = self._statement_of(original)
         if statement is not None:
             self.attributes[statement] = extra
@@ -254,7 +254,14 @@ class AppBlueprintTransform(Transform):
         for option, advice in BLUEPRINT_OPTION_ADVICE.items():
             if option in bound and not _is_none(bound[option].value):
                 self.flag(original, "blueprint_option", option=option, advice=advice)
-        return cst.Call(func=cst.Name("APIRouter"), args=args)
+        router = cst.Call(func=cst.Name("APIRouter"), args=args)
+        folder = bound.get("template_folder")
+        if folder is None or _is_none(folder.value) or "import_name" not in bound:
+            return router
+        # render_template searches the blueprint's folder after the app's, as Flask does
+        self.use_support("with_template_folder")
+        import_name = bound["import_name"].value
+        return cst.Call(cst.Name("with_template_folder"), [cst.Arg(router), cst.Arg(import_name), cst.Arg(folder.value)])
 
     def _prefix_replaced(self, original: cst.Call) -> bool:
         """Whether the project's registrations override this blueprint's own prefix."""

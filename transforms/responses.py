@@ -20,6 +20,7 @@ from codemod.transform import SUPPORT_MODULE, Example, Transform
 from transforms._flask import (
     ABORT,
     JSONIFY,
+    RENDER_TEMPLATE,
     bind,
     enclosing_function,
     is_view,
@@ -229,6 +230,10 @@ class ResponsesTransform(Transform):
     def _is_jsonify(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Call) and self.names(node.func, *JSONIFY)
 
+    def _is_rendered(self, node: cst.BaseExpression) -> bool:
+        """render_template(...): a str, which Flask sends as text/html."""
+        return isinstance(node, cst.Call) and self.names(node.func, *RENDER_TEMPLATE)
+
     def _in_return(self, call: cst.Call) -> bool:
         parent = self.get_metadata(ParentNodeProvider, call)
         if isinstance(parent, cst.Element):
@@ -251,6 +256,8 @@ class ResponsesTransform(Transform):
             return JSON
         if isinstance(node, STR_LITERALS):
             return EMPTY if string_value(node) == "" else HTML
+        if self._is_rendered(node):
+            return HTML
         if isinstance(node, cst.Name):
             kinds = {JSON if k == HEADERS else k for k in self._assigned_kinds(node, function)}
             if len(kinds) == 1 and kinds <= {JSON, HTML, EMPTY}:
@@ -281,6 +288,8 @@ class ResponsesTransform(Transform):
                 kinds.add(JSON)
             elif isinstance(value, STR_LITERALS):
                 kinds.add(EMPTY if string_value(value) == "" else HTML)
+            elif self._is_rendered(value):
+                kinds.add(HTML)
             else:
                 kinds.add(UNKNOWN)
         return kinds

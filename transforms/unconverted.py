@@ -23,12 +23,10 @@ FLASK_ADVICE = {
     "flask.url_for": "use request.url_for(name, **params) or app.url_path_for",
     "flask.redirect": "return RedirectResponse(url, status_code=302)",
     "flask.make_response": "build a fastapi.responses.Response",
-    "flask.render_template": "use fastapi.templating.Jinja2Templates",
-    "flask.send_file": "return a FileResponse",
-    "flask.send_from_directory": "return a FileResponse on a checked path",
     "flask.Response": "use a Starlette Response or StreamingResponse",
     "flask.stream_with_context": "return a StreamingResponse",
     "flask.abort": "raise fastapi.HTTPException(status_code=...)",
+    "flask.stream_template": "render with render_template and return a StreamingResponse of its chunks",
     "flask.jsonify": "return the value, or a JSONResponse",
     "flask.Flask": "use fastapi.FastAPI",
     "flask.Blueprint": "use fastapi.APIRouter",
@@ -44,7 +42,7 @@ FASTAPI_ATTRIBUTES = frozenset(
         "dependency_overrides", "title", "version", "prefix", "tags", "lifespan", "debug",
         "user_middleware", "middleware_stack", "dependencies", "docs_url", "openapi_url",
         # what flask_compat.add_flask_attributes gives a converted app
-        "config", "logger", "instance_path", "extensions", "name",
+        "config", "logger", "instance_path", "extensions", "name", "cli", "template_folder", "flask_root_path",
         # what flask_compat's LoginManager.init_app gives it
         "login_manager",
     }
@@ -59,14 +57,16 @@ ATTRIBUTE_ADVICE = {
     "teardown_appcontext": "use a dependency with yield, or the lifespan",
     "test_client": "use fastapi.testclient.TestClient(app)",
     "logger": "use logging.getLogger(__name__)",
-    "cli": "move the commands to a typer/click app",
     "add_url_rule": "use app.add_api_route(path, view, methods=[...])",
     "url_map": "use app.routes and app.url_path_for",
     "secret_key": "pass the secret to SessionMiddleware",
-    "app_context": "not needed: FastAPI has no application context",
-    "test_request_context": "call the view through TestClient",
-    "context_processor": "pass the values to Jinja2Templates.TemplateResponse",
-    "template_filter": "add the filter to Jinja2Templates(...).env.filters",
+    "app_context": "call it: flask_compat's app_context(app) replaces app.app_context()",
+    "test_request_context": "flask_compat's test_request_context(app, path, ...) takes path, base_url, query_string, "
+    "method, headers, data, json and content_type; pass those, or call the view through TestClient",
+    "test_cli_runner": "invoke the commands with click.testing.CliRunner().invoke(app.cli, [...])",
+    "jinja_env": "use flask_compat's templates_of(app).env (the Jinja2 environment render_template uses)",
+    "context_processor": "a blueprint's context processor served its own views' templates: register it "
+    "app-wide with flask_compat's context_processor(app) if it may serve all",
 }
 
 
@@ -107,11 +107,12 @@ class UnconvertedTransform(Transform):
     }
     EXAMPLES = (
         Example(
-            "from flask import render_template\n\ndef view():\n    return render_template('index.html')\n",
-            "from flask import render_template\n\ndef view():\n    # TODO[F2F191]: `flask.render_template` is Flask API that "
-            "this version does not convert: use fastapi.templating.Jinja2Templates\n    return render_template('index.html')\n",
+            "from flask import stream_template\n\ndef view():\n    return stream_template('feed.html')\n",
+            "from flask import stream_template\n\ndef view():\n    # TODO[F2F191]: `flask.stream_template` is Flask API that this "
+            "version does not convert: render with render_template and return a StreamingResponse of its chunks\n"
+            "    return stream_template('feed.html')\n",
             codes=("F2F191",),
-            title="templates are flagged",
+            title="a streamed template is flagged",
         ),
         Example(
             "from flask_migrate import Migrate\n\nmigrate = Migrate()\n",

@@ -44,6 +44,10 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 - ``JWTManager``, ``JWTRequired``, ``jwt_required``, ``create_access_token``, ``get_jwt`` & co.:
   Flask-JWT-Extended on PyJWT, with its token format, ``JWT_*`` settings and error answers;
   ``JWTRequired(...)`` is ``@jwt_required(...)`` as a route dependency (see "Flask-JWT-Extended").
+- ``send_file`` / ``send_from_directory``, ``render_template`` / ``render_template_string``,
+  ``app_context`` and ``app.cli``: Flask's file answers (headers, 304, path safety), templates
+  rendered from the same folder, current_app outside requests, and the app's commands, run with
+  ``python -m <package>.flask_compat --app <module>:app COMMAND``.
 """
 
 from __future__ import annotations
@@ -1124,10 +1128,16 @@ class Config(dict):
         return found
 
 
-def add_flask_attributes(app: Any, import_name: str, instance_path: str | None = None, instance_relative_config: bool = False) -> Any:
+def add_flask_attributes(
+    app: Any,
+    import_name: str,
+    instance_path: str | None = None,
+    instance_relative_config: bool = False,
+    template_folder: str | None = "templates",
+) -> Any:
     """Give the FastAPI app what code written for the Flask app reads from it: ``config``
-    (Flask's defaults that apps read), ``logger``, ``flask_root_path``, ``instance_path`` and
-    ``extensions``, and ``FlaskApp``'s attributes and methods."""
+    (Flask's defaults that apps read), ``logger``, ``flask_root_path``, ``instance_path``,
+    ``extensions``, ``cli``, ``template_folder``, and ``FlaskApp``'s attributes and methods."""
     module = sys.modules.get(import_name)
     # Flask's app.root_path; FastAPI's root_path is the ASGI mount prefix, so it keeps its own name
     app.flask_root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
@@ -1137,6 +1147,8 @@ def add_flask_attributes(app: Any, import_name: str, instance_path: str | None =
     app.logger = logging.getLogger(import_name)
     app.extensions = {}
     app.name = import_name
+    app.template_folder = template_folder  # read by render_template
+    app.cli = _cli_group(app)  # Flask's app.cli: a click group
     return app
 
 
@@ -1173,13 +1185,14 @@ _FLASK_DEFAULTS = {
 
 
 class _AppProxy:
-    """``flask.current_app``: the app handling the current request."""
+    """``flask.current_app``: the app handling the current request, or the app of ``app_context``."""
 
     def __getattr__(self, name: str) -> Any:
-        current = _current_request.get()
-        if current is None:
-            raise RuntimeError("Working outside of application context: current_app is only available while a request is handled.")
-        return getattr(current._request.app, name)
+        return getattr(_app_of_context(), name)  # the request's app, else app_context(app)'s
+
+    def _get_current_object(self) -> Any:
+        """The app itself, to hand to a thread (as with Flask's proxy)."""
+        return _app_of_context()
 
 
 current_app = _AppProxy()
@@ -3279,3 +3292,654 @@ def unset_refresh_cookies(response: Response, domain: Any = None) -> None:
 def unset_jwt_cookies(response: Response, domain: Any = None) -> None:
     unset_access_cookies(response, domain)
     unset_refresh_cookies(response, domain)
+
+
+# --- files, templates, the app context and the CLI ---------------------------------------------
+#
+# send_file and send_from_directory answer with Flask's headers (its Content-Type, with charset,
+# Content-Disposition, Cache-Control, ETag and Last-Modified) and its conditional answers (304,
+# 412, a single byte range, 416), over Starlette's FileResponse for paths. render_template renders
+# with a Jinja2Templates environment over the app's template folders with Flask's autoescaping and
+# globals (config, request, session, g, url_for, get_flashed_messages). app_context(app) makes
+# current_app and g work outside a request, as ``with app.app_context():`` did (and
+# test_request_context(app, path) request and url_for too, for tests); ``app.cli`` is a
+# click group whose commands run inside it: ``python -m <pkg>.flask_compat --app <module>:app CMD``.
+
+from starlette.responses import FileResponse  # this section's import, kept with it for the merge
+
+_app_contexts: ContextVar[Any] = ContextVar("flask_compat_app", default=None)
+
+
+def _app_of_context() -> Any:
+    """The app of the innermost ``app_context`` (one entered in a view too), else of the request."""
+    app = _app_contexts.get()
+    if app is not None:
+        return app
+    current = _current_request.get()
+    if current is None:
+        raise RuntimeError(
+            "Working outside of application context: use `with app_context(app):` or handle a request."
+        )
+    return current._request.app
+
+
+class AppContext:
+    """``app.app_context()``: current_app is ``app`` and ``g`` a fresh namespace until it is left,
+    as a context manager or with Flask's ``push()`` / ``pop()`` (the app's teardown hooks run after
+    requests only)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app._get_current_object() if isinstance(app, _AppProxy) else app  # current_app.app_context()
+        self._tokens: list[tuple[Any, Any]] = []
+
+    @property
+    def g(self) -> Any:
+        return g
+
+    def push(self) -> None:
+        self._tokens.append((_app_contexts.set(self.app), _request_globals.set(SimpleNamespace())))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        app_token, g_token = self._tokens.pop()
+        _request_globals.reset(g_token)
+        _app_contexts.reset(app_token)
+
+    def __enter__(self) -> AppContext:  # noqa: PYI034 - typing.Self is Python 3.11+
+        self.push()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pop()
+
+
+app_context = AppContext
+
+
+def _root_path(app: Any) -> str:
+    """Flask's ``app.root_path`` (``app.flask_root_path``): the folder of the module that created
+    the app, which relative file and template paths start from."""
+    return getattr(app, "flask_root_path", None) or os.getcwd()
+
+
+# Flask's (werkzeug's) text types that get "; charset=utf-8" besides text/*.
+_CHARSET_TYPES = frozenset(
+    {
+        "application/ecmascript", "application/javascript", "application/sql", "application/xml",
+        "application/xml-dtd", "application/xml-external-parsed-entity",
+    }
+)
+# What a 304 leaves out (werkzeug removes the entity headers but Expires and Content-Location).
+_NOT_IN_304 = frozenset(
+    {"allow", "content-encoding", "content-language", "content-length", "content-md5", "content-range",
+     "content-type", "last-modified"}
+)
+
+
+def _content_type(mimetype: str) -> str:
+    if "charset=" not in mimetype and (
+        mimetype.startswith("text/") or mimetype in _CHARSET_TYPES or mimetype.endswith("+xml")
+    ):
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
+def _content_disposition(download_name: str, as_attachment: bool) -> str:
+    """Flask's header: a plain ``filename=`` (quoted only when needed), and for a non-ASCII name an
+    ASCII fallback plus the RFC 5987 ``filename*``."""
+    import unicodedata
+    from urllib.parse import quote
+
+    kind = "attachment" if as_attachment else "inline"
+    try:
+        download_name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", download_name).encode("ascii", "ignore").decode("ascii")
+        quoted = quote(download_name, safe="!#$&+-.^_`|~")
+        return f"{kind}; filename={_header_token(simple)}; filename*=UTF-8''{quoted}"
+    return f"{kind}; filename={_header_token(download_name)}"
+
+
+def _header_token(value: str) -> str:
+    """A header parameter value as werkzeug writes it: bare when it is a token, else quoted."""
+    if value and re.fullmatch(r"[\w!#$%&'*+\-.^`|~]+", value, re.ASCII):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _http_date(value: Any) -> str:
+    from datetime import datetime, timezone
+    from email.utils import format_datetime, formatdate
+
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return format_datetime(value.astimezone(timezone.utc), usegmt=True)
+    return formatdate(float(value), usegmt=True)
+
+
+def _parse_http_date(value: str | None) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _etags(value: str | None) -> tuple[set[str], set[str], bool]:
+    """(strong tags, all tags without W/, star) of an If-Match / If-None-Match header."""
+    strong, every = set(), set()
+    for tag in re.findall(r'(W/)?"([^"]*)"', value or ""):
+        every.add(tag[1])
+        if not tag[0]:
+            strong.add(tag[1])
+    return strong, every, (value or "").strip() == "*"
+
+
+def _unmodified(headers: Any, etag: str | None, last_modified: float | None) -> bool:
+    """werkzeug's is_resource_modified, negated: the client's copy is current."""
+    unmodified = False
+    since = _parse_http_date(headers.get("if-modified-since"))
+    if since is not None and last_modified is not None and int(last_modified) <= since:
+        unmodified = True
+    if etag:
+        tag = etag.strip('"')
+        _, none_match, none_star = _etags(headers.get("if-none-match"))
+        if none_match or none_star:
+            unmodified = none_star or tag in none_match
+        strong, every, star = _etags(headers.get("if-match"))
+        if every or star:
+            unmodified = not (star or tag in strong)
+    return unmodified
+
+
+def _byte_range(header: str | None, size: int | None) -> tuple[int, int] | None:
+    """The one byte range werkzeug serves (start, stop), None for no range request; a range it
+    cannot serve raises its 416."""
+    if not header or not size:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    start = stop = None
+    if match and match.group(1):
+        start = int(match.group(1))
+        stop = min(int(match.group(2)) + 1, size) if match.group(2) else size
+    elif match and match.group(2) and int(match.group(2)) > 0:
+        start, stop = max(size - int(match.group(2)), 0), size
+    if start is None or stop is None or start >= stop:
+        raise StarletteHTTPException(416, headers={"Content-Range": f"bytes */{size}"})
+    return start, stop
+
+
+def _range_applies(if_range: str | None, etag: str | None, last_modified: float | None) -> bool:
+    """A Range is served unless If-Range names another version: a different ETag (weak or not),
+    or a date before the file's Last-Modified (werkzeug's reading)."""
+    if not if_range:
+        return True
+    since = _parse_http_date(if_range)
+    if since is not None:
+        return last_modified is not None and int(last_modified) <= since
+    tag = if_range.strip().removeprefix("W/").strip('"')
+    return etag is not None and tag == etag.strip('"')
+
+
+def send_file(
+    path_or_file: Any,
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    conditional: bool = True,
+    etag: bool | str = True,
+    last_modified: Any = None,
+    max_age: Any = None,
+) -> Response:
+    """``flask.send_file``: a path (relative to the app's folder, as in Flask) or a binary file
+    object, with Flask's headers and conditional answers. A path comes from the code, never
+    from the client: use send_from_directory for that."""
+    import io
+    import time
+    import zlib
+
+    app = _app_of_context()
+    current = _current_request.get()
+    request_headers = current._request.headers if current is not None else {}
+    method = current._request.method if current is not None else "GET"
+    path, file, size, mtime = None, None, None, None
+    if isinstance(path_or_file, (str, os.PathLike)):
+        path = os.path.join(_root_path(app), os.fspath(path_or_file))
+        stat = os.stat(path)  # a missing file is a 500, as in Flask
+        size, mtime = stat.st_size, stat.st_mtime
+        download_name = download_name if download_name is not None else os.path.basename(path)
+    else:
+        file = path_or_file
+        if isinstance(file, io.BytesIO):
+            size = file.getbuffer().nbytes
+        elif isinstance(file, io.TextIOBase):
+            raise ValueError("Files must be opened in binary mode or use BytesIO.")  # noqa: TRY004 - Flask's
+    headers: dict[str, str] = {}
+    if mimetype is None:
+        if download_name is None:
+            raise TypeError("Unable to detect the MIME type because a file name is not available.")
+        import mimetypes
+
+        mimetype, encoding = mimetypes.guess_type(download_name)
+        mimetype = mimetype or "application/octet-stream"
+        if encoding is not None and not as_attachment:
+            headers["Content-Encoding"] = encoding
+    if download_name is not None:
+        headers["Content-Disposition"] = _content_disposition(download_name, as_attachment)
+    elif as_attachment:
+        raise TypeError("No name provided for attachment.")
+    headers["Content-Type"] = _content_type(mimetype)
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    modified = last_modified if last_modified is not None else mtime
+    if modified is not None:
+        headers["Last-Modified"] = _http_date(modified)
+    if max_age is None:
+        max_age = app.config.get("SEND_FILE_MAX_AGE_DEFAULT") if hasattr(app, "config") else None
+    if callable(max_age):
+        max_age = max_age(path)
+    if hasattr(max_age, "total_seconds"):
+        max_age = int(max_age.total_seconds())
+    headers["Cache-Control"] = "no-cache"
+    if max_age is not None:
+        headers["Cache-Control"] = f"public, max-age={max_age}" if max_age > 0 else f"no-cache, max-age={max_age}"
+        headers["Expires"] = _http_date(int(time.time() + max_age))
+    if isinstance(etag, str):
+        headers["ETag"] = f'"{etag}"'
+    elif etag and path is not None:
+        headers["ETag"] = f'"{mtime}-{size}-{zlib.adler32(path.encode()) & 0xFFFFFFFF}"'
+    status, span = 200, None
+    if conditional and method in ("GET", "HEAD"):
+        headers["Date"] = _http_date(time.time())
+        headers["Accept-Ranges"] = "bytes"
+        modified_at = _parse_http_date(headers.get("Last-Modified"))
+        if _range_applies(request_headers.get("if-range"), headers.get("ETag"), modified_at):
+            span = _byte_range(request_headers.get("range"), size)
+        if span is None and _unmodified(request_headers, headers.get("ETag"), modified_at):
+            if request_headers.get("if-match"):
+                status = 412
+            else:
+                _close(file)
+                kept = {k: v for k, v in headers.items() if k.lower() not in _NOT_IN_304}
+                return Response(status_code=304, headers=kept)
+    if span is not None:
+        status = 206
+        headers["Content-Length"] = str(span[1] - span[0])
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
+    if path is not None and span is None:
+        response = _FileResponse(path, status_code=status, headers=headers, stat_result=stat)
+        if "ETag" not in headers:  # etag=False: none, where FileResponse would make its own
+            del response.headers["etag"]
+        if not conditional:  # FileResponse announces ranges; Flask did only for conditional files
+            del response.headers["accept-ranges"]
+        return response
+    if path is not None:
+        with open(path, "rb") as handle:
+            handle.seek(span[0])
+            return Response(handle.read(span[1] - span[0]), status_code=status, headers=headers)
+    if isinstance(file, io.BytesIO):
+        data = file.read()
+        return Response(data[span[0]:span[1]] if span else data, status_code=status, headers=headers)
+    from starlette.responses import StreamingResponse
+
+    def chunks() -> Any:
+        try:
+            yield from iter(lambda: file.read(64 * 1024), b"")
+        finally:
+            _close(file)
+
+    return StreamingResponse(chunks(), status_code=status, headers=headers)
+
+
+class _FileResponse(FileResponse):
+    """Starlette's FileResponse, sending the whole file: send_file has answered Range requests
+    already, as Flask does (and, with conditional=False, ignored them)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"range"]}
+        await super().__call__(scope, receive, send)
+
+
+def _close(file: Any) -> None:
+    if file is not None and hasattr(file, "close"):
+        file.close()
+
+
+def safe_join(directory: str, *untrusted: str) -> str | None:
+    """werkzeug's safe_join: ``directory`` joined with URL-style path parts, or None when a part
+    is absolute, climbs out with ``..`` or uses another separator (a backslash on Windows)."""
+    import posixpath
+
+    parts = [directory or "."]
+    alternative = [sep for sep in (os.sep, os.altsep) if sep and sep != "/"]
+    for part in untrusted:
+        if not part:
+            continue
+        part = posixpath.normpath(part)
+        if os.path.isabs(part) or part == ".." or part.startswith(("/", "../")) or any(s in part for s in alternative):
+            return None
+        parts.append(part)
+    return posixpath.join(*parts)
+
+
+def send_from_directory(directory: Any, path: Any, **kwargs: Any) -> Response:
+    """``flask.send_from_directory``: a file under ``directory`` (relative to the app's folder),
+    named by the client. A name that leaves the directory (``..``, an absolute path) or no file is
+    a 404 raised like ``abort(404)``, so the app's own 404 handler answers, as in Flask."""
+    joined = safe_join(os.fspath(directory), os.fspath(path))
+    if joined is None:
+        raise StarletteHTTPException(404)
+    joined = os.path.join(_root_path(_app_of_context()), joined)
+    if not os.path.isfile(joined):
+        raise StarletteHTTPException(404)
+    return send_file(joined, **kwargs)
+
+
+# Flask autoescapes templates with these endings, and every template given as a string.
+_AUTOESCAPED = ("html", "htm", "xml", "xhtml", "svg")
+# The blueprints' template folders, searched after the app's (in the order their modules ran).
+_BLUEPRINT_TEMPLATE_FOLDERS: list[str] = []
+
+
+def with_template_folder(router: Any, import_name: str, template_folder: str) -> Any:
+    """``Blueprint(..., template_folder=...)``: render_template also finds the templates of this
+    folder (beside the blueprint's module), after the app's own, as Flask does."""
+    module = sys.modules.get(import_name)
+    path = getattr(module, "__file__", None)
+    root = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    folder = os.path.join(root, template_folder)
+    if folder not in _BLUEPRINT_TEMPLATE_FOLDERS:
+        _BLUEPRINT_TEMPLATE_FOLDERS.append(folder)
+    return router
+
+
+def templates_of(app: Any) -> Any:
+    """The app's Jinja2Templates: its ``template_folder`` (beside the module that created the
+    app, as Flask finds it) then the blueprints', Flask's autoescaping and the globals Flask gives
+    every template. Made once per app; ``app.jinja_env`` becomes ``templates_of(app).env``."""
+    templates = getattr(app.state, "flask_templates", None)
+    folder = os.path.join(_root_path(app), getattr(app, "template_folder", None) or "templates")
+    if templates is None:
+        import jinja2
+        from fastapi.templating import Jinja2Templates
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            autoescape=jinja2.select_autoescape(_AUTOESCAPED, default_for_string=True, default=False),
+        )
+        env.globals.update(
+            url_for=url_for, get_flashed_messages=get_flashed_messages, config=getattr(app, "config", {}),
+            request=request, session=session, g=g,
+        )
+        templates = Jinja2Templates(env=env)
+        app.state.flask_templates = templates
+    # blueprints imported after the first use add their folders, filters, globals and tests too
+    templates.env.loader.searchpath = [folder, *_BLUEPRINT_TEMPLATE_FOLDERS]
+    env = templates.env
+    for kind, registry in (("filter", env.filters), ("global", env.globals), ("test", env.tests)):
+        registry.update(_APP_WIDE[kind])
+    return templates
+
+
+def _template_registrar(kind: str) -> Any:
+    def register(app: Any, name: str | None = None) -> Any:
+        def decorator(function: Any) -> Any:
+            env = templates_of(app).env
+            registry = {"filter": env.filters, "global": env.globals, "test": env.tests}[kind]
+            registry[name or function.__name__] = function
+            return function
+
+        return decorator
+
+    return register
+
+
+# What blueprints register for every app (bp.app_template_filter & co.), by kind and name.
+_APP_WIDE: dict[str, dict[str, Any]] = {"filter": {}, "global": {}, "test": {}, "context_processor": {}}
+
+
+def _app_wide_registrar(kind: str) -> Any:
+    def register(name: str | None = None) -> Any:
+        def decorator(function: Any) -> Any:
+            _APP_WIDE[kind][name or function.__name__] = function
+            return function
+
+        return decorator
+
+    return register
+
+
+app_template_filter = _app_wide_registrar("filter")
+app_template_filter.__doc__ = "A blueprint's ``@bp.app_template_filter(name)``: for every app's templates."
+app_template_global = _app_wide_registrar("global")
+app_template_global.__doc__ = "A blueprint's ``@bp.app_template_global(name)``: for every app's templates."
+app_template_test = _app_wide_registrar("test")
+app_template_test.__doc__ = "A blueprint's ``@bp.app_template_test(name)``: for every app's templates."
+
+
+def app_context_processor(function: Any) -> Any:
+    """A blueprint's ``@bp.app_context_processor``: its values go to every app's templates."""
+    _APP_WIDE["context_processor"][f"{function.__module__}.{function.__qualname__}"] = function
+    return function
+
+
+template_filter = _template_registrar("filter")
+template_filter.__doc__ = "``@app.template_filter(name)``: ``@template_filter(app, name)``."
+template_global = _template_registrar("global")
+template_global.__doc__ = "``@app.template_global(name)``: ``@template_global(app, name)``."
+template_test = _template_registrar("test")
+template_test.__doc__ = "``@app.template_test(name)``: ``@template_test(app, name)``."
+
+
+def context_processor(app: Any) -> Any:
+    """``@app.context_processor``: ``@context_processor(app)``; what it returns is added to the
+    context of every template rendered, under the values the view passes, as in Flask."""
+
+    def decorator(function: Any) -> Any:
+        if getattr(app.state, "flask_context_processors", None) is None:
+            app.state.flask_context_processors = []
+        app.state.flask_context_processors.append(function)
+        return function
+
+    return decorator
+
+
+def _context(app: Any, context: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for processor in [*_APP_WIDE["context_processor"].values(), *getattr(app.state, "flask_context_processors", ())]:
+        merged.update(processor())
+    merged.update(context)
+    return merged
+
+
+def flash(message: str, category: str = "message") -> None:
+    """``flask.flash``: the message waits in the session until a later request reads it."""
+    flashes = list(session.get("_flashes", []))
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+
+
+def get_flashed_messages(with_categories: bool = False, category_filter: Any = ()) -> list[Any]:
+    """``flask.get_flashed_messages`` (also a template global): the messages flashed so far, taken
+    out of the session once per request and kept for the rest of it, as Flask does."""
+    current = _current_request.get()
+    flashes = getattr(current, "_flashes", None)
+    if flashes is None:
+        flashes = [tuple(f) for f in session.pop("_flashes", None) or []]
+        if current is not None:
+            current._flashes = flashes
+    if category_filter:
+        flashes = [f for f in flashes if f[0] in category_filter]
+    return flashes if with_categories else [message for _, message in flashes]
+
+
+def render_template(template_name_or_list: Any, **context: Any) -> str:
+    """``flask.render_template``: the rendered text (a view returns it as HTML, as in Flask)."""
+    app = _app_of_context()
+    return templates_of(app).env.get_or_select_template(template_name_or_list).render(_context(app, context))
+
+
+def render_template_string(source: str, **context: Any) -> str:
+    """``flask.render_template_string``: autoescaped, as Flask renders a template given as text."""
+    app = _app_of_context()
+    return templates_of(app).env.from_string(source).render(_context(app, context))
+
+
+class TestRequestContext:
+    """``app.test_request_context(path, ...)``: ``request``, ``g``, ``session`` and ``url_for``
+    work as they would while ``path`` is requested, without running a view (tests, scripts).
+    ``base_url`` gives the scheme and host; an app mounted under a path prefix is not supported."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: Any,
+        path: str = "/",
+        base_url: str | None = None,
+        query_string: Any = None,
+        method: str = "GET",
+        headers: Any = None,
+        data: Any = None,
+        json: Any = None,
+        content_type: str | None = None,
+    ) -> None:
+        import json as json_module
+        from urllib.parse import urlsplit
+
+        base = urlsplit(base_url or "http://localhost/")
+        if base.path.strip("/"):  # Flask's SCRIPT_NAME: the app mounted under a prefix
+            raise ValueError(f"test_request_context: base_url with a path ({base_url}) is not supported")
+        path, _, query = path.partition("?")
+        if query_string is not None:
+            query = query_string if isinstance(query_string, str) else urlencode(query_string, doseq=True)
+        body = b""
+        if json is not None:
+            body, content_type = json_module.dumps(json).encode(), content_type or "application/json"
+        elif isinstance(data, dict):
+            body = urlencode(data, doseq=True).encode()
+            content_type = content_type or "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else bytes(data)
+        raw = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in dict(headers or {}).items()]
+        raw.append((b"host", base.netloc.encode("latin-1")))
+        if content_type:
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        scope: dict[str, Any] = {
+            "type": "http", "http_version": "1.1", "method": method.upper(), "scheme": base.scheme,
+            "path": path, "root_path": "", "query_string": query.encode("latin-1"),
+            "headers": raw, "client": None, "server": (base.hostname, base.port), "app": app,
+        }
+        if getattr(app, "config", {}).get("SECRET_KEY"):
+            scope["session"] = {}
+        self.request = Request(scope)
+        self.request._body = body
+        self._tokens: list[tuple[Any, Any]] = []
+
+    def push(self) -> None:
+        self._tokens.append((_current_request.set(FlaskRequest(self.request)), _request_globals.set(SimpleNamespace())))
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        request_token, g_token = self._tokens.pop()
+        _request_globals.reset(g_token)
+        _current_request.reset(request_token)
+
+    def __enter__(self) -> TestRequestContext:  # noqa: PYI034 - typing.Self is Python 3.11+
+        self.push()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pop()
+
+
+test_request_context = TestRequestContext
+
+
+def with_appcontext(command: Any) -> Any:
+    """``flask.cli.with_appcontext``: the command runs in the app context. Commands of ``app.cli``
+    always do; a command outside it finds the app on click's context object."""
+    import click
+
+    @click.pass_context
+    def run(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        app = ctx.find_object(_CliApp)
+        if _app_contexts.get() is None and _current_request.get() is None and app is not None:
+            ctx.with_resource(AppContext(app.app))
+        return ctx.invoke(command, *args, **kwargs)
+
+    return functools.update_wrapper(run, command)
+
+
+class _CliApp:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+
+# The blueprints' command groups (``bp.cli``), offered by every app's ``cli`` under their names.
+_BLUEPRINT_COMMANDS: dict[str, Any] = {}
+
+
+def blueprint_cli(name: str) -> Any:
+    """``bp.cli`` of the blueprint called ``name``: a click group that ``app.cli`` offers as
+    ``name``, as Flask did once the blueprint was registered (``flask users create``)."""
+    import click
+
+    return _BLUEPRINT_COMMANDS.setdefault(name, click.Group(name))
+
+
+def _cli_group(app: Any) -> Any:
+    """``app.cli``: a click group whose commands (and the blueprints') run in the app context, as
+    under ``flask``. None when click is not installed (it comes with uvicorn)."""
+    try:
+        import click
+    except ImportError:  # pragma: no cover - click comes with uvicorn
+        return None
+
+    class AppCommands(click.Group):
+        def get_command(self, ctx: Any, name: str) -> Any:
+            return super().get_command(ctx, name) or _BLUEPRINT_COMMANDS.get(name)
+
+        def list_commands(self, ctx: Any) -> list[str]:
+            return sorted({*super().list_commands(ctx), *_BLUEPRINT_COMMANDS})
+
+    def enter_app_context() -> None:
+        ctx = click.get_current_context()
+        ctx.obj = _CliApp(app)
+        if _app_contexts.get() is None:
+            ctx.with_resource(AppContext(app))
+
+    name = getattr(app, "name", None)
+    return AppCommands(name, callback=enter_app_context, help="The app's commands (Flask's app.cli).")
+
+
+def _load_app(spec: str) -> Any:
+    """``module:attribute`` (an app or an app factory), or ``module`` with ``app`` or ``create_app``."""
+    sys.path.insert(0, os.getcwd())
+    module_name, _, attribute = spec.partition(":")
+    module = importlib.import_module(module_name)
+    found = getattr(module, attribute or "app", None)
+    if found is None and not attribute:
+        found = getattr(module, "create_app", None)
+    if found is None:
+        raise SystemExit(f"no app {attribute or 'app'} in {module_name}")
+    return found() if inspect.isfunction(found) else found
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``flask --app pkg.app seed-notes``: ``python -m pkg.flask_compat --app pkg.app:app seed-notes``
+    (``--app`` may be left out when FLASK_APP is set)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    spec = os.environ.get("FLASK_APP")
+    if args[:1] == ["--app"] and len(args) > 1:
+        spec, args = args[1], args[2:]
+    elif args and args[0].startswith("--app="):
+        spec, args = args[0].removeprefix("--app="), args[1:]
+    if not spec:
+        raise SystemExit("usage: python -m <package>.flask_compat --app module:app COMMAND [ARGS]...")
+    app = _load_app(spec)
+    app.cli.main(args=args, prog_name=f"python -m {__spec__.name if __spec__ else 'flask_compat'} --app {spec}")
+
+
+if __name__ == "__main__":
+    main()
