@@ -87,6 +87,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import FileResponse
 from starlette.routing import Router
 
 
@@ -3305,7 +3306,6 @@ def unset_jwt_cookies(response: Response, domain: Any = None) -> None:
 # test_request_context(app, path) request and url_for too, for tests); ``app.cli`` is a
 # click group whose commands run inside it: ``python -m <pkg>.flask_compat --app <module>:app CMD``.
 
-from starlette.responses import FileResponse  # this section's import, kept with it for the merge
 
 _app_contexts: ContextVar[Any] = ContextVar("flask_compat_app", default=None)
 
