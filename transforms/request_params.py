@@ -93,8 +93,8 @@ class RequestParamsTransform(Transform):
         "unconverted_read": Code(
             "F2F122",
             "request.{source}.{method}(...) with these arguments cannot become a parameter: convert it by hand",
-            "type= with a callable other than int, float or str, a non-literal default, or "
-            "getlist(type=...) has no declared-parameter form that behaves the same.",
+            "type= with a callable other than int, float or str, getlist(type=...), or a computed "
+            "default for an upload has no declared-parameter form that behaves the same.",
         ),
         "json_arguments": Code(
             "F2F123",
@@ -161,7 +161,7 @@ class RequestParamsTransform(Transform):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.params: dict[cst.FunctionDef, dict[str, Param]] = {}
-        self.redundant: set[cst.SimpleStatementLine] = set()  # original `page = request...` lines with comments
+        self.redundant: set[str] = set()  # names of `page = page` lines with comments, left to the block
 
     # -- recognising reads ----------------------------------------------------------------
     def _request_attr(self, node: cst.CSTNode) -> str | None:
@@ -280,9 +280,14 @@ class RequestParamsTransform(Transform):
             loop = cst.CompFor(cst.Name("upload"), cst.Name(name))
             return cst.ListComp(_call("FileStorage", [cst.Arg(cst.Name("upload"))]), loop)
         default = bound["default"].value if "default" in bound else cst.Name("None")
-        if not (_is_literal(default) or self._is_module_level(default)):
+        # a default computed in the view (current_app.config[...]): the parameter defaults to
+        # None and the view falls back to the expression, where it was (also for a bad value)
+        computed = None if _is_literal(default) or self._is_module_level(default) else bind(updated, ("key", "default", "type"))["default"].value
+        if computed is not None and source == "files":
             self.flag(original, "unconverted_read", source=source, method=method)
             return updated
+        if computed is not None:
+            default = cst.Name("None")
         value_type: cst.BaseExpression = cst.Name(type_name or ("UploadFile" if source == "files" else "str"))
         if source == "files":
             self._import("fastapi", "UploadFile")
@@ -294,7 +299,11 @@ class RequestParamsTransform(Transform):
         else:
             annotation = value_type
         name = self._param(original, source, key, annotation, default).name
-        return self._value(name, source, optional=_is_none(default))
+        value = self._value(name, source, optional=_is_none(default))
+        if computed is None:
+            return value
+        present = cst.Comparison(cst.Name(name), [cst.ComparisonTarget(cst.IsNot(), cst.Name("None"))])
+        return cst.IfExp(present, value, computed)
 
     def _value(self, name: str, source: str, optional: bool) -> cst.BaseExpression:
         """What the view reads in place of the request: the parameter, or for an upload the
@@ -413,30 +422,39 @@ class RequestParamsTransform(Transform):
         if isinstance(before.value, cst.Name):
             return updated_node
         if updated_node.trailing_whitespace.comment is not None or any(line.comment for line in updated_node.leading_lines):
-            self.redundant.add(original_node)  # its comments move to the next statement
+            self.redundant.add(target.value)  # its comments move to the next statement
             return updated_node
         return cst.RemovalSentinel.REMOVE
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         """Drop the redundant lines that carry comments, the comments going to the next statement."""
-        if self.redundant.isdisjoint(original_node.body) or len(original_node.body) != len(updated_node.body):
+        if not self.redundant:
             return updated_node
         body: list[cst.BaseStatement] = []
         carried: list[cst.EmptyLine] = []
-        for index, (original, updated) in enumerate(zip(original_node.body, updated_node.body)):
-            last = index == len(updated_node.body) - 1
-            if original in self.redundant and not last and isinstance(updated, cst.SimpleStatementLine):
-                self.redundant.discard(original)
-                carried += list(updated.leading_lines)
-                comment = updated.trailing_whitespace.comment
-                if comment is not None:
-                    carried.append(cst.EmptyLine(indent=True, comment=comment))
+        for index, line in enumerate(updated_node.body):
+            if index < len(updated_node.body) - 1 and self._redundant(line):
+                assert isinstance(line, cst.SimpleStatementLine)
+                carried += list(line.leading_lines)
+                if line.trailing_whitespace.comment is not None:
+                    carried.append(cst.EmptyLine(indent=True, comment=line.trailing_whitespace.comment))
                 continue
             if carried:
-                updated = updated.with_changes(leading_lines=[*carried, *updated.leading_lines])
+                line = line.with_changes(leading_lines=[*carried, *line.leading_lines])
                 carried = []
-            body.append(updated)
+            body.append(line)
         return updated_node.with_changes(body=body)
+
+    def _redundant(self, line: cst.BaseStatement) -> bool:
+        """``page = page`` left by a read that became the parameter ``page``."""
+        if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(line.body[0], cst.Assign)):
+            return False
+        assign = line.body[0]
+        target = assign.targets[0].target if len(assign.targets) == 1 else None
+        return (
+            isinstance(target, cst.Name) and isinstance(assign.value, cst.Name)
+            and target.value == assign.value.value and target.value in self.redundant
+        )
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         params = self.params.pop(original_node, None)
