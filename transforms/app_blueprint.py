@@ -152,6 +152,13 @@ class AppBlueprintTransform(Transform):
             title="the Flask class as a value: FlaskApp, the class of every converted app",
         ),
         Example(
+            "from flask import Flask\n\n\nclass MyApp(Flask):\n    pass\n",
+            "from flask import Flask\n\n\n# TODO[F2F191]: `flask.Flask` is Flask API that this version does not convert: "
+            "use fastapi.FastAPI\nclass MyApp(Flask):\n    pass\n",
+            codes=("F2F191",),
+            title="a subclass of Flask is flagged, not given FlaskApp as its base",
+        ),
+        Example(
             "class Flask:\n    pass\napp = Flask(__name__)\n",
             title="a local class that shadows the name",
         ),
@@ -177,6 +184,9 @@ class AppBlueprintTransform(Transform):
         ``monkeypatch.setattr(Flask, ...)``) -> flask_compat's FlaskApp, the class every
         converted app has."""
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        grandparent = self.get_metadata(ParentNodeProvider, parent, None) if isinstance(parent, cst.Arg) else None
+        if isinstance(grandparent, cst.ClassDef):  # class MyApp(Flask): stays flagged, FastAPI differs
+            return updated_node
         used_as_value = isinstance(parent, cst.Arg) or (isinstance(parent, cst.Attribute) and parent.value is original_node)
         if not used_as_value or not self.names(original_node, FLASK):
             return updated_node
