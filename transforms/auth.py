@@ -147,8 +147,8 @@ class AuthTransform(Transform):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         routes = [i for i, d in enumerate(original_node.decorators) if route_decorator(self, d) is not None]
-        if not routes:
-            return updated_node
+        if not routes or len(original_node.decorators) != len(updated_node.decorators):
+            return updated_node  # another transform added decorators: the auth ones stay decorators
         first, last = routes[0], routes[-1]
         for decorator in original_node.decorators[:first]:
             if self._dependency(decorator, decorator.decorator) is not None:
