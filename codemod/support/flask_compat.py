@@ -3121,6 +3121,12 @@ def jwt_required(
 ) -> Any:
     """``@jwt_required(...)`` as a decorator, where it stays one: the function checks the token
     when it is called (FastAPI still sees the view's own parameters)."""
+    if callable(optional):  # a bare @jwt_required: Flask-JWT-Extended 4 registered a view that fails
+
+        def not_called() -> Any:
+            raise TypeError("jwt_required is a decorator factory: write @jwt_required()")
+
+        return not_called
     return lambda view: _wrap(
         view, lambda: verify_jwt_in_request(optional, fresh, refresh, locations, verify_type, skip_revocation_check)
     )
