@@ -169,3 +169,31 @@ def test_a_static_route_wins_over_a_variable_one_declared_before_it():
     assert client.get("/files/a/meta").json() == {"meta": "a"}
     assert client.get("/files/a/b").json() == {"file": "a/b"}
     assert build(flask_style=False).get("/books/search").status_code == 422  # what the order gave
+
+
+def test_teardown_appcontext_runs_when_a_request_or_an_app_context_ends():
+    """Flask runs teardown_appcontext hooks when the app context is popped: after every request
+    (after the teardown_request hooks) and on leaving ``with app.app_context():``."""
+    from codemod.support.flask_compat import add_flask_attributes, app_context, g, teardown_appcontext, teardown_request
+
+    app = add_flask_attributes(FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE), __name__)
+    closed = []
+
+    @teardown_appcontext(app)
+    def close_db(error):
+        closed.append(g.get("db"))
+
+    @teardown_request(app)
+    def end_request(error):
+        closed.append("request")
+
+    @app.get("/x")
+    def view():
+        g.db = "per-request connection"
+        return {}
+
+    with app_context(app):
+        g.db = "startup connection"
+    assert closed == ["startup connection"]
+    assert TestClient(app).get("/x").status_code == 200
+    assert closed == ["startup connection", "request", "per-request connection"]

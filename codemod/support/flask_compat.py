@@ -52,6 +52,7 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import html
@@ -369,7 +370,7 @@ def _hooks(owner: Any, app_wide: bool = False) -> dict[str, list[Any]]:
     attribute = "flask_app_hooks" if app_wide else "flask_hooks"
     hooks = owner.__dict__.get(attribute)
     if hooks is None:
-        hooks = {"before": [], "after": [], "teardown": []}
+        hooks = {"before": [], "after": [], "teardown": [], "appcontext": []}
         setattr(owner, attribute, hooks)
         _remember_blueprint(owner)
     return hooks
@@ -395,7 +396,11 @@ after_request = _registrar("after")
 after_request.__doc__ = "``@app.after_request``: ``@after_request(app)``; the hook gets and returns the response."
 teardown_request = _registrar("teardown")
 teardown_request.__doc__ = "``@app.teardown_request`` / ``teardown_appcontext``: runs after every request."
-teardown_appcontext = teardown_request
+teardown_appcontext = _registrar("appcontext")
+teardown_appcontext.__doc__ = (
+    "``@app.teardown_appcontext``: runs after every request, after the teardown_request hooks, and "
+    "when an ``app_context(app)`` is left."
+)
 
 
 # -- blueprints: hooks and error handlers of one router ---------------------------------------
@@ -407,7 +412,7 @@ teardown_appcontext = teardown_request
 # only, through the handlers Starlette looks up in the request scope.
 
 _BLUEPRINTS: list[Any] = []  # routers with Flask hooks or error handlers, in registration order
-_NO_HOOKS: dict[str, list[Any]] = {"before": [], "after": [], "teardown": []}
+_NO_HOOKS: dict[str, list[Any]] = {"before": [], "after": [], "teardown": [], "appcontext": []}
 
 
 def _remember_blueprint(owner: Any) -> None:
@@ -666,6 +671,11 @@ class FlaskRequestContext(BaseHTTPMiddleware):
             if not blueprint_hooks_added:  # an error before the after hooks
                 layers += [bp.__dict__.get("flask_hooks", _NO_HOOKS) for bp in state["blueprints"]]
             for hook in (h for layer in reversed(layers) for h in reversed(layer["teardown"])):
+                try:
+                    await _call(hook, error)
+                except Exception:
+                    logging.getLogger(__name__).exception("teardown hook %r failed", hook)
+            for hook in reversed(_hooks(request.app)["appcontext"]):  # Flask pops the app context last
                 try:
                     await _call(hook, error)
                 except Exception:
@@ -3331,8 +3341,8 @@ def _app_of_context() -> Any:
 
 class AppContext:
     """``app.app_context()``: current_app is ``app`` and ``g`` a fresh namespace until it is left,
-    as a context manager or with Flask's ``push()`` / ``pop()`` (the app's teardown hooks run after
-    requests only)."""
+    as a context manager or with Flask's ``push()`` / ``pop()``; leaving it runs the app's
+    ``teardown_appcontext`` hooks (which close what was kept on that ``g``, and db.session)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app._get_current_object() if isinstance(app, _AppProxy) else app  # current_app.app_context()
@@ -3346,6 +3356,11 @@ class AppContext:
         self._tokens.append((_app_contexts.set(self.app), _request_globals.set(SimpleNamespace())))
 
     def pop(self, exc: BaseException | None = None) -> None:
+        for hook in reversed(_hooks(self.app)["appcontext"]):
+            try:
+                _run_to_end(hook(exc))
+            except Exception:
+                logging.getLogger(__name__).exception("teardown hook %r failed", hook)
         app_token, g_token = self._tokens.pop()
         _request_globals.reset(g_token)
         _app_contexts.reset(app_token)
@@ -3355,10 +3370,27 @@ class AppContext:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.pop()
+        self.pop(exc_info[1] if isinstance(exc_info[1], BaseException) else None)
 
 
 app_context = AppContext
+
+
+def _run_to_end(result: Any) -> None:
+    """Await what an async hook returned, from synchronous code (``with app_context(app):``)."""
+    if not inspect.isawaitable(result):
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop in this thread: run one for the hook
+
+        async def awaited() -> None:
+            await result
+
+        asyncio.run(awaited())
+        return
+    result.close()  # type: ignore[union-attr]
+    raise RuntimeError("an async teardown_appcontext hook cannot run when an app context is left inside a running event loop")
 
 
 def _root_path(app: Any) -> str:
