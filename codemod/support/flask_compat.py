@@ -448,11 +448,17 @@ def blueprint_errorhandler(router: Any, key: Any, app_wide: bool = False) -> Any
 def _converts(route: Any, values: dict[str, Any]) -> bool:
     """Whether the path values convert (``/members/x`` for ``<int:member_id>`` does not: Flask's
     routing 404, which no blueprint sees)."""
+    return not _path_errors(route, values)
+
+
+def _path_errors(route: Any, values: dict[str, Any]) -> list[Any]:
+    """FastAPI's validation errors for the route's path parameters (none for a route that is not
+    FastAPI's, or has none)."""
     dependant = getattr(route, "dependant", None)
-    if dependant is None or not values:
-        return True
+    if dependant is None or not values or not dependant.path_params:
+        return []
     _, errors = request_params_to_args(dependant.path_params, values)
-    return not errors
+    return list(errors)
 
 
 def _routes(routes: list[Any], owners: list[Any]) -> Any:
@@ -1508,14 +1514,10 @@ def _match_path(request: Request) -> None:
     """Flask matched the URL (its converters: ``<int:page>``) before the auth decorator ran, so
     ``/admin/abc`` was a 404 for everyone; FastAPI checks path parameters after the route's
     dependencies. The route's path parameters are checked here first, with the same error."""
-    from fastapi.dependencies.utils import request_params_to_args
-
     route = request.scope.get("route")
-    fields = getattr(getattr(route, "dependant", None), "path_params", None)
-    if fields:
-        _, errors = request_params_to_args(fields, request.path_params)
-        if errors:
-            raise RequestValidationError(errors)
+    errors = _path_errors(route, request.path_params) if route is not None else []
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def _documented(security_class: type, **options: Any) -> Any:
@@ -1930,12 +1932,6 @@ def login_url(login_view: str, next_url: str | None = None, next_field: str = "n
     return urlunsplit(parsed._replace(netloc=netloc, query=urlencode(query, doseq=True)))
 
 
-def _flash(message: str, category: str) -> None:
-    """Flask's ``flash``: the message kept in the session for the next page."""
-    flashes = session.get("_flashes") or []
-    session["_flashes"] = [*flashes, [category, message]]
-
-
 def _client_identifier() -> str:
     """Flask-Login's session-protection identifier: the client's address and user agent."""
     user_agent = request.headers.get("User-Agent")
@@ -2006,7 +2002,7 @@ class LoginManager:
 
     def _message(self, message: str | None, category: str) -> None:
         if message:
-            _flash(self.localize_callback(message) if self.localize_callback else message, category)
+            flash(self.localize_callback(message) if self.localize_callback else message, category)
 
     def _redirect_to(self, view: str) -> Response:
         if current_app.config.get("USE_SESSION_FOR_NEXT", False):
