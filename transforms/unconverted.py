@@ -101,7 +101,7 @@ class UnconvertedTransform(Transform):
             "SQLAlchemy, a session per request), Flask-Login and Flask-HTTPAuth (transform auth) are "
             "converted; what is flagged of them (signals, HTTPDigestAuth, FlaskLoginClient) has no "
             "flask_compat counterpart: write a FastAPI dependency or an event hook by hand. "
-            "Flask-Migrate becomes Alembic run on the same models. Flask-JWT-Extended becomes "
+            "Flask-Migrate has no counterpart yet: run Alembic on the same models. Flask-JWT-Extended becomes "
             "flask_compat's JWT support (transform jwt_auth).",
         ),
     }

@@ -8,10 +8,14 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   converter does not match, where FastAPI answers 422 with ``{"detail": ...}``. The app's own
   error handlers, once converted, take precedence for what they handle.
 - ``FLASK_MIDDLEWARE``: ``FastAPI(middleware=FLASK_MIDDLEWARE)`` keeps Flask's ``session`` cookie,
-  gives every request its own
-  ``g`` and runs the hooks registered with ``before_request(app)``, ``after_request(app)`` and
-  ``teardown_request(app)`` as Flask runs them (see "the request context" below); it also reads
-  the first of repeated query keys, as Flask does (``getlist`` keys keep all their values).
+  gives every request its own ``g`` and runs the hooks registered with ``before_request(app)``,
+  ``after_request(app)``, ``teardown_request(app)`` and ``teardown_appcontext(app)`` as Flask runs
+  them (see "the request context" below); a blueprint's (``before_request(bp)``) for that router's
+  routes only, and ``before_request(bp, app_wide=True)`` for every request. It also tries routes
+  that can match the same URL in werkzeug's order, and reads the first of repeated query keys, as
+  Flask does (``getlist`` keys keep all their values).
+- ``blueprint_errorhandler``: ``@bp.errorhandler(...)``, laid over the app's handlers for that
+  router's routes (``app_wide=True``: ``@bp.app_errorhandler``, every request).
 - ``IntRule``, ``FloatRule``, ``PathRule``, ``UuidRule``: what werkzeug's URL converters match,
   for path parameters (``item_id: Annotated[int, IntRule]``): ``/items/-1`` stays a 404.
 - ``Lenient``: ``request.args.get("page", 1, type=int)`` gives the default when the value does
@@ -411,7 +415,7 @@ teardown_appcontext.__doc__ = (
 # which routers it belongs to. A router's error handlers are laid over the app's, for its routes
 # only, through the handlers Starlette looks up in the request scope.
 
-_BLUEPRINTS: list[Any] = []  # routers with Flask hooks or error handlers, in registration order
+_BLUEPRINTS: list[Any] = []  # routers with Flask hooks or error handlers, by their first one
 _NO_HOOKS: dict[str, list[Any]] = {"before": [], "after": [], "teardown": [], "appcontext": []}
 
 
@@ -631,7 +635,8 @@ async def _call(function: Any, *args: Any) -> Any:
 
 
 class FlaskRequestContext(BaseHTTPMiddleware):
-    """A fresh ``g`` for every request, and the app's request hooks around it."""
+    """A fresh ``g`` for every request, and the request hooks around it: the app's, the
+    app-wide ones of its routers, and (run by their routes) those of the request's routers."""
 
     async def dispatch(self, request: Request, call_next: Any) -> Response:
         token = _request_globals.set(SimpleNamespace())
