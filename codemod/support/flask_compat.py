@@ -1287,8 +1287,19 @@ def cross_origin(*args: Any, **options: Any) -> Any:
     options.pop("automatic_options", None)  # Starlette's CORSMiddleware answers preflights itself
 
     def decorator(view: Any) -> Any:
-        view.flask_cors_options = flask_cors_options(**options)
-        return view
+        # a new function, as Flask-CORS returns: above @app.route it marks nothing the app serves
+        if inspect.iscoroutinefunction(view):
+
+            async def with_cors(*args: Any, **kwargs: Any) -> Any:
+                return await view(*args, **kwargs)
+        else:
+
+            def with_cors(*args: Any, **kwargs: Any) -> Any:
+                return view(*args, **kwargs)
+
+        functools.update_wrapper(with_cors, view)
+        with_cors.flask_cors_options = flask_cors_options(**options)  # type: ignore[attr-defined]
+        return with_cors
 
     return decorator
 
