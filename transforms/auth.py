@@ -205,7 +205,7 @@ class AuthTransform(Transform):
     def _is_login_manager(self, node: cst.BaseExpression) -> bool:
         """``manager = LoginManager()`` of this module, or ``app.login_manager``."""
         if m.matches(node, m.Attribute(attr=m.Name("login_manager"))):
-            return True
+            return self.kind_of(node.value) == "app"  # type: ignore[attr-defined]
         values = self.assigned_values(node) if isinstance(node, cst.Name) else []
         return any(isinstance(v, cst.Call) and supported_name(self.qualified_names(v.func)) == "LoginManager" for v in values)
 
