@@ -112,6 +112,8 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
     original = module
     module = _traverse(module, path, base, lambda context: [c(context, run) for c in classes], run)
+    for needed in run.needed_imports():
+        AddImportsVisitor.add_needed_import(base, *needed)
     if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # AddImportsVisitor needs no metadata
         module = wrapper.visit(AddImportsVisitor(replace(base, wrapper=wrapper)))

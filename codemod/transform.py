@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping, Sequence, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
+    BaseAssignment,
+    BuiltinAssignment,
     FullyQualifiedNameProvider,
     ParentNodeProvider,
+    Scope,
     ScopeProvider,
 )
 
@@ -92,9 +97,19 @@ class FileRun:
     consumed: set[cst.CSTNode] = field(default_factory=set)
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
-    # support imports already asked of AddImportsVisitor: (module, name, asname); it would
-    # write an aliased one once per request
+    # imports the converted code needs, (module, name, asname): given to AddImportsVisitor once
+    # the traversal is over (see needed_imports)
     support_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
+
+    def needed_imports(self) -> list[tuple[str, str, str | None]]:
+        """The imports to add, each once. A name needed both under its own name and under an
+        alias is imported as itself explicitly (``x as x, x as y``): LibCST's AddImportsVisitor
+        cannot sort a plain and an aliased import of one name, and fails on the whole file."""
+        aliased = {(module, name) for module, name, asname in self.support_imports if asname is not None}
+        return sorted(
+            (module, name, name if asname is None and (module, name) in aliased else asname)
+            for module, name, asname in self.support_imports
+        )
 
 
 class Transform(cst.CSTTransformer):
@@ -150,12 +165,63 @@ class Transform(cst.CSTTransformer):
     def use_support(self, name: str, module: str = SUPPORT_MODULE, asname: str | None = None) -> None:
         """Import ``name`` (as ``asname``) from a support module, which the engine writes into
         the project."""
+        self._need_import(self._support_module(module), name, asname)
+
+    def support_reference(
+        self, original_node: cst.CSTNode, name: str, module: str = SUPPORT_MODULE, same: Callable[[str], bool] | None = None
+    ) -> cst.Name:
+        """The name to put in place of ``original_node`` (``flask.url_for``,
+        ``flask_login.current_user``) to refer to ``name`` of a support module, imported once."""
+        return self.import_reference(original_node, self._support_module(module), name, same)
+
+    def import_reference(
+        self, original_node: cst.CSTNode, module: str, name: str, same: Callable[[str], bool] | None = None
+    ) -> cst.Name:
+        """The name to put in place of ``original_node`` to refer to ``name`` of ``module``,
+        which is imported under that name. An import in the code of ``original_node``'s
+        qualified name, of ``module.name``, or of a name for which ``same`` says so, imports the
+        same thing.
+
+        It is ``name`` itself only where nothing else goes by that name: a wrapper
+        ``def url_for(...)`` calling ``flask.url_for`` must not end up calling itself. In order of
+        preference: a name the module already imports the same thing under (``from flask_login
+        import login_required as must_login`` for ``flask_login.login_required``), a local name
+        already chosen for it, ``name``, then ``<module>_<name>`` (``flask_url_for``)."""
+        scope = self._scope_of(original_node)
+        exact = {f"{module}.{name}", *self.qualified_names(original_node)}
+        also = same
+
+        def same(imported: str) -> bool:
+            return imported in exact or (also is not None and also(imported))
+
+        owner = original_node.value if isinstance(original_node, cst.Attribute) else None
+        prefix = owner.value if isinstance(owner, cst.Name) else module.rpartition(".")[2]
+        chosen = sorted({asname or name for m_, n, asname in self.run.support_imports if (m_, n) == (module, name)})
+        candidates = itertools.chain(
+            _imported_names(scope, same),
+            chosen,
+            (name, f"{prefix}_{name}"),
+            (f"{prefix}_{name}_{i}" for i in itertools.count(2)),
+        )
+        local = next(c for c in candidates if scope is None or _free(scope, c, same))
+        self._need_import(module, name, local)
+        return cst.Name(local)
+
+    def _support_module(self, module: str) -> str:
+        """The import name of a support module, which the engine then writes into the project."""
         import_name, location = support_location(Path(self.context.filename or "module.py"), module)
         self.run.support[str(location)] = support_source(module)
-        key = (import_name, name, asname if asname != name else None)
-        if key not in self.run.support_imports:
-            self.run.support_imports.add(key)
-            AddImportsVisitor.add_needed_import(self.context, *key)
+        return import_name
+
+    def _need_import(self, module: str, name: str, asname: str | None) -> None:
+        self.run.support_imports.add((module, name, asname if asname != name else None))
+
+    def _scope_of(self, node: cst.CSTNode) -> Scope | None:
+        while True:
+            scope = self.get_metadata(ScopeProvider, node, None)
+            if scope is not None or not isinstance(node, (cst.Attribute, cst.Call)):
+                return scope
+            node = node.value if isinstance(node, cst.Attribute) else node.func
 
     def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The annotations of the parameters that ``name`` may refer to."""
@@ -198,6 +264,46 @@ class Transform(cst.CSTTransformer):
             if isinstance(owner, (cst.FunctionDef, cst.ClassDef)) and owner.decorators[0] is current:
                 return owner
         return current
+
+
+def _imported(assignment: BaseAssignment) -> str | None:
+    """The qualified name an ``import``/``from ... import`` binding imports, else None."""
+    statement = getattr(assignment, "node", None)
+    if isinstance(statement, cst.ImportFrom):
+        if statement.relative or statement.module is None or isinstance(statement.names, cst.ImportStar):
+            return None
+        module = get_full_name_for_node(statement.module)
+        for alias in statement.names:
+            if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
+                return f"{module}.{alias.evaluated_name}"
+    if isinstance(statement, cst.Import):
+        for alias in statement.names:
+            if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
+                return alias.evaluated_name
+    return None
+
+
+def _compatible(assignment: BaseAssignment, same: Callable[[str], bool]) -> bool:
+    """A binding a new import of the same thing may replace: an import of it that the code
+    uses (its uses are converted to the support name too; an unused one is left alone)."""
+    imported = _imported(assignment)
+    return imported is not None and same(imported) and bool(assignment.references)
+
+
+def _imported_names(scope: Scope | None, same: Callable[[str], bool]) -> list[str]:
+    """The module-level names that the code imports the ``same`` thing under."""
+    if scope is None:
+        return []
+    return sorted({a.name for a in scope.globals.assignments if _compatible(a, same)})
+
+
+def _free(scope: Scope, name: str, same: Callable[[str], bool]) -> bool:
+    """Whether a module-level import of the ``same`` thing as ``name`` is what ``name`` means in
+    ``scope``: nothing else binds it there, in an enclosing scope or among the builtins."""
+    for assignment in scope[name]:
+        if isinstance(assignment, BuiltinAssignment) or not _compatible(assignment, same):
+            return False
+    return True
 
 
 def support_location(path: Path, module: str) -> tuple[str, Path]:

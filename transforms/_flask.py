@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -29,7 +31,7 @@ class RouteDecorator(NamedTuple):
     call: cst.Call
 
 
-def route_decorator(transform: "Transform", decorator: cst.Decorator) -> RouteDecorator | None:
+def route_decorator(transform: Transform, decorator: cst.Decorator) -> RouteDecorator | None:
     """The parts of ``@x.route(...)`` / ``@x.get(...)`` when x is a Flask app or blueprint of
     this project (a FastAPI router or a lookalike from another library is not)."""
     if not m.matches(decorator, ROUTE_DECORATOR):
@@ -41,16 +43,14 @@ def route_decorator(transform: "Transform", decorator: cst.Decorator) -> RouteDe
     return RouteDecorator(call.func.value, call.func.attr.value, call)
 
 
-def enclosing_function(transform: "Transform", node: cst.CSTNode) -> cst.FunctionDef | None:
-    from libcst.metadata import ParentNodeProvider
-
+def enclosing_function(transform: Transform, node: cst.CSTNode) -> cst.FunctionDef | None:
     current = transform.get_metadata(ParentNodeProvider, node, None)
     while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
         current = transform.get_metadata(ParentNodeProvider, current, None)
     return current if isinstance(current, cst.FunctionDef) else None
 
 
-def is_view(transform: "Transform", function: cst.FunctionDef | None) -> bool:
+def is_view(transform: Transform, function: cst.FunctionDef | None) -> bool:
     return function is not None and any(route_decorator(transform, d) for d in function.decorators)
 
 
@@ -112,3 +112,93 @@ RENDER_TEMPLATE = frozenset(
     }
 )
 FLASH = frozenset({"flask.flash", "flask.helpers.flash", "flask.get_flashed_messages", "flask.helpers.get_flashed_messages"})
+
+
+# -- names flask_compat provides ----------------------------------------------------------------
+class Supported:
+    """Names of Flask or of a Flask extension that flask_compat provides, each with flask_compat's
+    name for it, imported from the package or from one of its ``modules``
+    (``flask.helpers.send_file``, ``flask_login.utils.login_required``)."""
+
+    def __init__(self, package: str, names: Iterable[str] | Mapping[str, str], modules: Iterable[str] = ()) -> None:
+        self.package = package
+        self.names: Mapping[str, str] = names if isinstance(names, Mapping) else {n: n for n in names}
+        self.modules = frozenset(modules)
+
+    def name_for(self, qualified: Iterable[str]) -> str | None:
+        """flask_compat's name for one of these fully qualified names, or None."""
+        for name in sorted(qualified):
+            module, _, last = name.rpartition(".")
+            if last in self.names and (module == self.package or module.removeprefix(self.package + ".") in self.modules):
+                return self.names[last]
+        return None
+
+    def reference(self, transform: Transform, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What a reference to one of these names becomes, or None when it is not one.
+
+        A name keeps its local name, now imported from flask_compat (an alias stays an alias);
+        ``module.name`` becomes a name that means flask_compat's there (never one the code
+        defines itself: Transform.support_reference)."""
+        if isinstance(original, cst.Name):
+            if isinstance(transform.get_metadata(ParentNodeProvider, original, None), cst.ImportAlias):
+                return None
+            support = self.name_for(transform.qualified_names(original))
+            if support is None:
+                return None
+            transform.consume(original)
+            transform.use_support(support, asname=original.value)
+            return updated
+        if not isinstance(original, cst.Attribute) or not self._is_module(transform, original.value):
+            return None
+        support = self.name_for(transform.qualified_names(original))
+        if support is None:
+            return None
+        transform.consume(original)
+        # an import of the same name from the package or one of its modules is the same thing
+        return transform.support_reference(original, support, same=lambda imported: self.name_for([imported]) == support)
+
+    def _is_module(self, transform: Transform, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is the package or one of its modules, imported with ``import``."""
+        if not any(q == self.package or q.removeprefix(self.package + ".") in self.modules for q in transform.qualified_names(node)):
+            return False
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        scope = transform.get_metadata(ScopeProvider, root, None) if isinstance(root, cst.Name) else None
+        bindings = scope[root.value] if scope is not None else ()  # type: ignore[union-attr]
+        return bool(bindings) and all(isinstance(getattr(b, "node", None), cst.Import) for b in bindings)
+
+
+# -- route dependencies -------------------------------------------------------------------------
+def with_dependencies(route: cst.Call, dependencies: Sequence[cst.BaseExpression]) -> cst.Call:
+    """``app.get(path, ...)`` with ``Depends(d)`` for each dependency added to its
+    ``dependencies=[...]`` (after the ones it has). The caller imports ``Depends``."""
+    added = [cst.Element(cst.Call(cst.Name("Depends"), [cst.Arg(d)])) for d in dependencies]
+    args = list(route.args)
+    for index, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == "dependencies" and isinstance(arg.value, cst.List):
+            elements = list(arg.value.elements)
+            if elements and elements[-1].comma is cst.MaybeSentinel.DEFAULT:
+                elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args[index] = arg.with_changes(value=arg.value.with_changes(elements=[*elements, *added]))
+            return route.with_changes(args=args)
+    if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return route.with_changes(args=[*args, kwarg("dependencies", cst.List(added))])
+
+
+def without_decorators(function: cst.FunctionDef, removed: Iterable[int]) -> cst.FunctionDef:
+    """``function`` without the decorators at the ``removed`` positions (those that became route
+    dependencies). Comments above a removed decorator stay, above what came next."""
+    gone = set(removed)
+    kept: list[cst.Decorator] = []
+    comments: list[cst.EmptyLine] = []
+    for index, decorator in enumerate(function.decorators):
+        if index in gone:
+            comments += [line for line in decorator.leading_lines if line.comment is not None]
+        elif comments:
+            kept.append(decorator.with_changes(leading_lines=[*comments, *decorator.leading_lines]))
+            comments = []
+        else:
+            kept.append(decorator)
+    return function.with_changes(decorators=kept, lines_after_decorators=[*comments, *function.lines_after_decorators])

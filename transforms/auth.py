@@ -24,20 +24,21 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import Scope, ScopeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import kwarg, last_arg, route_decorator
+from transforms._flask import Supported, last_arg, route_decorator, with_dependencies, without_decorators
 
 # flask_compat has these under the same names.
-HTTPAUTH = frozenset({"HTTPBasicAuth", "HTTPTokenAuth", "MultiAuth"})
-LOGIN = frozenset(
-    {
+HTTPAUTH = Supported("flask_httpauth", ("HTTPBasicAuth", "HTTPTokenAuth", "MultiAuth"))
+LOGIN = Supported(
+    "flask_login",
+    (
         "LoginManager", "UserMixin", "AnonymousUserMixin", "login_user", "logout_user", "current_user",
         "login_required", "fresh_login_required", "confirm_login", "login_fresh", "login_remembered",
         "login_url", "make_next_param", "encode_cookie", "decode_cookie",
-    }
+    ),
+    modules=("utils", "login_manager", "mixins", "config"),
 )
 DIGEST = "flask_httpauth.HTTPDigestAuth"
 # Flask-Login's decorators on views -> the dependency flask_compat gives them
@@ -46,16 +47,8 @@ LOGIN_REQUIRED = m.Attribute(attr=m.Name("login_required"))
 
 
 def supported_name(qualified: set[str]) -> str | None:
-    """The flask_compat name for a Flask-HTTPAuth or Flask-Login name (also imported from the
-    extension's submodules, ``flask_login.utils.login_required``)."""
-    for name in qualified:
-        package, _, rest = name.partition(".")
-        last = rest.rpartition(".")[2]
-        if package == "flask_httpauth" and rest in HTTPAUTH:
-            return rest
-        if package == "flask_login" and last in LOGIN and rest.count(".") <= 1:
-            return last
-    return None
+    """The flask_compat name for a Flask-HTTPAuth or Flask-Login name."""
+    return HTTPAUTH.name_for(qualified) or LOGIN.name_for(qualified)
 
 
 class AuthTransform(Transform):
@@ -123,24 +116,16 @@ class AuthTransform(Transform):
         ),
     )
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        qualified = self.qualified_names(original_node)
-        name = supported_name(qualified)
-        if name is not None:
-            self.consume(original_node)
-            self.use_support(name, asname=original_node.value)
-        elif DIGEST in qualified:
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        converted = HTTPAUTH.reference(self, original_node, updated_node) or LOGIN.reference(self, original_node, updated_node)
+        if converted is None and DIGEST in self.qualified_names(original_node):
             self.flag(original_node, "digest")
-        return updated_node
+        return converted or updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if isinstance(original_node.value, cst.Name):
-            name = supported_name(self.qualified_names(original_node))
-            if name is not None:  # flask_login.current_user, under a name that is still free
-                local = name if name not in self._scope(original_node) else f"{original_node.value.value}_{name}"
-                self.consume(original_node)
-                self.use_support(name, asname=local)
-                return cst.Name(local)
+        converted = HTTPAUTH.reference(self, original_node, updated_node) or LOGIN.reference(self, original_node, updated_node)
+        if converted is not None:  # flask_login.current_user -> current_user (or a free alias)
+            return converted
         if original_node.attr.value == "blueprint_login_views" and self._is_login_manager(original_node.value):
             self.flag(original_node, "blueprint_login_views")
         return updated_node
@@ -170,17 +155,10 @@ class AuthTransform(Transform):
         AddImportsVisitor.add_needed_import(self.context, "fastapi", "Depends")
         decorators = list(updated_node.decorators)
         for index in routes:
-            decorators[index] = self._with_dependencies(decorators[index], dependencies)
-        # comments above the removed decorators stay, above what now follows the routes
-        comments = [line for d in decorators[last + 1 : below] for line in d.leading_lines if line.comment]
-        if not comments:
-            return updated_node.with_changes(decorators=[*decorators[: last + 1], *decorators[below:]])
-        if below < len(decorators):
-            decorators[below] = decorators[below].with_changes(leading_lines=[*comments, *decorators[below].leading_lines])
-            return updated_node.with_changes(decorators=[*decorators[: last + 1], *decorators[below:]])
-        return updated_node.with_changes(
-            decorators=decorators[: last + 1], lines_after_decorators=[*comments, *updated_node.lines_after_decorators]
-        )
+            route = decorators[index].decorator
+            assert isinstance(route, cst.Call)
+            decorators[index] = decorators[index].with_changes(decorator=with_dependencies(route, dependencies))
+        return without_decorators(updated_node.with_changes(decorators=decorators), range(last + 1, below))
 
     def _dependency(self, original: cst.Decorator, updated: cst.BaseExpression) -> cst.BaseExpression | None:
         """What goes in ``Depends(...)`` for an auth decorator, or None when it is not one."""
@@ -199,9 +177,6 @@ class AuthTransform(Transform):
         args = list(updated.args) if isinstance(updated, cst.Call) else []
         return cst.Call(cst.Attribute(receiver, cst.Name("dependency")), last_arg(args))
 
-    def _scope(self, node: cst.CSTNode) -> Scope | set[str]:
-        return self.get_metadata(ScopeProvider, node, None) or set()
-
     def _is_login_manager(self, node: cst.BaseExpression) -> bool:
         """``manager = LoginManager()`` of this module, or ``app.login_manager``."""
         if m.matches(node, m.Attribute(attr=m.Name("login_manager"))):
@@ -215,13 +190,6 @@ class AuthTransform(Transform):
             return True
         if isinstance(node, cst.Name):
             for value in self.assigned_values(node):
-                if isinstance(value, cst.Call) and supported_name(self.qualified_names(value.func)) in HTTPAUTH:
+                if isinstance(value, cst.Call) and HTTPAUTH.name_for(self.qualified_names(value.func)) is not None:
                     return True
         return False
-
-    def _with_dependencies(self, decorator: cst.Decorator, dependencies: list[cst.BaseExpression]) -> cst.Decorator:
-        call = decorator.decorator
-        assert isinstance(call, cst.Call)
-        # default commas: ", " between elements and arguments, none after the last
-        elements = [cst.Element(cst.Call(cst.Name("Depends"), [cst.Arg(d)])) for d in dependencies]
-        return decorator.with_changes(decorator=call.with_changes(args=[*call.args, kwarg("dependencies", cst.List(elements))]))

@@ -122,5 +122,4 @@ class CorsTransform(Transform):
         if isinstance(original_node.func, cst.Name):
             self.use_support("cross_origin", asname=original_node.func.value)
             return updated_node
-        self.use_support("cross_origin")
-        return updated_node.with_changes(func=cst.Name("cross_origin"))
+        return updated_node.with_changes(func=self.support_reference(original_node.func, "cross_origin"))

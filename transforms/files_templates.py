@@ -26,17 +26,19 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY, last_arg
+from transforms._flask import FLASH, RENDER_TEMPLATE, SEND_FILE, SEND_FROM_DIRECTORY, Supported, last_arg
 
 CURRENT_APP = "flask.current_app"
 TEMPLATE_REGISTRARS = frozenset({"template_filter", "template_global", "template_test", "context_processor"})
 APP_WIDE_REGISTRARS = frozenset(
     {"app_template_filter", "app_template_global", "app_template_test", "app_context_processor"}
 )
-# flask_compat name -> the flask names it stands for
-SUPPORTED: dict[str, set[str]] = {}
-for _qualified in sorted(SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLASH):
-    SUPPORTED.setdefault(_qualified.rsplit(".", 1)[1], set()).add(_qualified)
+# flask names flask_compat has under the same name
+SUPPORTED = Supported(
+    "flask",
+    sorted({q.rpartition(".")[2] for q in SEND_FILE | SEND_FROM_DIRECTORY | RENDER_TEMPLATE | FLASH}),
+    modules=("helpers", "templating"),
+)
 
 
 class FilesTemplatesTransform(Transform):
@@ -70,13 +72,8 @@ class FilesTemplatesTransform(Transform):
         ),
     )
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        support = next((n for n, q in SUPPORTED.items() if self.names(original_node, *q)), None)
-        if support is not None:
-            # the same local name, now from flask_compat (an alias stays an alias)
-            self.consume(original_node)
-            self.use_support(support, asname=original_node.value)
-        return updated_node
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return SUPPORTED.reference(self, original_node, updated_node) or updated_node
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
         """``@app.context_processor`` / ``@app.template_filter`` -> ``@context_processor(app)`` & co."""
@@ -143,12 +140,7 @@ class FilesTemplatesTransform(Transform):
             # FastAPI's app.root_path is the URL prefix behind a proxy; Flask's is the app's folder
             self.consume(original_node)
             return updated_node.with_changes(attr=cst.Name("flask_root_path"))
-        flask_name = isinstance(original_node.value, cst.Name) and self.names(original_node, *SUPPORTED.get(name, ()))
-        if flask_name:
-            self.consume(original_node)  # flask.send_file
-            self.use_support(name)
-            return cst.Name(name)
-        return updated_node
+        return SUPPORTED.reference(self, original_node, updated_node) or updated_node  # flask.send_file
 
     def _is_app(self, node: cst.BaseExpression) -> bool:
         return self.kind_of(node) == "app" or self.names(node, CURRENT_APP)

@@ -256,9 +256,8 @@ class FlaskSqlalchemyTransform(Transform):
         if attr == "Model":
             return self._reference(database, facts.base)
         module = "sqlalchemy" if attr in CORE_NAMES else "sqlalchemy.orm" if attr in ORM_NAMES else None
-        if module is not None:
-            AddImportsVisitor.add_needed_import(self.context, module, attr)
-            return cst.Name(attr)
+        if module is not None:  # db.Column -> Column, or an alias when the module has its own Column
+            return self.import_reference(original_node, module, attr)
         if attr not in DATABASE_API:
             advice = "use db.engine (one database)" if attr in ("engines", "get_engine") else "use SQLAlchemy's own API"
             self.flag(original_node, "database_attribute", attr=attr, advice=advice)

@@ -23,15 +23,17 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import kwarg, last_arg, route_decorator, string_value
+from transforms._flask import Supported, last_arg, route_decorator, string_value, with_dependencies, without_decorators
 
 PACKAGE = "flask_jwt_extended"
 JWT_REQUIRED = "jwt_required"
 # What flask_compat provides, by Flask-JWT-Extended's name (current_user is named apart from
 # Flask-Login's).
-SUPPORTED = {
-    name: name
-    for name in (
+SUPPORTED = Supported(
+    PACKAGE,
+    {
+        name: name
+        for name in (
         "JWTManager", "jwt_required", "verify_jwt_in_request", "create_access_token", "create_refresh_token",
         "decode_token", "get_jwt", "get_jwt_header", "get_jwt_identity", "get_jwt_request_location",
         "get_current_user", "get_unverified_jwt_headers", "get_jti", "get_csrf_token", "set_access_cookies",
@@ -39,8 +41,11 @@ SUPPORTED = {
         "JWTExtendedException", "JWTDecodeError", "InvalidHeaderError", "InvalidQueryParamError",
         "NoAuthorizationError", "CSRFError", "WrongTokenError", "RevokedTokenError", "FreshTokenRequired",
         "UserLookupError", "UserClaimsVerificationError",
-    )
-} | {"current_user": "jwt_current_user"}
+        )
+    }
+    | {"current_user": "jwt_current_user"},
+    modules=("utils", "view_decorators", "jwt_manager", "exceptions", "tokens", "internal_utils"),
+)
 # jwt_required's parameters, in order; its arguments are copied into JWTRequired(...) when they are
 # literals or names of constants (nothing another transform rewrites)
 PARAMETERS = ("optional", "fresh", "refresh", "locations", "verify_type", "skip_revocation_check")
@@ -147,35 +152,15 @@ class JwtAuthTransform(Transform):
         self.removed: dict[cst.FunctionDef, cst.Decorator] = {}
 
     # -- names ---------------------------------------------------------------------------
-    def _support(self, node: cst.CSTNode) -> str | None:
-        """flask_compat's name for what ``node`` names in Flask-JWT-Extended, or None."""
-        for name in self.qualified_names(node):
-            package, _, attribute = name.rpartition(".")
-            if (package == PACKAGE or package.startswith(PACKAGE + ".")) and attribute in SUPPORTED:
-                return SUPPORTED[attribute]
-        return None
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if original_node in self.run.consumed or isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.ImportAlias):
-            return updated_node
-        support = self._support(original_node)
-        if support is not None:
-            self.consume(original_node)  # the same local name, now from flask_compat
-            self.use_support(support, asname=original_node.value)
-        return updated_node
-
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         if original_node in self.run.consumed:  # a jwt_required that became a dependency
             return updated_node
-        module = self.qualified_names(original_node.value)
-        if not any(q == PACKAGE or q.startswith(PACKAGE + ".") for q in module):
+        return SUPPORTED.reference(self, original_node, updated_node) or updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node in self.run.consumed:
             return updated_node
-        support = self._support(original_node)
-        if support is None:
-            return updated_node
-        self.consume(original_node)  # flask_jwt_extended.get_jwt -> get_jwt
-        self.use_support(support)
-        return cst.Name(support)
+        return SUPPORTED.reference(self, original_node, updated_node) or updated_node  # fje.get_jwt -> get_jwt
 
     # -- settings flask_compat does not follow -------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -214,7 +199,7 @@ class JwtAuthTransform(Transform):
                 self.consume(decorator.decorator)
 
     def _is_jwt_required(self, node: cst.BaseExpression) -> bool:
-        return self._support(node) == JWT_REQUIRED
+        return SUPPORTED.name_for(self.qualified_names(node)) == JWT_REQUIRED
 
     def _convertible(self, decorators: list[cst.Decorator], routes: list[int], index: int) -> bool:
         """Whether the decorator at ``index`` may become a dependency of the routes: it comes
@@ -227,7 +212,7 @@ class JwtAuthTransform(Transform):
         names = [a.keyword.value if a.keyword else None for a in call.args]
         if len(call.args) > len(PARAMETERS) or not all(n is None or n in PARAMETERS for n in names):
             return False
-        flask = any(q.startswith("flask") for a in call.args for q in self.qualified_names(a.value))
+        flask = any(q == "flask" or q.startswith("flask.") for a in call.args for q in self.qualified_names(a.value))
         return not flask and all(m.matches(a, LITERAL_ARG) for a in call.args)
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
@@ -251,16 +236,10 @@ class JwtAuthTransform(Transform):
         protected = self.removed.pop(original_node, None)
         if protected is None:
             return updated_node
-        decorators = list(updated_node.decorators)
-        index = next((i for i, d in enumerate(decorators) if d is protected or d.deep_equals(protected)), None)
+        index = next((i for i, d in enumerate(updated_node.decorators) if d is protected or d.deep_equals(protected)), None)
         if index is None:  # another transform took it already
             return updated_node
-        comments = [line for line in decorators.pop(index).leading_lines if line.comment]
-        if comments and index < len(decorators):
-            decorators[index] = decorators[index].with_changes(leading_lines=[*comments, *decorators[index].leading_lines])
-        elif comments:
-            return updated_node.with_changes(decorators=decorators, lines_after_decorators=[*comments, *updated_node.lines_after_decorators])
-        return updated_node.with_changes(decorators=decorators)
+        return without_decorators(updated_node, [index])
 
     def _with_dependency(self, route: cst.Call, protected: cst.Decorator) -> cst.Call:
         """``@app.get(path, ...)`` with ``Depends(JWTRequired(<jwt_required's arguments>))``
@@ -269,15 +248,4 @@ class JwtAuthTransform(Transform):
         AddImportsVisitor.add_needed_import(self.context, "fastapi", "Depends")
         self.use_support("JWTRequired")
         check = cst.Call(cst.Name("JWTRequired"), last_arg(list(protected.decorator.args)))
-        dependency = cst.Element(cst.Call(cst.Name("Depends"), [cst.Arg(check)]))
-        args = list(route.args)
-        for index, arg in enumerate(args):
-            if arg.keyword is not None and arg.keyword.value == "dependencies" and isinstance(arg.value, cst.List):
-                elements = list(arg.value.elements)
-                if elements and elements[-1].comma is cst.MaybeSentinel.DEFAULT:
-                    elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                args[index] = arg.with_changes(value=arg.value.with_changes(elements=[*elements, dependency]))
-                return route.with_changes(args=args)
-        if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        return route.with_changes(args=[*args, kwarg("dependencies", cst.List([dependency]))])
+        return with_dependencies(route, [check])

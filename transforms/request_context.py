@@ -19,18 +19,12 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.transform import Example, Transform
-from transforms._flask import kwarg
+from transforms._flask import Supported, kwarg
 
-G = "flask.g"
 # flask names that flask_compat provides under the same name
-SUPPORTED = {
-    "g": G,
-    "current_app": "flask.current_app",
-    "url_for": "flask.url_for",
-    "redirect": "flask.redirect",
-    "make_response": "flask.make_response",
-    "session": "flask.session",
-}
+SUPPORTED = Supported(
+    "flask", ("g", "current_app", "url_for", "redirect", "make_response", "session"), modules=("globals", "helpers")
+)
 REQUEST = "flask.request"
 HOOKS = {
     "before_request": "before_request",
@@ -73,17 +67,13 @@ class RequestContextTransform(Transform):
         super().__init__(*args, **kwargs)
         self.requests: dict[cst.CSTNode, list[cst.Name]] = {}  # anchor -> flask.request names in it
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        support = next((n for n, q in SUPPORTED.items() if self.names(original_node, q)), None)
-        if support is not None:
-            # the same local name, now from flask_compat (an alias stays an alias)
-            self.consume(original_node)
-            self.use_support(support, asname=original_node.value)
-        elif self.names(original_node, REQUEST):
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        converted = SUPPORTED.reference(self, original_node, updated_node)
+        if converted is None and self.names(original_node, REQUEST):
             anchor = self.anchor_of(original_node)
             if anchor is not None:
                 self.requests.setdefault(anchor, []).append(original_node)
-        return updated_node
+        return converted or updated_node
 
     def leave_anchor(self, anchor: cst.CSTNode) -> None:
         """What request_params did not turn into parameters (reads in hooks, helpers and
@@ -95,12 +85,7 @@ class RequestContextTransform(Transform):
                 self.use_support("request", asname=name.value)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if self.names(original_node, *SUPPORTED.values()) and isinstance(original_node.value, cst.Name):
-            name = original_node.attr.value  # flask.g, flask.current_app, flask.url_for
-            self.consume(original_node)
-            self.use_support(name)
-            return cst.Name(name)
-        return updated_node
+        return SUPPORTED.reference(self, original_node, updated_node) or updated_node  # flask.g, flask.url_for
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
         registrar = self._registrar(original_node.decorator)
