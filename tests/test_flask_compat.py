@@ -197,3 +197,20 @@ def test_teardown_appcontext_runs_when_a_request_or_an_app_context_ends():
     assert closed == ["startup connection"]
     assert TestClient(app).get("/x").status_code == 200
     assert closed == ["startup connection", "request", "per-request connection"]
+
+
+def test_text_from_a_helper_is_html_and_jsonified_text_json(tmp_path):
+    """Flask sends a str a view returns as text/html, whatever made it, and jsonify(text) as a
+    JSON string: FlaskResponse, the converted app's default response class, does the same."""
+    from pathlib import Path
+
+    from codemod.testing import convert_copy
+    from codemod.verify import compare
+
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "responses" / "jsonify_text" / "input.py"
+    (tmp_path / "original").mkdir()
+    (tmp_path / "original" / "textapp.py").write_bytes(source.read_bytes())
+    converted = convert_copy(tmp_path / "original", tmp_path / "converted")
+    requests = [{"method": "GET", "path": "/motd"}, {"method": "GET", "path": "/banner"}]
+    comparison = compare(tmp_path / "original", converted, "textapp:app", requests)
+    assert comparison.same, comparison

@@ -146,7 +146,11 @@ class ResponsesTransform(Transform):
             content = self._jsonify_content(value, new_value)
             if content is None:
                 return updated_node
-            return updated_node.with_changes(value=content if view else self._build_response(JSON, content, []))
+            # a view's value is JSON unless it is a str (FlaskResponse): jsonify(text) stays JSON
+            single = [a.value for a in value.args if a.keyword is None and not a.star]
+            text = len(single) == 1 and len(value.args) == 1 and self._kind(single[0], function) in (HTML, EMPTY)
+            plain = view and not text
+            return updated_node.with_changes(value=content if plain else self._build_response(JSON, content, []))
         if view and self._kind(value, function) in (HTML, EMPTY):
             return updated_node.with_changes(value=self._build_response(HTML, new_value, []))
         return updated_node

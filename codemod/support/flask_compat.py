@@ -14,6 +14,8 @@ Written by flask2fastapi. It is yours: edit it, or delete it once no module impo
   routes only, and ``before_request(bp, app_wide=True)`` for every request. It also tries routes
   that can match the same URL in werkzeug's order, and reads the first of repeated query keys, as
   Flask does (``getlist`` keys keep all their values).
+- ``FlaskResponse``: the default response class ``add_flask_attributes`` gives the app: what a
+  view returns is JSON, except a str, which is an HTML page as in Flask (``return page()``).
 - ``blueprint_errorhandler``: ``@bp.errorhandler(...)``, laid over the app's handlers for that
   router's routes (``app_wide=True``: ``@bp.app_errorhandler``, every request).
 - ``IntRule``, ``FloatRule``, ``PathRule``, ``UuidRule``: what werkzeug's URL converters match,
@@ -79,6 +81,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio.from_thread
 from fastapi import Depends, HTTPException, Request, Security, UploadFile
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -1150,6 +1153,31 @@ class Config(dict):
         return found
 
 
+class FlaskResponse(JSONResponse):
+    """What a view's return value becomes, as in Flask: a str (or bytes) is an HTML page, anything
+    else JSON. FastAPI would send a str as a JSON string; a view returning what a helper made
+    (``return page()``) must answer as it did."""
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Any = None,
+        media_type: str | None = None,
+        background: Any = None,
+    ) -> None:
+        if isinstance(content, (str, bytes)) and media_type is None:
+            media_type = "text/html"
+        super().__init__(content, status_code, headers, media_type, background)
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode("utf-8")
+        return super().render(content)
+
+
 def add_flask_attributes(
     app: Any,
     import_name: str,
@@ -1164,6 +1192,8 @@ def add_flask_attributes(
     # Flask's app.root_path; FastAPI's root_path is the ASGI mount prefix, so it keeps its own name
     app.flask_root_path = os.path.dirname(os.path.abspath(module.__file__)) if module and getattr(module, "__file__", None) else os.getcwd()
     app.__class__ = _flask_class(type(app))
+    if isinstance(app.router.default_response_class, DefaultPlaceholder):  # the app did not choose one
+        app.router.default_response_class = FlaskResponse  # its routes', and its routers'
     app.instance_path = instance_path or app.auto_find_instance_path()
     app.config = Config(app.instance_path if instance_relative_config else app.flask_root_path, _FLASK_DEFAULTS)
     app.logger = logging.getLogger(import_name)
