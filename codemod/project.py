@@ -35,7 +35,9 @@ SQLALCHEMY = "flask_sqlalchemy.SQLAlchemy"
 # Cheap textual test: a file that says none of these defines, registers or returns no app or
 # blueprint, no Flask-HTTPAuth object, no Flask-SQLAlchemy instance and no model, so its metadata is never resolved in the
 # facts pass (a model of a model imports it, most often from a "models" module).
-FACTS_PREFILTER = (b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"SQLAlchemy", b"Model", b"model")
+FACTS_PREFILTER = (
+    b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"SQLAlchemy", b"Model", b"model", b"wraps"
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class Project:
     registrations: dict[str, list[bool]] = field(default_factory=dict)
     factories: set[str] = field(default_factory=set)
     auth_objects: set[str] = field(default_factory=set)  # Flask-HTTPAuth objects, by name
+    # the project's check-then-call decorators (see _is_guard), and the factories that make them
+    guards: set[str] = field(default_factory=set)
+    guard_factories: set[str] = field(default_factory=set)
     databases: dict[str, DatabaseFacts] = field(default_factory=dict)  # flask_sqlalchemy.SQLAlchemy()
     classes: dict[str, ClassFacts] = field(default_factory=dict)  # every class that has bases
 
@@ -86,6 +91,8 @@ class Project:
             self.registrations.setdefault(name, []).extend(overrides)
         self.factories |= other.factories
         self.auth_objects |= other.auth_objects
+        self.guards |= other.guards
+        self.guard_factories |= other.guard_factories
         self.databases.update(other.databases)
         self.classes.update(other.classes)
 
@@ -271,8 +278,48 @@ class _FactsVisitor(cst.CSTVisitor):
         self.nesting -= 1
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.nesting == 0:
+            if self._is_guard(node):
+                self.facts.guards |= self._names(node.name)
+            else:
+                body = _body(node)
+                inner = body[0] if len(body) == 2 and _returns_name(body[1], body[0]) else None
+                if isinstance(inner, cst.FunctionDef) and self._is_guard(inner):
+                    self.facts.guard_factories |= self._names(node.name)
         self.functions.append(node)
         self.nesting += 1
+
+    def _is_guard(self, function: cst.FunctionDef) -> bool:
+        """``def deco(view)`` whose body is ``@functools.wraps(view) def wrapped(*args, **kwargs):
+        <checks>; return view(*args, **kwargs)`` and ``return wrapped``, the checks using neither
+        the view nor its arguments: what it does before calling the view can run as a dependency."""
+        params = function.params
+        if len(params.params) != 1 or params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
+            return False
+        if params.kwonly_params or params.star_kwarg is not None or params.posonly_params:
+            return False
+        view = params.params[0].name.value
+        body = _body(function)
+        if len(body) != 2 or not isinstance(body[0], cst.FunctionDef) or not _returns_name(body[1], body[0]):
+            return False
+        wrapped = body[0]
+        if len(wrapped.decorators) != 1 or not isinstance(wrapped.decorators[0].decorator, cst.Call):
+            return False
+        wraps = wrapped.decorators[0].decorator
+        if "functools.wraps" not in self._names(wraps.func) or not m.matches(wraps, m.Call(args=[m.Arg(m.Name(view))])):
+            return False
+        inner = wrapped.params
+        if inner.params or inner.posonly_params or inner.kwonly_params:
+            return False
+        if not isinstance(inner.star_arg, cst.Param) or not isinstance(inner.star_kwarg, cst.Param):
+            return False
+        args, kwargs = inner.star_arg.name.value, inner.star_kwarg.name.value
+        statements = list(wrapped.body.body)
+        call = m.Call(func=m.Name(view), args=[m.Arg(m.Name(args), star="*"), m.Arg(m.Name(kwargs), star="**")])
+        if not statements or not m.matches(statements[-1], m.SimpleStatementLine([m.Return(call)])):
+            return False
+        used = {n.value for s in statements[:-1] for n in m.findall(s, m.Name())}  # type: ignore[union-attr]
+        return not used & {view, args, kwargs} and not any(m.findall(s, m.Yield() | m.Await()) for s in statements[:-1])
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
@@ -281,6 +328,21 @@ class _FactsVisitor(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if self.functions and node.value is not None and self._names(node.value) & self.facts.apps:
             self.facts.factories |= self._names(self.functions[-1].name)
+
+
+def _body(function: cst.FunctionDef) -> list[cst.BaseStatement]:
+    """A function's statements, its docstring left out."""
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())])):
+        body = body[1:]
+    return body
+
+
+def _returns_name(statement: cst.BaseStatement, function: cst.BaseStatement) -> bool:
+    """``return f`` for the function ``f`` defined just before."""
+    return isinstance(function, cst.FunctionDef) and m.matches(
+        statement, m.SimpleStatementLine([m.Return(m.Name(function.name.value))])
+    )
 
 
 def _bound_names(statement: cst.CSTNode) -> list[cst.Name]:

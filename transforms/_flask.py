@@ -189,13 +189,15 @@ def with_dependencies(route: cst.Call, dependencies: Sequence[cst.BaseExpression
 
 def without_decorators(function: cst.FunctionDef, removed: Iterable[int]) -> cst.FunctionDef:
     """``function`` without the decorators at the ``removed`` positions (those that became route
-    dependencies). Comments above a removed decorator stay, above what came next."""
+    dependencies). Comments above and after a removed decorator stay, above what came next."""
     gone = set(removed)
     kept: list[cst.Decorator] = []
     comments: list[cst.EmptyLine] = []
     for index, decorator in enumerate(function.decorators):
         if index in gone:
             comments += [line for line in decorator.leading_lines if line.comment is not None]
+            if decorator.trailing_whitespace.comment is not None:  # @timed  # why it is here
+                comments.append(cst.EmptyLine(comment=decorator.trailing_whitespace.comment))
         elif comments:
             kept.append(decorator.with_changes(leading_lines=[*comments, *decorator.leading_lines]))
             comments = []

@@ -168,6 +168,12 @@ class AuthTransform(Transform):
             return cst.Attribute(updated, cst.Name("dependency"))
         call = expression if isinstance(expression, cst.Call) else None
         target = call.func if call is not None else expression
+        project = self.run.project
+        if (call is None and self.qualified_names(expression) & project.guards) or (
+            call is not None and self.qualified_names(call.func) & project.guard_factories
+        ):  # the project's own check-then-call decorator (codemod.project._is_guard)
+            self.use_support("decorator_dependency")
+            return cst.Call(cst.Name("decorator_dependency"), [cst.Arg(updated)])
         if not m.matches(target, LOGIN_REQUIRED) or not self._is_httpauth(target.value):  # type: ignore[attr-defined]
             return None
         if call is not None and any(a.keyword is None for a in call.args):

@@ -1556,6 +1556,25 @@ def _dependency(check: Any, schemes: tuple[Any, ...] = ()) -> Any:
     return dependency
 
 
+def decorator_dependency(decorator: Any) -> Any:
+    """The project's own auth decorator (``@functools.wraps(view)`` around checks and ``return
+    view(*args, **kwargs)``) as a route dependency: ``dependencies=[Depends(decorator_dependency(
+    login_required))]``. The decorator's checks run where they ran, before the view; what it
+    returned instead of calling the view (``jsonify(error=...), 401``) is the answer, as it was
+    (the app's error handlers do not see it); an ``abort(403)`` in it is answered by them."""
+    passed = object()
+    checked = decorator(lambda *args, **kwargs: passed)
+
+    async def dependency(request: Request) -> None:
+        _match_path(request)  # Flask matched the URL's converters before the decorator ran
+        result = await _call(checked)
+        if result is not passed:
+            raise AuthRefusal(to_response(result))
+
+    dependency.__name__ = getattr(checked, "__name__", "dependency")
+    return dependency
+
+
 def _match_path(request: Request) -> None:
     """Flask matched the URL (its converters: ``<int:page>``) before the auth decorator ran, so
     ``/admin/abc`` was a 404 for everyone; FastAPI checks path parameters after the route's
