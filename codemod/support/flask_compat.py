@@ -70,6 +70,7 @@ import os
 import re
 import shutil
 import sys
+import typing
 from base64 import b64decode
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
@@ -489,11 +490,14 @@ def _included_blueprints(app: Any) -> list[Any]:
         return cached[1]
     _in_flask_order(app.router)
     included: list[Any] = []
+    # FastAPI before 0.16x copied an included router's routes into the app: only the endpoint
+    # tells where such a route came from; later versions keep the router (``original_router``)
+    copied = not any(getattr(route, "original_router", None) is not None for route in app.router.routes)
     for route, owners in _routes(app.router.routes, []):
         endpoint = getattr(route, "endpoint", None)
         if endpoint is None:
             continue
-        if not owners:
+        if not owners and copied:
             owners = [bp for bp in _BLUEPRINTS if any(getattr(r, "endpoint", None) is endpoint for r in bp.routes)]
         blueprints = [bp for bp in owners if any(bp is known for known in _BLUEPRINTS)]
         if blueprints:
@@ -3237,6 +3241,11 @@ class JWTRequired:
         defaults = (False, False, False, None, True, False)
         given = [f"{n}={v!r}" for n, v, d in zip(names, self.options, defaults) if v != d]
         return f"JWTRequired({', '.join(given)})"
+
+
+# An instance has no __globals__ for FastAPI (before 0.12x) to read the annotations, which are
+# strings under ``from __future__ import annotations``: give __call__ the objects themselves.
+JWTRequired.__call__.__annotations__ = typing.get_type_hints(JWTRequired.__call__, include_extras=True)
 
 
 def get_jwt() -> dict[str, Any]:
