@@ -36,9 +36,9 @@ from codemod.engine import (
     convert_paths,
     copy_tree,
     discover,
-    missing_support,
     out_path,
     out_root,
+    requirement_files,
     write_atomic,
 )
 from codemod.findings import ENGINE_CODES, by_code, catalogue
@@ -108,13 +108,13 @@ def convert(
     files = discover(paths)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
-    support = missing_support(results)
+    support = requirement_files(paths, results)
     if diff:
         for result in results:
             if result.status == "changed":
                 _print_diff(result)
         for path, content in support.items():
-            _print_diff(FileResult(str(path), "changed", old=b"", new=content))
+            _print_diff(FileResult(str(path), "changed", old=path.read_bytes() if path.exists() else b"", new=content))
     if writes:
         if out_dir is not None:
             _write_out(results, paths, out_dir, support)
@@ -125,7 +125,11 @@ def convert(
             for path, content in support.items():
                 write_atomic(path, content)
     if report is not None:
-        document = {"files": [r.to_json() for r in results], "support": [str(p) for p in support]}
+        document = {
+            "files": [r.to_json() for r in results],
+            "routes": [route for r in results for route in r.routes],
+            "requirements": [str(p) for p in support],
+        }
         report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     _summary(results, support, written=writes)
     raise typer.Exit(_exit_code(results, support, check))
@@ -157,9 +161,8 @@ def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, supp
     for path, content in support.items():
         try:
             target = out_path(path, paths, out_dir)
-        except ValueError:  # the package's top folder was not among the converted paths
+        except ValueError:  # the folder of a converted file given alone
             target = out_dir / path.name
-            err.print(f"[yellow]note:[/] {path} is outside the converted paths; written as {target}")
         write_atomic(target, content)
 
 
@@ -192,7 +195,11 @@ def _summary(results: list[FileResult], support: dict[Path, bytes], written: boo
     table.add_row("unchanged", str(counts["unchanged"]))
     table.add_row("failed", str(counts["failed"]))
     if support:
-        table.add_row("support modules added" if written else "support modules to add", str(len(support)))
+        table.add_row("requirement files updated" if written else "requirement files to update", str(len(support)))
+    routes = [route for r in results for route in r.routes]
+    table.add_row("routes native", str(sum(route["level"] == "native" for route in routes)))
+    table.add_row("routes bridged", str(sum(route["level"] == "bridged" for route in routes)))
+    table.add_row("Flask uses left", str(sum(r.flask_uses for r in results if r.status != "failed")))
     for code, count in by_code(findings).items():
         table.add_row(f"finding {code}", str(count))
     err.print(table)

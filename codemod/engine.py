@@ -2,16 +2,17 @@
 
 Pass 1 (facts) and pass 2 (transform) both fan out over a process pool. Within a file the
 transforms run in the explicit order of ``transforms.ORDER``, combined in one traversal of one
-metadata-wrapped tree (the last, ``unconverted``, flags what the others did not convert); then
-LibCST's AddImportsVisitor adds imports and the imports whose every use was converted are
-removed. A file that does not parse, or on which a transform raises, is reported and left
-byte-identical.
+metadata-wrapped tree (with ``FlaskUses``, which counts the Flask debt); then LibCST's
+AddImportsVisitor adds imports and the imports whose every use was converted are removed. A file
+that does not parse, or on which a transform raises, is reported and left byte-identical. A
+converted project needs the runtime package: ``requirement_files`` adds it to its requirements.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import traceback
@@ -28,10 +29,14 @@ from libcst.metadata import MetadataWrapper
 
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.project import Project, gather, module_of, wrap
-from codemod.transform import Combined, FileRun, Options, Transform
+from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform
 
-# Folders that hold no code of the project's own (or no code at all).
-SKIP_DIRS = frozenset({"__pycache__", "build", "dist", "node_modules", "site-packages"})
+# Folders that hold no code of the project's own (or no code at all), and the runtime package
+# (a copy of it in the project is not the project's code).
+SKIP_DIRS = frozenset(
+    {"__pycache__", "build", "dist", "node_modules", "site-packages", "flask2fastapi_runtime", "_flask2fastapi_runtime"}
+)
+RUNTIME_REQUIREMENT = "flask2fastapi-runtime>=0.1,<0.2"
 # Never copied into --out: caches and version control, not part of the program.
 NOT_COPIED = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"})
 
@@ -43,15 +48,15 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     old: bytes | None = None  # only for changed files
     new: bytes | None = None
-    # support modules the converted file imports (codemod/support): path -> content
-    support: dict[str, bytes] = field(default_factory=dict)
+    routes: list[dict[str, object]] = field(default_factory=list)  # each route's level (plan.py)
+    flask_uses: int = 0  # references to Flask, werkzeug and flask_* names left in the file
 
     def to_json(self) -> dict[str, object]:
         return {
             "path": self.path,
             "status": self.status,
             "findings": [f.to_json() for f in self.findings],
-            "support": sorted(self.support),
+            "flask_uses": self.flask_uses,
         }
 
 
@@ -111,7 +116,7 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     module_id = module_of(path)
     base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
     original = module
-    module = _traverse(module, path, base, lambda context: [c(context, run) for c in classes], run)
+    module = _traverse(module, path, base, lambda context: [*(c(context, run) for c in classes), FlaskUses(context, run)], run)
     for needed in run.needed_imports():
         AddImportsVisitor.add_needed_import(base, *needed)
     if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
@@ -204,9 +209,10 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
         detail = f"{type(error).__name__}: {_first_line(error)} ({Path(where.filename).name}:{where.lineno})"
         return FileResult(name, "failed", [Finding(TRANSFORM_ERROR.code, name, 0, TRANSFORM_ERROR.message(error=detail))])
     findings = locate(run.findings, new_module.code, name)
+    routes = [plan.to_json() for plan in project.plans_in(name)]
     if new == source:
-        return FileResult(name, "unchanged", findings, support=run.support)
-    return FileResult(name, "changed", findings, old=source, new=new, support=run.support)
+        return FileResult(name, "unchanged", findings, routes=routes, flask_uses=run.flask_uses)
+    return FileResult(name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses)
 
 
 def _first_line(error: BaseException) -> str:
@@ -284,10 +290,53 @@ def convert_paths(
 # -- writing ---------------------------------------------------------------------------------
 
 
-def missing_support(results: Sequence[FileResult]) -> dict[Path, bytes]:
-    """Support modules some converted file imports and the project does not have yet."""
-    needed = {Path(p): content for r in results if r.status != "failed" for p, content in r.support.items()}
-    return {path: content for path, content in sorted(needed.items()) if not path.exists()}
+def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> dict[Path, bytes]:
+    """The files to write so that each converted project requires the runtime package its code
+    now imports: its root's requirements.txt (the line added once), else the dependencies of
+    its pyproject.toml's [project] table, else a new requirements-fastapi.txt."""
+    changed = [Path(r.path).resolve() for r in results if r.status == "changed"]
+    files: dict[Path, bytes] = {}
+    for root in roots:
+        folder = root if root.is_dir() else root.parent
+        if not any(path.is_relative_to(folder.resolve()) for path in changed):
+            continue
+        requirements, pyproject = folder / "requirements.txt", folder / "pyproject.toml"
+        if requirements.is_file():
+            text = requirements.read_bytes()
+            if b"flask2fastapi-runtime" not in text:
+                ending = b"" if not text or text.endswith(b"\n") else b"\n"
+                files[requirements] = text + ending + RUNTIME_REQUIREMENT.encode() + b"\n"
+            continue
+        if pyproject.is_file():
+            text = pyproject.read_text(encoding="utf-8")
+            added = text if "flask2fastapi-runtime" in text else _with_dependency(text)
+            if added is not None:
+                if added != text:
+                    files[pyproject] = added.encode("utf-8")
+                continue
+        files[folder / "requirements-fastapi.txt"] = RUNTIME_REQUIREMENT.encode() + b"\n"
+    return files
+
+
+def _with_dependency(text: str) -> str | None:
+    """pyproject.toml's text with the runtime first in [project] dependencies (None: it has no
+    such list)."""
+    section = re.search(r"^\[project\]\s*$(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    if section is None:
+        return None
+    match = re.search(r"^dependencies\s*=\s*\[", section.group(1), re.MULTILINE)
+    if match is None:
+        return None
+    at = section.start(1) + match.end()
+    rest = text[at:]
+    if rest.lstrip(" ").startswith("]"):
+        entry = f'"{RUNTIME_REQUIREMENT}"'
+    elif rest.startswith("\n"):
+        indent = re.match(r"\n([ \t]*)", rest).group(1) or "    "  # type: ignore[union-attr]
+        entry = f'\n{indent}"{RUNTIME_REQUIREMENT}",'
+    else:
+        entry = f'"{RUNTIME_REQUIREMENT}", '
+    return text[:at] + entry + rest
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -13,10 +13,9 @@ but no matcher decorators, so ``Combined`` dispatches from a table built once pe
 
 Findings are attached to the statement that contains the flagged node; the marker comment is
 written when the traversal leaves that statement, after every transform has had its say. A
-transform that converts a reference to Flask says so with ``consume``: what nobody consumed by
-the end of its statement is flagged, and imports whose every use was consumed are removed, all
-in the same traversal (LibCST's RemoveImportsVisitor would need the new tree's scopes resolved
-a second time).
+transform that converts a reference to Flask away says so with ``consume``: imports whose every
+use was consumed are removed in the same traversal (LibCST's RemoveImportsVisitor would need the
+new tree's scopes resolved a second time). ``FlaskUses`` counts what stays: the Flask debt.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +42,12 @@ from libcst.metadata import (
 )
 
 from codemod.findings import Code, ignored_codes, marker_text
-from codemod.support import source as support_source
 
 if TYPE_CHECKING:
     from codemod.project import Project
 
-SUPPORT_MODULE = "flask_compat"
+# What counts as a use of Flask: names from these packages (and flask_* extensions).
+FLASK_PACKAGES = ("flask", "werkzeug")
 
 # Nodes a marker comment can stand above.
 Anchor = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Decorator]
@@ -65,6 +65,12 @@ class Example:
     after: str | None = None
     codes: tuple[str, ...] = ()
     title: str = ""
+
+    def __post_init__(self) -> None:
+        # written indented, as triple-quoted strings inside the class that they document
+        object.__setattr__(self, "before", textwrap.dedent(self.before))
+        if self.after is not None:
+            object.__setattr__(self, "after", textwrap.dedent(self.after))
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,11 @@ class FileRun:
     findings: list[tuple[str, str]] = field(default_factory=list)
     # original anchor node -> marker lines to put above it
     pending: dict[cst.CSTNode, list[str]] = field(default_factory=dict)
-    # support modules (codemod/support) the converted file imports: path -> content
-    support: dict[str, bytes] = field(default_factory=dict)
-    # original nodes that referred to Flask and were converted (see Transform.consume)
+    # the level of each route of the file (codemod/plan.py), for the report
+    routes: list[dict[str, object]] = field(default_factory=list)
+    flask_uses: int = 0  # references to names of flask, werkzeug and flask_* (FlaskUses)
+    # local names chosen for imported things, shared by the transforms: (module, name) -> local
+    local_names: dict[tuple[str, str], str] = field(default_factory=dict)
     consumed: set[cst.CSTNode] = field(default_factory=set)
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
@@ -153,34 +161,21 @@ class Transform(cst.CSTTransformer):
         return values
 
     def consume(self, node: cst.CSTNode) -> None:
-        """Record that ``node`` (an original node referring to Flask: ``jsonify``,
-        ``flask.abort``, ``app.route``) was converted. What is not consumed by the end of its
-        statement is flagged by the ``unconverted`` transform, and an import all of whose uses
-        were consumed is removed."""
+        """Record that ``node`` (an original node referring to Flask) was converted away: an
+        import all of whose uses were consumed is removed."""
         self.run.consumed.add(node)
         while isinstance(node, (cst.Attribute, cst.Call, cst.Subscript)):
             node = node.func if isinstance(node, cst.Call) else node.value
             self.run.consumed.add(node)
 
-    def use_support(self, name: str, module: str = SUPPORT_MODULE, asname: str | None = None) -> None:
-        """Import ``name`` (as ``asname``) from a support module, which the engine writes into
-        the project."""
-        self._need_import(self._support_module(module), name, asname)
-
-    def support_reference(
-        self, original_node: cst.CSTNode, name: str, module: str = SUPPORT_MODULE, same: Callable[[str], bool] | None = None
-    ) -> cst.Name:
-        """The name to put in place of ``original_node`` (``flask.url_for``,
-        ``flask_login.current_user``) to refer to ``name`` of a support module, imported once."""
-        return self.import_reference(original_node, self._support_module(module), name, same)
-
     def import_reference(
-        self, original_node: cst.CSTNode, module: str, name: str, same: Callable[[str], bool] | None = None
+        self, original_node: cst.CSTNode, module: str, name: str, same: Callable[[str], bool] | None = None, replaces: bool = True
     ) -> cst.Name:
         """The name to put in place of ``original_node`` to refer to ``name`` of ``module``,
         which is imported under that name. An import in the code of ``original_node``'s
         qualified name, of ``module.name``, or of a name for which ``same`` says so, imports the
-        same thing.
+        same thing (with ``replaces=False``, what ``original_node`` names is not the same thing:
+        ``FastAPI`` put where ``Flask`` was).
 
         It is ``name`` itself only where nothing else goes by that name: a wrapper
         ``def url_for(...)`` calling ``flask.url_for`` must not end up calling itself. In order of
@@ -188,7 +183,7 @@ class Transform(cst.CSTTransformer):
         import login_required as must_login`` for ``flask_login.login_required``), a local name
         already chosen for it, ``name``, then ``<module>_<name>`` (``flask_url_for``)."""
         scope = self._scope_of(original_node)
-        exact = {f"{module}.{name}", *self.qualified_names(original_node)}
+        exact = {f"{module}.{name}", *(self.qualified_names(original_node) if replaces else ())}
         also = same
 
         def same(imported: str) -> bool:
@@ -206,12 +201,6 @@ class Transform(cst.CSTTransformer):
         local = next(c for c in candidates if scope is None or _free(scope, c, same))
         self._need_import(module, name, local)
         return cst.Name(local)
-
-    def _support_module(self, module: str) -> str:
-        """The import name of a support module, which the engine then writes into the project."""
-        import_name, location = support_location(Path(self.context.filename or "module.py"), module)
-        self.run.support[str(location)] = support_source(module)
-        return import_name
 
     def _need_import(self, module: str, name: str, asname: str | None) -> None:
         self.run.support_imports.add((module, name, asname if asname != name else None))
@@ -304,21 +293,6 @@ def _free(scope: Scope, name: str, same: Callable[[str], bool]) -> bool:
         if isinstance(assignment, BuiltinAssignment) or not _compatible(assignment, same):
             return False
     return True
-
-
-def support_location(path: Path, module: str) -> tuple[str, Path]:
-    """(import name, file) of a support module for code in ``path``: in the top package of a
-    project with packages, next to the script in one without."""
-    from codemod.project import module_of
-
-    path = path.resolve()
-    parts = module_of(path).name.split(".")
-    in_package = (path.parent / "__init__.py").exists() or path.stem == "__init__"
-    if not in_package:
-        return module, path.parent / f"{module}.py"
-    depth = len(parts) - (0 if path.stem == "__init__" else 1)
-    top = path.parents[depth - 1] if depth > 0 else path.parent
-    return f"{parts[0]}.{module}", top / f"{module}.py"
 
 
 def _comments_of(anchor: Anchor) -> Iterator[str]:
@@ -429,3 +403,19 @@ class Combined(cst.CSTTransformer):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         return None
+
+
+class FlaskUses(Transform):
+    """Counts the references to names of Flask, werkzeug and Flask extensions (``flask_*``)
+    that the converted file keeps: the Flask debt the report shows. Converted code adds none and
+    removes few, so the original tree's count is the converted file's. Imports are not counted
+    (their names are bindings, not uses)."""
+
+    NAME = "flask_uses"
+
+    def visit_Name(self, node: cst.Name) -> None:
+        for name in self.qualified_names(node):
+            package = name.partition(".")[0]
+            if package in FLASK_PACKAGES or package.startswith("flask_"):
+                self.run.flask_uses += 1
+                return

@@ -1,58 +1,21 @@
-"""Qualified names of the Flask API, and recognisers shared by several transforms."""
+"""Qualified names of the Flask API, and helpers shared by several transforms."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ScopeProvider
+
+from codemod.facts import BlueprintFacts, stem
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
 
 FLASK = "flask.Flask"
 BLUEPRINT = "flask.Blueprint"
-JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
-ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort"})
-
-# Flask's route decorators; the shortcut names are FastAPI's too.
-ROUTE = "route"
-SHORTCUTS = frozenset({"get", "post", "put", "patch", "delete"})
-ROUTE_DECORATOR = m.Decorator(
-    decorator=m.Call(func=m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n == ROUTE or n in SHORTCUTS))))
-)
-
-
-class RouteDecorator(NamedTuple):
-    receiver: cst.BaseExpression
-    method: str  # "route" or a shortcut
-    call: cst.Call
-
-
-def route_decorator(transform: Transform, decorator: cst.Decorator) -> RouteDecorator | None:
-    """The parts of ``@x.route(...)`` / ``@x.get(...)`` when x is a Flask app or blueprint of
-    this project (a FastAPI router or a lookalike from another library is not)."""
-    if not m.matches(decorator, ROUTE_DECORATOR):
-        return None
-    call = decorator.decorator
-    assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-    if transform.kind_of(call.func.value) is None:
-        return None
-    return RouteDecorator(call.func.value, call.func.attr.value, call)
-
-
-def enclosing_function(transform: Transform, node: cst.CSTNode) -> cst.FunctionDef | None:
-    current = transform.get_metadata(ParentNodeProvider, node, None)
-    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-        current = transform.get_metadata(ParentNodeProvider, current, None)
-    return current if isinstance(current, cst.FunctionDef) else None
-
-
-def is_view(transform: Transform, function: cst.FunctionDef | None) -> bool:
-    return function is not None and any(route_decorator(transform, d) for d in function.decorators)
-
+RUNTIME = "flask2fastapi_runtime"
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     for arg in call.args:
@@ -102,105 +65,59 @@ def last_arg(args: list[cst.Arg]) -> list[cst.Arg]:
     return [*args[:-1], args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
 
 
-# flask names whose flask_compat counterpart has the same name and signature
-SEND_FILE = frozenset({"flask.send_file", "flask.helpers.send_file"})
-SEND_FROM_DIRECTORY = frozenset({"flask.send_from_directory", "flask.helpers.send_from_directory"})
-RENDER_TEMPLATE = frozenset(
-    {
-        "flask.render_template", "flask.templating.render_template",
-        "flask.render_template_string", "flask.templating.render_template_string",
-    }
-)
-FLASH = frozenset({"flask.flash", "flask.helpers.flash", "flask.get_flashed_messages", "flask.helpers.get_flashed_messages"})
+
+# -- references to what the converter adds -------------------------------------------------------
+def bridge_reference(transform: Transform, app: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+    """The FlaskBridge of the Flask app ``app`` (original node; ``updated`` is its new form):
+    the bridge's variable when the app was created in this module (where the bridge is, in the
+    same scope), else ``bridge_of(app)``."""
+    facts = transform.run.project.apps
+    module = transform.context.full_module_name
+    for name in sorted(transform.qualified_names(app)):
+        if name in facts and facts[name].module == module:
+            return cst.Name(facts[name].bridge)
+    bridge_of = transform.import_reference(app, RUNTIME, "bridge_of", replaces=False)
+    return cst.Call(bridge_of, [cst.Arg(updated)])
 
 
-# -- names flask_compat provides ----------------------------------------------------------------
-class Supported:
-    """Names of Flask or of a Flask extension that flask_compat provides, each with flask_compat's
-    name for it, imported from the package or from one of its ``modules``
-    (``flask.helpers.send_file``, ``flask_login.utils.login_required``)."""
-
-    def __init__(self, package: str, names: Iterable[str] | Mapping[str, str], modules: Iterable[str] = ()) -> None:
-        self.package = package
-        self.names: Mapping[str, str] = names if isinstance(names, Mapping) else {n: n for n in names}
-        self.modules = frozenset(modules)
-
-    def name_for(self, qualified: Iterable[str]) -> str | None:
-        """flask_compat's name for one of these fully qualified names, or None."""
-        for name in sorted(qualified):
-            module, _, last = name.rpartition(".")
-            if last in self.names and (module == self.package or module.removeprefix(self.package + ".") in self.modules):
-                return self.names[last]
-        return None
-
-    def reference(self, transform: Transform, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression | None:
-        """What a reference to one of these names becomes, or None when it is not one.
-
-        A name keeps its local name, now imported from flask_compat (an alias stays an alias);
-        ``module.name`` becomes a name that means flask_compat's there (never one the code
-        defines itself: Transform.support_reference)."""
-        if isinstance(original, cst.Name):
-            if isinstance(transform.get_metadata(ParentNodeProvider, original, None), cst.ImportAlias):
-                return None
-            support = self.name_for(transform.qualified_names(original))
-            if support is None:
-                return None
-            transform.consume(original)
-            transform.use_support(support, asname=original.value)
-            return updated
-        if not isinstance(original, cst.Attribute) or not self._is_module(transform, original.value):
-            return None
-        support = self.name_for(transform.qualified_names(original))
-        if support is None:
-            return None
-        transform.consume(original)
-        # an import of the same name from the package or one of its modules is the same thing
-        return transform.support_reference(original, support, same=lambda imported: self.name_for([imported]) == support)
-
-    def _is_module(self, transform: Transform, node: cst.BaseExpression) -> bool:
-        """Whether ``node`` is the package or one of its modules, imported with ``import``."""
-        if not any(q == self.package or q.removeprefix(self.package + ".") in self.modules for q in transform.qualified_names(node)):
-            return False
-        root = node
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        scope = transform.get_metadata(ScopeProvider, root, None) if isinstance(root, cst.Name) else None
-        bindings = scope[root.value] if scope is not None else ()  # type: ignore[union-attr]
-        return bool(bindings) and all(isinstance(getattr(b, "node", None), cst.Import) for b in bindings)
+def router_reference(transform: Transform, blueprint: cst.BaseExpression, facts: BlueprintFacts) -> cst.BaseExpression:
+    """The router of a blueprint, referred to the way ``blueprint`` refers to the blueprint:
+    ``items.bp`` -> ``items.router``; ``bp`` of this module -> ``router``; ``bp`` imported from
+    another module -> the router imported from it too, under a name free here."""
+    if isinstance(blueprint, cst.Attribute):
+        return blueprint.with_changes(attr=cst.Name(facts.router))
+    assert isinstance(blueprint, cst.Name)
+    if facts.module == transform.context.full_module_name:
+        return cst.Name(facts.router)
+    key = (facts.module, facts.router)
+    if key not in transform.run.local_names:
+        base = stem(blueprint.value)
+        base = base if base != blueprint.value else facts.module.rpartition(".")[2]
+        used = _used_names(transform, blueprint)
+        local, index = f"{base}_router", 2
+        while local in used or local in transform.run.local_names.values():
+            local, index = f"{base}_router_{index}", index + 1
+        transform.run.local_names[key] = local
+        module, relative = _import_of(transform, blueprint, facts.module)
+        AddImportsVisitor.add_needed_import(transform.context, module, facts.router, local if local != facts.router else None, relative)
+    return cst.Name(transform.run.local_names[key])
 
 
-# -- route dependencies -------------------------------------------------------------------------
-def with_dependencies(route: cst.Call, dependencies: Sequence[cst.BaseExpression]) -> cst.Call:
-    """``app.get(path, ...)`` with ``Depends(d)`` for each dependency added to its
-    ``dependencies=[...]`` (after the ones it has). The caller imports ``Depends``."""
-    added = [cst.Element(cst.Call(cst.Name("Depends"), [cst.Arg(d)])) for d in dependencies]
-    args = list(route.args)
-    for index, arg in enumerate(args):
-        if arg.keyword is not None and arg.keyword.value == "dependencies" and isinstance(arg.value, cst.List):
-            elements = list(arg.value.elements)
-            if elements and elements[-1].comma is cst.MaybeSentinel.DEFAULT:
-                elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            args[index] = arg.with_changes(value=arg.value.with_changes(elements=[*elements, *added]))
-            return route.with_changes(args=args)
-    if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    return route.with_changes(args=[*args, kwarg("dependencies", cst.List(added))])
+def _used_names(transform: Transform, node: cst.CSTNode) -> set[str]:
+    scope = transform.get_metadata(ScopeProvider, node, None)
+    if scope is None:
+        return set()
+    globals_ = scope.globals
+    return {a.name for a in globals_.assignments} | {a.node.value for a in globals_.accesses if isinstance(a.node, cst.Name)}
 
 
-def without_decorators(function: cst.FunctionDef, removed: Iterable[int]) -> cst.FunctionDef:
-    """``function`` without the decorators at the ``removed`` positions (those that became route
-    dependencies). Comments above and after a removed decorator stay, above what came next."""
-    gone = set(removed)
-    kept: list[cst.Decorator] = []
-    comments: list[cst.EmptyLine] = []
-    for index, decorator in enumerate(function.decorators):
-        if index in gone:
-            comments += [line for line in decorator.leading_lines if line.comment is not None]
-            if decorator.trailing_whitespace.comment is not None:  # @timed  # why it is here
-                comments.append(cst.EmptyLine(comment=decorator.trailing_whitespace.comment))
-        elif comments:
-            kept.append(decorator.with_changes(leading_lines=[*comments, *decorator.leading_lines]))
-            comments = []
-        else:
-            kept.append(decorator)
-    return function.with_changes(decorators=kept, lines_after_decorators=[*comments, *function.lines_after_decorators])
+def _import_of(transform: Transform, name: cst.Name, module: str) -> tuple[str, int]:
+    """(module, relative level) to import from, as the code imported ``name``: ``from .items
+    import bp`` gives ("items", 1); anything else the absolute ``module``."""
+    scope = transform.get_metadata(ScopeProvider, name, None)
+    for assignment in scope[name.value] if scope is not None else ():
+        statement = getattr(assignment, "node", None)
+        if isinstance(statement, cst.ImportFrom) and statement.relative:
+            source = cst.Module([]).code_for_node(statement.module) if statement.module is not None else ""
+            return source, len(statement.relative)
+    return module, 0

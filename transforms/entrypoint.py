@@ -1,8 +1,10 @@
-"""``app.run(...)`` into ``uvicorn.run(app, ...)`` on the same host and port.
+"""``app.run(...)`` into ``uvicorn.run(<the bridge>, ...)`` on the same host and port.
 
 Targets https://fastapi.tiangolo.com/deployment/manually/ and https://www.uvicorn.org/settings/ .
-Flask's development server listens on 127.0.0.1:5000 unless told otherwise; uvicorn's default
-port is 8000, so the port is always written out.
+The server runs the FastAPI bridge, not the Flask app: the bridge's variable where the app was
+created in the same module, the app itself where it came from a factory (which now returns the
+bridge), else ``bridge_of(app)``. Flask's development server listens on 127.0.0.1:5000 unless
+told otherwise; uvicorn's default port is 8000, so the port is always written out.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemod.findings import Code
 from codemod.transform import Example, Transform
-from transforms._flask import NO_SPACE, bind, kwarg, last_arg
+from transforms._flask import NO_SPACE, bind, bridge_reference, kwarg, last_arg
 
 RUN_PARAMETERS = ("host", "port", "debug", "load_dotenv")
 FLASK_DEFAULT_PORT = "5000"
@@ -46,20 +48,83 @@ class EntrypointTransform(Transform):
     }
     EXAMPLES = (
         Example(
-            "from flask import Flask\napp = Flask(__name__)\nif __name__ == '__main__':\n    app.run(host='0.0.0.0', port=8080)\n",
-            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\nif __name__ == '__main__':\n"
-            "    uvicorn.run(app, host='0.0.0.0', port=8080)\n",
-            title="host and port",
+            """\
+            from flask import Flask
+            app = Flask(__name__)
+            if __name__ == '__main__':
+                app.run(host='0.0.0.0', port=8080)
+            """,
+            """\
+            from flask import Flask
+            import uvicorn
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            if __name__ == '__main__':
+                uvicorn.run(api, host='0.0.0.0', port=8080)
+            """,
+            title="host and port; the server runs the bridge",
         ),
         Example(
-            "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n",
-            "import uvicorn\nfrom fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n# TODO[F2F151]: app.run(debug=...) has no "
-            "uvicorn.run() counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` "
-            "while developing\nuvicorn.run(app, port=5000)\n",
+            """\
+            from flask import Flask
+
+
+            def create_app():
+                app = Flask(__name__)
+                return app
+
+
+            app = create_app()
+            app.run(debug=True)
+            """,
+            """\
+            from flask import Flask
+            import uvicorn
+            from flask2fastapi_runtime import FlaskBridge
+
+
+            def create_app():
+                app = Flask(__name__)
+                api = FlaskBridge(app)
+                return api
+
+
+            app = create_app()
+            # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` while developing
+            uvicorn.run(app, port=5000)
+            """,
             codes=("F2F151",),
-            title="Flask's port is kept; debug is flagged",
+            title="a factory's app is its bridge; Flask's port is kept; debug is flagged",
         ),
-        Example("import threading\nthread = threading.Thread(target=print)\nthread.run()\n", title="another run()"),
+        Example(
+            """\
+            from flask import Flask
+
+
+            def serve(app: Flask) -> None:
+                app.run(port=8000)
+            """,
+            """\
+            from flask import Flask
+            import uvicorn
+            from flask2fastapi_runtime import bridge_of
+
+
+            def serve(app: Flask) -> None:
+                uvicorn.run(bridge_of(app), port=8000)
+            """,
+            title="an app from elsewhere: its bridge",
+        ),
+        Example(
+            """\
+            import threading
+            thread = threading.Thread(target=print)
+            thread.run()
+            """,
+            title="another run()",
+        ),
     )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -70,7 +135,7 @@ class EntrypointTransform(Transform):
         if any(a.star == "**" for a in original_node.args):
             self.flag(original_node, "run_kwargs")
         bound = bind(updated_node, RUN_PARAMETERS)
-        args = [cst.Arg(updated_node.func.value)]
+        args = [cst.Arg(self._bridge(func.value, updated_node.func.value))]
         for name in ("host", "port"):
             if name in bound:
                 arg = bound[name]
@@ -82,6 +147,16 @@ class EntrypointTransform(Transform):
                 continue
             advice = RUN_OPTION_ADVICE.get(name, "see uvicorn's settings for an equivalent")
             self.flag(original_node, "run_option", option=name, advice=advice)
-        self.consume(func)
         AddImportsVisitor.add_needed_import(self.context, "uvicorn")
         return cst.Call(cst.Attribute(cst.Name("uvicorn"), cst.Name("run")), last_arg(args))
+
+    def _bridge(self, app: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        """What uvicorn serves: a factory's result is the bridge already."""
+        factories = self.run.project.factories
+        if isinstance(app, cst.Call) and self.qualified_names(app.func) & factories:
+            return updated
+        if isinstance(app, cst.Name) and any(
+            isinstance(v, cst.Call) and self.qualified_names(v.func) & factories for v in self.assigned_values(app)
+        ):
+            return updated
+        return bridge_reference(self, app, updated)

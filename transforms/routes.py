@@ -1,250 +1,208 @@
-"""Flask route decorators into FastAPI path operations, URL converters into typed path parameters.
+"""Flask route decorators into FastAPI path operations, where that is provably faithful.
 
 Targets https://fastapi.tiangolo.com/tutorial/path-params/ and
 https://fastapi.tiangolo.com/reference/apirouter/#fastapi.APIRouter.api_route .
-``@x.route(rule, methods=[...])`` becomes ``@x.get(path)`` (one method) or
-``@x.api_route(path, methods=[...])`` (several); ``<int:id>`` becomes ``{id}`` and the view's
-``id`` parameter is annotated ``Annotated[int, IntRule]``: FastAPI converts it as Flask did, and
-flask_compat's rule refuses what werkzeug's converter did not match (``-1``), a 404 in both.
+``codemod/plan.py`` decides, route by route, whether the FastAPI path operation gives werkzeug
+the same rule, endpoint and methods and calls the view with the same arguments. Where it does,
+``@bp.route(rule, methods=[...])`` becomes ``@router.get(path, name="bp.view")`` (or
+``api_route`` for several methods) and the view's path parameters get the annotations FastAPI
+converts them by (``<int:id>``: ``id: int``). Nothing else in the view changes: it runs inside
+Flask's request context (the runtime's FlaskRoute), so ``request``, ``g``, ``abort`` and what it
+returns mean what they meant. Every other route stays a Flask view, served by the real Flask app;
+the report says why.
 """
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
-
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
-from codemod.findings import Code
+from codemod.facts import ROUTE_DECORATOR, ViewFacts
+from codemod.plan import RoutePlan
 from codemod.transform import Example, Transform
-from transforms._flask import (
-    ROUTE,
-    SHORTCUTS,
-    last_arg,
-    route_decorator,
-    string_literal,
-    string_value,
-)
+from transforms._flask import kwarg, last_arg, router_reference, string_literal
 
-# werkzeug's rule syntax: <converter(args):name> or <name>
-CONVERTER_RE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[a-zA-Z_]\w*)>")
-# converter -> (annotation as (module, name) or a builtin, path suffix)
-# converter -> (annotation: a builtin or (module, name), path suffix, flask_compat rule or None).
-# The rule keeps werkzeug's matching (no sign for int, a dot for float, a non-empty path); the
-# default converter matches [^/]+ in werkzeug and in Starlette alike, so it needs none.
-CONVERTERS = {
-    "default": ("str", "", None),
-    "string": ("str", "", None),
-    "int": ("int", "", "IntRule"),
-    "float": ("float", "", "FloatRule"),
-    "path": ("str", ":path", "PathRule"),
-    "uuid": (("uuid", "UUID"), "", "UuidRule"),
-}
-SINGLE_METHOD = {method.upper(): method for method in SHORTCUTS}
-# Route options that FastAPI has no equivalent for, and what to do by hand.
-DROPPED_OPTIONS = {
-    "strict_slashes": "FastAPI redirects to the other slash form (307) when redirect_slashes is on",
-    "defaults": "give the view parameters defaults and add a route without the variable part",
-    "provide_automatic_options": "add or drop the OPTIONS method in methods=[...]",
-    "subdomain": "FastAPI does not match routes on subdomains",
-    "host": "FastAPI does not match routes on the host",
-    "redirect_to": "return a RedirectResponse from a view instead",
-    "merge_slashes": "FastAPI does not merge repeated slashes",
-    "build_only": "remove the route; build the URL by hand",
-    "websocket": "use @app.websocket for WebSocket routes",
-}
-
-
-class Converted(NamedTuple):
-    name: str
-    annotation: object  # "int" | ("uuid", "UUID") | ("Literal", [values])
+SHORTCUT_METHODS = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
+# the annotation of a path parameter, by the qualified name the plan gives it
+BUILTIN_ANNOTATIONS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str"}
 
 
 class RoutesTransform(Transform):
     NAME = "routes"
-    DESCRIPTION = "@x.route(rule, methods=...) -> @x.get/post/.../api_route(path); URL converters -> typed path parameters"
-    FINDINGS = {
-        "converter_args": Code(
-            "F2F111",
-            "URL converter <{converter}({args}):{name}> restricted what matched; FastAPI does not: "
-            "check {name} in the view (Flask answered 404)",
-            "werkzeug converters can take arguments (length=, min=, max=, signed=). The path "
-            "parameter keeps its type but not those limits; check them in the view.",
-        ),
-        "custom_converter": Code(
-            "F2F112",
-            "custom URL converter <{converter}:{name}>: FastAPI passes {name} as a string; convert it in the view",
-            "A converter registered on app.url_map has no FastAPI counterpart. The path parameter "
-            "now arrives as a str; call the converter's to_python() in the view.",
-        ),
-        "dynamic_rule": Code(
-            "F2F113",
-            "the route path is not a string literal: convert its <converter:name> parts to {{name}} by hand",
-            "Only literal rules can be rewritten safely.",
-        ),
-        "dropped_option": Code(
-            "F2F114",
-            "route option {option}= has no FastAPI counterpart and was dropped: {advice}",
-            "Flask's route() took an option FastAPI's path operations do not have.",
-        ),
-        "conflicting_types": Code(
-            "F2F115",
-            "the routes of this view give {name} different converters: annotate it by hand",
-            "Stacked route decorators convert the same variable differently.",
-        ),
-    }
+    DESCRIPTION = "@x.route(rule, methods=...) -> @router.get/post/.../api_route(path, name=...) where faithful"
     EXAMPLES = (
         Example(
-            "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/items/<int:item_id>', methods=['GET', 'post'])\n"
-            "def item(item_id):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule, add_flask_attributes\nfrom typing import Annotated\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.api_route('/items/{item_id}', methods=['GET', 'POST'])\n"
-            "def item(item_id: Annotated[int, IntRule]):\n    return {}\n",
-            title="several methods, an int converter",
+            """\
+            from flask import Flask, abort
+            app = Flask(__name__)
+
+            @app.route("/items/<int:item_id>", methods=["GET", "post"])
+            def item(item_id):
+                if item_id > 9:
+                    abort(404)
+                return {"id": item_id}
+            """,
+            """\
+            from flask import Flask, abort
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @api.api_route("/items/{item_id}", methods=["GET", "POST"])
+            def item(item_id: int):
+                if item_id > 9:
+                    abort(404)
+                return {"id": item_id}
+            """,
+            title="several methods, an int converter; the body keeps Flask's abort",
         ),
         Example(
-            "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/files/<path:name>', endpoint='file')\n"
-            "def get_file(name):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, PathRule, add_flask_attributes\nfrom typing import Annotated\n\n"
-            "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n@app.get('/files/{name:path}', name='file')\n"
-            "def get_file(name: Annotated[str, PathRule]):\n    return {}\n",
-            title="a path converter and an endpoint name",
+            """\
+            from flask import Flask
+            app = Flask(__name__)
+
+            @app.get("/files/<path:name>/<any(a, b):kind>")
+            def get_file(name, kind):
+                return name
+            """,
+            """\
+            from flask import Flask
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Literal
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @api.get("/files/{name:path}/{kind}")
+            def get_file(name: str, kind: Literal["a", "b"]):
+                return name
+            """,
+            title="a path converter and an any converter",
         ),
         Example(
-            "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/items/{item_id}')\ndef item(item_id: int):\n    return {}\n",
+            """\
+            from flask import Flask
+            app = Flask(__name__)
+
+            @app.route("/u/<string(length=2):code>", strict_slashes=False)
+            def lang(code):
+                return code
+
+            @app.route("/v/<vid>")
+            async def video(vid):
+                return vid
+            """,
+            """\
+            from flask import Flask
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @app.route("/u/<string(length=2):code>", strict_slashes=False)
+            def lang(code):
+                return code
+
+            @app.route("/v/<vid>")
+            async def video(vid):
+                return vid
+            """,
+            title="a route option, converter arguments and an async view stay Flask's (bridged)",
+        ),
+        Example(
+            """\
+            from fastapi import FastAPI
+            app = FastAPI()
+
+            @app.get("/items/{item_id}")
+            def item(item_id: int):
+                return {}
+            """,
             title="already FastAPI",
-        ),
-        Example(
-            "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/u/<string(length=2):code>')\n"
-            "def lang(code):\n    return {}\n",
-            "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n\n"
-            "# TODO[F2F111]: URL converter <string(length=2):code> restricted what matched; FastAPI does not: "
-            "check code in the view (Flask answered 404)\n@app.get('/u/{code}')\n"
-            "def lang(code: str):\n    return {}\n",
-            codes=("F2F111",),
-            title="converter arguments are flagged",
         ),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # original FunctionDef -> {parameter name: annotation} from its route decorators
-        self.path_types: dict[cst.FunctionDef, dict[str, object]] = {}
-
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
-        route = route_decorator(self, original_node)
-        if route is None:
+        plan = self._plan_of(original_node)
+        if plan is None or plan.level != "native":
             return updated_node
-        call = updated_node.decorator
+        call = original_node.decorator
         assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-        function = self.get_metadata(ParentNodeProvider, original_node)
-        args = list(call.args)
-        if args and args[0].keyword is None:
-            args[0] = args[0].with_changes(value=self._build_path(original_node, args[0].value, function))
-        method = route.method
-        kept: list[cst.Arg] = []
-        for arg in args:
-            name = arg.keyword.value if arg.keyword is not None else None
-            if name == "methods":
-                method, arg = self._methods(arg)
-            elif name == "endpoint":
-                arg = arg.with_changes(keyword=cst.Name("name"))
-            elif name in DROPPED_OPTIONS:
-                self.flag(original_node, "dropped_option", option=name, advice=DROPPED_OPTIONS[name])
-                continue
-            if arg is not None:
-                kept.append(arg)
-        self.consume(route.call.func)
-        if method == ROUTE:
-            method = "get"
-        func = call.func.with_changes(attr=cst.Name(method))
-        return updated_node.with_changes(decorator=call.with_changes(func=func, args=last_arg(kept)))
+        receiver = call.func.value
+        if plan.blueprint is not None:
+            target = router_reference(self, receiver, self.run.project.blueprints[plan.blueprint])
+        else:
+            target = cst.Name(plan.target)
+        rule = call.args[0].value
+        args = [cst.Arg(rule if plan.fastapi_path == _literal_value(rule) else _like(plan.fastapi_path, rule))]
+        method = SHORTCUT_METHODS.get(plan.methods[0]) if len(plan.methods) == 1 else None
+        if method is None:
+            method = "api_route"
+            args.append(kwarg("methods", cst.List([cst.Element(_like(method, rule)) for method in plan.methods])))
+        if plan.name is not None:
+            args.append(kwarg("name", _like(plan.name, rule)))
+        operation = cst.Call(cst.Attribute(target, cst.Name(method)), last_arg(args))
+        return updated_node.with_changes(decorator=operation)
 
-    def _methods(self, arg: cst.Arg) -> tuple[str, cst.Arg | None]:
-        """(decorator name, methods argument to keep) for ``methods=...``."""
-        value = arg.value
-        if not isinstance(value, (cst.List, cst.Tuple, cst.Set)):
-            return "api_route", arg
-        methods = [string_value(e.value) for e in value.elements]
-        if any(v is None for v in methods):
-            return "api_route", arg
-        upper = list(dict.fromkeys(v.upper() for v in methods))  # type: ignore[union-attr]
-        if len(upper) == 1 and upper[0] in SINGLE_METHOD:
-            return SINGLE_METHOD[upper[0]], None
-        elements = [cst.Element(cst.SimpleString(_quoted(v, value.elements[0].value))) for v in upper]
-        return "api_route", arg.with_changes(value=cst.List(last_elements(elements)))
+    def _plan_of(self, decorator: cst.Decorator) -> RoutePlan | None:
+        """The plan of a route decorator of a module-level view (None for anything else). The
+        facts pass recorded the view's route-shaped decorators in order, each with its line."""
+        function = self.get_metadata(ParentNodeProvider, decorator, None)
+        view = self._view(function)
+        if view is None or not m.matches(decorator, ROUTE_DECORATOR):
+            return None
+        position = [d for d in function.decorators if m.matches(d, ROUTE_DECORATOR)].index(decorator)  # type: ignore[union-attr]
+        line = view.routes[position].line
+        return next((p for p in self._plans(function) if p.line == line), None)  # type: ignore[arg-type]
 
-    def _build_path(self, decorator: cst.Decorator, rule: cst.BaseExpression, function: cst.CSTNode) -> cst.BaseExpression:
-        if string_value(rule) is None:
-            self.flag(decorator, "dynamic_rule")
-            return rule
-        if not isinstance(rule, cst.SimpleString) or "<" not in rule.value:
-            return rule
-        types = self.path_types.setdefault(function, {}) if isinstance(function, cst.FunctionDef) else {}
+    def _view(self, function: cst.CSTNode | None) -> ViewFacts | None:
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        return self.run.project.views.get((self.context.filename or "", function.name.value))
 
-        def replace(match: re.Match[str]) -> str:
-            converter, name, args = match["converter"] or "default", match["name"], match["args"]
-            if converter == "any":
-                values = tuple(v.strip().strip("'\"") for v in (args or "").split(",") if v.strip())
-                annotation, suffix, rule = ("Literal", values), "", None
-            elif converter in CONVERTERS:
-                annotation, suffix, rule = CONVERTERS[converter]
-                if args:
-                    self.flag(decorator, "converter_args", converter=converter, args=args, name=name)
-            else:
-                self.flag(decorator, "custom_converter", converter=converter, name=name)
-                annotation, suffix, rule = "str", "", None
-            if rule is not None and not self.run.options.native_validation:
-                annotation = ("Annotated", (annotation, rule))
-            if types.setdefault(name, annotation) != annotation:
-                self.flag(decorator, "conflicting_types", name=name)
-            return "{" + name + suffix + "}"
-
-        return rule.with_changes(value=CONVERTER_RE.sub(replace, rule.value))
+    def _plans(self, function: cst.FunctionDef) -> list[RoutePlan]:
+        return self.run.project.plan(self.context.filename or "", function.name.value)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        types = self.path_types.pop(original_node, None)
-        if not types:
+        if self._view(original_node) is None:
+            return updated_node
+        native = [p for p in self._plans(original_node) if p.level == "native"]
+        if not native:
             return updated_node
         params = updated_node.params
-        annotated = [self._annotate(p, types) for p in params.params]
-        kwonly = [self._annotate(p, types) for p in params.kwonly_params]
-        posonly = [self._annotate(p, types) for p in params.posonly_params]
+        annotations = native[0].annotations
         return updated_node.with_changes(
-            params=params.with_changes(params=annotated, kwonly_params=kwonly, posonly_params=posonly)
+            params=params.with_changes(
+                params=[self._annotate(p, annotations) for p in params.params],
+                kwonly_params=[self._annotate(p, annotations) for p in params.kwonly_params],
+            )
         )
 
-    def _annotate(self, param: cst.Param, types: dict[str, object]) -> cst.Param:
-        annotation = types.get(param.name.value)
-        if annotation is None or param.annotation is not None:
+    def _annotate(self, param: cst.Param, annotations: dict[str, tuple[str, tuple[str, ...]]]) -> cst.Param:
+        if param.annotation is not None or param.name.value not in annotations:
             return param
-        return param.with_changes(annotation=cst.Annotation(self._build_annotation(annotation)))
-
-    def _build_annotation(self, annotation: object) -> cst.BaseExpression:
-        if isinstance(annotation, str):
-            return cst.Name(annotation)
-        module, value = annotation  # type: ignore[misc]
-        if module == "Annotated":
-            base, rule = value
-            self.use_support(rule)
-            AddImportsVisitor.add_needed_import(self.context, "typing", "Annotated")
-            elements = [cst.SubscriptElement(cst.Index(self._build_annotation(base))), cst.SubscriptElement(cst.Index(cst.Name(rule)))]
-            return cst.Subscript(cst.Name("Annotated"), elements)
-        if module == "Literal":
-            AddImportsVisitor.add_needed_import(self.context, "typing", "Literal")
-            elements = [cst.SubscriptElement(cst.Index(string_literal(v))) for v in value]
-            return cst.Subscript(cst.Name("Literal"), elements)
-        AddImportsVisitor.add_needed_import(self.context, module, value)
-        return cst.Name(value)
+        qualified, values = annotations[param.name.value]
+        if qualified in BUILTIN_ANNOTATIONS:
+            annotation: cst.BaseExpression = cst.Name(BUILTIN_ANNOTATIONS[qualified])
+        elif qualified == "typing.Literal":
+            literal = self.import_reference(param, "typing", "Literal", replaces=False)
+            annotation = cst.Subscript(literal, [cst.SubscriptElement(cst.Index(string_literal(v))) for v in values])
+        else:
+            module, _, name = qualified.rpartition(".")
+            annotation = self.import_reference(param, module, name, replaces=False)
+        return param.with_changes(annotation=cst.Annotation(annotation))
 
 
-def _quoted(value: str, like: cst.BaseExpression) -> str:
-    """``value`` as a string literal in the quote style of ``like``."""
+def _literal_value(node: cst.BaseExpression) -> str | None:
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
+
+
+def _like(value: str, like: cst.BaseExpression) -> cst.SimpleString:
+    """A str literal for ``value`` in the quote style of ``like`` where that needs no escape."""
     quote = like.quote if isinstance(like, cst.SimpleString) else '"'
-    return f"{quote}{value}{quote}"
-
-
-def last_elements(elements: list[cst.Element]) -> list[cst.Element]:
-    return [*elements[:-1], elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if elements else elements
+    if len(quote) == 1 and value.isprintable() and quote not in value and "\\" not in value:
+        return cst.SimpleString(f"{quote}{value}{quote}")
+    return string_literal(value)
