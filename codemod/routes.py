@@ -30,8 +30,11 @@ def load_app(spec: str) -> Any:
 
 
 def route_table(app: Any) -> set[Route]:
-    if hasattr(app, "url_map"):
-        return _flask_routes(app)
+    """The routes an app serves. A FlaskBridge (flask2fastapi_runtime) routes every request
+    with its Flask app's url_map, native routes included, so that map is its route table."""
+    flask_app = getattr(app, "flask_app", app)
+    if hasattr(flask_app, "url_map"):
+        return _flask_routes(flask_app)
     return _fastapi_routes(app)
 
 

@@ -79,8 +79,6 @@ class Options:
 
     ignore_codes: frozenset[str] = frozenset()
     select_codes: frozenset[str] = frozenset()
-    # FastAPI's own answers (422, strict parameter types) instead of Flask's (400/404, lenient).
-    native_validation: bool = False
 
     def reports(self, code: str) -> bool:
         if code in self.ignore_codes:

@@ -26,8 +26,14 @@ from typing import Any
 from codemod.routes import load_app, route_table
 
 
+def is_flask(app: Any) -> bool:
+    """A Flask app, not an ASGI one: a FlaskBridge answers Flask's attributes (``test_client``,
+    ``url_map``) for the Flask app it holds, but is asked as the FastAPI app it is."""
+    return hasattr(app, "test_client") and not hasattr(app, "openapi")
+
+
 def answers(app: Any, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    flask = hasattr(app, "test_client")
+    flask = is_flask(app)
     client = _client(app, flask, None)
     results = []
     for request in requests:

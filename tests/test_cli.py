@@ -40,21 +40,20 @@ def x(n):  # n comes from the path
 """
 FASTAPI_APP = """\
 # the service's entry module
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, IntRule, add_flask_attributes
-from typing import Annotated
+from flask import Flask, jsonify
+from flask2fastapi_runtime import FlaskBridge
 
 # the application
-app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once
-add_flask_attributes(app, __name__)
+app = Flask(__name__)  # created once
+api = FlaskBridge(app)
 
 
-@app.post('/x/{n}')  # create an x
-def x(n: Annotated[int, IntRule]):  # n comes from the path
+@api.post('/x/{n}')  # create an x
+def x(n: int):  # n comes from the path
     # the view's comment
-    return JSONResponse({"n": n}, status_code=201)  # created
+    return jsonify(n=n), 201  # created
 """
+BRIDGE_LINE = "app = Flask(__name__)  # created once\napi = FlaskBridge(app)\n"
 RUN_DEBUG = FLASK_APP + "\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"
 # Flask() but no decorator at all: a broken route transform never runs on it.
 PLAIN_APP = "from flask import Flask\n\napp = Flask(__name__)\n"
@@ -121,11 +120,11 @@ def test_comments_survive_conversion(in_place):
     text = in_place[1].read_text()
     for comment in (
         "# the service's entry module",
-        "# the application\napp = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once",
-        "@app.post('/x/{n}')  # create an x",
-        "def x(n: Annotated[int, IntRule]):  # n comes from the path",
+        "# the application\n" + BRIDGE_LINE,
+        "@api.post('/x/{n}')  # create an x",
+        "def x(n: int):  # n comes from the path",
         "    # the view's comment",
-        "status_code=201)  # created",
+        "return jsonify(n=n), 201  # created",
     ):
         assert comment in text
 
@@ -133,8 +132,8 @@ def test_comments_survive_conversion(in_place):
 def test_permission_bits_are_kept_and_no_temp_file_left(in_place):
     folder, target, _ = in_place
     assert stat.S_IMODE(target.stat().st_mode) == 0o751
-    # the support module the converted app imports is the only other file
-    assert sorted(p.name for p in folder.iterdir()) == ["app.py", "flask_compat.py"]
+    # the runtime's requirement is the only other file
+    assert sorted(p.name for p in folder.iterdir()) == ["app.py", "requirements-fastapi.txt"]
 
 
 def test_convert_exits_3_when_a_todo_marker_was_added(tmp_path):
@@ -142,11 +141,11 @@ def test_convert_exits_3_when_a_todo_marker_was_added(tmp_path):
     result = invoke("convert", target, "--jobs", "1")
     assert result.exit_code == 3, result.output
     text = target.read_text()
-    assert text.startswith("# the service's entry module\nimport uvicorn\nfrom fastapi import FastAPI\n")
+    assert text.startswith("# the service's entry module\nfrom flask import Flask, jsonify\nimport uvicorn\n")
     assert "    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() counterpart" in text
     assert text.endswith("if __name__ == '__main__':\n    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() "
                          "counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` "
-                         "while developing\n    uvicorn.run(app, port=5000)\n")
+                         "while developing\n    uvicorn.run(api, port=5000)\n")
     assert "F2F151" in result.output
 
 
@@ -170,14 +169,15 @@ def test_out_writes_a_converted_copy_of_the_whole_tree(tmp_path):
     assert snapshot(source) == before  # the source tree is byte-identical
     copied = snapshot(out)
     # a single folder's contents land at DIR/ directly; caches are not copied
-    assert sorted(copied) == ["app.py", "data.json", "flask_compat.py", "shop/__init__.py", "shop/util.py", "templates/x.html"]
+    assert sorted(copied) == ["app.py", "data.json", "requirements-fastapi.txt", "shop/__init__.py", "shop/util.py", "templates/x.html"]
+    assert copied["requirements-fastapi.txt"] == b"flask2fastapi-runtime>=0.1,<0.2\n"
     assert copied["templates/x.html"] == before["templates/x.html"]
     assert copied["data.json"] == before["data.json"]
     assert copied["shop/util.py"] == before["shop/util.py"]
     assert copied["shop/__init__.py"] == b""
     converted = copied["app.py"].decode()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in converted
-    assert "    uvicorn.run(app, port=5000)\n" in converted
+    assert BRIDGE_LINE in converted
+    assert "    uvicorn.run(api, port=5000)\n" in converted
     assert "# TODO[F2F151]" in converted
 
 
@@ -222,19 +222,18 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_text() == FLASK_APP
-    assert not (tmp_path / "flask_compat.py").exists()  # the support module is shown, not written
-    assert "+++ b/" in result.stdout and "flask_compat.py" in result.stdout
+    assert not (tmp_path / "requirements-fastapi.txt").exists()  # the requirement is shown, not written
+    assert "+++ b/" in result.stdout and "requirements-fastapi.txt" in result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
     assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,15 @@")
+    assert lines[2].startswith("@@ -1,11 +1,13 @@")
     body = [line.rstrip() for line in lines[3:]]
-    assert "-from flask import Flask, jsonify" in body
-    assert "+from fastapi import FastAPI" in body
-    assert "-app = Flask(__name__)  # created once" in body
-    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in body
-    assert "+@app.post('/x/{n}')  # create an x" in body
-    assert '+    return JSONResponse({"n": n}, status_code=201)  # created' in body
+    assert "+from flask2fastapi_runtime import FlaskBridge" in body
+    assert " app = Flask(__name__)  # created once" in body
+    assert "+api = FlaskBridge(app)" in body
+    assert "+@api.post('/x/{n}')  # create an x" in body
+    assert "     return jsonify(n=n), 201  # created" in body
     assert "     # the view's comment" in body  # an unchanged context line
 
 
@@ -243,7 +242,7 @@ def test_diff_of_a_latin1_file_shows_its_text(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == LATIN1_SOURCE.encode("latin-1")
-    assert "+app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in result.stdout.splitlines()
+    assert "+api = FlaskBridge(app)" in result.stdout.splitlines()
     assert " # café ñandú" in result.stdout.splitlines(), result.stdout
 
 
@@ -259,7 +258,7 @@ def test_check_exits_0_once_converted_and_a_second_run_changes_nothing(tmp_path)
     source = make_tree(tmp_path / "src")
     assert invoke("convert", source, "--jobs", "1").exit_code == 3
     converted = snapshot(source)
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in converted["app.py"].decode()
+    assert BRIDGE_LINE in converted["app.py"].decode()
 
     result = invoke("convert", source, "--check", "--jobs", "1")
 
@@ -307,7 +306,7 @@ def test_syntax_error_is_reported_and_the_file_left_byte_identical(mixed_run):
 def test_other_files_of_a_run_with_a_syntax_error_still_convert(mixed_run):
     files, _, _ = mixed_run
     text = files["app.py"].read_text()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in text and "@app.post('/x/{n}')" in text
+    assert BRIDGE_LINE in text and "@api.post('/x/{n}')" in text
     assert files["util.py"].read_text() == NOT_FLASK
 
 
@@ -330,7 +329,7 @@ def test_report_finding_points_at_the_code_under_its_marker(mixed_run):
     assert Path(finding["path"]) == files["app.py"]
     assert finding["message"].startswith("app.run(debug=...) has no uvicorn.run() counterpart")
     lines = files["app.py"].read_text().splitlines()
-    assert lines[finding["line"] - 1] == "    uvicorn.run(app, port=5000)"
+    assert lines[finding["line"] - 1] == "    uvicorn.run(api, port=5000)"
     assert lines[finding["line"] - 2] == f"    # TODO[F2F151]: {finding['message']}"
 
 
@@ -349,8 +348,7 @@ def test_a_transform_that_raises_is_reported_and_the_file_left_alone(tmp_path, m
     assert "F2F002" in result.output
     assert routed.read_text() == FLASK_APP
     assert plain.read_text() == (
-        "from fastapi import FastAPI\nfrom flask_compat import FLASK_ERRORS, FLASK_MIDDLEWARE, add_flask_attributes\n\n"
-        "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\nadd_flask_attributes(app, __name__)\n"
+        "from flask import Flask\nfrom flask2fastapi_runtime import FlaskBridge\n\napp = Flask(__name__)\napi = FlaskBridge(app)\n"
     )
     files = statuses(report)
     assert files["routed.py"]["status"] == "failed"
@@ -368,8 +366,7 @@ def test_select_a_transform_runs_only_that_transform(tmp_path):
     result = invoke("convert", target, "--select", "app_blueprint", "--jobs", "1")
     assert result.exit_code == 0, result.output
     text = target.read_text()
-    assert "from fastapi import FastAPI\n" in text
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)  # created once" in text
+    assert BRIDGE_LINE in text
     assert "@app.route('/x/<int:n>', methods=['POST'])  # create an x\ndef x(n):" in text
     assert "return jsonify(n=n), 201" in text
     assert "    app.run(debug=True)\n" in text
@@ -382,7 +379,7 @@ def test_ignore_a_finding_code_drops_the_marker_and_exits_0(tmp_path):
     assert result.exit_code == 0, result.output
     text = target.read_text()
     assert "TODO[" not in text
-    assert text.endswith("if __name__ == '__main__':\n    uvicorn.run(app, port=5000)\n")
+    assert text.endswith("if __name__ == '__main__':\n    uvicorn.run(api, port=5000)\n")
 
 
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
@@ -415,7 +412,7 @@ def test_latin1_encoding_and_comment_are_kept(tmp_path):
     assert "café".encode("utf-8") not in data
     text = data.decode("latin-1")
     assert text.splitlines()[0] == "# -*- coding: latin-1 -*-"
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in text and "from flask " not in text
+    assert "api = FlaskBridge(app)" in text
 
 
 # -- parallelism ---------------------------------------------------------------------------
@@ -437,8 +434,14 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(tmp_path):
 
     assert first.exit_code == second.exit_code == 4
     assert snapshot(one) == snapshot(two)
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)" in (two / "app.py").read_text()
-    assert "bp = APIRouter(prefix='/shop')\n" in (two / "shop" / "views.py").read_text()
+    assert "api = FlaskBridge(app)" in (two / "app.py").read_text()
+    # never registered by the project: the blueprint's route stays Flask's
+    assert "@bp.route('/items/<int:item_id>')" in (two / "shop" / "views.py").read_text()
+    routes = json.loads(report_two.read_text())["routes"]
+    assert [(r["rule"], r["level"], r["reason"]) for r in routes] == [
+        ("/x/<int:n>", "native", None),
+        ("/shop/items/<int:item_id>", "bridged", "blueprint never registered by the project"),
+    ]
     assert json.loads(report_one.read_text()) == json.loads(report_two.read_text())
 
 
@@ -454,13 +457,13 @@ def test_list_shows_every_transform_in_order():
 
 
 def test_explain_prints_the_explanation():
-    result = invoke("explain", "F2F131")
+    result = invoke("explain", "F2F151")
     assert result.exit_code == 0, result.output
-    entry = catalogue(ORDER)["F2F131"]
+    entry = catalogue(ORDER)["F2F151"]
     text = flat(result.stdout)
-    assert "F2F131 (responses)" in text
+    assert "F2F151 (entrypoint)" in text
     assert flat(entry.explanation) in text
-    assert flat(f"# TODO[F2F131]: {entry.template}") in text
+    assert flat(f"# TODO[F2F151]: {entry.template}") in text
 
 
 def test_explain_an_unknown_code_exits_2():
@@ -495,21 +498,6 @@ def test_installed_console_script_converts_a_file(tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     assert "app.py:" in done.stderr and "F2F151" in done.stderr
     text = target.read_text()
-    assert "from fastapi import FastAPI\nfrom fastapi.responses import JSONResponse\n" in text
-    assert "@app.post('/x/{n}')  # create an x" in text
-    assert text.endswith("    uvicorn.run(app, port=5000)\n")
-
-
-def test_native_validation_keeps_fastapi_behaviour(tmp_path):
-    source = (
-        "from flask import Flask, request\n\napp = Flask(__name__)\n\n\n"
-        "@app.route('/p')\ndef p():\n    return {'page': request.args.get('page', 1, type=int)}\n"
-    )
-    default, native = write(tmp_path / "a" / "app.py", source), write(tmp_path / "b" / "app.py", source)
-    assert invoke("convert", default, "--jobs", "1").exit_code == 0
-    assert invoke("convert", native, "--jobs", "1", "--native-validation").exit_code == 0
-    assert "page: Annotated[int, Lenient] = 1" in default.read_text()
-    assert (tmp_path / "a" / "flask_compat.py").is_file()
-    text = native.read_text()
-    assert "app = FastAPI()\n" in text and "def p(page: int = 1):" in text
-    assert "FLASK_ERRORS" not in text and "Lenient" not in text
+    assert "from flask2fastapi_runtime import FlaskBridge\n" in text
+    assert "@api.post('/x/{n}')  # create an x" in text
+    assert text.endswith("    uvicorn.run(api, port=5000)\n")

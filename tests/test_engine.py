@@ -178,11 +178,13 @@ def _convert(files: list[Path]) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("layout", ["package", "loose"])
-def test_blueprint_prefix_replaced_at_registration_moves_to_include_router(tmp_path, layout):
+def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout):
+    """Flask replaces the blueprint's own prefix with the registration's: the router is included
+    with that one, and the router is imported the way the blueprint is."""
     if layout == "package":
         write(tmp_path / "shop" / "__init__.py")
         orders = write(tmp_path / "shop" / "orders.py", ORDERS)
-        app = write(tmp_path / "shop" / "main.py", _app_module("from shop.orders import bp", "app.register_blueprint(bp, url_prefix='/api')"))
+        app = write(tmp_path / "shop" / "main.py", _app_module("from .orders import bp", "app.register_blueprint(bp, url_prefix='/api')"))
         files = [app, orders]  # the registration is seen before the definition
     else:
         orders = write(tmp_path / "orders.py", ORDERS)
@@ -195,55 +197,76 @@ def test_blueprint_prefix_replaced_at_registration_moves_to_include_router(tmp_p
     assert (router.status, router.findings) == ("changed", [])
     assert (main.status, main.findings) == ("changed", [])
     router_text = router.new.decode()
-    # Flask replaces the blueprint's prefix with the registration's; FastAPI would add them.
-    assert "bp = APIRouter()\n" in router_text
-    assert "/orders" not in router_text
-    assert "@bp.get('/{oid}')\ndef get_order(oid: Annotated[int, IntRule]):" in router_text
+    assert "bp = Blueprint('orders', __name__, url_prefix='/orders')\nrouter = APIRouter(route_class=FlaskRoute)\n" in router_text
+    assert "@router.get('/{oid}', name='orders.get_order')\ndef get_order(oid: int):" in router_text
     main_text = main.new.decode()
-    assert "app = FastAPI(exception_handlers=FLASK_ERRORS, middleware=FLASK_MIDDLEWARE)\n" in main_text
-    assert main_text.endswith("app.include_router(bp, prefix='/api')\n")
-    assert "register_blueprint" not in main_text and "from flask " not in main_text
+    relative = "." if layout == "package" else ""
+    assert f"from {relative}orders import router as orders_router, bp\n" in main_text
+    assert main_text.endswith("app = Flask(__name__)\napi = FlaskBridge(app)\n"
+                              "app.register_blueprint(bp, url_prefix='/api')\napi.include_router(orders_router, prefix=\"/api\")\n")
+    assert [(r["rule"], r["endpoint"], r["level"]) for r in router.routes] == [("/api/<int:oid>", "orders.get_order", "native")]
 
 
 def test_blueprint_registered_without_url_prefix_keeps_its_own(tmp_path):
     write(tmp_path / "shop" / "__init__.py")
     orders = write(tmp_path / "shop" / "orders.py", ORDERS)
-    app = write(tmp_path / "shop" / "main.py", _app_module("from shop.orders import bp", "app.register_blueprint(bp)"))
+    app = write(tmp_path / "shop" / "main.py", _app_module("from shop import orders", "app.register_blueprint(orders.bp)"))
 
     results = _convert([orders, app])
 
-    assert "bp = APIRouter(prefix='/orders')\n" in results["orders.py"].new.decode()
-    assert results["main.py"].new.decode().endswith("app.include_router(bp)\n")
+    assert "@router.get('/{oid}', name='orders.get_order')" in results["orders.py"].new.decode()
+    assert results["main.py"].new.decode().endswith('api.include_router(orders.router, prefix="/orders")\n')
     assert results["orders.py"].findings == results["main.py"].findings == []
 
 
-def test_blueprint_registered_with_and_without_url_prefix_is_flagged(tmp_path):
+def test_blueprint_registered_twice_stays_flasks(tmp_path):
     write(tmp_path / "shop" / "__init__.py")
     orders = write(tmp_path / "shop" / "orders.py", ORDERS)
     app = write(
         tmp_path / "shop" / "main.py",
-        _app_module("from shop.orders import bp", "app.register_blueprint(bp, url_prefix='/api')", "app.register_blueprint(bp)"),
+        _app_module("from shop.orders import bp", "app.register_blueprint(bp, url_prefix='/api')", "app.register_blueprint(bp, name='v2')"),
     )
 
     results = _convert([orders, app])
 
-    router = results["orders.py"]
-    (finding,) = router.findings
-    assert finding.code == "F2F103"
-    lines = router.new.decode().splitlines()
-    assert lines[finding.line - 1] == "bp = APIRouter(prefix='/orders')"
-    assert lines[finding.line - 2] == f"# TODO[F2F103]: {finding.message}"
-    assert [code for _, code, _ in markers_in(router.new.decode())] == ["F2F103"]
-    assert results["main.py"].new.decode().endswith(
-        "app.include_router(bp, prefix='/api')\napp.include_router(bp)\n"
-    )
+    assert results["orders.py"].status == "unchanged"
+    assert "include_router" not in results["main.py"].new.decode()
+    assert [(r["level"], r["reason"]) for r in results["orders.py"].routes] == [("bridged", "blueprint registered more than once")]
 
 
-def test_comments_on_and_above_a_removed_import_stay():
-    source = (
-        b"# the web framework\nfrom flask import Flask, jsonify  # see requirements.txt\n\napp = Flask(__name__)\n\n\n"
-        b"@app.route('/')\ndef index():\n    return jsonify(ok=True)\n"
+def test_a_view_with_an_unknown_decorator_stays_flasks_and_says_why(tmp_path):
+    source = ORDERS.replace("@bp.route('/<int:oid>')\n", "@bp.route('/<int:oid>')\n@cache.cached(timeout=5)\n")
+    orders = write(tmp_path / "orders.py", source)
+    app = write(tmp_path / "main.py", _app_module("from orders import bp", "app.register_blueprint(bp)"))
+    results = _convert([orders, app])
+    assert results["orders.py"].status == "unchanged"
+    (route,) = results["orders.py"].routes
+    assert route["reason"] == "decorator cache.cached not known to keep the signature"
+
+
+def test_the_runtime_requirement_goes_where_the_project_keeps_its_requirements(tmp_path):
+    from codemod.engine import requirement_files
+
+    flask_app = "from flask import Flask\napp = Flask(__name__)\n"
+    listed = write(tmp_path / "a" / "app.py", flask_app).parent
+    write(listed / "requirements.txt", "flask>=3")
+    packaged = write(tmp_path / "b" / "app.py", flask_app).parent
+    write(packaged / "pyproject.toml", '[project]\nname = "b"\ndependencies = [\n    "flask>=3",\n]\n\n[tool.x]\ndependencies = []\n')
+    bare = write(tmp_path / "c" / "app.py", flask_app).parent
+    roots = [listed, packaged, bare]
+    files = requirement_files(roots, convert_paths(discover(roots), ORDER))
+    assert files[listed / "requirements.txt"] == b"flask>=3\nflask2fastapi-runtime>=0.1,<0.2\n"
+    assert files[packaged / "pyproject.toml"].decode() == (
+        '[project]\nname = "b"\ndependencies = [\n    "flask2fastapi-runtime>=0.1,<0.2",\n    "flask>=3",\n]\n\n[tool.x]\ndependencies = []\n'
     )
-    text = convert_one(source, "app.py", ORDER).new.decode()
-    assert "from flask " not in text
-    assert text.startswith("# the web framework\n# see requirements.txt\n")
+    assert files[bare / "requirements-fastapi.txt"] == b"flask2fastapi-runtime>=0.1,<0.2\n"
+    for path, content in files.items():
+        path.write_bytes(content)
+    assert requirement_files(roots, convert_paths(discover(roots), ORDER)) == {bare / "requirements-fastapi.txt": files[bare / "requirements-fastapi.txt"]}
+
+
+def test_a_copy_of_the_runtime_in_the_project_is_not_converted(tmp_path):
+    write(tmp_path / "app.py", "x = 1\n")
+    write(tmp_path / "flask2fastapi_runtime" / "bridge.py", "from flask import Flask\n")
+    write(tmp_path / "_flask2fastapi_runtime" / "bridge.py", "from flask import Flask\n")
+    assert discover([tmp_path]) == [tmp_path / "app.py"]

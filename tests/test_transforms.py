@@ -28,35 +28,3 @@ def test_every_code_with_a_flagging_example_or_fixture():
     shown |= {code for c in fixture_cases() if c.after for _, code, _ in markers_in(c.after.decode())}
     declared = {c.code for t in ORDER for c in t.FINDINGS.values()}
     assert declared - shown == set()
-
-
-TEST_MODULE = b"""\
-\"\"\"Tests of the flask app.\"\"\"
-import pytest
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def test_debug(make_app):
-    app = make_app(DEBUG=True)
-    assert app.test_client().get("/").status_code == 200
-
-
-def test_other(tool):
-    return tool.build().test_client()
-"""
-
-
-@pytest.mark.parametrize("filename", ["tests/test_views.py", "tests/conftest.py"])
-def test_test_client_on_app_fixtures_in_test_modules(filename):
-    """pytest's app fixtures carry no type: in a test module, an app fixture or what a factory
-    fixture returns is taken for the Flask app; anything else, and any other module, is left."""
-    result = convert_one(TEST_MODULE, filename, ORDER)
-    text = result.new.decode()
-    assert "return FlaskTestClient(app)" in text
-    assert "assert FlaskTestClient(app).get" in text
-    assert "return tool.build().test_client()" in text
-    assert convert_one(TEST_MODULE, "views.py", ORDER).new is None
