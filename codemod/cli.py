@@ -79,6 +79,11 @@ def convert(
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these transforms or finding codes (comma-separated)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores; one file runs inline)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: every file's status and every finding."),
+    native_validation: bool = typer.Option(
+        False,
+        "--native-validation",
+        help="Let FastAPI answer parameters that do not validate with its 422 (FlaskBridge(app, flask_errors=False)).",
+    ),
 ) -> None:
     """Rewrite Flask code as FastAPI code (in place, or into --out DIR)."""
     for path in paths:
@@ -94,6 +99,7 @@ def convert(
     options = Options(
         ignore_codes=frozenset(c for c in ignored if c in codes),
         select_codes=frozenset(c for c in selected if c in codes),
+        native_validation=native_validation,
     )
     writes = not (diff or check)
     if out_dir is not None:

@@ -21,20 +21,23 @@ Route = tuple[str, str]
 
 
 def load_app(spec: str) -> Any:
-    """``package.module:app`` or ``package.module:create_app()`` -> the app object."""
+    """``package.module:app`` or ``package.module:create_app()`` -> the app object. A Flask app
+    that a FlaskBridge serves (a converted module-level ``app``, next to its ``api``) stands for
+    that bridge: the bridge is what the converted project deploys."""
     module_name, _, attribute = spec.partition(":")
     module = importlib.import_module(module_name)
     factory = attribute.endswith("()")
     value = getattr(module, (attribute or "app").removesuffix("()"))
-    return value() if factory else value
+    app = value() if factory else value
+    bridge = getattr(app, "extensions", {}).get("flask2fastapi") if not hasattr(app, "openapi") else None
+    return bridge if bridge is not None else app
 
 
 def route_table(app: Any) -> set[Route]:
     """The routes an app serves. A FlaskBridge (flask2fastapi_runtime) routes every request
-    with its Flask app's url_map, native routes included, so that map is its route table."""
-    flask_app = getattr(app, "flask_app", app)
-    if hasattr(flask_app, "url_map"):
-        return _flask_routes(flask_app)
+    with its Flask app's url_map, native routes included: its ``url_map`` is its route table."""
+    if hasattr(app, "url_map"):
+        return _flask_routes(app)
     return _fastapi_routes(app)
 
 

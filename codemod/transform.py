@@ -79,6 +79,8 @@ class Options:
 
     ignore_codes: frozenset[str] = frozenset()
     select_codes: frozenset[str] = frozenset()
+    # FastAPI's own 422 for parameters that do not validate: FlaskBridge(app, flask_errors=False)
+    native_validation: bool = False
 
     def reports(self, code: str) -> bool:
         if code in self.ignore_codes:

@@ -501,3 +501,11 @@ def test_installed_console_script_converts_a_file(tmp_path):
     assert "from flask2fastapi_runtime import FlaskBridge\n" in text
     assert "@api.post('/x/{n}')  # create an x" in text
     assert text.endswith("    uvicorn.run(api, port=5000)\n")
+
+
+def test_native_validation_lets_fastapi_answer_with_its_422(tmp_path):
+    default, native = write(tmp_path / "a" / "app.py", FLASK_APP), write(tmp_path / "b" / "app.py", FLASK_APP)
+    assert invoke("convert", default, "--jobs", "1").exit_code == 0
+    assert invoke("convert", native, "--jobs", "1", "--native-validation").exit_code == 0
+    assert "api = FlaskBridge(app)\n" in default.read_text()
+    assert "api = FlaskBridge(app, flask_errors=False)\n" in native.read_text()

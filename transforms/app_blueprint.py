@@ -171,7 +171,10 @@ class AppBlueprintTransform(Transform):
         if facts is None or facts.bridged:
             return []
         bridge = self.import_reference(target, RUNTIME, "FlaskBridge", replaces=False)
-        return [_assign(facts.bridge, cst.Call(bridge, [cst.Arg(target)]))]
+        args = [cst.Arg(target)]
+        if self.run.options.native_validation:
+            args.append(kwarg("flask_errors", cst.Name("False")))
+        return [_assign(facts.bridge, cst.Call(bridge, args))]
 
     def _build_router(self, target: cst.BaseExpression) -> list[cst.SimpleStatementLine]:
         facts = next((self.run.project.native_blueprints[n] for n in sorted(self.qualified_names(target)) if n in self.run.project.native_blueprints), None)
