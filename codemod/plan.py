@@ -30,10 +30,14 @@ SHORTCUT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 LOGIN_REQUIRED = frozenset(
     f"flask_login{module}.{name}" for module in ("", ".utils") for name in ("login_required", "fresh_login_required")
 )
-CALLED_DECORATORS = frozenset(
-    {"flask_jwt_extended.jwt_required", "flask_jwt_extended.view_decorators.jwt_required",
-     "flask_cors.cross_origin", "flask_cors.decorator.cross_origin"}
-)
+CALLED_DECORATORS = frozenset({"flask_jwt_extended.jwt_required", "flask_jwt_extended.view_decorators.jwt_required"})
+# Decorators that keep the signature but also set what Flask's add_url_rule reads from the view
+# (provide_automatic_options, required_methods): the rule derived for a native route would not
+# have them. Flask-CORS's cross_origin answers the preflight OPTIONS in the view this way.
+RULE_DECORATORS = {
+    "flask_cors.cross_origin": "its OPTIONS answer",
+    "flask_cors.decorator.cross_origin": "its OPTIONS answer",
+}
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ def _plan_route(project, view: ViewFacts, route: RouteFacts, kind: str) -> Route
 def _check_decorators(project, view: ViewFacts) -> str | None:
     for decorator in view.decorators:
         names = decorator.names
+        for name in sorted(names & set(RULE_DECORATORS)):
+            return f"decorator {decorator.text} gives the route {RULE_DECORATORS[name]}"
         known = (
             (not decorator.called and bool(names & (project.guards | LOGIN_REQUIRED)))
             or (decorator.called and bool(names & (project.guard_factories | CALLED_DECORATORS)))
