@@ -108,8 +108,8 @@ def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cs
 
 
 def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, FileRun]:
-    """Run the transforms on a parsed module: the new module, and the run's findings and
-    support modules. One metadata resolution and one traversal for all transforms; then
+    """Run the transforms on a parsed module: the new module, and the run (findings, Flask
+    uses). One metadata resolution and one traversal for all transforms; then
     LibCST's AddImportsVisitor (which needs no metadata) and the removal of the imports whose
     every use was converted (known from the original tree's scopes)."""
     run = FileRun(project=project, options=options)
