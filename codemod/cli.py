@@ -108,31 +108,31 @@ def convert(
     files = discover(paths)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
-    support = requirement_files(paths, results)
+    requirements = requirement_files(paths, results)
     if diff:
         for result in results:
             if result.status == "changed":
                 _print_diff(result)
-        for path, content in support.items():
+        for path, content in requirements.items():
             _print_diff(FileResult(str(path), "changed", old=path.read_bytes() if path.exists() else b"", new=content))
     if writes:
         if out_dir is not None:
-            _write_out(results, paths, out_dir, support)
+            _write_out(results, paths, out_dir, requirements)
         else:
             for result in results:
                 if result.status == "changed" and result.new is not None:
                     write_atomic(Path(result.path), result.new)
-            for path, content in support.items():
+            for path, content in requirements.items():
                 write_atomic(path, content)
     if report is not None:
         document = {
             "files": [r.to_json() for r in results],
             "routes": [route for r in results for route in r.routes],
-            "requirements": [str(p) for p in support],
+            "requirements": [str(p) for p in requirements],
         }
         report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    _summary(results, support, written=writes)
-    raise typer.Exit(_exit_code(results, support, check))
+    _summary(results, requirements, written=writes)
+    raise typer.Exit(_exit_code(results, requirements, check))
 
 
 def _check_out(out_dir: Path, paths: list[Path]) -> None:
@@ -152,13 +152,13 @@ def _run(files: list[Path], chosen, options: Options, jobs: int) -> list[FileRes
         return convert_paths(files, chosen, options, jobs, on_done=lambda: progress.advance(task))
 
 
-def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, support: dict[Path, bytes]) -> None:
+def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, requirements: dict[Path, bytes]) -> None:
     for path in paths:
         copy_tree(path, out_root(path, paths, out_dir))
     for result in results:
         if result.status == "changed" and result.new is not None:
             write_atomic(out_path(Path(result.path), paths, out_dir), result.new)
-    for path, content in support.items():
+    for path, content in requirements.items():
         try:
             target = out_path(path, paths, out_dir)
         except ValueError:  # the folder of a converted file given alone
@@ -182,7 +182,7 @@ def _display(path: str) -> str:
     return path.lstrip("/") if relative.startswith("..") else relative
 
 
-def _summary(results: list[FileResult], support: dict[Path, bytes], written: bool) -> None:
+def _summary(results: list[FileResult], requirements: dict[Path, bytes], written: bool) -> None:
     findings = [f for r in results for f in r.findings]
     for finding in findings:
         colour = "red" if finding.code in {c.code for c in ENGINE_CODES} else "yellow"
@@ -194,8 +194,8 @@ def _summary(results: list[FileResult], support: dict[Path, bytes], written: boo
     table.add_row("converted" if written else "would change", str(counts["changed"]))
     table.add_row("unchanged", str(counts["unchanged"]))
     table.add_row("failed", str(counts["failed"]))
-    if support:
-        table.add_row("requirement files updated" if written else "requirement files to update", str(len(support)))
+    if requirements:
+        table.add_row("requirement files updated" if written else "requirement files to update", str(len(requirements)))
     routes = [route for r in results for route in r.routes]
     table.add_row("routes native", str(sum(route["level"] == "native" for route in routes)))
     table.add_row("routes bridged", str(sum(route["level"] == "bridged" for route in routes)))
@@ -205,11 +205,11 @@ def _summary(results: list[FileResult], support: dict[Path, bytes], written: boo
     err.print(table)
 
 
-def _exit_code(results: list[FileResult], support: dict[Path, bytes], check: bool) -> int:
+def _exit_code(results: list[FileResult], requirements: dict[Path, bytes], check: bool) -> int:
     if any(r.status == "failed" for r in results):
         return EXIT_ERRORS
     if check:
-        return EXIT_WOULD_CHANGE if support or any(r.status == "changed" for r in results) else EXIT_OK
+        return EXIT_WOULD_CHANGE if requirements or any(r.status == "changed" for r in results) else EXIT_OK
     return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_OK
 
 

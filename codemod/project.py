@@ -12,6 +12,7 @@ route, which the transforms and the report read.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass, field
@@ -181,6 +182,11 @@ class _FactsVisitor(cst.CSTVisitor):
         self.used: set[str] = set()  # every identifier of the module: new names avoid them all
         self.nesting = 0  # classes and functions around the node visited
         self.following: dict[cst.CSTNode, cst.CSTNode] = {}  # statement -> the next one
+        # register_blueprint calls that are a statement of their own (an include_router can
+        # follow them), and function names defined more than once (their views are ambiguous)
+        self.standalone: set[cst.Call] = set()
+        self.defined: set[str] = set()
+        self.twice: set[str] = set()
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
@@ -196,6 +202,8 @@ class _FactsVisitor(cst.CSTVisitor):
             self.following[statement] = after
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if len(node.body) == 1 and isinstance(node.body[0], cst.Expr) and isinstance(node.body[0].value, cst.Call):
+            self.standalone.add(node.body[0].value)
         if len(node.body) != 1 or not isinstance(node.body[0], (cst.Assign, cst.AnnAssign)):
             return
         assign = node.body[0]
@@ -239,6 +247,8 @@ class _FactsVisitor(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:
             registration = Registration.of(node, self._names(node.func.value), self.module)  # type: ignore[attr-defined]
+            if node not in self.standalone:
+                registration = dataclasses.replace(registration, problem="registration not a statement of its own")
             for name in self._names(node.args[0].value):
                 self.facts.registrations.setdefault(name, []).append(registration)
 
@@ -255,9 +265,11 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.guards |= self._names(node.name)
             elif kind == "factory":
                 self.facts.guard_factories |= self._names(node.name)
+        name = node.name.value
+        (self.twice if name in self.defined else self.defined).add(name)
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
-        if view is not None:
-            self.facts.views[(view.path, view.function)] = view
+        if view is not None and (view.path, name) not in self.facts.views:
+            self.facts.views[(view.path, name)] = view
         self.functions.append(node)
         self.nesting += 1
 
@@ -287,4 +299,7 @@ def gather(path: Path, source: bytes) -> Project:
         wrap(module, path).visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    for key, view in visitor.facts.views.items():
+        if view.function in visitor.twice:  # which def a plan is about would be a guess
+            visitor.facts.views[key] = dataclasses.replace(view, problem="function name defined twice in the module")
     return visitor.facts

@@ -270,3 +270,37 @@ def test_a_copy_of_the_runtime_in_the_project_is_not_converted(tmp_path):
     write(tmp_path / "flask2fastapi_runtime" / "bridge.py", "from flask import Flask\n")
     write(tmp_path / "_flask2fastapi_runtime" / "bridge.py", "from flask import Flask\n")
     assert discover([tmp_path]) == [tmp_path / "app.py"]
+
+
+def test_ambiguous_views_and_hidden_registrations_stay_flasks():
+    """A registration inside an expression has no statement an include_router could follow, and
+    a function name defined twice leaves open which def a route's plan is about."""
+    source = b"""from flask import Blueprint, Flask
+bp = Blueprint("v", __name__)
+
+@bp.get("/a")
+def a():
+    return "a"
+
+app = Flask(__name__)
+blueprints = [app.register_blueprint(bp)]
+
+other = Blueprint("w", __name__)
+
+@other.get("/b")
+def b():
+    return "b"
+
+if app.debug:
+    @other.get("/b2")
+    def b():
+        return "b2"
+
+app.register_blueprint(other)
+"""
+    result = convert_one(source, "m.py", ORDER)
+    assert "include_router" not in result.new.decode() and "@router" not in result.new.decode()
+    assert [(r["endpoint"], r["reason"]) for r in result.routes] == [
+        ("v.a", "registration not a statement of its own"),
+        ("w.b", "function name defined twice in the module"),
+    ]
