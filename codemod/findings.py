@@ -64,6 +64,15 @@ READ_ERROR = Code(
     "The file could not be read or decoded. It was left untouched.",
 )
 ENGINE_CODES: tuple[Code, ...] = (PARSE_ERROR, TRANSFORM_ERROR, READ_ERROR)
+# Codes of the first version's transforms, retired with the Flask emulation (issue 9): a marker
+# with one of them in an old converted file means what it meant then, so none is given again.
+RETIRED_CODES = frozenset(
+    f"F2F{n}" for n in (
+        101, 102, 103, 104, 105, 106, 111, 112, 113, 114, 115, 121, 122, 123, 124, 125, 131, 132, 133,
+        134, 135, 136, 142, 143, 171, 172, 191, 192, 193, 194, 201, 202, 203, 211, 212, 213, 221, 222,
+        223, 231,
+    )
+)
 
 
 def catalogue(transforms: Iterable[type]) -> dict[str, Code]:
@@ -73,6 +82,8 @@ def catalogue(transforms: Iterable[type]) -> dict[str, Code]:
         for code in getattr(transform, "FINDINGS", {}).values():
             if code.code in codes:
                 raise ValueError(f"finding code {code.code} is declared twice")
+            if code.code in RETIRED_CODES:
+                raise ValueError(f"finding code {code.code} was retired and is never reused")
             codes[code.code] = code
     return codes
 
