@@ -114,6 +114,12 @@ class FlaskBridge(FastAPI):
         self.sync_routes()
 
     # -- native routes in Flask's url_map ------------------------------------------------------
+    @property
+    def url_map(self) -> Any:
+        """The Flask app's url_map, native routes declared so far included: the route table."""
+        self.sync_routes()
+        return self.flask_app.url_map
+
     def sync_routes(self) -> None:
         """Give every native route this app serves its rule in the Flask app's url_map."""
         if self._generation == routing.GENERATION[0]:
