@@ -8,9 +8,9 @@
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
 """
 
-from flask2fastapi_runtime.bridge import FlaskBridge, bridge_of
-from flask2fastapi_runtime.routing import FlaskRoute
-from flask2fastapi_runtime.testing import BridgedClient
+from .bridge import FlaskBridge, bridge_of
+from .routing import FlaskRoute
+from .testing import BridgedClient
 
 __version__ = "0.1.0"
 __all__ = ["BridgedClient", "FlaskBridge", "FlaskRoute", "bridge_of"]

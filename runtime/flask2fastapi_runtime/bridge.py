@@ -36,8 +36,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from flask2fastapi_runtime import routing, wsgi
-from flask2fastapi_runtime.testing import bridged_test_client
+from . import routing, wsgi
+from .testing import bridged_test_client
 
 EXTENSION = "flask2fastapi"
 

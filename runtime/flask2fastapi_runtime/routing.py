@@ -44,7 +44,7 @@ from flask import current_app, request
 from starlette.routing import Match, NoMatchFound
 from starlette.types import Scope
 
-from flask2fastapi_runtime import wsgi
+from . import wsgi
 
 # The endpoint Flask's url_map chose for the request (scope key), and the view call that the
 # Flask side of a native route makes (environ key).
