@@ -22,22 +22,19 @@ attribute FastAPI does not have (``config``, ``extensions``, ``before_request``,
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from flask import Flask
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from . import routing, wsgi
-from .testing import bridged_test_client
+from .testing import InlineASGI, bridged_test_client
 
 EXTENSION = "flask2fastapi"
 
@@ -149,13 +146,9 @@ class FlaskBridge(FastAPI):
     # -- WSGI, for harnesses that drive a WSGI app (WebTest's TestApp) -------------------------
     @property
     def wsgi(self) -> Any:
-        """This ASGI app as a WSGI callable: ``TestApp(api.wsgi)``."""
-        wrapped = self.__dict__.get("_wsgi")
-        if wrapped is None:
-            from a2wsgi import ASGIMiddleware
-
-            wrapped = self.__dict__["_wsgi"] = ASGIMiddleware(self, loop=_shared_loop())  # type: ignore[arg-type]
-        return wrapped
+        """This ASGI app as a WSGI callable for test harnesses: ``TestApp(api.wsgi)``; each
+        request runs in the caller's thread, as under Flask's test client."""
+        return InlineASGI(self)
 
 
 class FlaskDispatch:
@@ -185,8 +178,7 @@ class FlaskDispatch:
         if endpoint is None and _fastapi_route(bridge, scope):
             await self.app(scope, wsgi.replay(body), send)
             return
-        answer = await run_in_threadpool(wsgi.call, flask_app, environ)
-        await answer.send(send)
+        await (await wsgi.answer(flask_app, environ)).send(send)
 
 
 def _endpoint(flask_app: Flask, environ: wsgi.Environ) -> str | None:
@@ -212,23 +204,8 @@ async def _answer_as_flask(request: Request, exc: Exception) -> Response:
     ``request.args["x"]`` failed, 400 through the app's error handlers and hooks."""
     flask_app, environ = routing.CURRENT.get()
     environ[routing.CALL] = (_bad_request, {})
-    answer = await run_in_threadpool(wsgi.call, flask_app, environ)
-    return answer.response()
+    return (await wsgi.answer(flask_app, environ)).response()
 
 
 def _bad_request() -> Any:
     raise BadRequest()
-
-
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
-
-
-def _shared_loop() -> asyncio.AbstractEventLoop:
-    """One event loop thread for every bridge driven through WSGI (tests make many apps)."""
-    global _loop
-    with _loop_lock:
-        if _loop is None:
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="flask2fastapi-wsgi", daemon=True).start()
-        return _loop

@@ -119,10 +119,12 @@ def _through_flask(view: Callable[..., Any]) -> Callable[..., Any]:
     signature = _resolved_signature(view)
 
     @functools.wraps(view)
-    def endpoint(**kwargs: Any) -> Any:
+    async def endpoint(**kwargs: Any) -> Any:
+        # async, so that FastAPI does not move it to the thread pool: wsgi.answer makes the one
+        # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
         environ[CALL] = (view, kwargs)
-        return wsgi.call(flask_app, environ).response()
+        return (await wsgi.answer(flask_app, environ)).response()
 
     endpoint.__signature__ = signature  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]

@@ -5,14 +5,67 @@ with its cookies, ``session_transaction``, ``with client:`` and ``environ_base``
 ``TestResponse`` (``get_json``, ``data``, ``status_code``). Only where a request goes changes:
 through the ASGI app, so native routes are tested as they are served. An app's own
 ``test_client_class`` (a FlaskClient subclass) keeps its behaviour the same way.
+
+As under Flask's client, a request runs in the test's own thread (``InlineASGI``): an event loop
+of its own, and Flask's code called in place rather than in the thread pool. Tests that share
+one SQLite connection between the test and the views (an in-memory database), or that read
+``g`` after ``with client:``, keep working.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
+from http import HTTPStatus
 from typing import Any
 
+from a2wsgi.asgi import build_scope
 from flask import Flask
 from flask.testing import FlaskClient
+
+from .wsgi import INLINE
+
+
+
+class InlineASGI:
+    """A WSGI callable that answers each request by running the ASGI app to the end in the
+    calling thread, on an event loop of its own."""
+
+    def __init__(self, asgi_app: Any) -> None:
+        self.asgi_app = asgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        scope = build_scope(environ)  # keeps the environ as scope["wsgi_environ"]
+        scope[INLINE] = True  # type: ignore[typeddict-unknown-key]
+        length = environ.get("CONTENT_LENGTH")
+        stream = environ.get("wsgi.input") or io.BytesIO()
+        body = stream.read(int(length)) if length else stream.read()
+        status, headers, chunks = asyncio.run(_drive(self.asgi_app, scope, body))
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        start_response(f"{status} {phrase}".rstrip(), [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers])
+        return chunks
+
+
+async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    received = False
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return start["status"], list(start.get("headers", [])), chunks
 
 
 class _Served:
@@ -35,7 +88,7 @@ class BridgedClient(FlaskClient):
 
     def __init__(self, application: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(application, Flask) and "flask2fastapi" in application.extensions:
-            application = _Served(application, application.extensions["flask2fastapi"].wsgi)
+            application = _Served(application, InlineASGI(application.extensions["flask2fastapi"]))
         super().__init__(application, *args, **kwargs)
 
 

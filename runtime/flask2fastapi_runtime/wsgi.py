@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
-from starlette.concurrency import iterate_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 Environ = dict[str, Any]
+# Scope key set by the test client (testing.InlineASGI): run Flask in the caller's thread.
+INLINE = "flask2fastapi.inline"
 RawHeaders = list[tuple[bytes, bytes]]
 
 # Set by a2wsgi when a request came in through WSGI (a Flask test client driving the ASGI app):
@@ -100,9 +102,10 @@ class Answer:
         await send({"type": "http.response.body", "body": b""})
 
 
-def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> Answer:
+def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ, whole: bool = False) -> Answer:
     """Run ``wsgi_app`` for ``environ``. A body of known length is read here, in the same call
-    (thread hop) as the view; a streamed one (no Content-Length) is read as it is sent."""
+    (thread hop) as the view; a streamed one (no Content-Length) is read as it is sent, unless
+    ``whole`` (a test client's request, answered in one go)."""
     started: list[Any] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -118,13 +121,20 @@ def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> Answer:
         first = [next(chunks, b"")]
     status, headers = started
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    complete = any(name == b"content-length" for name, _ in raw)
+    complete = whole or any(name == b"content-length" for name, _ in raw)
     if complete:
         try:
             return Answer(int(status[:3]), raw, [*first, *chunks], True)
         finally:
             _close(iterable)
     return Answer(int(status[:3]), raw, _closing([*first], chunks, iterable), False)
+
+
+async def answer(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> Answer:
+    """``call`` in the thread pool (one hop per request), or in place for a test client."""
+    if environ["asgi.scope"].get(INLINE):
+        return call(wsgi_app, environ, whole=True)
+    return await run_in_threadpool(call, wsgi_app, environ)
 
 
 def _closing(first: list[bytes], rest: Iterator[bytes], iterable: Iterable[bytes]) -> Iterator[bytes]:
