@@ -254,19 +254,24 @@ def asgi_rows(app, prefix=""):
 
 def route_table(app):
     """The one place that reads a route table: switch to the runtime's route_table() when it exists."""
-    for mod in ("flask2fastapi_runtime", "f2f_runtime"):
+    for mod in ("flask2fastapi_runtime",):
         try:
             rt = importlib.import_module(mod)
         except ImportError:
             continue
         if hasattr(rt, "route_table"):
             return "runtime", sorted(tuple(x) for x in rt.route_table(app))
+    is_asgi = hasattr(app, "router")  # FastAPI / Starlette
+    ext = getattr(app, "extensions", None)
+    if not is_asgi and isinstance(ext, dict) and "flask2fastapi" in ext:
+        app, is_asgi = ext["flask2fastapi"], True  # a Flask app served by a FlaskBridge: read the bridge
+    if is_asgi and getattr(app, "flask_app", None) is not None:
+        return "bridge", sorted(set(flask_rows(app.flask_app)) | set(asgi_rows(app)))
+    if is_asgi:
+        return "asgi", asgi_rows(app)
     if getattr(app, "url_map", None) is not None:
-        return "flask", flask_rows(app)
-    if getattr(app, "flask_app", None) is not None:
-        bridged = set(flask_rows(app.flask_app))
-        return "fastapi+flask", sorted(bridged | set(asgi_rows(app)))
-    return "asgi", asgi_rows(app)
+        return "flask", flask_rows(app)  # on the converted side: still a bare Flask app, nothing served by ASGI
+    return "unknown", []
 
 try:
     mod_name, _, attr = spec.partition(":")
@@ -309,12 +314,22 @@ def last_error_line(text: str) -> str:
 
 
 def where_line(text: str) -> str:
-    """The innermost 'File ..., line N' of a traceback that is not in site-packages."""
-    found = ""
-    for m in re.finditer(r'File "([^"]+)", line (\d+)', text or ""):
-        if "site-packages" not in m.group(1) and "/lib/python3" not in m.group(1):
-            found = f"{m.group(1)}:{m.group(2)}"
-    return found
+    """The innermost frame of the app's own code in a traceback, and the library it went into."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', text or "")
+    own = [i for i, (f, _) in enumerate(frames)
+           if not f.startswith("<") and "site-packages" not in f and "/lib/python3" not in f
+           and not f.endswith(("flask_compat.py", "probe.py"))]
+    if not own:
+        return ""
+    f, line = frames[own[-1]]
+    where = f"{f}:{line}"
+    libs = [re.search(r"site-packages/([^/]+)", g) for g, _ in frames[own[-1] + 1:]]
+    libs = [m.group(1) for m in libs if m]
+    if any(g.endswith("flask_compat.py") for g, _ in frames[own[-1] + 1:]):
+        where += " via flask_compat"
+    if libs:
+        where += f" in {libs[0]}"
+    return where
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +337,8 @@ def where_line(text: str) -> str:
 
 def measure(app: dict, harness: dict, checkout: Path, venvs: Path, work: Path, rebuild: bool) -> dict:
     name = app["name"]
-    res: dict = {"name": name, "repo": app["repo"], "commit": app["commit"], "extensions": app.get("extensions", [])}
+    res: dict = {"name": name, "repo": app["repo"], "commit": app["commit"], "extensions": app.get("extensions", []),
+                 "converter_rev": sh(["git", "-C", str(CONVERTER), "rev-parse", "--short", "HEAD"]).stdout.strip() or "?"}
     if not checkout.exists():
         res["error"] = f"no checkout at {checkout}"
         log(f"{name}: no checkout at {checkout}; get it with:\n{checkout_instructions(app, checkout)}")
@@ -355,7 +371,8 @@ def measure(app: dict, harness: dict, checkout: Path, venvs: Path, work: Path, r
     res["convert_stderr"] = conv.stderr[-4000:]
     (out_dir / "convert.log").write_text(f"[exit {conv.returncode}]\n{conv.stdout}\n--- stderr ---\n{conv.stderr}")
     if not converted.exists():
-        res["blocker"] = f"convert exited {conv.returncode} and wrote no tree: {last_error_line(conv.stderr or conv.stdout)}"
+        res["convert_no_tree"] = f"convert exited {conv.returncode} and wrote no tree: {last_error_line(conv.stderr or conv.stdout)}"
+        res["blocker"] = res["convert_no_tree"]
         res["converted_probe"] = {"imports": False}
         res["converted_passed"] = []
         return res
@@ -369,21 +386,34 @@ def measure(app: dict, harness: dict, checkout: Path, venvs: Path, work: Path, r
     passed_after = {t for t, r in conv_tests["ids"].items() if r["outcome"] == "passed"}
     res["converted_passed"] = sorted(passed_after & set(res["original_passed"]))
 
-    # The first thing that stops the converted app (the baseline's blocker list).
-    cp = res["converted_probe"]
-    if not cp.get("imports"):
-        err = cp.get("error", "")
-        res["blocker"] = f"import: {last_error_line(err)}" + (f" ({where_line(err)})" if where_line(err) else "")
-    else:
-        lost = [t for t in res["original_passed"] if t not in passed_after]
-        if not conv_tests["ids"]:
-            res["blocker"] = f"tests: no test ran (exit {conv_tests['rc']}): {last_error_line(chr(10).join(conv_tests['tail']))}"
-        elif lost:
-            msg = conv_tests["ids"].get(lost[0], {}).get("message", "") or "did not run"
-            res["blocker"] = f"tests: {lost[0]}: {msg.splitlines()[0] if msg else ''}"
-    if "blocker" in res:
-        res["blocker"] = res["blocker"].replace(str(out_dir) + "/", "").replace(str(venv) + "/", "<venv>/")
+    lost = [t for t in res["original_passed"] if t not in passed_after]
+    if lost:
+        res["first_lost"] = [lost[0], conv_tests["ids"].get(lost[0], {}).get("message", "") or "did not run"]
+    res["converted_tests_tail"] = last_error_line("\n".join(conv_tests["tail"]))
+    res["blocker"] = blocker_of(res)
+    if not res["blocker"]:
+        del res["blocker"]
     return res
+
+
+def blocker_of(res: dict) -> str:
+    """The first thing that stops the converted app: its import error, else the first originally
+    passing test that no longer passes."""
+    cp = res.get("converted_probe", {})
+    text = ""
+    if res.get("convert_no_tree"):
+        text = res["convert_no_tree"]
+    elif not cp.get("imports"):
+        err = cp.get("error", "")
+        text = f"import: {last_error_line(err)}" + (f" ({where_line(err)})" if where_line(err) else "")
+    elif res.get("original_passed") and res.get("converted_total", 0) == 0:
+        text = f"tests: no test ran (exit {res.get('converted_rc')}): {res.get('converted_tests_tail', '')}"
+    elif res.get("first_lost"):
+        tid, msg = res["first_lost"]
+        text = f"tests: {tid}: {msg.splitlines()[0] if msg else ''}"
+    for prefix, short in ((str(DEFAULT_WORK) + "/", ""), (str(DEFAULT_VENVS) + "/", "<venv>/")):
+        text = text.replace(prefix, short)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,7 +424,8 @@ def routes_cell(res: dict) -> tuple[str, str]:
     conv = {tuple(r) for r in res.get("converted_probe", {}).get("routes", [])}
     if not orig:
         return "?", "?"
-    served = len(orig & conv) if res.get("converted_probe", {}).get("imports") else 0
+    cp = res.get("converted_probe", {})
+    served = len(orig & conv) if cp.get("imports") and cp.get("kind") != "flask" else 0
     return str(len(orig)), str(served)
 
 
@@ -426,7 +457,8 @@ def blockers(results: list[dict]) -> str:
     lines = []
     for r in results:
         b = r.get("blocker") or ("none: meets the bar" if r.get("original_passed") else r.get("error", "not measured"))
-        lines.append(f"- **{r['name']}**: `{b[:400]}`" if r.get("blocker") else f"- **{r['name']}**: {b}")
+        b = b[:400].replace("`", "'")
+        lines.append(f"- **{r['name']}**: `{b}`" if r.get("blocker") else f"- **{r['name']}**: {b}")
     return "\n".join(lines)
 
 
@@ -445,13 +477,16 @@ def write_readme(results: list[dict], command: str, converter_rev: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for c in ("checkouts", "prepare", "run"):
+    for c in ("checkouts", "prepare", "run", "report"):
         p = sub.add_parser(c)
         p.add_argument("names", nargs="*", help="apps to handle (default: all)")
         p.add_argument("--checkouts", type=Path, default=DEFAULT_CHECKOUTS, help="folder holding one checkout per app name")
     sub.choices["prepare"].add_argument("--mirror", default="/work/.mirror/{owner}+{name}/repo",
                                         help="git dir of a local mirror of each repository")
     sub.choices["prepare"].add_argument("--force", action="store_true")
+    sub.choices["report"].add_argument("--work", type=Path, default=DEFAULT_WORK)
+    sub.choices["report"].add_argument("--command", default="python3.11 bench/corpus/run.py run",
+                                       help="the measuring command to quote in README.md")
     r = sub.choices["run"]
     r.add_argument("--venvs", type=Path, default=DEFAULT_VENVS)
     r.add_argument("--work", type=Path, default=DEFAULT_WORK, help="copies, converted trees, logs, results.json")
@@ -476,6 +511,17 @@ def main() -> int:
     if args.cmd == "prepare":
         for a in apps:
             prepare(a, args.checkouts / a["name"], args.mirror, args.force)
+        return 0
+
+    if args.cmd == "report":  # rebuild the table and README block from results.json
+        order = [a["name"] for a in manifest["app"]]
+        results = [r for r in json.loads((args.work / "results.json").read_text()) if r["name"] in order]
+        results.sort(key=lambda r: order.index(r["name"]))
+        for r in results:
+            if "original_passed" in r:
+                r["blocker"] = blocker_of(r)
+        print(table(results) + "\n\n" + blockers(results))
+        write_readme(results, args.command, results[0].get("converter_rev", "?") if results else "?")
         return 0
 
     args.work.mkdir(parents=True, exist_ok=True)
