@@ -75,10 +75,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(kind: str, target: Target) -> tuple[subprocess.Popen, int]:
+def start(kind: str, target: Target, runtime: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """Start one server; ``runtime``: another copy of runtime/ to serve the converted app with."""
     port = free_port()
     env = {**os.environ, **target.env}
-    env["PYTHONPATH"] = os.pathsep.join([*map(str, target.pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    first = [runtime / "tests", runtime] if runtime is not None else []
+    env["PYTHONPATH"] = os.pathsep.join(map(str, [*first, *target.pythonpath, env.get("PYTHONPATH", "")])).rstrip(os.pathsep)
     bind = f"127.0.0.1:{port}"
     if kind == "original":
         command = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
@@ -164,15 +166,17 @@ async def main(args: argparse.Namespace) -> None:
     for name in args.app:
         target = APPS[name]
         servers = {kind: start(kind, target) for kind in ("original", "converted")}
+        for runtime in args.runtime:
+            servers[f"converted@{runtime}"] = start("converted", target, Path(runtime).resolve())
         try:
             for process, port in servers.values():
                 await wait_ready(port, target.ready)
-            runs: dict[str, list[Run]] = {"original": [], "converted": []}
+            runs: dict[str, list[Run]] = {kind: [] for kind in servers}
             for index in range(args.runs):
                 for kind, (process, port) in servers.items():
                     run = await measure(process, port, target, args)
                     runs[kind].append(run)
-                    print(f"{name} run {index + 1} {kind:9}: {run.cpu_ms:.3f} CPU ms/req, {run.rps:.0f} rps", flush=True)
+                    print(f"{name} run {index + 1} {kind}: {run.cpu_ms:.3f} CPU ms/req, {run.rps:.0f} rps", flush=True)
         finally:
             for process, _ in servers.values():
                 process.terminate()
@@ -187,8 +191,11 @@ async def main(args: argparse.Namespace) -> None:
     print("| app | original CPU ms/req | converted CPU ms/req | ratio | original rps | converted rps |")
     print("|---|---|---|---|---|---|")
     for name, median in rows:
-        (o_cpu, o_rps), (c_cpu, c_rps) = median["original"], median["converted"]
-        print(f"| {name} | {o_cpu:.3f} | {c_cpu:.3f} | {c_cpu / o_cpu:.2f}x | {o_rps:.0f} | {c_rps:.0f} |")
+        (o_cpu, o_rps) = median["original"]
+        for kind, (c_cpu, c_rps) in median.items():
+            if kind != "original":
+                label = name if kind == "converted" else f"{name} ({kind})"
+                print(f"| {label} | {o_cpu:.3f} | {c_cpu:.3f} | {c_cpu / o_cpu:.2f}x | {o_rps:.0f} | {c_rps:.0f} |")
     if args.json:
         Path(args.json).write_text(json.dumps({name: median for name, median in rows}, indent=2))
 
@@ -201,6 +208,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5, help="runs per app and server (alternating)")
     parser.add_argument("--json", help="write the medians here too")
+    parser.add_argument("--runtime", action="append", default=[], metavar="DIR",
+                        help="also serve the converted app with this copy of runtime/ (A/B of a runtime change)")
     arguments = parser.parse_args()
     arguments.app = arguments.app or ["shop"]
     asyncio.run(main(arguments))
