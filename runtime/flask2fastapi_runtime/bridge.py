@@ -63,6 +63,7 @@ class FlaskBridge(FastAPI):
         self._native: dict[str, set[str]] = {}  # native endpoint -> its FastAPI methods
         self._rules: set[tuple[str, str]] = set()
         self._generation = -1
+        self._adapters: dict[tuple[Any, ...], Any] = {}  # URL adapters by host (see _endpoint)
         flask_app.extensions[EXTENSION] = self
         flask_app.test_client = functools.partial(bridged_test_client, flask_app)  # type: ignore[method-assign]
         flask_app.url_build_error_handlers.append(self._build_again)
@@ -168,7 +169,7 @@ class FlaskDispatch:
         flask_app = bridge.flask_app
         body = await wsgi.read_body(receive)
         environ = wsgi.environ_for(scope, body)
-        endpoint = _endpoint(flask_app, environ)
+        endpoint = _endpoint(flask_app, environ, bridge._adapters)
         method = "GET" if scope["method"] == "HEAD" else scope["method"]  # werkzeug drops the body
         if method in bridge.native_methods(endpoint):
             # Each request runs in a task of its own, whose context this value does not outlive.
@@ -181,17 +182,62 @@ class FlaskDispatch:
         await (await wsgi.answer(flask_app, environ)).send(send)
 
 
-def _endpoint(flask_app: Flask, environ: wsgi.Environ) -> str | None:
+def _endpoint(flask_app: Flask, environ: wsgi.Environ, adapters: dict[tuple[Any, ...], Any]) -> str | None:
     """The endpoint Flask's url_map gives the request, None when Flask refuses it (404, 405,
-    a redirect to the slash form): Flask then answers it itself."""
-    adapter = flask_app.create_url_adapter(flask_app.request_class(environ))
+    a redirect to the slash form, an untrusted host): Flask then answers it itself.
+
+    The URL adapter is Flask's ``create_url_adapter`` for the request. It depends on the host, the
+    scheme and the mount point only, not on the path or method (``match`` takes those), so one is
+    kept per host in ``adapters`` (Flask builds a Request and binds a new adapter per request, and
+    Flask will do so again when it serves the request): a third of the dispatch's cost.
+    """
+    key = _adapter_key(flask_app, environ)
+    adapter = adapters.get(key) if key is not None else None
     if adapter is None:
-        return None
+        try:
+            adapter = flask_app.create_url_adapter(flask_app.request_class(environ))
+        except HTTPException:  # SecurityError: a host TRUSTED_HOSTS does not allow
+            return None
+        if adapter is None:
+            return None
+        if key is not None:
+            if len(adapters) >= _ADAPTERS:  # many Host values: start again rather than grow
+                adapters.clear()
+            adapters[key] = adapter
     try:
-        rule, _ = adapter.match(return_rule=True)
+        rule, _ = adapter.match(
+            _wsgi_decoded(environ.get("PATH_INFO", "")), environ["REQUEST_METHOD"], return_rule=True
+        )
     except HTTPException:
         return None
     return rule.endpoint
+
+
+_ADAPTERS = 64  # URL adapters kept per bridge (one per Host value seen)
+_FLASK_CREATE_URL_ADAPTER = Flask.create_url_adapter
+
+
+def _adapter_key(flask_app: Flask, environ: wsgi.Environ) -> tuple[Any, ...] | None:
+    """What Flask's ``create_url_adapter`` reads (the environ's host, scheme, mount point and
+    upgrade headers; the app's SERVER_NAME, TRUSTED_HOSTS and matching settings); None when the
+    app overrides ``create_url_adapter`` (it may read more): no adapter is kept then."""
+    if type(flask_app).create_url_adapter is not _FLASK_CREATE_URL_ADAPTER:
+        return None
+    config = flask_app.config
+    trusted = config.get("TRUSTED_HOSTS")
+    url_map = flask_app.url_map
+    get = environ.get
+    return (
+        get("wsgi.url_scheme"), get("HTTP_HOST"), get("SERVER_NAME"), get("SERVER_PORT"), get("SCRIPT_NAME"),
+        get("HTTP_CONNECTION"), get("HTTP_UPGRADE"),
+        config.get("SERVER_NAME"), tuple(trusted) if trusted is not None else None,
+        flask_app.subdomain_matching, url_map.host_matching, url_map.default_subdomain,
+    )
+
+
+def _wsgi_decoded(value: str) -> str:
+    """A WSGI string (UTF-8 bytes as latin-1) as text, as werkzeug's ``bind_to_environ`` reads it."""
+    return value.encode("latin-1").decode(errors="replace")
 
 
 def _fastapi_route(bridge: FlaskBridge, scope: Scope) -> bool:

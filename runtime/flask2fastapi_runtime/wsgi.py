@@ -62,10 +62,10 @@ def environ_for(scope: Scope, body: bytes) -> Environ:
     original = scope.get(ORIGINAL_ENVIRON)
     if original is not None:
         environ = dict(original)
+        environ["wsgi.input"] = io.BytesIO(body)
     else:
         environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
         environ["wsgi.errors"] = io.StringIO()
-    environ["wsgi.input"] = io.BytesIO(body)
     if body:  # a chunked request has no Content-Length; the body is whole now
         environ["CONTENT_LENGTH"] = str(len(body))
     environ["asgi.scope"] = scope

@@ -117,3 +117,22 @@ def test_validation_error_is_flask_400() -> None:
     strict = FlaskBridge(Flask(__name__), flask_errors=False)
     strict.include_router(router)
     assert TestClient(strict).get("/search").status_code == 422
+
+
+def test_hosts_each_get_flasks_answer() -> None:
+    """The dispatch keeps one URL adapter per host: a host TRUSTED_HOSTS refuses still gets
+    Flask's 400 after a trusted one was served (and before: it was a 500), on native and bridged
+    routes alike."""
+    from a2wsgi import WSGIMiddleware
+
+    original, converted = shop.flask_app(), shop.bridged_app()
+    for app in (original, converted.flask_app):
+        app.config["TRUSTED_HOSTS"] = ["shop.test", ".shop.test"]
+    clients = [TestClient(WSGIMiddleware(original)), TestClient(converted)]
+    for host in ("shop.test", "evil.test", "a.shop.test", "evil.test", "shop.test"):
+        for path in ("/items/3?q=x", "/items/bridged/zz", "/items/-1"):
+            original_answer, converted_answer = (
+                answer(client, "GET", path, {"headers": {"Host": host}}) for client in clients
+            )
+            assert converted_answer == original_answer, (host, path)
+            assert converted_answer[0] == (400 if host == "evil.test" else 404 if path == "/items/-1" else 200)
