@@ -1,0 +1,16 @@
+"""What converted Flask apps need beyond FastAPI, Starlette and Flask themselves.
+
+- ``FlaskBridge`` (bridge): the converted app, a FastAPI app serving a real Flask app's routes
+  next to native FastAPI ones, every request inside Flask's request context.
+- ``FlaskRoute`` (routing): the route class of native routes, ``APIRouter(route_class=FlaskRoute)``.
+- ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
+- ``BridgedClient`` (testing): Flask's test client, through the whole converted app.
+- ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
+"""
+
+from .bridge import FlaskBridge, bridge_of
+from .routing import FlaskRoute
+from .testing import BridgedClient
+
+__version__ = "0.1.0"
+__all__ = ["BridgedClient", "FlaskBridge", "FlaskRoute", "bridge_of"]

@@ -1,0 +1,181 @@
+"""Native routes: FastAPI path operations whose views run inside Flask's request context.
+
+``APIRouter(route_class=FlaskRoute)`` (and every ``@api.get`` of a ``FlaskBridge``) gives
+routes that FastAPI documents and whose parameters FastAPI parses, but whose view Flask calls:
+the request context is Flask's, the app's and the blueprint's before/after hooks and error
+handlers run around the view, and what the view returns becomes a response through Flask's
+``make_response``, exactly as before the conversion. Only the parameters changed hands.
+
+Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
+endpoint ("items.get_item" for a blueprint's view). So werkzeug keeps deciding which view a URL
+reaches: its converters (``/items/-1`` is no ``<int:...>``), strict slashes, the order of
+overlapping rules, 404 and 405 with Allow; ``url_for`` builds native routes' URLs; and the
+blueprint part of the endpoint gives the view its blueprint's hooks. The rule is derived from the
+FastAPI path and the view's annotations, which is why the converter makes a route native only
+where that derivation gives back the original rule:
+
+==================  ====================  ======================
+FastAPI path        parameter annotation  werkzeug rule
+==================  ====================  ======================
+``{x}``             none or ``str``       ``<x>``
+``{x}``             ``int``               ``<int:x>``
+``{x}``             ``float``             ``<float:x>``
+``{x}``             ``uuid.UUID``         ``<uuid:x>``
+``{x}``             ``Literal["a", "b"]`` ``<any("a", "b"):x>``
+``{x:path}``        any                   ``<path:x>``
+==================  ====================  ======================
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import re
+import typing
+import uuid
+import weakref
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from fastapi.routing import APIRoute
+from flask import current_app, request
+from starlette.routing import Match, NoMatchFound
+from starlette.types import Scope
+
+from . import wsgi
+
+# The endpoint Flask's url_map chose for the request (scope key), and the view call that the
+# Flask side of a native route makes (environ key).
+ENDPOINT = "flask2fastapi.endpoint"
+CALL = "flask2fastapi.call"
+# The Flask app and WSGI environ of the request being answered, for the view in the thread pool.
+CURRENT: ContextVar[tuple[Any, wsgi.Environ]] = ContextVar("flask2fastapi_current")
+
+# id -> route (an APIRoute defines __eq__, so it is no set member)
+_ROUTES: weakref.WeakValueDictionary[int, FlaskRoute] = weakref.WeakValueDictionary()
+_generation = itertools.count(1)
+GENERATION = [0]  # bumped for each new native route, so a bridge knows when to look again
+
+_PARAMETER = re.compile(r"\{(?P<name>[A-Za-z_]\w*)(?::(?P<convertor>\w+))?\}")
+
+
+class FlaskRoute(APIRoute):
+    """An APIRoute whose view Flask calls, inside its request context (see the module doc)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        view = getattr(endpoint, "__flask2fastapi_view__", endpoint)  # FastAPI 0.115 copies routes
+        self.view = view
+        # Flask makes the response of whatever the view returns; a return annotation such as
+        # ``-> flask.Response`` is no response model.
+        kwargs["response_model"] = None
+        super().__init__(path, _through_flask(view), **kwargs)
+        _ROUTES[id(self)] = self
+        GENERATION[0] = next(_generation)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # Only the route Flask's url_map chose: werkzeug's matching is the one that counts.
+        if scope.get("type") == "http" and scope.get(ENDPOINT) != self.name:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    def werkzeug_rule(self, path: str) -> str:
+        """The werkzeug rule of this route, mounted at ``path`` (its full FastAPI path)."""
+        parameters = inspect.signature(self.endpoint).parameters
+
+        def rule_part(match: re.Match[str]) -> str:
+            name = match["name"]
+            if match["convertor"] == "path":
+                return f"<path:{name}>"
+            parameter = parameters.get(name)
+            annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+            converter = _converter(annotation)
+            if converter is None:
+                raise TypeError(f"{self.name}: no werkzeug converter for {name}: {annotation!r}")
+            return f"<{converter}:{name}>" if converter else f"<{name}>"
+
+        return _PARAMETER.sub(rule_part, path)
+
+
+def _converter(annotation: Any) -> str | None:
+    """The werkzeug converter (with its arguments) for a path parameter's annotation; "" for the
+    default one; None when there is none."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if annotation in (inspect.Parameter.empty, str):
+        return ""
+    if typing.get_origin(annotation) is typing.Literal:
+        values = typing.get_args(annotation)
+        if all(isinstance(v, str) for v in values):
+            return "any(" + ", ".join(f'"{v}"' for v in values) + ")"
+        return None
+    return {int: "int", float: "float", uuid.UUID: "uuid"}.get(annotation)
+
+
+def _through_flask(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint FastAPI calls with the parsed parameters: it hands the call to Flask, which
+    runs its whole request cycle around it (``native_view``) and answers."""
+    signature = _resolved_signature(view)
+
+    @functools.wraps(view)
+    async def endpoint(**kwargs: Any) -> Any:
+        # async, so that FastAPI does not move it to the thread pool: wsgi.answer makes the one
+        # hop for Flask's whole request cycle (none for a test client's request)
+        flask_app, environ = CURRENT.get()
+        environ[CALL] = (view, kwargs)
+        return (await wsgi.answer(flask_app, environ)).response()
+
+    endpoint.__signature__ = signature  # type: ignore[attr-defined]
+    endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
+    del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
+    return endpoint
+
+
+def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:
+    """The view's signature (through functools.wraps decorators) with its string annotations
+    resolved in the view's own module, and no return annotation."""
+    signature = inspect.signature(view)
+    try:
+        hints = typing.get_type_hints(inspect.unwrap(view), include_extras=True)
+    except Exception:  # an annotation that does not resolve: FastAPI will say which
+        hints = {}
+    parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+
+
+def native_view(**view_args: Any) -> Any:
+    """The Flask view function of every native endpoint: it calls the view with the parameters
+    FastAPI parsed (``view_args`` are werkzeug's, for Flask's url processors and hooks)."""
+    call = request.environ.get(CALL)
+    if call is None:
+        raise RuntimeError(
+            f"{request.endpoint} is a FastAPI route: serve the FlaskBridge (ASGI), not the Flask app (WSGI)"
+        )
+    view, kwargs = call
+    return current_app.ensure_sync(view)(**kwargs)
+
+
+def native_routes() -> list[FlaskRoute]:
+    """Every native route of the process (each app picks those it serves)."""
+    return list(_ROUTES.values())
+
+
+def full_paths(app: Any, routes: list[FlaskRoute]) -> list[tuple[FlaskRoute, str]]:
+    """The FastAPI path each of ``routes`` has in ``app`` (with the prefixes of the routers it was
+    included through), for the routes ``app`` serves; found through ``url_path_for``."""
+    found: list[tuple[FlaskRoute, str]] = []
+    prefixes: dict[str, str] = {}
+    for route in sorted(routes, key=lambda r: r.path):
+        placeholders = {name: "{" + name + "}" for name in route.param_convertors}
+        try:
+            full = str(app.url_path_for(route.name, **placeholders))
+        except NoMatchFound:
+            continue
+        own = str(route.url_path_for(route.name, **placeholders))
+        if full.endswith(own):
+            prefixes.setdefault(route.name, full[: len(full) - len(own)])
+        prefix = prefixes.get(route.name)
+        if prefix is not None:
+            found.append((route, prefix + route.path))
+    return found

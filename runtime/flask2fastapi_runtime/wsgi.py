@@ -1,0 +1,155 @@
+"""One request through the Flask app's WSGI callable, and its answer as an ASGI response.
+
+Both kinds of route end here: a bridged route is Flask's from the URL match to the last byte,
+and a native route's view is called by Flask too (see ``routing``), so Flask's request context,
+its hooks, error handlers, session and response making surround every view. Everything Flask
+does for one request runs in one call, so that a request crosses the thread pool once: a
+request that held a pooled resource (a DB connection) while it waited for a second thread token
+could deadlock the server (MEASURED.md, "The converted chatbot under load").
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from a2wsgi.wsgi import build_environ
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+Environ = dict[str, Any]
+# Scope key set by the test client (testing.InlineASGI): run Flask in the caller's thread.
+INLINE = "flask2fastapi.inline"
+RawHeaders = list[tuple[bytes, bytes]]
+
+# Set by a2wsgi when a request came in through WSGI (a Flask test client driving the ASGI app):
+# the original environ, with what Flask's test client put there (preserve_context, environ_base).
+ORIGINAL_ENVIRON = "wsgi_environ"
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body. Flask code may read it from anywhere (a helper calling
+    ``request.get_data()`` after FastAPI parsed a form), so it is read once and kept."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    """A ``receive`` that gives ``body`` again, for the FastAPI side of a native route."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def environ_for(scope: Scope, body: bytes) -> Environ:
+    """The WSGI environ of an ASGI request, its body readable as ``wsgi.input``."""
+    original = scope.get(ORIGINAL_ENVIRON)
+    if original is not None:
+        environ = dict(original)
+        environ["wsgi.input"] = io.BytesIO(body)
+    else:
+        environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
+        environ["wsgi.errors"] = io.StringIO()
+    if body:  # a chunked request has no Content-Length; the body is whole now
+        environ["CONTENT_LENGTH"] = str(len(body))
+    environ["asgi.scope"] = scope
+    return environ
+
+
+class Answer:
+    """What a WSGI app answered: status, raw headers and the body iterable."""
+
+    def __init__(self, status: int, headers: RawHeaders, body: Iterable[bytes], complete: bool) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.complete = complete  # the body is all in memory; else it streams
+
+    def response(self) -> Response:
+        """A Starlette response with exactly these headers (repeated ones such as Set-Cookie
+        included, nothing added)."""
+        if self.complete:
+            response: Response = Response(b"".join(self.body), status_code=self.status)
+        else:
+            response = StreamingResponse(iterate_in_threadpool(iter(self.body)), status_code=self.status)
+        response.raw_headers = list(self.headers)
+        return response
+
+    async def send(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        if self.complete:
+            await send({"type": "http.response.body", "body": b"".join(self.body)})
+            return
+        async for chunk in iterate_in_threadpool(iter(self.body)):
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ, whole: bool = False) -> Answer:
+    """Run ``wsgi_app`` for ``environ``. A body of known length is read here, in the same call
+    (thread hop) as the view; a streamed one (no Content-Length) is read as it is sent, unless
+    ``whole`` (a test client's request, answered in one go)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        if exc_info is not None and started:
+            raise exc_info[1].with_traceback(exc_info[2])
+        started[:] = [status, headers]
+        return _no_write
+
+    iterable = wsgi_app(environ, start_response)
+    chunks: Iterator[bytes] = iter(iterable)
+    first: list[bytes] = []
+    if not started:  # a WSGI app may call start_response when its body is first read
+        first = [next(chunks, b"")]
+    status, headers = started
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    complete = whole or any(name == b"content-length" for name, _ in raw)
+    if complete:
+        try:
+            return Answer(int(status[:3]), raw, [*first, *chunks], True)
+        finally:
+            _close(iterable)
+    return Answer(int(status[:3]), raw, _closing([*first], chunks, iterable), False)
+
+
+async def answer(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> Answer:
+    """``call`` in the thread pool (one hop per request), or in place for a test client."""
+    if environ["asgi.scope"].get(INLINE):
+        return call(wsgi_app, environ, whole=True)
+    return await run_in_threadpool(call, wsgi_app, environ)
+
+
+def _closing(first: list[bytes], rest: Iterator[bytes], iterable: Iterable[bytes]) -> Iterator[bytes]:
+    try:
+        yield from first
+        yield from rest
+    finally:
+        _close(iterable)
+
+
+def _close(iterable: Iterable[bytes]) -> None:
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("the WSGI write() callable is not supported; return the body instead")
