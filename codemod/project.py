@@ -26,8 +26,9 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
 from codemod.plan import RoutePlan, plan_view
 
-FLASK = "flask.Flask"
-BLUEPRINT = "flask.Blueprint"
+# The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
+FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
+BLUEPRINT = frozenset({"flask.Blueprint", "flask.blueprints.Blueprint"})
 FLASK_BRIDGE = "flask2fastapi_runtime.FlaskBridge"
 API_ROUTER = "fastapi.APIRouter"
 # Flask-HTTPAuth objects: their login_required protects views in other modules too.
@@ -137,9 +138,9 @@ class Project:
                 return "app"
         for annotation in transform.parameter_annotations(node):
             names = transform.qualified_names(annotation)
-            if FLASK in names:
+            if names & FLASK:
                 return "app"
-            if BLUEPRINT in names:
+            if names & BLUEPRINT:
                 return "blueprint"
         return None
 
@@ -212,14 +213,14 @@ class _FactsVisitor(cst.CSTVisitor):
         if not isinstance(value, cst.Call) or len(targets) != 1:
             return
         called, names = self._names(value.func), self._names(targets[0])
-        if FLASK in called:
+        if called & FLASK:
             bridge, bridged = self._existing(node, FLASK_BRIDGE)
             if bridge is None:
                 bridge = free_name(BRIDGE_NAMES, self.used)
                 self.used.add(bridge)
             for name in names:
                 self.facts.apps[name] = AppFacts(self.module, self.nesting == 0, bridge, bridged)
-        elif BLUEPRINT in called:
+        elif called & BLUEPRINT:
             router, _ = self._existing(node, API_ROUTER)
             for name in names:
                 self.facts.blueprints[name] = BlueprintFacts.of(

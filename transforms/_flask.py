@@ -9,13 +9,13 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ScopeProvider
 
 from codemod.facts import BlueprintFacts, stem
+from codemod.project import BLUEPRINT, FLASK  # noqa: F401  (the names the transforms match)
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
 
-FLASK = "flask.Flask"
-BLUEPRINT = "flask.Blueprint"
 RUNTIME = "flask2fastapi_runtime"
+
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     for arg in call.args:

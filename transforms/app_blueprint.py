@@ -144,9 +144,9 @@ class AppBlueprintTransform(Transform):
             assign = line.body[0]
             target = assign.targets[0].target if isinstance(assign, cst.Assign) else assign.target  # type: ignore[union-attr]
             called = self.qualified_names(assign.value.func)  # type: ignore[union-attr]
-            if FLASK in called:
+            if called & FLASK:
                 return self._build_bridge(target)
-            if BLUEPRINT in called:
+            if called & BLUEPRINT:
                 return self._build_router(target)
         if len(line.body) == 1 and m.matches(line.body[0], m.Expr(REGISTER_CALL)):
             return self._build_include(line.body[0].value)  # type: ignore[attr-defined]
@@ -213,7 +213,7 @@ class AppBlueprintTransform(Transform):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         returns = original_node.returns
-        if returns is None or not self.names(returns.annotation, FLASK):
+        if returns is None or not self.names(returns.annotation, *FLASK):
             return updated_node
         if not self.qualified_names(original_node.name) & self.run.project.factories:
             return updated_node
