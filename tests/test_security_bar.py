@@ -15,6 +15,7 @@ ROUTE_BY_ROUTE = {
     "login": "test_auth_extensions.test_login_view_redirects_and_sessions_answer_the_same",
     "jwt": "test_jwt_auth.test_every_protected_route_refuses_what_it_refused",
     "teamnotes": "test_teamnotes.test_every_protected_route_refuses_what_it_refused",
+    "silent": "test_silent_changes.test_same_answer",  # its "no token" and "token" cases
 }
 
 
