@@ -109,6 +109,7 @@ class FlaskBridge(FastAPI):
 
     def include_router(self, router: Any, **options: Any) -> None:  # type: ignore[override]
         super().include_router(router, **options)
+        self._generation = -1  # routes made before the last look may be reachable only now
         self.sync_routes()
 
     # -- native routes in Flask's url_map ------------------------------------------------------
@@ -174,10 +175,10 @@ class FlaskDispatch:
         if method in bridge.native_methods(endpoint):
             # Each request runs in a task of its own, whose context this value does not outlive.
             routing.CURRENT.set((flask_app, environ))
-            await self.app({**scope, "method": method, routing.ENDPOINT: endpoint}, wsgi.replay(body), send)
+            await self.app({**scope, "method": method, routing.ENDPOINT: endpoint}, wsgi.replay(body, receive), send)
             return
         if endpoint is None and _fastapi_route(bridge, scope):
-            await self.app(scope, wsgi.replay(body), send)
+            await self.app(scope, wsgi.replay(body, receive), send)
             return
         await (await wsgi.answer(flask_app, environ)).send(send)
 

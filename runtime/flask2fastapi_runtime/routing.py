@@ -134,14 +134,21 @@ def _through_flask(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:
     """The view's signature (through functools.wraps decorators) with its string annotations
-    resolved in the view's own module, and no return annotation."""
+    resolved in the view's own module, one by one (an unresolvable return annotation must not
+    cost the parameters theirs), and no return annotation."""
     signature = inspect.signature(view)
-    try:
-        hints = typing.get_type_hints(inspect.unwrap(view), include_extras=True)
-    except Exception:  # an annotation that does not resolve: FastAPI will say which
-        hints = {}
-    parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    namespace = getattr(inspect.unwrap(view), "__globals__", {})
+    parameters = [p.replace(annotation=_resolved(p.annotation, namespace)) for p in signature.parameters.values()]
     return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+
+
+def _resolved(annotation: Any, namespace: dict[str, Any]) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, namespace)  # what typing.get_type_hints does for one annotation
+    except Exception:  # FastAPI will say which annotation it cannot use
+        return annotation
 
 
 def native_view(**view_args: Any) -> Any:

@@ -53,8 +53,8 @@ async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, lis
 
     async def receive() -> dict[str, Any]:
         nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
+        if received:  # the client stays until the answer is whole
+            await asyncio.Event().wait()
         received = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -11,13 +11,16 @@ could deadlock the server (MEASURED.md, "The converted chatbot under load").
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+import contextvars
+
+import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 Environ = dict[str, Any]
 # Scope key set by the test client (testing.InlineASGI): run Flask in the caller's thread.
@@ -43,18 +46,19 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def replay(body: bytes) -> Receive:
-    """A ``receive`` that gives ``body`` again, for the FastAPI side of a native route."""
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` again, for the FastAPI side of a native route; then the
+    server's own messages (a StreamingResponse listens there for the client leaving)."""
     sent = False
 
-    async def receive() -> dict[str, Any]:
+    async def replayed() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replayed
 
 
 def environ_for(scope: Scope, body: bytes) -> Environ:
@@ -87,7 +91,7 @@ class Answer:
         if self.complete:
             response: Response = Response(b"".join(self.body), status_code=self.status)
         else:
-            response = StreamingResponse(iterate_in_threadpool(iter(self.body)), status_code=self.status)
+            response = StreamingResponse(_in_one_context(self.body), status_code=self.status)
         response.raw_headers = list(self.headers)
         return response
 
@@ -96,7 +100,7 @@ class Answer:
         if self.complete:
             await send({"type": "http.response.body", "body": b"".join(self.body)})
             return
-        async for chunk in iterate_in_threadpool(iter(self.body)):
+        async for chunk in _in_one_context(self.body):
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
@@ -135,6 +139,23 @@ async def answer(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> 
     if environ["asgi.scope"].get(INLINE):
         return call(wsgi_app, environ, whole=True)
     return await run_in_threadpool(call, wsgi_app, environ)
+
+
+_DONE = object()
+
+
+async def _in_one_context(body: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """The chunks of a streamed body, each read in the thread pool, all in one context: a
+    ``stream_with_context`` generator pushes Flask's contexts on its first step and pops them on
+    its last, and that needs the same context variables (Starlette's iterate_in_threadpool
+    gives each step a fresh copy)."""
+    iterator = iter(body)
+    context = contextvars.copy_context()
+    while True:
+        chunk = await anyio.to_thread.run_sync(context.run, next, iterator, _DONE)
+        if chunk is _DONE:
+            return
+        yield chunk
 
 
 def _closing(first: list[bytes], rest: Iterator[bytes], iterable: Iterable[bytes]) -> Iterator[bytes]:

@@ -136,3 +136,36 @@ def test_hosts_each_get_flasks_answer() -> None:
             )
             assert converted_answer == original_answer, (host, path)
             assert converted_answer[0] == (400 if host == "evil.test" else 404 if path == "/items/-1" else 200)
+
+
+def test_streamed_answers_keep_flasks_context() -> None:
+    """A ``stream_with_context`` generator reads ``g`` and the request at every step, in a
+    native route and a bridged one, served as over a real ASGI server (each step in the thread
+    pool) and through Flask's test client."""
+    from fastapi import APIRouter
+    from flask import Flask, Response, g, request, stream_with_context
+
+    from flask2fastapi_runtime import FlaskRoute
+
+    app = Flask(__name__)
+
+    @app.before_request
+    def who():
+        g.user = request.headers.get("X-User", "anonymous")
+
+    def events(count: int) -> Response:
+        def generate():
+            for number in range(count):
+                yield f"{number}:{g.user}:{request.path}\n"
+
+        return Response(stream_with_context(generate()), mimetype="text/event-stream")
+
+    app.add_url_rule("/bridged/<int:count>", "bridged", events)
+    router = APIRouter(route_class=FlaskRoute)
+    router.get("/native/{count}", name="native")(events)
+    api = FlaskBridge(app)
+    api.include_router(router)
+    for path in ("/bridged/3", "/native/3"):
+        expected = "".join(f"{n}:ann:{path}\n" for n in range(3))
+        assert TestClient(api).get(path, headers={"X-User": "ann"}).text == expected
+        assert api.test_client().get(path, headers={"X-User": "ann"}).get_data(as_text=True) == expected
