@@ -199,7 +199,9 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
     except Exception as error:  # ParserSyntaxError, or an undecodable file
         message = PARSE_ERROR.message(error=_first_line(error))
         return FileResult(name, "failed", [Finding(PARSE_ERROR.code, name, _error_line(error), message)])
-    if not any(token in source for token in project.prefilter_tokens):
+    # the project's words, and those a transform needs that name no Flask object (TestApp)
+    tokens = project.prefilter_tokens.union(*(transform.PREFILTER for transform in classes))
+    if not any(token in source for token in tokens):
         return FileResult(name, "unchanged")
     try:
         new_module, run = transform_module(module, path, project, classes, options)

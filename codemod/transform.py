@@ -127,6 +127,9 @@ class Transform(cst.CSTTransformer):
     DESCRIPTION: ClassVar[str] = ""
     FINDINGS: ClassVar[Mapping[str, Code]] = {}
     EXAMPLES: ClassVar[Sequence[Example]] = ()
+    # words a file must contain for this transform to look at it, beyond the project's own
+    # (the engine's textual prefilter; see codemod/project.py's prefilter_tokens)
+    PREFILTER: ClassVar[tuple[bytes, ...]] = ()
     # ScopeProvider comes with the name provider at no extra cost; kind_of() reads it.
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
 

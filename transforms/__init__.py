@@ -8,10 +8,12 @@ which edits a statement sees first.
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.routes import RoutesTransform
+from transforms.wsgi_harness import WsgiHarnessTransform
 
 ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
     EntrypointTransform,
+    WsgiHarnessTransform,
 )
 BY_NAME = {transform.NAME: transform for transform in ORDER}

@@ -106,3 +106,11 @@ def bridged_client_class(cls: type[FlaskClient] | None) -> type[FlaskClient]:
     if issubclass(cls, BridgedClient):
         return cls
     return type(cls.__name__, (BridgedClient, cls), {"__module__": cls.__module__})
+
+
+def as_wsgi(app: Any) -> Any:
+    """What a WSGI test harness (WebTest's ``TestApp``) should drive for ``app``: a bridge's
+    WSGI face (``api.wsgi``), also for its Flask app; anything else unchanged."""
+    bridge = app.extensions.get("flask2fastapi") if isinstance(app, Flask) else app
+    wsgi = getattr(type(bridge), "wsgi", None)
+    return bridge.wsgi if isinstance(wsgi, property) else app

@@ -75,3 +75,16 @@ def test_webtest_style_wsgi_harness() -> None:
     api = shop.bridged_app()
     response = Client(api.wsgi).get("/items/2")
     assert response.status_code == 200 and response.get_json()["id"] == 2
+
+
+def test_as_wsgi_for_harnesses() -> None:
+    from werkzeug.test import Client
+
+    from flask2fastapi_runtime import as_wsgi
+
+    api = shop.bridged_app()
+    for target in (api, api.flask_app):
+        response = Client(as_wsgi(target)).get("/items/2")
+        assert response.status_code == 200 and response.get_json()["id"] == 2
+    plain = shop.flask_app()
+    assert as_wsgi(plain) is plain
