@@ -43,6 +43,7 @@ from codemod.engine import (
 )
 from codemod.findings import ENGINE_CODES, by_code, catalogue
 from codemod.transform import Options
+from codemod.vendor import VENDORED, vendor
 from transforms import BY_NAME, ORDER
 
 EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
@@ -79,6 +80,11 @@ def convert(
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these transforms or finding codes (comma-separated)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores; one file runs inline)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: every file's status and every finding."),
+    vendor_runtime: bool = typer.Option(
+        False,
+        "--vendor-runtime",
+        help="Copy the runtime modules the project uses into it (_flask2fastapi_runtime) instead of requiring flask2fastapi-runtime.",
+    ),
     native_validation: bool = typer.Option(
         False,
         "--native-validation",
@@ -108,7 +114,7 @@ def convert(
     files = discover(paths)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
-    requirements = requirement_files(paths, results)
+    requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
     if diff:
         for result in results:
             if result.status == "changed":
@@ -195,7 +201,11 @@ def _summary(results: list[FileResult], requirements: dict[Path, bytes], written
     table.add_row("unchanged", str(counts["unchanged"]))
     table.add_row("failed", str(counts["failed"]))
     if requirements:
-        table.add_row("requirement files updated" if written else "requirement files to update", str(len(requirements)))
+        copied = all(path.parent.name == VENDORED for path in requirements)
+        label = ("runtime files copied" if written else "runtime files to copy") if copied else (
+            "requirement files updated" if written else "requirement files to update"
+        )
+        table.add_row(label, str(len(requirements)))
     routes = [route for r in results for route in r.routes]
     table.add_row("routes native", str(sum(route["level"] == "native" for route in routes)))
     table.add_row("routes bridged", str(sum(route["level"] == "bridged" for route in routes)))

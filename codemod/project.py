@@ -23,6 +23,7 @@ import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, PositionProvider
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
+from codemod.vendor import canonical
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
 from codemod.plan import RoutePlan, plan_view
 
@@ -190,7 +191,7 @@ class _FactsVisitor(cst.CSTVisitor):
         self.twice: set[str] = set()
 
     def _names(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
 
     def visit_Module(self, node: cst.Module) -> None:
         self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]

@@ -41,6 +41,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemod.vendor import canonical
 from codemod.findings import Code, ignored_codes, marker_text
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ class Transform(cst.CSTTransformer):
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """Fully qualified names of an expression (empty when it names nothing we know)."""
         names = self.get_metadata(FullyQualifiedNameProvider, node, set())
-        return {q.name for q in names}
+        return {canonical(q.name) for q in names}
 
     def names(self, node: cst.CSTNode, *candidates: str) -> bool:
         """Whether ``node`` refers to one of ``candidates`` (fully qualified)."""
