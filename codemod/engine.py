@@ -117,6 +117,8 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
     original = module
     module = _traverse(module, path, base, lambda context: [*(c(context, run) for c in classes), FlaskUses(context, run)], run)
+    if run.sibling_imports:
+        module = module.visit(_SiblingImports(run.sibling_imports))
     for needed in run.needed_imports():
         AddImportsVisitor.add_needed_import(base, *needed)
     if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
@@ -125,6 +127,32 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     if run.removable_imports:
         module = module.visit(_ImportRemover(run.removable_imports))
     return _without_new_top_blank_lines(module, original), run
+
+
+class _SiblingImports(cst.CSTTransformer):
+    """Adds names to the ``from m import x`` statements that import x (FileRun.sibling_imports):
+    ``from app.auth import bp as auth_bp, router as auth_router``."""
+
+    def __init__(self, imports: set[tuple[str, int, str, str | None, str, str | None]]) -> None:
+        super().__init__()
+        self.imports = imports
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+        if isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        module = cst.Module([]).code_for_node(updated_node.module) if updated_node.module is not None else ""
+        present = {(a.evaluated_name, a.evaluated_alias) for a in updated_node.names}
+        added = [
+            cst.ImportAlias(cst.Name(name), asname=cst.AsName(cst.Name(alias)) if alias else None)
+            for m, level, existing, existing_alias, name, alias in sorted(self.imports, key=str)
+            if (m, level) == (module, len(updated_node.relative)) and (existing, existing_alias) in present
+            and (name, alias) not in present
+        ]
+        if not added:
+            return updated_node
+        names = list(updated_node.names)
+        names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return updated_node.with_changes(names=[*names, *added])
 
 
 class _ImportRemover(cst.CSTTransformer):

@@ -103,6 +103,9 @@ class FileRun:
     flask_uses: int = 0  # references to names of flask, werkzeug and flask_* (FlaskUses)
     # local names chosen for imported things, shared by the transforms: (module, name) -> local
     local_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    # names to import in an existing ``from m import x`` statement, next to x:
+    # (m as written, its relative level, x, x's alias, name, its alias)
+    sibling_imports: set[tuple[str, int, str, str | None, str, str | None]] = field(default_factory=set)
     consumed: set[cst.CSTNode] = field(default_factory=set)
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)

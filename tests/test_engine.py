@@ -201,7 +201,7 @@ def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout
     assert "@router.get('/{oid}', name='orders.get_order')\ndef get_order(oid: int):" in router_text
     main_text = main.new.decode()
     relative = "." if layout == "package" else ""
-    assert f"from {relative}orders import router as orders_router, bp\n" in main_text
+    assert f"from {relative}orders import bp, router as orders_router\n" in main_text
     assert main_text.endswith("app = Flask(__name__)\napi = FlaskBridge(app)\n"
                               "app.register_blueprint(bp, url_prefix='/api')\napi.include_router(orders_router, prefix=\"/api\")\n")
     assert [(r["rule"], r["endpoint"], r["level"]) for r in router.routes] == [("/api/<int:oid>", "orders.get_order", "native")]

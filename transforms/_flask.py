@@ -98,8 +98,17 @@ def router_reference(transform: Transform, blueprint: cst.BaseExpression, facts:
         while local in used or local in transform.run.local_names.values():
             local, index = f"{base}_router_{index}", index + 1
         transform.run.local_names[key] = local
-        module, relative = _import_of(transform, blueprint, facts.module)
-        AddImportsVisitor.add_needed_import(transform.context, module, facts.router, local if local != facts.router else None, relative)
+        asname = local if local != facts.router else None
+        statement = _import_statement(transform, blueprint)
+        if statement is not None:  # next to the blueprint, in the same statement and scope
+            module = cst.Module([]).code_for_node(statement.module) if statement.module is not None else ""
+            for alias in statement.names if not isinstance(statement.names, cst.ImportStar) else ():
+                if (alias.evaluated_alias or alias.evaluated_name) == blueprint.value:
+                    imported = (module, len(statement.relative), alias.evaluated_name, alias.evaluated_alias)
+                    transform.run.sibling_imports.add((*imported, facts.router, asname))
+        else:
+            module, relative = _import_of(transform, blueprint, facts.module)
+            AddImportsVisitor.add_needed_import(transform.context, module, facts.router, asname, relative)
     return cst.Name(transform.run.local_names[key])
 
 
@@ -109,6 +118,17 @@ def _used_names(transform: Transform, node: cst.CSTNode) -> set[str]:
         return set()
     globals_ = scope.globals
     return {a.name for a in globals_.assignments} | {a.node.value for a in globals_.accesses if isinstance(a.node, cst.Name)}
+
+
+def _import_statement(transform: Transform, name: cst.Name) -> cst.ImportFrom | None:
+    """The ``from m import bp`` that binds ``name``, where it is the only binding: the router is
+    imported in the same statement, so in the same scope (an import inside an app factory is
+    there to avoid a circular import at module level)."""
+    scope = transform.get_metadata(ScopeProvider, name, None)
+    bindings = [getattr(a, "node", None) for a in scope[name.value]] if scope is not None else []
+    if len(bindings) == 1 and isinstance(bindings[0], cst.ImportFrom):
+        return bindings[0]
+    return None
 
 
 def _import_of(transform: Transform, name: cst.Name, module: str) -> tuple[str, int]:
