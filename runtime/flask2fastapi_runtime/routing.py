@@ -173,15 +173,20 @@ def full_paths(app: Any, routes: list[FlaskRoute]) -> list[tuple[FlaskRoute, str
     included through), for the routes ``app`` serves; found through ``url_path_for``."""
     found: list[tuple[FlaskRoute, str]] = []
     prefixes: dict[str, str] = {}
-    for route in sorted(routes, key=lambda r: r.path):
+    served: list[FlaskRoute] = []
+    # url_path_for gives the path of the first route of a name (a view with two rules has two
+    # routes of one name): the prefix comes from that one and holds for its siblings
+    for route in routes:
         placeholders = {name: "{" + name + "}" for name in route.param_convertors}
         try:
             full = str(app.url_path_for(route.name, **placeholders))
         except NoMatchFound:
             continue
+        served.append(route)
         own = str(route.url_path_for(route.name, **placeholders))
         if full.endswith(own):
             prefixes.setdefault(route.name, full[: len(full) - len(own)])
+    for route in served:
         prefix = prefixes.get(route.name)
         if prefix is not None:
             found.append((route, prefix + route.path))

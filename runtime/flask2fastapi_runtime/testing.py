@@ -23,7 +23,7 @@ from a2wsgi.asgi import build_scope
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .wsgi import INLINE
+from .wsgi import HEADER_NAMES, INLINE
 
 
 
@@ -42,7 +42,9 @@ class InlineASGI:
         body = stream.read(int(length)) if length else stream.read()
         status, headers, chunks = asyncio.run(_drive(self.asgi_app, scope, body))
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        start_response(f"{status} {phrase}".rstrip(), [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers])
+        names = scope.get(HEADER_NAMES, {})  # type: ignore[misc]
+        listed = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        start_response(f"{status} {phrase}".rstrip(), [(names.get(k, k), v) for k, v in listed])
         return chunks
 
 

@@ -25,6 +25,8 @@ from starlette.types import Message, Receive, Scope, Send
 Environ = dict[str, Any]
 # Scope key set by the test client (testing.InlineASGI): run Flask in the caller's thread.
 INLINE = "flask2fastapi.inline"
+# Scope key: {lower-case name: the name as Flask wrote it}, for a test client's request.
+HEADER_NAMES = "flask2fastapi.header_names"
 RawHeaders = list[tuple[bytes, bytes]]
 
 # Set by a2wsgi when a request came in through WSGI (a Flask test client driving the ASGI app):
@@ -124,7 +126,11 @@ def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ, whole: bool
     if not started:  # a WSGI app may call start_response when its body is first read
         first = [next(chunks, b"")]
     status, headers = started
+    # ASGI wants lower-case names; a test client gets Flask's own back (testing.InlineASGI)
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    scope = environ.get("asgi.scope")
+    if scope is not None and scope.get(INLINE):
+        scope.setdefault(HEADER_NAMES, {}).update({name.lower(): name for name, _ in headers})
     complete = whole or any(name == b"content-length" for name, _ in raw)
     if complete:
         try:

@@ -169,3 +169,24 @@ def test_streamed_answers_keep_flasks_context() -> None:
         expected = "".join(f"{n}:ann:{path}\n" for n in range(3))
         assert TestClient(api).get(path, headers={"X-User": "ann"}).text == expected
         assert api.test_client().get(path, headers={"X-User": "ann"}).get_data(as_text=True) == expected
+
+
+def test_a_view_with_two_rules() -> None:
+    from fastapi import APIRouter
+    from flask import Flask
+
+    from flask2fastapi_runtime import FlaskRoute
+
+    router = APIRouter(route_class=FlaskRoute)
+
+    @router.get("/", name="main.index")
+    @router.get("/index", name="main.index")
+    def index():
+        return {"index": True}
+
+    api = FlaskBridge(Flask(__name__))
+    api.include_router(router, prefix="/main")
+    rules = sorted(str(rule) for rule in api.url_map.iter_rules() if rule.endpoint == "main.index")
+    assert rules == ["/main/", "/main/index"]
+    client = TestClient(api)
+    assert client.get("/main/").json() == client.get("/main/index").json() == {"index": True}

@@ -88,3 +88,10 @@ def test_as_wsgi_for_harnesses() -> None:
         assert response.status_code == 200 and response.get_json()["id"] == 2
     plain = shop.flask_app()
     assert as_wsgi(plain) is plain
+
+
+def test_header_names_as_flask_wrote_them() -> None:
+    api = shop.bridged_app()
+    for path in ("/items/3", "/items/bridged/x"):  # native, bridged
+        names = list(api.test_client().get(path).headers.keys())
+        assert "Content-Type" in names and "X-Trail" in names, names
