@@ -11,6 +11,7 @@ could deadlock the server (MEASURED.md, "The converted chatbot under load").
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
@@ -71,7 +72,9 @@ def environ_for(scope: Scope, body: bytes) -> Environ:
         environ["wsgi.input"] = io.BytesIO(body)
     else:
         environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
-        environ["wsgi.errors"] = io.StringIO()
+        # Flask's default log handler writes to wsgi.errors: the process's stderr, as under
+        # gunicorn or Flask's own server (a StringIO here lost every app.logger line)
+        environ["wsgi.errors"] = sys.stderr
     if body:  # a chunked request has no Content-Length; the body is whole now
         environ["CONTENT_LENGTH"] = str(len(body))
     environ["asgi.scope"] = scope

@@ -190,3 +190,36 @@ def test_a_view_with_two_rules() -> None:
     assert rules == ["/main/", "/main/index"]
     client = TestClient(api)
     assert client.get("/main/").json() == client.get("/main/index").json() == {"index": True}
+
+
+def test_the_apps_log_reaches_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Flask's default log handler writes to the request's wsgi.errors: stderr, as under gunicorn."""
+    from fastapi import APIRouter
+    from flask import Flask, current_app
+    from flask.logging import default_handler
+
+    from flask2fastapi_runtime import FlaskRoute
+
+    router = APIRouter(route_class=FlaskRoute)
+
+    @router.get("/native", name="log.native")
+    def native():
+        current_app.logger.warning("from the native view")
+        return "n"
+
+    flask_app = Flask(__name__)
+    # pytest's log capture on the root logger keeps Flask from adding it itself
+    flask_app.logger.addHandler(default_handler)
+
+    @flask_app.route("/bridged/<int:n>")
+    def bridged(n):
+        current_app.logger.warning("from the bridged view")
+        return "b"
+
+    api = FlaskBridge(flask_app)
+    api.include_router(router)
+    client = TestClient(api)
+    assert client.get("/native").text == "n"
+    assert client.get("/bridged/1").text == "b"
+    err = capsys.readouterr().err
+    assert "from the native view" in err and "from the bridged view" in err
