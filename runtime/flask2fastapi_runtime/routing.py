@@ -171,12 +171,22 @@ def native_routes() -> list[FlaskRoute]:
 def full_paths(app: Any, routes: list[FlaskRoute]) -> list[tuple[FlaskRoute, str]]:
     """The FastAPI path each of ``routes`` has in ``app`` (with the prefixes of the routers it was
     included through), for the routes ``app`` serves; found through ``url_path_for``."""
-    found: list[tuple[FlaskRoute, str]] = []
+    # Routes the app holds itself have their full path (those of @api.get, and every included
+    # one where FastAPI copies routes into the app, as 0.115 does): the copied route's original
+    # in its router is then no route of this app.
+    direct = [route for route in app.routes if isinstance(route, FlaskRoute)]
+    found: list[tuple[FlaskRoute, str]] = [(route, route.path) for route in direct]
+    held = {id(route) for route in direct}
+    rest = [
+        route for route in routes
+        if id(route) not in held
+        and not any(d.endpoint is route.endpoint and d.path.endswith(route.path) for d in direct)
+    ]
     prefixes: dict[str, str] = {}
     served: list[FlaskRoute] = []
     # url_path_for gives the path of the first route of a name (a view with two rules has two
     # routes of one name): the prefix comes from that one and holds for its siblings
-    for route in routes:
+    for route in rest:
         placeholders = {name: "{" + name + "}" for name in route.param_convertors}
         try:
             full = str(app.url_path_for(route.name, **placeholders))
