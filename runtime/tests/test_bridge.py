@@ -223,3 +223,32 @@ def test_the_apps_log_reaches_stderr(capsys: pytest.CaptureFixture[str]) -> None
     assert client.get("/bridged/1").text == "b"
     err = capsys.readouterr().err
     assert "from the native view" in err and "from the bridged view" in err
+
+
+def test_any_code_reads_the_body() -> None:
+    """A helper reads the body Flask's way (get_json(force=True), get_data()) on a native route
+    whose JSON body FastAPI has parsed already, and on a non-JSON request."""
+    from fastapi import APIRouter, Body
+    from flask import Flask, request
+
+    from flask2fastapi_runtime import FlaskRoute
+
+    def raw() -> dict:
+        return {"forced": request.get_json(force=True, silent=True), "data": request.get_data(as_text=True)}
+
+    router = APIRouter(route_class=FlaskRoute)
+
+    @router.post("/parsed", name="parsed")
+    def parsed(payload: dict = Body(...)):
+        return {"payload": payload, **raw()}
+
+    @router.post("/plain", name="plain")
+    def plain():
+        return raw()
+
+    api = FlaskBridge(Flask(__name__))
+    api.include_router(router)
+    client = TestClient(api)
+    assert client.post("/parsed", json={"a": 1}).json() == {"payload": {"a": 1}, "forced": {"a": 1}, "data": '{"a":1}'}
+    response = client.post("/plain", content=b'{"b": 2}', headers={"Content-Type": "text/plain"})
+    assert response.json() == {"forced": {"b": 2}, "data": '{"b": 2}'}
