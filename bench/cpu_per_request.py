@@ -10,6 +10,7 @@ reported.
 
     .venv/bin/python bench/cpu_per_request.py                        # the shop app, 5 runs
     .venv/bin/python bench/cpu_per_request.py --app shop --runs 3 --requests 3000 --concurrency 20
+    .venv/bin/python bench/cpu_per_request.py --app chatbot --runs 5   # example_chatbot (converted into a temp dir)
 
 Needs gunicorn, uvicorn, httptools, uvloop, psutil and aiohttp next to flask2fastapi-runtime.
 """
@@ -21,10 +22,13 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "runtime"
+WORK = Path(tempfile.mkdtemp(prefix="f2f-cpu-"))  # converted trees, databases, server logs
 
 
 @dataclass
@@ -42,9 +47,17 @@ class Target:
     original: str  # gunicorn's APP_MODULE
     converted: str  # uvicorn's factory
     pythonpath: list[Path]
-    requests: list[tuple[str, str, dict | None, int]]  # method, path, JSON body, expected status
+    # method, path, JSON body, expected status[, headers]; the path and header values are
+    # str.format templates of what ``login`` gave (every server has its own database and ids)
+    requests: list[tuple]
     env: dict[str, str] = field(default_factory=dict)
     ready: str = "/"
+    # where each kind of server runs (its cwd comes first on sys.path); default ROOT
+    cwd: dict[str, Callable[[], Path]] = field(default_factory=dict)
+    # before the timed part, once per server: (values for the paths, headers for every request)
+    login: Callable[[aiohttp.ClientSession, str], Awaitable[tuple[dict, dict]]] | None = None
+    fresh_database: bool = False  # each server gets BENCH_DATABASE_URL, a new SQLite file
+    prepare: Callable[[], object] | None = None  # before any server starts
 
 
 APPS: dict[str, Target] = {
@@ -68,6 +81,89 @@ APPS: dict[str, Target] = {
 for _name, _request in (("native-get", 0), ("native-post", 1), ("bridged", 2)):
     APPS[f"shop-{_name}"] = Target(**{**APPS["shop"].__dict__, "requests": [APPS["shop"].requests[_request]]})
 
+# example_chatbot as it is (the original, run from ROOT) and as ``flask2fastapi convert`` leaves
+# it (run from a directory holding the converted package only). Both through the same factory
+# wrapper, which gives create_app a mapping: this server's own SQLite file, the local responder.
+CHATBOT_WRAPPER = """\
+import os
+
+from example_chatbot import create_app
+
+
+def app():
+    return create_app({
+        "DATABASE_URL": os.environ["BENCH_DATABASE_URL"],
+        "LLM_ENABLED": True, "LLM_BASE_URL": None, "LOCAL_RESPONDER_LATENCY_MS": 0,
+    })
+"""
+
+
+def converted_chatbot() -> Path:
+    """``flask2fastapi convert example_chatbot --out WORK/converted/example_chatbot``, once."""
+    out = WORK / "converted"
+    if not (out / "example_chatbot").exists():
+        command = [str(ROOT / ".venv" / "bin" / "flask2fastapi"), "convert", "example_chatbot",
+                   "--out", str(out / "example_chatbot"), "--ignore", "F2F151"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"convert exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return out
+
+
+def chatbot_wrapper() -> Path:
+    folder = WORK / "wrapper"
+    folder.mkdir(exist_ok=True)
+    (folder / "chatbot_bench_app.py").write_text(CHATBOT_WRAPPER)
+    return folder
+
+
+async def chatbot_login(session: aiohttp.ClientSession, base: str) -> tuple[dict, dict]:
+    """A user and its token; conversation ``read`` (two exchanges, then only read) and ``chat``
+    (gets the timed messages; the prompt reads at most HISTORY_LIMIT of them). The timed
+    POST /conversations are another user's (``writer``), so that the first user's list, which
+    GET /conversations counts and sorts, does not grow from run to run."""
+
+    async def call(method: str, path: str, body: dict, expected: int, headers: dict | None = None) -> dict:
+        async with session.request(method, base + path, json=body, headers=headers) as response:
+            if response.status != expected:
+                raise SystemExit(f"{method} {path}: {response.status} {await response.text()}")
+            return await response.json()
+
+    tokens = {}
+    for name in ("bench", "writer"):
+        account = {"username": name, "password": "bench-password"}
+        await call("POST", "/auth/register", account, 201)
+        tokens[name] = (await call("POST", "/auth/login", account, 200))["access_token"]
+    headers = {"Authorization": f"Bearer {tokens['bench']}"}
+    read = (await call("POST", "/conversations", {"title": "read"}, 201, headers))["id"]
+    for content in ("hello there", "how are you today?"):
+        await call("POST", f"/conversations/{read}/messages", {"content": content}, 201, headers)
+    chat = (await call("POST", "/conversations", {"title": "chat"}, 201, headers))["id"]
+    return {"read": read, "chat": chat, "writer": f"Bearer {tokens['writer']}"}, headers
+
+
+APPS["chatbot"] = Target(
+    original="chatbot_bench_app:app()",
+    converted="chatbot_bench_app:app",
+    pythonpath=[WORK / "wrapper"],
+    cwd={"converted": converted_chatbot},
+    login=chatbot_login,
+    fresh_database=True,
+    prepare=chatbot_wrapper,
+    ready="/health/live",
+    # reads outnumber writes; every route of the mix is native in the converted app
+    requests=[
+        ("GET", "/health/live", None, 200),
+        ("GET", "/auth/me", None, 200),
+        ("GET", "/conversations", None, 200),
+        ("GET", "/conversations/{read}", None, 200),
+        ("POST", "/conversations", {"title": "bench"}, 201, {"Authorization": "{writer}"}),
+        ("GET", "/auth/me", None, 200),
+        ("GET", "/conversations/{read}", None, 200),
+        ("POST", "/conversations/{chat}/messages", {"content": "What is the weather like?"}, 201),
+    ],
+)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -79,6 +175,13 @@ def start(kind: str, target: Target, runtime: Path | None = None) -> tuple[subpr
     """Start one server; ``runtime``: another copy of runtime/ to serve the converted app with."""
     port = free_port()
     env = {**os.environ, **target.env}
+    if target.fresh_database:
+        database = tempfile.mkstemp(suffix=".sqlite3", dir=WORK)[1]
+        # WAL (kept in the file): in the default rollback journal, concurrent writers under load
+        # got "database is locked" (a 500) now and then, from either server
+        with sqlite3.connect(database) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+        env["BENCH_DATABASE_URL"] = f"sqlite:///{database}"
     first = [runtime / "tests", runtime] if runtime is not None else []
     env["PYTHONPATH"] = os.pathsep.join(map(str, [*first, *target.pythonpath, env.get("PYTHONPATH", "")])).rstrip(os.pathsep)
     bind = f"127.0.0.1:{port}"
@@ -89,7 +192,9 @@ def start(kind: str, target: Target, runtime: Path | None = None) -> tuple[subpr
         command = [sys.executable, "-m", "uvicorn", "--factory", target.converted, "--host", "127.0.0.1",
                    "--port", str(port), "--workers", "1", "--http", "httptools", "--loop", "uvloop",
                    "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    cwd = target.cwd.get(kind.split("@")[0], lambda: ROOT)()
+    log = open(tempfile.mkstemp(prefix=f"{kind.split('@')[0]}-", suffix=".log", dir=WORK)[1], "w")
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)  # the app logs each request
     return process, port
 
 
@@ -120,22 +225,34 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-async def load(port: int, target: Target, count: int, concurrency: int) -> None:
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    values: dict = field(default_factory=dict)  # for the request paths (login)
+    headers: dict = field(default_factory=dict)  # sent with every request (login)
+
+
+async def load(server: Server, target: Target, count: int, concurrency: int) -> None:
     """``count`` requests, ``concurrency`` at a time (closed loop), checking every status."""
-    requests = target.requests
+    port = server.port
+    requests = [(method, path.format(**server.values), body, expected,
+                 {name: value.format(**server.values) for name, value in headers[0].items()} if headers else None)
+                for method, path, body, expected, *headers in target.requests]
     next_index = 0
     errors: list[str] = []
     base = f"http://127.0.0.1:{port}"
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
+                                     headers=server.headers) as session:
 
         async def worker() -> None:
             nonlocal next_index
             while next_index < count:
-                method, path, body, expected = requests[next_index % len(requests)]
+                method, path, body, expected, headers = requests[next_index % len(requests)]
                 next_index += 1
-                async with session.request(method, base + path, json=body) as response:
+                async with session.request(method, base + path, json=body, headers=headers) as response:
                     await response.read()
                     if response.status != expected:
                         errors.append(f"{method} {path}: {response.status}")
@@ -145,19 +262,28 @@ async def load(port: int, target: Target, count: int, concurrency: int) -> None:
         raise SystemExit(f"{len(errors)} unexpected answers, e.g. {errors[:3]}")
 
 
+async def check_shape(kind: str, port: int) -> None:
+    """The converted server serves a FastAPI app (its /openapi.json), the original does not."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}/openapi.json") as response:
+            await response.read()
+            if (response.status == 200) != kind.startswith("converted"):
+                raise SystemExit(f"{kind} server: /openapi.json answered {response.status}: wrong app shape")
+
+
 @dataclass
 class Run:
     cpu_ms: float  # per request
     rps: float
 
 
-async def measure(process: subprocess.Popen, port: int, target: Target, args: argparse.Namespace) -> Run:
-    await load(port, target, args.warmup, args.concurrency)
-    before = cpu_seconds(process.pid)
+async def measure(server: Server, target: Target, args: argparse.Namespace) -> Run:
+    await load(server, target, args.warmup, args.concurrency)
+    before = cpu_seconds(server.process.pid)
     started = time.perf_counter()
-    await load(port, target, args.requests, args.concurrency)
+    await load(server, target, args.requests, args.concurrency)
     elapsed = time.perf_counter() - started
-    after = cpu_seconds(process.pid)
+    after = cpu_seconds(server.process.pid)
     return Run((after - before) * 1000 / args.requests, args.requests / elapsed)
 
 
@@ -165,27 +291,34 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     for name in args.app:
         target = APPS[name]
-        servers = {kind: start(kind, target) for kind in ("original", "converted")}
+        if target.prepare is not None:
+            target.prepare()
+        servers = {kind: Server(*start(kind, target)) for kind in ("original", "converted")}
         for runtime in args.runtime:
-            servers[f"converted@{runtime}"] = start("converted", target, Path(runtime).resolve())
+            servers[f"converted@{runtime}"] = Server(*start(f"converted@{runtime}", target, Path(runtime).resolve()))
         try:
-            for process, port in servers.values():
-                await wait_ready(port, target.ready)
+            for kind, server in servers.items():
+                await wait_ready(server.port, target.ready)
+                await check_shape(kind, server.port)
+                if target.login is not None:
+                    async with aiohttp.ClientSession() as session:
+                        server.values, server.headers = await target.login(session, f"http://127.0.0.1:{server.port}")
             runs: dict[str, list[Run]] = {kind: [] for kind in servers}
             for index in range(args.runs):
-                for kind, (process, port) in servers.items():
-                    run = await measure(process, port, target, args)
+                for kind, server in servers.items():
+                    run = await measure(server, target, args)
                     runs[kind].append(run)
                     print(f"{name} run {index + 1} {kind}: {run.cpu_ms:.3f} CPU ms/req, {run.rps:.0f} rps", flush=True)
         finally:
-            for process, _ in servers.values():
-                process.terminate()
-            for process, _ in servers.values():
-                process.wait(timeout=10)
+            for server in servers.values():
+                server.process.terminate()
+            for server in servers.values():
+                server.process.wait(timeout=10)
         median = {kind: (statistics.median(r.cpu_ms for r in rs), statistics.median(r.rps for r in rs))
                   for kind, rs in runs.items()}
         rows.append((name, median))
     print()
+    print(f"(servers' logs and databases: {WORK})")
     print(f"{args.requests} requests per run, {args.concurrency} in flight, medians of {args.runs} alternating runs")
     print()
     print("| app | original CPU ms/req | converted CPU ms/req | ratio | original rps | converted rps |")
