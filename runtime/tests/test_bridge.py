@@ -252,3 +252,23 @@ def test_any_code_reads_the_body() -> None:
     assert client.post("/parsed", json={"a": 1}).json() == {"payload": {"a": 1}, "forced": {"a": 1}, "data": '{"a":1}'}
     response = client.post("/plain", content=b'{"b": 2}', headers={"Content-Type": "text/plain"})
     assert response.json() == {"forced": {"b": 2}, "data": '{"b": 2}'}
+
+
+def test_wsgi_app_wrappers_apply_to_every_route() -> None:
+    """``app.wsgi_app = ProxyFix(app.wsgi_app)`` keeps applying, on native and bridged routes."""
+    from fastapi import APIRouter
+    from flask import Flask, request
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from flask2fastapi_runtime import FlaskRoute
+
+    app = Flask(__name__)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    app.add_url_rule("/bridged", "bridged", lambda: {"ip": request.remote_addr})
+    router = APIRouter(route_class=FlaskRoute)
+    router.get("/native", name="native")(lambda: {"ip": request.remote_addr})
+    api = FlaskBridge(app)
+    api.include_router(router)
+    client = TestClient(api)
+    for path in ("/bridged", "/native"):
+        assert client.get(path, headers={"X-Forwarded-For": "203.0.113.9"}).json() == {"ip": "203.0.113.9"}
