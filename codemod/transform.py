@@ -26,7 +26,6 @@ import itertools
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping, Sequence, Union
 
 import libcst as cst
