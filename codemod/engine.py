@@ -174,10 +174,9 @@ class _ImportRemover(cst.CSTTransformer):
     def _removed(self, statement: cst.Import | cst.ImportFrom, alias: cst.ImportAlias) -> bool:
         if isinstance(statement, cst.Import):
             return (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias) in self.imports
-        if isinstance(statement.names, cst.ImportStar) or statement.module is None or statement.relative:
+        if isinstance(statement.names, cst.ImportStar):
             return False
-        module = get_full_name_for_node(statement.module)
-        return (module, alias.evaluated_name, alias.evaluated_alias) in self.imports
+        return (import_source(statement), alias.evaluated_name, alias.evaluated_alias) in self.imports
 
     def _empty(self, line: cst.BaseStatement) -> bool:
         """A line of imports all of which go (left whole by leave_Import*, removed here)."""

@@ -425,6 +425,10 @@ def plan_state(
                 if direct(f, token) or f.calls & needs[token]:
                     needs[token].add(f.qualified)
                     changed = True
+    for token in tokens:
+        # only what native views reach takes a parameter: other code keeps calling the getter
+        views = {v for v in needs[token] if v in native_views}
+        needs[token] &= _reach(functions, views)
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:

@@ -235,15 +235,25 @@ class RequestStateTransform(Transform):
                     return updated_node.with_changes(value=cst.Attribute(cst.Name("request"), cst.Name("app")))
                 return updated_node
 
+            def leave_Call(inner, original_node, updated_node):  # noqa: N805
+                # FastAPI opens it in one thread and the view uses it in another (never at the
+                # same time): what FastAPI's SQL tutorial passes to SQLite for that reason
+                if "sqlite3.connect" in self.qualified_names(original_node.func) and not any(
+                    a.keyword is not None and a.keyword.value == "check_same_thread" for a in updated_node.args
+                ):
+                    args = [*updated_node.args[:-1], updated_node.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))] if updated_node.args else []
+                    return updated_node.with_changes(args=[*args, kwarg("check_same_thread", cst.Name("False"))])
+                return updated_node
+
         statements = [s.visit(Rename()) for s in opening]
         closing: list[cst.BaseStatement] = []
         if teardown is not None:
             popped = _popped_local(teardown)
             check = teardown.body.body[-1]  # type: ignore[attr-defined]
             closing = [s.visit(_Renamer(popped, local)) for s in check.body.body]  # type: ignore[attr-defined]
-        iterator = self.import_reference(getter, "collections.abc", "Iterator", replaces=False)
         returns = None
         if getter.returns is not None:
+            iterator = self.import_reference(getter, "collections.abc", "Iterator", replaces=False)
             returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(getter.returns.annotation))]))
         params = []
         if uses_app:
