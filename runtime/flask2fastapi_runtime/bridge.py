@@ -250,7 +250,7 @@ async def _answer_as_flask(request: Request, exc: Exception) -> Response:
     """A native view's parameters did not validate: Flask answers as the view did when its
     ``request.args["x"]`` failed, 400 through the app's error handlers and hooks."""
     flask_app, environ = routing.CURRENT.get()
-    environ[routing.CALL] = (_bad_request, {})
+    environ[routing.CALL] = routing.Call(_bad_request, {})
     return (await wsgi.answer(flask_app, environ)).response()
 
 
