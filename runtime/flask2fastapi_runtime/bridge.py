@@ -10,6 +10,8 @@ wrappers) and answers every request:
 - Any other request is Flask's alone (a bridged route, or Flask's own 404/405/redirect).
 - A URL that only a plain FastAPI route knows (``/docs``, ``/openapi.json``, a route written by
   hand without ``FlaskRoute``) goes to FastAPI as usual.
+- An HTTPException or a validation error of a native route is answered by the Flask app's error
+  handlers and hooks, as ``abort`` was (``errors``); on a plain FastAPI route, FastAPI's.
 
 The dispatch is pure ASGI middleware: no BaseHTTPMiddleware, whose extra task and body copies
 cost time on every request. Flask's code runs in one thread-pool call per request.

@@ -6,6 +6,13 @@ the request context is Flask's, the app's and the blueprint's before/after hooks
 handlers run around the view, and what the view returns becomes a response through Flask's
 ``make_response``, exactly as before the conversion. Only the parameters changed hands.
 
+A view written as FastAPI code runs there too, with FastAPI's meaning kept: its dependencies
+(``Depends``, yield ones included) are solved before Flask's cycle and shared with the view; a
+``request: Request`` is Starlette's (``request.app`` is the bridge); what it returns with the
+route's ``status_code=``, its ``response: Response`` and Starlette responses is made Flask's
+response before the after_request hooks (``responses``); an HTTPException it or a dependency
+raises is answered by the app's error handlers (``errors``).
+
 Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
 endpoint ("items.get_item" for a blueprint's view). So werkzeug keeps deciding which view a URL
 reaches: its converters (``/items/-1`` is no ``<int:...>``), strict slashes, the order of
