@@ -25,7 +25,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.state import ABORT, G, Guard, Resource
-from codemod.transform import Transform
+from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
 
@@ -38,6 +38,165 @@ SCHEMES = {
 class RequestStateTransform(Transform):
     NAME = "request_state"
     DESCRIPTION = "g-kept user and resources -> dependencies (Depends), threaded as parameters"
+    EXAMPLES = (
+        Example(
+            """\
+            import functools
+            import sqlite3
+
+            from flask import Flask, abort, g, request
+
+            app = Flask(__name__)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = sqlite3.connect("app.db")
+                return g.db
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            def login_required(view):
+                @functools.wraps(view)
+                def wrapped(*args, **kwargs):
+                    key = request.headers.get("X-Api-Key")
+                    if key is None:
+                        abort(401, description="missing key")
+                    g.user = get_db().execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                    if g.user is None:
+                        abort(401)
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            def greeting():
+                return f"hello {g.user[0]}"
+
+
+            @app.get("/me")
+            @login_required
+            def me():
+                return {"greeting": greeting()}
+
+
+            @app.post("/ping")
+            @login_required
+            def ping():
+                get_db().execute("INSERT INTO pings DEFAULT VALUES")
+                return {}
+            """,
+            """\
+            import sqlite3
+
+            from flask import Flask, g
+            from fastapi import Depends, HTTPException, Request
+            from fastapi.security import APIKeyHeader
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = sqlite3.connect("app.db")
+                return g.db
+
+
+            def provide_db():
+                \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
+                db = sqlite3.connect("app.db", check_same_thread=False)
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+
+            DbDep = Annotated[Any, Depends(provide_db)]
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            # declares the scheme for OpenAPI; the checks below read the header themselves
+            login_required_scheme = APIKeyHeader(name="X-Api-Key", auto_error=False)
+
+
+            def login_required(
+                request: Request,
+                db: DbDep,
+                credentials: Annotated[str | None, Depends(login_required_scheme)],
+            ):
+                key = request.headers.get("X-Api-Key")
+                if key is None:
+                    raise HTTPException(status_code=401, detail="missing key")
+                user = db.execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                if user is None:
+                    raise HTTPException(status_code=401)
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(login_required)]
+
+
+            def greeting(user):
+                return f"hello {user[0]}"
+
+
+            @api.get("/me")
+            def me(user: CurrentUser):
+                return {"greeting": greeting(user=user)}
+
+
+            @api.post("/ping", dependencies=[Depends(login_required)])
+            def ping(db: DbDep):
+                db.execute("INSERT INTO pings DEFAULT VALUES")
+                return {}
+            """,
+            title="a g-kept connection and a guard storing the user become dependencies; a helper gets the user passed in",
+        ),
+        Example(
+            """\
+            from functools import wraps
+
+            from flask import g, jsonify, request
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = object()
+                return g.db
+
+
+            def token_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("Authorization") != "Bearer ok":
+                        return jsonify(error="unauthorized"), 401
+                    g.user = "ann"
+                    return view(*args, **kwargs)
+
+                return wrapped
+            """,
+            title="a getter without a teardown, and a guard that refuses with a response, stay as they are",
+        ),
+    )
 
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
@@ -309,6 +468,9 @@ class RequestStateTransform(Transform):
 
     def _dependency_of_guard(self, original: cst.FunctionDef, updated: cst.FunctionDef, guard: Guard) -> cst.FlattenSentinel:
         wrapper = next(s for s in updated.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
+        original_wrapper = next(s for s in original.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
+        for name in m.findall(original_wrapper.decorators[0], m.Name()):
+            self.consume(name)  # @functools.wraps(view) goes with the wrapper
         checks = [s for s in wrapper.body.body][:-1]  # type: ignore[attr-defined]
         docstring = updated.body.body[0] if m.matches(updated.body.body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else None  # type: ignore[index]
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
