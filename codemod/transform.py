@@ -106,6 +106,7 @@ class FileRun:
     # (m as written, its relative level, x, x's alias, name, its alias)
     sibling_imports: set[tuple[str, int, str, str | None, str, str | None]] = field(default_factory=set)
     consumed: set[cst.CSTNode] = field(default_factory=set)
+    reused: set[str] = field(default_factory=set)  # names converted code refers to anew
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
     # imports the converted code needs, (module, name, asname): given to AddImportsVisitor once
@@ -206,6 +207,7 @@ class Transform(cst.CSTTransformer):
         )
         local = next(c for c in candidates if scope is None or _free(scope, c, same))
         self._need_import(module, name, local)
+        self.run.reused.add(local)  # an import of it already there stays, whatever else was consumed
         return cst.Name(local)
 
     def _need_import(self, module: str, name: str, asname: str | None) -> None:
@@ -433,7 +435,7 @@ class FlaskUses(Transform):
         for assignment in scope.assignments:
             statement = getattr(assignment, "node", None)
             references = getattr(assignment, "references", ())
-            if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not references:
+            if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not references or assignment.name in self.run.reused:
                 continue
             if not all(reference.node in self.run.consumed for reference in references):
                 continue

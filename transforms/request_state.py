@@ -347,7 +347,10 @@ class RequestStateTransform(Transform):
                 updated = with_parameter(updated, self.plan.token_param(token), self._alias(original, token))
             else:
                 module, _, name = token.rpartition(".")
-                guard = cst.Name(name) if module == self.module else self.import_reference(original, module, name, replaces=False)
+                if module == self.module:
+                    guard: cst.BaseExpression = cst.Name(name)
+                else:
+                    guard = self.import_reference(original, module, name, replaces=False)
                 listed.append(self._depends(original, guard))
         if qualified in self.plan.state_readers:
             updated = with_parameter(updated, "request", self.import_reference(original, "fastapi", "Request", replaces=False))
@@ -462,6 +465,7 @@ class RequestStateTransform(Transform):
 
     def _getter(self, anchor: cst.CSTNode, token: str) -> cst.Name:
         if token in self._getters:
+            self.run.reused.add(self._getters[token])
             return cst.Name(self._getters[token])
         module, _, name = token.rpartition(".")
         return self.import_reference(anchor, module, name, replaces=False)
