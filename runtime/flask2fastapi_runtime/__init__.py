@@ -4,14 +4,16 @@
   next to native FastAPI ones, every request inside Flask's request context.
 - ``FlaskRoute`` (routing): the route class of native routes, ``APIRouter(route_class=FlaskRoute)``.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
+- ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
 """
 
 from .bridge import FlaskBridge, bridge_of
+from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
 from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
-__all__ = ["BridgedClient", "FlaskBridge", "FlaskRoute", "as_wsgi", "bridge_of"]
+__all__ = ["BridgedClient", "FlaskBridge", "FlaskRoute", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of"]
