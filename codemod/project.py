@@ -27,7 +27,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from codemod.vendor import canonical
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
 from codemod.plan import RoutePlan, plan_view
-from codemod.state import FunctionFacts, StatePlan, function_facts, plan_state
+from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -79,6 +79,8 @@ class Project:
     # names called in the files the facts pass did not read (no Flask in them): a function
     # that may be called there cannot be given a new parameter
     unseen_calls: set[str] = field(default_factory=set)
+    hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
+    other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -95,6 +97,8 @@ class Project:
         self.functions.update(other.functions)
         self.called_outside |= other.called_outside
         self.unseen_calls |= other.unseen_calls
+        self.hooks += other.hooks
+        self.other_hooks |= other.other_hooks
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -123,7 +127,8 @@ class Project:
             for plan in plans:
                 view = f"{self.views[(plan.path, plan.function)].module}.{plan.function}"
                 (native if plan.level == "native" else bridged).add(view)
-        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls)
+        hooks = [] if self.other_hooks else self.hooks
+        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks)
 
     @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
@@ -270,6 +275,8 @@ class _FactsVisitor(cst.CSTVisitor):
         return assign.targets[0].target.value, True
 
     def visit_Call(self, node: cst.Call) -> None:
+        if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
+            self.facts.other_hooks = True
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
             self.facts.called_outside |= self._names(node.func)
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:
@@ -300,9 +307,28 @@ class _FactsVisitor(cst.CSTVisitor):
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
+        self._hooks(node)
         self.functions.append(node)
         self.entered.append(self.nesting)
         self.nesting += 1
+
+    def _hooks(self, node: cst.FunctionDef) -> None:
+        """An app's ``@app.before_request`` / ``@app.after_request`` function (a module-level one,
+        or one defined in a factory function)."""
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
+                continue
+            apps = sorted(self._names(target.value) & set(self.facts.apps))
+            if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:
+                self.facts.other_hooks = True
+                continue
+            outer = [f.name.value for f in self.functions]
+            qualified = ".".join([self.module, *outer, node.name.value])
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.facts.hooks.append(hook_facts(node, HOOK_KINDS[target.attr.value], qualified, apps[0], line, self._names))
+            if outer:
+                self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
