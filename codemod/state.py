@@ -529,8 +529,10 @@ def plan_state(
         needs[token] &= _reach(functions, sources) | sources
     if REQUEST_TOKEN in needs:
         # every function that reads what the hooks keep must get the request: else they stay
-        readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions)
-        writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions)
+        # (a factory that defines the hooks has their reads and writes among its own)
+        around = {h.rpartition(".")[0] for h in plan.hook_functions}
+        readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions) - around
+        writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
         helpers = needs[REQUEST_TOKEN] - native_views
         hook_callers = set(plan.hook_functions)
         if (
@@ -587,6 +589,8 @@ def plan_state(
                 plan.views.setdefault(f.qualified, {}).setdefault(token, False)
                 if touched and any(f.qualified in touched.get(a, set()) for a in guard.others):
                     plan.state_readers.setdefault(f.qualified, set()).add(token)
+    if any(functions[v].flask_request for v in plan.state_readers if v in functions):
+        plan.request_param = "http_request"
     return plan
 
 

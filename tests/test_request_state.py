@@ -12,9 +12,9 @@ from codemod.verify import answers_in
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "state" / "input"
 SPEC = "stateapp:create_app()"
-ANN = {"Authorization": "Bearer t-ann"}
+ANN = {"Authorization": "Bearer t-ann", "X-Trace": "t1"}
 BOB = {"Authorization": "Bearer t-bob"}
-SERVED = ["X-Served-By"]
+SERVED = ["X-Served-By", "X-Trace"]
 REQUESTS = [
     {"method": "GET", "path": "/notes", "expect_headers": SERVED},  # no token: the app's JSON 401
     {"method": "GET", "path": "/notes", "headers": {"Authorization": "Basic x"}},
@@ -36,6 +36,10 @@ REQUESTS = [
 ]
 
 
+for number, request in enumerate(REQUESTS):  # the hook's trace id is random without one
+    request["headers"] = {"X-Trace": f"r{number}", **request.get("headers", {})}
+
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     return convert_copy(PROJECT, tmp_path_factory.mktemp("state") / "converted")
@@ -43,11 +47,15 @@ def converted(tmp_path_factory):
 
 def test_the_state_became_dependencies(converted):
     notes = (converted / "stateapp" / "notes.py").read_text()
-    assert "def list_notes(db: DbDep, user: CurrentUser):" in notes
+    assert "def list_notes(db: DbDep, user: CurrentUser, request: Request):" in notes
     assert "g.user" not in notes and "@login_required" not in notes
     assert 'dependencies=[Depends(login_required)]' in notes  # reads g.token only
     assert "request.state.token" in notes
     assert "count_notes(owner, db=get_db())" in notes  # the bridged view and the stream
+    assert 'getattr(request.state, "trace_id", None)' in notes and "request.state.path" in notes
+    app = (converted / "stateapp" / "__init__.py").read_text()
+    assert "api.add_middleware(RequestHooks, before=[trace], after=[stamp])" in app
+    assert "request.url.path" in app and "@app.before_request" not in app
     auth = (converted / "stateapp" / "auth.py").read_text()
     assert "raise HTTPException(status_code=401, detail=\"unknown token\")" in auth
     assert "functools" not in auth and "from flask" not in auth

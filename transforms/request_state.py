@@ -326,7 +326,8 @@ class RequestStateTransform(Transform):
                 return cst.Name(guard.param)
             if attribute in guard.others and (owner in self.plan.state_readers or self._in_guard() == token):
                 self.consume(original_node)
-                return cst.Attribute(cst.Attribute(cst.Name("request"), cst.Name("state")), cst.Name(attribute))
+                name = "request" if self._in_guard() == token else self.plan.request_param
+                return cst.Attribute(cst.Attribute(cst.Name(name), cst.Name("state")), cst.Name(attribute))
         return updated_node
 
     # -- statements -----------------------------------------------------------------------------
@@ -404,7 +405,8 @@ class RequestStateTransform(Transform):
                     guard = self.import_reference(original, module, name, replaces=False)
                 listed.append(self._depends(original, guard))
         if qualified in self.plan.state_readers:
-            updated = with_parameter(updated, "request", self.import_reference(original, "fastapi", "Request", replaces=False))
+            request = self.import_reference(original, "fastapi", "Request", replaces=False)
+            updated = with_parameter(updated, self.plan.request_param, request)
         if listed:
             updated = with_route_options(self, original, updated, [kwarg("dependencies", cst.List([cst.Element(d) for d in listed]))])
         guards = set(self.plan.guards)
