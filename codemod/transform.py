@@ -413,15 +413,58 @@ class Combined(cst.CSTTransformer):
 
 class FlaskUses(Transform):
     """Counts the references to names of Flask, werkzeug and Flask extensions (``flask_*``)
-    that the converted file keeps: the Flask debt the report shows. Converted code adds none and
-    removes few, so the original tree's count is the converted file's. Imports are not counted
-    (their names are bindings, not uses)."""
+    that the converted file keeps: the Flask debt the report shows. Converted code adds none, so
+    the original tree's references less those a transform consumed are the converted file's.
+    Imports are not counted (their names are bindings, not uses). An import of one of those
+    packages every use of which was consumed goes (``FileRun.removable_imports``); one the code
+    never used stays (a re-export)."""
 
     NAME = "flask_uses"
 
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
+        super().__init__(context, run)
+        self.uses: list[cst.Name] = []
+
     def visit_Name(self, node: cst.Name) -> None:
         for name in self.qualified_names(node):
-            package = name.partition(".")[0]
-            if package in FLASK_PACKAGES or package.startswith("flask_"):
-                self.run.flask_uses += 1
+            if _is_flask_module(name):
+                self.uses.append(node)
                 return
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        consumed = self.run.consumed
+        self.run.flask_uses = sum(1 for node in self.uses if node not in consumed)
+        if not consumed:
+            return updated_node
+        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        for scope in scopes:
+            for assignment in scope.assignments:
+                statement = getattr(assignment, "node", None)
+                if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not assignment.references:
+                    continue
+                if all(reference.node in consumed for reference in assignment.references):
+                    self.run.removable_imports |= _import_keys(statement, assignment.name)
+        return updated_node
+
+
+def _is_flask_module(name: str) -> bool:
+    package = name.partition(".")[0]
+    return package in FLASK_PACKAGES or package.startswith("flask_")
+
+
+def _import_keys(statement: cst.Import | cst.ImportFrom, bound: str) -> set[tuple[str, str, str | None]]:
+    """(module, name, asname) of the Flask import in ``statement`` that binds ``bound``."""
+    if isinstance(statement, cst.ImportFrom):
+        if statement.relative or statement.module is None or isinstance(statement.names, cst.ImportStar):
+            return set()
+        module = get_full_name_for_node(statement.module) or ""
+        return {
+            (module, alias.evaluated_name, alias.evaluated_alias)
+            for alias in statement.names
+            if (alias.evaluated_alias or alias.evaluated_name) == bound and _is_flask_module(module)
+        }
+    return {
+        (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias)
+        for alias in statement.names
+        if (alias.evaluated_alias or alias.evaluated_name) == bound and _is_flask_module(alias.evaluated_name)
+    }
