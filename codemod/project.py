@@ -4,8 +4,9 @@ A blueprint is often defined in one module, given routes in a second and registe
 url_prefix) in a third, inside an app factory; a view's guard decorator may come from a fourth.
 No file alone can tell whether a route can become a FastAPI path operation faithfully, so the
 first pass records, by fully qualified name: the Flask apps (and the bridge each gets), the
-blueprints, every ``register_blueprint`` call, every view with its route decorators, and the
-project's check-then-call decorators. Facts are small and picklable: worker processes gather
+blueprints, every ``register_blueprint`` call, every view with its route decorators, the
+project's check-then-call decorators and the functions that return a response with a status of
+its own (``return jsonify(error=m), 400``). Facts are small and picklable: worker processes gather
 them in parallel and the parent merges them. ``codemod/plan.py`` turns them into a level per
 route, which the transforms and the report read.
 """
@@ -24,7 +25,7 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, Positio
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
-from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
+from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, responder, view_facts
 from codemod.plan import RoutePlan, plan_view
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -41,7 +42,7 @@ HTTPAUTH_CLASSES = frozenset(
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps",
-    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(",
+    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response",
 )
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
@@ -70,6 +71,8 @@ class Project:
     guards: set[str] = field(default_factory=set)
     guard_factories: set[str] = field(default_factory=set)
     made_by: dict[str, frozenset[str]] = field(default_factory=dict)  # x = f(...): f's names
+    # module-level functions every return of which fixes its status (facts.responder)
+    responders: set[str] = field(default_factory=set)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -83,6 +86,7 @@ class Project:
         self.guards |= other.guards
         self.guard_factories |= other.guard_factories
         self.made_by.update(other.made_by)
+        self.responders |= other.responders
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -267,6 +271,8 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.guards |= self._names(node.name)
             elif kind == "factory":
                 self.facts.guard_factories |= self._names(node.name)
+            if responder(node, self._names):
+                self.facts.responders |= self._names(node.name)
         name = node.name.value
         (self.twice if name in self.defined else self.defined).add(name)
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
