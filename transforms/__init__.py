@@ -5,6 +5,7 @@ Each module converts one concern; see its docstring. Every transform reads the p
 which edits a statement sees first.
 """
 
+from transforms.aborts import AbortsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.responses import ResponsesTransform
@@ -15,6 +16,7 @@ ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
     ResponsesTransform,
+    AbortsTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )
