@@ -10,6 +10,7 @@ from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
 ORDER = (
@@ -17,6 +18,7 @@ ORDER = (
     RoutesTransform,
     ResponsesTransform,
     AbortsTransform,
+    UrlForTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )
