@@ -6,6 +6,13 @@ the request context is Flask's, the app's and the blueprint's before/after hooks
 handlers run around the view, and what the view returns becomes a response through Flask's
 ``make_response``, exactly as before the conversion. Only the parameters changed hands.
 
+A view written as FastAPI code runs there too, with FastAPI's meaning kept: its dependencies
+(``Depends``, yield ones included) are solved before Flask's cycle and shared with the view; a
+``request: Request`` is Starlette's (``request.app`` is the bridge); what it returns with the
+route's ``status_code=``, its ``response: Response`` and Starlette responses is made Flask's
+response before the after_request hooks (``responses``); an HTTPException it or a dependency
+raises is answered by the app's error handlers (``errors``).
+
 Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
 endpoint ("items.get_item" for a blueprint's view). So werkzeug keeps deciding which view a URL
 reaches: its converters (``/items/-1`` is no ``<int:...>``), strict slashes, the order of
@@ -37,14 +44,15 @@ import uuid
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute
 from flask import current_app, request
+from starlette.responses import Response
 from starlette.routing import Match, NoMatchFound
 from starlette.types import Scope
 
-from . import wsgi
+from . import responses, wsgi
 
 # The endpoint Flask's url_map chose for the request (scope key), and the view call that the
 # Flask side of a native route makes (environ key).
@@ -52,6 +60,20 @@ ENDPOINT = "flask2fastapi.endpoint"
 CALL = "flask2fastapi.call"
 # The Flask app and WSGI environ of the request being answered, for the view in the thread pool.
 CURRENT: ContextVar[tuple[Any, wsgi.Environ]] = ContextVar("flask2fastapi_current")
+# The endpoint's own parameter for FastAPI's sub-response, which the view or any of its
+# dependencies may have set headers, cookies or a status on (see ``responses``).
+SUB_RESPONSE = "flask2fastapi_response"
+
+
+class Call(NamedTuple):
+    """What Flask's side of a native route calls: the view with the parameters FastAPI parsed,
+    the route's declared ``status_code=`` (None if not given) and FastAPI's sub-response."""
+
+    view: Callable[..., Any]
+    kwargs: dict[str, Any]
+    status_code: int | None = None
+    sub_response: Response | None = None
+
 
 # id -> route (an APIRoute defines __eq__, so it is no set member)
 _ROUTES: weakref.WeakValueDictionary[int, FlaskRoute] = weakref.WeakValueDictionary()
@@ -70,7 +92,7 @@ class FlaskRoute(APIRoute):
         # Flask makes the response of whatever the view returns; a return annotation such as
         # ``-> flask.Response`` is no response model.
         kwargs["response_model"] = None
-        super().__init__(path, _through_flask(view), **kwargs)
+        super().__init__(path, _through_flask(view, kwargs.get("status_code")), **kwargs)
         _ROUTES[id(self)] = self
         GENERATION[0] = next(_generation)
 
@@ -113,23 +135,38 @@ def _converter(annotation: Any) -> str | None:
     return {int: "int", float: "float", uuid.UUID: "uuid"}.get(annotation)
 
 
-def _through_flask(view: Callable[..., Any]) -> Callable[..., Any]:
+def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callable[..., Any]:
     """The endpoint FastAPI calls with the parsed parameters: it hands the call to Flask, which
     runs its whole request cycle around it (``native_view``) and answers."""
     signature = _resolved_signature(view)
+    parameters = list(signature.parameters.values())
+    # FastAPI's sub-response, for every view (a dependency may set a cookie on it): FastAPI
+    # gives it to one parameter of the endpoint, the view's own if it has one
+    own = next((p.name for p in parameters if _is_response(p.annotation)), None)
+    if own is None:
+        hidden = inspect.Parameter(SUB_RESPONSE, inspect.Parameter.KEYWORD_ONLY, annotation=Response)
+        at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+        parameters.insert(at, hidden)
 
     @functools.wraps(view)
     async def endpoint(**kwargs: Any) -> Any:
         # async, so that FastAPI does not move it to the thread pool: wsgi.answer makes the one
         # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
-        environ[CALL] = (view, kwargs)
-        return (await wsgi.answer(flask_app, environ)).response()
+        sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
+        environ[CALL] = Call(view, kwargs, status_code, sub_response)
+        response = (await wsgi.answer(flask_app, environ)).response()
+        response.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
+        return response
 
-    endpoint.__signature__ = signature  # type: ignore[attr-defined]
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
     return endpoint
+
+
+def _is_response(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Response)
 
 
 def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:
@@ -159,8 +196,8 @@ def native_view(**view_args: Any) -> Any:
         raise RuntimeError(
             f"{request.endpoint} is a FastAPI route: serve the FlaskBridge (ASGI), not the Flask app (WSGI)"
         )
-    view, kwargs = call
-    return current_app.ensure_sync(view)(**kwargs)
+    returned = current_app.ensure_sync(call.view)(**call.kwargs)
+    return responses.as_flask(returned, call.status_code, call.sub_response)
 
 
 def native_routes() -> list[FlaskRoute]:
