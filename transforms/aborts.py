@@ -8,7 +8,10 @@ default). So ``abort(401)`` -> ``raise HTTPException(status_code=401)`` and ``ab
 ``abort(401, description="x")`` -> ``raise HTTPException(status_code=401, detail="x")``, where
 
 - the code is an int literal werkzeug has an exception for (``abort(302)`` is Flask's error);
-- nothing but the code and a description is passed (``abort(response)`` stays);
+- nothing but the code and a description is passed (``abort(response)`` stays), and the
+  description is not the status's bare phrase (``abort(404, "Not Found")``): the runtime reads
+  that detail as none given, werkzeug's default description (a description computed at run
+  time is taken not to be exactly that phrase);
 - no ``try`` with handlers and no ``with`` around it in its function could see the exception
   before Flask does (``except NotFound:`` would no longer catch it).
 
@@ -21,6 +24,8 @@ Starlette's HTTPException instead of werkzeug's.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, ScopeProvider
@@ -97,6 +102,8 @@ class AbortsTransform(Transform):
                     abort(410)
                 except NotFound:
                     abort(make_response("gone", 410))
+                if item_id == 1:
+                    abort(404, "Not Found")
                 abort(item_id)
 
             @app.get("/other/<int:item_id>", strict_slashes=False)
@@ -121,13 +128,15 @@ class AbortsTransform(Transform):
                     abort(410)
                 except NotFound:
                     abort(make_response("gone", 410))
+                if item_id == 1:
+                    abort(404, "Not Found")
                 abort(item_id)
 
             @app.get("/other/<int:item_id>", strict_slashes=False)
             def other(item_id):
                 abort(404)
             """,
-            title="under a try, with a response, with a code it cannot read, in a bridged view: abort stays",
+            title="under a try, with a response, the bare phrase, a code it cannot read, in a bridged view: abort stays",
         ),
         Example(
             """\
@@ -185,7 +194,13 @@ class AbortsTransform(Transform):
         code = args.get("code")
         if set(args) - {"code", "description"} or len(args) != len(call.args) or code is None:
             return False
-        return isinstance(code.value, cst.Integer) and int(code.value.value) in CODES
+        if not isinstance(code.value, cst.Integer) or int(code.value.value) not in CODES:
+            return False
+        description = args.get("description")
+        # the bare phrase is what Starlette fills in for no detail: werkzeug's default would show
+        return description is None or not is_str_literal(description.value) or (
+            description.value.evaluated_value != HTTPStatus(int(code.value.value)).phrase  # type: ignore[union-attr]
+        )
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         if original_node not in self.aborts or not isinstance(updated_node.value, cst.Call):
