@@ -28,6 +28,7 @@ TEXT_CALLS = frozenset({"builtins.str", "flask.url_for", "flask.helpers.url_for"
 # path parameters FastAPI parsed into a JSON-native value (werkzeug's float converter only
 # matches digits, so no NaN), by the qualified name of the annotation the plan gives them
 NATIVE_PARAMETERS = frozenset({"builtins.int", "builtins.float", "builtins.str", "typing.Literal"})
+TEXT_PARAMETERS = frozenset({"builtins.str", "typing.Literal"})
 
 Parameters = dict[str, str]  # a view's path parameters: name -> qualified annotation (plan)
 Seen = frozenset[str]  # names being proved (a name bound to itself proves nothing)
@@ -76,14 +77,20 @@ def is_native(t: Transform, node: cst.BaseExpression, parameters: Parameters, se
     return False
 
 
-def is_text(t: Transform, node: cst.BaseExpression, seen: Seen = frozenset()) -> bool:
+def is_text(t: Transform, node: cst.BaseExpression, parameters: Parameters, seen: Seen = frozenset()) -> bool:
     """A str (a header value)."""
     if is_str_literal(node) or isinstance(node, cst.FormattedString):
         return True
     if isinstance(node, cst.Call):
         return bool(t.qualified_names(node.func) & TEXT_CALLS)
     if isinstance(node, cst.Name):
-        return _every_binding(t, node, seen, lambda value, seen: not isinstance(value, cst.Param) and is_text(t, value, seen))
+
+        def text(value: cst.CSTNode, seen: Seen) -> bool:
+            if isinstance(value, cst.Param):
+                return parameters.get(node.value) in TEXT_PARAMETERS
+            return is_text(t, value, parameters, seen)  # type: ignore[arg-type]
+
+        return _every_binding(t, node, seen, text)
     return False
 
 

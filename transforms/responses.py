@@ -9,7 +9,8 @@ response of a returned dict or list exactly as ``jsonify`` does, applies the rou
 a returned Starlette response into Flask's. So, only in native views:
 
 - ``return jsonify(x)`` -> ``return x`` where x is a dict or a list (``_values.is_container``);
-  ``jsonify(a=1)`` -> ``{"a": 1}``, ``jsonify()`` -> ``{}``, ``jsonify(a, b)`` -> ``[a, b]``;
+  ``jsonify(a=1)`` -> ``{"a": 1}``, ``jsonify(a, b)`` -> ``[a, b]`` (``jsonify()`` is ``null``:
+  it stays);
 - the one 2xx status all JSON returns agree on (``return x, 201``) -> ``status_code=201`` on
   the route, ``return x``; declared only where every other return fixes its own status (an
   error tuple, a response object, a project helper returning one: ``facts.has_own_status``) and
@@ -244,7 +245,7 @@ class ResponsesTransform(Transform):
             edit.status = 200  # falling off the end is Flask's error, not a 201 with null
         response_free = "response" not in names_used(function)
         for node, reply in replies.items():
-            rewrite = self._rewrite(node, reply, edit.status, response_free)
+            rewrite = self._rewrite(node, reply, edit.status, response_free, parameters)
             if rewrite is not None:
                 edit.rewrites[node] = rewrite
                 edit.response |= rewrite.header_lines
@@ -274,8 +275,8 @@ class ResponsesTransform(Transform):
         own = has_own_status(value, self.qualified_names, self.run.project.responders)
         return Reply("own" if own else "plain", code, headers, None, False)
 
-    def _rewrite(self, node: cst.Return, reply: Reply, declared: int, response_free: bool) -> Rewrite | None:
-        headers_ok = reply.headers is None or self._headers_ok(reply.headers)
+    def _rewrite(self, node: cst.Return, reply: Reply, declared: int, response_free: bool, parameters: Parameters) -> Rewrite | None:
+        headers_ok = reply.headers is None or self._headers_ok(reply.headers, parameters)
         if reply.kind == "empty":
             return Rewrite("empty", reply) if headers_ok else None
         if reply.kind != "json":
@@ -291,7 +292,7 @@ class ResponsesTransform(Transform):
             return Rewrite("json", reply)
         return unwrap
 
-    def _headers_ok(self, headers: cst.BaseExpression) -> bool:
+    def _headers_ok(self, headers: cst.BaseExpression, parameters: Parameters) -> bool:
         """A dict literal of str names (each once, none Flask sets itself) and str values."""
         if not isinstance(headers, cst.Dict):
             return False
@@ -299,7 +300,7 @@ class ResponsesTransform(Transform):
         for element in headers.elements:
             if not isinstance(element, cst.DictElement) or not is_str_literal(element.key):
                 return False
-            if not is_text(self, element.value):
+            if not is_text(self, element.value, parameters):
                 return False
             names.append(element.key.evaluated_value.lower())  # type: ignore[union-attr]
         return len(set(names)) == len(names) and not set(names) & OWN_HEADERS
@@ -378,8 +379,10 @@ def _jsonify_data(t: Transform, call: cst.Call) -> list[cst.BaseExpression] | No
         return None
     positional = [a.value for a in call.args if a.keyword is None]
     keywords = [a.value for a in call.args if a.keyword is not None]
-    if positional and keywords:
-        return None  # Flask's TypeError
+    if positional and keywords or not positional and not keywords:
+        return None  # Flask's TypeError; jsonify() is null, which no returned body gives
+    if any(a.keyword is not None and a.keyword.value == "self" for a in call.args):
+        return None  # jsonify(self=...) is a TypeError too (app.json.response(self, ...))
     if len(positional) == 1 and not is_container(t, positional[0]):
         return None
     return positional or keywords
@@ -394,8 +397,8 @@ def _unwrapped(call: cst.Call) -> cst.BaseExpression:
         if multiline and not isinstance(value, SELF_CONTAINED) and not value.lpar:
             return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return value
-    closing = args[-1].whitespace_after_arg if args else cst.SimpleWhitespace("")
-    if args and args[0].keyword is not None:
+    closing = args[-1].whitespace_after_arg
+    if args[0].keyword is not None:
         elements: list = [
             cst.DictElement(string_literal(a.keyword.value), a.value, comma=a.comma, whitespace_before_colon=cst.SimpleWhitespace(""))  # type: ignore[union-attr]
             for a in args
