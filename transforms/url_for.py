@@ -17,7 +17,8 @@ The two agree only where werkzeug and Starlette write the same text, so the call
 - with values both write alike: werkzeug quotes a str and writes ``str(int(v))`` for an int
   variable where Starlette writes ``str(v)``. So an int variable takes an int literal, ``int()``
   or ``len()``, or an int path parameter of the view; a float or a uuid one, such a parameter;
-  an ``any`` one, one of its literal values; a str one, a literal that quoting leaves alone.
+  an ``any`` one, one of its values or a parameter of the view with no others; a str one, a
+  literal that quoting leaves alone.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ import libcst.matchers as m
 from codemod.plan import RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import string_literal
-from transforms._values import Parameters, is_parameter, is_str_literal
+from transforms._values import is_parameter, is_str_literal
 from transforms._views import OwnBody, names_used, native_plans, with_parameter
 
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
 INT_CALLS = frozenset({"builtins.int", "builtins.len"})
 # what werkzeug's quote(value, safe="!$&'()*+,/:;=@") leaves as it is, but "/" (Starlette refuses it)
 UNQUOTED = re.compile(r"[A-Za-z0-9_.~!$&'()*+,:;=@-]+")
+Annotations = dict[str, tuple[str, tuple[str, ...]]]  # RoutePlan.annotations
 
 
 class UrlForTransform(Transform):
@@ -145,16 +147,15 @@ class UrlForTransform(Transform):
         plans = native_plans(self, node)
         if not plans or "request" in names_used(node):
             return
-        parameters = {name: qualified for name, (qualified, _) in plans[0].annotations.items()}
         blueprint = plans[0].endpoint.rpartition(".")[0] if plans[0].blueprint else None
         for call in OwnBody(node).calls:
             if self.names(call.func, *URL_FOR):
-                endpoint = self._endpoint(call, blueprint, parameters)
+                endpoint = self._endpoint(call, blueprint, plans[0].annotations)
                 if endpoint is not None:
                     self.calls[call] = endpoint
                     self.views.add(node)
 
-    def _endpoint(self, call: cst.Call, blueprint: str | None, parameters: Parameters) -> str | None:
+    def _endpoint(self, call: cst.Call, blueprint: str | None, own: Annotations) -> str | None:
         """The absolute endpoint ``call`` builds a URL of, where Starlette builds the same."""
         if not call.args or call.args[0].keyword is not None or not is_str_literal(call.args[0].value):
             return None
@@ -170,11 +171,14 @@ class UrlForTransform(Transform):
             return None
         for name, value in given.items():
             qualified, values = variables[name]
-            if not self._written_alike(value, qualified, values, parameters):
+            if not self._written_alike(value, qualified, values, own):
                 return None
         return endpoint
 
-    def _written_alike(self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], parameters: Parameters) -> bool:
+    def _written_alike(self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], own: Annotations) -> bool:
+        """Whether werkzeug's converter for the variable and Starlette write ``value`` alike;
+        ``own``: the view's path parameters, as the plan annotates them."""
+        parameters = {name: annotation for name, (annotation, _) in own.items()}
         if qualified == "builtins.int":
             if isinstance(value, cst.Integer) or isinstance(value, cst.Call) and self.names(value.func, *INT_CALLS):
                 return True
@@ -182,6 +186,8 @@ class UrlForTransform(Transform):
             return is_parameter(self, value, parameters, frozenset({qualified}))
         text = value.evaluated_value if is_str_literal(value) else None  # type: ignore[attr-defined]
         if qualified == "typing.Literal":
+            if is_parameter(self, value, parameters, frozenset({qualified})):
+                return set(own[value.value][1]) <= set(values)  # type: ignore[attr-defined]
             return text in values
         return text is not None and bool(UNQUOTED.fullmatch(text))
 
