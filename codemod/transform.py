@@ -437,13 +437,18 @@ class FlaskUses(Transform):
         if not consumed:
             return updated_node
         scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        removable, kept = set(), set()
         for scope in scopes:
             for assignment in scope.assignments:
                 statement = getattr(assignment, "node", None)
-                if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not assignment.references:
+                if not isinstance(statement, (cst.Import, cst.ImportFrom)):
                     continue
-                if all(reference.node in consumed for reference in assignment.references):
-                    self.run.removable_imports |= _import_keys(statement, assignment.name)
+                keys = _import_keys(statement, assignment.name)
+                if assignment.references and all(reference.node in consumed for reference in assignment.references):
+                    removable |= keys
+                else:
+                    kept |= keys  # the same import elsewhere (in a function) still in use, or a re-export
+        self.run.removable_imports |= removable - kept
         return updated_node
 
 

@@ -12,6 +12,7 @@ returns a dict.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
@@ -49,10 +50,12 @@ def is_container(t: Transform, node: cst.BaseExpression, seen: Seen = frozenset(
 
 def is_native(t: Transform, node: cst.BaseExpression, parameters: Parameters, seen: Seen = frozenset()) -> bool:
     """JSON data that Starlette's JSONResponse encodes to the same JSON as Flask's provider."""
-    if isinstance(node, (cst.Integer, cst.Float, cst.FormattedString)) or is_str_literal(node):
+    if isinstance(node, (cst.Integer, cst.FormattedString)) or is_str_literal(node):
         return True
+    if isinstance(node, cst.Float):
+        return math.isfinite(float(node.value))  # 1e999 is inf: Flask writes Infinity, Starlette refuses
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        return isinstance(node.expression, (cst.Integer, cst.Float))
+        return isinstance(node.expression, (cst.Integer, cst.Float)) and is_native(t, node.expression, parameters, seen)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return True
     if isinstance(node, cst.IfExp):
