@@ -15,7 +15,8 @@ a returned Starlette response into Flask's. So, only in native views:
   the route, ``return x``; declared only where every other return fixes its own status (an
   error tuple, a response object, a project helper returning one: ``facts.has_own_status``) and
   the view cannot end without returning;
-- headers of such a return -> ``response.headers["Location"] = loc`` before it;
+- headers of such a return -> ``response.headers["Location"] = loc`` before it, where the values
+  are names and literals that computing the body first could not change;
 - a JSON return with another status -> ``JSONResponse(x, status_code=400)`` where x is data
   JSONResponse encodes to the same JSON (``_values.is_native``), else the tuple stays, without
   its ``jsonify``;
@@ -31,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import has_own_status
@@ -286,7 +288,7 @@ class ResponsesTransform(Transform):
             if reply.headers is None:
                 return Rewrite("body", reply) if reply.jsonify is not None or reply.status is not None else None
             in_line = isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.SimpleStatementLine)
-            if headers_ok and response_free and in_line:
+            if headers_ok and response_free and in_line and self._movable(node, reply.headers):
                 return Rewrite("body", reply, header_lines=True)
         if headers_ok and reply.native:
             return Rewrite("json", reply)
@@ -304,6 +306,23 @@ class ResponsesTransform(Transform):
                 return False
             names.append(element.key.evaluated_value.lower())  # type: ignore[union-attr]
         return len(set(names)) == len(names) and not set(names) & OWN_HEADERS
+
+    def _movable(self, node: cst.Return, headers: cst.BaseExpression) -> bool:
+        """Whether the header values may be computed before the body rather than after it:
+        each is made of names and literals alone (``f"/items/{item_id}"``, ``location``), which
+        the body cannot change short of an ``:=`` (``return jsonify(save(x)), 201,
+        {"Location": url_for(..., id=x.id)}`` reads the id only after save())."""
+        assert isinstance(headers, cst.Dict) and node.value is not None
+        if m.findall(node.value, m.NamedExpr()):
+            return False
+        for element in headers.elements:
+            value = element.value  # type: ignore[union-attr]
+            parts = [value] if not isinstance(value, cst.FormattedString) else [
+                p.expression for p in value.parts if isinstance(p, cst.FormattedStringExpression)
+            ]
+            if not all(isinstance(p, (cst.Name, cst.Integer)) or is_str_literal(p) for p in parts):
+                return False
+        return True
 
     # -- writing it ------------------------------------------------------------------------------
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
