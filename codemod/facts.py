@@ -313,6 +313,23 @@ def has_own_status(value: cst.BaseExpression, names: Callable[[cst.CSTNode], set
 def responder(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
     """A function every return of which fixes its status (``return jsonify(error=m), 400``): a
     view returning what it returns answers with that status whatever its route declares."""
+    returns, generator = _returns(function, nested=False)
+    return bool(returns) and not generator and all(r.value is not None and has_own_status(r.value, names) for r in returns)
+
+
+def answers_early(guard: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
+    """Whether a guard decorator (or a factory of one) may answer in the view's stead with a value
+    that does not fix its status: under the route's ``status_code=201`` that answer's 200 would
+    become 201. Its structural returns (``return view(*args, **kwargs)``, ``return wrapped``) are
+    not answers."""
+    structural = m.Return(m.Name() | m.Call(args=[m.Arg(star="*"), m.Arg(star="**")]))
+    returns, _ = _returns(guard, nested=True)
+    return any(r.value is None or not m.matches(r, structural) and not has_own_status(r.value, names) for r in returns)
+
+
+def _returns(function: cst.FunctionDef, nested: bool) -> tuple[list[cst.Return], bool]:
+    """The returns of a function (and of the functions in it with ``nested``), and whether it
+    yields."""
     returns: list[cst.Return] = []
     generator = False
 
@@ -325,7 +342,7 @@ def responder(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]
             generator = True
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is function  # a nested function's returns are its own
+            return nested or node is function
 
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
             return False
@@ -334,4 +351,4 @@ def responder(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]
             return False
 
     function.visit(Returns())
-    return bool(returns) and not generator and all(r.value is not None and has_own_status(r.value, names) for r in returns)
+    return returns, generator

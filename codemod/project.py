@@ -25,7 +25,7 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, Positio
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
-from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, responder, view_facts
+from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.plan import RoutePlan, plan_view
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -71,8 +71,10 @@ class Project:
     guards: set[str] = field(default_factory=set)
     guard_factories: set[str] = field(default_factory=set)
     made_by: dict[str, frozenset[str]] = field(default_factory=dict)  # x = f(...): f's names
-    # module-level functions every return of which fixes its status (facts.responder)
+    # module-level functions every return of which fixes its status (facts.responder), and the
+    # guards (and guard factories) that may answer with a value that does not (answers_early)
     responders: set[str] = field(default_factory=set)
+    plain_guards: set[str] = field(default_factory=set)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -87,6 +89,7 @@ class Project:
         self.guard_factories |= other.guard_factories
         self.made_by.update(other.made_by)
         self.responders |= other.responders
+        self.plain_guards |= other.plain_guards
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -271,6 +274,8 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.guards |= self._names(node.name)
             elif kind == "factory":
                 self.facts.guard_factories |= self._names(node.name)
+            if kind is not None and answers_early(node, self._names):
+                self.facts.plain_guards |= self._names(node.name)
             if responder(node, self._names):
                 self.facts.responders |= self._names(node.name)
         name = node.name.value

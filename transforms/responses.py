@@ -13,8 +13,9 @@ a returned Starlette response into Flask's. So, only in native views:
   it stays);
 - the one 2xx status all JSON returns agree on (``return x, 201``) -> ``status_code=201`` on
   the route, ``return x``; declared only where every other return fixes its own status (an
-  error tuple, a response object, a project helper returning one: ``facts.has_own_status``) and
-  the view cannot end without returning;
+  error tuple, a response object, a project helper returning one: ``facts.has_own_status``),
+  the view cannot end without returning and no guard decorator of the project may answer in
+  its stead with a value that does not (``facts.answers_early``);
 - headers of such a return -> ``response.headers["Location"] = loc`` before it, where the values
   are names and literals that computing the body first could not change;
 - a JSON return with another status -> ``JSONResponse(x, status_code=400)`` where x is data
@@ -36,7 +37,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import has_own_status
-from codemod.plan import RoutePlan
+from codemod.plan import LOGIN_REQUIRED, RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, last_arg, string_literal
 from transforms._values import Parameters, is_container, is_native, is_str_literal, is_text
@@ -245,6 +246,8 @@ class ResponsesTransform(Transform):
         edit = ViewEdit(status=success[0] if len(success) == 1 else 200)
         if edit.status != 200 and not _ends_in_return(function.body):
             edit.status = 200  # falling off the end is Flask's error, not a 201 with null
+        if edit.status != 200 and self._guarded_by_plain_answers(function):
+            edit.status = 200  # a guard's own answer would get the declared status too
         response_free = "response" not in names_used(function)
         for node, reply in replies.items():
             rewrite = self._rewrite(node, reply, edit.status, response_free, parameters)
@@ -252,6 +255,14 @@ class ResponsesTransform(Transform):
                 edit.rewrites[node] = rewrite
                 edit.response |= rewrite.header_lines
         return edit
+
+    def _guarded_by_plain_answers(self, function: cst.FunctionDef) -> bool:
+        """Whether a decorator may answer in the view's stead with a value that does not fix its
+        status: a project guard that does (facts.answers_early), or Flask-Login's
+        login_required, which answers with what the app's unauthorized_handler returns."""
+        view = self.run.project.views.get((self.context.filename or "", function.name.value))
+        plain = self.run.project.plain_guards | LOGIN_REQUIRED
+        return view is None or any(decorator.names & plain for decorator in view.decorators)
 
     def _reply(self, node: cst.Return, parameters: Parameters) -> Reply:
         value = node.value
