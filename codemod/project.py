@@ -44,6 +44,8 @@ FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps",
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response",
 )
+# What a Flask app's JSON is made by, when set by the project.
+JSON_SETTINGS = frozenset({"json", "json_provider_class", "json_encoder"})
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
 
@@ -75,6 +77,9 @@ class Project:
     # guards (and guard factories) that may answer with a value that does not (answers_early)
     responders: set[str] = field(default_factory=set)
     plain_guards: set[str] = field(default_factory=set)
+    # the app's JSON is made its own way (app.json = ..., json_provider_class, app.json.x = ...):
+    # Starlette's JSONResponse would not write what it writes
+    own_json: bool = False
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -90,6 +95,7 @@ class Project:
         self.made_by.update(other.made_by)
         self.responders |= other.responders
         self.plain_guards |= other.plain_guards
+        self.own_json |= other.own_json
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -252,6 +258,17 @@ class _FactsVisitor(cst.CSTVisitor):
         if called not in self._names(assign.value.func):
             return None, False
         return assign.targets[0].target.value, True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        """``app.json = P(app)``, ``app.json.sort_keys = False``, ``json_provider_class = P``
+        (any object's: a false alarm only keeps Flask's JSON)."""
+        target: cst.BaseExpression = node.target
+        while isinstance(target, (cst.Attribute, cst.Subscript)):
+            if isinstance(target, cst.Attribute) and target.attr.value in JSON_SETTINGS:
+                self.facts.own_json = True
+            target = target.value
+        if isinstance(target, cst.Name) and target.value in JSON_SETTINGS - {"json"}:
+            self.facts.own_json = True
 
     def visit_Call(self, node: cst.Call) -> None:
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:

@@ -19,8 +19,8 @@ a returned Starlette response into Flask's. So, only in native views:
 - headers of such a return -> ``response.headers["Location"] = loc`` before it, where the values
   are names and literals that computing the body first could not change;
 - a JSON return with another status -> ``JSONResponse(x, status_code=400)`` where x is data
-  JSONResponse encodes to the same JSON (``_values.is_native``), else the tuple stays, without
-  its ``jsonify``;
+  JSONResponse encodes to the same JSON (``_values.is_native``) and the project leaves Flask's
+  JSON provider as it is (``Project.own_json``), else the tuple stays, without its ``jsonify``;
 - ``return "", 204`` -> ``return Response(status_code=204)``.
 
 Anything else a view returns (a str, which Flask serves as HTML, a template, a value of a type
@@ -301,7 +301,7 @@ class ResponsesTransform(Transform):
             in_line = isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.SimpleStatementLine)
             if headers_ok and response_free and in_line and self._movable(node, reply.headers):
                 return Rewrite("body", reply, header_lines=True)
-        if headers_ok and reply.native:
+        if headers_ok and reply.native and not self.run.project.own_json:
             return Rewrite("json", reply)
         return unwrap
 
