@@ -295,7 +295,9 @@ FLASK_RESPONSES = frozenset(
 )
 
 
-def has_own_status(value: cst.BaseExpression, names: Callable[[cst.CSTNode], set[str]], responders: frozenset[str] | set[str] = frozenset()) -> bool:
+def has_own_status(
+    value: cst.BaseExpression, names: Callable[[cst.CSTNode], set[str]], responders: frozenset[str] | set[str] = frozenset()
+) -> bool:
     """Whether a returned ``value`` fixes its status in Flask's make_response: a call of
     ``FLASK_RESPONSES`` or of a project function in ``responders``, ``(body, 201)``,
     ``(body, status, headers)``, or ``(response, anything)``."""
@@ -307,14 +309,18 @@ def has_own_status(value: cst.BaseExpression, names: Callable[[cst.CSTNode], set
     elements = [e.value for e in value.elements]
     if len(elements) == 3:
         return True
-    return len(elements) == 2 and (isinstance(elements[1], cst.Integer) or has_own_status(elements[0], names, responders))
+    if len(elements) != 2:
+        return False
+    return isinstance(elements[1], cst.Integer) or has_own_status(elements[0], names, responders)
 
 
 def responder(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
     """A function every return of which fixes its status (``return jsonify(error=m), 400``): a
     view returning what it returns answers with that status whatever its route declares."""
     returns, generator = _returns(function, nested=False)
-    return bool(returns) and not generator and all(r.value is not None and has_own_status(r.value, names) for r in returns)
+    if not returns or generator:
+        return False
+    return all(r.value is not None and has_own_status(r.value, names) for r in returns)
 
 
 def answers_early(guard: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:

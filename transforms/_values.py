@@ -44,7 +44,9 @@ def is_container(t: Transform, node: cst.BaseExpression, seen: Seen = frozenset(
             return True
         return isinstance(node.func, cst.Attribute) and node.func.attr.value in DICT_METHODS
     if isinstance(node, cst.Name):
-        return _every_binding(t, node, seen, lambda value, seen: not isinstance(value, cst.Param) and is_container(t, value, seen))
+        return _every_binding(
+            t, node, seen, lambda value, seen: not isinstance(value, cst.Param) and is_container(t, value, seen)
+        )
     return False
 
 
@@ -74,7 +76,9 @@ def is_native(t: Transform, node: cst.BaseExpression, parameters: Parameters, se
         def scalar(value: cst.CSTNode, seen: Seen) -> bool:
             if isinstance(value, cst.Param):
                 return parameters.get(node.value) in NATIVE_PARAMETERS
-            return not isinstance(value, (cst.List, cst.Tuple, cst.Dict)) and is_native(t, value, parameters, seen)  # type: ignore[arg-type]
+            if isinstance(value, (cst.List, cst.Tuple, cst.Dict)):
+                return False
+            return is_native(t, value, parameters, seen)  # type: ignore[arg-type]
 
         return _every_binding(t, node, seen, scalar)
     return False
@@ -120,7 +124,8 @@ def _every_binding(t: Transform, name: cst.Name, seen: Seen, check: Callable[[cs
             parent = t.get_metadata(ParentNodeProvider, bound, None) if bound is not None else None
             if isinstance(parent, cst.AssignTarget):
                 parent = t.get_metadata(ParentNodeProvider, parent, None)
-            value = parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is not None else None
+            assigned = isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is not None
+            value = parent.value if assigned else None  # type: ignore[union-attr]
         if value is None or not check(value, seen):
             return False
     return True
@@ -130,6 +135,7 @@ def is_parameter(t: Transform, node: cst.BaseExpression, parameters: Parameters,
     """A path parameter of the view that FastAPI parsed into one of ``annotations``."""
     if not isinstance(node, cst.Name):
         return False
+    name = node.value
     return _every_binding(
-        t, node, frozenset(), lambda value, seen: isinstance(value, cst.Param) and parameters.get(node.value) in annotations
+        t, node, frozenset(), lambda value, seen: isinstance(value, cst.Param) and parameters.get(name) in annotations
     )

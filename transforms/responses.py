@@ -288,7 +288,9 @@ class ResponsesTransform(Transform):
         own = has_own_status(value, self.qualified_names, self.run.project.responders)
         return Reply("own" if own else "plain", code, headers, None, False)
 
-    def _rewrite(self, node: cst.Return, reply: Reply, declared: int, response_free: bool, parameters: Parameters) -> Rewrite | None:
+    def _rewrite(
+        self, node: cst.Return, reply: Reply, declared: int, response_free: bool, parameters: Parameters
+    ) -> Rewrite | None:
         headers_ok = reply.headers is None or self._headers_ok(reply.headers, parameters)
         if reply.kind == "empty":
             return Rewrite("empty", reply) if headers_ok else None
@@ -388,7 +390,8 @@ class ResponsesTransform(Transform):
             annotation = self.import_reference(original_node, "fastapi", "Response", replaces=False)
             updated_node = with_parameter(updated_node, "response", annotation)
         if edit.status != 200:
-            updated_node = with_route_options(self, original_node, updated_node, [option("status_code", cst.Integer(str(edit.status)))])
+            status = option("status_code", cst.Integer(str(edit.status)))
+            updated_node = with_route_options(self, original_node, updated_node, [status])
         return updated_node
 
 
@@ -430,12 +433,21 @@ def _unwrapped(call: cst.Call) -> cst.BaseExpression:
     closing = args[-1].whitespace_after_arg
     if args[0].keyword is not None:
         elements: list = [
-            cst.DictElement(string_literal(a.keyword.value), a.value, comma=a.comma, whitespace_before_colon=cst.SimpleWhitespace(""))  # type: ignore[union-attr]
+            cst.DictElement(
+                string_literal(a.keyword.value),  # type: ignore[union-attr]
+                a.value,
+                comma=a.comma,
+                whitespace_before_colon=cst.SimpleWhitespace(""),
+            )
             for a in args
         ]
-        return cst.Dict(elements, lbrace=cst.LeftCurlyBrace(call.whitespace_before_args), rbrace=cst.RightCurlyBrace(closing))
+        return cst.Dict(
+            elements, lbrace=cst.LeftCurlyBrace(call.whitespace_before_args), rbrace=cst.RightCurlyBrace(closing)
+        )
     elements = [cst.Element(a.value, comma=a.comma) for a in args]
-    return cst.List(elements, lbracket=cst.LeftSquareBracket(call.whitespace_before_args), rbracket=cst.RightSquareBracket(closing))
+    return cst.List(
+        elements, lbracket=cst.LeftSquareBracket(call.whitespace_before_args), rbracket=cst.RightSquareBracket(closing)
+    )
 
 
 def _set_header(element: cst.DictElement) -> cst.SimpleStatementLine:

@@ -134,7 +134,8 @@ class UrlForTransform(Transform):
 
     def visit_Module(self, node: cst.Module) -> None:
         project = self.run.project
-        if len(project.apps) > 1 or m.findall(node, m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults"))):
+        url_defaults = m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults"))
+        if len(project.apps) > 1 or m.findall(node, url_defaults):
             self.endpoints = {}
             return
         endpoints: dict[str, list[RoutePlan]] = defaultdict(list)
@@ -175,7 +176,9 @@ class UrlForTransform(Transform):
                 return None
         return endpoint
 
-    def _written_alike(self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], own: Annotations) -> bool:
+    def _written_alike(
+        self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], own: Annotations
+    ) -> bool:
         """Whether werkzeug's converter for the variable and Starlette write ``value`` alike;
         ``own``: the view's path parameters, as the plan annotates them."""
         parameters = {name: annotation for name, (annotation, _) in own.items()}
