@@ -370,11 +370,12 @@ class RequestStateTransform(Transform):
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         qualified, _ = self.functions.pop()
-        hook = self._in_hook() if (self._hook_stack and self._hook_stack[-1].endswith("." + original_node.name.value)) or (
-            qualified in self.plan.hook_functions) else None
+        hook = None
+        if qualified in self.plan.hook_functions:  # a module-level hook
+            hook = qualified
+        elif self._hook_stack and self._hook_stack[-1].endswith("." + original_node.name.value) and self.functions and len(self.functions) == 1:
+            hook = self._hook_stack.pop()  # a hook defined in a factory
         if hook is not None:
-            if self._hook_stack and self._hook_stack[-1] == hook:
-                self._hook_stack.pop()
             return self._hook(original_node, updated_node, self.plan.hook_functions[hook])
         if self.functions or qualified is None:
             return updated_node
@@ -444,7 +445,8 @@ class RequestStateTransform(Transform):
         listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in ("before", "after")}
         args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in ("before", "after") if listed[kind].elements]
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
-        return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=[cst.EmptyLine(indent=False)])])
+        blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
+        return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])
 
     def _depends(self, anchor: cst.CSTNode, dependency: cst.BaseExpression) -> cst.Call:
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
