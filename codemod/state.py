@@ -404,6 +404,8 @@ class StatePlan:
     hooks: dict[str, list[HookFacts]] = field(default_factory=dict)
     hook_attributes: frozenset[str] = frozenset()  # g attributes the hooks keep, now on request.state
     request_param: str = "request"
+    # functions that have Starlette's request as ``request`` already (converted exception handlers)
+    request_sources: frozenset[str] = frozenset()
     # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
     threaded: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # native view -> the state it gets from dependencies (getters and guards) and whether the
@@ -426,8 +428,9 @@ def plan_state(
     functions: dict[str, FunctionFacts], native_views: set[str], bridged_views: set[str],
     called_outside: set[str] = frozenset(), unseen_calls: set[str] = frozenset(),  # type: ignore[assignment]
     hooks: list[HookFacts] = (),  # type: ignore[assignment]
+    request_sources: frozenset[str] = frozenset(),
 ) -> StatePlan:
-    plan = StatePlan()
+    plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
     for f in functions.values():
@@ -505,8 +508,8 @@ def plan_state(
             return False
         if f.getter or f.teardown or f.guard:
             return False
-        if token == REQUEST_TOKEN and f.qualified in plan.hook_functions:
-            return False  # a hook has the request already
+        if token == REQUEST_TOKEN and (f.qualified in plan.hook_functions or f.qualified in plan.request_sources):
+            return False  # a hook or an exception handler has the request already
         param = plan.token_param(token)
         mine = {local for local, called in f.assigned_from if called == token}
         return param not in f.locals or param in mine
@@ -525,16 +528,16 @@ def plan_state(
     for token in tokens:
         # only what native views reach takes a parameter: other code keeps calling the getter
         views = {v for v in needs[token] if v in native_views}
-        sources = views | (set(plan.hook_functions) if token == REQUEST_TOKEN else set())
+        sources = views | (set(plan.hook_functions) | plan.request_sources if token == REQUEST_TOKEN else set())
         needs[token] &= _reach(functions, sources) | sources
     if REQUEST_TOKEN in needs:
         # every function that reads what the hooks keep must get the request: else they stay
         # (a factory that defines the hooks has their reads and writes among its own)
         around = {h.rpartition(".")[0] for h in plan.hook_functions}
-        readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions) - around
+        readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions) - around - plan.request_sources
         writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
         helpers = needs[REQUEST_TOKEN] - native_views
-        hook_callers = set(plan.hook_functions)
+        hook_callers = set(plan.hook_functions) | plan.request_sources
         if (
             not readers <= needs[REQUEST_TOKEN] or writers
             or any(callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers for h in helpers)

@@ -241,6 +241,9 @@ class RequestStateTransform(Transform):
         if guard is not None:  # the dependency takes the resources its checks use
             facts = self.run.project.functions[guard].guard
             return {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+        hook = self._in_hook()
+        if hook is not None or (owner is not None and owner in self.plan.request_sources):
+            return {REQUEST_TOKEN: True} if self.plan.hooks else {}  # its own request parameter
         if owner is None:
             return {}
         if owner in self.plan.views:
@@ -283,7 +286,7 @@ class RequestStateTransform(Transform):
                 if param in given:
                     continue
                 if token in here:
-                    extra.append(kwarg(param, cst.Name(param)))
+                    extra.append(kwarg(param, cst.Name(self._local(token, owner))))
                 elif token in self.plan.resources:
                     extra.append(kwarg(param, cst.Call(self._getter(original_node, token))))
             if extra:
@@ -300,7 +303,14 @@ class RequestStateTransform(Transform):
         return updated_node
 
     def _request_name(self, hook: str | None) -> str:
-        return "request" if hook is not None else self.plan.request_param
+        owner = self.functions[0][0] if self.functions else None
+        return "request" if hook is not None or owner in self.plan.request_sources else self.plan.request_param
+
+    def _local(self, token: str, owner: str | None) -> str:
+        """The name a piece of state goes by where it is passed on."""
+        if token == REQUEST_TOKEN:
+            return self._request_name(self._in_hook())
+        return self.plan.token_param(token)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         hook = self._in_hook()
