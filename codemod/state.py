@@ -457,6 +457,13 @@ def plan_state(
         facts = f.guard
         if facts is None or facts.problem or any(c in functions and c not in plan.resources and functions[c].reads | functions[c].writes for c in facts.calls):
             continue
+        # FastAPI runs a sync dependency in a thread-pool call of its own: a guard that reads the
+        # database there would hold a connection while its request waits for the view's call, and
+        # enough such requests exhaust the pool while holding every thread (the deadlock in
+        # ../shared/MEASURED.md). It stays a decorator, in Flask's one call, until it is async.
+        getters = {g for g, fn in functions.items() if fn.getter}
+        if (facts.calls | set().union(*(functions[c].calls for c in _reach(functions, facts.calls & set(functions))))) & getters:
+            continue
         primary = next((a for a in USER_ATTRIBUTES if a in facts.sets), facts.sets[0])
         alias = "CurrentUser" if primary in ("user", "current_user") else "".join(p.capitalize() for p in primary.split("_")) + "Dep"
         plan.guards[f.qualified] = Guard(f.qualified, primary, tuple(a for a in facts.sets if a != primary), primary, alias, facts.scheme)
@@ -578,8 +585,14 @@ def plan_state(
         for view in sorted(v for v in needs[token] if v in native_views):
             # a function on the view's path that opens the resource itself, and cannot be given
             # it, would hold a second connection next to the dependency's: the view keeps the getter
-            if any(token in functions[f].calls and f not in needs[token] for f in _reach(functions, {view})):
+            # (a decorator that stays one runs on the view's path too, its wrapper's calls included)
+            decorators = {n for names in functions[view].decorators for n in names if n in functions and n not in plan.guards}
+            if any(token in functions[f].calls and f not in needs[token] for f in _reach(functions, {view})) or any(
+                token in functions[d].calls | functions[d].nested_calls for d in _reach(functions, decorators) | decorators
+            ):
                 needs[token].discard(view)
+        kept = {v for v in needs[token] if v in native_views}
+        needs[token] &= _reach(functions, kept) | kept  # helpers only the views that keep the getter reach: as they were
     for token, functions_ in needs.items():
         for name in sorted(functions_):
             if name in native_views:

@@ -64,13 +64,16 @@ class RequestStateTransform(Transform):
             app.teardown_appcontext(close_db)
 
 
+            KEYS = {"k-ann": ("ann",)}
+
+
             def login_required(view):
                 @functools.wraps(view)
                 def wrapped(*args, **kwargs):
                     key = request.headers.get("X-Api-Key")
                     if key is None:
                         abort(401, description="missing key")
-                    g.user = get_db().execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                    g.user = KEYS.get(key)
                     if g.user is None:
                         abort(401)
                     return view(*args, **kwargs)
@@ -113,7 +116,7 @@ class RequestStateTransform(Transform):
                 return g.db
 
 
-            def provide_db():
+            async def provide_db():
                 \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
                 db = sqlite3.connect("app.db", check_same_thread=False)
                 try:
@@ -134,19 +137,18 @@ class RequestStateTransform(Transform):
             app.teardown_appcontext(close_db)
 
 
+            KEYS = {"k-ann": ("ann",)}
+
+
             # declares the scheme for OpenAPI; the checks below read the header themselves
             login_required_scheme = APIKeyHeader(name="X-Api-Key", auto_error=False)
 
 
-            def login_required(
-                request: Request,
-                db: DbDep,
-                credentials: Annotated[str | None, Depends(login_required_scheme)],
-            ):
+            def login_required(request: Request, credentials: Annotated[str | None, Depends(login_required_scheme)]):
                 key = request.headers.get("X-Api-Key")
                 if key is None:
                     raise HTTPException(status_code=401, detail="missing key")
-                user = db.execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                user = KEYS.get(key)
                 if user is None:
                     raise HTTPException(status_code=401)
                 return user
@@ -512,7 +514,7 @@ class RequestStateTransform(Transform):
             closing = [s.visit(_Renamer(popped, local)) for s in check.body.body]  # type: ignore[attr-defined]
         returns = None
         if getter.returns is not None:
-            iterator = self.import_reference(getter, "collections.abc", "Iterator", replaces=False)
+            iterator = self.import_reference(getter, "collections.abc", "AsyncIterator", replaces=False)
             returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(getter.returns.annotation))]))
         params = []
         if uses_app:
@@ -525,9 +527,13 @@ class RequestStateTransform(Transform):
                 finalbody=cst.Finally(cst.IndentedBlock(closing or [cst.SimpleStatementLine([cst.Pass()])])),
             ),
         ]
+        # async: FastAPI opens and closes it on the event loop, so a request holds its connection
+        # only inside the one thread-pool call that runs the view; a sync generator would take a
+        # thread-pool call to close it, and requests holding connections while they wait for a
+        # thread can exhaust the pool (../shared/MEASURED.md)
         function = cst.FunctionDef(
             cst.Name(resource.dependency), cst.Parameters(params), cst.IndentedBlock(body), returns=returns,
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+            asynchronous=cst.Asynchronous(), leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
         )
         annotated = self._annotated(getter, getter.returns.annotation if getter.returns is not None else None, cst.Name(resource.dependency))
         alias = cst.SimpleStatementLine(
