@@ -31,7 +31,7 @@ from flask import Flask
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException
 
 from . import routing, wsgi
 from .testing import InlineASGI, bridged_test_client
@@ -250,9 +250,12 @@ async def _answer_as_flask(request: Request, exc: Exception) -> Response:
     """A native view's parameters did not validate: Flask answers as the view did when its
     ``request.args["x"]`` failed, 400 through the app's error handlers and hooks."""
     flask_app, environ = routing.CURRENT.get()
-    environ[routing.CALL] = (_bad_request, {})
+    missing = [e["loc"][1] for e in getattr(exc, "errors", list)() if e.get("type") == "missing" and len(e.get("loc", ())) == 2]
+    environ[routing.CALL] = (_bad_request, {"key": missing[0] if missing else None})
     return (await wsgi.answer(flask_app, environ)).response()
 
 
-def _bad_request() -> Any:
-    raise BadRequest()
+def _bad_request(key: str | None) -> Any:
+    # a missing key is werkzeug's BadRequestKeyError, as request.args["x"] raised it (a
+    # KeyError too, for an app's KeyError handler; its key shown in debug mode)
+    raise BadRequestKeyError(key) if key is not None else BadRequest()
