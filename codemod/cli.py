@@ -207,8 +207,8 @@ def _summary(results: list[FileResult], requirements: dict[Path, bytes], written
         )
         table.add_row(label, str(len(requirements)))
     routes = [route for r in results for route in r.routes]
-    table.add_row("routes native", str(sum(route["level"] == "native" for route in routes)))
-    table.add_row("routes bridged", str(sum(route["level"] == "bridged" for route in routes)))
+    for level in ("idiomatic", "native", "bridged"):
+        table.add_row(f"routes {level}", str(sum(route["level"] == level for route in routes)))
     table.add_row("Flask uses left", str(sum(r.flask_uses for r in results if r.status != "failed")))
     for code, count in by_code(findings).items():
         table.add_row(f"finding {code}", str(count))

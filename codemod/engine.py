@@ -28,6 +28,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper
 
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
+from codemod.levels import CodeFacts, assign_levels, code_facts
 from codemod.project import Project, gather, module_of, wrap
 from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform
 
@@ -50,6 +51,7 @@ class FileResult:
     new: bytes | None = None
     routes: list[dict[str, object]] = field(default_factory=list)  # each route's level (plan.py)
     flask_uses: int = 0  # references to Flask, werkzeug and flask_* names left in the file
+    code: CodeFacts | None = None  # what the converted code's functions use (codemod/levels.py)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -172,10 +174,9 @@ class _ImportRemover(cst.CSTTransformer):
     def _removed(self, statement: cst.Import | cst.ImportFrom, alias: cst.ImportAlias) -> bool:
         if isinstance(statement, cst.Import):
             return (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias) in self.imports
-        if isinstance(statement.names, cst.ImportStar) or statement.module is None or statement.relative:
+        if isinstance(statement.names, cst.ImportStar):
             return False
-        module = get_full_name_for_node(statement.module)
-        return (module, alias.evaluated_name, alias.evaluated_alias) in self.imports
+        return (import_source(statement), alias.evaluated_name, alias.evaluated_alias) in self.imports
 
     def _empty(self, line: cst.BaseStatement) -> bool:
         """A line of imports all of which go (left whole by leave_Import*, removed here)."""
@@ -239,10 +240,15 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
         detail = f"{type(error).__name__}: {_first_line(error)} ({Path(where.filename).name}:{where.lineno})"
         return FileResult(name, "failed", [Finding(TRANSFORM_ERROR.code, name, 0, TRANSFORM_ERROR.message(error=detail))])
     findings = locate(run.findings, new_module.code, name)
-    routes = [plan.to_json() for plan in project.plans_in(name)]
+    module_id = module_of(path)
+    routes = [
+        {**plan.to_json(), "view": f"{module_id.name}.{plan.function}", "blueprint": plan.blueprint}
+        for plan in project.plans_in(name)
+    ]
+    code = code_facts(new_module, module_id.name, module_id.package)
     if new == source:
-        return FileResult(name, "unchanged", findings, routes=routes, flask_uses=run.flask_uses)
-    return FileResult(name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses)
+        return FileResult(name, "unchanged", findings, routes=routes, flask_uses=run.flask_uses, code=code)
+    return FileResult(name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses, code=code)
 
 
 def _first_line(error: BaseException) -> str:
@@ -314,7 +320,13 @@ def convert_paths(
     on_done: Callable[[], None] | None = None,
 ) -> list[FileResult]:
     project = gather_project(files, jobs)
-    return list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+    results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+    code = CodeFacts()
+    for result in results:
+        if result.code is not None:
+            code.merge(result.code)
+    assign_levels([route for r in results for route in r.routes], code)
+    return results
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from codemod.vendor import canonical
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
 from codemod.plan import RoutePlan, plan_view
+from codemod.state import FunctionFacts, StatePlan, function_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -40,9 +42,10 @@ HTTPAUTH_CLASSES = frozenset(
 # blueprint, no route, no Flask-HTTPAuth object and no guard decorator, so its metadata is never
 # resolved in the facts pass.
 FACTS_PREFILTER = (
-    b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps",
+    b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(",
 )
+CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
 
@@ -70,6 +73,12 @@ class Project:
     guards: set[str] = field(default_factory=set)
     guard_factories: set[str] = field(default_factory=set)
     made_by: dict[str, frozenset[str]] = field(default_factory=dict)  # x = f(...): f's names
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)  # module-level, by name
+    # project functions called from outside module-level functions (methods, module code)
+    called_outside: set[str] = field(default_factory=set)
+    # names called in the files the facts pass did not read (no Flask in them): a function
+    # that may be called there cannot be given a new parameter
+    unseen_calls: set[str] = field(default_factory=set)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -83,6 +92,9 @@ class Project:
         self.guards |= other.guards
         self.guard_factories |= other.guard_factories
         self.made_by.update(other.made_by)
+        self.functions.update(other.functions)
+        self.called_outside |= other.called_outside
+        self.unseen_calls |= other.unseen_calls
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -102,6 +114,16 @@ class Project:
 
     def plans_in(self, path: str) -> list[RoutePlan]:
         return sorted((p for (file, _), plans in self._plans.items() if file == path for p in plans), key=lambda p: p.line)
+
+    @functools.cached_property
+    def state(self) -> StatePlan:
+        """Per-request state on ``g`` and the dependencies that replace it (codemod/state.py)."""
+        native, bridged = set(), set()
+        for plans in self._plans.values():
+            for plan in plans:
+                view = f"{self.views[(plan.path, plan.function)].module}.{plan.function}"
+                (native if plan.level == "native" else bridged).add(view)
+        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls)
 
     @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
@@ -183,6 +205,7 @@ class _FactsVisitor(cst.CSTVisitor):
         self.functions: list[cst.FunctionDef] = []
         self.used: set[str] = set()  # every identifier of the module: new names avoid them all
         self.nesting = 0  # classes and functions around the node visited
+        self.entered: list[int] = []  # the nesting each function on the stack was entered at
         self.following: dict[cst.CSTNode, cst.CSTNode] = {}  # statement -> the next one
         # register_blueprint calls that are a statement of their own (an include_router can
         # follow them), and function names defined more than once (their views are ambiguous)
@@ -247,6 +270,8 @@ class _FactsVisitor(cst.CSTVisitor):
         return assign.targets[0].target.value, True
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
+            self.facts.called_outside |= self._names(node.func)
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:
             registration = Registration.of(node, self._names(node.func.value), self.module)  # type: ignore[attr-defined]
             if node not in self.standalone:
@@ -272,11 +297,16 @@ class _FactsVisitor(cst.CSTVisitor):
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
         if view is not None and (view.path, name) not in self.facts.views:
             self.facts.views[(view.path, name)] = view
+        if self.nesting == 0:
+            qualified = f"{self.module}.{name}"
+            self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
         self.functions.append(node)
+        self.entered.append(self.nesting)
         self.nesting += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
+        self.entered.pop()
         self.nesting -= 1
 
     def visit_Return(self, node: cst.Return) -> None:
@@ -290,7 +320,7 @@ class _FactsVisitor(cst.CSTVisitor):
 def gather(path: Path, source: bytes) -> Project:
     """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
     if not any(token in source for token in FACTS_PREFILTER):
-        return Project()
+        return Project(unseen_calls={n.decode() for n in CALLED.findall(source)})
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:

@@ -411,6 +411,12 @@ class Combined(cst.CSTTransformer):
         return None
 
 
+def import_source(statement: cst.ImportFrom) -> str:
+    """``from ..a.b import x`` -> "..a.b": the module as written, relative dots included."""
+    module = get_full_name_for_node(statement.module) if statement.module is not None else ""
+    return "." * len(statement.relative) + (module or "")
+
+
 class FlaskUses(Transform):
     """Counts the references to names of Flask, werkzeug and Flask extensions (``flask_*``)
     that the converted file keeps: the Flask debt the report shows. Converted code adds none and
@@ -418,6 +424,27 @@ class FlaskUses(Transform):
     (their names are bindings, not uses)."""
 
     NAME = "flask_uses"
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """Imports every use of which a transform converted away (``consume``) are removed."""
+        scope = self.get_metadata(ScopeProvider, original_node, None)
+        if scope is None or not self.run.consumed:
+            return updated_node
+        for assignment in scope.assignments:
+            statement = getattr(assignment, "node", None)
+            references = getattr(assignment, "references", ())
+            if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not references:
+                continue
+            if not all(reference.node in self.run.consumed for reference in references):
+                continue
+            for alias in statement.names if not isinstance(statement.names, cst.ImportStar) else ():
+                if (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) != assignment.name:
+                    continue
+                if isinstance(statement, cst.Import):
+                    self.run.removable_imports.add((alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias))
+                else:
+                    self.run.removable_imports.add((import_source(statement), alias.evaluated_name, alias.evaluated_alias))
+        return updated_node
 
     def visit_Name(self, node: cst.Name) -> None:
         for name in self.qualified_names(node):

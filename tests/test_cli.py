@@ -439,7 +439,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(tmp_path):
     assert "@bp.route('/items/<int:item_id>')" in (two / "shop" / "views.py").read_text()
     routes = json.loads(report_two.read_text())["routes"]
     assert [(r["rule"], r["level"], r["reason"]) for r in routes] == [
-        ("/x/<int:n>", "native", None),
+        ("/x/<int:n>", "native", "Flask left on its code path: app.x uses jsonify"),
         ("/shop/items/<int:item_id>", "bridged", "blueprint never registered by the project"),
     ]
     assert json.loads(report_one.read_text()) == json.loads(report_two.read_text())

@@ -204,7 +204,7 @@ def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout
     assert f"from {relative}orders import bp, router as orders_router\n" in main_text
     assert main_text.endswith("app = Flask(__name__)\napi = FlaskBridge(app)\n"
                               "app.register_blueprint(bp, url_prefix='/api')\napi.include_router(orders_router, prefix=\"/api\")\n")
-    assert [(r["rule"], r["endpoint"], r["level"]) for r in router.routes] == [("/api/<int:oid>", "orders.get_order", "native")]
+    assert [(r["rule"], r["endpoint"], r["level"]) for r in router.routes] == [("/api/<int:oid>", "orders.get_order", "idiomatic")]
 
 
 def test_blueprint_registered_without_url_prefix_keeps_its_own(tmp_path):

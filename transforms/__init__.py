@@ -7,12 +7,14 @@ which edits a statement sees first.
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.request_state import RequestStateTransform
 from transforms.routes import RoutesTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
 ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
+    RequestStateTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

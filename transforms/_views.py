@@ -42,7 +42,7 @@ def parameter_names(function: cst.FunctionDef) -> set[str]:
 
 
 def with_parameter(
-    function: cst.FunctionDef, name: str, annotation: cst.BaseExpression, default: cst.BaseExpression | None = None
+    function: cst.FunctionDef, name: str, annotation: cst.BaseExpression | None, default: cst.BaseExpression | None = None
 ) -> cst.FunctionDef:
     """``function`` with a parameter ``name: annotation [= default]`` after its others (keyword-
     only when the function takes ``*args``); unchanged when it already has one of that name."""
@@ -51,10 +51,16 @@ def with_parameter(
     params = function.params
     param = cst.Param(
         cst.Name(name),
-        cst.Annotation(annotation),
+        cst.Annotation(annotation) if annotation is not None else None,
         default=default,
         equal=cst.AssignEqual() if default is not None else cst.MaybeSentinel.DEFAULT,
     )
+    # the new parameter goes last (before **kwargs): it takes the whitespace before ``)`` of a
+    # signature written over several lines
+    last = _last(params)
+    if last is not None and params.star_kwarg is None and isinstance(last.whitespace_after_param, cst.ParenthesizedWhitespace):
+        param = param.with_changes(whitespace_after_param=last.whitespace_after_param)
+        params = _replaced(params, last, last.with_changes(whitespace_after_param=cst.SimpleWhitespace("")))
     if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
         return function.with_changes(params=params.with_changes(kwonly_params=_appended(params.kwonly_params, param)))
     if default is None and any(p.default is not None for p in params.params):
@@ -64,6 +70,21 @@ def with_parameter(
             params=params.with_changes(star_arg=star, kwonly_params=_appended(params.kwonly_params, param))
         )
     return function.with_changes(params=params.with_changes(params=_appended(params.params, param)))
+
+
+def _last(params: cst.Parameters) -> cst.Param | None:
+    for candidate in (params.star_kwarg, *reversed(params.kwonly_params), params.star_arg, *reversed(params.params)):
+        if isinstance(candidate, cst.Param):
+            return candidate
+    return None
+
+
+def _replaced(params: cst.Parameters, old: cst.Param, new: cst.Param) -> cst.Parameters:
+    return params.with_changes(
+        params=[new if p is old else p for p in params.params],
+        kwonly_params=[new if p is old else p for p in params.kwonly_params],
+        star_arg=new if params.star_arg is old else params.star_arg,
+    )
 
 
 def _appended(existing: tuple[cst.Param, ...] | list[cst.Param], param: cst.Param) -> list[cst.Param]:

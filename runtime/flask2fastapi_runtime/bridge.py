@@ -10,6 +10,8 @@ wrappers) and answers every request:
 - Any other request is Flask's alone (a bridged route, or Flask's own 404/405/redirect).
 - A URL that only a plain FastAPI route knows (``/docs``, ``/openapi.json``, a route written by
   hand without ``FlaskRoute``) goes to FastAPI as usual.
+- An HTTPException or a validation error of a native route is answered by the Flask app's error
+  handlers and hooks, as ``abort`` was (``errors``); on a plain FastAPI route, FastAPI's.
 
 The dispatch is pure ASGI middleware: no BaseHTTPMiddleware, whose extra task and body copies
 cost time on every request. Flask's code runs in one thread-pool call per request.
@@ -25,15 +27,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from flask import Flask
-from starlette.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
-from werkzeug.exceptions import BadRequest, BadRequestKeyError, HTTPException
+from werkzeug.exceptions import HTTPException
 
-from . import routing, wsgi
+from . import errors, routing, wsgi
 from .testing import InlineASGI, bridged_test_client
 
 EXTENSION = "flask2fastapi"
@@ -49,7 +51,8 @@ class FlaskBridge(FastAPI):
 
     ``flask_errors=False`` (``--native-validation``) lets FastAPI answer a request whose
     parameters do not validate with its 422; by default Flask answers it as the view's own
-    ``request.args["x"]`` did, 400 through the app's error handlers and hooks.
+    ``request.args["x"]`` did, 400 through the app's error handlers and hooks. An
+    HTTPException a native route's dependency raises is always Flask's to answer (``errors``).
     """
 
     def __init__(self, flask_app: Flask, *, flask_errors: bool = True, **options: Any) -> None:
@@ -59,7 +62,11 @@ class FlaskBridge(FastAPI):
         self.router.route_class = routing.FlaskRoute
         self.add_middleware(FlaskDispatch, bridge=self)  # type: ignore[arg-type]
         if flask_errors:
-            self.add_exception_handler(RequestValidationError, _answer_as_flask)
+            self.add_exception_handler(RequestValidationError, errors.answer_validation_error)
+        if StarletteHTTPException not in (options.get("exception_handlers") or {}):
+            self.add_exception_handler(StarletteHTTPException, errors.answer_http_error)
+        errors.install(flask_app)
+        self._blueprints = len(flask_app.blueprints)  # those whose scope has errors' handler
         self._native: dict[str, set[str]] = {}  # native endpoint -> its FastAPI methods
         self._rules: set[tuple[str, str]] = set()
         self._generation = -1
@@ -168,6 +175,8 @@ class FlaskDispatch:
         bridge = self.bridge
         bridge.sync_routes()
         flask_app = bridge.flask_app
+        if len(flask_app.blueprints) != bridge._blueprints:  # registered after the bridge was made
+            bridge._blueprints = errors.cover_blueprints(flask_app)
         body = await wsgi.read_body(receive)
         environ = wsgi.environ_for(scope, body)
         endpoint = _endpoint(flask_app, environ, bridge._adapters)
@@ -244,18 +253,3 @@ def _wsgi_decoded(value: str) -> str:
 def _fastapi_route(bridge: FlaskBridge, scope: Scope) -> bool:
     """Whether a route of FastAPI's own (not a native one) matches: /docs, /openapi.json."""
     return any(route.matches(scope)[0] is not Match.NONE for route in bridge.router.routes)
-
-
-async def _answer_as_flask(request: Request, exc: Exception) -> Response:
-    """A native view's parameters did not validate: Flask answers as the view did when its
-    ``request.args["x"]`` failed, 400 through the app's error handlers and hooks."""
-    flask_app, environ = routing.CURRENT.get()
-    missing = [e["loc"][1] for e in getattr(exc, "errors", list)() if e.get("type") == "missing" and len(e.get("loc", ())) == 2]
-    environ[routing.CALL] = (_bad_request, {"key": missing[0] if missing else None})
-    return (await wsgi.answer(flask_app, environ)).response()
-
-
-def _bad_request(key: str | None) -> Any:
-    # a missing key is werkzeug's BadRequestKeyError, as request.args["x"] raised it (a
-    # KeyError too, for an app's KeyError handler; its key shown in debug mode)
-    raise BadRequestKeyError(key) if key is not None else BadRequest()

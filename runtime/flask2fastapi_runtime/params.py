@@ -28,7 +28,10 @@ from fastapi import params as fastapi_params
 from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import PydanticUseDefault, core_schema
 from starlette.datastructures import Headers, QueryParams
+from fastapi.security import SecurityScopes
+from starlette.background import BackgroundTasks
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 try:  # Python 3.10+: X | Y is a types.UnionType
     from types import UnionType
@@ -107,6 +110,8 @@ def cookies(flask_request: Any) -> dict[str, str]:
     return flask_request.cookies.to_dict()
 
 
+# Parameters FastAPI fills by their type, not from the query.
+_BY_TYPE = (BaseModel, HTTPConnection, Response, BackgroundTasks, SecurityScopes)
 READERS: dict[str, Callable[[Any], Any]] = {"query_params": query_params, "headers": headers, "cookies": cookies}
 
 
@@ -136,6 +141,6 @@ def read_sources(signature: inspect.Signature, path_names: Iterable[str]) -> fro
 
 
 def _not_query(annotation: Any) -> bool:
-    """A body (a Pydantic model) or the request itself."""
+    """A body (a Pydantic model), or what FastAPI gives by type: the request, the response."""
     options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
-    return any(isinstance(t, type) and issubclass(t, (BaseModel, HTTPConnection)) for t in options)
+    return any(isinstance(t, type) and issubclass(t, _BY_TYPE) for t in options)

@@ -6,6 +6,18 @@ the request context is Flask's, the app's and the blueprint's before/after hooks
 handlers run around the view, and what the view returns becomes a response through Flask's
 ``make_response``, exactly as before the conversion. Only the parameters changed hands.
 
+A view written as FastAPI code runs there too, with FastAPI's meaning kept: its dependencies
+(``Depends``, yield ones included) are solved before Flask's cycle and shared with the view; a
+``request: Request`` is Starlette's (``request.app`` is the bridge); what it returns with the
+route's ``status_code=``, its ``response: Response`` and Starlette responses is made Flask's
+response before the after_request hooks (``responses``); an HTTPException it or a dependency
+raises is answered by the app's error handlers (``errors``).
+
+FastAPI reads a native view's query, header and cookie parameters from Flask's request object
+for the request (``FlaskRequest``: a repeated key gives what ``request.args.get`` gave, see
+``params``), and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's
+``get_json`` right before the view is called, inside the request context.
+
 Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
 endpoint ("items.get_item" for a blueprint's view). So werkzeug keeps deciding which view a URL
 reaches: its converters (``/items/-1`` is no ``<int:...>``), strict slashes, the order of
@@ -24,11 +36,6 @@ FastAPI path        parameter annotation  werkzeug rule
 ``{x}``             ``Literal["a", "b"]`` ``<any("a", "b"):x>``
 ``{x:path}``        any                   ``<path:x>``
 ==================  ====================  ======================
-
-FastAPI reads the view's query, header and cookie parameters from Flask's request object for the
-request (``FlaskRequest``: a repeated key gives what ``request.args.get`` gave, see ``params``),
-and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's ``get_json`` right
-before the view is called, inside the request context.
 """
 
 from __future__ import annotations
@@ -42,15 +49,16 @@ import uuid
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
-from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from flask import current_app, request
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match, NoMatchFound
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
-from . import json_body, params, wsgi
+from . import json_body, params, responses, wsgi
 
 # The endpoint Flask's url_map chose for the request (scope key), and the view call that the
 # Flask side of a native route makes (environ key).
@@ -58,6 +66,20 @@ ENDPOINT = "flask2fastapi.endpoint"
 CALL = "flask2fastapi.call"
 # The Flask app and WSGI environ of the request being answered, for the view in the thread pool.
 CURRENT: ContextVar[tuple[Any, wsgi.Environ]] = ContextVar("flask2fastapi_current")
+# The endpoint's own parameter for FastAPI's sub-response, which the view or any of its
+# dependencies may have set headers, cookies or a status on (see ``responses``).
+SUB_RESPONSE = "flask2fastapi_response"
+
+
+class Call(NamedTuple):
+    """What Flask's side of a native route calls: the view with the parameters FastAPI parsed,
+    the route's declared ``status_code=`` (None if not given) and FastAPI's sub-response."""
+
+    view: Callable[..., Any]
+    kwargs: dict[str, Any]
+    status_code: int | None = None
+    sub_response: Response | None = None
+
 
 # id -> route (an APIRoute defines __eq__, so it is no set member)
 _ROUTES: weakref.WeakValueDictionary[int, FlaskRoute] = weakref.WeakValueDictionary()
@@ -76,7 +98,7 @@ class FlaskRoute(APIRoute):
         # Flask makes the response of whatever the view returns; a return annotation such as
         # ``-> flask.Response`` is no response model.
         kwargs["response_model"] = None
-        endpoint = _through_flask(view)
+        endpoint = _through_flask(view, kwargs.get("status_code"))
         # read by get_route_handler, which APIRoute.__init__ calls
         self.flask_sources = params.read_sources(endpoint.__signature__, {m["name"] for m in _PARAMETER.finditer(path)})
         self.flask_json = endpoint.__flask2fastapi_json__
@@ -135,27 +157,42 @@ def _converter(annotation: Any) -> str | None:
     return {int: "int", float: "float", uuid.UUID: "uuid"}.get(annotation)
 
 
-def _through_flask(view: Callable[..., Any]) -> Callable[..., Any]:
+def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callable[..., Any]:
     """The endpoint FastAPI calls with the parsed parameters: it hands the call to Flask, which
     runs its whole request cycle around it (``native_view``) and answers. JSON bodies that Flask
     reads (``json_body.FlaskJson``) are read there, right before the view is called."""
     signature = _resolved_signature(view)
     bodies = json_body.json_parameters(signature)
     call = _reading_bodies(view, bodies) if bodies else view
+    parameters = list(signature.parameters.values())
+    # FastAPI's sub-response, for every view (a dependency may set a cookie on it): FastAPI
+    # gives it to one parameter of the endpoint, the view's own if it has one
+    own = next((p.name for p in parameters if _is_response(p.annotation)), None)
+    if own is None:
+        hidden = inspect.Parameter(SUB_RESPONSE, inspect.Parameter.KEYWORD_ONLY, annotation=Response)
+        at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+        parameters.insert(at, hidden)
 
     @functools.wraps(view)
     async def endpoint(**kwargs: Any) -> Any:
         # async, so that FastAPI does not move it to the thread pool: wsgi.answer makes the one
         # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
-        environ[CALL] = (call, kwargs)
-        return (await wsgi.answer(flask_app, environ)).response()
+        sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
+        environ[CALL] = Call(call, kwargs, status_code, sub_response)
+        response = (await wsgi.answer(flask_app, environ)).response()
+        response.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
+        return response
 
-    endpoint.__signature__ = signature  # type: ignore[attr-defined]
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_json__ = bool(bodies)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
     return endpoint
+
+
+def _is_response(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Response)
 
 
 def _reading_bodies(view: Callable[..., Any], bodies: dict[str, tuple[json_body.FlaskJson, Any]]) -> Callable[..., Any]:
@@ -178,7 +215,7 @@ class FlaskRequest(Request):
     the JSON body (``json``), FastAPI does not parse it (malformed JSON would be its 422 before
     the view; see ``json_body``)."""
 
-    def __init__(self, scope: Scope, receive: Any, sources: frozenset[str], json: bool) -> None:
+    def __init__(self, scope: Scope, receive: Receive, sources: frozenset[str], json: bool) -> None:
         super().__init__(scope, receive)
         self.flask_sources = sources
         self.flask_json = json
@@ -236,8 +273,8 @@ def native_view(**view_args: Any) -> Any:
         raise RuntimeError(
             f"{request.endpoint} is a FastAPI route: serve the FlaskBridge (ASGI), not the Flask app (WSGI)"
         )
-    view, kwargs = call
-    return current_app.ensure_sync(view)(**kwargs)
+    returned = current_app.ensure_sync(call.view)(**call.kwargs)
+    return responses.as_flask(returned, call.status_code, call.sub_response)
 
 
 def native_routes() -> list[FlaskRoute]:

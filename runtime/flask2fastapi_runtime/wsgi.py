@@ -81,6 +81,18 @@ def environ_for(scope: Scope, body: bytes) -> Environ:
     return environ
 
 
+class AsyncBody:
+    """A body an async iterator gives (the StreamingResponse of a native view, see
+    ``responses``): werkzeug passes it through Flask's WSGI callable untouched
+    (``direct_passthrough``) and it streams on the event loop, as under FastAPI."""
+
+    def __init__(self, iterator: AsyncIterator[Any]) -> None:
+        self.iterator = iterator
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise TypeError("a StreamingResponse's body streams on the event loop: no WSGI middleware can read it")
+
+
 class Answer:
     """What a WSGI app answered: status, raw headers and the body iterable."""
 
@@ -96,7 +108,7 @@ class Answer:
         if self.complete:
             response: Response = Response(b"".join(self.body), status_code=self.status)
         else:
-            response = StreamingResponse(_in_one_context(self.body), status_code=self.status)
+            response = StreamingResponse(self._chunks(), status_code=self.status)
         response.raw_headers = list(self.headers)
         return response
 
@@ -105,10 +117,15 @@ class Answer:
         if self.complete:
             await send({"type": "http.response.body", "body": b"".join(self.body)})
             return
-        async for chunk in _in_one_context(self.body):
+        async for chunk in self._chunks():
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+    def _chunks(self) -> AsyncIterator[Any]:
+        if isinstance(self.body, AsyncBody):
+            return self.body.iterator
+        return _in_one_context(self.body)
 
 
 def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ, whole: bool = False) -> Answer:
@@ -124,23 +141,31 @@ def call(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ, whole: bool
         return _no_write
 
     iterable = wsgi_app(environ, start_response)
+    if isinstance(iterable, AsyncBody):
+        return Answer(*_started(started, environ), iterable, False)
     chunks: Iterator[bytes] = iter(iterable)
     first: list[bytes] = []
     if not started:  # a WSGI app may call start_response when its body is first read
         first = [next(chunks, b"")]
+    status, raw = _started(started, environ)
+    complete = whole or any(name == b"content-length" for name, _ in raw)
+    if complete:
+        try:
+            return Answer(status, raw, [*first, *chunks], True)
+        finally:
+            _close(iterable)
+    return Answer(status, raw, _closing([*first], chunks, iterable), False)
+
+
+def _started(started: list[Any], environ: Environ) -> tuple[int, RawHeaders]:
+    """The status and raw headers the WSGI app started its response with."""
     status, headers = started
     # ASGI wants lower-case names; a test client gets Flask's own back (testing.InlineASGI)
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     scope = environ.get("asgi.scope")
     if scope is not None and scope.get(INLINE):
         scope.setdefault(HEADER_NAMES, {}).update({name.lower(): name for name, _ in headers})
-    complete = whole or any(name == b"content-length" for name, _ in raw)
-    if complete:
-        try:
-            return Answer(int(status[:3]), raw, [*first, *chunks], True)
-        finally:
-            _close(iterable)
-    return Answer(int(status[:3]), raw, _closing([*first], chunks, iterable), False)
+    return int(status[:3]), raw
 
 
 async def answer(wsgi_app: Callable[..., Iterable[bytes]], environ: Environ) -> Answer:

@@ -121,3 +121,18 @@ def test_or_default_refuses_other_types() -> None:
         from pydantic import TypeAdapter
 
         TypeAdapter(Annotated[str, OrDefault])
+
+
+def test_what_each_route_reads_as_flask() -> None:
+    """Only the sources the view's parameters read go through Flask's request object (it costs
+    a parse per request); a route of path parameters alone has FastAPI's own request."""
+    sources = {route.path: route.flask_sources for route in router.routes}
+    assert sources == {"/search": {"query_params", "headers", "cookies"}, "/need": {"query_params"}}
+
+    only_path = APIRouter(route_class=FlaskRoute)
+
+    @only_path.get("/items/{item_id}")
+    def item(item_id: int):
+        return {}
+
+    assert only_path.routes[0].flask_sources == frozenset()

@@ -1,0 +1,500 @@
+"""Per-request state kept on ``flask.g``, and the dependencies that take its place.
+
+Flask apps keep two kinds of per-request state on ``g``:
+
+- a **resource** opened on first use and closed at teardown: ``get_db()`` doing
+  ``if "db" not in g: g.db = connect(...)``, with ``close_db`` popping and closing it;
+- the **current user**, which a guard decorator stores (``g.user = ...``) before calling the view.
+
+FastAPI gives both as dependencies: a yield dependency that opens the resource and closes it
+after the response, and a dependency that checks the request and returns the user. Whoever used
+``g`` gets the value as a parameter instead: views from ``Depends``, the project functions on
+their path as a keyword argument, threaded from the view.
+
+This module reads the facts of every module-level function (the ``g`` attributes it reads and
+writes, what it calls) and plans, for the whole program, what may change. The plan is all or
+nothing per piece of state wherever a half-done change would alter behaviour:
+
+- A guard becomes a dependency only when each attribute it sets is read nowhere but in the
+  views it guards (native ones, the guard the first decorator under the route) and in the
+  functions they alone reach: once it is a dependency, ``g.user`` is no longer set.
+- A resource stays reachable through its getter, so a function that cannot take a parameter
+  (a bridged view, a nested function that runs after the view returned, a method) keeps calling
+  ``get_db()`` and hands that to the functions it calls: every function still uses one
+  connection per request, the one Flask's ``g`` or FastAPI's dependency cache holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import libcst as cst
+import libcst.matchers as m
+
+G = frozenset({"flask.g", "flask.globals.g"})
+CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
+ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
+REQUEST_HEADERS = ("flask.request.headers", "flask.globals.request.headers")
+# names a guard's primary attribute goes by: the one that becomes the dependency's value
+USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
+AUTHORIZATION = "authorization"
+
+
+@dataclass(frozen=True)
+class GuardFacts:
+    sets: tuple[str, ...]  # g attributes it stores, in order
+    problem: str | None  # why it cannot become a dependency, from its own code
+    scheme: str | None  # "bearer" | "basic" | an API key header's name
+    calls: frozenset[str]  # project functions its checks call
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A module-level function, as far as ``g`` goes."""
+
+    qualified: str
+    module: str
+    reads: frozenset[str]  # g attributes read (nested functions included)
+    writes: frozenset[str]
+    calls: frozenset[str]  # qualified names called in its own body
+    nested_calls: frozenset[str]  # ... and in nested functions and lambdas
+    locals: frozenset[str]  # names it binds (parameters included)
+    assigned_from: tuple[tuple[str, str], ...]  # (local, called) for ``local = called()``
+    sync: bool
+    getter: str | None = None  # the g attribute it opens on first use and returns
+    getter_problem: str | None = None
+    teardown: str | None = None  # the g attribute it pops and closes
+    guard: GuardFacts | None = None
+    decorators: tuple[frozenset[str], ...] = ()  # qualified names, top to bottom
+
+
+def function_facts(function: cst.FunctionDef, qualified: str, module: str, names: Callable[[cst.CSTNode], set[str]]) -> FunctionFacts:
+    reader = _Reader(names)
+    for statement in function.body.body if isinstance(function.body, cst.IndentedBlock) else ():
+        statement.visit(reader)
+    params = function.params
+    own = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    own |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+    getter, getter_problem = _getter(function, names)
+    return FunctionFacts(
+        qualified, module, frozenset(reader.reads), frozenset(reader.writes), frozenset(reader.calls),
+        frozenset(reader.nested_calls), frozenset(own | reader.bound), tuple(sorted(reader.assigned_from)),
+        function.asynchronous is None, getter, getter_problem, _teardown(function, names),
+        _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
+    )
+
+
+class _Reader(cst.CSTVisitor):
+    def __init__(self, names: Callable[[cst.CSTNode], set[str]]) -> None:
+        self.names = names
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+        self.calls: set[str] = set()
+        self.nested_calls: set[str] = set()
+        self.bound: set[str] = set()
+        self.assigned_from: set[tuple[str, str]] = set()
+        self.depth = 0  # nested functions and lambdas around the node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self.bound.add(node.name.value)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.depth -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            for name in _target_names(target.target):
+                if self.depth == 0:
+                    self.bound.add(name)
+            if self.depth == 0 and isinstance(target.target, cst.Name) and isinstance(node.value, cst.Call):
+                for called in self.names(node.value.func):
+                    self.assigned_from.add((target.target.value, called))
+            for attribute in self._g_attributes(target.target):
+                self.writes.add(attribute)
+
+    def visit_For(self, node: cst.For) -> None:
+        if self.depth == 0:
+            self.bound.update(_target_names(node.target))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if self.depth == 0 and node.asname is not None:
+            self.bound.update(_target_names(node.asname.name))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        called = self.names(node.func)
+        (self.calls if self.depth == 0 else self.nested_calls).update(called)
+        func = node.func
+        # g.get("x"), g.pop("x"), getattr(g, "x"), setattr(g, "x", v)
+        if isinstance(func, cst.Attribute) and self.names(func.value) & G and node.args:
+            key = _string(node.args[0].value)
+            if key is not None:
+                (self.writes if func.attr.value in ("pop", "setdefault") else self.reads).add(key)
+                if func.attr.value in ("pop", "setdefault"):
+                    self.reads.add(key)
+        if m.matches(func, m.Name("getattr") | m.Name("setattr") | m.Name("hasattr") | m.Name("delattr")) and len(node.args) >= 2:
+            if self.names(node.args[0].value) & G and _string(node.args[1].value) is not None:
+                attribute = _string(node.args[1].value)
+                (self.reads if func.value in ("getattr", "hasattr") else self.writes).add(attribute)  # type: ignore[union-attr, arg-type]
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        # "x" in g
+        for target in node.comparisons:
+            if isinstance(target.operator, (cst.In, cst.NotIn)) and self.names(target.comparator) & G:
+                key = _string(node.left)
+                if key is not None:
+                    self.reads.add(key)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self.names(node.value) & G and node.attr.value not in ("get", "pop", "setdefault"):
+            self.reads.add(node.attr.value)  # writes are counted too (visit_Assign): harmless
+
+    def _g_attributes(self, target: cst.BaseExpression) -> list[str]:
+        if isinstance(target, cst.Attribute) and self.names(target.value) & G:
+            return [target.attr.value]
+        if isinstance(target, (cst.Tuple, cst.List)):
+            return [a for e in target.elements for a in self._g_attributes(e.value)]
+        return []
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    return []
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _statements(function: cst.FunctionDef) -> list[cst.BaseStatement]:
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())])):
+        body = body[1:]
+    return body
+
+
+def missing_test(test: cst.BaseExpression, names: Callable[[cst.CSTNode], set[str]]) -> str | None:
+    """The attribute of ``"x" not in g`` / ``not hasattr(g, "x")``, else None."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, cst.NotIn) and names(target.comparator) & G:
+            return _string(test.left)
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        call = test.expression
+        if m.matches(call, m.Call(func=m.Name("hasattr"))) and len(call.args) == 2 and names(call.args[0].value) & G:  # type: ignore[attr-defined]
+            return _string(call.args[1].value)  # type: ignore[attr-defined]
+    return None
+
+
+def _getter(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> tuple[str | None, str | None]:
+    """``if "x" not in g: g.x = <open>; ...`` then ``return g.x``: the attribute, and why the
+    opening code cannot move into a dependency (None when it can)."""
+    body = _statements(function)
+    if function.params.params or function.params.kwonly_params or len(body) != 2 or not isinstance(body[0], cst.If):
+        return None, None
+    attribute = missing_test(body[0].test, names)
+    if attribute is None or body[0].orelse is not None:
+        return None, None
+    returned = m.SimpleStatementLine([m.Return(m.Attribute(attr=m.Name(attribute)))])
+    if not m.matches(body[1], returned) or not names(body[1].body[0].value.value) & G:  # type: ignore[attr-defined]
+        return None, None
+    opening = list(body[0].body.body)  # type: ignore[union-attr]
+    first = opening[0] if opening else None
+    if not m.matches(first, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Attribute(attr=m.Name(attribute)))])])):
+        return None, None
+    problem = None
+    for statement in opening:
+        for q in sorted(_flask_names(statement, names)):
+            if not q.startswith(tuple(f"{a}." for a in G | CURRENT_APP)) and q not in G | CURRENT_APP:
+                problem = problem or f"opening {attribute} uses {q}"
+    return attribute, problem
+
+
+def _flask_names(node: cst.CSTNode, names: Callable[[cst.CSTNode], set[str]]) -> set[str]:
+    """The Flask and werkzeug names used under ``node``, each by its longest dotted form:
+    ``request.headers.get`` is one use, not three."""
+    found: set[str] = set()
+    for expression in m.findall(node, m.Name() | m.Attribute()):
+        found |= {q for q in names(expression) if q.startswith(("flask.", "werkzeug."))}
+    return {q for q in found if not any(other.startswith(q + ".") for other in found)}
+
+
+def _teardown(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> str | None:
+    """``x = g.pop("x", None)`` then ``if x is not None: <close x>``: the attribute."""
+    body = _statements(function)
+    if len(body) != 2:
+        return None
+    popped = m.Call(func=m.Attribute(attr=m.Name("pop")), args=[m.Arg(m.SimpleString()), m.Arg(m.Name("None"))])
+    pop = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], popped) | m.AnnAssign(m.Name(), value=popped)])
+    if not m.matches(body[0], pop):
+        return None
+    assign = body[0].body[0]  # type: ignore[attr-defined]
+    if not names(assign.value.func.value) & G:
+        return None
+    local = (assign.targets[0].target if isinstance(assign, cst.Assign) else assign.target).value
+    check = m.If(test=m.Comparison(left=m.Name(local), comparisons=[m.ComparisonTarget(m.IsNot(), m.Name("None"))]), orelse=None)
+    if not m.matches(body[1], check):
+        return None
+    return _string(assign.value.args[0].value)
+
+
+def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> GuardFacts | None:
+    """The facts of a check-then-call guard (``codemod.facts.is_guard``): the g attributes its
+    checks store, its security scheme, and why they cannot move into a dependency."""
+    from codemod.facts import is_guard
+
+    if not is_guard(function, names):
+        return None
+    wrapped = _statements(function)[0]
+    assert isinstance(wrapped, cst.FunctionDef)
+    checks = _statements(wrapped)[:-1]
+    reader = _Reader(names)
+    sets: list[str] = []
+    problem = None
+    for statement in checks:
+        statement.visit(reader)
+        if m.findall(statement, m.Return()):
+            problem = problem or "it refuses by returning a response (a dependency can only raise)"
+        for assign in m.findall(statement, m.Assign()):
+            for target in assign.targets:  # type: ignore[attr-defined]
+                sets += [a for a in reader._g_attributes(target.target) if a not in sets]
+    if reader.reads - set(sets):
+        problem = problem or f"it reads g.{sorted(reader.reads - set(sets))[0]}"
+    allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS
+    for statement in checks:
+        for q in sorted(_flask_names(statement, names)):
+            if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
+                problem = problem or f"its checks use {q}"
+    if not sets:
+        problem = problem or "it stores nothing on g"
+    scheme = _scheme(checks)
+    return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls))
+
+
+def _scheme(checks: list[cst.BaseStatement]) -> str | None:
+    """The security scheme the checks implement, from the header they read and the scheme
+    word they compare with: "bearer", "basic", or an API key header's name."""
+    strings = [s.evaluated_value for c in checks for s in m.findall(c, m.SimpleString())]  # type: ignore[attr-defined]
+    words = {s.lower() for s in strings if isinstance(s, str)}
+    if AUTHORIZATION in words:
+        if "bearer" in words or "bearer " in words:
+            return "bearer"
+        if "basic" in words or "basic " in words:
+            return "basic"
+        return None
+    headers = [s for s in strings if isinstance(s, str) and s.lower().startswith("x-")]
+    return headers[0] if headers else None
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    getter: str  # qualified
+    attribute: str
+    param: str  # the parameter name functions get it under
+    dependency: str  # the yield dependency's name, next to the getter
+    alias: str  # Annotated[..., Depends(dependency)], next to it
+    teardown: str  # qualified
+
+
+@dataclass(frozen=True)
+class Guard:
+    guard: str  # qualified
+    primary: str  # the attribute the dependency returns
+    others: tuple[str, ...]  # the others, kept on request.state
+    param: str
+    alias: str
+    scheme: str | None
+
+
+@dataclass
+class StatePlan:
+    resources: dict[str, Resource] = field(default_factory=dict)
+    guards: dict[str, Guard] = field(default_factory=dict)
+    # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
+    threaded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # native view -> the state it gets from dependencies (getters and guards) and whether the
+    # view takes the value (False: dependencies=[...])
+    views: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # native view -> the guards whose secondary attributes it reads (a request parameter)
+    state_readers: dict[str, set[str]] = field(default_factory=dict)
+
+    def token_param(self, token: str) -> str:
+        return self.resources[token].param if token in self.resources else self.guards[token].param
+
+
+def plan_state(
+    functions: dict[str, FunctionFacts], native_views: set[str], bridged_views: set[str],
+    called_outside: set[str] = frozenset(), unseen_calls: set[str] = frozenset(),  # type: ignore[assignment]
+) -> StatePlan:
+    plan = StatePlan()
+    teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
+    touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
+    for f in functions.values():
+        for attribute in f.reads | f.writes:
+            touched.setdefault(attribute, set()).add(f.qualified)
+
+    # resources
+    for f in sorted(functions.values(), key=lambda f: f.qualified):
+        if f.getter is None or f.getter_problem or f.getter not in teardowns:
+            continue
+        if touched.get(f.getter, set()) - {f.qualified, teardowns[f.getter]}:
+            continue  # g.db used elsewhere too: the getter is not the only way in
+        locals_ = [local for g in functions.values() for local, called in g.assigned_from if called == f.qualified]
+        param = max(set(locals_), key=locals_.count) if locals_ else f.getter
+        camel = "".join(part.capitalize() for part in f.getter.split("_"))
+        name = f.qualified.rpartition(".")[2]
+        dependency = f"{name}_dependency" if not name.startswith("get_") else f"provide_{name.removeprefix('get_')}"
+        if f"{f.module}.{dependency}" in functions:
+            continue  # converted before: the dependency is there
+        plan.resources[f.qualified] = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
+
+    # guards
+    for f in sorted(functions.values(), key=lambda f: f.qualified):
+        facts = f.guard
+        if facts is None or facts.problem or any(c in functions and c not in plan.resources and functions[c].reads | functions[c].writes for c in facts.calls):
+            continue
+        primary = next((a for a in USER_ATTRIBUTES if a in facts.sets), facts.sets[0])
+        alias = "CurrentUser" if primary in ("user", "current_user") else "".join(p.capitalize() for p in primary.split("_")) + "Dep"
+        plan.guards[f.qualified] = Guard(f.qualified, primary, tuple(a for a in facts.sets if a != primary), primary, alias, facts.scheme)
+
+    def guarded_by(view: FunctionFacts) -> str | None:
+        # the guard has to be the first decorator under the route decorators
+        for names in view.decorators:
+            if names & set(plan.guards):
+                return sorted(names & set(plan.guards))[0]
+        return None
+
+    tokens = [*plan.resources, *plan.guards]
+    for token in list(plan.guards):
+        guard = plan.guards[token]
+        users = [f for f in functions.values() if token in {n for d in f.decorators for n in d}]
+        if any(u.qualified not in native_views or not _first_below_routes(u, token) for u in users):
+            del plan.guards[token]
+            continue
+        readers = touched.get(guard.primary, set()) | set().union(*(touched.get(a, set()) for a in guard.others))
+        readers -= {token}
+        guarded = {u.qualified for u in users}
+        reaches = _reach(functions, guarded)
+        others_readers = set().union(*(touched.get(a, set()) for a in guard.others)) - {token}
+        if not readers <= reaches or not others_readers <= guarded or any(
+            functions[r].writes & ({guard.primary} | set(guard.others)) for r in readers if r in functions
+        ):
+            del plan.guards[token]
+    tokens = [*plan.resources, *plan.guards]
+
+    # who needs what: direct needs, then through the functions they call (a fixed point)
+    def direct(f: FunctionFacts, token: str) -> bool:
+        if token in plan.resources:
+            return token in f.calls
+        return plan.guards[token].primary in f.reads
+
+    def threadable(f: FunctionFacts, token: str) -> bool:
+        if f.qualified in bridged_views or not f.sync or f.qualified in plan.resources or f.qualified in plan.guards:
+            return False
+        if f.getter or f.teardown or f.guard:
+            return False
+        param = plan.token_param(token)
+        mine = {local for local, called in f.assigned_from if called == token}
+        return param not in f.locals or param in mine
+
+    needs: dict[str, set[str]] = {t: set() for t in tokens}
+    for token in tokens:
+        changed = True
+        while changed:
+            changed = False
+            for f in functions.values():
+                if f.qualified in needs[token] or not threadable(f, token):
+                    continue
+                if direct(f, token) or f.calls & needs[token]:
+                    needs[token].add(f.qualified)
+                    changed = True
+    for token in tokens:
+        # only what native views reach takes a parameter: other code keeps calling the getter
+        views = {v for v in needs[token] if v in native_views}
+        needs[token] &= _reach(functions, views)
+    callers: dict[str, set[str]] = {}
+    for f in functions.values():
+        for called in f.calls | f.nested_calls:
+            callers.setdefault(called, set()).add(f.qualified)
+    for token in list(needs):
+        # a function that code the facts pass did not read may call cannot get a new parameter
+        if any(f.rpartition(".")[2] in unseen_calls for f in needs[token] | {token}):
+            plan.guards.pop(token, None)
+            plan.resources.pop(token, None)
+            del needs[token]
+    for token in list(plan.guards):
+        readers = touched.get(plan.guards[token].primary, set()) - {token}
+        views = {v for v in needs[token] if v in native_views}
+        helpers = needs[token] - views
+        # the user comes from the guard's dependency only: every view that needs it is one the
+        # guard protects (else the conversion would add an auth check), and every caller of a
+        # function that needs it can hand it over
+        if (
+            not readers <= needs[token]
+            or any(guarded_by(functions[v]) != token for v in views)
+            or any(callers.get(h, set()) - needs[token] for h in helpers)
+            or helpers & called_outside
+        ):
+            del plan.guards[token]
+            del needs[token]
+    for token in plan.resources:
+        for view in sorted(v for v in needs[token] if v in native_views):
+            # a function on the view's path that opens the resource itself, and cannot be given
+            # it, would hold a second connection next to the dependency's: the view keeps the getter
+            if any(token in functions[f].calls and f not in needs[token] for f in _reach(functions, {view})):
+                needs[token].discard(view)
+    for token, functions_ in needs.items():
+        for name in sorted(functions_):
+            if name in native_views:
+                plan.views.setdefault(name, {})[token] = True
+            else:
+                plan.threaded[name] = (*plan.threaded.get(name, ()), token)
+    for token, guard in plan.guards.items():
+        for f in functions.values():
+            if guarded_by(f) == token:
+                plan.views.setdefault(f.qualified, {}).setdefault(token, False)
+                if touched and any(f.qualified in touched.get(a, set()) for a in guard.others):
+                    plan.state_readers.setdefault(f.qualified, set()).add(token)
+    return plan
+
+
+def _first_below_routes(view: FunctionFacts, guard: str) -> bool:
+    from codemod.facts import SHORTCUTS
+
+    for names in view.decorators:
+        if guard in names:
+            return True
+        if not any(n.rpartition(".")[2] in (*SHORTCUTS, "route") for n in names) and names:
+            return False
+    return False
+
+
+def _reach(functions: dict[str, FunctionFacts], start: set[str]) -> set[str]:
+    seen, todo = set(), sorted(start)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += sorted(c for c in functions.get(name, _EMPTY).calls if c in functions and c not in seen)
+    return seen
+
+
+_EMPTY = FunctionFacts("", "", frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), (), True)

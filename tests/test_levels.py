@@ -1,0 +1,119 @@
+"""The report's route levels: a native route is idiomatic only when no code on its path (the
+view, what it reaches across modules, the hooks and error handlers around it) uses Flask."""
+
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+
+from codemod.engine import convert_paths
+from codemod.levels import code_facts
+from transforms import ORDER
+
+
+def write(root: Path, files: dict[str, str]) -> list[Path]:
+    paths = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        paths.append(path)
+    return paths
+
+
+def levels(root: Path, files: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    results = convert_paths(write(root, files), ORDER)
+    return {r["endpoint"]: (r["level"], r["reason"]) for result in results for r in result.routes}
+
+
+APP = """\
+    from flask import Flask
+    from shop.helpers import price_of, shout
+
+    app = Flask(__name__)
+
+    @app.get("/pure/<int:n>")
+    def pure(n):
+        return {"price": price_of(n)}
+
+    @app.get("/loud")
+    def loud():
+        return shout()
+    """
+HELPERS = """\
+    from flask import request
+
+    def price_of(n):
+        return n * 2
+
+    def shout():
+        return {"said": request.args.get("q", "").upper()}
+    """
+
+
+def test_a_route_whose_path_has_no_flask_is_idiomatic_and_a_helper_across_modules_counts(tmp_path):
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": APP, "shop/helpers.py": HELPERS})
+    assert found["pure"] == ("idiomatic", None)
+    level, reason = found["loud"]
+    assert level == "native"
+    assert reason == "Flask left on its code path: helpers.shout uses request"
+
+
+def test_a_hook_of_the_app_is_on_every_route_path(tmp_path):
+    hooked = APP + textwrap.indent(textwrap.dedent("""
+        from flask import g
+
+        @app.before_request
+        def stamp():
+            g.seen = True
+        """), "    ")
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": hooked, "shop/helpers.py": HELPERS})
+    assert found["pure"] == ("native", "Flask left on its code path: app.stamp uses before_request, g")
+
+
+def test_a_blueprint_hook_is_on_its_own_routes_only(tmp_path):
+    views = """\
+        from flask import Blueprint, g
+
+        bp = Blueprint("items", __name__)
+        other = Blueprint("other", __name__)
+
+        @bp.before_request
+        def mark():
+            g.marked = True
+
+        @bp.get("/a")
+        def a():
+            return {}
+
+        @other.get("/b")
+        def b():
+            return {}
+        """
+    app = """\
+        from flask import Flask
+        from shop.views import bp, other
+
+        app = Flask(__name__)
+        app.register_blueprint(bp, url_prefix="/items")
+        app.register_blueprint(other, url_prefix="/other")
+        """
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/views.py": views, "shop/app.py": app})
+    assert found["items.a"][0] == "native" and "views.mark uses before_request, g" in found["items.a"][1]
+    assert found["other.b"] == ("idiomatic", None)
+
+
+def test_names_a_function_binds_itself_are_not_the_modules():
+    module = cst.parse_module(textwrap.dedent("""\
+        from flask import request, g as flask_g
+
+        def view(request):
+            g = {}
+            return request.args, g
+
+        def other():
+            return flask_g.user
+        """))
+    facts = code_facts(module, "pkg.views", "pkg")
+    assert facts.flask["pkg.views.view"] == set()
+    assert facts.flask["pkg.views.other"] == {"flask.g.user"}
