@@ -30,7 +30,7 @@ from libcst.metadata import MetadataWrapper
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
 from codemod.project import Project, gather, module_of, wrap
-from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform
+from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform, import_source
 
 # Folders that hold no code of the project's own (or no code at all), and the runtime package
 # (a copy of it in the project is not the project's code).

@@ -7,6 +7,8 @@ which edits a statement sees first.
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.json_bodies import JsonBodiesTransform
+from transforms.request_params import RequestParamsTransform
 from transforms.request_state import RequestStateTransform
 from transforms.routes import RoutesTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
@@ -14,6 +16,8 @@ from transforms.wsgi_harness import WsgiHarnessTransform
 ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
+    RequestParamsTransform,
+    JsonBodiesTransform,
     RequestStateTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
