@@ -70,7 +70,7 @@ class Body:
     or_empty: bool
     fields: dict[str, Field] = field(default_factory=dict)  # by key
     key_reads: dict[cst.CSTNode, str] = field(default_factory=dict)  # data.get("k") / data["k"] -> field name
-    presence: set[cst.Name] = field(default_factory=set)  # data in ``"k" in data``
+    presence: dict[cst.Comparison, str] = field(default_factory=dict)  # ``"k" in data`` -> field name
     checks: dict[cst.CSTNode, bool] = field(default_factory=dict)  # isinstance check -> negated
 
 
@@ -276,8 +276,9 @@ class _Planner:
                 raise _NotProven  # two defaults for one key: one field cannot have both
             entry.gets.add(given)
             entry.default = default
-            if literal_type(default):
-                entry.types.append(literal_type(default))  # type: ignore[arg-type]
+            kind = literal_type(default) if not isinstance(default, (cst.List, cst.Dict)) else type(default).__name__.lower()
+            if kind is not None:
+                entry.types.append(kind)
             return
         if isinstance(parent, cst.Subscript) and parent.value is name:
             key = _key_read(parent, self.variable)
@@ -292,8 +293,7 @@ class _Planner:
             key = literal(comparison.left) if isinstance(comparison, cst.Comparison) and len(comparison.comparisons) == 1 else None
             if key is None or not self._proven(comparison, "object"):  # type: ignore[arg-type]
                 raise _NotProven
-            self._field(body, key, None)
-            body.presence.add(name)
+            body.presence[comparison] = self._field(body, key, None).name  # type: ignore[index]
             return
         call = tree.up(name, 2)
         if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and call.args[0] is parent:
@@ -348,13 +348,19 @@ def _key_read(node: cst.CSTNode, variable: str) -> str | None:
     if isinstance(node, cst.Call) and m.matches(node.func, m.Attribute(m.Name(variable), m.Name("get"))):
         if not 1 <= len(node.args) <= 2 or any(a.keyword is not None or a.star for a in node.args):
             return None
-        if len(node.args) == 2 and not is_literal(node.args[1].value):
+        if len(node.args) == 2 and not _default(node.args[1].value):
             return None
         return literal(node.args[0].value)
     if isinstance(node, cst.Subscript) and m.matches(node.value, m.Name(variable)) and len(node.slice) == 1:
         index = node.slice[0].slice
         return literal(index.value) if isinstance(index, cst.Index) else None
     return None
+
+
+def _default(node: cst.BaseExpression) -> bool:
+    """A default a model field can have: a literal, or an empty list or dict (Pydantic copies
+    those for each instance)."""
+    return is_literal(node) or m.matches(node, m.List([]) | m.Dict([]))
 
 
 def _is_target(tree: Tree, name: cst.Name) -> bool:

@@ -25,6 +25,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 
 from codemod.bodies import Body, Field
+from codemod.facts import literal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, string_literal
 from transforms._views import request_reads, with_parameter, without_statements
@@ -167,7 +168,7 @@ class JsonBodiesTransform(Transform):
         self.blocks: dict[cst.CSTNode, Body] = {}
         self.key_reads: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.checks: dict[cst.CSTNode, tuple[Body, bool]] = {}
-        self.presence: dict[cst.CSTNode, Body] = {}
+        self.presence: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.models: dict[str, tuple[str, cst.ClassDef]] = {}  # view -> (model, its class)
         self.taken: set[str] = set()
 
@@ -180,7 +181,7 @@ class JsonBodiesTransform(Transform):
         self.blocks[node.body] = body
         self.key_reads.update({read: (body, name) for read, name in body.key_reads.items()})
         self.checks.update({check: (body, negated) for check, negated in body.checks.items()})
-        self.presence.update({name: body for name in body.presence})
+        self.presence.update({test: (body, name) for test, name in body.presence.items()})
 
     # -- the view's uses of its body ------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -200,10 +201,14 @@ class JsonBodiesTransform(Transform):
         body, _ = self.checks[original_node]
         return _is(body.variable, cst.Is())
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+    def leave_Comparison(self, original_node: cst.Comparison, updated_node: cst.Comparison) -> cst.BaseExpression:
         if original_node not in self.presence:
             return updated_node
-        return cst.Attribute(cst.Name(original_node.value), cst.Name("model_fields_set"))
+        body, name = self.presence[original_node]  # "k" in data -> "k" in data.model_fields_set
+        sent = cst.Attribute(cst.Name(body.variable), cst.Name("model_fields_set"))
+        target = updated_node.comparisons[0].with_changes(comparator=sent)
+        left = updated_node.left if literal(original_node.left) == name else string_literal(name)
+        return updated_node.with_changes(left=left, comparisons=[target])
 
     def _field(self, read: cst.CSTNode) -> cst.Attribute:
         body, name = self.key_reads[read]
