@@ -46,6 +46,7 @@ REQUESTS = {
     "method HEAD": ({"method": "HEAD", "path": "/ping"}, 200),
     # a silent read behind a decorator: the view's own checks answer
     "no token, bad body": ({"method": "POST", "path": "/notes", "data": "[1]", "headers": JSON}, 401),
+    "bad token": ({"method": "POST", "path": "/notes", "json": NOTE, "headers": {"Authorization": "Bearer nope"}}, 401),
     "note": _note(201, json=NOTE),
     "note, missing key": _note(400, json={"tags": []}),
     "note, wrong type": _note(400, json={"title": 5}),
