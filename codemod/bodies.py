@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
 
 from codemod.facts import literal
-from codemod.reads import Names, Tree, _bound, is_literal, literal_type
+from codemod.reads import Names, Tree, _bound, is_literal, literal_type, request_references
 
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
 ISINSTANCE = "builtins.isinstance"
@@ -63,7 +64,7 @@ class Field:
 @dataclass
 class Body:
     variable: str
-    reference: cst.CSTNode  # Flask's request in the read
+    reference: cst.CSTNode | None  # Flask's request in the read (None: the read is a helper's)
     statement: cst.SimpleStatementLine  # ``data = request.get_json(...)``: it goes
     force: bool
     silent: bool
@@ -72,6 +73,7 @@ class Body:
     key_reads: dict[cst.CSTNode, str] = field(default_factory=dict)  # data.get("k") / data["k"] -> field name
     presence: dict[cst.Comparison, str] = field(default_factory=dict)  # ``"k" in data`` -> field name
     checks: dict[cst.CSTNode, bool] = field(default_factory=dict)  # isinstance check -> negated
+    inlined: cst.If | None = None  # the helper's object check, in place of ``data = helper()``
 
 
 class _NotProven(Exception):
@@ -80,14 +82,18 @@ class _NotProven(Exception):
 
 def plan_body(
     function: cst.FunctionDef, tree: Tree, names: Names, decorated: bool, references: list[cst.CSTNode],
-    converted: set[cst.CSTNode], taken: set[str],
+    converted: set[cst.CSTNode], taken: set[str], helper_of: Callable[[cst.Call], cst.FunctionDef | None],
 ) -> Body | None:
-    """The body plan of a view (see the module doc); None where it keeps Flask's read."""
+    """The body plan of a view (see the module doc); None where it keeps Flask's read.
+    ``helper_of``: the module-level function a call without arguments calls, if any."""
     readers = [r for r in references if _reader(tree, r) is not None]
-    if len(readers) != 1 or readers[0] in tree.nested:
+    if len(readers) > 1 or (readers and readers[0] in tree.nested):
         return None
+    planner = _Planner(function, tree, names)
     try:
-        return _Planner(function, tree, names, readers[0]).plan(decorated, converted, taken)
+        if readers:
+            return planner.direct(readers[0], decorated, converted, taken)
+        return planner.through_helper(helper_of, decorated, converted, taken)
     except _NotProven:
         return None
 
@@ -105,42 +111,101 @@ def _reader(tree: Tree, reference: cst.CSTNode) -> cst.BaseExpression | None:
     return None
 
 
-class _Planner:
-    def __init__(self, function: cst.FunctionDef, tree: Tree, names: Names, reference: cst.CSTNode) -> None:
-        self.function, self.tree, self.names, self.reference = function, tree, names, reference
+def _shape(tree: Tree, read: cst.BaseExpression) -> tuple[bool, bool, bool, cst.Assign, cst.SimpleStatementLine]:
+    """(force, silent, or_empty, the assignment, its statement) of ``name = <read> [or {}]``, a
+    statement of the function's own body."""
+    force = silent = False
+    if isinstance(read, cst.Call):
+        bound = _bound(read, ("force", "silent", "cache"))
+        if bound is None or "cache" in bound or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in bound.values()):
+            raise _NotProven
+        force = m.matches(bound.get("force"), m.Name("True"))
+        silent = m.matches(bound.get("silent"), m.Name("True"))
+    value, or_empty = read, False
+    parent = tree.up(read)
+    if m.matches(parent, m.BooleanOperation(operator=m.Or(), right=m.Dict([]))) and parent.left is read:  # type: ignore[union-attr]
+        value, or_empty, parent = parent, True, tree.up(parent)  # type: ignore[assignment,arg-type]
+    statement = tree.up(parent) if parent is not None else None
+    if not (
+        isinstance(parent, cst.Assign) and parent.value is value and len(parent.targets) == 1
+        and isinstance(parent.targets[0].target, cst.Name)
+        and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        and statement in tree.statements
+    ):
+        raise _NotProven
+    return force, silent, or_empty, parent, statement
 
-    def plan(self, decorated: bool, converted: set[cst.CSTNode], taken: set[str]) -> Body:
-        tree = self.tree
-        read = _reader(tree, self.reference)
-        force = silent = False
-        if isinstance(read, cst.Call):
-            bound = _bound(read, ("force", "silent", "cache"))
-            if bound is None or "cache" in bound or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in bound.values()):
-                raise _NotProven
-            force = m.matches(bound.get("force"), m.Name("True"))
-            silent = m.matches(bound.get("silent"), m.Name("True"))
-        value, or_empty = read, False
-        parent = tree.up(read)  # type: ignore[arg-type]
-        if m.matches(parent, m.BooleanOperation(operator=m.Or(), right=m.Dict([]))) and parent.left is read:  # type: ignore[union-attr]
-            value, or_empty, parent = parent, True, tree.up(parent)  # type: ignore[assignment,arg-type]
-        statement = tree.up(parent) if parent is not None else None  # type: ignore[arg-type]
+
+class _Planner:
+    def __init__(self, function: cst.FunctionDef, tree: Tree, names: Names) -> None:
+        self.function, self.tree, self.names = function, tree, names
+
+    def direct(self, reference: cst.CSTNode, decorated: bool, converted: set[cst.CSTNode], taken: set[str]) -> Body:
+        """``data = request.get_json(...)`` in the view itself."""
+        read = _reader(self.tree, reference)
+        assert read is not None
+        force, silent, or_empty, assign, statement = _shape(self.tree, read)
+        body = Body(assign.targets[0].target.value, reference, statement, force, silent, or_empty)  # type: ignore[attr-defined]
+        return self._finish(body, assign, read, decorated, converted, taken)
+
+    def through_helper(
+        self, helper_of: Callable[[cst.Call], cst.FunctionDef | None], decorated: bool, converted: set[cst.CSTNode], taken: set[str],
+    ) -> Body:
+        """``data = read_object()`` of a helper of the module that is just the read, the object
+        check and ``return data``: the view takes the body, and the helper's check where the
+        call was."""
+        found = []
+        for statement in self.tree.statements:
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+            if m.matches(small, m.Assign([m.AssignTarget(m.Name())], m.Call(args=[]))):
+                helper = helper_of(small.value)  # type: ignore[union-attr,arg-type]
+                if helper is not None:
+                    found.append((statement, small, helper))
+        if len(found) != 1:
+            raise _NotProven
+        statement, assign, helper = found[0]
+        inner = Tree(helper)
+        readers = [r for r in request_references(inner, self.names) if _reader(inner, r) is not None]
+        if len(readers) != 1 or readers[0] in inner.nested:
+            raise _NotProven
+        read = _reader(inner, readers[0])
+        force, silent, or_empty, own, first = _shape(inner, read)  # type: ignore[arg-type]
+        variable = own.targets[0].target.value  # type: ignore[attr-defined]
+        statements = [s for s in inner.statements if not _docstring(s)]
+        if len(statements) != 3 or statements[0] is not first:
+            raise _NotProven
+        check, returned = statements[1], statements[2]
         if not (
-            isinstance(parent, cst.Assign) and parent.value is value and len(parent.targets) == 1
-            and isinstance(parent.targets[0].target, cst.Name)
-            and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-            and statement in tree.statements
+            m.matches(returned, m.SimpleStatementLine([m.Return(m.Name(variable))]))
+            and isinstance(check, cst.If) and check.orelse is None and self._exits(check.body)
+            and self._object_check(check.test, variable)
+            and not any(n.value == variable for n in m.findall(check.body, m.Name()))  # type: ignore[union-attr]
         ):
             raise _NotProven
-        if not silent and (decorated or not tree.quiet_before(read, converted)):  # type: ignore[arg-type]
+        # the check's code runs in the view: its names must mean there what they meant in the helper
+        own_names = {n.value for n in self.tree.identifiers() if _is_target(self.tree, n)} | _params(self.function)
+        if {n.value for n in m.findall(check.body, m.Name())} & own_names:  # type: ignore[union-attr]
+            raise _NotProven
+        target = assign.targets[0].target.value  # type: ignore[attr-defined]
+        body = Body(target, None, statement, force, silent, or_empty)  # type: ignore[arg-type]
+        body.inlined = check.with_changes(test=_is_none(target), leading_lines=statement.leading_lines)
+        return self._finish(body, assign, assign.value, decorated, converted, taken)  # type: ignore[arg-type]
+
+    def _finish(
+        self, body: Body, assign: cst.Assign, read: cst.BaseExpression, decorated: bool, converted: set[cst.CSTNode], taken: set[str],
+    ) -> Body:
+        tree = self.tree
+        if not body.silent and (decorated or not tree.quiet_before(read, converted)):
             raise _NotProven  # Flask's 415/400 would come before something that answered first
-        self.variable = parent.targets[0].target.value  # type: ignore[attr-defined]
+        self.variable = body.variable
         if self.variable in taken:
             raise _NotProven
-        self.at = tree.statements.index(statement)
-        self.target = parent.targets[0].target
-        body = Body(self.variable, self.reference, statement, force, silent, or_empty)
+        self.at = tree.statements.index(body.statement)
+        self.target = assign.targets[0].target
         self.aliases = self._aliases()
         self.guards = self._guards()
+        if body.inlined is not None:  # the helper's check, now the statement itself
+            self.guards.append((self.at, [], {"object": 0}))
         for use in tree.identifiers():
             if use.value == self.variable and use is not self.target:
                 self._use(use, body)
@@ -148,6 +213,10 @@ class _Planner:
             entry.types = list(dict.fromkeys(entry.types))
             entry.required = any(key in proven for _, _, proven in self.guards)
         return body
+
+    def _object_check(self, test: cst.BaseExpression, variable: str) -> bool:
+        checked = self._isinstance(test.expression) if m.matches(test, m.UnaryOperation(m.Not())) else None  # type: ignore[attr-defined]
+        return checked is not None and m.matches(checked[0], m.Name(variable)) and checked[1] == ["dict"]
 
     # -- the view's checks ---------------------------------------------------------------------
     def _guards(self) -> list[tuple[int, list[cst.BaseExpression], dict[str, int]]]:
@@ -355,6 +424,20 @@ def _key_read(node: cst.CSTNode, variable: str) -> str | None:
         index = node.slice[0].slice
         return literal(index.value) if isinstance(index, cst.Index) else None
     return None
+
+
+def _docstring(statement: cst.BaseStatement) -> bool:
+    return m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())]))
+
+
+def _params(function: cst.FunctionDef) -> set[str]:
+    params = function.params
+    found = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    return found | {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+
+
+def _is_none(variable: str) -> cst.Comparison:
+    return cst.Comparison(cst.Name(variable), [cst.ComparisonTarget(cst.Is(), cst.Name("None"))])
 
 
 def _default(node: cst.BaseExpression) -> bool:

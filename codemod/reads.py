@@ -214,12 +214,16 @@ def request_references(tree: Tree, names: Names) -> list[cst.CSTNode]:
     return found
 
 
-def view_reads(function: cst.FunctionDef, names: Names, decorated: bool, tree: Tree | None = None) -> ViewReads:
+def view_reads(
+    function: cst.FunctionDef, names: Names, decorated: bool,
+    helper_of: Callable[[cst.Call], cst.FunctionDef | None] = lambda call: None,
+) -> ViewReads:
     """The plan for a native view's request reads (see the module doc). ``decorated``: the view
-    has decorators under its route decorators (they run before the view's first statement)."""
+    has decorators under its route decorators (they run before the view's first statement).
+    ``helper_of``: the module-level function a call without arguments calls (a body reader)."""
     from codemod import bodies  # the body plan reads this module's Tree
 
-    tree = tree or Tree(function)
+    tree = Tree(function)
     plan = ViewReads()
     references = request_references(tree, names)
     reads: dict[tuple[str, str], list[tuple[cst.CSTNode, Param | None]]] = {}
@@ -260,9 +264,9 @@ def view_reads(function: cst.FunctionDef, names: Names, decorated: bool, tree: T
             plan.by_read[node] = param
             converted.add(node)
         plan.redundant += _redundant(tree, param)
-    plan.body = bodies.plan_body(function, tree, names, decorated, references, set(plan.by_read), taken)
-    if plan.body is not None:
-        converted.add(plan.body.reference)  # type: ignore[attr-defined]
+    plan.body = bodies.plan_body(function, tree, names, decorated, references, set(plan.by_read), taken, helper_of)
+    if plan.body is not None and plan.body.reference is not None:
+        converted.add(plan.body.reference)
     # request.method through Starlette's Request, when nothing else of Flask's request is left
     unconverted = [r for r in references if not any(a in converted for a in (r, *tree.ancestors(r)))]
     free = "request" not in taken and _free(tree, "request", references, function)

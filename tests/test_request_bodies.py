@@ -61,6 +61,13 @@ REQUESTS = {
     "note, no content type": _note(400, data='{"title": "t"}'),
     "note, text": _note(400, data='{"title": "t"}', headers=TEXT),
     "note, form": _note(400, form={"title": "t"}),
+    # the same read in a helper of the module, its object check now in the view
+    "tag": _note(200, path="/notes/1/tags", json={"tag": "t"}),
+    "tag, unknown note first": _note(404, path="/notes/9/tags", json=[1]),
+    "tag, wrong type": _note(400, path="/notes/1/tags", json={"tag": 1}),
+    "tag, no object": _note(400, path="/notes/1/tags", json=[1]),
+    "tag, malformed": _note(400, path="/notes/1/tags", data="{broken", headers=JSON),
+    "tag, no token": ({"method": "POST", "path": "/notes/1/tags", "json": {"tag": "t"}}, 401),
     # a read that is not silent: Flask's own 415 and 400
     "patch": _patch(200, json={"title": "new", "priority": 2}),
     "patch, no priority": _patch(200, json={"title": "new"}),
@@ -100,8 +107,9 @@ def converted_answers(converted):
 def test_the_views_read_parameters_and_models(converted):
     notes = (converted / "bodies" / "notes.py").read_text()
     search = (converted / "bodies" / "search.py").read_text()
-    assert "request.get_json" not in notes and "class CreateNoteBody(BaseModel)" in notes
+    assert notes.count("request.get_json") == 1 and "class CreateNoteBody(BaseModel)" in notes  # the helper's
     assert "FlaskJson(silent=True, or_empty=True)" in notes and "FlaskJson(force=True)" in notes
+    assert "data = json_object()" not in notes and "class TagNoteBody(BaseModel)" in notes
     assert "request.args" not in search and "request.headers" not in search and "request.cookies" not in search
     assert "Annotated[int, OrDefault] = 1" in search and "def lookup(code: str)" in search
     assert "def ping(request: Request)" in search

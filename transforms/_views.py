@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import GlobalScope, ScopeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.plan import RoutePlan
@@ -178,7 +179,19 @@ def request_reads(transform: Transform, function: cst.CSTNode) -> ViewReads | No
         return None
     assert isinstance(function, cst.FunctionDef)
     view = transform.run.project.views[(transform.context.filename or "", function.name.value)]
-    return view_reads(function, transform.qualified_names, decorated=bool(view.decorators))
+
+    def helper_of(call: cst.Call) -> cst.FunctionDef | None:
+        """The plain module-level function of this module that ``f()`` calls."""
+        if call.args or not isinstance(call.func, cst.Name):
+            return None
+        scope = transform.get_metadata(ScopeProvider, call.func, None)
+        bindings = list(scope[call.func.value]) if scope is not None else []
+        node = getattr(bindings[0], "node", None) if len(bindings) == 1 else None
+        if not isinstance(node, cst.FunctionDef) or not isinstance(bindings[0].scope, GlobalScope):
+            return None
+        return node if not node.decorators and node.asynchronous is None else None
+
+    return view_reads(function, transform.qualified_names, bool(view.decorators), helper_of)
 
 
 def without_statements(block: cst.IndentedBlock, drop: Callable[[cst.BaseStatement], bool]) -> cst.IndentedBlock:

@@ -218,14 +218,19 @@ class JsonBodiesTransform(Transform):
         body = self.blocks.get(original_node)
         if body is None:
             return updated_node
-        return without_statements(updated_node, body.statement.deep_equals)
+        if body.inlined is None:
+            return without_statements(updated_node, body.statement.deep_equals)
+        # ``data = read_object()``: the helper's object check, where the call was
+        inlined = body.inlined
+        return updated_node.with_changes(body=[inlined if s.deep_equals(body.statement) else s for s in updated_node.body])
 
     # -- the parameter and the model ------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         body = self.bodies.pop(original_node, None)
         if body is None:
             return updated_node
-        self.consume(body.reference)
+        if body.reference is not None:
+            self.consume(body.reference)
         view = original_node.name.value
         model = self._model_name(original_node)
         self.models[view] = (model, self._model(original_node, view, model, body))
