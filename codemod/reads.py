@@ -243,16 +243,22 @@ def view_reads(
                 reads.setdefault((attribute, param.key if param else repr(node)), []).append((node, param))
         elif attribute == "method" and _method_comparison(tree, source):
             methods.append(source)
-    # every read of a key converts, or none
+    # every read of a key converts, or none; a required one only where nothing but reads that
+    # cannot fail, or required ones that FastAPI checks before it, comes first (in source order)
     quiet = {node for group in reads.values() for node, param in group if param is not None and param.shape != "required"}
-    for (source, key), group in reads.items():
+    rank = 0
+    for (source, key), group in sorted(reads.items(), key=lambda item: tree.position[item[1][0][0]]):
         params = [param for _, param in group]
         if any(p is None for p in params) or len({_signature(p) for p in params}) != 1:  # type: ignore[arg-type]
             continue
         param = params[0]
         assert param is not None
-        if param.shape == "required" and (decorated or not all(tree.quiet_before(n, quiet) for n, _ in group)):
-            continue
+        if param.shape == "required":
+            # FastAPI reports the query's missing keys before the cookies' (the first is Flask's 400)
+            if decorated or not all(tree.quiet_before(n, quiet) for n, _ in group) or rank > SOURCES.index(source):
+                continue
+            quiet.update(n for n, _ in group)
+            rank = SOURCES.index(source)
         param.reads = [node for node, _ in group]
         plan.params.append(param)
     plan.params.sort(key=lambda p: (p.shape != "required", tree.position[p.reads[0]]))
