@@ -1,6 +1,7 @@
 """The JSON body a native view reads, and whether it can arrive as a Pydantic model instead.
 
-Pure, like ``codemod/reads.py``, whose walk of the view it shares. The shapes it proves:
+Pure, like ``codemod/reads.py``; ``codemod/view_tree.py`` walks the view and
+``codemod/body_checks.py`` reads its checks. The shapes it proves:
 
     data = request.get_json()                      # also request.json, force=True
     data = request.get_json(silent=True) or {}     # silent, with or without ``or {}``
@@ -35,15 +36,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.body_checks import OBJECT, Checks, exits, isinstance_of, key_read
 from codemod.facts import literal
-from codemod.reads import Names, Tree, _bound, is_literal, literal_type, request_references
+from codemod.view_tree import Names, Tree, bound, literal_type, parameter_names, request_references
 
-ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
-ISINSTANCE = "builtins.isinstance"
-JSON_TYPES = {
-    "builtins.str": "str", "builtins.int": "int", "builtins.float": "float",
-    "builtins.bool": "bool", "builtins.list": "list", "builtins.dict": "dict",
-}
 # names a field cannot take: BaseModel's own attributes (and its protected "model_" prefix)
 RESERVED = frozenset({
     "construct", "copy", "dict", "fields", "from_orm", "json", "parse_file", "parse_obj", "parse_raw",
@@ -116,11 +112,11 @@ def _shape(tree: Tree, read: cst.BaseExpression) -> tuple[bool, bool, bool, cst.
     statement of the function's own body."""
     force = silent = False
     if isinstance(read, cst.Call):
-        bound = _bound(read, ("force", "silent", "cache"))
-        if bound is None or "cache" in bound or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in bound.values()):
+        arguments = bound(read, ("force", "silent", "cache"))
+        if arguments is None or "cache" in arguments or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in arguments.values()):
             raise _NotProven
-        force = m.matches(bound.get("force"), m.Name("True"))
-        silent = m.matches(bound.get("silent"), m.Name("True"))
+        force = m.matches(arguments.get("force"), m.Name("True"))
+        silent = m.matches(arguments.get("silent"), m.Name("True"))
     value, or_empty = read, False
     parent = tree.up(read)
     if m.matches(parent, m.BooleanOperation(operator=m.Or(), right=m.Dict([]))) and parent.left is read:  # type: ignore[union-attr]
@@ -177,13 +173,13 @@ class _Planner:
         check, returned = statements[1], statements[2]
         if not (
             m.matches(returned, m.SimpleStatementLine([m.Return(m.Name(variable))]))
-            and isinstance(check, cst.If) and check.orelse is None and self._exits(check.body)
+            and isinstance(check, cst.If) and check.orelse is None and exits(check.body, self.names)
             and self._object_check(check.test, variable)
             and not any(n.value == variable for n in m.findall(check.body, m.Name()))  # type: ignore[union-attr]
         ):
             raise _NotProven
         # the check's code runs in the view: its names must mean there what they meant in the helper
-        own_names = {n.value for n in self.tree.identifiers() if _is_target(self.tree, n)} | _params(self.function)
+        own_names = {n.value for n in self.tree.identifiers() if self.tree.is_target(n)} | parameter_names(self.function)
         if {n.value for n in m.findall(check.body, m.Name())} & own_names:  # type: ignore[union-attr]
             raise _NotProven
         target = assign.targets[0].target.value  # type: ignore[attr-defined]
@@ -202,128 +198,20 @@ class _Planner:
             raise _NotProven
         self.at = tree.statements.index(body.statement)
         self.target = assign.targets[0].target
-        self.aliases = self._aliases()
-        self.guards = self._guards()
+        self.checks = Checks(tree, self.names, self.variable, self.at)
         if body.inlined is not None:  # the helper's check, now the statement itself
-            self.guards.append((self.at, [], {"object": 0}))
+            self.checks.assume_object()
         for use in tree.identifiers():
             if use.value == self.variable and use is not self.target:
                 self._use(use, body)
         for key, entry in body.fields.items():
             entry.types = list(dict.fromkeys(entry.types))
-            entry.required = any(key in proven for _, _, proven in self.guards)
+            entry.required = self.checks.required(key)
         return body
 
     def _object_check(self, test: cst.BaseExpression, variable: str) -> bool:
-        checked = self._isinstance(test.expression) if m.matches(test, m.UnaryOperation(m.Not())) else None  # type: ignore[attr-defined]
+        checked = isinstance_of(test.expression, self.names) if m.matches(test, m.UnaryOperation(m.Not())) else None  # type: ignore[attr-defined]
         return checked is not None and m.matches(checked[0], m.Name(variable)) and checked[1] == ["dict"]
-
-    # -- the view's checks ---------------------------------------------------------------------
-    def _guards(self) -> list[tuple[int, list[cst.BaseExpression], dict[str, int]]]:
-        """Top-level ``if a or b ...: <exit>`` after the read: (statement, its operands, {what it
-        proves: from which operand on}), "object" for the object check, a key for its presence."""
-        found = []
-        for index in range(self.at + 1, len(self.tree.statements)):
-            statement = self.tree.statements[index]
-            if not (isinstance(statement, cst.If) and statement.orelse is None and self._exits(statement.body)):
-                continue
-            operands = _or_operands(statement.test)
-            proven: dict[str, int] = {}
-            for position, operand in enumerate(operands):
-                for fact in self._refusals(operand, index):
-                    proven.setdefault(fact, position + 1)
-            found.append((index, operands, proven))
-        return found
-
-    def _exits(self, block: cst.BaseSuite) -> bool:
-        last = block.body[-1] if block.body else None
-        small = last.body[-1] if isinstance(last, cst.SimpleStatementLine) and last.body else last
-        if isinstance(block, cst.SimpleStatementSuite):
-            small = block.body[-1] if block.body else None
-        if isinstance(small, (cst.Return, cst.Raise)):
-            return True
-        return isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and bool(self.names(small.value.func) & ABORT)
-
-    def _refusals(self, operand: cst.BaseExpression, index: int) -> list[str]:
-        """What an operand of a refusing check rules out: "object" for ``not isinstance(data,
-        dict)``; a key for ``not isinstance(data.get("k"), T)``, ``"k" not in data``,
-        ``data.get("k") is None`` (or the same of a variable holding ``data.get("k")``)."""
-        if m.matches(operand, m.UnaryOperation(m.Not())):
-            inner = operand.expression  # type: ignore[attr-defined]
-            checked = self._isinstance(inner)
-            if checked is None:
-                return []
-            subject, types = checked
-            if m.matches(subject, m.Name(self.variable)) and types == ["dict"]:
-                return ["object"]
-            key = self._key_of(subject, index)
-            return [key] if key is not None and types and "Any" not in types else []
-        if isinstance(operand, cst.Comparison) and len(operand.comparisons) == 1:
-            target = operand.comparisons[0]
-            if isinstance(target.operator, cst.NotIn) and m.matches(target.comparator, m.Name(self.variable)):
-                key = literal(operand.left)
-                return [key] if key is not None else []
-            if isinstance(target.operator, cst.Is) and m.matches(target.comparator, m.Name("None")):
-                key = self._key_of(operand.left, index)
-                return [key] if key is not None else []
-        return []
-
-    def _isinstance(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]] | None:
-        if not (isinstance(node, cst.Call) and ISINSTANCE in self.names(node.func) and len(node.args) == 2):
-            return None
-        kinds = node.args[1].value
-        elements = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
-        types = [next((JSON_TYPES[n] for n in self.names(e) if n in JSON_TYPES), "Any") for e in elements]
-        return node.args[0].value, types
-
-    def _key_of(self, node: cst.BaseExpression, index: int) -> str | None:
-        """The key ``data.get("k")`` or ``data["k"]`` reads, or that a variable holds (one
-        assigned it at the top level, not assigned again since); None for a ``.get`` with a
-        default, which is no proof the key was sent."""
-        read: cst.CSTNode = node
-        if isinstance(node, cst.Name):
-            if node.value not in self.aliases:
-                return None
-            _, start, end, read = self.aliases[node.value]
-            if not start < self.tree.position[node] < end:
-                return None
-        if isinstance(read, cst.Call) and len(read.args) == 2 and not m.matches(read.args[1].value, m.Name("None")):
-            return None
-        return _key_read(read, self.variable)
-
-    def _aliases(self) -> dict[str, tuple[str, int, int, cst.CSTNode]]:
-        """Variables assigned ``data.get("k")`` / ``data["k"]`` at the top level: name -> (key,
-        from where, until where it is assigned again (source positions), the read)."""
-        found: dict[str, tuple[str, int, int, cst.CSTNode]] = {}
-        for statement in self.tree.statements[self.at + 1 :]:
-            if not m.matches(statement, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())])])):
-                continue
-            assign = statement.body[0]  # type: ignore[attr-defined]
-            key = _key_read(assign.value, self.variable)
-            name = assign.targets[0].target.value
-            if key is None or name in found:
-                continue
-            start = self.tree.position[assign.targets[0].target]
-            rebound = [
-                self.tree.position[n] for n in self.tree.identifiers()
-                if n.value == name and self.tree.position[n] > start and _is_target(self.tree, n)
-            ]
-            found[name] = (key, start, min(rebound, default=len(self.tree.order)), assign.value)
-        return found
-
-    def _proven(self, node: cst.CSTNode, fact: str) -> bool:
-        """Whether a refusing check has ruled out ``fact`` where ``node`` runs."""
-        top = self.tree.top[node]
-        for index, operands, proven in self.guards:
-            if fact not in proven:
-                continue
-            if index < top:
-                return True
-            if index == top:
-                after = operands[proven[fact]:]
-                if any(o is node or o in self.tree.ancestors(node) for o in after):
-                    return True
-        return False
 
     # -- each use of the variable --------------------------------------------------------------
     def _use(self, name: cst.Name, body: Body) -> None:
@@ -335,7 +223,7 @@ class _Planner:
             call = tree.up(parent)
             if not (isinstance(call, cst.Call) and call.func is parent):
                 raise _NotProven
-            key = _key_read(call, self.variable)
+            key = key_read(call, self.variable)
             if key is None:
                 raise _NotProven
             default = call.args[1].value if len(call.args) == 2 and not m.matches(call.args[1].value, m.Name("None")) else None
@@ -350,23 +238,23 @@ class _Planner:
                 entry.types.append(kind)
             return
         if isinstance(parent, cst.Subscript) and parent.value is name:
-            key = _key_read(parent, self.variable)
+            key = key_read(parent, self.variable)
             if key is None or isinstance(tree.up(parent), (cst.AssignTarget, cst.AugAssign, cst.Del)):
                 raise _NotProven
-            if not (self._proven(parent, "object") and self._proven(parent, key)):
+            if not (self.checks.proven(parent, OBJECT) and self.checks.proven(parent, key)):
                 raise _NotProven  # Flask's TypeError / KeyError (500) would be a value now
             self._field(body, key, parent)
             return
         if isinstance(parent, cst.ComparisonTarget) and parent.comparator is name and isinstance(parent.operator, (cst.In, cst.NotIn)):
             comparison = tree.up(parent)
             key = literal(comparison.left) if isinstance(comparison, cst.Comparison) and len(comparison.comparisons) == 1 else None
-            if key is None or not self._proven(comparison, "object"):  # type: ignore[arg-type]
+            if key is None or not self.checks.proven(comparison, OBJECT):  # type: ignore[arg-type]
                 raise _NotProven
             body.presence[comparison] = self._field(body, key, None).name  # type: ignore[index]
             return
         call = tree.up(name, 2)
         if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and call.args[0] is parent:
-            checked = self._isinstance(call)
+            checked = self.checks.isinstance_of(call)
             if checked is not None and checked[1] == ["dict"]:
                 around = tree.up(call)
                 negated = m.matches(around, m.UnaryOperation(m.Not()))
@@ -380,75 +268,15 @@ class _Planner:
             entry = body.fields[key] = Field(key, _field_name(key, {f.name for f in body.fields.values()}))
         if read is not None:
             body.key_reads[read] = entry.name
-            entry.types += self._evidence(read)
+            entry.types += self.checks.evidence(read)
         return entry
-
-    def _evidence(self, read: cst.CSTNode) -> list[str]:
-        """The types an ``isinstance`` check of the read (or of a variable holding it) names."""
-        tree = self.tree
-        arg, call = tree.up(read), tree.up(read, 2)
-        checked = self._isinstance(call) if isinstance(arg, cst.Arg) and isinstance(call, cst.Call) else None
-        if checked is not None and checked[0] is read:
-            return checked[1]
-        statement = tree.statements[tree.top[read]]
-        assign = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
-        if not (isinstance(assign, cst.Assign) and assign.value is read and isinstance(assign.targets[0].target, cst.Name)):
-            return []
-        alias = self.aliases.get(assign.targets[0].target.value)
-        if alias is None:
-            return []
-        _, start, end, _ = alias
-        found: list[str] = []
-        for node in tree.order[start:end]:
-            checked = self._isinstance(node) if isinstance(node, cst.Call) else None
-            if checked is not None and m.matches(checked[0], m.Name(assign.targets[0].target.value)):
-                found += checked[1]
-        return found
-
-
-def _or_operands(test: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or) and not test.lpar:
-        return [*_or_operands(test.left), *_or_operands(test.right)]
-    return [test]
-
-
-def _key_read(node: cst.CSTNode, variable: str) -> str | None:
-    """"k" for ``data.get("k"[, literal])`` and ``data["k"]``."""
-    if isinstance(node, cst.Call) and m.matches(node.func, m.Attribute(m.Name(variable), m.Name("get"))):
-        if not 1 <= len(node.args) <= 2 or any(a.keyword is not None or a.star for a in node.args):
-            return None
-        if len(node.args) == 2 and not _default(node.args[1].value):
-            return None
-        return literal(node.args[0].value)
-    if isinstance(node, cst.Subscript) and m.matches(node.value, m.Name(variable)) and len(node.slice) == 1:
-        index = node.slice[0].slice
-        return literal(index.value) if isinstance(index, cst.Index) else None
-    return None
-
 
 def _docstring(statement: cst.BaseStatement) -> bool:
     return m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())]))
 
 
-def _params(function: cst.FunctionDef) -> set[str]:
-    params = function.params
-    found = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    return found | {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
-
-
 def _is_none(variable: str) -> cst.Comparison:
     return cst.Comparison(cst.Name(variable), [cst.ComparisonTarget(cst.Is(), cst.Name("None"))])
-
-
-def _default(node: cst.BaseExpression) -> bool:
-    """A default a model field can have: a literal, or an empty list or dict (Pydantic copies
-    those for each instance)."""
-    return is_literal(node) or m.matches(node, m.List([]) | m.Dict([]))
-
-
-def _is_target(tree: Tree, name: cst.Name) -> bool:
-    parent = tree.up(name)
-    return isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.AsName, cst.NamedExpr))
 
 
 def _field_name(key: str, taken: set[str]) -> str:

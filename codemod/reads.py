@@ -2,7 +2,7 @@
 
 Pure: a view's code in (with a function that says what a node refers to), a plan out, the same
 in every worker. ``transforms/request_params.py`` and ``transforms/json_bodies.py`` write what
-the plan decides; ``codemod/bodies.py`` plans the JSON body. A read converts only where the
+the plan decides; ``codemod/bodies.py`` plans the JSON body, ``codemod/view_tree.py`` walks the view. A read converts only where the
 view's answers provably stay the same:
 
 - ``request.args.get(k[, default][, type=int|float|str])``, ``request.args.getlist(k)`` and the
@@ -35,16 +35,13 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.facts import literal
+from codemod.view_tree import Names, Tree, bound, is_literal, literal_type, parameter_names, pure, request_references
 
-Names = Callable[[cst.CSTNode], set[str]]
-
-REQUEST = frozenset({"flask.request", "flask.globals.request"})
 SOURCES = ("args", "headers", "cookies")
 SUFFIX = {"args": "query", "headers": "header", "cookies": "cookie"}
 CONVERSIONS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str"}
 # methods FastAPI sees as the client sent them (the bridge hands it HEAD as GET)
 UNCOMPARABLE_METHODS = frozenset({"GET", "HEAD"})
-NESTED = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
 @dataclass
@@ -70,148 +67,6 @@ class ViewReads:
     method_reads: list[cst.Attribute] = field(default_factory=list)  # request.method -> Starlette's
     request_param: str | None = None  # "request" when the view gets a Request parameter
     body: object | None = None  # codemod.bodies.Body
-
-
-class Tree(cst.CSTVisitor):
-    """The nodes of a function's body in source order, with parents, the top-level statement
-    each is in, and whether it is inside a nested function, lambda or class."""
-
-    def __init__(self, function: cst.FunctionDef) -> None:
-        super().__init__()
-        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.position: dict[cst.CSTNode, int] = {}
-        self.top: dict[cst.CSTNode, int] = {}
-        self.nested: set[cst.CSTNode] = set()
-        self.order: list[cst.CSTNode] = []
-        self._stack: list[cst.CSTNode] = []
-        self._depth = 0
-        self.statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-        for index, statement in enumerate(self.statements):
-            start = len(self.order)
-            statement.visit(self)
-            for node in self.order[start:]:
-                self.top[node] = index
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self._stack:
-            self.parent[node] = self._stack[-1]
-        self.position[node] = len(self.order)
-        self.order.append(node)
-        if self._depth:
-            self.nested.add(node)
-        if isinstance(node, NESTED):
-            self._depth += 1
-        self._stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
-        if isinstance(original_node, NESTED):
-            self._depth -= 1
-
-    def up(self, node: cst.CSTNode, levels: int = 1) -> cst.CSTNode | None:
-        for _ in range(levels):
-            node = self.parent.get(node)  # type: ignore[assignment]
-            if node is None:
-                return None
-        return node
-
-    def ancestors(self, node: cst.CSTNode) -> set[cst.CSTNode]:
-        found = set()
-        while node in self.parent:
-            node = self.parent[node]
-            found.add(node)
-        return found
-
-    def identifiers(self) -> list[cst.Name]:
-        """Every Name that is a variable (not an attribute, a keyword argument or an import)."""
-        found = []
-        for node in self.order:
-            if not isinstance(node, cst.Name):
-                continue
-            parent = self.parent.get(node)
-            if isinstance(parent, cst.Attribute) and parent.attr is node:
-                continue
-            if isinstance(parent, cst.Arg) and parent.keyword is node:
-                continue
-            if isinstance(parent, (cst.ImportAlias, cst.AsName)):
-                continue
-            found.append(node)
-        return found
-
-    def quiet_before(self, node: cst.CSTNode, allowed: set[cst.CSTNode]) -> bool:
-        """Nothing that could answer or fail comes before ``node``: no call, subscript or
-        attribute (other than those in ``allowed``, and those around ``node``, which run after
-        it), no await or yield."""
-        around = self.ancestors(node)
-        for other in self.order[: self.position[node]]:
-            if other in around or other in allowed or any(a in allowed for a in self.ancestors(other)):
-                continue
-            if isinstance(other, (cst.Call, cst.Subscript, cst.Attribute, cst.Await, cst.Yield, cst.Raise, cst.Del)):
-                return False
-        return True
-
-
-def is_literal(node: cst.BaseExpression) -> bool:
-    """A default that can stand in a signature: a number, a string, None, True or False."""
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        node = node.expression
-    if isinstance(node, cst.Name):
-        return node.value in ("None", "True", "False")
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        return literal(node) is not None  # no bytes, no f-string
-    return isinstance(node, (cst.Integer, cst.Float))
-
-
-def literal_type(node: cst.BaseExpression | None) -> str | None:
-    """The type of a literal default ("int", "str"...), None for None or no default."""
-    if node is None:
-        return None
-    if isinstance(node, cst.UnaryOperation):
-        node = node.expression
-    if isinstance(node, cst.Name):
-        return {"True": "bool", "False": "bool"}.get(node.value)
-    if isinstance(node, cst.Integer):
-        return "int"
-    if isinstance(node, cst.Float):
-        return "float"
-    return "str"
-
-
-def _pure(node: cst.CSTNode) -> bool:
-    """An expression that only reads: no call, await, yield, lambda or walrus."""
-    return not m.findall(node, m.Call() | m.Await() | m.Yield() | m.Lambda() | m.NamedExpr())
-
-
-def _bound(call: cst.Call, parameters: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:
-    """The arguments of ``call`` by parameter name; None with a star argument or an unknown name."""
-    bound: dict[str, cst.BaseExpression] = {}
-    positional = [a for a in call.args if a.keyword is None]
-    if any(a.star for a in call.args) or len(positional) > len(parameters):
-        return None
-    bound.update(zip(parameters, (a.value for a in positional)))
-    for arg in call.args:
-        if arg.keyword is not None:
-            if arg.keyword.value not in parameters or arg.keyword.value in bound:
-                return None
-            bound[arg.keyword.value] = arg.value
-    return bound
-
-
-def request_references(tree: Tree, names: Names) -> list[cst.CSTNode]:
-    """The nodes of the body that refer to Flask's request (``request``, ``flask.request``)."""
-    found: list[cst.CSTNode] = []
-    inside: set[cst.CSTNode] = set()
-    for node in tree.order:
-        if not isinstance(node, (cst.Name, cst.Attribute)) or tree.parent.get(node) in inside:
-            continue
-        parent = tree.parent.get(node)
-        if isinstance(node, cst.Name) and isinstance(parent, cst.Attribute) and parent.attr is node:
-            continue
-        if names(node) & REQUEST:
-            found.append(node)
-            inside.add(node)
-    return found
 
 
 def view_reads(
@@ -262,7 +117,7 @@ def view_reads(
         param.reads = [node for node, _ in group]
         plan.params.append(param)
     plan.params.sort(key=lambda p: (p.shape != "required", tree.position[p.reads[0]]))
-    taken = _parameter_names(function)
+    taken = parameter_names(function)
     for param in plan.params:
         param.name = _name(tree, param, taken)
         taken.add(param.name)
@@ -300,23 +155,23 @@ def _read(tree: Tree, source: cst.Attribute, attribute: str, names: Names) -> tu
     if not (isinstance(call, cst.Call) and call.func is parent):
         return None
     getlist = parent.attr.value == "getlist"
-    bound = _bound(call, ("key", "type") if getlist else ("key", "default", "type"))
-    key = literal(bound.get("key")) if bound is not None else None
-    if bound is None or key is None or (attribute == "headers" and "_" in key):
+    arguments = bound(call, ("key", "type") if getlist else ("key", "default", "type"))
+    key = literal(arguments.get("key")) if arguments is not None else None
+    if arguments is None or key is None or (attribute == "headers" and "_" in key):
         return call, None  # (werkzeug reads X_Key as X-Key too; FastAPI does not)
     conversion = "str"
-    if "type" in bound:
-        found = names(bound["type"]) & set(CONVERSIONS)
+    if "type" in arguments:
+        found = names(arguments["type"]) & set(CONVERSIONS)
         if not found or getlist:
             return call, None
         conversion = CONVERSIONS[found.pop()]
     if getlist:
         return call, Param(attribute, key, "getlist", "str", None, False, []) if attribute == "args" else None
-    default = bound.get("default")
+    default = arguments.get("default")
     if default is not None and m.matches(default, m.Name("None")):
         default = None
     computed = default is not None and not is_literal(default)
-    if computed and not _pure(default):  # type: ignore[arg-type]
+    if computed and not pure(default):  # type: ignore[arg-type]
         return call, None
     kind = literal_type(default) if not computed else None
     if conversion != "str" and kind is not None and kind != conversion and {kind, conversion} != {"int", "float"}:
@@ -344,13 +199,6 @@ def _method_comparison(tree: Tree, method: cst.Attribute) -> bool:
         else:
             return False
     return bool(values) and all(v is not None and v.upper() == v and v not in UNCOMPARABLE_METHODS for v in values)
-
-
-def _parameter_names(function: cst.FunctionDef) -> set[str]:
-    params = function.params
-    found = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    found |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
-    return found
 
 
 def _identifier(key: str) -> str:
@@ -418,4 +266,4 @@ def _redundant(tree: Tree, param: Param) -> list[cst.SimpleStatementLine]:
 def _free(tree: Tree, name: str, references: list[cst.CSTNode], function: cst.FunctionDef) -> bool:
     """No variable of the view goes by ``name`` but Flask's request itself."""
     own = {r for r in references if isinstance(r, cst.Name)}
-    return name not in _parameter_names(function) and not any(n.value == name and n not in own for n in tree.identifiers())
+    return name not in parameter_names(function) and not any(n.value == name and n not in own for n in tree.identifiers())
