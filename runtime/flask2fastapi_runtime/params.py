@@ -115,10 +115,12 @@ _BY_TYPE = (BaseModel, HTTPConnection, Response, BackgroundTasks, SecurityScopes
 READERS: dict[str, Callable[[Any], Any]] = {"query_params": query_params, "headers": headers, "cookies": cookies}
 
 
-def read_sources(signature: inspect.Signature, path_names: Iterable[str]) -> frozenset[str]:
-    """What FastAPI reads a view's parameters from, of ``READERS``: Header() and Cookie()
-    parameters, and the query for any other one that is not in the path nor a body (a
-    dependency may read anything)."""
+def read_sources(signature: inspect.Signature, path_names: Iterable[str], seen: set[int] | None = None) -> frozenset[str]:
+    """What FastAPI reads a view's parameters, and its dependencies' parameters, from, of
+    ``READERS``: Header() and Cookie() parameters, and the query for any other one that is
+    neither in the path nor a body. A ``request: Request`` (a security scheme's own too) is
+    Starlette's request, read as it is."""
+    seen = set() if seen is None else seen
     found: set[str] = set()
     for name, parameter in signature.parameters.items():
         if name in path_names:
@@ -127,15 +129,21 @@ def read_sources(signature: inspect.Signature, path_names: Iterable[str]) -> fro
         if get_origin(annotation) is Annotated:
             annotation, *metadata = get_args(annotation)
             markers += metadata
-        if any(isinstance(m, fastapi_params.Depends) for m in markers):
-            return frozenset(READERS)
-        if any(isinstance(m, fastapi_params.Header) for m in markers):
+        depends = next((m for m in markers if isinstance(m, fastapi_params.Depends)), None)
+        if depends is not None:
+            dependency = depends.dependency or annotation  # Depends() names the annotation's class
+            if id(dependency) not in seen:
+                seen.add(id(dependency))
+                try:
+                    inner = inspect.signature(dependency, eval_str=True)
+                except Exception:  # FastAPI will say what it cannot read; here: read them all
+                    return frozenset(READERS)
+                found |= read_sources(inner, path_names, seen)
+        elif any(isinstance(m, fastapi_params.Header) for m in markers):
             found.add("headers")
         elif any(isinstance(m, fastapi_params.Cookie) for m in markers):
             found.add("cookies")
-        elif any(isinstance(m, (fastapi_params.Body, fastapi_params.Path)) for m in markers) or _not_query(annotation):
-            continue
-        else:
+        elif not (any(isinstance(m, (fastapi_params.Body, fastapi_params.Path)) for m in markers) or _not_query(annotation)):
             found.add("query_params")
     return frozenset(found)
 

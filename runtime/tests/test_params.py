@@ -6,7 +6,8 @@ from typing import Annotated
 
 import pytest
 from a2wsgi import WSGIMiddleware
-from fastapi import APIRouter, Cookie, Header, Query
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Request
+from fastapi.security import HTTPBearer
 from fastapi.testclient import TestClient
 from flask import Flask, request
 
@@ -136,3 +137,30 @@ def test_what_each_route_reads_as_flask() -> None:
         return {}
 
     assert only_path.routes[0].flask_sources == frozenset()
+
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def current_user(request: Request, credentials=Depends(bearer)):
+    return None
+
+
+def paging(page: int = 1, x_trace: Annotated[str | None, Header()] = None):
+    return page
+
+
+def test_what_dependencies_read_counts_too() -> None:
+    """A dependency's own Query/Header/Cookie parameters are read as Flask read them; a
+    dependency that takes the request (a security scheme) reads Starlette's as it is."""
+    deps = APIRouter(route_class=FlaskRoute)
+
+    @deps.get("/users/{user_id}")
+    def user(user_id: int, me=Depends(current_user)):
+        return {}
+
+    @deps.get("/users")
+    def users(paged: Annotated[int, Depends(paging)], me=Depends(current_user)):
+        return {}
+
+    assert [route.flask_sources for route in deps.routes] == [frozenset(), {"query_params", "headers"}]
