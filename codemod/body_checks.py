@@ -15,7 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.facts import literal
-from codemod.view_tree import Names, Tree, is_literal
+from codemod.view_tree import Names, Tree, is_literal, literal_type
 
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
 ISINSTANCE = "builtins.isinstance"
@@ -61,21 +61,41 @@ class Checks:
         return isinstance_of(node, self.names)
 
     def evidence(self, read: cst.CSTNode) -> list[str]:
-        """The types an ``isinstance`` check of ``read`` (or of a variable holding it) names."""
+        """The types the view's uses of ``read`` (or of a variable holding it) show: an
+        ``isinstance`` check names them; a comparison with a literal has its type (a number
+        compared by order, int or float)."""
         tree = self.tree
-        checked = self.isinstance_of(tree.up(read, 2)) if isinstance(tree.up(read), cst.Arg) else None
-        if checked is not None and checked[0] is read:
-            return checked[1]
         holder = next((name for name, alias in self.aliases.items() if alias[3] is read), None)
         if holder is None:
-            return []
+            return self._shown(read)
         _, start, end, _ = self.aliases[holder]
         found: list[str] = []
         for node in tree.order[start:end]:
-            checked = self.isinstance_of(node)
-            if checked is not None and m.matches(checked[0], m.Name(holder)):
-                found += checked[1]
+            if isinstance(node, cst.Name) and node.value == holder and not tree.is_target(node):
+                found += self._shown(node)
         return found
+
+    def _shown(self, value: cst.CSTNode) -> list[str]:
+        tree = self.tree
+        parent = tree.up(value)
+        checked = self.isinstance_of(tree.up(value, 2)) if isinstance(parent, cst.Arg) else None
+        if checked is not None and checked[0] is value:
+            return checked[1]
+        if isinstance(parent, cst.ComparisonTarget):
+            comparison, others = tree.up(parent), []
+            if isinstance(comparison, cst.Comparison) and len(comparison.comparisons) == 1:
+                others, operator = [comparison.left], parent.operator
+        elif isinstance(parent, cst.Comparison) and parent.left is value and len(parent.comparisons) == 1:
+            others, operator = [parent.comparisons[0].comparator], parent.comparisons[0].operator
+        else:
+            return []
+        kind = literal_type(others[0]) if others and is_literal(others[0]) else None
+        if kind is None:
+            return []
+        ordered = isinstance(operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual))
+        if isinstance(operator, (cst.Equal, cst.NotEqual)) or (ordered and kind in ("int", "float")):
+            return ["int", "float"] if ordered else [kind]
+        return []
 
     # -- the refusing checks ---------------------------------------------------------------------
     def _guards(self) -> list[tuple[int, list[cst.BaseExpression], dict[str, int]]]:
