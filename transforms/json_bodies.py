@@ -22,7 +22,7 @@ and FastAPI answers a body that does not fit with 422.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
+from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from codemod.bodies import Body, Field
 from codemod.facts import literal
@@ -189,7 +189,11 @@ class JsonBodiesTransform(Transform):
             return self._field(original_node)
         if original_node in self.checks:
             body, _ = self.checks[original_node]
-            return _is(body.variable, cst.IsNot())
+            test = _is(body.variable, cst.IsNot())
+            parent = self.get_metadata(ParentNodeProvider, original_node, None)
+            if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript)):
+                test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # x == (data is not None)
+            return test
         return updated_node
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
