@@ -160,6 +160,20 @@ class JsonBodiesTransform(Transform):
             """,
             title="a helper, not a view, keeps Flask's read (an aliased import)",
         ),
+        Example(
+            """\
+            from fastapi import FastAPI, Request
+            app = FastAPI()
+
+            @app.post("/x")
+            async def x(request: Request):
+                data = await request.json()
+                if not isinstance(data, dict):
+                    return {}
+                return {"a": data.get("a")}
+            """,
+            title="a lookalike: Starlette's request in a FastAPI app",
+        ),
     )
 
     def __init__(self, context, run) -> None:  # type: ignore[no-untyped-def]
