@@ -69,7 +69,7 @@ class Body:
     key_reads: dict[cst.CSTNode, str] = field(default_factory=dict)  # data.get("k") / data["k"] -> field name
     presence: dict[cst.Comparison, str] = field(default_factory=dict)  # ``"k" in data`` -> field name
     checks: dict[cst.CSTNode, bool] = field(default_factory=dict)  # isinstance check -> negated
-    inlined: cst.If | None = None  # the helper's object check, in place of ``data = helper()``
+    helper: str | None = None  # ``data = helper()``: the helper, whose object check takes its place
 
 
 class _NotProven(Exception):
@@ -184,7 +184,7 @@ class _Planner:
             raise _NotProven
         target = assign.targets[0].target.value  # type: ignore[attr-defined]
         body = Body(target, None, statement, force, silent, or_empty)  # type: ignore[arg-type]
-        body.inlined = check.with_changes(test=_is_none(target), leading_lines=statement.leading_lines)
+        body.helper = helper.name.value
         return self._finish(body, assign, assign.value, decorated, converted, taken)  # type: ignore[arg-type]
 
     def _finish(
@@ -199,7 +199,7 @@ class _Planner:
         self.at = tree.statements.index(body.statement)
         self.target = assign.targets[0].target
         self.checks = Checks(tree, self.names, self.variable, self.at)
-        if body.inlined is not None:  # the helper's check, now the statement itself
+        if body.helper is not None:  # the helper's check, now the statement itself
             self.checks.assume_object()
         for use in tree.identifiers():
             if use.value == self.variable and use is not self.target:
@@ -273,10 +273,6 @@ class _Planner:
 
 def _docstring(statement: cst.BaseStatement) -> bool:
     return m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())]))
-
-
-def _is_none(variable: str) -> cst.Comparison:
-    return cst.Comparison(cst.Name(variable), [cst.ComparisonTarget(cst.Is(), cst.Name("None"))])
 
 
 def _field_name(key: str, taken: set[str]) -> str:

@@ -191,7 +191,9 @@ class _ImportRemover(cst.CSTTransformer):
     def _kept(node, kept: list[cst.ImportAlias]):
         if len(kept) == len(node.names) or not kept:
             return node  # nothing to remove, or the whole statement: see _without_empty_lines
-        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        # the last name ends as the statement's last did: a parenthesized list one a line keeps
+        # its trailing comma and the line break before ")"
+        kept[-1] = kept[-1].with_changes(comma=node.names[-1].comma)
         return node.with_changes(names=kept)
 
     def _without_empty_lines(self, body: Sequence[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:

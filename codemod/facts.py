@@ -279,3 +279,82 @@ def _returns_name(statement: cst.BaseStatement, function: cst.BaseStatement) -> 
     return isinstance(function, cst.FunctionDef) and m.matches(
         statement, m.SimpleStatementLine([m.Return(m.Name(function.name.value))])
     )
+
+
+# What a Flask view may return that fixes its own status, whatever status its route declares:
+# a response object (make_response keeps its status) or a tuple that gives one.
+FLASK_RESPONSES = frozenset(
+    {
+        "flask.jsonify", "flask.json.jsonify", "flask.make_response", "flask.helpers.make_response",
+        "flask.redirect", "flask.helpers.redirect", "werkzeug.utils.redirect", "flask.Response",
+        "flask.wrappers.Response", "werkzeug.Response", "werkzeug.wrappers.Response",
+        "werkzeug.wrappers.response.Response", "flask.send_file", "flask.helpers.send_file",
+        "flask.send_from_directory", "flask.helpers.send_from_directory", "flask.abort",
+        "flask.helpers.abort", "werkzeug.exceptions.abort",
+    }
+)
+
+
+def has_own_status(
+    value: cst.BaseExpression, names: Callable[[cst.CSTNode], set[str]], responders: frozenset[str] | set[str] = frozenset()
+) -> bool:
+    """Whether a returned ``value`` fixes its status in Flask's make_response: a call of
+    ``FLASK_RESPONSES`` or of a project function in ``responders``, ``(body, 201)``,
+    ``(body, status, headers)``, or ``(response, anything)``."""
+    if isinstance(value, cst.Call):
+        called = names(value.func)
+        return bool(called & FLASK_RESPONSES or called & responders)
+    if not isinstance(value, cst.Tuple) or any(isinstance(e, cst.StarredElement) for e in value.elements):
+        return False
+    elements = [e.value for e in value.elements]
+    if len(elements) == 3:
+        return True
+    if len(elements) != 2:
+        return False
+    return isinstance(elements[1], cst.Integer) or has_own_status(elements[0], names, responders)
+
+
+def responder(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
+    """A function every return of which fixes its status (``return jsonify(error=m), 400``): a
+    view returning what it returns answers with that status whatever its route declares."""
+    returns, generator = _returns(function, nested=False)
+    if not returns or generator:
+        return False
+    return all(r.value is not None and has_own_status(r.value, names) for r in returns)
+
+
+def answers_early(guard: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
+    """Whether a guard decorator (or a factory of one) may answer in the view's stead with a value
+    that does not fix its status: under the route's ``status_code=201`` that answer's 200 would
+    become 201. Its structural returns (``return view(*args, **kwargs)``, ``return wrapped``) are
+    not answers."""
+    structural = m.Return(m.Name() | m.Call(args=[m.Arg(star="*"), m.Arg(star="**")]))
+    returns, _ = _returns(guard, nested=True)
+    return any(r.value is None or not m.matches(r, structural) and not has_own_status(r.value, names) for r in returns)
+
+
+def _returns(function: cst.FunctionDef, nested: bool) -> tuple[list[cst.Return], bool]:
+    """The returns of a function (and of the functions in it with ``nested``), and whether it
+    yields."""
+    returns: list[cst.Return] = []
+    generator = False
+
+    class Returns(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            returns.append(node)
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            nonlocal generator
+            generator = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return nested or node is function
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    function.visit(Returns())
+    return returns, generator

@@ -4,8 +4,9 @@ A blueprint is often defined in one module, given routes in a second and registe
 url_prefix) in a third, inside an app factory; a view's guard decorator may come from a fourth.
 No file alone can tell whether a route can become a FastAPI path operation faithfully, so the
 first pass records, by fully qualified name: the Flask apps (and the bridge each gets), the
-blueprints, every ``register_blueprint`` call, every view with its route decorators, and the
-project's check-then-call decorators. Facts are small and picklable: worker processes gather
+blueprints, every ``register_blueprint`` call, every view with its route decorators, the
+project's check-then-call decorators and the functions that return a response with a status of
+its own (``return jsonify(error=m), 400``). Facts are small and picklable: worker processes gather
 them in parallel and the parent merges them. ``codemod/plan.py`` turns them into a level per
 route, which the transforms and the report read.
 """
@@ -25,9 +26,9 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, Positio
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
-from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
+from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.plan import RoutePlan, plan_view
-from codemod.state import FunctionFacts, StatePlan, function_facts, plan_state
+from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -43,9 +44,11 @@ HTTPAUTH_CLASSES = frozenset(
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
-    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(",
+    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+# What a Flask app's JSON is made by, when set by the project.
+JSON_SETTINGS = frozenset({"json", "json_provider_class", "json_encoder"})
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
 
@@ -79,6 +82,15 @@ class Project:
     # names called in the files the facts pass did not read (no Flask in them): a function
     # that may be called there cannot be given a new parameter
     unseen_calls: set[str] = field(default_factory=set)
+    hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
+    other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
+    # module-level functions every return of which fixes its status (facts.responder), and the
+    # guards (and guard factories) that may answer with a value that does not (answers_early)
+    responders: set[str] = field(default_factory=set)
+    plain_guards: set[str] = field(default_factory=set)
+    # the app's JSON is made its own way (app.json = ..., json_provider_class, app.json.x = ...):
+    # Starlette's JSONResponse would not write what it writes
+    own_json: bool = False
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -95,6 +107,11 @@ class Project:
         self.functions.update(other.functions)
         self.called_outside |= other.called_outside
         self.unseen_calls |= other.unseen_calls
+        self.hooks += other.hooks
+        self.other_hooks |= other.other_hooks
+        self.responders |= other.responders
+        self.plain_guards |= other.plain_guards
+        self.own_json |= other.own_json
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -123,7 +140,8 @@ class Project:
             for plan in plans:
                 view = f"{self.views[(plan.path, plan.function)].module}.{plan.function}"
                 (native if plan.level == "native" else bridged).add(view)
-        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls)
+        hooks = [] if self.other_hooks else self.hooks
+        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks)
 
     @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
@@ -269,7 +287,20 @@ class _FactsVisitor(cst.CSTVisitor):
             return None, False
         return assign.targets[0].target.value, True
 
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        """``app.json = P(app)``, ``app.json.sort_keys = False``, ``json_provider_class = P``
+        (any object's: a false alarm only keeps Flask's JSON)."""
+        target: cst.BaseExpression = node.target
+        while isinstance(target, (cst.Attribute, cst.Subscript)):
+            if isinstance(target, cst.Attribute) and target.attr.value in JSON_SETTINGS:
+                self.facts.own_json = True
+            target = target.value
+        if isinstance(target, cst.Name) and target.value in JSON_SETTINGS - {"json"}:
+            self.facts.own_json = True
+
     def visit_Call(self, node: cst.Call) -> None:
+        if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
+            self.facts.other_hooks = True
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
             self.facts.called_outside |= self._names(node.func)
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:
@@ -292,6 +323,10 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.guards |= self._names(node.name)
             elif kind == "factory":
                 self.facts.guard_factories |= self._names(node.name)
+            if kind is not None and answers_early(node, self._names):
+                self.facts.plain_guards |= self._names(node.name)
+            if responder(node, self._names):
+                self.facts.responders |= self._names(node.name)
         name = node.name.value
         (self.twice if name in self.defined else self.defined).add(name)
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
@@ -300,9 +335,28 @@ class _FactsVisitor(cst.CSTVisitor):
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
+        self._hooks(node)
         self.functions.append(node)
         self.entered.append(self.nesting)
         self.nesting += 1
+
+    def _hooks(self, node: cst.FunctionDef) -> None:
+        """An app's ``@app.before_request`` / ``@app.after_request`` function (a module-level one,
+        or one defined in a factory function)."""
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
+                continue
+            apps = sorted(self._names(target.value) & set(self.facts.apps))
+            if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:
+                self.facts.other_hooks = True
+                continue
+            outer = [f.name.value for f in self.functions]
+            qualified = ".".join([self.module, *outer, node.name.value])
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.facts.hooks.append(hook_facts(node, HOOK_KINDS[target.attr.value], qualified, apps[0], line, self._names))
+            if outer:
+                self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()

@@ -36,6 +36,12 @@ G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
 REQUEST_HEADERS = ("flask.request.headers", "flask.globals.request.headers")
+REQUEST = frozenset({"flask.request", "flask.globals.request"})
+# what a converted hook may read of the request: Starlette's request has it under that name, or
+# (REQUEST_RENAMED) under another
+REQUEST_SAME = ("headers", "method")
+REQUEST_RENAMED = {"path": ("url", "path")}
+HOOK_KINDS = {"before_request": "before", "after_request": "after"}
 # names a guard's primary attribute goes by: the one that becomes the dependency's value
 USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
 AUTHORIZATION = "authorization"
@@ -67,6 +73,7 @@ class FunctionFacts:
     teardown: str | None = None  # the g attribute it pops and closes
     guard: GuardFacts | None = None
     decorators: tuple[frozenset[str], ...] = ()  # qualified names, top to bottom
+    flask_request: bool = False  # refers to flask.request (a ``request`` parameter would hide it)
 
 
 def function_facts(function: cst.FunctionDef, qualified: str, module: str, names: Callable[[cst.CSTNode], set[str]]) -> FunctionFacts:
@@ -82,6 +89,7 @@ def function_facts(function: cst.FunctionDef, qualified: str, module: str, names
         frozenset(reader.nested_calls), frozenset(own | reader.bound), tuple(sorted(reader.assigned_from)),
         function.asynchronous is None, getter, getter_problem, _teardown(function, names),
         _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
+        reader.flask_request,
     )
 
 
@@ -95,6 +103,7 @@ class _Reader(cst.CSTVisitor):
         self.bound: set[str] = set()
         self.assigned_from: set[tuple[str, str]] = set()
         self.depth = 0  # nested functions and lambdas around the node
+        self.flask_request = False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -152,6 +161,10 @@ class _Reader(cst.CSTVisitor):
                 key = _string(node.left)
                 if key is not None:
                     self.reads.add(key)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "request" and self.names(node) & REQUEST:
+            self.flask_request = True
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if self.names(node.value) & G and node.attr.value not in ("get", "pop", "setdefault"):
@@ -300,6 +313,63 @@ def _scheme(checks: list[cst.BaseStatement]) -> str | None:
     return headers[0] if headers else None
 
 
+@dataclass(frozen=True)
+class HookFacts:
+    """An app's ``@app.before_request`` / ``@app.after_request`` function."""
+
+    qualified: str  # module.function, or module.factory.function for one defined in a factory
+    kind: str  # "before" | "after"
+    app: str  # the app's qualified name
+    line: int
+    problem: str | None  # why it cannot run as RequestHooks middleware
+
+
+def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
+    body = _statements(function)
+    params = [p.name.value for p in function.params.params]
+    problem = None
+    if function.params.star_arg != cst.MaybeSentinel.DEFAULT or function.params.kwonly_params or len(params) != (kind == "after"):
+        problem = "its parameters are not Flask's hook parameters"
+    elif function.asynchronous is not None:
+        problem = "an async hook"
+    returns = m.findall(function.body, m.Return())
+    response = params[0] if params else None
+    if problem is None and kind == "before" and any(r.value is not None for r in returns):  # type: ignore[attr-defined]
+        problem = "it may answer in the view's place"
+    if problem is None and kind == "after":
+        last = body[-1] if body else None
+        if len(returns) != 1 or not m.matches(last, m.SimpleStatementLine([m.Return(m.Name(response))])):
+            problem = "it does not return the response it was given"
+        elif any(
+            not m.matches(use, m.Attribute(value=m.Name(response), attr=m.Name("headers") | m.Name("status_code")))
+            for use in _uses_of(function, response)
+        ):
+            problem = "it reads the response beyond its status and headers"
+    for statement in body if problem is None else ():
+        for q in sorted(_flask_names(statement, names)):
+            if q.startswith(tuple(f"{a}." for a in G)):
+                continue
+            attribute = next((q[len(r) + 1:].partition(".")[0] for r in REQUEST if q.startswith(r + ".")), None)
+            if attribute in REQUEST_SAME or attribute in REQUEST_RENAMED:
+                continue
+            problem = problem or f"it uses {q}"
+    return HookFacts(qualified, kind, app, line, problem)
+
+
+def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:
+    """How the body uses a parameter: ``response.headers`` counts as a use of ``response``,
+    through the attribute around it (the bare name where it is used alone, ``return response``
+    excepted)."""
+    uses: list[cst.CSTNode] = []
+    for attribute in m.findall(function.body, m.Attribute(value=m.Name(name))):
+        uses.append(attribute)
+    bare = [n for n in m.findall(function.body, m.Name(name))]
+    as_value = {id(a.value) for a in uses}  # type: ignore[attr-defined]
+    returned = {id(r.value) for r in m.findall(function.body, m.Return(m.Name(name)))}  # type: ignore[attr-defined]
+    uses += [n for n in bare if id(n) not in as_value and id(n) not in returned]
+    return uses
+
+
 # -- the plan -------------------------------------------------------------------------------------
 
 
@@ -323,10 +393,19 @@ class Guard:
     scheme: str | None
 
 
+REQUEST_TOKEN = "request"
+
+
 @dataclass
 class StatePlan:
     resources: dict[str, Resource] = field(default_factory=dict)
     guards: dict[str, Guard] = field(default_factory=dict)
+    # app -> its hooks, converted together into RequestHooks middleware (registration order)
+    hooks: dict[str, list[HookFacts]] = field(default_factory=dict)
+    hook_attributes: frozenset[str] = frozenset()  # g attributes the hooks keep, now on request.state
+    request_param: str = "request"
+    # functions that have Starlette's request as ``request`` already (converted exception handlers)
+    request_sources: frozenset[str] = frozenset()
     # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
     threaded: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # native view -> the state it gets from dependencies (getters and guards) and whether the
@@ -336,14 +415,22 @@ class StatePlan:
     state_readers: dict[str, set[str]] = field(default_factory=dict)
 
     def token_param(self, token: str) -> str:
+        if token == REQUEST_TOKEN:
+            return self.request_param
         return self.resources[token].param if token in self.resources else self.guards[token].param
+
+    @property
+    def hook_functions(self) -> dict[str, HookFacts]:
+        return {h.qualified: h for hooks in self.hooks.values() for h in hooks}
 
 
 def plan_state(
     functions: dict[str, FunctionFacts], native_views: set[str], bridged_views: set[str],
     called_outside: set[str] = frozenset(), unseen_calls: set[str] = frozenset(),  # type: ignore[assignment]
+    hooks: list[HookFacts] = (),  # type: ignore[assignment]
+    request_sources: frozenset[str] = frozenset(),
 ) -> StatePlan:
-    plan = StatePlan()
+    plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
     for f in functions.values():
@@ -397,10 +484,21 @@ def plan_state(
             functions[r].writes & ({guard.primary} | set(guard.others)) for r in readers if r in functions
         ):
             del plan.guards[token]
-    tokens = [*plan.resources, *plan.guards]
+    by_app: dict[str, list[HookFacts]] = {}
+    for hook in sorted(hooks, key=lambda h: (h.app, h.line)):
+        by_app.setdefault(hook.app, []).append(hook)
+    if len(by_app) == 1:  # one app: its hooks run for every request the project answers
+        (app, app_hooks), = by_app.items()
+        written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
+        if all(h.problem is None and h.qualified in functions for h in app_hooks):
+            plan.hooks[app] = app_hooks
+            plan.hook_attributes = frozenset(written)
+    tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
 
     # who needs what: direct needs, then through the functions they call (a fixed point)
     def direct(f: FunctionFacts, token: str) -> bool:
+        if token == REQUEST_TOKEN:
+            return bool(f.reads & plan.hook_attributes) and f.qualified not in plan.hook_functions
         if token in plan.resources:
             return token in f.calls
         return plan.guards[token].primary in f.reads
@@ -410,6 +508,8 @@ def plan_state(
             return False
         if f.getter or f.teardown or f.guard:
             return False
+        if token == REQUEST_TOKEN and (f.qualified in plan.hook_functions or f.qualified in plan.request_sources):
+            return False  # a hook or an exception handler has the request already
         param = plan.token_param(token)
         mine = {local for local, called in f.assigned_from if called == token}
         return param not in f.locals or param in mine
@@ -428,7 +528,27 @@ def plan_state(
     for token in tokens:
         # only what native views reach takes a parameter: other code keeps calling the getter
         views = {v for v in needs[token] if v in native_views}
-        needs[token] &= _reach(functions, views)
+        sources = views | (set(plan.hook_functions) | plan.request_sources if token == REQUEST_TOKEN else set())
+        needs[token] &= _reach(functions, sources) | sources
+    if REQUEST_TOKEN in needs:
+        # every function that reads what the hooks keep must get the request: else they stay
+        # (a factory that defines the hooks has their reads and writes among its own)
+        around = {h.rpartition(".")[0] for h in plan.hook_functions}
+        readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions) - around - plan.request_sources
+        writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
+        helpers = needs[REQUEST_TOKEN] - native_views
+        hook_callers = set(plan.hook_functions) | plan.request_sources
+        if (
+            not readers <= needs[REQUEST_TOKEN] or writers
+            or any(callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers for h in helpers)
+            or helpers & called_outside
+            or any(f.rpartition(".")[2] in unseen_calls for f in helpers)
+        ):
+            plan.hooks.clear()
+            plan.hook_attributes = frozenset()
+            del needs[REQUEST_TOKEN]
+        elif any(functions[f].flask_request for f in needs[REQUEST_TOKEN] if f in functions):
+            plan.request_param = "http_request"  # ``request`` still means Flask's there
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:
@@ -472,7 +592,13 @@ def plan_state(
                 plan.views.setdefault(f.qualified, {}).setdefault(token, False)
                 if touched and any(f.qualified in touched.get(a, set()) for a in guard.others):
                     plan.state_readers.setdefault(f.qualified, set()).add(token)
+    if any(functions[v].flask_request for v in plan.state_readers if v in functions):
+        plan.request_param = "http_request"
     return plan
+
+
+def callers_of(functions: dict[str, FunctionFacts], name: str) -> set[str]:
+    return {f.qualified for f in functions.values() if name in f.calls | f.nested_calls}
 
 
 def _first_below_routes(view: FunctionFacts, guard: str) -> bool:

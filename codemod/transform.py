@@ -106,6 +106,7 @@ class FileRun:
     # (m as written, its relative level, x, x's alias, name, its alias)
     sibling_imports: set[tuple[str, int, str, str | None, str, str | None]] = field(default_factory=set)
     consumed: set[cst.CSTNode] = field(default_factory=set)
+    reused: set[str] = field(default_factory=set)  # names converted code refers to anew
     # imports every use of which was converted: (module, name, asname); removed after the pass
     removable_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
     # imports the converted code needs, (module, name, asname): given to AddImportsVisitor once
@@ -206,6 +207,7 @@ class Transform(cst.CSTTransformer):
         )
         local = next(c for c in candidates if scope is None or _free(scope, c, same))
         self._need_import(module, name, local)
+        self.run.reused.add(local)  # an import of it already there stays, whatever else was consumed
         return cst.Name(local)
 
     def _need_import(self, module: str, name: str, asname: str | None) -> None:
@@ -419,36 +421,66 @@ def import_source(statement: cst.ImportFrom) -> str:
 
 class FlaskUses(Transform):
     """Counts the references to names of Flask, werkzeug and Flask extensions (``flask_*``)
-    that the converted file keeps: the Flask debt the report shows. Converted code adds none and
-    removes few, so the original tree's count is the converted file's. Imports are not counted
-    (their names are bindings, not uses)."""
+    that the converted file keeps: the Flask debt the report shows. Converted code adds none, so
+    the original tree's references less those a transform consumed are the converted file's.
+    Imports are not counted (their names are bindings, not uses). An import of one of those
+    packages every use of which was consumed goes (``FileRun.removable_imports``); one the code
+    never used stays (a re-export)."""
 
     NAME = "flask_uses"
 
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        """Imports every use of which a transform converted away (``consume``) are removed."""
-        scope = self.get_metadata(ScopeProvider, original_node, None)
-        if scope is None or not self.run.consumed:
-            return updated_node
-        for assignment in scope.assignments:
-            statement = getattr(assignment, "node", None)
-            references = getattr(assignment, "references", ())
-            if not isinstance(statement, (cst.Import, cst.ImportFrom)) or not references:
-                continue
-            if not all(reference.node in self.run.consumed for reference in references):
-                continue
-            for alias in statement.names if not isinstance(statement.names, cst.ImportStar) else ():
-                if (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) != assignment.name:
-                    continue
-                if isinstance(statement, cst.Import):
-                    self.run.removable_imports.add((alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias))
-                else:
-                    self.run.removable_imports.add((import_source(statement), alias.evaluated_name, alias.evaluated_alias))
-        return updated_node
+    def __init__(self, context: CodemodContext, run: FileRun) -> None:
+        super().__init__(context, run)
+        self.uses: list[cst.Name] = []
 
     def visit_Name(self, node: cst.Name) -> None:
         for name in self.qualified_names(node):
-            package = name.partition(".")[0]
-            if package in FLASK_PACKAGES or package.startswith("flask_"):
-                self.run.flask_uses += 1
+            if _is_flask_module(name):
+                self.uses.append(node)
                 return
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        consumed = self.run.consumed
+        self.run.flask_uses = sum(1 for node in self.uses if node not in consumed)
+        if not consumed:
+            return updated_node
+        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        removable, kept = set(), set()
+        for scope in scopes:
+            for assignment in scope.assignments:
+                statement = getattr(assignment, "node", None)
+                if not isinstance(statement, (cst.Import, cst.ImportFrom)):
+                    continue
+                keys = _import_keys(statement, assignment.name)
+                if assignment.name in self.run.reused:
+                    kept |= keys  # converted code refers to it anew
+                elif assignment.references and all(reference.node in consumed for reference in assignment.references):
+                    removable |= keys
+                else:
+                    kept |= keys  # the same import elsewhere (in a function) still in use, or a re-export
+        self.run.removable_imports |= removable - kept
+        return updated_node
+
+
+def _is_flask_module(name: str) -> bool:
+    package = name.partition(".")[0]
+    return package in FLASK_PACKAGES or package.startswith("flask_")
+
+
+def _import_keys(statement: cst.Import | cst.ImportFrom, bound: str) -> set[tuple[str, str, str | None]]:
+    """(module as written, name, asname) of the import in ``statement`` that binds ``bound``:
+    a Flask import, or a project one (``from .db import get_db``) whose uses were all converted."""
+    if isinstance(statement, cst.ImportFrom):
+        if isinstance(statement.names, cst.ImportStar):
+            return set()
+        module = import_source(statement)
+        return {
+            (module, alias.evaluated_name, alias.evaluated_alias)
+            for alias in statement.names
+            if (alias.evaluated_alias or alias.evaluated_name) == bound
+        }
+    return {
+        (alias.evaluated_name, alias.evaluated_name, alias.evaluated_alias)
+        for alias in statement.names
+        if (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) == bound
+    }

@@ -40,7 +40,7 @@ def x(n):  # n comes from the path
 """
 FASTAPI_APP = """\
 # the service's entry module
-from flask import Flask, jsonify
+from flask import Flask
 from flask2fastapi_runtime import FlaskBridge
 
 # the application
@@ -48,10 +48,10 @@ app = Flask(__name__)  # created once
 api = FlaskBridge(app)
 
 
-@api.post('/x/{n}')  # create an x
+@api.post('/x/{n}', status_code=201)  # create an x
 def x(n: int):  # n comes from the path
     # the view's comment
-    return jsonify(n=n), 201  # created
+    return {"n": n}  # created
 """
 BRIDGE_LINE = "app = Flask(__name__)  # created once\napi = FlaskBridge(app)\n"
 RUN_DEBUG = FLASK_APP + "\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"
@@ -121,10 +121,10 @@ def test_comments_survive_conversion(in_place):
     for comment in (
         "# the service's entry module",
         "# the application\n" + BRIDGE_LINE,
-        "@api.post('/x/{n}')  # create an x",
+        "@api.post('/x/{n}', status_code=201)  # create an x",
         "def x(n: int):  # n comes from the path",
         "    # the view's comment",
-        "return jsonify(n=n), 201  # created",
+        'return {"n": n}  # created',
     ):
         assert comment in text
 
@@ -141,7 +141,7 @@ def test_convert_exits_3_when_a_todo_marker_was_added(tmp_path):
     result = invoke("convert", target, "--jobs", "1")
     assert result.exit_code == 3, result.output
     text = target.read_text()
-    assert text.startswith("# the service's entry module\nfrom flask import Flask, jsonify\nimport uvicorn\n")
+    assert text.startswith("# the service's entry module\nfrom flask import Flask\nimport uvicorn\n")
     assert "    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() counterpart" in text
     assert text.endswith("if __name__ == '__main__':\n    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() "
                          "counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` "
@@ -232,8 +232,8 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     assert "+from flask2fastapi_runtime import FlaskBridge" in body
     assert " app = Flask(__name__)  # created once" in body
     assert "+api = FlaskBridge(app)" in body
-    assert "+@api.post('/x/{n}')  # create an x" in body
-    assert "     return jsonify(n=n), 201  # created" in body
+    assert "+@api.post('/x/{n}', status_code=201)  # create an x" in body
+    assert '+    return {"n": n}  # created' in body
     assert "     # the view's comment" in body  # an unchanged context line
 
 
@@ -306,7 +306,7 @@ def test_syntax_error_is_reported_and_the_file_left_byte_identical(mixed_run):
 def test_other_files_of_a_run_with_a_syntax_error_still_convert(mixed_run):
     files, _, _ = mixed_run
     text = files["app.py"].read_text()
-    assert BRIDGE_LINE in text and "@api.post('/x/{n}')" in text
+    assert BRIDGE_LINE in text and "@api.post('/x/{n}', status_code=201)" in text
     assert files["util.py"].read_text() == NOT_FLASK
 
 
@@ -439,7 +439,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(tmp_path):
     assert "@bp.route('/items/<int:item_id>')" in (two / "shop" / "views.py").read_text()
     routes = json.loads(report_two.read_text())["routes"]
     assert [(r["rule"], r["level"], r["reason"]) for r in routes] == [
-        ("/x/<int:n>", "native", "Flask left on its code path: app.x uses jsonify"),
+        ("/x/<int:n>", "idiomatic", None),
         ("/shop/items/<int:item_id>", "bridged", "blueprint never registered by the project"),
     ]
     assert json.loads(report_one.read_text()) == json.loads(report_two.read_text())
@@ -499,7 +499,7 @@ def test_installed_console_script_converts_a_file(tmp_path):
     assert "app.py:" in done.stderr and "F2F151" in done.stderr
     text = target.read_text()
     assert "from flask2fastapi_runtime import FlaskBridge\n" in text
-    assert "@api.post('/x/{n}')  # create an x" in text
+    assert "@api.post('/x/{n}'" in text  # the installed transforms: status_code= or not
     assert text.endswith("    uvicorn.run(api, port=5000)\n")
 
 

@@ -61,14 +61,14 @@ def test_a_route_whose_path_has_no_flask_is_idiomatic_and_a_helper_across_module
 
 def test_a_hook_of_the_app_is_on_every_route_path(tmp_path):
     hooked = APP + textwrap.indent(textwrap.dedent("""
-        from flask import g
+        from flask import g, request
 
         @app.before_request
         def stamp():
-            g.seen = True
+            g.seen = request.args.get("seen")  # query args: this hook stays Flask's
         """), "    ")
     found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": hooked, "shop/helpers.py": HELPERS})
-    assert found["pure"] == ("native", "Flask left on its code path: app.stamp uses before_request, g")
+    assert found["pure"] == ("native", "Flask left on its code path: app.stamp uses before_request, g, request")
 
 
 def test_a_blueprint_hook_is_on_its_own_routes_only(tmp_path):

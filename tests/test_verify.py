@@ -46,7 +46,11 @@ def test_a_changed_answer_and_a_lost_route_fail(tmp_path, converted):
     shutil.copytree(converted, broken)
     orders = broken / "shop" / "orders.py"
     text = orders.read_text()
-    orders.write_text(text.replace('{"X-Scaled": "yes"}', '{"X-Scaled": "no"}').replace('"/{token}/receipt"', '"/{token}/receipts"'))
+    assert 'response.headers["X-Scaled"] = "yes"' in text
+    orders.write_text(
+        text.replace('response.headers["X-Scaled"] = "yes"', 'response.headers["X-Scaled"] = "no"')
+        .replace('"/{token}/receipt"', '"/{token}/receipts"')
+    )
     result = run(SHOP / "input", broken, "--app", "shop.app:app", "--requests", script(tmp_path))
     assert result.exit_code == EXIT_DIFFERENT, result.output
     assert "missing route GET /api/orders/{token}/receipt\n" in result.output

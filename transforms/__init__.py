@@ -5,12 +5,15 @@ Each module converts one concern; see its docstring. Every transform reads the p
 which edits a statement sees first.
 """
 
+from transforms.aborts import AbortsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.request_state import RequestStateTransform
+from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
 ORDER = (
@@ -19,6 +22,9 @@ ORDER = (
     RequestParamsTransform,
     JsonBodiesTransform,
     RequestStateTransform,
+    ResponsesTransform,
+    AbortsTransform,
+    UrlForTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ScopeProvider
+from libcst.metadata import GlobalScope, ParentNodeProvider, ScopeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.plan import RoutePlan
@@ -210,3 +210,68 @@ def without_statements(block: cst.IndentedBlock, drop: Callable[[cst.BaseStateme
             carried = []
         kept.append(statement)
     return block.with_changes(body=kept)
+
+
+class OwnBody(cst.CSTVisitor):
+    """The returns, expression statements and calls of a function's own body: not those of the
+    functions, lambdas or classes defined in it, which run when and where those are called.
+    ``generator``: the body yields (its returns are no response)."""
+
+    def __init__(self, function: cst.FunctionDef) -> None:
+        super().__init__()
+        self.function = function
+        self.returns: list[cst.Return] = []
+        self.statements: list[cst.Expr] = []
+        self.calls: list[cst.Call] = []
+        self.generator = False
+        function.visit(self)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.function
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.returns.append(node)
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self.statements.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.generator = True
+
+
+def guarded(transform: Transform, node: cst.CSTNode) -> bool:
+    """Whether an exception raised at ``node`` may be caught or inspected before it leaves its
+    function: ``node`` is in the body of a ``try`` with handlers or of a ``with`` (a context
+    manager sees the exception: ``contextlib.suppress``)."""
+    child, parent = node, transform.get_metadata(ParentNodeProvider, node, None)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.Module)):
+        if isinstance(parent, (cst.Try, cst.TryStar)) and child is parent.body and parent.handlers:
+            return True
+        if isinstance(parent, cst.With) and child is parent.body:
+            return True
+        child, parent = parent, transform.get_metadata(ParentNodeProvider, parent, None)
+    return False
+
+
+def enclosing_function(transform: Transform, node: cst.CSTNode) -> cst.FunctionDef | None:
+    """The function whose own body ``node`` is in (None at module level, in a class body or
+    in a lambda)."""
+    parent = transform.get_metadata(ParentNodeProvider, node, None)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        parent = transform.get_metadata(ParentNodeProvider, parent, None)
+    return parent if isinstance(parent, cst.FunctionDef) else None
+
+
+def names_used(function: cst.FunctionDef) -> set[str]:
+    """Every identifier in a function (its own and nested code): a parameter added by that name
+    could shadow one of them."""
+    return {n.value for n in m.findall(function, m.Name())}  # type: ignore[union-attr]

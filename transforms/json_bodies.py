@@ -22,6 +22,7 @@ and FastAPI answers a body that does not fit with 422.
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from codemod.bodies import Body, Field
@@ -51,7 +52,9 @@ class JsonBodiesTransform(Transform):
                 return {"title": title, "sent": "title" in data}, 201
             """,
             """\
-            from flask import Flask, abort
+            from flask import Flask
+            from fastapi import HTTPException
+            from fastapi.responses import JSONResponse
             from flask2fastapi_runtime import FlaskBridge, FlaskJson
             from pydantic import BaseModel
             from typing import Annotated
@@ -64,16 +67,16 @@ class JsonBodiesTransform(Transform):
 
                 title: str | None = None
 
-            @api.post("/notes")
+            @api.post("/notes", status_code=201)
             def create_note(
                 data: Annotated[CreateNoteBody | None, FlaskJson(silent=True, or_empty=True)] = None,
             ):
                 if data is None:
-                    abort(400, description="body must be an object")
+                    raise HTTPException(status_code=400, detail="body must be an object")
                 title = data.title
                 if title is not None and not isinstance(title, str):
-                    return {"error": "title must be a string"}, 400
-                return {"title": title, "sent": "title" in data.model_fields_set}, 201
+                    return JSONResponse({"error": "title must be a string"}, status_code=400)
+                return {"title": title, "sent": "title" in data.model_fields_set}
             """,
             title="silent, or {}, an object check, a key and a presence test",
         ),
@@ -91,6 +94,7 @@ class JsonBodiesTransform(Transform):
             """,
             """\
             from flask import Flask
+            from fastapi.responses import JSONResponse
             from flask2fastapi_runtime import FlaskBridge, FlaskJson
             from pydantic import BaseModel
             from typing import Annotated
@@ -104,11 +108,11 @@ class JsonBodiesTransform(Transform):
                 name: str | None = None
                 price: int = 0
 
-            @api.post("/items")
+            @api.post("/items", status_code=201)
             def create_item(data: Annotated[CreateItemBody | None, FlaskJson()] = None):
                 if data is None or not isinstance(data.name, str):
-                    return {"error": "name is required"}, 400
-                return {"name": data.name, "price": data.price}, 201
+                    return JSONResponse({"error": "name is required"}, status_code=400)
+                return {"name": data.name, "price": data.price}
             """,
             title="Flask's 415/400 from its own get_json; data['name'] where a check proved it sent",
         ),
@@ -184,6 +188,7 @@ class JsonBodiesTransform(Transform):
         self.checks: dict[cst.CSTNode, tuple[Body, bool]] = {}
         self.presence: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.models: dict[str, tuple[str, cst.ClassDef]] = {}  # view -> (model, its class)
+        self.helpers: dict[str, Body] = {}  # view -> its body, read through a helper
         self.taken: set[str] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -234,13 +239,9 @@ class JsonBodiesTransform(Transform):
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         body = self.blocks.get(original_node)
-        if body is None:
+        if body is None or body.helper is not None:  # ``data = helper()``: see leave_Module
             return updated_node
-        if body.inlined is None:
-            return without_statements(updated_node, body.statement.deep_equals)
-        # ``data = read_object()``: the helper's object check, where the call was
-        inlined = body.inlined
-        return updated_node.with_changes(body=[inlined if s.deep_equals(body.statement) else s for s in updated_node.body])
+        return without_statements(updated_node, body.statement.deep_equals)
 
     # -- the parameter and the model ------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
@@ -252,6 +253,8 @@ class JsonBodiesTransform(Transform):
         view = original_node.name.value
         model = self._model_name(original_node)
         self.models[view] = (model, self._model(original_node, view, model, body))
+        if body.helper is not None:
+            self.helpers[view] = body
         if self.run.options.native_validation:
             return with_parameter(updated_node, body.variable, cst.Name(model))
         flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
@@ -302,17 +305,37 @@ class JsonBodiesTransform(Transform):
         return cst.AnnAssign(cst.Name(entry.name), cst.Annotation(annotation), value=default)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        """Each model right above its view (views are module-level functions)."""
+        """Each model right above its view (views are module-level functions); in a view that
+        read its body through a helper, the helper's object check where the call was, as the
+        other transforms left it (an abort converted there is converted here too)."""
         if not self.models:
             return updated_node
+        functions = {s.name.value: s for s in updated_node.body if isinstance(s, cst.FunctionDef)}
         statements: list[cst.BaseStatement] = []
         for statement in updated_node.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value in self.models:
                 _, model = self.models.pop(statement.name.value)
                 blank = [line for line in statement.leading_lines if line.comment is None]
                 statements.append(model.with_changes(leading_lines=blank))
+                body = self.helpers.get(statement.name.value)
+                if body is not None:
+                    statement = _with_check(statement, functions[body.helper], body)  # type: ignore[index]
             statements.append(statement)
         return updated_node.with_changes(body=statements)
+
+
+def _with_check(view: cst.FunctionDef, helper: cst.FunctionDef, body: Body) -> cst.FunctionDef:
+    """``view`` with the helper's object check (``if data is None: ...``) for ``data = helper()``."""
+    own = [s for s in helper.body.body if not m.matches(s, m.SimpleStatementLine([m.Expr(m.SimpleString())]))]
+    check = own[1]
+    assert isinstance(check, cst.If)
+    call = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name(body.variable))], m.Call(func=m.Name(body.helper)))])
+    block = view.body
+    lines = [
+        check.with_changes(test=_is(body.variable, cst.Is()), leading_lines=s.leading_lines) if m.matches(s, call) else s
+        for s in block.body
+    ]
+    return view.with_changes(body=block.with_changes(body=lines))
 
 
 def _is(variable: str, operator: cst.BaseCompOp) -> cst.Comparison:

@@ -24,9 +24,9 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
-from codemod.state import ABORT, G, Guard, Resource
-from codemod.transform import Transform
-from transforms._flask import kwarg, string_literal
+from codemod.state import ABORT, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
+from codemod.transform import Example, Transform
+from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
 
 SCHEMES = {
@@ -38,6 +38,165 @@ SCHEMES = {
 class RequestStateTransform(Transform):
     NAME = "request_state"
     DESCRIPTION = "g-kept user and resources -> dependencies (Depends), threaded as parameters"
+    EXAMPLES = (
+        Example(
+            """\
+            import functools
+            import sqlite3
+
+            from flask import Flask, abort, g, request
+
+            app = Flask(__name__)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = sqlite3.connect("app.db")
+                return g.db
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            def login_required(view):
+                @functools.wraps(view)
+                def wrapped(*args, **kwargs):
+                    key = request.headers.get("X-Api-Key")
+                    if key is None:
+                        abort(401, description="missing key")
+                    g.user = get_db().execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                    if g.user is None:
+                        abort(401)
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            def greeting():
+                return f"hello {g.user[0]}"
+
+
+            @app.get("/me")
+            @login_required
+            def me():
+                return {"greeting": greeting()}
+
+
+            @app.post("/ping")
+            @login_required
+            def ping():
+                get_db().execute("INSERT INTO pings DEFAULT VALUES")
+                return {}
+            """,
+            """\
+            import sqlite3
+
+            from flask import Flask, g
+            from fastapi import Depends, HTTPException, Request
+            from fastapi.security import APIKeyHeader
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = sqlite3.connect("app.db")
+                return g.db
+
+
+            def provide_db():
+                \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
+                db = sqlite3.connect("app.db", check_same_thread=False)
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+
+            DbDep = Annotated[Any, Depends(provide_db)]
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            # declares the scheme for OpenAPI; the checks below read the header themselves
+            login_required_scheme = APIKeyHeader(name="X-Api-Key", auto_error=False)
+
+
+            def login_required(
+                request: Request,
+                db: DbDep,
+                credentials: Annotated[str | None, Depends(login_required_scheme)],
+            ):
+                key = request.headers.get("X-Api-Key")
+                if key is None:
+                    raise HTTPException(status_code=401, detail="missing key")
+                user = db.execute("SELECT name FROM keys WHERE key = ?", (key,)).fetchone()
+                if user is None:
+                    raise HTTPException(status_code=401)
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(login_required)]
+
+
+            def greeting(user):
+                return f"hello {user[0]}"
+
+
+            @api.get("/me")
+            def me(user: CurrentUser):
+                return {"greeting": greeting(user=user)}
+
+
+            @api.post("/ping", dependencies=[Depends(login_required)])
+            def ping(db: DbDep):
+                db.execute("INSERT INTO pings DEFAULT VALUES")
+                return {}
+            """,
+            title="a g-kept connection and a guard storing the user become dependencies; a helper gets the user passed in",
+        ),
+        Example(
+            """\
+            from functools import wraps
+
+            from flask import g, jsonify, request
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = object()
+                return g.db
+
+
+            def token_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("Authorization") != "Bearer ok":
+                        return jsonify(error="unauthorized"), 401
+                    g.user = "ann"
+                    return view(*args, **kwargs)
+
+                return wrapped
+            """,
+            title="a getter without a teardown, and a guard that refuses with a response, stay as they are",
+        ),
+    )
 
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
@@ -48,7 +207,24 @@ class RequestStateTransform(Transform):
     # -- where we are ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         qualified = f"{self.module}.{node.name.value}" if not self.functions and self._module_level(node) else None
+        if self.functions and self.functions[-1][0] is not None:
+            nested = f"{self.functions[-1][0]}.{node.name.value}"
+            if nested in self.plan.hook_functions:
+                self._hook_stack.append(nested)
         self.functions.append((qualified, node))
+
+    @property
+    def _hook_stack(self) -> list[str]:
+        if not hasattr(self, "_hooks_in"):
+            self._hooks_in: list[str] = []
+        return self._hooks_in
+
+    def _in_hook(self) -> str | None:
+        """The converted hook whose body we are in (its own, or a module-level hook's)."""
+        if self._hook_stack:
+            return self._hook_stack[-1]
+        owner = self.functions[0][0] if len(self.functions) == 1 else None
+        return owner if owner in self.plan.hook_functions else None
 
     def _module_level(self, node: cst.FunctionDef) -> bool:
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
@@ -65,6 +241,9 @@ class RequestStateTransform(Transform):
         if guard is not None:  # the dependency takes the resources its checks use
             facts = self.run.project.functions[guard].guard
             return {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+        hook = self._in_hook()
+        if hook is not None or (owner is not None and owner in self.plan.request_sources):
+            return {REQUEST_TOKEN: True} if self.plan.hooks else {}  # its own request parameter
         if owner is None:
             return {}
         if owner in self.plan.views:
@@ -75,13 +254,26 @@ class RequestStateTransform(Transform):
         """State a nested function sees through its closure: the user, not resources (which the
         dependency may have closed by the time a nested function, a streamed body, runs)."""
         outer = self.functions[0][0] if self.functions else None
-        return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards}
+        return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards or t == REQUEST_TOKEN}
 
     # -- expressions ----------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         names = self.qualified_names(original_node.func)
         owner = self._owner()
         here = self._tokens(owner) if owner is not None or self._in_guard() else self._enclosing_tokens()
+        hook = self._in_hook()
+        func = original_node.func
+        if (  # g.get("request_id"[, default]) -> getattr(request.state, "request_id", default)
+            isinstance(func, cst.Attribute) and func.attr.value == "get" and self.qualified_names(func.value) & G
+            and original_node.args and _literal(original_node.args[0].value) in self.plan.hook_attributes
+            and (hook is not None or REQUEST_TOKEN in here) and len(original_node.args) <= 2
+        ):
+            self.consume(func.value)
+            state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+            default = updated_node.args[1].value if len(updated_node.args) == 2 else cst.Name("None")
+            return cst.Call(cst.Name("getattr"), [
+                cst.Arg(state, comma=_COMMA), cst.Arg(updated_node.args[0].value, comma=_COMMA), cst.Arg(default),
+            ])
         for getter in names & set(self.plan.resources):
             if getter in here and not original_node.args:
                 self.consume(original_node.func)
@@ -94,7 +286,7 @@ class RequestStateTransform(Transform):
                 if param in given:
                     continue
                 if token in here:
-                    extra.append(kwarg(param, cst.Name(param)))
+                    extra.append(kwarg(param, cst.Name(self._local(token, owner))))
                 elif token in self.plan.resources:
                     extra.append(kwarg(param, cst.Call(self._getter(original_node, token))))
             if extra:
@@ -105,24 +297,47 @@ class RequestStateTransform(Transform):
         return updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        # the guard's request is now its Request parameter
-        if self._in_guard() and self.qualified_names(original_node) & {"flask.request", "flask.globals.request"}:
+        # the request of a guard or a hook is now its Request parameter
+        if (self._in_guard() or self._in_hook()) and self.qualified_names(original_node) & REQUEST:
             self.consume(original_node)
         return updated_node
 
+    def _request_name(self, hook: str | None) -> str:
+        owner = self.functions[0][0] if self.functions else None
+        return "request" if hook is not None or owner in self.plan.request_sources else self.plan.request_param
+
+    def _local(self, token: str, owner: str | None) -> str:
+        """The name a piece of state goes by where it is passed on."""
+        if token == REQUEST_TOKEN:
+            return self._request_name(self._in_hook())
+        return self.plan.token_param(token)
+
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        hook = self._in_hook()
+        if hook is not None and self.qualified_names(original_node.value) & REQUEST:
+            renamed = REQUEST_RENAMED.get(original_node.attr.value)
+            if renamed is not None:  # request.path -> request.url.path
+                value: cst.BaseExpression = updated_node.value
+                for part in renamed:
+                    value = cst.Attribute(value, cst.Name(part))
+                return value
+            return updated_node
         if not self.qualified_names(original_node.value) & G:
             return updated_node
         attribute = original_node.attr.value
         owner = self._owner()
         here = self._tokens(owner) if owner is not None else self._enclosing_tokens()
+        if attribute in self.plan.hook_attributes and (hook is not None or REQUEST_TOKEN in here):
+            self.consume(original_node)
+            return cst.Attribute(cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state")), cst.Name(attribute))
         for token, guard in self.plan.guards.items():
             if attribute == guard.primary and (token in here or self._in_guard() == token):
                 self.consume(original_node)
                 return cst.Name(guard.param)
             if attribute in guard.others and (owner in self.plan.state_readers or self._in_guard() == token):
                 self.consume(original_node)
-                return cst.Attribute(cst.Attribute(cst.Name("request"), cst.Name("state")), cst.Name(attribute))
+                name = "request" if self._in_guard() == token else self.plan.request_param
+                return cst.Attribute(cst.Attribute(cst.Name(name), cst.Name("state")), cst.Name(attribute))
         return updated_node
 
     # -- statements -----------------------------------------------------------------------------
@@ -165,6 +380,13 @@ class RequestStateTransform(Transform):
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         qualified, _ = self.functions.pop()
+        hook = None
+        if qualified in self.plan.hook_functions:  # a module-level hook
+            hook = qualified
+        elif self._hook_stack and self._hook_stack[-1].endswith("." + original_node.name.value) and self.functions and len(self.functions) == 1:
+            hook = self._hook_stack.pop()  # a hook defined in a factory
+        if hook is not None:
+            return self._hook(original_node, updated_node, self.plan.hook_functions[hook])
         if self.functions or qualified is None:
             return updated_node
         if qualified in self.plan.guards:
@@ -188,10 +410,14 @@ class RequestStateTransform(Transform):
                 updated = with_parameter(updated, self.plan.token_param(token), self._alias(original, token))
             else:
                 module, _, name = token.rpartition(".")
-                guard = cst.Name(name) if module == self.module else self.import_reference(original, module, name, replaces=False)
+                if module == self.module:
+                    guard: cst.BaseExpression = cst.Name(name)
+                else:
+                    guard = self.import_reference(original, module, name, replaces=False)
                 listed.append(self._depends(original, guard))
         if qualified in self.plan.state_readers:
-            updated = with_parameter(updated, "request", self.import_reference(original, "fastapi", "Request", replaces=False))
+            request = self.import_reference(original, "fastapi", "Request", replaces=False)
+            updated = with_parameter(updated, self.plan.request_param, request)
         if listed:
             updated = with_route_options(self, original, updated, [kwarg("dependencies", cst.List([cst.Element(d) for d in listed]))])
         guards = set(self.plan.guards)
@@ -201,12 +427,45 @@ class RequestStateTransform(Transform):
         kept = [d for o, d in zip(original.decorators, updated.decorators) if not self.qualified_names(o.decorator) & guards]
         return updated.with_changes(decorators=kept)
 
+    def _hook(self, original: cst.FunctionDef, updated: cst.FunctionDef, hook: HookFacts):
+        """A converted hook: Starlette's request (and the response head) as parameters, no
+        decorator; after the app's last hook, the middleware that runs them all."""
+        request = self.import_reference(original, "fastapi", "Request", replaces=False)
+        params = [cst.Param(cst.Name("request"), cst.Annotation(request))]
+        if hook.kind == "after":
+            head = self.import_reference(original, RUNTIME, "ResponseHead", replaces=False)
+            name = original.params.params[0].name.value
+            params.append(cst.Param(cst.Name(name), cst.Annotation(head)))
+        for decorator in original.decorators:
+            self.consume(decorator.decorator)
+        decorators = [
+            d for o, d in zip(original.decorators, updated.decorators)
+            if not (isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+        ]
+        leading = list(updated.leading_lines)
+        if original.decorators and not decorators:  # the comment above the decorator stays above the def
+            leading = [*leading, *updated.decorators[0].leading_lines]
+        function = updated.with_changes(params=cst.Parameters(_with_commas(params)), decorators=decorators, leading_lines=leading)
+        hooks = self.plan.hooks[hook.app]
+        if hook is not hooks[-1]:
+            return function
+        app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+        bridge = bridge_reference(self, app, app)
+        middleware = self.import_reference(original, RUNTIME, "RequestHooks", replaces=False)
+        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in ("before", "after")}
+        args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in ("before", "after") if listed[kind].elements]
+        call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
+        blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
+        return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])
+
     def _depends(self, anchor: cst.CSTNode, dependency: cst.BaseExpression) -> cst.Call:
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
         return cst.Call(depends, [cst.Arg(dependency)])
 
     def _alias(self, anchor: cst.CSTNode, token: str) -> cst.BaseExpression:
         """The Annotated alias of a piece of state, imported from where it is defined."""
+        if token == REQUEST_TOKEN:
+            return self.import_reference(anchor, "fastapi", "Request", replaces=False)
         if token in self.plan.resources:
             alias, owner = self.plan.resources[token].alias, token
         else:
@@ -303,12 +562,16 @@ class RequestStateTransform(Transform):
 
     def _getter(self, anchor: cst.CSTNode, token: str) -> cst.Name:
         if token in self._getters:
+            self.run.reused.add(self._getters[token])
             return cst.Name(self._getters[token])
         module, _, name = token.rpartition(".")
         return self.import_reference(anchor, module, name, replaces=False)
 
     def _dependency_of_guard(self, original: cst.FunctionDef, updated: cst.FunctionDef, guard: Guard) -> cst.FlattenSentinel:
         wrapper = next(s for s in updated.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
+        original_wrapper = next(s for s in original.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
+        for name in m.findall(original_wrapper.decorators[0], m.Name()):
+            self.consume(name)  # @functools.wraps(view) goes with the wrapper
         checks = [s for s in wrapper.body.body][:-1]  # type: ignore[attr-defined]
         docstring = updated.body.body[0] if m.matches(updated.body.body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else None  # type: ignore[index]
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
@@ -367,6 +630,19 @@ def _primary_to_local(statement: cst.BaseStatement, param: str) -> cst.BaseState
     """``user = ...`` where leave_Attribute made ``g.user = ...`` into ``user = ...`` already;
     nothing else to do (kept as a seam for the secondary attributes)."""
     return statement
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _with_commas(items: list) -> list:
+    """Arguments or parameters separated by ", " (the last without a comma)."""
+    return [item.with_changes(comma=_COMMA) for item in items[:-1]] + items[-1:]
+
+
+def _literal(node: cst.BaseExpression) -> str | None:
+    value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
 
 
 def _popped_local(teardown: cst.FunctionDef) -> str:

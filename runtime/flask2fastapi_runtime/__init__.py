@@ -8,6 +8,7 @@
 - ``FlaskJson`` (json_body): ``data: Annotated[Model | None, FlaskJson()] = None``, the JSON body
   as the view's ``request.get_json()`` read it, as a Pydantic model.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
+- ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
@@ -16,8 +17,11 @@
 from .bridge import FlaskBridge, bridge_of
 from .json_body import FlaskJson
 from .params import OrDefault
+from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
 from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
-__all__ = ["BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "as_wsgi", "bridge_of"]
+__all__ = [
+    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of",
+]

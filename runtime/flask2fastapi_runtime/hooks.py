@@ -1,0 +1,96 @@
+"""Request hooks as pure ASGI middleware: what Flask's before_request and after_request were.
+
+A converted app's hooks are plain functions of Starlette objects::
+
+    def start_request(request: Request) -> None:
+        request.state.started = time.perf_counter()
+
+    def finish_request(request: Request, response: ResponseHead) -> None:
+        response.headers["X-Time"] = f"{time.perf_counter() - request.state.started:.3f}"
+
+    api.add_middleware(RequestHooks, before=[start_request], after=[finish_request])
+
+``RequestHooks`` runs them around every request the app answers, in Flask's order: the before
+hooks in the order given, then the app, then the after hooks in the reverse order (Flask runs
+after_request functions last registered, first called). A before hook that returns a response
+answers the request in the app's place, and the after hooks still see it, as in Flask. An after
+hook reads and changes the status and headers of the response about to be sent
+(``ResponseHead``); it does not see or replace the body, which may not be made yet (a streamed
+body). That is why a converted after hook is one that only touches those.
+
+It is pure ASGI middleware (no BaseHTTPMiddleware, whose extra task and body copies cost time
+on every request), and sits outside the bridge: its hooks see the answers of native routes,
+of Flask's bridged views and of FastAPI's own routes alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Before = Callable[[Request], Any]
+After = Callable[[Request, "ResponseHead"], Any]
+
+
+class ResponseHead:
+    """The status and headers of the response being sent, as an after hook may change them."""
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+        self.headers = MutableHeaders(scope=message)
+
+    @property
+    def status_code(self) -> int:
+        return self._message["status"]
+
+    @status_code.setter
+    def status_code(self, value: int) -> None:
+        self._message["status"] = value
+
+
+class RequestHooks:
+    """Pure ASGI middleware running before and after hooks around each HTTP request."""
+
+    def __init__(self, app: ASGIApp, before: Sequence[Before] = (), after: Sequence[After] = ()) -> None:
+        self.app = app
+        self.before = tuple(before)
+        self.after = tuple(reversed(after))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)  # no receive: hooks read the request's head, not its body
+
+        async def send_with_hooks(message: Message) -> None:
+            if message["type"] == "http.response.start" and self.after:
+                head = ResponseHead(message)
+                for hook in self.after:
+                    returned = await _called(hook, request, head)
+                    if returned is not None and returned is not head:
+                        raise TypeError(f"{hook.__qualname__}: an after hook changes the response it is given; it returned another")
+            await send(message)
+
+        for hook in self.before:
+            answer = await _called(hook, request)
+            if answer is not None:
+                if not isinstance(answer, Response):
+                    raise TypeError(f"{hook.__qualname__}: a before hook returns None or a Starlette Response, not {type(answer).__name__}")
+                await answer(scope, receive, send_with_hooks)
+                return
+        await self.app(scope, receive, send_with_hooks)
+
+
+async def _called(hook: Callable[..., Any], *args: Any) -> Any:
+    """A hook's result. As FastAPI does for path operations and dependencies, an ``async def``
+    hook runs on the event loop and a ``def`` one in the thread pool, where blocking is safe."""
+    if inspect.iscoroutinefunction(hook):
+        return await hook(*args)
+    return await run_in_threadpool(hook, *args)

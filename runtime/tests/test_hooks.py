@@ -1,0 +1,128 @@
+"""RequestHooks answers like Flask's before_request/after_request hooks did, on native routes,
+bridged Flask views and plain FastAPI routes alike."""
+
+from __future__ import annotations
+
+from a2wsgi import WSGIMiddleware
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from flask import Flask, g, jsonify, request
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from flask2fastapi_runtime import FlaskBridge, FlaskRoute, RequestHooks, ResponseHead
+
+REQUESTS = [
+    ("GET", "/native", {}),
+    ("GET", "/bridged", {}),
+    ("GET", "/native", {"X-Block": "yes"}),
+    ("GET", "/bridged", {"X-Block": "yes"}),
+    ("GET", "/nowhere", {}),
+    ("POST", "/native", {}),
+]
+
+
+def flask_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.before_request
+    def first():
+        g.trail = ["first"]
+
+    @app.before_request
+    def block():
+        if request.headers.get("X-Block"):
+            return jsonify(error="blocked"), 403
+        g.trail.append("block")
+
+    @app.after_request
+    def outer(response):
+        response.headers["X-Outer"] = "set last"
+        response.headers["X-Order"] = response.headers.get("X-Order", "") + "outer"
+        return response
+
+    @app.after_request
+    def inner(response):
+        response.headers["X-Order"] = "inner,"
+        response.headers["X-Status"] = str(response.status_code)
+        return response
+
+    @app.get("/native")
+    def native():
+        return {"trail": g.trail}
+
+    @app.get("/bridged")
+    def bridged():
+        return {"ok": True}
+
+    return app
+
+
+def first(request: Request) -> None:
+    request.state.trail = ["first"]
+
+
+async def block(request: Request) -> JSONResponse | None:
+    if request.headers.get("X-Block"):
+        return JSONResponse({"error": "blocked"}, status_code=403)
+    request.state.trail.append("block")
+    return None
+
+
+def outer(request: Request, response: ResponseHead) -> ResponseHead:
+    response.headers["X-Outer"] = "set last"
+    response.headers["X-Order"] = response.headers.get("X-Order", "") + "outer"
+    return response
+
+
+def inner(request: Request, response: ResponseHead) -> None:
+    response.headers["X-Order"] = "inner,"
+    response.headers["X-Status"] = str(response.status_code)
+
+
+def converted_app() -> FlaskBridge:
+    app = Flask(__name__)
+
+    @app.get("/bridged")  # a Flask view the hooks wrap as well
+    def bridged():
+        return {"ok": True}
+
+    api = FlaskBridge(app)
+    router = APIRouter(route_class=FlaskRoute)
+
+    @router.get("/native", name="native")
+    def native(request: Request):
+        return {"trail": request.state.trail}
+
+    api.include_router(router)
+    api.add_middleware(RequestHooks, before=[first, block], after=[outer, inner])
+    return api
+
+
+def answer(client: TestClient, method: str, path: str, headers: dict) -> tuple:
+    response = client.request(method, path, headers=headers)
+    kept = {n: response.headers.get(n) for n in ("x-outer", "x-order", "x-status", "allow")}
+    body = response.json() if response.headers.get("content-type") == "application/json" else response.status_code
+    return response.status_code, kept, body
+
+
+def test_hooks_answer_as_flasks_did() -> None:
+    original = TestClient(WSGIMiddleware(flask_app()))
+    converted = TestClient(converted_app())
+    for method, path, headers in REQUESTS:
+        assert answer(converted, method, path, headers) == answer(original, method, path, headers), (method, path)
+
+
+def test_an_after_hook_may_not_swap_the_response() -> None:
+    def swap(request: Request, response: ResponseHead) -> object:
+        return object()
+
+    api = FlaskBridge(Flask(__name__))
+    api.add_middleware(RequestHooks, after=[swap])
+    client = TestClient(api, raise_server_exceptions=True)
+    try:
+        client.get("/docs")
+    except TypeError as error:
+        assert "after hook" in str(error)
+    else:
+        raise AssertionError("a swapped response went unnoticed")

@@ -1,0 +1,233 @@
+"""``abort(404)`` in native views -> ``raise HTTPException(status_code=404)``, FastAPI's way.
+
+Targets https://fastapi.tiangolo.com/tutorial/handling-errors/ .
+A native view runs in Flask's request cycle (the runtime's FlaskRoute), where a FastAPI
+``HTTPException`` is answered as ``abort`` with the same code is: werkzeug's exception of that
+code goes through the app's error handlers, ``detail`` as its description (none: werkzeug's
+default). So ``abort(401)`` -> ``raise HTTPException(status_code=401)`` and ``abort(401, "x")`` /
+``abort(401, description="x")`` -> ``raise HTTPException(status_code=401, detail="x")``, where
+
+- the code is an int literal werkzeug has an exception for (``abort(302)`` is Flask's error);
+- nothing but the code and a description is passed (``abort(response)`` stays), and the
+  description is not the status's bare phrase (``abort(404, "Not Found")``): the runtime reads
+  that detail as none given, werkzeug's default description (a description computed at run
+  time is taken not to be exactly that phrase);
+- no ``try`` with handlers and no ``with`` around it in its function could see the exception
+  before Flask does (``except NotFound:`` would no longer catch it).
+
+Besides native views' own bodies, the same goes for a module-level helper of the view's module
+that every use in the module calls from a native view (outside any try or with), and that the
+module does not export in ``__all__``: it only runs while a native view answers a request.
+Another module's calls of it are not seen (the facts pass does not record them): they answer
+requests too in a web app, but a script or test calling the helper outside a request would see
+Starlette's HTTPException instead of werkzeug's.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, ScopeProvider
+
+from codemod.transform import Example, Transform
+from transforms._flask import bind, kwarg, last_arg
+from transforms._values import is_str_literal
+from transforms._views import OwnBody, enclosing_function, guarded, native_plans
+
+ABORT = frozenset({"flask.abort", "flask.helpers.abort", "werkzeug.exceptions.abort"})
+# werkzeug.exceptions.default_exceptions: the codes abort() raises an exception for
+CODES = frozenset(
+    {400, 401, 403, 404, 405, 406, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424,
+     428, 429, 431, 451, 500, 501, 502, 503, 504, 505}
+)
+
+
+class AbortsTransform(Transform):
+    NAME = "aborts"
+    DESCRIPTION = "native views: abort(404, description=...) -> raise HTTPException(status_code=404, detail=...)"
+    EXAMPLES = (
+        Example(
+            """\
+            from flask import Flask, abort
+            app = Flask(__name__)
+            ITEMS = {1: "pen"}
+
+            def load(item_id):
+                if item_id not in ITEMS:
+                    abort(404, description="no such item")
+                return ITEMS[item_id]
+
+            @app.get("/items/<int:item_id>")
+            def item(item_id):
+                if item_id == 0:
+                    abort(400)
+                return {"name": load(item_id)}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import HTTPException
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            ITEMS = {1: "pen"}
+
+            def load(item_id):
+                if item_id not in ITEMS:
+                    raise HTTPException(status_code=404, detail="no such item")
+                return ITEMS[item_id]
+
+            @api.get("/items/{item_id}")
+            def item(item_id: int):
+                if item_id == 0:
+                    raise HTTPException(status_code=400)
+                return {"name": load(item_id)}
+            """,
+            title="in a native view, and in a helper only native views call",
+        ),
+        Example(
+            """\
+            from flask import Flask, abort, make_response
+            from werkzeug.exceptions import NotFound
+            app = Flask(__name__)
+
+            def load(item_id):
+                abort(404)
+
+            @app.get("/items/<int:item_id>")
+            def item(item_id):
+                try:
+                    load(item_id)
+                    abort(410)
+                except NotFound:
+                    abort(make_response("gone", 410))
+                if item_id == 1:
+                    abort(404, "Not Found")
+                abort(item_id)
+
+            @app.get("/other/<int:item_id>", strict_slashes=False)
+            def other(item_id):
+                abort(404)
+            """,
+            """\
+            from flask import Flask, abort, make_response
+            from werkzeug.exceptions import NotFound
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            def load(item_id):
+                abort(404)
+
+            @api.get("/items/{item_id}")
+            def item(item_id: int):
+                try:
+                    load(item_id)
+                    abort(410)
+                except NotFound:
+                    abort(make_response("gone", 410))
+                if item_id == 1:
+                    abort(404, "Not Found")
+                abort(item_id)
+
+            @app.get("/other/<int:item_id>", strict_slashes=False)
+            def other(item_id):
+                abort(404)
+            """,
+            title="under a try, with a response, the bare phrase, a code it cannot read, in a bridged view: abort stays",
+        ),
+        Example(
+            """\
+            from flask import abort
+            from myhttp import abort as fail
+
+            def check(ok):
+                if not ok:
+                    abort(403)
+                fail(404)
+            """,
+            title="no view here: a module of helpers is left alone",
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.aborts: set[cst.Expr] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        exported = _exported(node)
+        for statement in node.body:
+            if not isinstance(statement, cst.FunctionDef) or statement.asynchronous is not None:
+                continue
+            if native_plans(self, statement) or self._only_called_by_views(statement, exported):
+                body = OwnBody(statement)
+                if not body.generator:
+                    self.aborts |= {s for s in body.statements if self._convertible(s)}
+
+    def _only_called_by_views(self, function: cst.FunctionDef, exported: set[str]) -> bool:
+        """A helper every use of which in the module is a call from a native view that nothing
+        around the call guards."""
+        if function.decorators or function.name.value in exported:
+            return False
+        scope = self.get_metadata(ScopeProvider, function, None)
+        bindings = list(scope.assignments[function.name.value]) if scope is not None else []
+        if len(bindings) != 1 or not bindings[0].references:
+            return False
+        for access in bindings[0].references:
+            call = self.get_metadata(ParentNodeProvider, access.node, None)
+            if not isinstance(call, cst.Call) or call.func is not access.node or guarded(self, call):
+                return False
+            caller = enclosing_function(self, call)
+            if caller is None or not native_plans(self, caller):
+                return False
+        return True
+
+    def _convertible(self, statement: cst.Expr) -> bool:
+        call = statement.value
+        if not isinstance(call, cst.Call) or not self.names(call.func, *ABORT) or guarded(self, statement):
+            return False
+        if any(a.star for a in call.args) or len(call.args) > 2:
+            return False
+        args = bind(call, ("code", "description"))
+        code = args.get("code")
+        if set(args) - {"code", "description"} or len(args) != len(call.args) or code is None:
+            return False
+        if not isinstance(code.value, cst.Integer) or int(code.value.value) not in CODES:
+            return False
+        description = args.get("description")
+        # the bare phrase is what Starlette fills in for no detail: werkzeug's default would show
+        return description is None or not is_str_literal(description.value) or (
+            description.value.evaluated_value != HTTPStatus(int(code.value.value)).phrase  # type: ignore[union-attr]
+        )
+
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
+        if original_node not in self.aborts or not isinstance(updated_node.value, cst.Call):
+            return updated_node
+        self.consume(original_node.value)
+        args = bind(updated_node.value, ("code", "description"))
+        exception = self.import_reference(original_node.value, "fastapi", "HTTPException", replaces=False)
+        arguments = [kwarg("status_code", args["code"].value)]
+        if "description" in args:
+            arguments.append(kwarg("detail", args["description"].value))
+        arguments = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in arguments]
+        return cst.Raise(cst.Call(exception, last_arg(arguments)), semicolon=updated_node.semicolon)
+
+
+def _exported(module: cst.Module) -> set[str]:
+    """The str literals of the module's ``__all__ = [...]`` (and ``+=``)."""
+    names: set[str] = set()
+    for statement in module.body:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+                targets = [small.target]
+            else:
+                continue
+            if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets):
+                for element in getattr(small.value, "elements", ()):
+                    if is_str_literal(element.value):
+                        names.add(element.value.evaluated_value)
+    return names

@@ -1,0 +1,213 @@
+"""``url_for`` of a native route, in a native view -> ``request.url_for(...).path``.
+
+Targets https://fastapi.tiangolo.com/reference/request/#fastapi.Request.url_for .
+Every native route is a FastAPI route named after its Flask endpoint ("items.get_item"), so
+Starlette builds its URL from the FastAPI path: ``url_for(".get_item", item_id=item_id)`` ->
+``request.url_for("items.get_item", item_id=item_id).path``, with a ``request: Request``
+parameter added to the view. ``.path`` is what Flask's ``url_for`` gives inside a request: the
+path under the app's root (SCRIPT_NAME / ASGI ``root_path``), without scheme and host.
+
+The two agree only where werkzeug and Starlette write the same text, so the call converts only:
+
+- in a native view's own body, which does not use the name ``request`` already (Flask's);
+- for a string literal endpoint of the only route of a native view (``.x``: of the view's
+  blueprint), in a project of one Flask app whose module registers no ``url_defaults``;
+- with exactly the route's variables as keyword arguments (werkzeug appends others as a query
+  string; Starlette refuses them), and no ``_external``, ``_anchor``, ``_method``, ``_scheme``;
+- with values both write alike: werkzeug quotes a str and writes ``str(int(v))`` for an int
+  variable where Starlette writes ``str(v)``. So an int variable takes an int literal, ``int()``
+  or ``len()``, or an int path parameter of the view; a float or a uuid one, such a parameter;
+  an ``any`` one, one of its values or a parameter of the view with no others; a str one, a
+  literal that quoting leaves alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import libcst as cst
+import libcst.matchers as m
+
+from codemod.plan import RoutePlan
+from codemod.transform import Example, Transform
+from transforms._flask import string_literal
+from transforms._values import is_parameter, is_str_literal
+from transforms._views import OwnBody, names_used, native_plans, with_parameter
+
+URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
+INT_CALLS = frozenset({"builtins.int", "builtins.len"})
+# what werkzeug's quote(value, safe="!$&'()*+,/:;=@") leaves as it is, but "/" (Starlette refuses it)
+UNQUOTED = re.compile(r"[A-Za-z0-9_.~!$&'()*+,:;=@-]+")
+Annotations = dict[str, tuple[str, tuple[str, ...]]]  # RoutePlan.annotations
+
+
+class UrlForTransform(Transform):
+    NAME = "url_for"
+    DESCRIPTION = "native views: url_for('.view', id=id) -> request.url_for('bp.view', id=id).path"
+    EXAMPLES = (
+        Example(
+            """\
+            from flask import Blueprint, Flask, url_for
+            bp = Blueprint("items", __name__)
+
+            @bp.get("/items/<int:item_id>")
+            def get_item(item_id):
+                return {"self": url_for(".get_item", item_id=item_id), "all": url_for("items.list_items")}
+
+            @bp.get("/items")
+            def list_items():
+                return {"first": url_for(".get_item", item_id=1)}
+
+            app = Flask(__name__)
+            app.register_blueprint(bp)
+            """,
+            """\
+            from flask import Blueprint, Flask
+            from fastapi import APIRouter, Request
+            from flask2fastapi_runtime import FlaskBridge, FlaskRoute
+
+            bp = Blueprint("items", __name__)
+            router = APIRouter(route_class=FlaskRoute)
+
+            @router.get("/items/{item_id}", name="items.get_item")
+            def get_item(item_id: int, request: Request):
+                return {"self": request.url_for("items.get_item", item_id=item_id).path, "all": request.url_for("items.list_items").path}
+
+            @router.get("/items", name="items.list_items")
+            def list_items(request: Request):
+                return {"first": request.url_for("items.get_item", item_id=1).path}
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            app.register_blueprint(bp)
+            api.include_router(router)
+            """,
+            title="a relative endpoint resolves against the view's blueprint",
+        ),
+        Example(
+            """\
+            from flask import Flask, request, url_for
+            app = Flask(__name__)
+
+            @app.get("/items/<name>")
+            def item(name):
+                return {"self": url_for("item", name=name), "page": url_for("item", name="a", page=2)}
+
+            @app.get("/search")
+            def search():
+                return {"next": url_for("item", name=request.path)}
+            """,
+            """\
+            from flask import Flask, request, url_for
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @api.get("/items/{name}")
+            def item(name: str):
+                return {"self": url_for("item", name=name), "page": url_for("item", name="a", page=2)}
+
+            @api.get("/search")
+            def search():
+                return {"next": url_for("item", name=request.path)}
+            """,
+            title="a str werkzeug would quote, a query argument, a view using Flask's request: url_for stays",
+        ),
+        Example(
+            """\
+            from flask import url_for
+
+            def link(item_id):
+                return url_for("items.get_item", item_id=item_id)
+            """,
+            title="outside a view url_for stays",
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: dict[cst.Call, str] = {}  # url_for call -> the endpoint, absolute
+        self.views: set[cst.FunctionDef] = set()
+        self.endpoints: dict[str, list[RoutePlan]] | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        project = self.run.project
+        url_defaults = m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults"))
+        if len(project.apps) > 1 or m.findall(node, url_defaults):
+            self.endpoints = {}
+            return
+        endpoints: dict[str, list[RoutePlan]] = defaultdict(list)
+        for path, function in sorted(project.views):
+            for plan in project.plan(path, function):
+                endpoints[plan.endpoint].append(plan)
+        self.endpoints = dict(endpoints)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        plans = native_plans(self, node)
+        if not plans or "request" in names_used(node):
+            return
+        blueprint = plans[0].endpoint.rpartition(".")[0] if plans[0].blueprint else None
+        for call in OwnBody(node).calls:
+            if self.names(call.func, *URL_FOR):
+                endpoint = self._endpoint(call, blueprint, plans[0].annotations)
+                if endpoint is not None:
+                    self.calls[call] = endpoint
+                    self.views.add(node)
+
+    def _endpoint(self, call: cst.Call, blueprint: str | None, own: Annotations) -> str | None:
+        """The absolute endpoint ``call`` builds a URL of, where Starlette builds the same."""
+        if not call.args or call.args[0].keyword is not None or not is_str_literal(call.args[0].value):
+            return None
+        endpoint = call.args[0].value.evaluated_value  # type: ignore[union-attr]
+        if endpoint.startswith("."):
+            endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+        targets = (self.endpoints or {}).get(endpoint, [])
+        if len(targets) != 1 or targets[0].level != "native":
+            return None
+        variables = targets[0].annotations
+        given = {a.keyword.value: a.value for a in call.args[1:] if a.keyword is not None}
+        if any(a.star or a.keyword is None for a in call.args[1:]) or set(given) != set(variables):
+            return None
+        for name, value in given.items():
+            qualified, values = variables[name]
+            if not self._written_alike(value, qualified, values, own):
+                return None
+        return endpoint
+
+    def _written_alike(
+        self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], own: Annotations
+    ) -> bool:
+        """Whether werkzeug's converter for the variable and Starlette write ``value`` alike;
+        ``own``: the view's path parameters, as the plan annotates them."""
+        parameters = {name: annotation for name, (annotation, _) in own.items()}
+        if qualified == "builtins.int":
+            if isinstance(value, cst.Integer) or isinstance(value, cst.Call) and self.names(value.func, *INT_CALLS):
+                return True
+        if qualified in ("builtins.int", "builtins.float", "uuid.UUID"):
+            return is_parameter(self, value, parameters, frozenset({qualified}))
+        text = value.evaluated_value if is_str_literal(value) else None  # type: ignore[attr-defined]
+        if qualified == "typing.Literal":
+            if is_parameter(self, value, parameters, frozenset({qualified})):
+                return set(own[value.value][1]) <= set(values)  # type: ignore[attr-defined]
+            return text in values
+        return text is not None and bool(UNQUOTED.fullmatch(text))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        endpoint = self.calls.get(original_node)
+        if endpoint is None:
+            return updated_node
+        self.consume(original_node)
+        first = updated_node.args[0]
+        if first.value.evaluated_value != endpoint:  # type: ignore[attr-defined]
+            first = first.with_changes(value=string_literal(endpoint))
+        url_for = cst.Attribute(cst.Name("request"), cst.Name("url_for"))
+        call = updated_node.with_changes(func=url_for, args=[first, *updated_node.args[1:]])
+        return cst.Attribute(call, cst.Name("path"))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if original_node not in self.views:
+            return updated_node
+        annotation = self.import_reference(original_node, "fastapi", "Request", replaces=False)
+        return with_parameter(updated_node, "request", annotation)
