@@ -8,6 +8,8 @@ which edits a statement sees first.
 from transforms.aborts import AbortsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.json_bodies import JsonBodiesTransform
+from transforms.request_params import RequestParamsTransform
 from transforms.request_state import RequestStateTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
@@ -17,6 +19,8 @@ from transforms.wsgi_harness import WsgiHarnessTransform
 ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
+    RequestParamsTransform,
+    JsonBodiesTransform,
     RequestStateTransform,
     ResponsesTransform,
     AbortsTransform,

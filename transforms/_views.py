@@ -8,14 +8,16 @@ added is not added twice, so the transforms stay independent of their order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
+from libcst.metadata import GlobalScope, ParentNodeProvider, ScopeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.plan import RoutePlan
+from codemod.reads import ViewReads, view_reads
 from transforms._flask import kwarg, last_arg
 
 if TYPE_CHECKING:
@@ -63,14 +65,59 @@ def with_parameter(
         param = param.with_changes(whitespace_after_param=last.whitespace_after_param)
         params = _replaced(params, last, last.with_changes(whitespace_after_param=cst.SimpleWhitespace("")))
     if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
-        return function.with_changes(params=params.with_changes(kwonly_params=_appended(params.kwonly_params, param)))
-    if default is None and any(p.default is not None for p in params.params):
+        params = params.with_changes(kwonly_params=_appended(params.kwonly_params, param))
+    elif default is None and any(p.default is not None for p in params.params):
         # a parameter without default cannot follow one with: keyword-only, which FastAPI reads alike
         star = params.star_arg if isinstance(params.star_arg, cst.ParamStar) else cst.ParamStar()
-        return function.with_changes(
-            params=params.with_changes(star_arg=star, kwonly_params=_appended(params.kwonly_params, param))
-        )
-    return function.with_changes(params=params.with_changes(params=_appended(params.params, param)))
+        params = params.with_changes(star_arg=star, kwonly_params=_appended(params.kwonly_params, param))
+    else:
+        params = params.with_changes(params=_appended(params.params, param))
+    return _laid_out(function.with_changes(params=params))
+
+
+WIDTH = 100  # a signature longer than this gets one parameter per line
+
+
+def _laid_out(function: cst.FunctionDef) -> cst.FunctionDef:
+    """``function`` with one parameter per line (and a trailing comma) when its signature is
+    longer than WIDTH or was already written that way; as it is when its parameters hold a
+    comment (a layout would move it)."""
+    params = function.params
+    if "#" in cst.Module([]).code_for_node(params):
+        return function
+    header = function.with_changes(decorators=[], leading_lines=[], body=cst.SimpleStatementSuite([cst.Pass()]))
+    wrapped = isinstance(function.whitespace_before_params, cst.ParenthesizedWhitespace)
+    if not wrapped and len(cst.Module([]).code_for_node(header).splitlines()[0]) <= WIDTH:
+        return function
+
+    def line(indent: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace(indent))
+
+    slots: list[cst.CSTNode] = [*params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        slots.append(params.posonly_ind)
+    slots += params.params
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        slots.append(params.star_arg)
+    slots += params.kwonly_params
+    if isinstance(params.star_kwarg, cst.Param):
+        slots.append(params.star_kwarg)
+    laid: dict[cst.CSTNode, cst.CSTNode] = {}
+    for index, slot in enumerate(slots):
+        comma = cst.Comma(whitespace_after=line("" if index == len(slots) - 1 else "    "))
+        changes: dict[str, object] = {"comma": comma}
+        if isinstance(slot, cst.Param):
+            changes["whitespace_after_param"] = cst.SimpleWhitespace("")
+        laid[slot] = slot.with_changes(**changes)
+    params = params.with_changes(
+        posonly_params=[laid[p] for p in params.posonly_params],
+        posonly_ind=laid.get(params.posonly_ind, params.posonly_ind),
+        params=[laid[p] for p in params.params],
+        star_arg=laid.get(params.star_arg, params.star_arg),
+        kwonly_params=[laid[p] for p in params.kwonly_params],
+        star_kwarg=laid.get(params.star_kwarg, params.star_kwarg),
+    )
+    return function.with_changes(params=params, whitespace_before_params=line("    "))
 
 
 def _last(params: cst.Parameters) -> cst.Param | None:
@@ -91,7 +138,7 @@ def _replaced(params: cst.Parameters, old: cst.Param, new: cst.Param) -> cst.Par
 def _appended(existing: tuple[cst.Param, ...] | list[cst.Param], param: cst.Param) -> list[cst.Param]:
     """``existing`` and ``param``, without a trailing comma left dangling in the middle."""
     items = list(existing)
-    if items and (items[-1].comma == cst.MaybeSentinel.DEFAULT or not items[-1].comma.whitespace_after.value):
+    if items and (items[-1].comma == cst.MaybeSentinel.DEFAULT or not getattr(items[-1].comma.whitespace_after, "value", "\n")):
         items[-1] = items[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     return [*items, param]
 
@@ -122,6 +169,47 @@ def with_route_options(
 def option(name: str, value: cst.BaseExpression) -> cst.Arg:
     """A route option ``name=value`` for ``with_route_options``."""
     return kwarg(name, value)
+
+
+def request_reads(transform: Transform, function: cst.CSTNode) -> ViewReads | None:
+    """What a native view reads from Flask's request and which reads become parameters
+    (codemod/reads.py); None for any other function. Pure, so every transform that asks gets
+    the same plan."""
+    if not native_plans(transform, function):
+        return None
+    assert isinstance(function, cst.FunctionDef)
+    view = transform.run.project.views[(transform.context.filename or "", function.name.value)]
+
+    def helper_of(call: cst.Call) -> cst.FunctionDef | None:
+        """The plain module-level function of this module that ``f()`` calls."""
+        if call.args or not isinstance(call.func, cst.Name):
+            return None
+        scope = transform.get_metadata(ScopeProvider, call.func, None)
+        bindings = list(scope[call.func.value]) if scope is not None else []
+        node = getattr(bindings[0], "node", None) if len(bindings) == 1 else None
+        if not isinstance(node, cst.FunctionDef) or not isinstance(bindings[0].scope, GlobalScope):
+            return None
+        return node if not node.decorators and node.asynchronous is None else None
+
+    return view_reads(function, transform.qualified_names, bool(view.decorators), helper_of)
+
+
+def without_statements(block: cst.IndentedBlock, drop: Callable[[cst.BaseStatement], bool]) -> cst.IndentedBlock:
+    """``block`` without the statements ``drop`` picks; their comments go to the statement after."""
+    kept: list[cst.BaseStatement] = []
+    carried: list[cst.EmptyLine] = []
+    for index, statement in enumerate(block.body):
+        if drop(statement) and index < len(block.body) - 1:
+            carried += [line for line in statement.leading_lines if line.comment is not None]
+            trailing = statement.trailing_whitespace.comment if isinstance(statement, cst.SimpleStatementLine) else None
+            if trailing is not None:
+                carried.append(cst.EmptyLine(indent=True, comment=trailing))
+            continue
+        if carried:
+            statement = statement.with_changes(leading_lines=[*carried, *statement.leading_lines])
+            carried = []
+        kept.append(statement)
+    return block.with_changes(body=kept)
 
 
 class OwnBody(cst.CSTVisitor):

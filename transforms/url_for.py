@@ -96,7 +96,7 @@ class UrlForTransform(Transform):
 
             @app.get("/search")
             def search():
-                return {"next": url_for("item", name=request.args["q"])}
+                return {"next": url_for("item", name=request.path)}
             """,
             """\
             from flask import Flask, request, url_for
@@ -111,7 +111,7 @@ class UrlForTransform(Transform):
 
             @api.get("/search")
             def search():
-                return {"next": url_for("item", name=request.args["q"])}
+                return {"next": url_for("item", name=request.path)}
             """,
             title="a str werkzeug would quote, a query argument, a view using Flask's request: url_for stays",
         ),

@@ -3,6 +3,10 @@
 - ``FlaskBridge`` (bridge): the converted app, a FastAPI app serving a real Flask app's routes
   next to native FastAPI ones, every request inside Flask's request context.
 - ``FlaskRoute`` (routing): the route class of native routes, ``APIRouter(route_class=FlaskRoute)``.
+- ``OrDefault`` (params): ``page: Annotated[int, OrDefault] = 1``, the default for a value that
+  does not convert, as ``request.args.get("page", 1, type=int)`` gave.
+- ``FlaskJson`` (json_body): ``data: Annotated[Model | None, FlaskJson()] = None``, the JSON body
+  as the view's ``request.get_json()`` read it, as a Pydantic model.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
@@ -11,9 +15,13 @@
 """
 
 from .bridge import FlaskBridge, bridge_of
+from .json_body import FlaskJson
+from .params import OrDefault
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
 from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
-__all__ = ["BridgedClient", "FlaskBridge", "FlaskRoute", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of"]
+__all__ = [
+    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of",
+]

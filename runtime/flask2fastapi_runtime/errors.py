@@ -119,7 +119,11 @@ async def answer_validation_error(request: Request, error: Exception) -> Respons
     current = _native(request)
     if current is None:
         return await request_validation_exception_handler(request, error)  # type: ignore[arg-type]
-    return await _answer(*current, functools.partial(_raise, werkzeug.BadRequest()))
+    # a missing parameter is werkzeug's BadRequestKeyError, as request.args["x"] raised it (a
+    # KeyError too, for an app's KeyError handler; its key shown in debug mode)
+    missing = [e["loc"][1] for e in getattr(error, "errors", list)() if e.get("type") == "missing" and len(e.get("loc", ())) == 2]
+    refusal = werkzeug.BadRequestKeyError(missing[0]) if missing else werkzeug.BadRequest()
+    return await _answer(*current, functools.partial(_raise, refusal))
 
 
 def _native(request: Request) -> tuple[Flask, wsgi.Environ] | None:

@@ -13,6 +13,11 @@ route's ``status_code=``, its ``response: Response`` and Starlette responses is 
 response before the after_request hooks (``responses``); an HTTPException it or a dependency
 raises is answered by the app's error handlers (``errors``).
 
+FastAPI reads a native view's query, header and cookie parameters from Flask's request object
+for the request (``FlaskRequest``: a repeated key gives what ``request.args.get`` gave, see
+``params``), and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's
+``get_json`` right before the view is called, inside the request context.
+
 Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
 endpoint ("items.get_item" for a blueprint's view). So werkzeug keeps deciding which view a URL
 reaches: its converters (``/items/-1`` is no ``<int:...>``), strict slashes, the order of
@@ -48,11 +53,12 @@ from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute
 from flask import current_app, request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, NoMatchFound
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
-from . import responses, wsgi
+from . import json_body, params, responses, wsgi
 
 # The endpoint Flask's url_map chose for the request (scope key), and the view call that the
 # Flask side of a native route makes (environ key).
@@ -92,9 +98,25 @@ class FlaskRoute(APIRoute):
         # Flask makes the response of whatever the view returns; a return annotation such as
         # ``-> flask.Response`` is no response model.
         kwargs["response_model"] = None
-        super().__init__(path, _through_flask(view, kwargs.get("status_code")), **kwargs)
+        endpoint = _through_flask(view, kwargs.get("status_code"))
+        # read by get_route_handler, which APIRoute.__init__ calls
+        self.flask_sources = params.read_sources(endpoint.__signature__, {m["name"] for m in _PARAMETER.finditer(path)})
+        self.flask_json = endpoint.__flask2fastapi_json__
+        super().__init__(path, endpoint, **kwargs)
         _ROUTES[id(self)] = self
         GENERATION[0] = next(_generation)
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        # FastAPI's documented way to give a route a request class of its own
+        handler = super().get_route_handler()
+        sources, json = self.flask_sources, self.flask_json
+        if not sources and not json:
+            return handler  # path parameters only: nothing read differently
+
+        async def flask_request_handler(request: Request) -> Response:
+            return await handler(FlaskRequest(request.scope, request.receive, sources, json))
+
+        return flask_request_handler
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # Only the route Flask's url_map chose: werkzeug's matching is the one that counts.
@@ -137,8 +159,11 @@ def _converter(annotation: Any) -> str | None:
 
 def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callable[..., Any]:
     """The endpoint FastAPI calls with the parsed parameters: it hands the call to Flask, which
-    runs its whole request cycle around it (``native_view``) and answers."""
+    runs its whole request cycle around it (``native_view``) and answers. JSON bodies that Flask
+    reads (``json_body.FlaskJson``) are read there, right before the view is called."""
     signature = _resolved_signature(view)
+    bodies = json_body.json_parameters(signature)
+    call = _reading_bodies(view, bodies) if bodies else view
     parameters = list(signature.parameters.values())
     # FastAPI's sub-response, for every view (a dependency may set a cookie on it): FastAPI
     # gives it to one parameter of the endpoint, the view's own if it has one
@@ -154,19 +179,71 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
         # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
         sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
-        environ[CALL] = Call(view, kwargs, status_code, sub_response)
+        environ[CALL] = Call(call, kwargs, status_code, sub_response)
         response = (await wsgi.answer(flask_app, environ)).response()
         response.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
         return response
 
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
+    endpoint.__flask2fastapi_json__ = bool(bodies)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
     return endpoint
 
 
 def _is_response(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Response)
+
+
+def _reading_bodies(view: Callable[..., Any], bodies: dict[str, tuple[json_body.FlaskJson, Any]]) -> Callable[..., Any]:
+    """``view``, its FlaskJson parameters read by Flask (inside its request context) first."""
+
+    @functools.wraps(view)
+    def call(**kwargs: Any) -> Any:
+        for name, (how, model) in bodies.items():
+            kwargs[name] = how.read(model)
+        return view(**kwargs)
+
+    return call
+
+
+class FlaskRequest(Request):
+    """The request FastAPI reads a native route's parameters from. Its query parameters, headers
+    and cookies (those of ``sources`` that the view's parameters read) are those of Flask's
+    request object for it, so that a parameter gets the value ``request.args.get(...)`` gave the
+    view (the first of a repeated key, not Starlette's last: see ``params``). Where Flask reads
+    the JSON body (``json``), FastAPI does not parse it (malformed JSON would be its 422 before
+    the view; see ``json_body``)."""
+
+    def __init__(self, scope: Scope, receive: Receive, sources: frozenset[str], json: bool) -> None:
+        super().__init__(scope, receive)
+        self.flask_sources = sources
+        self.flask_json = json
+        self.flask_read: dict[str, Any] = {}
+
+    def _as_flask(self, source: str) -> Any:
+        if source not in self.flask_read:
+            flask_request = self.flask_read.get("request")
+            if flask_request is None:
+                flask_app, environ = CURRENT.get()
+                flask_request = self.flask_read["request"] = flask_app.request_class(environ)
+            self.flask_read[source] = params.READERS[source](flask_request)
+        return self.flask_read[source]
+
+    @property
+    def query_params(self) -> Any:  # type: ignore[override]
+        return self._as_flask("query_params") if "query_params" in self.flask_sources else super().query_params
+
+    @property
+    def headers(self) -> Any:  # type: ignore[override]
+        return self._as_flask("headers") if "headers" in self.flask_sources else super().headers
+
+    @property
+    def cookies(self) -> Any:  # type: ignore[override]
+        return self._as_flask("cookies") if "cookies" in self.flask_sources else super().cookies
+
+    async def json(self) -> Any:
+        return json_body.UNREAD if self.flask_json else await super().json()
 
 
 def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:

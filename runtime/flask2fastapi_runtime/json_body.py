@@ -1,0 +1,106 @@
+"""The JSON body of a native view as a Pydantic model, with the answers the view gave before.
+
+A Flask view that reads keys of ``request.get_json()`` is converted to receive a model::
+
+    def create_item(data: Annotated[CreateItemBody | None, FlaskJson()] = None):
+        if data is None or not isinstance(data.name, str):   # was: not isinstance(data, dict) ...
+            return {"error": "name is required"}, 400
+
+FastAPI documents the body with the model (OpenAPI), but the value comes from Flask: inside
+Flask's request context, after the app's ``before_request`` hooks and right before the view (its
+decorators included) is called, the parameter becomes what the view's
+``request.get_json(force=..., silent=...)`` (followed by ``or {}`` with ``or_empty=True``) gave:
+
+- a JSON object: the model, each field the value as sent (``model_construct``: the view goes on
+  checking types itself, with its own answers), a missing key the field's default, and
+  ``model_fields_set`` the keys that were sent;
+- anything else (a list, a number, ``null``, and with ``silent`` a body that is not JSON): None.
+
+So every answer is the one the view gave. A list body reaches the view's own check. Flask's
+own ``get_json`` raises its 415 (not a JSON content type) and 400 (malformed or empty), through
+the app's error handlers and a custom ``request_class``'s ``on_json_loading_failed``; it does so
+before the view's decorators run, so the converter reads a body that way only where nothing
+comes first in the view (a ``silent`` read never raises). FastAPI parses nothing (it would answer
+malformed JSON with 422 before the view) and never refuses the body (the parameter's default is
+None). Without ``FlaskJson`` (``--native-validation``) the model is an ordinary FastAPI body,
+validated by FastAPI with its 422.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Union
+
+from flask import request
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
+
+try:
+    from types import UnionType
+except ImportError:  # pragma: no cover
+    UnionType = Union  # type: ignore[misc,assignment]
+
+# What a native route's request gives FastAPI for a body that Flask reads (routing).
+UNREAD = object()
+
+
+@dataclass(frozen=True)
+class FlaskJson:
+    """``Annotated[Model | None, FlaskJson(...)] = None``: the body as ``request.get_json(force,
+    silent)`` (``or {}``) read it (see the module doc)."""
+
+    force: bool = False
+    silent: bool = False
+    or_empty: bool = False
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        # FastAPI's value is replaced inside Flask's request context: accept it as it is
+        return core_schema.no_info_wrap_validator_function(_as_it_is, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        # The body is documented as the object the view reads, not as "or null"
+        json_schema = handler(schema)
+        options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
+        return options[0] if len(options) == 1 and len(json_schema) == 1 else json_schema
+
+    def read(self, model: type[BaseModel]) -> BaseModel | None:
+        """Inside Flask's request context: the model of the body, None when not an object."""
+        value = request.get_json(force=self.force, silent=self.silent)
+        if self.or_empty:
+            value = value or {}
+        if not isinstance(value, dict):
+            return None
+        sent = {}
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            if key in value:
+                sent[name] = value[key]
+        return model.model_construct(set(sent), **sent)
+
+
+def _as_it_is(value: Any, handler: Any) -> Any:
+    return value
+
+
+def json_parameters(signature: inspect.Signature) -> dict[str, tuple[FlaskJson, type[BaseModel]]]:
+    """The parameters of a view's signature that are FlaskJson bodies: name -> (how, model)."""
+    found = {}
+    for name, parameter in signature.parameters.items():
+        annotation = parameter.annotation
+        if typing.get_origin(annotation) is not typing.Annotated:
+            continue
+        value_type, *metadata = typing.get_args(annotation)
+        markers = [m for m in metadata if isinstance(m, FlaskJson)]
+        if not markers:
+            continue
+        options = typing.get_args(value_type) if typing.get_origin(value_type) in (Union, UnionType) else (value_type,)
+        models = [t for t in options if t is not type(None)]
+        if len(models) != 1 or not (isinstance(models[0], type) and issubclass(models[0], BaseModel)):
+            raise TypeError(f"FlaskJson: {name} must be annotated as a Pydantic model (or the model | None)")
+        if parameter.default is inspect.Parameter.empty:
+            # a required body would let FastAPI refuse an empty one before Flask reads it
+            raise TypeError(f"FlaskJson: {name} needs a default (None)")
+        found[name] = (markers[0], models[0])
+    return found
