@@ -3,6 +3,8 @@
 - ``FlaskBridge`` (bridge): the converted app, a FastAPI app serving a real Flask app's routes
   next to native FastAPI ones, every request inside Flask's request context.
 - ``FlaskRoute`` (routing): the route class of native routes, ``APIRouter(route_class=FlaskRoute)``.
+- ``@api.exception_handler(key)`` (handlers): a FastAPI exception handler that also answers the
+  errors raised in Flask's request cycle, where Flask's lookup picks it.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
