@@ -25,6 +25,7 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, Positio
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
+from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, guard_kind, view_facts
 from codemod.plan import RoutePlan, plan_view
 from codemod.state import FunctionFacts, StatePlan, function_facts, plan_state
@@ -43,7 +44,7 @@ HTTPAUTH_CLASSES = frozenset(
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
-    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(",
+    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"errorhandler", b"error_handler",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
@@ -79,6 +80,7 @@ class Project:
     # names called in the files the facts pass did not read (no Flask in them): a function
     # that may be called there cannot be given a new parameter
     unseen_calls: set[str] = field(default_factory=set)
+    errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -95,6 +97,7 @@ class Project:
         self.functions.update(other.functions)
         self.called_outside |= other.called_outside
         self.unseen_calls |= other.unseen_calls
+        self.errors.merge(other.errors)
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -126,6 +129,12 @@ class Project:
         return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls)
 
     @functools.cached_property
+    def error_handlers(self) -> dict[str, HandlerPlan]:
+        """Whether each registered error handler becomes a FastAPI exception handler, by the
+        handler's qualified name (codemod/error_handlers.py)."""
+        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls)
+
+    @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
         """The blueprints that get a router: those with at least one native route."""
         names = {p.blueprint for plans in self._plans.values() for p in plans if p.level == "native"}
@@ -135,6 +144,8 @@ class Project:
     def prefilter_tokens(self) -> set[bytes]:
         """Words of which a file needs at least one to have anything to convert."""
         names = set(self.apps) | set(self.blueprints) | self.factories | self.bridges
+        # a converted handler's module, and each module registering it, names it
+        names |= {name for name, plan in self.error_handlers.items() if plan.convert}
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 
@@ -328,9 +339,14 @@ def gather(path: Path, source: bytes) -> Project:
     visitor = _FactsVisitor(path, module_of(path).name)
     visitor._link(module.body)
     try:
-        wrap(module, path).visit(visitor)
+        wrapper = wrap(module, path)
+        wrapper.visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    try:
+        visitor.facts.errors = error_facts(wrapper, str(path))
+    except Exception:  # no facts of its error handlers: each stays Flask's, as they are
+        pass
     for key, view in visitor.facts.views.items():
         if view.function in visitor.twice:  # which def a plan is about would be a guess
             visitor.facts.views[key] = dataclasses.replace(view, problem="function name defined twice in the module")
