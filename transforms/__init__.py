@@ -7,6 +7,7 @@ which edits a statement sees first.
 
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
+from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
 from transforms.routes import RoutesTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
@@ -15,6 +16,7 @@ ORDER = (
     AppBlueprintTransform,
     RoutesTransform,
     RequestStateTransform,
+    ErrorHandlersTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )
