@@ -133,6 +133,7 @@ class HandlerPlan:
     reason: str | None = None
     mode: str = ""  # "http" | "same" | "unused" (module doc)
     path: str = ""  # the file that defines the handler ("" when the project does not)
+    keys: tuple[Key, ...] = ()  # what it is registered for, every registration's
 
     def to_json(self, handler: str) -> dict[str, object]:
         return {"file": self.path, "handler": handler, "fastapi": self.convert, "reason": self.reason}
@@ -369,7 +370,7 @@ def plan_handlers(facts: ErrorFacts, kind: Callable[[frozenset[str]], str | None
         keys = tuple(k for r in registrations for k in r.keys)
         mode = mode_of(keys, facts.classes) if reason is None else ""
         body = facts.bodies.get(handler)
-        plans[handler] = HandlerPlan(reason is None, reason, mode, body.path if body is not None else "")
+        plans[handler] = HandlerPlan(reason is None, reason, mode, body.path if body is not None else "", keys)
     return plans
 
 

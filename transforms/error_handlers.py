@@ -30,7 +30,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
-from codemod.error_handlers import read_key, registration_call, registration_decorator
+from codemod.error_handlers import Key, read_key, registration_call, registration_decorator
 from codemod.handler_body import HTTP_ATTRIBUTES, headers_loop, is_jsonify, jsonify_content, reply_kind
 from codemod.transform import Example, Transform
 from transforms._flask import bridge_reference, kwarg
@@ -257,8 +257,8 @@ class ErrorHandlersTransform(Transform):
 
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
-        # per function: (param, mode, body) when it is a handler that converts
-        self.handlers: list[tuple[str, str, cst.BaseSuite] | None] = []
+        # per function: (param, mode, body, keys) when it is a handler that converts
+        self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...]] | None] = []
         self.bodies: list[cst.BaseSuite] = []  # the converting handlers' bodies being visited
 
     # -- where we are ---------------------------------------------------------------------------
@@ -272,7 +272,7 @@ class ErrorHandlersTransform(Transform):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plan = self._plan(node)
         converted = plan is not None and plan.convert
-        self.handlers.append((node.params.params[0].name.value, plan.mode, node.body) if converted else None)
+        self.handlers.append((node.params.params[0].name.value, plan.mode, node.body, plan.keys) if converted else None)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         handler = self.handlers[-1] if self.handlers else None
@@ -399,7 +399,7 @@ class ErrorHandlersTransform(Transform):
         handler = self.handlers.pop()
         if handler is None:
             return updated_node
-        _, mode, _ = handler
+        _, mode, _, keys = handler
         request_name = "request" if "request" not in {n.value for n in m.findall(original_node, m.Name())} else "http_request"
         request = cst.Param(
             cst.Name(request_name),
@@ -408,11 +408,11 @@ class ErrorHandlersTransform(Transform):
         )
         (old,) = original_node.params.params
         (new,) = updated_node.params.params
-        annotation = self._annotation(original_node, old, mode)
+        annotation = self._annotation(original_node, old, mode, len(keys))
         exc = new.with_changes(annotation=cst.Annotation(annotation) if annotation is not None else new.annotation)
         return updated_node.with_changes(params=updated_node.params.with_changes(params=[request, exc]))
 
-    def _annotation(self, function: cst.FunctionDef, param: cst.Param, mode: str) -> cst.BaseExpression | None:
+    def _annotation(self, function: cst.FunctionDef, param: cst.Param, mode: str, keys: int) -> cst.BaseExpression | None:
         """The exception's annotation; None to keep the one written (in "same" mode, not Flask's)."""
         written = param.annotation.annotation if param.annotation is not None else None
         flask = written is not None and any(q.partition(".")[0] in ("flask", "werkzeug") for q in self.qualified_names(written))
@@ -423,6 +423,6 @@ class ErrorHandlersTransform(Transform):
         if mode == "http":
             return self.import_reference(function, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
         own = [r[2] for r in map(registration_decorator, function.decorators) if r is not None]
-        if mode == "same" and len(own) == 1 and isinstance(own[0], (cst.Name, cst.Attribute)):
+        if mode == "same" and keys == 1 and len(own) == 1 and isinstance(own[0], (cst.Name, cst.Attribute)):
             return own[0].deep_clone()  # the class of its decorator, bound where the decorator is
         return cst.Name("Exception")
