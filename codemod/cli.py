@@ -134,6 +134,7 @@ def convert(
         document = {
             "files": [r.to_json() for r in results],
             "routes": [route for r in results for route in r.routes],
+            "error_handlers": [handler for r in results for handler in r.error_handlers],
             "requirements": [str(p) for p in requirements],
         }
         report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -209,6 +210,9 @@ def _summary(results: list[FileResult], requirements: dict[Path, bytes], written
     routes = [route for r in results for route in r.routes]
     for level in ("idiomatic", "native", "bridged"):
         table.add_row(f"routes {level}", str(sum(route["level"] == level for route in routes)))
+    handlers = [handler for r in results for handler in r.error_handlers]
+    table.add_row("error handlers FastAPI's", str(sum(bool(h["fastapi"]) for h in handlers)))
+    table.add_row("error handlers Flask's", str(sum(not h["fastapi"] for h in handlers)))
     table.add_row("Flask uses left", str(sum(r.flask_uses for r in results if r.status != "failed")))
     for code, count in by_code(findings).items():
         table.add_row(f"finding {code}", str(count))

@@ -52,6 +52,8 @@ class FileResult:
     routes: list[dict[str, object]] = field(default_factory=list)  # each route's level (plan.py)
     flask_uses: int = 0  # references to Flask, werkzeug and flask_* names left in the file
     code: CodeFacts | None = None  # what the converted code's functions use (codemod/levels.py)
+    # the error handlers the file defines: FastAPI's now, or Flask's and why (error_handlers.py)
+    error_handlers: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -232,8 +234,9 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
         return FileResult(name, "failed", [Finding(PARSE_ERROR.code, name, _error_line(error), message)])
     # the project's words, and those a transform needs that name no Flask object (TestApp)
     tokens = project.prefilter_tokens.union(*(transform.PREFILTER for transform in classes))
+    handlers = [plan.to_json(h) for h, plan in project.error_handlers.items() if plan.path == name]
     if not any(token in source for token in tokens):
-        return FileResult(name, "unchanged")
+        return FileResult(name, "unchanged", error_handlers=handlers)
     try:
         new_module, run = transform_module(module, path, project, classes, options)
         new = new_module.bytes
@@ -249,8 +252,10 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
     ]
     code = code_facts(new_module, module_id.name, module_id.package)
     if new == source:
-        return FileResult(name, "unchanged", findings, routes=routes, flask_uses=run.flask_uses, code=code)
-    return FileResult(name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses, code=code)
+        return FileResult(name, "unchanged", findings, routes=routes, flask_uses=run.flask_uses, code=code, error_handlers=handlers)
+    return FileResult(
+        name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses, code=code, error_handlers=handlers
+    )
 
 
 def _first_line(error: BaseException) -> str:

@@ -28,6 +28,9 @@ HOOKS = frozenset({
 })
 APP_WIDE = frozenset({"before_app_request", "after_app_request", "teardown_app_request", "app_errorhandler",
                       "app_url_value_preprocessor", "app_url_defaults", "teardown_appcontext"})
+# FastAPI's registrations of an exception handler (a FlaskBridge's too): the handler runs around
+# every route of the app, but registering it this way is no use of Flask
+FASTAPI_HOOKS = frozenset({"exception_handler", "add_exception_handler"})
 SHOWN = 3  # functions named in a route's reason
 
 
@@ -169,9 +172,10 @@ class _Reader(cst.CSTVisitor):
             self.stack[-1][1].update(_own_names(node))
             self.stack.append((self.stack[-1][0], self.stack[-1][1]))
         for decorator in node.decorators:  # what decorates a function runs for it
-            if self._hook_owner(decorator) is not None:  # Flask runs it: a use of Flask's hooks
+            if self._hook_owner(decorator) is not None:
                 func = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-                self.facts.flask[self.stack[-1][0]].add(f"flask.{func.attr.value}")  # type: ignore[union-attr]
+                if func.attr.value in HOOKS:  # type: ignore[union-attr]  (Flask runs it: a use of Flask's hooks)
+                    self.facts.flask[self.stack[-1][0]].add(f"flask.{func.attr.value}")  # type: ignore[union-attr]
             else:
                 self._refer(decorator.decorator)
 
@@ -226,7 +230,7 @@ class _Reader(cst.CSTVisitor):
     def _hook_owner(self, decorator: cst.Decorator) -> str | None:
         call = decorator.decorator
         func = call.func if isinstance(call, cst.Call) else call
-        if not isinstance(func, cst.Attribute) or func.attr.value not in HOOKS:
+        if not isinstance(func, cst.Attribute) or func.attr.value not in HOOKS | FASTAPI_HOOKS:
             return None
         return self._owner(func)
 
@@ -241,9 +245,10 @@ class _Reader(cst.CSTVisitor):
         return self.imports.get(name, "app")
 
     def _registration(self, call: cst.Call) -> None:
-        """``app.register_error_handler(404, handle)``, ``app.before_request(hook)``."""
+        """``app.register_error_handler(404, handle)``, ``app.before_request(hook)``: Flask
+        runs the function, a use of Flask's hooks; ``api.add_exception_handler(404, handle)``."""
         func = call.func
-        if not isinstance(func, cst.Attribute) or func.attr.value not in HOOKS or not call.args:
+        if not isinstance(func, cst.Attribute) or func.attr.value not in HOOKS | FASTAPI_HOOKS or not call.args:
             return
         target = call.args[-1].value
         qualified = self.resolve(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
@@ -251,6 +256,8 @@ class _Reader(cst.CSTVisitor):
             qualified = f"{self.stack[-1][0]}.{target.value}"  # a function defined in this one
         if qualified is not None:
             self.facts.hooks.append((self._owner(func), qualified))
+            if func.attr.value in HOOKS:
+                self.facts.flask.setdefault(qualified, set()).add(f"flask.{func.attr.value}")
 
 
 class _Imports(cst.CSTVisitor):

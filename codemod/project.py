@@ -27,6 +27,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
+from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
@@ -44,7 +45,7 @@ HTTPAUTH_CLASSES = frozenset(
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
-    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response",
+    b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 # What a Flask app's JSON is made by, when set by the project.
@@ -91,6 +92,7 @@ class Project:
     # the app's JSON is made its own way (app.json = ..., json_provider_class, app.json.x = ...):
     # Starlette's JSONResponse would not write what it writes
     own_json: bool = False
+    errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -112,6 +114,7 @@ class Project:
         self.responders |= other.responders
         self.plain_guards |= other.plain_guards
         self.own_json |= other.own_json
+        self.errors.merge(other.errors)
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -141,7 +144,14 @@ class Project:
                 view = f"{self.views[(plan.path, plan.function)].module}.{plan.function}"
                 (native if plan.level == "native" else bridged).add(view)
         hooks = [] if self.other_hooks else self.hooks
-        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks)
+        handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
+        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers)
+
+    @functools.cached_property
+    def error_handlers(self) -> dict[str, HandlerPlan]:
+        """Whether each registered error handler becomes a FastAPI exception handler, by the
+        handler's qualified name (codemod/error_handlers.py)."""
+        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls)
 
     @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
@@ -153,6 +163,8 @@ class Project:
     def prefilter_tokens(self) -> set[bytes]:
         """Words of which a file needs at least one to have anything to convert."""
         names = set(self.apps) | set(self.blueprints) | self.factories | self.bridges
+        # a converted handler's module, and each module registering it, names it
+        names |= {name for name, plan in self.error_handlers.items() if plan.convert}
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 
@@ -382,9 +394,14 @@ def gather(path: Path, source: bytes) -> Project:
     visitor = _FactsVisitor(path, module_of(path).name)
     visitor._link(module.body)
     try:
-        wrap(module, path).visit(visitor)
+        wrapper = wrap(module, path)
+        wrapper.visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    try:
+        visitor.facts.errors = error_facts(wrapper, str(path))
+    except Exception:  # no facts of its error handlers: each stays Flask's, as they are
+        pass
     for key, view in visitor.facts.views.items():
         if view.function in visitor.twice:  # which def a plan is about would be a guess
             visitor.facts.views[key] = dataclasses.replace(view, problem="function name defined twice in the module")

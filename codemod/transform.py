@@ -176,7 +176,13 @@ class Transform(cst.CSTTransformer):
             self.run.consumed.add(node)
 
     def import_reference(
-        self, original_node: cst.CSTNode, module: str, name: str, same: Callable[[str], bool] | None = None, replaces: bool = True
+        self,
+        original_node: cst.CSTNode,
+        module: str,
+        name: str,
+        same: Callable[[str], bool] | None = None,
+        replaces: bool = True,
+        alias: str | None = None,
     ) -> cst.Name:
         """The name to put in place of ``original_node`` to refer to ``name`` of ``module``,
         which is imported under that name. An import in the code of ``original_node``'s
@@ -188,7 +194,9 @@ class Transform(cst.CSTTransformer):
         ``def url_for(...)`` calling ``flask.url_for`` must not end up calling itself. In order of
         preference: a name the module already imports the same thing under (``from flask_login
         import login_required as must_login`` for ``flask_login.login_required``), a local name
-        already chosen for it, ``name``, then ``<module>_<name>`` (``flask_url_for``)."""
+        already chosen for it, ``name``, then ``<module>_<name>`` (``flask_url_for``). With
+        ``alias``, that name instead of ``name`` (``StarletteHTTPException``, where the plain name
+        would be read as FastAPI's), then ``<alias>_2``..."""
         scope = self._scope_of(original_node)
         exact = {f"{module}.{name}", *(self.qualified_names(original_node) if replaces else ())}
         also = same
@@ -202,7 +210,7 @@ class Transform(cst.CSTTransformer):
         candidates = itertools.chain(
             _imported_names(scope, same),
             chosen,
-            (name, f"{prefix}_{name}"),
+            itertools.chain([alias], (f"{alias}_{i}" for i in itertools.count(2))) if alias else (name, f"{prefix}_{name}"),
             (f"{prefix}_{name}_{i}" for i in itertools.count(2)),
         )
         local = next(c for c in candidates if scope is None or _free(scope, c, same))

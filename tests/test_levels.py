@@ -117,3 +117,37 @@ def test_names_a_function_binds_itself_are_not_the_modules():
     facts = code_facts(module, "pkg.views", "pkg")
     assert facts.flask["pkg.views.view"] == set()
     assert facts.flask["pkg.views.other"] == {"flask.g.user"}
+
+
+ERRORS = """\
+    from flask import Flask, jsonify
+    from werkzeug.exceptions import NotFound
+    from shop.helpers import price_of
+
+    app = Flask(__name__)
+
+    @app.get("/pure/<int:n>")
+    def pure(n):
+        return {"price": price_of(n)}
+
+    @app.errorhandler(NotFound)
+    def not_found(error):
+        return jsonify(error=error.description), 404
+
+    def crashed(error):
+        return {"error": "internal", "cause": CAUSE}, 500
+
+    app.register_error_handler(500, crashed)
+    """
+
+
+def test_error_handlers_made_fastapis_leave_the_routes_idiomatic(tmp_path):
+    app = ERRORS.replace("CAUSE", '"unknown"')
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": app, "shop/helpers.py": HELPERS})
+    assert found["pure"] == ("idiomatic", None)  # @api.exception_handler(404), api.add_exception_handler(500, ...)
+
+
+def test_a_handler_left_to_flask_is_flask_on_every_route_even_registered_by_a_call(tmp_path):
+    app = ERRORS.replace("CAUSE", "str(error.original_exception)")  # a 500 handler reading its error stays
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": app, "shop/helpers.py": HELPERS})
+    assert found["pure"] == ("native", "Flask left on its code path: app.crashed uses register_error_handler")

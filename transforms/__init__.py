@@ -10,6 +10,7 @@ from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
+from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
@@ -25,6 +26,7 @@ ORDER = (
     ResponsesTransform,
     AbortsTransform,
     UrlForTransform,
+    ErrorHandlersTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

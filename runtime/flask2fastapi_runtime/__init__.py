@@ -7,6 +7,8 @@
   does not convert, as ``request.args.get("page", 1, type=int)`` gave.
 - ``FlaskJson`` (json_body): ``data: Annotated[Model | None, FlaskJson()] = None``, the JSON body
   as the view's ``request.get_json()`` read it, as a Pydantic model.
+- ``@api.exception_handler(key)`` (handlers): a FastAPI exception handler that also answers the
+  errors raised in Flask's request cycle, where Flask's lookup picks it.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;

@@ -11,7 +11,10 @@ wrappers) and answers every request:
 - A URL that only a plain FastAPI route knows (``/docs``, ``/openapi.json``, a route written by
   hand without ``FlaskRoute``) goes to FastAPI as usual.
 - An HTTPException or a validation error of a native route is answered by the Flask app's error
-  handlers and hooks, as ``abort`` was (``errors``); on a plain FastAPI route, FastAPI's.
+  handlers and hooks, as ``abort`` was (``errors``); so is any exception a native route's
+  dependency raises that FastAPI has no handler for; on a plain FastAPI route, FastAPI's.
+- ``@api.exception_handler(key)`` registers a FastAPI exception handler that Flask calls too,
+  where its lookup finds the key (``handlers``).
 
 The dispatch is pure ASGI middleware: no BaseHTTPMiddleware, whose extra task and body copies
 cost time on every request. Flask's code runs in one thread-pool call per request.
@@ -35,7 +38,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import HTTPException
 
-from . import errors, routing, wsgi
+from . import errors, handlers, responses, routing, wsgi
 from .testing import InlineASGI, bridged_test_client
 
 EXTENSION = "flask2fastapi"
@@ -62,10 +65,11 @@ class FlaskBridge(FastAPI):
         self.router.route_class = routing.FlaskRoute
         self.add_middleware(FlaskDispatch, bridge=self)  # type: ignore[arg-type]
         if flask_errors:
-            self.add_exception_handler(RequestValidationError, errors.answer_validation_error)
-        if StarletteHTTPException not in (options.get("exception_handlers") or {}):
-            self.add_exception_handler(StarletteHTTPException, errors.answer_http_error)
+            FastAPI.add_exception_handler(self, RequestValidationError, errors.answer_validation_error)
+        FastAPI.add_exception_handler(self, StarletteHTTPException, errors.answer_http_error)
         errors.install(flask_app)
+        for key, handler in (options.get("exception_handlers") or {}).items():
+            self.add_exception_handler(key, handler)  # the app's own, answering in Flask too
         self._blueprints = len(flask_app.blueprints)  # those whose scope has errors' handler
         self._native: dict[str, set[str]] = {}  # native endpoint -> its FastAPI methods
         self._rules: set[tuple[str, str]] = set()
@@ -92,6 +96,16 @@ class FlaskBridge(FastAPI):
             setattr(self.flask_app, name, value)  # app.testing = True, app.json = Provider(app)
         else:
             super().__setattr__(name, value)
+
+    def add_exception_handler(self, exc_class_or_status_code: Any, handler: Any) -> None:
+        """FastAPI's, and the Flask app's for the errors raised in its request cycle: Flask's
+        lookup picks ``handler`` where it picked a Flask handler of the same key (``handlers``).
+        ``@api.exception_handler(key)`` comes here too."""
+        if "flask_app" not in self.__dict__:  # FastAPI's own, while it is being made
+            super().add_exception_handler(exc_class_or_status_code, handler)
+            return
+        handlers.register(self.flask_app, exc_class_or_status_code, handler)
+        super().add_exception_handler(exc_class_or_status_code, handlers.fastapi_side(exc_class_or_status_code, handler))
 
     def route(self, rule: str, **options: Any) -> Any:  # type: ignore[override]
         """Flask's ``route``: Starlette's own is deprecated and no converted code uses it."""
@@ -184,12 +198,26 @@ class FlaskDispatch:
         if method in bridge.native_methods(endpoint):
             # Each request runs in a task of its own, whose context this value does not outlive.
             routing.CURRENT.set((flask_app, environ))
-            await self.app({**scope, "method": method, routing.ENDPOINT: endpoint}, wsgi.replay(body, receive), send)
+            scope[handlers.FLASK_ANSWERS] = True
+            scope.setdefault("state", {})  # one request.state for FastAPI's side and Flask's
+            native = {**scope, "method": method, routing.ENDPOINT: endpoint}
+            try:
+                await self.app(native, wsgi.replay(body, receive), send)
+            except Exception as error:
+                if routing.CALL in environ:  # Flask's cycle let it through: it goes on
+                    raise
+                # raised before Flask's cycle (a dependency): answered as if the view raised it
+                answer = await errors.answer_raised(flask_app, environ, error)
+                await answer(native, wsgi.replay(body, receive), send)
             return
         if endpoint is None and _fastapi_route(bridge, scope):
             await self.app(scope, wsgi.replay(body, receive), send)
             return
+        scope[handlers.FLASK_ANSWERS] = True
         await (await wsgi.answer(flask_app, environ)).send(send)
+        background = environ.get(responses.BACKGROUND)  # of an exception handler's response
+        if background is not None:
+            await background()
 
 
 def _endpoint(flask_app: Flask, environ: wsgi.Environ, adapters: dict[tuple[Any, ...], Any]) -> str | None:

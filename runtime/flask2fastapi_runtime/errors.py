@@ -24,7 +24,9 @@ Where it is raised decides who meets it first:
 - In a FastAPI dependency of a native route, before Flask's cycle started (``answer_http_error``):
   Flask answers the request with a view that raises it, so the app's hooks and handlers run as
   they did around the Flask original's ``abort``. A request validation error is answered the
-  same way, as the 400 of the view's own ``request.args["x"]`` (``answer_validation_error``).
+  same way, as the 400 of the view's own ``request.args["x"]`` (``answer_validation_error``),
+  and so is any other exception a dependency raises that FastAPI has no handler for
+  (``answer_raised``: the app's handler for its class, else Flask's 500 handling).
   On any other route FastAPI's default handlers answer.
 """
 
@@ -41,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug import exceptions as werkzeug
 
-from . import routing, wsgi
+from . import responses, routing, wsgi
 
 
 def werkzeug_error(error: HTTPException) -> werkzeug.HTTPException:
@@ -133,9 +135,17 @@ def _native(request: Request) -> tuple[Flask, wsgi.Environ] | None:
     return routing.CURRENT.get(None)
 
 
+async def answer_raised(flask_app: Flask, environ: wsgi.Environ, error: Exception) -> Response:
+    """Flask's answer to a native route's request whose dependency raised ``error`` (not
+    handled on FastAPI's side): as if the view raised it, through the app's handlers and hooks."""
+    return await _answer(flask_app, environ, functools.partial(_raise, error))
+
+
 async def _answer(flask_app: Flask, environ: wsgi.Environ, view: Any) -> Response:
     environ[routing.CALL] = routing.Call(view, {})
-    return (await wsgi.answer(flask_app, environ)).response()
+    response = (await wsgi.answer(flask_app, environ)).response()
+    response.background = environ.get(responses.BACKGROUND)  # an exception handler's, if any
+    return response
 
 
 def _raise(error: Exception) -> Any:

@@ -1,0 +1,428 @@
+"""Flask error handlers of the app into FastAPI exception handlers, where provably equivalent.
+
+Targets https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-exception-handlers .
+``codemod/error_handlers.py`` decides, for the whole program, which handlers convert: all the
+registrations of one are the app's (a blueprint's stay Flask's: FastAPI has no handlers per
+router), nothing else calls or holds it, and its body reads the exception and uses Flask only in
+ways that have an equal FastAPI form. Then:
+
+- ``@app.errorhandler(404)`` -> ``@api.exception_handler(404)``; ``app.register_error_handler(key,
+  f)`` -> ``<bridge>.add_exception_handler(key, f)``, the bridge being ``bridge_of(app)`` where
+  the code holds only the Flask app (an ``init_app(app)``), loops over codes included;
+- keys: werkzeug's ``HTTPException`` -> Starlette's (``StarletteHTTPException``), ``NotFound`` &
+  co. -> their status; the app's exception classes as they are;
+- the handler takes ``(request: Request, exc: <its exception>)``; ``exc.code`` ->
+  ``exc.status_code``, ``exc.description`` -> ``exc.detail``, ``exc.name`` ->
+  ``HTTPStatus(exc.status_code).phrase``, werkzeug's ``get_headers()`` loop -> ``(exc.headers or
+  {}).items()``; ``jsonify(x)`` -> ``JSONResponse(x)``, ``return x, 404`` ->
+  ``return JSONResponse(x, status_code=404)`` (an HTML ``HTMLResponse`` for a str), a jsonify
+  response whose status and headers are set -> the JSONResponse, set alike.
+
+The runtime (``flask2fastapi_runtime.handlers``) registers such a handler with the Flask app
+too, under the same key, so Flask's lookup picks it where it picked the Flask handler, and for
+every request the app served before, it still runs inside Flask's request cycle: a helper it
+calls may go on reading ``flask.g``. Anything else stays a Flask handler, registrations and all.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import ParentNodeProvider
+
+from codemod.error_handlers import Key, read_key, registration_call, registration_decorator
+from codemod.handler_body import HTTP_ATTRIBUTES, headers_loop, is_jsonify, jsonify_content, reply_kind
+from codemod.transform import Example, Transform
+from transforms._flask import bridge_reference, kwarg
+
+STARLETTE_RESPONSES = {
+    "JSONResponse": "starlette.responses.JSONResponse", "HTMLResponse": "starlette.responses.HTMLResponse",
+}
+
+
+class ErrorHandlersTransform(Transform):
+    NAME = "error_handlers"
+    DESCRIPTION = "@app.errorhandler(404) -> @api.exception_handler(404) with (request, exc), where equivalent"
+    PREFILTER = (b"errorhandler", b"error_handler")
+    EXAMPLES = (
+        Example(
+            """\
+            from flask import Flask, jsonify
+            from werkzeug.exceptions import HTTPException, NotFound
+
+            app = Flask(__name__)
+
+
+            @app.errorhandler(NotFound)
+            def not_found(error):
+                return jsonify(error="not_found", message=error.description), 404
+
+
+            def http_error(exc: HTTPException):
+                response = jsonify(error=exc.code, message=exc.description)
+                response.status_code = exc.code
+                for name, value in exc.get_headers():
+                    if name.lower() != "content-type":
+                        response.headers[name] = value
+                return response
+
+
+            app.register_error_handler(HTTPException, http_error)
+            """,
+            """\
+            from flask import Flask
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from fastapi.responses import JSONResponse
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            @api.exception_handler(404)
+            def not_found(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "not_found", "message": error.detail}, status_code=404)
+
+
+            def http_error(request: Request, exc: StarletteHTTPException):
+                response = JSONResponse({"error": exc.status_code, "message": exc.detail})
+                response.status_code = exc.status_code
+                for name, value in (exc.headers or {}).items():
+                    if name.lower() != "content-type":
+                        response.headers[name] = value
+                return response
+
+
+            api.add_exception_handler(StarletteHTTPException, http_error)
+            """,
+            title="a 404 handler and werkzeug's HTTPException handler, with the headers of the error",
+        ),
+        Example(
+            """\
+            from flask import Flask
+
+
+            class Refused(Exception):
+                def __init__(self, message, status):
+                    super().__init__(message)
+                    self.message = message
+                    self.status = status
+
+
+            def handle_refused(error: Refused):
+                return {"error": error.message}, error.status
+
+
+            def handle_crash(error):
+                return "<h1>Sorry</h1>", 500
+
+
+            def init_app(app):
+                for status in (500,):
+                    app.register_error_handler(status, handle_crash)
+                app.register_error_handler(Refused, handle_refused)
+
+
+            def create_app():
+                app = Flask(__name__)
+                init_app(app)
+                return app
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from fastapi.responses import HTMLResponse, JSONResponse
+            from flask2fastapi_runtime import FlaskBridge, bridge_of
+
+
+            class Refused(Exception):
+                def __init__(self, message, status):
+                    super().__init__(message)
+                    self.message = message
+                    self.status = status
+
+
+            def handle_refused(request: Request, error: Refused):
+                return JSONResponse({"error": error.message}, status_code=error.status)
+
+
+            def handle_crash(request: Request, error: Exception):
+                return HTMLResponse("<h1>Sorry</h1>", status_code=500)
+
+
+            def init_app(app):
+                for status in (500,):
+                    bridge_of(app).add_exception_handler(status, handle_crash)
+                bridge_of(app).add_exception_handler(Refused, handle_refused)
+
+
+            def create_app():
+                app = Flask(__name__)
+                api = FlaskBridge(app)
+                init_app(app)
+                return api
+            """,
+            title="an init_app(app) every call of which passes a bridged app; the app's class, a loop over codes",
+        ),
+        Example(
+            """\
+            from flask import Blueprint, Flask, jsonify
+
+            app = Flask(__name__)
+            bp = Blueprint("items", __name__)
+
+
+            @bp.errorhandler(404)
+            def item_not_found(error):
+                return jsonify(error="no such item"), 404
+
+
+            @app.errorhandler(403)
+            def forbidden(error):
+                return jsonify(error="forbidden", type=error.response), 403
+
+
+            @app.errorhandler(418)
+            def teapot(error):
+                return jsonify(error=error.name), 418
+
+
+            app.register_blueprint(bp)
+            """,
+            """\
+            from flask import Blueprint, Flask, jsonify
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            bp = Blueprint("items", __name__)
+
+
+            @bp.errorhandler(404)
+            def item_not_found(error):
+                return jsonify(error="no such item"), 404
+
+
+            @app.errorhandler(403)
+            def forbidden(error):
+                return jsonify(error="forbidden", type=error.response), 403
+
+
+            @app.errorhandler(418)
+            def teapot(error):
+                return jsonify(error=error.name), 418
+
+
+            app.register_blueprint(bp)
+            """,
+            title="stay Flask's: a blueprint's handler; an attribute of the error Starlette's has no equal"
+            " for; werkzeug's name of a status whose HTTPStatus phrase differs (418: I'm a Teapot)",
+        ),
+        Example(
+            """\
+            from quart import Quart, jsonify
+
+            app = Quart(__name__)
+
+
+            @app.errorhandler(404)
+            async def not_found(error):
+                return jsonify(error="not found"), 404
+
+
+            def refused(error):
+                return {"error": "refused"}, 403
+
+
+            app.register_error_handler(403, refused)
+            """,
+            title="a lookalike: Quart's errorhandler, on no Flask app",
+        ),
+        Example(
+            """\
+            from fastapi import FastAPI, Request
+            from fastapi.responses import JSONResponse
+
+            app = FastAPI()
+
+
+            @app.exception_handler(404)
+            def not_found(request: Request, exc):
+                return JSONResponse({"error": "not found"}, status_code=404)
+            """,
+            title="already FastAPI",
+        ),
+    )
+
+    def __init__(self, context, run) -> None:
+        super().__init__(context, run)
+        # per function: (param, mode, body, keys) when it is a handler that converts
+        self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...]] | None] = []
+        self.bodies: list[cst.BaseSuite] = []  # the converting handlers' bodies being visited
+
+    # -- where we are ---------------------------------------------------------------------------
+    def _plan(self, function: cst.FunctionDef):
+        for name in sorted(self.qualified_names(function.name)):
+            plan = self.run.project.error_handlers.get(name)
+            if plan is not None:
+                return plan
+        return None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        plan = self._plan(node)
+        converted = plan is not None and plan.convert
+        self.handlers.append((node.params.params[0].name.value, plan.mode, node.body, plan.keys) if converted else None)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        handler = self.handlers[-1] if self.handlers else None
+        if handler is not None and handler[2] is node:
+            self.bodies.append(node)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        if self.bodies and self.bodies[-1] is original_node:
+            self.bodies.pop()
+        return updated_node
+
+    def _converting(self) -> tuple[str, str] | None:
+        """(parameter, mode) of the handler whose body (not its decorators) is being visited."""
+        handler = self.handlers[-1] if self.handlers else None
+        if handler is None or not self.bodies or self.bodies[-1] is not handler[2]:
+            return None
+        return handler[0], handler[1]
+
+    # -- registrations --------------------------------------------------------------------------
+    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
+        read = registration_decorator(original_node)
+        function = self.get_metadata(ParentNodeProvider, original_node, None)
+        if read is None or not isinstance(function, cst.FunctionDef) or not self._converts(function):
+            return updated_node
+        receiver, _, key = read
+        call = updated_node.decorator
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and key is not None
+        bridge = bridge_reference(self, receiver, call.func.value)
+        new_key = self._key(key, call.args[0].value)
+        return updated_node.with_changes(
+            decorator=cst.Call(cst.Attribute(bridge, cst.Name("exception_handler")), [call.args[0].with_changes(value=new_key)])
+        )
+
+    def _converts(self, function: cst.FunctionDef) -> bool:
+        plan = self._plan(function)
+        return plan is not None and plan.convert
+
+    def _converted_registration(self, call: cst.Call) -> bool:
+        """``x.register_error_handler(key, f)`` of a handler f that converts."""
+        read = registration_call(call)
+        if read is None or read[2] is None:
+            return False
+        plans = self.run.project.error_handlers
+        return any(plans[n].convert for n in self.qualified_names(read[2]) if n in plans)
+
+    def _key(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        """The FastAPI key for a Flask key (which the plan has read): werkzeug's HTTPException is
+        Starlette's, werkzeug's NotFound is 404; a status, a loop's variable, a class stay."""
+        keys = read_key(original, self.qualified_names, None)
+        if isinstance(keys, str) or len(keys) != 1 or isinstance(original, cst.Integer):
+            return updated
+        (key,) = keys
+        if key.kind == "http":
+            self.consume(original)
+            return self.import_reference(original, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
+        if key.kind == "code":
+            self.consume(original)
+            return cst.Integer(str(key.code))
+        return updated
+
+    # -- the handler's body ---------------------------------------------------------------------
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if self._converted_registration(original_node):
+            receiver, key, _ = registration_call(original_node)  # type: ignore[misc]
+            assert isinstance(updated_node.func, cst.Attribute) and key is not None
+            bridge = bridge_reference(self, receiver, updated_node.func.value)
+            args = list(updated_node.args)
+            args[0] = args[0].with_changes(value=self._key(key, args[0].value))
+            return updated_node.with_changes(func=cst.Attribute(bridge, cst.Name("add_exception_handler")), args=args)
+        handler = self._converting()
+        if handler is None or not is_jsonify(original_node, self.qualified_names):
+            return updated_node
+        self.consume(original_node.func)
+        content = jsonify_content(updated_node)
+        assert content is not None  # the plan made sure
+        return cst.Call(self._response(original_node, "JSONResponse"), [cst.Arg(content)])
+
+    def _response(self, anchor: cst.CSTNode, name: str) -> cst.Name:
+        same = STARLETTE_RESPONSES[name]
+        return self.import_reference(anchor, "fastapi.responses", name, same=lambda q: q == same, replaces=False)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        handler = self._converting()
+        if handler is None or handler[1] != "http" or not m.matches(original_node.value, m.Name(handler[0])):
+            return updated_node
+        attribute = original_node.attr.value
+        if attribute in HTTP_ATTRIBUTES:
+            return updated_node.with_changes(attr=cst.Name(HTTP_ATTRIBUTES[attribute]))
+        if attribute == "name":
+            status = self.import_reference(original_node, "http", "HTTPStatus", replaces=False)
+            code = cst.Attribute(cst.Name(handler[0]), cst.Name("status_code"))
+            return cst.Attribute(cst.Call(status, [cst.Arg(code)]), cst.Name("phrase"))
+        return updated_node
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+        handler = self._converting()
+        if handler is None or handler[1] != "http" or not headers_loop(original_node, handler[0]):
+            return updated_node
+        headers = cst.BooleanOperation(
+            cst.Attribute(cst.Name(handler[0]), cst.Name("headers")), cst.Or(), cst.Dict([]),
+            lpar=[cst.LeftParen()], rpar=[cst.RightParen()],
+        )
+        return updated_node.with_changes(iter=cst.Call(cst.Attribute(headers, cst.Name("items"))))
+
+    def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
+        if self._converting() is None or original_node.value is None or updated_node.value is None:
+            return updated_node
+        status = None
+        body, new_body = original_node.value, updated_node.value
+        if isinstance(body, cst.Tuple) and isinstance(new_body, cst.Tuple):
+            body, new_body, status = body.elements[0].value, new_body.elements[0].value, new_body.elements[1].value
+        kind = reply_kind(body, None, self.qualified_names)
+        if kind == "response":
+            return updated_node
+        if kind in ("json", "html"):
+            new_body = cst.Call(self._response(original_node, "JSONResponse" if kind == "json" else "HTMLResponse"), [cst.Arg(new_body)])
+        assert isinstance(new_body, cst.Call)
+        if status is not None:
+            args = [*new_body.args[:-1], new_body.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+            new_body = new_body.with_changes(args=[*args, kwarg("status_code", status)])
+        return updated_node.with_changes(value=new_body)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        handler = self.handlers.pop()
+        if handler is None:
+            return updated_node
+        _, mode, _, keys = handler
+        request_name = "request" if "request" not in {n.value for n in m.findall(original_node, m.Name())} else "http_request"
+        request = cst.Param(
+            cst.Name(request_name),
+            cst.Annotation(self.import_reference(original_node, "fastapi", "Request", replaces=False)),
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+        )
+        (old,) = original_node.params.params
+        (new,) = updated_node.params.params
+        annotation = self._annotation(original_node, old, mode, len(keys))
+        exc = new.with_changes(annotation=cst.Annotation(annotation) if annotation is not None else new.annotation)
+        return updated_node.with_changes(params=updated_node.params.with_changes(params=[request, exc]))
+
+    def _annotation(self, function: cst.FunctionDef, param: cst.Param, mode: str, keys: int) -> cst.BaseExpression | None:
+        """The exception's annotation; None to keep the one written (in "same" mode, not Flask's)."""
+        written = param.annotation.annotation if param.annotation is not None else None
+        flask = written is not None and any(q.partition(".")[0] in ("flask", "werkzeug") for q in self.qualified_names(written))
+        if written is not None and not flask and mode == "same":
+            return None
+        if flask:
+            self.consume(written)  # type: ignore[arg-type]
+        if mode == "http":
+            return self.import_reference(function, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
+        own = [r[2] for r in map(registration_decorator, function.decorators) if r is not None]
+        if mode == "same" and keys == 1 and len(own) == 1 and isinstance(own[0], (cst.Name, cst.Attribute)):
+            return own[0].deep_clone()  # the class of its decorator, bound where the decorator is
+        return cst.Name("Exception")
