@@ -92,6 +92,8 @@ class Project:
     # the app's JSON is made its own way (app.json = ..., json_provider_class, app.json.x = ...):
     # Starlette's JSONResponse would not write what it writes
     own_json: bool = False
+    # module-level objects a Flask extension's call made (``db = SQLAlchemy()``): they need Flask's context
+    flask_objects: set[str] = field(default_factory=set)
     errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
 
     def merge(self, other: "Project") -> None:
@@ -115,6 +117,7 @@ class Project:
         self.plain_guards |= other.plain_guards
         self.own_json |= other.own_json
         self.errors.merge(other.errors)
+        self.flask_objects |= other.flask_objects
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -145,7 +148,10 @@ class Project:
                 (native if plan.level == "native" else bridged).add(view)
         hooks = [] if self.other_hooks else self.hooks
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
-        return plan_state(self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers)
+        return plan_state(
+            self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
+            frozenset(self.flask_objects),
+        )
 
     @functools.cached_property
     def error_handlers(self) -> dict[str, HandlerPlan]:
@@ -267,6 +273,8 @@ class _FactsVisitor(cst.CSTVisitor):
         if not isinstance(value, cst.Call) or len(targets) != 1:
             return
         called, names = self._names(value.func), self._names(targets[0])
+        if self.nesting == 0 and any(c.partition(".")[0] in ("flask", "werkzeug") or c.startswith("flask_") for c in called):
+            self.facts.flask_objects |= names
         if called & FLASK:
             bridge, bridged = self._existing(node, FLASK_BRIDGE)
             if bridge is None:

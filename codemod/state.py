@@ -74,6 +74,7 @@ class FunctionFacts:
     guard: GuardFacts | None = None
     decorators: tuple[frozenset[str], ...] = ()  # qualified names, top to bottom
     flask_request: bool = False  # refers to flask.request (a ``request`` parameter would hide it)
+    uses_flask: bool = False  # refers to any name of flask, werkzeug or a flask_* extension
 
 
 def function_facts(function: cst.FunctionDef, qualified: str, module: str, names: Callable[[cst.CSTNode], set[str]]) -> FunctionFacts:
@@ -89,7 +90,7 @@ def function_facts(function: cst.FunctionDef, qualified: str, module: str, names
         frozenset(reader.nested_calls), frozenset(own | reader.bound), tuple(sorted(reader.assigned_from)),
         function.asynchronous is None, getter, getter_problem, _teardown(function, names),
         _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
-        reader.flask_request,
+        reader.flask_request, reader.uses_flask,
     )
 
 
@@ -104,6 +105,7 @@ class _Reader(cst.CSTVisitor):
         self.assigned_from: set[tuple[str, str]] = set()
         self.depth = 0  # nested functions and lambdas around the node
         self.flask_request = False
+        self.uses_flask = False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -163,8 +165,11 @@ class _Reader(cst.CSTVisitor):
                     self.reads.add(key)
 
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value == "request" and self.names(node) & REQUEST:
+        names = self.names(node)
+        if node.value == "request" and names & REQUEST:
             self.flask_request = True
+        if any(q.partition(".")[0] in ("flask", "werkzeug") or q.startswith("flask_") for q in names):
+            self.uses_flask = True
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if self.names(node.value) & G and node.attr.value not in ("get", "pop", "setdefault"):
@@ -429,6 +434,7 @@ def plan_state(
     called_outside: set[str] = frozenset(), unseen_calls: set[str] = frozenset(),  # type: ignore[assignment]
     hooks: list[HookFacts] = (),  # type: ignore[assignment]
     request_sources: frozenset[str] = frozenset(),
+    flask_objects: frozenset[str] = frozenset(),
 ) -> StatePlan:
     plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
@@ -497,7 +503,17 @@ def plan_state(
     if len(by_app) == 1:  # one app: its hooks run for every request the project answers
         (app, app_hooks), = by_app.items()
         written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
-        if all(h.problem is None and h.qualified in functions for h in app_hooks):
+        def needs_flask(hook: HookFacts) -> bool:
+            """Whether the hook, or what it calls, needs Flask's context: an extension object
+            (``db.create_all()`` of Flask-SQLAlchemy) or a function using Flask. As middleware it
+            runs outside Flask's request context."""
+            reached = _reach(functions, functions[hook.qualified].calls & set(functions))
+            calls = set().union(*(functions[f].calls for f in reached | {hook.qualified}))
+            return any(functions[f].uses_flask for f in reached) or any(
+                c == o or c.startswith(o + ".") for c in calls for o in flask_objects
+            )
+
+        if all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
             plan.hooks[app] = app_hooks
             plan.hook_attributes = frozenset(written)
     tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
