@@ -513,7 +513,8 @@ def plan_state(
                 c == o or c.startswith(o + ".") for c in calls for o in flask_objects
             )
 
-        if all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
+        read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
+        if read <= written and all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
             plan.hooks[app] = app_hooks
             plan.hook_attributes = frozenset(written)
     tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
