@@ -49,6 +49,9 @@ class CodeFacts:
     refers: dict[str, set[str]] = field(default_factory=dict)
     hooks: list[tuple[str, str]] = field(default_factory=list)  # (owner, function)
     blueprints: set[str] = field(default_factory=set)  # qualified names of blueprint variables
+    # module variables a Flask call made (``auth = HTTPTokenAuth()``), qualified -> what made them:
+    # a use from another module is a use of Flask too
+    flask_objects: dict[str, str] = field(default_factory=dict)
 
     def merge(self, other: CodeFacts) -> None:
         for name, uses in other.flask.items():
@@ -57,6 +60,7 @@ class CodeFacts:
             self.refers.setdefault(name, set()).update(refs)
         self.hooks += other.hooks
         self.blueprints |= other.blueprints
+        self.flask_objects.update(other.flask_objects)
 
     def path_of(self, view: str, blueprint: str | None) -> set[str]:
         """Every function that runs for a request to ``view``: what it reaches, and the hooks
@@ -76,7 +80,11 @@ class CodeFacts:
     def level(self, route: dict[str, object]) -> tuple[str, str | None]:
         """A native route's level and, below idiomatic, why."""
         path = self.path_of(str(route["view"]), route.get("blueprint"))  # type: ignore[arg-type]
-        using = [(name, sorted({_short(u) for u in self.flask[name]})) for name in sorted(path) if self.flask.get(name)]
+        def uses(name: str) -> set[str]:
+            through = {self.flask_objects[r] for r in self.refers.get(name, ()) if r in self.flask_objects}
+            return self.flask.get(name, set()) | through
+
+        using = [(name, sorted({_short(u) for u in uses(name)})) for name in sorted(path) if uses(name)]
         if not using:
             return "idiomatic", None
         shown = "; ".join(f"{_short(name)} uses {', '.join(uses)}" for name, uses in using[:SHOWN])
@@ -137,6 +145,7 @@ class _Reader(cst.CSTVisitor):
                         made = self.resolve(small.value.func) if isinstance(small.value, cst.Call) else None
                         if made is not None and is_flask(made):
                             self.flask_made[target.target.value] = made
+                            self.facts.flask_objects[f"{self.module}.{target.target.value}"] = made
                             if made.rpartition(".")[2] == "Blueprint":
                                 self.facts.blueprints.add(f"{self.module}.{target.target.value}")
 
