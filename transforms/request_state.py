@@ -205,6 +205,7 @@ class RequestStateTransform(Transform):
         self.plan = run.project.state
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
+        self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
 
     # -- where we are ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -214,12 +215,6 @@ class RequestStateTransform(Transform):
             if nested in self.plan.hook_functions:
                 self._hook_stack.append(nested)
         self.functions.append((qualified, node))
-
-    @property
-    def _hook_stack(self) -> list[str]:
-        if not hasattr(self, "_hooks_in"):
-            self._hooks_in: list[str] = []
-        return self._hooks_in
 
     def _in_hook(self) -> str | None:
         """The converted hook whose body we are in (its own, or a module-level hook's)."""
@@ -602,8 +597,7 @@ class RequestStateTransform(Transform):
             optional = cst.BinaryOperation(type_, cst.BitOr(), cst.Name("None"))
             params.append(cst.Param(cst.Name("credentials"), cst.Annotation(self._annotated(original, optional, cst.Name(scheme_name)))))
         body: list[cst.BaseStatement] = [docstring] if docstring is not None else []
-        for statement in checks:
-            body.append(_primary_to_local(statement, guard.param))
+        body += checks  # leave_Attribute made ``g.user = ...`` into ``user = ...`` already
         body.append(cst.SimpleStatementLine([cst.Return(cst.Name(guard.param))]))
         function = updated.with_changes(
             params=_one_per_line(params) if len(params) > 2 else cst.Parameters(params),
@@ -630,12 +624,6 @@ def _one_per_line(params: list[cst.Param]) -> cst.Parameters:
     written = [p.with_changes(comma=cst.Comma(whitespace_after=newline)) for p in params[:-1]]
     written.append(params[-1].with_changes(comma=cst.Comma(whitespace_after=last)))
     return cst.Parameters(written)
-
-
-def _primary_to_local(statement: cst.BaseStatement, param: str) -> cst.BaseStatement:
-    """``user = ...`` where leave_Attribute made ``g.user = ...`` into ``user = ...`` already;
-    nothing else to do (kept as a seam for the secondary attributes)."""
-    return statement
 
 
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
