@@ -21,7 +21,7 @@ did differently are kept here:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, ItemsView, Iterable, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, ValuesView
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import params as fastapi_params
@@ -32,6 +32,8 @@ from fastapi.security import SecurityScopes
 from starlette.background import BackgroundTasks
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+
+from . import forms
 
 try:  # Python 3.10+: X | Y is a types.UnionType
     from types import UnionType
@@ -113,15 +115,42 @@ def cookies(flask_request: Any) -> dict[str, str]:
 # Parameters FastAPI fills by their type, not from the query.
 _BY_TYPE = (BaseModel, HTTPConnection, Response, BackgroundTasks, SecurityScopes)
 READERS: dict[str, Callable[[Any], Any]] = {"query_params": query_params, "headers": headers, "cookies": cookies}
+# and the form (text fields and files), which ``forms`` reads from the request's body
+SOURCES = frozenset({*READERS, "form"})
 
 
-def read_sources(signature: inspect.Signature, path_names: Iterable[str], seen: set[int] | None = None) -> frozenset[str]:
+class _Unreadable(Exception):
+    """A dependency whose signature cannot be read."""
+
+
+def read_sources(signature: inspect.Signature, path_names: Iterable[str]) -> frozenset[str]:
     """What FastAPI reads a view's parameters, and its dependencies' parameters, from, of
-    ``READERS``: Header() and Cookie() parameters, and the query for any other one that is
-    neither in the path nor a body. A ``request: Request`` (a security scheme's own too) is
-    Starlette's request, read as it is."""
-    seen = set() if seen is None else seen
-    found: set[str] = set()
+    ``SOURCES``: Header() and Cookie() parameters, Form(), File() and UploadFile ones (the form),
+    and the query for any other one that is neither in the path nor a body. A ``request:
+    Request`` (a security scheme's own too) is Starlette's request, read as it is."""
+    try:
+        return frozenset(source for source, *_ in _parameters(signature, frozenset(path_names), set()))
+    except _Unreadable:  # FastAPI will say what it cannot read; here: read them all
+        return SOURCES
+
+
+def form_fields(signature: inspect.Signature, path_names: Iterable[str]) -> forms.Fields:
+    """The text field and file names that a view's form parameters (its dependencies' too) read;
+    none known when a dependency cannot be read."""
+    try:
+        found = [(name, annotation, markers) for source, name, annotation, markers in _parameters(
+            signature, frozenset(path_names), set()
+        ) if source == "form"]
+    except _Unreadable:
+        found = []
+    return forms.read_fields(found)
+
+
+def _parameters(
+    signature: inspect.Signature, path_names: frozenset[str], seen: set[int]
+) -> Iterator[tuple[str, str, Any, list[Any]]]:
+    """``(source, name, annotation, markers)`` of each parameter of ``signature`` and of its
+    dependencies that FastAPI reads from one of ``SOURCES``."""
     for name, parameter in signature.parameters.items():
         if name in path_names:
             continue
@@ -136,16 +165,17 @@ def read_sources(signature: inspect.Signature, path_names: Iterable[str], seen: 
                 seen.add(id(dependency))
                 try:
                     inner = inspect.signature(dependency, eval_str=True)
-                except Exception:  # FastAPI will say what it cannot read; here: read them all
-                    return frozenset(READERS)
-                found |= read_sources(inner, path_names, seen)
+                except Exception:
+                    raise _Unreadable() from None
+                yield from _parameters(inner, path_names, seen)
         elif any(isinstance(m, fastapi_params.Header) for m in markers):
-            found.add("headers")
+            yield "headers", name, annotation, markers
         elif any(isinstance(m, fastapi_params.Cookie) for m in markers):
-            found.add("cookies")
+            yield "cookies", name, annotation, markers
+        elif any(isinstance(m, fastapi_params.Form) for m in markers) or forms.is_upload(annotation):
+            yield "form", name, annotation, markers
         elif not (any(isinstance(m, (fastapi_params.Body, fastapi_params.Path)) for m in markers) or _not_query(annotation)):
-            found.add("query_params")
-    return frozenset(found)
+            yield "query_params", name, annotation, markers
 
 
 def _not_query(annotation: Any) -> bool:

@@ -15,7 +15,7 @@ raises is answered by the app's error handlers (``errors``).
 
 FastAPI reads a native view's query, header and cookie parameters from Flask's request object
 for the request (``FlaskRequest``: a repeated key gives what ``request.args.get`` gave, see
-``params``), and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's
+``params``), its form fields and files from werkzeug's parse of the body (``forms``), and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's
 ``get_json`` right before the view is called, inside the request context.
 
 Each native route is also a rule in the Flask app's ``url_map``, under the route's name as
@@ -58,7 +58,7 @@ from starlette.responses import Response
 from starlette.routing import Match, NoMatchFound
 from starlette.types import Receive, Scope
 
-from . import json_body, params, responses, wsgi
+from . import forms, json_body, params, responses, wsgi
 
 # The endpoint Flask's url_map chose for the request (scope key), and the view call that the
 # Flask side of a native route makes (environ key).
@@ -100,7 +100,9 @@ class FlaskRoute(APIRoute):
         kwargs["response_model"] = None
         endpoint = _through_flask(view, kwargs.get("status_code"))
         # read by get_route_handler, which APIRoute.__init__ calls
-        self.flask_sources = params.read_sources(endpoint.__signature__, {m["name"] for m in _PARAMETER.finditer(path)})
+        path_names = {m["name"] for m in _PARAMETER.finditer(path)}
+        self.flask_sources = params.read_sources(endpoint.__signature__, path_names)
+        self.flask_form = params.form_fields(endpoint.__signature__, path_names) if "form" in self.flask_sources else None
         self.flask_json = endpoint.__flask2fastapi_json__
         super().__init__(path, endpoint, **kwargs)
         _ROUTES[id(self)] = self
@@ -109,12 +111,12 @@ class FlaskRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Any]:
         # FastAPI's documented way to give a route a request class of its own
         handler = super().get_route_handler()
-        sources, json = self.flask_sources, self.flask_json
+        sources, json, form = self.flask_sources, self.flask_json, self.flask_form
         if not sources and not json:
             return handler  # path parameters only: nothing read differently
 
         async def flask_request_handler(request: Request) -> Response:
-            return await handler(FlaskRequest(request.scope, request.receive, sources, json))
+            return await handler(FlaskRequest(request.scope, request.receive, sources, json, form))
 
         return flask_request_handler
 
@@ -213,12 +215,17 @@ class FlaskRequest(Request):
     request object for it, so that a parameter gets the value ``request.args.get(...)`` gave the
     view (the first of a repeated key, not Starlette's last: see ``params``). Where Flask reads
     the JSON body (``json``), FastAPI does not parse it (malformed JSON would be its 422 before
-    the view; see ``json_body``)."""
+    the view; see ``json_body``). Its form (for ``Form()`` and ``UploadFile`` parameters, whose
+    names ``form`` holds) is the one werkzeug parses for Flask's ``request.form`` and
+    ``request.files`` (see ``forms``)."""
 
-    def __init__(self, scope: Scope, receive: Receive, sources: frozenset[str], json: bool) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive, sources: frozenset[str], json: bool, form: forms.Fields | None = None
+    ) -> None:
         super().__init__(scope, receive)
         self.flask_sources = sources
         self.flask_json = json
+        self.flask_form = form
         self.flask_read: dict[str, Any] = {}
 
     def _as_flask(self, source: str) -> Any:
@@ -244,6 +251,17 @@ class FlaskRequest(Request):
 
     async def json(self) -> Any:
         return json_body.UNREAD if self.flask_json else await super().json()
+
+    def form(self, **limits: Any) -> Any:  # type: ignore[override]
+        # FastAPI awaits it (the newest passes its own limits: Flask's config sets them here)
+        if self.flask_form is None:
+            return super().form(**limits)
+        return self._flask_form(self.flask_form)
+
+    async def _flask_form(self, fields: forms.Fields) -> Any:
+        if "form" not in self.flask_read:
+            self.flask_read["form"] = forms.form_data(*CURRENT.get(), fields)
+        return self.flask_read["form"]
 
 
 def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:
