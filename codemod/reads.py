@@ -14,6 +14,13 @@ view's answers provably stay the same:
   for a required parameter comes before the view runs: only where nothing that could answer
   first comes before the read (no decorator under the route, no call, subscript or attribute
   before it in the view). ``request.headers[k]`` is a 500 in Flask (a plain KeyError): it stays.
+- ``request.form`` reads as those of ``request.args`` (``Form()`` parameters), and
+  ``request.files[k]``, ``.get(k)``, ``.getlist(k)`` (``UploadFile`` ones) where every use of
+  the file has an equal (``codemod/uploads.py``). Flask parses the form at the view's first read,
+  FastAPI before the view: so only where no decorator is under the route, the view reads the
+  body no other way (``get_data()`` after a parse gives b""), and nothing but reads that cannot
+  fail and other form reads comes before each (any can fail: Flask's 413 limits); not a key
+  read both as a field and as a file.
 - Every read of one key must convert, or none does.
 - ``request.method`` compared with literal methods (not GET or HEAD, which the bridge gives
   FastAPI alike) becomes Starlette's, through a ``request: Request`` parameter, when no other
@@ -34,11 +41,18 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod import uploads
 from codemod.facts import literal
 from codemod.view_tree import Names, Tree, bound, is_literal, literal_type, parameter_names, pure, request_references
 
-SOURCES = ("args", "headers", "cookies")
-SUFFIX = {"args": "query", "headers": "header", "cookies": "cookie"}
+SOURCES = ("args", "headers", "cookies", "form", "files")
+SUFFIX = {"args": "query", "headers": "header", "cookies": "cookie", "form": "form", "files": "file"}
+# FastAPI checks the query, the headers, the cookies, then the body (form and files alike)
+RANK = {"args": 0, "headers": 1, "cookies": 2, "form": 3, "files": 3}
+BODY = frozenset({"form", "files"})
+# other reads of the body, which a form parsed before the view would change (werkzeug's
+# get_data after the form was parsed gives b"")
+OTHER_BODY_READS = frozenset({"get_json", "json", "data", "get_data", "stream", "input_stream", "values"})
 CONVERSIONS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str"}
 # methods FastAPI sees as the client sent them (the bridge hands it HEAD as GET)
 UNCOMPARABLE_METHODS = frozenset({"GET", "HEAD"})
@@ -48,7 +62,7 @@ UNCOMPARABLE_METHODS = frozenset({"GET", "HEAD"})
 class Param:
     """A parameter the reads of one key become."""
 
-    source: str  # args | headers | cookies
+    source: str  # args | headers | cookies | form | files
     key: str
     shape: str  # "get" | "getlist" | "required"
     conversion: str  # str | int | float (type=)
@@ -56,12 +70,14 @@ class Param:
     computed: bool  # the default is an expression of the view: the parameter defaults to None
     reads: list[cst.CSTNode]  # the original Call / Subscript nodes it replaces
     name: str = ""
+    uses: dict[cst.CSTNode, str] = field(default_factory=dict)  # of a file: codemod/uploads.py
 
 
 @dataclass
 class ViewReads:
     params: list[Param] = field(default_factory=list)
     by_read: dict[cst.CSTNode, Param] = field(default_factory=dict)
+    file_uses: dict[cst.CSTNode, str] = field(default_factory=dict)  # codemod/uploads.py's rewrites
     # top-level ``name = <read>`` statements that become ``name = name``: removed
     redundant: list[cst.SimpleStatementLine] = field(default_factory=list)
     method_reads: list[cst.Attribute] = field(default_factory=list)  # request.method -> Starlette's
@@ -82,6 +98,8 @@ def view_reads(
     plan = ViewReads()
     references = request_references(tree, names)
     reads: dict[tuple[str, str], list[tuple[cst.CSTNode, Param | None]]] = {}
+    taken = parameter_names(function)
+    body_read = any(m.matches(tree.up(r), m.Attribute(attr=m.Name(m.MatchIfTrue(OTHER_BODY_READS.__contains__)))) for r in references)
     converted: set[cst.CSTNode] = set()
     methods: list[cst.Attribute] = []
     for reference in references:
@@ -92,15 +110,26 @@ def view_reads(
             continue
         attribute = source.attr.value
         if attribute in SOURCES:
-            read = _read(tree, source, attribute, names)
+            if attribute in BODY and (decorated or body_read):
+                continue  # Flask parsed the form at the read, after the decorators and other body reads
+            read = _read(tree, source, attribute, names, taken)
             if read is not None:
                 node, param = read
                 reads.setdefault((attribute, param.key if param else repr(node)), []).append((node, param))
         elif attribute == "method" and _method_comparison(tree, source):
             methods.append(source)
     # every read of a key converts, or none; a required one only where nothing but reads that
-    # cannot fail, or required ones that FastAPI checks before it, comes first (in source order)
-    quiet = {node for group in reads.values() for node, param in group if param is not None and param.shape != "required"}
+    # cannot fail, or required ones that FastAPI checks before it, comes first (in source order);
+    # a form read (any can fail: Flask's 413 limits, parsed before FastAPI checks anything)
+    # only where nothing but reads that cannot fail and other form reads come first
+    quiet = {
+        node for (source, _), group in reads.items() for node, param in group
+        if param is not None and param.shape != "required" and source not in BODY
+    }
+    body: set[cst.CSTNode] = set()
+    passed: set[cst.CSTNode] = set()  # required reads that convert
+    parsed = _parsed_at(tree, references, quiet)
+    both = {key for source, key in reads if source == "form"} & {key for source, key in reads if source == "files"}
     rank = 0
     for (source, key), group in sorted(reads.items(), key=lambda item: tree.position[item[1][0][0]]):
         params = [param for _, param in group]
@@ -108,22 +137,32 @@ def view_reads(
             continue
         param = params[0]
         assert param is not None
-        if param.shape == "required":
-            # FastAPI reports the query's missing keys before the cookies' (the first is Flask's 400)
-            if decorated or not all(tree.quiet_before(n, quiet) for n, _ in group) or rank > SOURCES.index(source):
+        if source in BODY:
+            # after the statement where Flask surely parsed the form, a get() cannot fail
+            if key in both or not all(
+                _first_to_answer(tree, n, quiet | body)
+                or (param.shape != "required" and parsed is not None and tree.top[n] > parsed)
+                for n, _ in group
+            ):
                 continue
-            quiet.update(n for n, _ in group)
-            rank = SOURCES.index(source)
+            body.update(n for n, _ in group)
+            rank = RANK[source]
+        elif param.shape == "required":
+            # FastAPI reports the query's missing keys before the cookies' (the first is Flask's 400)
+            if decorated or not all(tree.quiet_before(n, quiet | passed) for n, _ in group) or rank > RANK[source]:
+                continue
+            passed.update(n for n, _ in group)
+            rank = RANK[source]
         param.reads = [node for node, _ in group]
         plan.params.append(param)
     plan.params.sort(key=lambda p: (p.shape != "required", tree.position[p.reads[0]]))
-    taken = parameter_names(function)
     for param in plan.params:
         param.name = _name(tree, param, taken)
         taken.add(param.name)
         for node in param.reads:
             plan.by_read[node] = param
             converted.add(node)
+        plan.file_uses.update(param.uses)
         plan.redundant += _redundant(tree, param)
     plan.body = bodies.plan_body(function, tree, names, decorated, references, set(plan.by_read), taken, helper_of)
     if plan.body is not None and plan.body.reference is not None:
@@ -137,9 +176,48 @@ def view_reads(
     return plan
 
 
-def _read(tree: Tree, source: cst.Attribute, attribute: str, names: Names) -> tuple[cst.CSTNode, Param | None] | None:
+def _first_to_answer(tree: Tree, node: cst.CSTNode, quiet: set[cst.CSTNode]) -> bool:
+    """Nothing that could answer comes before ``node``: what ``quiet_before`` says, and no
+    return either (Flask answered without parsing the form)."""
+    before = tree.order[: tree.position[node]]
+    return tree.quiet_before(node, quiet) and not any(isinstance(n, cst.Return) and n not in tree.nested for n in before)
+
+
+def _parsed_at(tree: Tree, references: list[cst.CSTNode], quiet: set[cst.CSTNode]) -> int | None:
+    """The top-level statement where Flask surely parsed the form, before anything could answer:
+    the view's first use of ``request.form``/``files``, in a simple statement, not in a branch."""
+    uses = [tree.up(r) for r in references if r not in tree.nested]
+    uses = [u for u in uses if isinstance(u, cst.Attribute) and u.attr.value in BODY]
+    if not uses:
+        return None
+    first = min(uses, key=lambda u: tree.position[u])
+    index = tree.top[first]
+    statement = tree.statements[index]
+    branches = (cst.IfExp, cst.BooleanOperation, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Lambda)
+    if not isinstance(statement, cst.SimpleStatementLine) or any(isinstance(a, branches) for a in tree.ancestors(first)):
+        return None
+    return index if _first_to_answer(tree, first, quiet) else None
+
+
+def _read(
+    tree: Tree, source: cst.Attribute, attribute: str, names: Names, taken: set[str]
+) -> tuple[cst.CSTNode, Param | None] | None:
     """The read around ``request.<source>`` (its node, and its parameter or None when it cannot
     become one); None when it is no read of one key (it stays, and so does the rest)."""
+    found = _read_of_key(tree, source, attribute, names)
+    if found is None or found[1] is None or attribute != "files":
+        return found
+    node, param = found
+    if param.conversion != "str" or param.default is not None or param.computed:
+        return node, None  # files.get("f", default), type=: no such UploadFile parameter
+    uses = uploads.file_uses(tree, node, param.shape, taken)
+    if uses is None:
+        return node, None
+    param.uses = uses
+    return node, param
+
+
+def _read_of_key(tree: Tree, source: cst.Attribute, attribute: str, names: Names) -> tuple[cst.CSTNode, Param | None] | None:
     parent = tree.up(source)
     if isinstance(parent, cst.Subscript) and parent.value is source:
         if len(parent.slice) != 1 or not isinstance(parent.slice[0].slice, cst.Index):
@@ -166,7 +244,7 @@ def _read(tree: Tree, source: cst.Attribute, attribute: str, names: Names) -> tu
             return call, None
         conversion = CONVERSIONS[found.pop()]
     if getlist:
-        return call, Param(attribute, key, "getlist", "str", None, False, []) if attribute == "args" else None
+        return call, Param(attribute, key, "getlist", "str", None, False, []) if attribute in ("args", *BODY) else None
     default = arguments.get("default")
     if default is not None and m.matches(default, m.Name("None")):
         default = None

@@ -1,7 +1,7 @@
-"""Query, header and cookie reads of native views into declared, typed FastAPI parameters.
+"""Query, header, cookie, form and file reads of native views into declared, typed FastAPI parameters.
 
-Targets https://fastapi.tiangolo.com/tutorial/query-params/ , /tutorial/header-params/ and
-/tutorial/cookie-params/ . ``codemod/reads.py`` decides which reads convert (those whose answers
+Targets https://fastapi.tiangolo.com/tutorial/query-params/ , /tutorial/header-params/,
+/tutorial/cookie-params/, /tutorial/request-forms/ and /tutorial/request-files/ . ``codemod/reads.py`` decides which reads convert (those whose answers
 provably stay the view's); this transform writes them:
 
 - ``request.args.get("page", 1, type=int)`` -> ``page: Annotated[int, OrDefault] = 1`` (the
@@ -13,6 +13,11 @@ provably stay the view's); this transform writes them:
   "X-Api-Key")] = None``; ``request.cookies.get("sid")`` -> a ``Cookie()`` parameter;
 - a default the view computes (``current_app.config["PER_PAGE"]``) -> a None default, and
   ``per_page if per_page is not None else current_app.config["PER_PAGE"]`` where the read was;
+- ``request.form["title"]`` -> ``title: Annotated[str, Form()]``, ``.get``/``getlist`` as for
+  the query; ``request.files["doc"]`` -> ``doc: UploadFile``, ``.get("f")`` -> ``f: UploadFile
+  | None = None``, ``.getlist("f")`` -> ``f: list[UploadFile] = []``; of the file, ``.read()``
+  -> ``.file.read()``, ``.stream`` -> ``.file``, a truth test ``f`` -> ``f and f.filename``
+  (the runtime's ``forms`` reads them with werkzeug's parser, as Flask did);
 - ``request.method == "POST"`` -> Starlette's ``request.method`` (a ``request: Request``
   parameter), when nothing else in the view uses Flask's request.
 
@@ -26,18 +31,19 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
 from codemod.reads import Param, ViewReads, literal_type
+from codemod.uploads import READ, STREAM, TEST, TEST_REQUIRED
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bind, kwarg, string_literal
 from transforms._views import request_reads, with_parameter, without_statements
 
-MARKERS = {"args": "Query", "headers": "Header", "cookies": "Cookie"}
+MARKERS = {"args": "Query", "headers": "Header", "cookies": "Cookie", "form": "Form", "files": "File"}
 # where an expression can stand without parentheses
 BARE = (cst.Assign, cst.AnnAssign, cst.Return, cst.Arg, cst.Element, cst.DictElement, cst.Index)
 
 
 class RequestParamsTransform(Transform):
     NAME = "request_params"
-    DESCRIPTION = "request.args/headers/cookies reads in native views -> declared Query/Header/Cookie parameters"
+    DESCRIPTION = "request.args/headers/cookies/form/files reads in native views -> declared Query/Header/Cookie/Form/UploadFile parameters"
     EXAMPLES = (
         Example(
             """\
@@ -104,6 +110,32 @@ class RequestParamsTransform(Transform):
             from flask import Flask, request
             app = Flask(__name__)
 
+            @app.post("/upload")
+            def upload():
+                title = request.form["title"]
+                doc = request.files.get("doc")
+                return {"title": title, "name": doc.filename if doc else None, "size": len(doc.read()) if doc else 0}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Form, UploadFile
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Annotated
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @api.post("/upload")
+            def upload(title: Annotated[str, Form()], doc: UploadFile | None = None):
+                return {"title": title, "name": doc.filename if doc and doc.filename else None, "size": len(doc.file.read()) if doc and doc.filename else 0}
+            """,
+            title="a form field and an uploaded file (FileStorage is false without a filename)",
+        ),
+        Example(
+            """\
+            from flask import Flask, request
+            app = Flask(__name__)
+
             @app.get("/search")
             def search():
                 key = "q"
@@ -155,6 +187,15 @@ class RequestParamsTransform(Transform):
         ),
         Example(
             """\
+            from flask import request
+
+            def form_title():
+                return request.form.get("title"), request.files.get("doc")
+            """,
+            title="form reads outside a view",
+        ),
+        Example(
+            """\
             from flask import request as rq
             from starlette.requests import Request
 
@@ -200,6 +241,7 @@ class RequestParamsTransform(Transform):
         self.reads: dict[cst.CSTNode, Param] = {}
         self.methods: set[cst.CSTNode] = set()
         self.blocks: dict[cst.CSTNode, ViewReads] = {}
+        self.file_uses: dict[cst.CSTNode, str] = {}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plan = request_reads(self, node)
@@ -208,6 +250,7 @@ class RequestParamsTransform(Transform):
         self.plans[node] = plan
         self.reads.update(plan.by_read)
         self.methods.update(plan.method_reads)
+        self.file_uses.update(plan.file_uses)
         self.blocks[node.body] = plan
 
     # -- the reads ------------------------------------------------------------------------------
@@ -217,7 +260,7 @@ class RequestParamsTransform(Transform):
             return updated_node
         self.consume(original_node)
         if not param.computed:
-            return cst.Name(param.name)
+            return self._file_test(original_node, cst.Name(param.name))
         # None when not sent or not converted: the view's own default, where it was
         fallback = bind(updated_node, ("key", "default", "type"))["default"].value
         present = cst.Comparison(cst.Name(param.name), [cst.ComparisonTarget(cst.IsNot(), cst.Name("None"))])
@@ -230,9 +273,30 @@ class RequestParamsTransform(Transform):
         if param is None:
             return updated_node
         self.consume(original_node)
-        return cst.Name(param.name)
+        return self._file_test(original_node, cst.Name(param.name))
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self._file_test(original_node, updated_node)
+
+    def _file_test(self, original_node: cst.CSTNode, file: cst.Name) -> cst.BaseExpression:
+        """A truth test of an uploaded file as werkzeug's FileStorage answered it: its filename."""
+        use = self.file_uses.get(original_node)
+        if use not in (TEST, TEST_REQUIRED):
+            return file
+        filename = cst.Attribute(file, cst.Name("filename"))
+        if use == TEST_REQUIRED:
+            return filename
+        test = cst.BooleanOperation(file, cst.And(), filename)
+        if isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.UnaryOperation):
+            test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return test
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        use = self.file_uses.get(original_node)
+        if use == READ:  # UploadFile.read is a coroutine: the stream's own, as FileStorage.read
+            return updated_node.with_changes(value=cst.Attribute(updated_node.value, cst.Name("file")))
+        if use == STREAM:
+            return updated_node.with_changes(attr=cst.Name("file"))
         if original_node not in self.methods:
             return updated_node
         self.consume(original_node)
@@ -270,6 +334,8 @@ class RequestParamsTransform(Transform):
         return updated_node
 
     def _annotation(self, anchor: cst.CSTNode, param: Param) -> cst.BaseExpression:
+        if param.source == "files":
+            return self._file_annotation(anchor, param)
         value: cst.BaseExpression = cst.Name(param.conversion)
         if param.shape == "getlist":
             value = cst.Subscript(cst.Name("list"), [cst.SubscriptElement(cst.Index(cst.Name("str")))])
@@ -290,3 +356,18 @@ class RequestParamsTransform(Transform):
             return value
         annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
         return cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(v)) for v in (value, *markers)])
+
+    def _file_annotation(self, anchor: cst.CSTNode, param: Param) -> cst.BaseExpression:
+        """``UploadFile``, ``UploadFile | None``, ``list[UploadFile]``, ``File(alias=...)`` for a
+        key that is no identifier."""
+        value: cst.BaseExpression = self.import_reference(anchor, "fastapi", "UploadFile", replaces=False)
+        if param.shape == "get":
+            value = cst.BinaryOperation(value, cst.BitOr(), cst.Name("None"))
+        elif param.shape == "getlist":
+            value = cst.Subscript(cst.Name("list"), [cst.SubscriptElement(cst.Index(value))])
+        if param.key == param.name:
+            return value
+        marker = self.import_reference(anchor, "fastapi", "File", replaces=False)
+        annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
+        alias = cst.Call(marker, [kwarg("alias", string_literal(param.key))])
+        return cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(v)) for v in (value, alias)])
