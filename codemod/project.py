@@ -199,6 +199,8 @@ class Project:
         names = set(self.apps) | set(self.blueprints) | self.factories | self.bridges
         # a converted handler's module, and each module registering it, names it
         names |= {name for name, plan in self.error_handlers.items() if plan.convert}
+        # a function that takes the settings, and so each of its callers (they take them too)
+        names |= set(self.settings.params)
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 

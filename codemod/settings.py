@@ -110,6 +110,8 @@ def plan_settings(
     """Who takes the settings: the native views that read ``current_app.config`` (or call a
     function that takes them), and the functions they reach that read it, where every caller of
     such a function takes them too."""
+    if not any(facts.own or facts.nested for facts in config.values()):
+        return SettingsPlan()
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:

@@ -23,6 +23,7 @@ REQUESTS = [
     {"method": "GET", "path": "/page?size=3"},
     {"method": "GET", "path": "/page?size=500"},
     {"method": "GET", "path": "/page?size=x"},
+    {"method": "GET", "path": "/first"},
     {"method": "GET", "path": "/settings-of/motd"},
     {"method": "GET", "path": "/settings-of/nothing"},
     {"method": "GET", "path": "/chunks", "expect_headers": ["Content-Type"]},
@@ -50,13 +51,17 @@ def test_views_and_their_helpers_take_the_settings(converted):
     limits = (converted / "settingsapp" / "limits.py").read_text()
     assert "def clamp(asked, settings):" in limits and "def describe():" in limits
     assert "current_app.config['MAX_PAGE']" in limits  # the CLI command's
+    paging = (converted / "settingsapp" / "paging.py").read_text()  # no Flask in it
+    assert "def first_page(items, options, settings):" in paging and "clamp(options.get(\"size\", 10), settings=settings)" in paging
 
 
 @pytest.mark.parametrize("env", [{}, ENV], ids=["defaults", "environment"])
 def test_the_converted_app_answers_like_the_original(converted, env):
     original = answers_in(PROJECT, SPEC, REQUESTS, env=env)
     assert original[0]["body"] == {"greeting": env.get("SETTINGSAPP_GREETING", "hello"), "shout": False}
-    assert [a["body"]["size"] for a in original[1:5]] == [10, 3, int(env.get("SETTINGSAPP_MAX_PAGE", "50")), 10]
+    limit = int(env.get("SETTINGSAPP_MAX_PAGE", "50"))
+    assert [a["body"]["size"] for a in original[1:5]] == [10, 3, limit, 10]
+    assert len(original[5]["body"]["items"]) == limit
     assert answers_in(converted, SPEC, REQUESTS, env=env) == original
 
 
@@ -82,5 +87,5 @@ def test_the_report_no_longer_names_current_app(tmp_path):
     result = CliRunner().invoke(app, ["convert", str(PROJECT), "--out", str(tmp_path / "out"), "--report", str(report)])
     assert result.exit_code == 0, result.output
     reasons = {r["endpoint"]: r["reason"] or "" for r in json.loads(report.read_text())["routes"]}
-    assert "current_app" not in reasons["views.greet"] + reasons["views.page"] + reasons["views.setting"]
+    assert "current_app" not in reasons["views.greet"] + reasons["views.page"] + reasons["views.setting"] + reasons["views.first"]
     assert "views.banner uses current_app" in reasons["views.native_banner"]

@@ -112,7 +112,7 @@ class SettingsTransform(Transform):
         return self.plan.params.get(f"{self.module}.{child.name.value}")
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if not is_config(original_node, self.qualified_names):
+        if not self.plan.params or not is_config(original_node, self.qualified_names):
             return updated_node
         name = self._name_at(original_node)
         if name is None:
@@ -121,6 +121,8 @@ class SettingsTransform(Transform):
         return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if not self.plan.params:
+            return updated_node
         called = sorted(self.qualified_names(original_node.func) & set(self.plan.params))
         if not called:
             return updated_node
