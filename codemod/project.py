@@ -29,6 +29,7 @@ from codemod.vendor import canonical
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
+from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -48,6 +49,8 @@ FACTS_PREFILTER = (
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+# a string naming a function, ``"complete"`` or ``"pkg.llm.complete"``: the last part
+NAMED = re.compile(rb"[\"']((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*))[\"']")
 # What a Flask app's JSON is made by, when set by the project.
 JSON_SETTINGS = frozenset({"json", "json_provider_class", "json_encoder"})
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
@@ -83,6 +86,13 @@ class Project:
     # names called in the files the facts pass did not read (no Flask in them): a function
     # that may be called there cannot be given a new parameter
     unseen_calls: set[str] = field(default_factory=set)
+    # project functions used other than by a call of module-level function code: a callback
+    # (``map(f, xs)``), a decorator, a call in a decorator or a default value
+    referenced: set[str] = field(default_factory=set)
+    # names given as strings to a call, last part (``monkeypatch.setattr(llm, "complete", f)``,
+    # ``mock.patch("pkg.llm.complete")``): such a function may be swapped for one of its signature
+    named: set[str] = field(default_factory=set)
+    config: dict[str, ConfigFacts] = field(default_factory=dict)  # current_app.config reads, by function
     hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
     other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
     # module-level functions every return of which fixes its status (facts.responder), and the
@@ -111,6 +121,9 @@ class Project:
         self.functions.update(other.functions)
         self.called_outside |= other.called_outside
         self.unseen_calls |= other.unseen_calls
+        self.referenced |= other.referenced
+        self.named |= other.named
+        self.config.update(other.config)
         self.hooks += other.hooks
         self.other_hooks |= other.other_hooks
         self.responders |= other.responders
@@ -139,18 +152,33 @@ class Project:
         return sorted((p for (file, _), plans in self._plans.items() if file == path for p in plans), key=lambda p: p.line)
 
     @functools.cached_property
-    def state(self) -> StatePlan:
-        """Per-request state on ``g`` and the dependencies that replace it (codemod/state.py)."""
+    def _view_levels(self) -> tuple[set[str], set[str]]:
+        """The views (qualified) with a native route, and those with a bridged one."""
         native, bridged = set(), set()
         for plans in self._plans.values():
             for plan in plans:
                 view = f"{self.views[(plan.path, plan.function)].module}.{plan.function}"
                 (native if plan.level == "native" else bridged).add(view)
+        return native, bridged
+
+    @functools.cached_property
+    def state(self) -> StatePlan:
+        """Per-request state on ``g`` and the dependencies that replace it (codemod/state.py)."""
+        native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self.hooks
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         return plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
             frozenset(self.flask_objects),
+        )
+
+    @functools.cached_property
+    def settings(self) -> SettingsPlan:
+        """Who takes the app's settings where it read ``current_app.config`` (codemod/settings.py)."""
+        native, bridged = self._view_levels
+        return plan_settings(
+            self.functions, self.config, native - bridged, bridged, self.called_outside, self.unseen_calls,
+            self.referenced, self.named,
         )
 
     @functools.cached_property
@@ -171,6 +199,8 @@ class Project:
         names = set(self.apps) | set(self.blueprints) | self.factories | self.bridges
         # a converted handler's module, and each module registering it, names it
         names |= {name for name, plan in self.error_handlers.items() if plan.convert}
+        # a function that takes the settings, and so each of its callers (they take them too)
+        names |= set(self.settings.params)
         # b"TODO[F2F": a converted file still reports the markers an earlier run left in it.
         return {b"flask", b"TODO[F2F"} | {n.rsplit(".", 1)[-1].encode() for n in names}
 
@@ -248,12 +278,41 @@ class _FactsVisitor(cst.CSTVisitor):
         self.standalone: set[cst.Call] = set()
         self.defined: set[str] = set()
         self.twice: set[str] = set()
+        # for Project.referenced: names that may be a project function (module-level defs and
+        # imported names), the nodes called, and the nodes that bind a name rather than use it
+        self.function_names: set[str] = set()
+        self.callees: set[cst.CSTNode] = set()
+        self.bindings: set[cst.CSTNode] = set()
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
 
     def visit_Module(self, node: cst.Module) -> None:
         self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
+        for statement in node.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.function_names.add(statement.name.value)
+            for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+                if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                    self.function_names |= {(a.evaluated_alias or a.evaluated_name).partition(".")[0] for a in small.names}
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        self.bindings |= set(m.findall(node, m.Name()))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.bindings.add(node.name)
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.bindings.add(node.keyword)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.function_names and node not in self.callees and node not in self.bindings:
+            self.facts.referenced |= self._names(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node not in self.callees and isinstance(node.value, cst.Name) and node.value.value in self.function_names:
+            self.facts.referenced |= self._names(node)  # map(llm.complete, ...)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._link(node.body)
@@ -319,6 +378,11 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.own_json = True
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.callees.add(node.func)
+        for arg in node.args:
+            value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
+            if isinstance(value, str) and all(part.isidentifier() for part in value.split(".")):
+                self.facts.named.add(value.rpartition(".")[2])
         if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
             self.facts.other_hooks = True
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
@@ -352,9 +416,15 @@ class _FactsVisitor(cst.CSTVisitor):
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
         if view is not None and (view.path, name) not in self.facts.views:
             self.facts.views[(view.path, name)] = view
+        self.bindings.add(node.name)
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
+            self.facts.config[qualified] = config_facts(node, self._names)
+            # calls in its decorators and default values run where no settings can be handed over
+            for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
+                for call in m.findall(part, m.Call()):
+                    self.facts.referenced |= self._names(call.func)  # type: ignore[attr-defined]
         self._hooks(node)
         self.functions.append(node)
         self.entered.append(self.nesting)
@@ -394,7 +464,9 @@ class _FactsVisitor(cst.CSTVisitor):
 def gather(path: Path, source: bytes) -> Project:
     """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
     if not any(token in source for token in FACTS_PREFILTER):
-        return Project(unseen_calls={n.decode() for n in CALLED.findall(source)})
+        return Project(
+            unseen_calls={n.decode() for n in CALLED.findall(source)}, named={n.decode() for _, n in NAMED.findall(source)}
+        )
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:

@@ -6,6 +6,7 @@ which edits a statement sees first.
 """
 
 from transforms.aborts import AbortsTransform
+from transforms.app_settings import SettingsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
@@ -23,6 +24,7 @@ ORDER = (
     RequestParamsTransform,
     JsonBodiesTransform,
     RequestStateTransform,
+    SettingsTransform,
     ResponsesTransform,
     AbortsTransform,
     UrlForTransform,

@@ -86,9 +86,9 @@ class RequestParamsTransform(Transform):
                 return {"tags": tags, "size": size, "sid": request.cookies.get("sid")}
             """,
             """\
-            from flask import Flask, current_app
+            from flask import Flask
             from fastapi import Cookie, Query
-            from flask2fastapi_runtime import FlaskBridge, OrDefault
+            from flask2fastapi_runtime import FlaskBridge, OrDefault, Settings
             from typing import Annotated
 
             app = Flask(__name__)
@@ -99,8 +99,10 @@ class RequestParamsTransform(Transform):
                 tags: Annotated[list[str], Query(alias="tag")] = [],
                 size: Annotated[int | None, Query(alias="per-page"), OrDefault] = None,
                 sid: Annotated[str | None, Cookie()] = None,
+                *,
+                settings: Settings,
             ):
-                size = size if size is not None else current_app.config["PER_PAGE"]
+                size = size if size is not None else settings["PER_PAGE"]
                 return {"tags": tags, "size": size, "sid": sid}
             """,
             title="a list, an alias, a default from the config, a cookie",

@@ -11,6 +11,9 @@
   errors raised in Flask's request cycle, where Flask's lookup picks it.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
+- ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
+  ``config`` on a bridge) where Flask code read ``current_app.config``; ``app_settings``,
+  ``settings_of(app)``.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
@@ -21,9 +24,11 @@ from .json_body import FlaskJson
 from .params import OrDefault
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
+from .settings import Settings, app_settings, settings_of
 from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
 __all__ = [
-    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of",
+    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "Settings",
+    "app_settings", "as_wsgi", "bridge_of", "settings_of",
 ]
