@@ -9,6 +9,9 @@
   as the view's ``request.get_json()`` read it, as a Pydantic model.
 - ``@api.exception_handler(key)`` (handlers): a FastAPI exception handler that also answers the
   errors raised in Flask's request cycle, where Flask's lookup picks it.
+- ``FlaskJSONResponse`` (json_response): a JSONResponse with the bytes ``jsonify`` wrote (sorted
+  keys, ASCII, a final newline, Flask's dates); ``status_name(code)`` (errors): werkzeug's name
+  of a status, what ``error.name`` was.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
@@ -17,7 +20,9 @@
 """
 
 from .bridge import FlaskBridge, bridge_of
+from .errors import status_name
 from .json_body import FlaskJson
+from .json_response import FlaskJSONResponse
 from .params import OrDefault
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
@@ -25,5 +30,6 @@ from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
 __all__ = [
-    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of",
+    "BridgedClient", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead",
+    "as_wsgi", "bridge_of", "status_name",
 ]
