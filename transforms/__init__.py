@@ -6,6 +6,7 @@ which edits a statement sees first.
 """
 
 from transforms.aborts import AbortsTransform
+from transforms.app_logger import AppLoggerTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
@@ -27,6 +28,7 @@ ORDER = (
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,
+    AppLoggerTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )
