@@ -163,7 +163,7 @@ class Project:
     def error_handlers(self) -> dict[str, HandlerPlan]:
         """Whether each registered error handler becomes a FastAPI exception handler, by the
         handler's qualified name (codemod/error_handlers.py)."""
-        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls)
+        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json)
 
     @functools.cached_property
     def logger_name(self) -> str | None:
