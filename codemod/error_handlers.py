@@ -20,13 +20,21 @@ The exception, by the keys of the handler's registrations (the runtime's ``as_fa
 
 - only HTTP errors (codes other than 500, werkzeug's HTTPException): Starlette's HTTPException;
   ``exc.code`` is ``exc.status_code``, ``exc.description`` ``exc.detail``; ``exc.name`` is
-  ``HTTPStatus(exc.status_code).phrase`` only where every key is a code whose phrase is werkzeug's
-  name on every Python (not 413, 414, 416, 418, 422); werkzeug's ``exc.get_headers()`` is
+  ``HTTPStatus(exc.status_code).phrase`` where every key is a code whose phrase is werkzeug's
+  name on every Python (not 413, 414, 416, 418, 422), else the runtime's
+  ``status_name(exc.status_code)``, werkzeug's name; werkzeug's ``exc.get_headers()`` is
   ``(exc.headers or {}).items()`` in a loop that skips Content-Type, the one header it adds;
 - only exception classes (the project's, Python's): the exception as raised, read as before;
 - anything else (500, ``Exception``, a mix): the handler must not read it.
 
-What its body may do is ``codemod/handler_body.py``'s to say.
+What its body may do is ``codemod/handler_body.py``'s to say. A function the handler hands its
+exception to (``code = _error_code(exc)``) is read as part of it: its uses of the exception
+count as the handler's, and it is converted with the handler (the same attributes renamed),
+which it can be only when every call of it in the project is such a hand-over by a handler that
+converts, all of one mode. A handler that logs through ``current_app.logger`` converts where the
+project shows the app's name (the call becomes the module logger's, ``transforms/app_logger.py``);
+one whose JSON needs the runtime's ``FlaskJSONResponse`` does not where the app sets its own
+JSON provider (``app.json = ...``), which FlaskJSONResponse does not know.
 """
 
 from __future__ import annotations
@@ -134,6 +142,7 @@ class HandlerPlan:
     mode: str = ""  # "http" | "same" | "unused" (module doc)
     path: str = ""  # the file that defines the handler ("" when the project does not)
     keys: tuple[Key, ...] = ()  # what it is registered for, every registration's
+    helpers: tuple[str, ...] = ()  # the functions it hands its exception to, converted with it
 
     def to_json(self, handler: str) -> dict[str, object]:
         return {"file": self.path, "handler": handler, "fastapi": self.convert, "reason": self.reason}
@@ -228,8 +237,12 @@ def allowed_uses(mode: str, keys: tuple[Key, ...]) -> frozenset[str] | None:
         return None
     if mode == "unused":
         return frozenset()
-    fixed = all(k.kind == "code" and k.code in SAME_PHRASE for k in keys)
-    return frozenset({"code", "description", "headers"} | ({"name"} if fixed else set()))
+    return frozenset({"code", "description", "headers", "name"})
+
+
+def phrase_is_name(keys: tuple[Key, ...]) -> bool:
+    """Whether ``HTTPStatus(code).phrase`` is werkzeug's name of every error the keys stand for."""
+    return all(k.kind == "code" and k.code in SAME_PHRASE for k in keys)
 
 
 # -- the first pass: facts of one file -------------------------------------------------------------
@@ -356,30 +369,92 @@ def error_facts(wrapper, path: str) -> ErrorFacts:
 
 
 # -- the plan -------------------------------------------------------------------------------------
-def plan_handlers(facts: ErrorFacts, kind: Callable[[frozenset[str]], str | None], unseen_calls: set[str]) -> dict[str, HandlerPlan]:
+def plan_handlers(
+    facts: ErrorFacts, kind: Callable[[frozenset[str]], str | None], unseen_calls: set[str],
+    logger_known: bool = False, own_json: bool = False,
+) -> dict[str, HandlerPlan]:
     """Whether each registered handler becomes a FastAPI exception handler, and why not.
-    ``kind`` says "app" or "blueprint" for the qualified names of an expression."""
+    ``kind`` says "app" or "blueprint" for the qualified names of an expression;
+    ``logger_known``: the app's logger has a name the project shows (codemod/app_logger.py);
+    ``own_json``: the app sets its own JSON provider."""
     by_handler: dict[str, list[Registration]] = {}
     for registration in facts.registrations:
         by_handler.setdefault(registration.handler, []).append(registration)
+    by_handler.pop("", None)
+    reasons = {
+        handler: _reason(handler, registrations, facts, kind, unseen_calls, logger_known, own_json)
+        for handler, registrations in sorted(by_handler.items())
+    }
+    keys = {handler: tuple(k for r in registrations for k in r.keys) for handler, registrations in by_handler.items()}
+    helpers = {handler: _helpers(facts.bodies[handler], facts) for handler, reason in reasons.items() if reason is None}
+    changed = True
+    while changed:  # a helper converts with its handlers only if no other code calls it
+        changed = False
+        converting = sorted(h for h, reason in reasons.items() if reason is None)
+        given: dict[str, list[str]] = {}  # helper -> the mode of each converting hand-over
+        for handler in converting:
+            for helper in helpers[handler]:
+                given.setdefault(helper, []).append(mode_of(keys[handler], facts.classes))
+        for handler in converting:
+            for helper in helpers[handler]:
+                calls = sum(1 for call in facts.calls if helper in call.callee)
+                if calls != len(given[helper]) or len(set(given[helper])) != 1:
+                    reasons[handler] = f"hands its exception to {_short(helper)}, which other code calls too"
+                    changed = True
+                    break
     plans = {}
-    for handler, registrations in sorted(by_handler.items()):
-        if not handler:
-            continue
-        reason = _reason(handler, registrations, facts, kind, unseen_calls)
-        keys = tuple(k for r in registrations for k in r.keys)
-        mode = mode_of(keys, facts.classes) if reason is None else ""
+    for handler, reason in reasons.items():
         body = facts.bodies.get(handler)
-        plans[handler] = HandlerPlan(reason is None, reason, mode, body.path if body is not None else "", keys)
+        mode = mode_of(keys[handler], facts.classes) if reason is None else ""
+        plans[handler] = HandlerPlan(
+            reason is None, reason, mode, body.path if body is not None else "", keys[handler],
+            tuple(sorted(set(helpers[handler]))) if reason is None else (),
+        )
     return plans
 
 
-def _reason(handler: str, registrations: list[Registration], facts: ErrorFacts, kind, unseen_calls: set[str]) -> str | None:
+def _short(qualified: str) -> str:
+    return ".".join(qualified.split(".")[-2:])
+
+
+def _helpers(body: Body, facts: ErrorFacts) -> list[str]:
+    """The functions of the project a handler hands its exception to, one per call (module doc)."""
+    return [sorted(names & set(facts.bodies))[0] for names in body.helpers if names & set(facts.bodies)]
+
+
+def _helper_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str]) -> str | None:
+    """Why the functions the handler hands its exception to cannot take Starlette's."""
+    for names in body.helpers:
+        found = sorted(names & set(facts.bodies))
+        if not found:
+            return f"hands its exception to {_short(sorted(names)[0])}, not a function of one parameter of the project"
+        helper = facts.bodies[found[0]]
+        if helper.helper_problem or helper.helpers:
+            return f"hands its exception to {_short(found[0])}, which {helper.helper_problem or 'hands it on'}"
+        if found[0] in facts.references or found[0].rpartition(".")[2] in unseen_calls:
+            return f"hands its exception to {_short(found[0])}, which is used other than called"
+        if any(r.handler == found[0] for r in facts.registrations):
+            return f"hands its exception to {_short(found[0])}, an error handler itself"
+    return None
+
+
+def _reason(
+    handler: str, registrations: list[Registration], facts: ErrorFacts, kind, unseen_calls: set[str],
+    logger_known: bool = False, own_json: bool = False,
+) -> str | None:
     body = facts.bodies.get(handler)
     if body is None:
         return "handler not a function of one parameter in the project"
     if body.problem:
         return body.problem
+    helper_problem = _helper_reason(body, facts, unseen_calls)
+    if helper_problem:
+        return helper_problem
+    helpers = [facts.bodies[h] for h in _helpers(body, facts)]
+    if (body.logs or any(h.logs for h in helpers)) and not logger_known:
+        return "uses flask.current_app.logger, of an app whose name the project does not show"
+    if body.flask_json and own_json:
+        return "jsonify() of a value it cannot show is plain JSON data, in an app with a JSON provider of its own"
     called = any(handler in call.callee for call in facts.calls)
     if called or handler in facts.references or handler.rpartition(".")[2] in unseen_calls:
         return "the handler is called or used other than as a handler"
@@ -396,12 +471,10 @@ def _reason(handler: str, registrations: list[Registration], facts: ErrorFacts, 
         return "key not known to be an exception class"
     mode = mode_of(keys, facts.classes)
     allowed = allowed_uses(mode, keys)
-    if allowed is not None and not body.uses <= allowed:
-        read = sorted(body.uses - allowed)
+    uses = body.uses.union(*(h.uses for h in helpers))
+    if allowed is not None and (not uses <= allowed or mode == "unused" and helpers):
         if mode == "unused":
             return "reads its exception, which a 500 or Exception handler (or one for several kinds) gets in another form"
-        if read == ["name"]:
-            return "reads the error's name, HTTPStatus's phrase only for some statuses (not 413, 414, 416, 418, 422)"
         return "uses the error other than for its code, description, name or headers"
     return None
 

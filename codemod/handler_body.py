@@ -6,24 +6,33 @@ the one statement of what converts. A handler converts only if each of these hol
 
 - it is a plain ``def`` of one parameter, without nested functions, ``yield``, ``await``,
   ``global``, and it never binds its parameter anew;
-- it uses no Flask name but ``jsonify``, and that only returned (``return jsonify(x)``,
-  ``return jsonify(x), 404``) or as the one value of a variable (``response = jsonify(x)``)
-  whose status and headers alone are set (``response.status_code = ...``,
-  ``response.headers[name] = value``, ``response.headers.setdefault(name, value)``) before it
-  is returned;
-- everything it returns is such a response, or JSON data (a dict or list, which Flask
-  serializes as jsonify does) or a str (Flask's HTML page), alone or with a status that is an
-  int (not Flask's "404 NOT FOUND" text);
-- the JSON is JSON data Starlette's JSONResponse encodes to the same JSON as jsonify: literals,
-  f-strings, ``str()``, str methods of str, dicts with str keys and lists of those, local names
-  bound only to them, and the exception's own attributes, taken as the app raised them (the one
-  source trusted without seeing it);
+- it uses no Flask name but ``jsonify`` and the logging methods of ``current_app.logger``
+  (``Body.logs``: the app's logger, a module logger once converted, ``codemod/app_logger.py``),
+  and ``jsonify`` only returned (``return jsonify(x)``, ``return jsonify(x), 404``) or as the one
+  value of a variable (``response = jsonify(x)``) whose status and headers alone are set
+  (``response.status_code = ...``, ``response.headers[name] = value``,
+  ``response.headers.setdefault(name, value)``) before it is returned;
+- everything it returns is such a response, or a dict or list (which Flask serializes as
+  jsonify does) or a str (Flask's HTML page), alone or with a status that is an int (not
+  Flask's "404 NOT FOUND" text);
+- its JSON becomes Starlette's ``JSONResponse`` where the code shows it is JSON data that
+  JSONResponse encodes to the same JSON as jsonify (literals, f-strings, ``str()``, str methods
+  of str, dicts with str keys and lists of those, local names bound only to them, and the
+  exception's own attributes, taken as the app raised them: the one source trusted without
+  seeing it); any other value (a dict a project helper builds: ``jsonify(error_body(...))``)
+  becomes the runtime's ``FlaskJSONResponse``, which encodes as Flask's JSON provider did,
+  byte for byte (``Body.flask_json``);
 - werkzeug's ``get_headers()`` is read only by a loop that skips the Content-Type of werkzeug's
   HTML page (``for name, value in exc.get_headers(): if name.lower() != "content-type": ...``).
 
 How it uses its exception (``Body.uses``: code, description, name, headers, other) decides, with
 the keys it is registered for, whether the FastAPI exception can stand in for Flask's
-(``codemod/error_handlers.py``).
+(``codemod/error_handlers.py``). Handing the exception alone to a project function of one
+parameter (``_error_code(exc)``, ``Body.helpers``) is a use of it through that function: the
+plan adds what the function does with it, and converts the function too where every call of it
+is such a hand-over by a handler that converts. A function given the exception that way may do
+anything but use Flask (the app's logger excepted), bind its parameter anew or hand it on
+(``Body.helper_problem``); what it returns is its callers' business.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from typing import Callable
 
 import libcst as cst
 import libcst.matchers as m
+
+from codemod.app_logger import current_app_log
 
 Names = Callable[[cst.CSTNode], set[str]]
 
@@ -53,6 +64,11 @@ class Body:
     uses: frozenset[str]
     problem: str | None
     path: str = ""  # the file it is defined in
+    # why it cannot be handed a converted handler's exception (module doc; None: it can)
+    helper_problem: str | None = None
+    helpers: tuple[frozenset[str], ...] = ()  # the functions it hands its exception to, a call each
+    logs: bool = False  # calls current_app.logger's logging methods
+    flask_json: bool = False  # JSON the code cannot show is plain data: FlaskJSONResponse
 
 
 def is_flask(qualified: str) -> bool:
@@ -124,8 +140,10 @@ def read_body(function: cst.FunctionDef, names: Names) -> Body | None:
     else:
         for statement in function.body.body:
             statement.visit(reader)
-        problem = reader.problem
-    return Body(param, frozenset(reader.uses), problem)
+    return Body(
+        param, frozenset(reader.uses), problem or reader.problem, helper_problem=problem or reader.helper_problem,
+        helpers=tuple(reader.helpers), logs=reader.logs, flask_json=reader.flask_json,
+    )
 
 
 Binding = cst.BaseExpression | None  # the value of ``x = value``; None for any other binding
@@ -163,6 +181,13 @@ def bindings(function: cst.FunctionDef) -> dict[str, list[Binding]]:
     return found
 
 
+def encodes_alike(function: cst.FunctionDef, content: cst.BaseExpression, names: Names) -> bool:
+    """Whether Starlette's JSONResponse encodes ``content``, JSON of the handler ``function``, to
+    the same JSON as jsonify (module doc); else it is the runtime's FlaskJSONResponse's."""
+    param = function.params.params[0].name.value
+    return _BodyReader(param, names, bindings(function)).is_data(content)
+
+
 class _BodyReader(cst.CSTVisitor):
     """Reads a handler's statements: the uses of its parameter, its returns, its Flask names."""
 
@@ -171,6 +196,11 @@ class _BodyReader(cst.CSTVisitor):
         self.param, self.names, self.bindings = param, names, bindings
         self.uses: set[str] = set()
         self.problems: list[str] = []
+        self.replies: list[str] = []  # the problems of what it returns (a handler's alone)
+        self.flask: list[str] = []  # the Flask names it uses (jsonify too)
+        self.helpers: list[frozenset[str]] = []
+        self.logs = False
+        self.flask_json = False
         self.stack: list[cst.CSTNode] = []
         responses = [n for n, values in bindings.items() if len(values) == 1 and values[0] is not None and is_jsonify(values[0], names)]
         self.response = responses[0] if len(responses) == 1 else None  # ``response = jsonify(...)``
@@ -181,6 +211,12 @@ class _BodyReader(cst.CSTVisitor):
         """The first problem met, a use of Flask first (the most telling)."""
         flask = [p for p in self.problems if p.startswith("uses ")]
         return (flask or self.problems or [None])[0]
+
+    @property
+    def helper_problem(self) -> str | None:
+        """Why a function handed a converted handler's exception cannot take it (module doc)."""
+        flask = [f"uses {name}" for name in self.flask]
+        return (flask or [p for p in self.problems if p not in self.replies] or [None])[0]
 
     def _no(self, why: str) -> bool:
         self.problems.append(why)
@@ -220,8 +256,12 @@ class _BodyReader(cst.CSTVisitor):
     def _name(self, node: cst.Name | cst.Attribute) -> bool:
         qualified = self.names(node)
         flask = sorted(q for q in qualified if is_flask(q))
+        parent = self._parent()
+        if flask and current_app_log(node, self.names) and isinstance(parent, cst.Call) and parent.func is node:
+            self.logs = True  # the app's logger: a module logger (codemod/app_logger.py)
+            return False
         if flask:
-            parent = self._parent()
+            self.flask.append(flask[0])
             if qualified & JSONIFY and isinstance(parent, cst.Call) and parent.func is node:
                 self._placed(parent)  # says why not, if not
                 return False
@@ -236,6 +276,8 @@ class _BodyReader(cst.CSTVisitor):
             if isinstance(parent, cst.Attribute) and parent.value is node:
                 attribute = parent.attr.value
                 self.uses.add(attribute if attribute in ("code", "description", "name") else "other")
+            elif self._handed_over(node) is not None:
+                self.helpers.append(self._handed_over(node))  # type: ignore[arg-type]
             else:
                 self.uses.add("other")
             if self._assigned(node):
@@ -243,6 +285,19 @@ class _BodyReader(cst.CSTVisitor):
         if node.value == self.response and not self._response_use(node):
             return self._no(f"{node.value} (jsonify's response) used other than for its status and headers")
         return True
+
+    def _handed_over(self, node: cst.Name) -> frozenset[str] | None:
+        """The qualified names of the project function ``f`` of ``f(exc)``, the exception its one
+        argument; None for any other use."""
+        arg, call = self._parent(), self._parent(2)
+        if not isinstance(arg, cst.Arg) or arg.keyword is not None or arg.star or not isinstance(call, cst.Call):
+            return None
+        if len(call.args) != 1 or call.args[0] is not arg:
+            return None
+        callee = frozenset(self.names(call.func))
+        if not callee or any(is_flask(q) or q.startswith("builtins.") for q in callee):
+            return None
+        return callee
 
     def _assigned(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` (or the attribute or item it is the base of) is assigned to."""
@@ -261,8 +316,10 @@ class _BodyReader(cst.CSTVisitor):
         """A jsonify call where a JSONResponse can stand: returned (alone or with a status), or
         the one value of the response variable; its content JSON data."""
         content = jsonify_content(call)
-        if content is None or not self.is_data(content):
-            return self._no("jsonify() of what JSONResponse may not encode alike")
+        if content is None:
+            return self._no("jsonify() of no value, or of positional and keyword arguments")
+        if not self.is_data(content):
+            self.flask_json = True  # FlaskJSONResponse encodes it as jsonify did
         parent = self.stack[-2] if len(self.stack) >= 2 else None
         if isinstance(parent, cst.Return):
             return True
@@ -300,7 +357,9 @@ class _BodyReader(cst.CSTVisitor):
 
     def _reply(self, node: cst.Return) -> None:
         if not reply_ok(node.value, self):
-            self._no(f"returns {_shown(node.value)}, not a value it can make an equal Starlette response of")
+            why = f"returns {_shown(node.value)}, not a value it can make an equal Starlette response of"
+            self.replies.append(why)
+            self._no(why)
 
     # -- what values provably are ----------------------------------------------------------------
     def _exception_attribute(self, node: cst.BaseExpression) -> str | None:
@@ -409,7 +468,9 @@ def reply_kind(value: cst.BaseExpression, reader: _BodyReader | None, names: Nam
     if names is not None and is_jsonify(value, names):
         return "jsonify"
     if isinstance(value, (cst.Dict, cst.List)):
-        return "json" if reader is None or reader.is_data(value) else None
+        if reader is not None and not reader.is_data(value):
+            reader.flask_json = True  # Flask made it as jsonify did: FlaskJSONResponse
+        return "json"
     if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return "html" if reader is None or reader.is_str(value) else None
     if isinstance(value, cst.Name) and (reader is None or value.value == reader.response):

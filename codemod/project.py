@@ -26,6 +26,7 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, Positio
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
+from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
@@ -65,6 +66,7 @@ class AppFacts:
     module_level: bool
     bridge: str  # the FlaskBridge's variable, in the same scope
     bridged: bool  # the bridge is already there (a converted file, converted again)
+    name: str | None = None  # app.name, its logger's name (codemod/app_logger.py); None: not known
 
 
 @dataclass
@@ -105,6 +107,8 @@ class Project:
     # module-level objects a Flask extension's call made (``db = SQLAlchemy()``): they need Flask's context
     flask_objects: set[str] = field(default_factory=set)
     errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
+    # ``x.logger = ...`` somewhere: the app's logger may not be logging.getLogger(app.name)
+    logger_set: bool = False
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -131,6 +135,7 @@ class Project:
         self.own_json |= other.own_json
         self.errors.merge(other.errors)
         self.flask_objects |= other.flask_objects
+        self.logger_set |= other.logger_set
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -167,9 +172,10 @@ class Project:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self.hooks
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
+        logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         return plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
-            frozenset(self.flask_objects),
+            frozenset(self.flask_objects), logs,
         )
 
     @functools.cached_property
@@ -185,7 +191,16 @@ class Project:
     def error_handlers(self) -> dict[str, HandlerPlan]:
         """Whether each registered error handler becomes a FastAPI exception handler, by the
         handler's qualified name (codemod/error_handlers.py)."""
-        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls)
+        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json)
+
+    @functools.cached_property
+    def logger_name(self) -> str | None:
+        """The name of the logger ``current_app.logger`` is, when the project shows it: every
+        Flask app of the project has that name (codemod/app_logger.py); None otherwise."""
+        names = {app.name for app in self.apps.values()}
+        if len(names) != 1 or self.logger_set:
+            return None
+        return names.pop()
 
     @functools.cached_property
     def native_blueprints(self) -> dict[str, BlueprintFacts]:
@@ -283,12 +298,15 @@ class _FactsVisitor(cst.CSTVisitor):
         self.function_names: set[str] = set()
         self.callees: set[cst.CSTNode] = set()
         self.bindings: set[cst.CSTNode] = set()
+        self.runs_as_script = False  # the module has an ``if __name__ == "__main__":`` block
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
 
     def visit_Module(self, node: cst.Module) -> None:
         self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
+        main = m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]))
+        self.runs_as_script = any(m.matches(s, main) for s in node.body)
         for statement in node.body:
             if isinstance(statement, cst.FunctionDef):
                 self.function_names.add(statement.name.value)
@@ -339,8 +357,11 @@ class _FactsVisitor(cst.CSTVisitor):
             if bridge is None:
                 bridge = free_name(BRIDGE_NAMES, self.used)
                 self.used.add(bridge)
+            app_name = import_name(value, self.module)
+            if self.runs_as_script and "." in self.module and app_name == self.module:
+                app_name = None  # run as ``python -m pkg.mod``, Flask names the app "mod"
             for name in names:
-                self.facts.apps[name] = AppFacts(self.module, self.nesting == 0, bridge, bridged)
+                self.facts.apps[name] = AppFacts(self.module, self.nesting == 0, bridge, bridged, app_name)
         elif called & BLUEPRINT:
             router, _ = self._existing(node, API_ROUTER)
             for name in names:
@@ -370,6 +391,8 @@ class _FactsVisitor(cst.CSTVisitor):
         """``app.json = P(app)``, ``app.json.sort_keys = False``, ``json_provider_class = P``
         (any object's: a false alarm only keeps Flask's JSON)."""
         target: cst.BaseExpression = node.target
+        if isinstance(target, cst.Attribute) and target.attr.value == "logger":
+            self.facts.logger_set = True
         while isinstance(target, (cst.Attribute, cst.Subscript)):
             if isinstance(target, cst.Attribute) and target.attr.value in JSON_SETTINGS:
                 self.facts.own_json = True

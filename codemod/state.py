@@ -435,7 +435,10 @@ def plan_state(
     hooks: list[HookFacts] = (),  # type: ignore[assignment]
     request_sources: frozenset[str] = frozenset(),
     flask_objects: frozenset[str] = frozenset(),
+    app_logs: frozenset[str] = frozenset(),
 ) -> StatePlan:
+    """The plan (module doc). ``app_logs``: calls of an app's logger (``app.logger.info``) that
+    become a module logger's (transforms/app_logger.py): no use of the Flask app."""
     plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
@@ -508,7 +511,7 @@ def plan_state(
             (``db.create_all()`` of Flask-SQLAlchemy) or a function using Flask. As middleware it
             runs outside Flask's request context."""
             reached = _reach(functions, functions[hook.qualified].calls & set(functions))
-            calls = set().union(*(functions[f].calls for f in reached | {hook.qualified}))
+            calls = set().union(*(functions[f].calls for f in reached | {hook.qualified})) - app_logs
             return any(functions[f].uses_flask for f in reached) or any(
                 c == o or c.startswith(o + ".") for c in calls for o in flask_objects
             )

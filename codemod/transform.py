@@ -119,8 +119,9 @@ class FileRun:
         cannot sort a plain and an aliased import of one name, and fails on the whole file."""
         aliased = {(module, name) for module, name, asname in self.support_imports if asname is not None}
         return sorted(
-            (module, name, name if asname is None and (module, name) in aliased else asname)
-            for module, name, asname in self.support_imports
+            ((module, name, name if asname is None and (module, name) in aliased else asname)
+             for module, name, asname in self.support_imports),
+            key=lambda needed: tuple(part or "" for part in needed),  # name None: ``import module``
         )
 
 

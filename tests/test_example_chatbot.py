@@ -3,6 +3,7 @@ converted package serves the same routes, answers the same requests and passes i
 (converted) test suite. Checks that wait on a later capability are strict expected failures
 naming it, so they turn red the day they start passing."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,21 +21,28 @@ ORIGINAL = ROOT / "example_chatbot"
 SPEC = "example_chatbot:create_app()"
 HEADERS = {"X-Request-ID": "e2e-1"}
 REQUESTS = [
-    {"method": "GET", "path": "/health/live", "headers": HEADERS, "expect_headers": ["X-Request-ID"]},
+    {"method": "GET", "path": "/health/live", "headers": HEADERS},
     {"method": "GET", "path": "/health/ready", "headers": HEADERS},
-    {"method": "GET", "path": "/auth/me", "headers": HEADERS},
+    {"method": "GET", "path": "/auth/me", "headers": HEADERS, "expect_headers": ["WWW-Authenticate"]},
     {"method": "GET", "path": "/conversations", "headers": {**HEADERS, "Authorization": "Bearer nope"}},
     {"method": "POST", "path": "/auth/register", "headers": HEADERS, "json": {"username": ""}},
     {"method": "POST", "path": "/auth/login", "headers": HEADERS, "data": "not json"},
     {"method": "DELETE", "path": "/health/live", "headers": HEADERS, "expect_headers": ["Allow"]},
     {"method": "GET", "path": "/nowhere", "headers": HEADERS},
+    {"method": "GET", "path": "/conversations/1", "headers": {**HEADERS, "Authorization": "Basic x"}},
+    {"method": "POST", "path": "/auth/register", "data": "x" * (1024 * 1024 + 1),  # 413, a new request id
+     "headers": {"X-Request-ID": "e2e-2", "Content-Type": "application/json"}},
 ]
+for request in REQUESTS:  # the request id comes back on every answer, error bodies included
+    request["expect_headers"] = ["X-Request-ID", *request.get("expect_headers", [])]
 
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     root = tmp_path_factory.mktemp("chatbot")
-    result = CliRunner().invoke(app, ["convert", str(ORIGINAL), "--out", str(root / "example_chatbot")])
+    result = CliRunner().invoke(
+        app, ["convert", str(ORIGINAL), "--out", str(root / "example_chatbot"), "--report", str(root / "report.json")]
+    )
     assert result.exit_code == EXIT_FINDINGS, result.output
     return root
 
@@ -70,8 +78,30 @@ def test_the_original_serves_its_routes(tmp_path):
 
 
 def test_the_original_answers_the_script(tmp_path):
-    statuses = [a["status"] for a in answers(ROOT, tmp_path)]
-    assert statuses == [200, 200, 401, 401, 400, 400, 405, 404]
+    answered = answers(ROOT, tmp_path)
+    assert [a["status"] for a in answered] == [200, 200, 401, 401, 400, 400, 405, 404, 401, 413]
+    assert answered[2]["headers"] == {"X-Request-ID": "e2e-1", "WWW-Authenticate": "Bearer"}
+    assert answered[7]["body"]["error"] == {
+        "code": "not_found", "message": answered[7]["body"]["error"]["message"], "request_id": "e2e-1",
+    }
+    assert answered[9]["body"]["error"]["request_id"] == "e2e-2"
+
+
+def test_error_handlers_and_hooks_are_fastapis(converted):
+    """The three error handlers are FastAPI exception handlers, the request-id hooks RequestHooks
+    middleware: error_body() reads the id from request.state, handed to it by views and handlers."""
+    report = converted / "report.json"
+    handlers = {h["handler"].rpartition(".")[2]: (h["fastapi"], h["reason"]) for h in json.loads(report.read_text())["error_handlers"]}
+    assert handlers == {name: (True, None) for name in ("handle_api_error", "handle_http_exception", "handle_internal_error")}
+    package = converted / "example_chatbot"
+    factory = (package / "__init__.py").read_text()
+    assert "api.add_middleware(RequestHooks, before=[start_request], after=[finish_request])" in factory
+    assert "@app.before_request" not in factory and "@app.after_request" not in factory
+    errors = (package / "errors.py").read_text()
+    assert 'request_id = getattr(http_request.state, "request_id", None)' in errors
+    assert "flask.g" not in errors and "current_app" not in errors
+    for module in ("chat.py", "health.py", "llm.py", "errors.py"):
+        assert "current_app.logger" not in (package / module).read_text(), module
 
 
 def test_converted_serves_the_same_routes(converted, tmp_path):

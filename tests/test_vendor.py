@@ -31,10 +31,11 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     out = convert_copy(ORIGINAL, tmp_path / "copy" / "chatbot-converted", "--vendor-runtime", "--ignore", "F2F151")
     copy = out / "_flask2fastapi_runtime"
     used = [
-        "__init__.py", "bridge.py", "errors.py", "forms.py", "handlers.py", "json_body.py", "params.py", "responses.py",
-        "routing.py", "settings.py", "testing.py", "wsgi.py",
+        "__init__.py", "bridge.py", "errors.py", "forms.py", "handlers.py", "hooks.py", "json_body.py", "json_response.py",
+        "params.py", "responses.py", "routing.py", "settings.py", "testing.py", "wsgi.py",
     ]
-    # the bridge imports errors, handlers; routing responses, params, json_body, forms
+    # the bridge imports errors, handlers; routing responses, params, json_body, forms; the chatbot's
+    # hooks are RequestHooks, its views take Settings and its error handlers answer with FlaskJSONResponse
     assert sorted(p.name for p in copy.iterdir()) == used
     assert not (out / "requirements-fastapi.txt").exists()
     assert "from ._flask2fastapi_runtime import FlaskBridge" in (out / "__init__.py").read_text()

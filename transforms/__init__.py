@@ -6,8 +6,9 @@ which edits a statement sees first.
 """
 
 from transforms.aborts import AbortsTransform
-from transforms.app_settings import SettingsTransform
 from transforms.app_blueprint import AppBlueprintTransform
+from transforms.app_logger import AppLoggerTransform
+from transforms.app_settings import SettingsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
@@ -29,6 +30,7 @@ ORDER = (
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,
+    AppLoggerTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

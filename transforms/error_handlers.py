@@ -13,10 +13,17 @@ ways that have an equal FastAPI form. Then:
   co. -> their status; the app's exception classes as they are;
 - the handler takes ``(request: Request, exc: <its exception>)``; ``exc.code`` ->
   ``exc.status_code``, ``exc.description`` -> ``exc.detail``, ``exc.name`` ->
-  ``HTTPStatus(exc.status_code).phrase``, werkzeug's ``get_headers()`` loop -> ``(exc.headers or
-  {}).items()``; ``jsonify(x)`` -> ``JSONResponse(x)``, ``return x, 404`` ->
+  ``HTTPStatus(exc.status_code).phrase`` (``status_name(exc.status_code)``, werkzeug's name,
+  where the phrase is not it for every key), werkzeug's ``get_headers()`` loop -> ``(exc.headers
+  or {}).items()``; ``jsonify(x)`` -> ``JSONResponse(x)``, ``return x, 404`` ->
   ``return JSONResponse(x, status_code=404)`` (an HTML ``HTMLResponse`` for a str), a jsonify
-  response whose status and headers are set -> the JSONResponse, set alike.
+  response whose status and headers are set -> the JSONResponse, set alike. JSON the code
+  cannot show is plain data (``jsonify(error_body(...))``) is the runtime's
+  ``FlaskJSONResponse``, which encodes it as jsonify did;
+- a function the handler hands its exception to (``_error_code(exc)``) gets the same renames
+  in its body, and Starlette's HTTPException for a werkzeug annotation; a helper that reads
+  what the app's hooks keep on ``flask.g`` gets the handler's ``request``
+  (``transforms/request_state.py``).
 
 The runtime (``flask2fastapi_runtime.handlers``) registers such a handler with the Flask app
 too, under the same key, so Flask's lookup picks it where it picked the Flask handler, and for
@@ -30,10 +37,10 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
-from codemod.error_handlers import Key, read_key, registration_call, registration_decorator
-from codemod.handler_body import HTTP_ATTRIBUTES, headers_loop, is_jsonify, jsonify_content, reply_kind
+from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
+from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, is_jsonify, jsonify_content, reply_kind
 from codemod.transform import Example, Transform
-from transforms._flask import bridge_reference, kwarg
+from transforms._flask import RUNTIME, bridge_reference, kwarg
 
 STARLETTE_RESPONSES = {
     "JSONResponse": "starlette.responses.JSONResponse", "HTMLResponse": "starlette.responses.HTMLResponse",
@@ -167,6 +174,69 @@ class ErrorHandlersTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, current_app, jsonify
+            from werkzeug.exceptions import HTTPException
+
+            app = Flask(__name__)
+
+
+            def error_code(exc: HTTPException):
+                return exc.name.lower().replace(" ", "_")
+
+
+            def error_body(code, message, **extra):
+                return {"error": {"code": code, "message": message, **extra}}
+
+
+            @app.errorhandler(HTTPException)
+            def http_error(exc):
+                if exc.code >= 500:
+                    current_app.logger.warning("%s", exc.description)
+                return jsonify(error_body(error_code(exc), exc.description)), exc.code
+
+
+            @app.errorhandler(418)
+            def teapot(error):
+                return jsonify(error=error.name), 418
+            """,
+            """\
+            from flask import Flask
+            import logging
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from fastapi.responses import JSONResponse
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse, status_name
+
+            logger = logging.getLogger("example")
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def error_code(exc: StarletteHTTPException):
+                return status_name(exc.status_code).lower().replace(" ", "_")
+
+
+            def error_body(code, message, **extra):
+                return {"error": {"code": code, "message": message, **extra}}
+
+
+            @api.exception_handler(StarletteHTTPException)
+            def http_error(request: Request, exc: StarletteHTTPException):
+                if exc.status_code >= 500:
+                    logger.warning("%s", exc.detail)
+                return FlaskJSONResponse(error_body(error_code(exc), exc.detail), status_code=exc.status_code)
+
+
+            @api.exception_handler(418)
+            def teapot(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": status_name(error.status_code)}, status_code=418)
+            """,
+            title="a helper's dict as jsonify wrote it (FlaskJSONResponse), the error handed to a helper that"
+            " converts with the handler, werkzeug's name of any status (status_name), the app's logger",
+        ),
+        Example(
+            """\
             from flask import Blueprint, Flask, jsonify
 
             app = Flask(__name__)
@@ -181,11 +251,6 @@ class ErrorHandlersTransform(Transform):
             @app.errorhandler(403)
             def forbidden(error):
                 return jsonify(error="forbidden", type=error.response), 403
-
-
-            @app.errorhandler(418)
-            def teapot(error):
-                return jsonify(error=error.name), 418
 
 
             app.register_blueprint(bp)
@@ -209,15 +274,9 @@ class ErrorHandlersTransform(Transform):
                 return jsonify(error="forbidden", type=error.response), 403
 
 
-            @app.errorhandler(418)
-            def teapot(error):
-                return jsonify(error=error.name), 418
-
-
             app.register_blueprint(bp)
             """,
-            title="stay Flask's: a blueprint's handler; an attribute of the error Starlette's has no equal"
-            " for; werkzeug's name of a status whose HTTPStatus phrase differs (418: I'm a Teapot)",
+            title="stay Flask's: a blueprint's handler; an attribute of the error Starlette's has no equal for",
         ),
         Example(
             """\
@@ -257,9 +316,11 @@ class ErrorHandlersTransform(Transform):
 
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
-        # per function: (param, mode, body, keys) when it is a handler that converts
-        self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...]] | None] = []
+        # per function: (param, mode, body, keys, node) when it is a handler that converts, or a
+        # function it hands its exception to (keys None)
+        self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...] | None, cst.FunctionDef] | None] = []
         self.bodies: list[cst.BaseSuite] = []  # the converting handlers' bodies being visited
+        self.helpers = {h: plan.mode for plan in run.project.error_handlers.values() if plan.convert for h in plan.helpers}
 
     # -- where we are ---------------------------------------------------------------------------
     def _plan(self, function: cst.FunctionDef):
@@ -271,8 +332,13 @@ class ErrorHandlersTransform(Transform):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plan = self._plan(node)
-        converted = plan is not None and plan.convert
-        self.handlers.append((node.params.params[0].name.value, plan.mode, node.body, plan.keys) if converted else None)
+        helper = next((self.helpers[n] for n in sorted(self.qualified_names(node.name)) if n in self.helpers), None)
+        if plan is not None and plan.convert:
+            self.handlers.append((node.params.params[0].name.value, plan.mode, node.body, plan.keys, node))
+        elif helper is not None:
+            self.handlers.append((node.params.params[0].name.value, helper, node.body, None, node))
+        else:
+            self.handlers.append(None)
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         handler = self.handlers[-1] if self.handlers else None
@@ -285,7 +351,8 @@ class ErrorHandlersTransform(Transform):
         return updated_node
 
     def _converting(self) -> tuple[str, str] | None:
-        """(parameter, mode) of the handler whose body (not its decorators) is being visited."""
+        """(parameter, mode) of the handler (or its helper) whose body (not its decorators) is
+        being visited."""
         handler = self.handlers[-1] if self.handlers else None
         if handler is None or not self.bodies or self.bodies[-1] is not handler[2]:
             return None
@@ -348,11 +415,18 @@ class ErrorHandlersTransform(Transform):
         self.consume(original_node.func)
         content = jsonify_content(updated_node)
         assert content is not None  # the plan made sure
-        return cst.Call(self._response(original_node, "JSONResponse"), [cst.Arg(content)])
+        return cst.Call(self._json_response(original_node, jsonify_content(original_node)), [cst.Arg(content)])
 
     def _response(self, anchor: cst.CSTNode, name: str) -> cst.Name:
         same = STARLETTE_RESPONSES[name]
         return self.import_reference(anchor, "fastapi.responses", name, same=lambda q: q == same, replaces=False)
+
+    def _json_response(self, anchor: cst.CSTNode, content: cst.BaseExpression | None) -> cst.Name:
+        """JSONResponse for what it encodes as jsonify did, else the runtime's FlaskJSONResponse."""
+        function = self.handlers[-1][4]  # type: ignore[index]
+        if content is not None and encodes_alike(function, content, self.qualified_names):
+            return self._response(anchor, "JSONResponse")
+        return self.import_reference(anchor, RUNTIME, "FlaskJSONResponse", replaces=False)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         handler = self._converting()
@@ -362,8 +436,11 @@ class ErrorHandlersTransform(Transform):
         if attribute in HTTP_ATTRIBUTES:
             return updated_node.with_changes(attr=cst.Name(HTTP_ATTRIBUTES[attribute]))
         if attribute == "name":
-            status = self.import_reference(original_node, "http", "HTTPStatus", replaces=False)
             code = cst.Attribute(cst.Name(handler[0]), cst.Name("status_code"))
+            keys = self.handlers[-1][3]  # type: ignore[index]
+            if keys is None or not phrase_is_name(keys):  # werkzeug's name, not always the phrase
+                return cst.Call(self.import_reference(original_node, RUNTIME, "status_name", replaces=False), [cst.Arg(code)])
+            status = self.import_reference(original_node, "http", "HTTPStatus", replaces=False)
             return cst.Attribute(cst.Call(status, [cst.Arg(code)]), cst.Name("phrase"))
         return updated_node
 
@@ -385,10 +462,12 @@ class ErrorHandlersTransform(Transform):
         if isinstance(body, cst.Tuple) and isinstance(new_body, cst.Tuple):
             body, new_body, status = body.elements[0].value, new_body.elements[0].value, new_body.elements[1].value
         kind = reply_kind(body, None, self.qualified_names)
-        if kind == "response":
+        if kind == "response" or self.handlers[-1][3] is None:  # type: ignore[index]  (a helper's return is its own)
             return updated_node
-        if kind in ("json", "html"):
-            new_body = cst.Call(self._response(original_node, "JSONResponse" if kind == "json" else "HTMLResponse"), [cst.Arg(new_body)])
+        if kind == "json":
+            new_body = cst.Call(self._json_response(original_node, body), [cst.Arg(new_body)])
+        elif kind == "html":
+            new_body = cst.Call(self._response(original_node, "HTMLResponse"), [cst.Arg(new_body)])
         assert isinstance(new_body, cst.Call)
         if status is not None:
             args = [*new_body.args[:-1], new_body.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
@@ -399,7 +478,16 @@ class ErrorHandlersTransform(Transform):
         handler = self.handlers.pop()
         if handler is None:
             return updated_node
-        _, mode, _, keys = handler
+        _, mode, _, keys, _ = handler
+        if keys is None:  # a helper: its parameter is Starlette's HTTPException, not werkzeug's
+            (old,) = original_node.params.params
+            written = old.annotation.annotation if old.annotation is not None else None
+            if written is None or mode != "http" or not any(q.partition(".")[0] in ("flask", "werkzeug") for q in self.qualified_names(written)):
+                return updated_node
+            self.consume(written)
+            (new,) = updated_node.params.params
+            annotation = self.import_reference(original_node, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
+            return updated_node.with_changes(params=updated_node.params.with_changes(params=[new.with_changes(annotation=cst.Annotation(annotation))]))
         request_name = "request" if "request" not in {n.value for n in m.findall(original_node, m.Name())} else "http_request"
         request = cst.Param(
             cst.Name(request_name),

@@ -289,8 +289,10 @@ class RequestStateTransform(Transform):
             if extra:
                 args = list(updated_node.args)
                 if args:
-                    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                return updated_node.with_changes(args=[*args, *extra])
+                    # the new ones go on the last one's line; what came after it (the line break
+                    # before ``)`` of a call written over several lines) comes after them
+                    return updated_node.with_changes(args=_appended_args(updated_node, extra))
+                return updated_node.with_changes(args=_with_commas(extra))
         return updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
@@ -632,6 +634,24 @@ _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 def _with_commas(items: list) -> list:
     """Arguments or parameters separated by ", " (the last without a comma)."""
     return [item.with_changes(comma=_COMMA) for item in items[:-1]] + items[-1:]
+
+
+def _appended_args(call: cst.Call, extra: list[cst.Arg]) -> list[cst.Arg]:
+    """The call's arguments and then ``extra``, laid out as the call is: one per line after a
+    trailing comma (as black writes them), else on the line of the last argument, the line break
+    before ``)`` of a call written over several lines staying before ``)``."""
+    args = list(call.args)
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma) and isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
+        before = args[-2].comma if len(args) > 1 else None
+        line = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
+        if isinstance(line, cst.ParenthesizedWhitespace):
+            each = cst.Comma(whitespace_after=line)
+            return [*args[:-1], last.with_changes(comma=each), *(a.with_changes(comma=each) for a in extra[:-1]), extra[-1].with_changes(comma=last.comma)]
+    ending = last.comma if isinstance(last.comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
+    written = [last.with_changes(comma=_COMMA, whitespace_after_arg=cst.SimpleWhitespace("")), *_with_commas(extra)]
+    written[-1] = written[-1].with_changes(comma=ending, whitespace_after_arg=last.whitespace_after_arg)
+    return [*args[:-1], *written]
 
 
 def _literal(node: cst.BaseExpression) -> str | None:

@@ -9,6 +9,9 @@
   as the view's ``request.get_json()`` read it, as a Pydantic model.
 - ``@api.exception_handler(key)`` (handlers): a FastAPI exception handler that also answers the
   errors raised in Flask's request cycle, where Flask's lookup picks it.
+- ``FlaskJSONResponse`` (json_response): a JSONResponse with the bytes ``jsonify`` wrote (sorted
+  keys, ASCII, a final newline, Flask's dates); ``status_name(code)`` (errors): werkzeug's name
+  of a status, what ``error.name`` was.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
@@ -20,7 +23,9 @@
 """
 
 from .bridge import FlaskBridge, bridge_of
+from .errors import status_name
 from .json_body import FlaskJson
+from .json_response import FlaskJSONResponse
 from .params import OrDefault
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
@@ -29,6 +34,6 @@ from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
 __all__ = [
-    "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "Settings",
-    "app_settings", "as_wsgi", "bridge_of", "settings_of",
+    "BridgedClient", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks",
+    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "settings_of", "status_name",
 ]

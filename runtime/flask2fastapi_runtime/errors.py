@@ -28,6 +28,10 @@ Where it is raised decides who meets it first:
   and so is any other exception a dependency raises that FastAPI has no handler for
   (``answer_raised``: the app's handler for its class, else Flask's 500 handling).
   On any other route FastAPI's default handlers answer.
+
+A converted exception handler that read werkzeug's ``error.name`` reads
+``status_name(exc.status_code)``: werkzeug's name of the status ("I'm a teapot", "Request Entity
+Too Large"), which is not always ``HTTPStatus``'s phrase.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug import exceptions as werkzeug
+from werkzeug.http import HTTP_STATUS_CODES
 
 from . import responses, routing, wsgi
 
@@ -60,6 +65,11 @@ def werkzeug_error(error: HTTPException) -> werkzeug.HTTPException:
         own = converted.get_headers
         converted.get_headers = functools.partial(_headers, own, dict(error.headers))  # type: ignore[method-assign]
     return converted
+
+
+def status_name(status_code: int) -> str:
+    """werkzeug's name of a status: what ``error.name`` of Flask's error for it was."""
+    return HTTP_STATUS_CODES.get(status_code, "Unknown Error")
 
 
 def _phrase(code: int) -> str | None:

@@ -39,7 +39,11 @@ a plain FastAPI route (one of an ``APIRouter`` without ``FlaskRoute``). An error
 route is Flask's to answer (a dependency's included), and one that Flask let through to the
 server (``PROPAGATE_EXCEPTIONS``, ``TRAP_HTTP_EXCEPTIONS``) goes on as Flask meant: so for every
 request the Flask app served before the conversion, the handler runs inside Flask's request
-cycle, exactly where the Flask handler ran.
+cycle, exactly where the Flask handler ran. There, too, an HTTP error is given as Flask's side
+gives it, so one handler answers one error alike on both sides: ``HTTPException(404)`` (detail
+the bare phrase "Not Found", as ``raise HTTPException(status_code=404)`` and Starlette's own
+routing make it) has werkzeug's description of a 404 as its ``detail``, as ``abort(404)`` had
+(``errors.werkzeug_error``); a 405's ``Allow`` stays in its headers.
 
 A status werkzeug has no exception class for (``599``) has no Flask key: Flask could not have
 raised it (``abort(599)`` is a LookupError), and the handler is FastAPI's alone.
@@ -64,13 +68,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from werkzeug import exceptions as werkzeug
 
-from . import responses, routing
+from . import errors, responses, routing
 
 Handler = Callable[[Request, Any], Any]
 # Scope key: set on the scope of every request the Flask app answers (FlaskDispatch)
 FLASK_ANSWERS = "flask2fastapi.flask_answers"
 # keys that FastAPI gives to its ServerErrorMiddleware, for what nothing else handled
 SERVER_ERROR_KEYS = (500, Exception)
+# HTTP errors that carry nothing but status, detail and headers (a subclass may carry more)
+PLAIN_HTTP = (HTTPException, FastAPIHTTPException)
 
 
 def flask_key(key: int | type[BaseException]) -> int | type[BaseException] | None:
@@ -172,6 +178,8 @@ def fastapi_side(key: int | type[BaseException], handler: Handler) -> Handler:
         async def answer(request: Request, exc: Exception) -> Response:
             if request.scope.get(routing.ENDPOINT) is not None:
                 raise exc  # a native route's: the bridge has Flask answer it (bridge.FlaskDispatch)
+            if type(exc) in PLAIN_HTTP and (isinstance(key, int) or key in PLAIN_HTTP):
+                exc = as_fastapi(errors.werkzeug_error(exc), key)  # as Flask's side gives it
             return await _answer(handler, request, exc)
 
     return answer

@@ -301,3 +301,44 @@ def test_a_handlers_background_task_runs_after_the_answer() -> None:
     client = TestClient(api)
     assert (client.get("/bridged").status_code, client.get("/native").status_code) == (404, 403)
     assert done == ["/bridged", "/native"]
+
+
+def test_fastapis_side_gives_http_errors_as_flasks_side_does() -> None:
+    """One handler, one error, one answer: ``raise HTTPException(404)`` on a plain FastAPI route
+    has werkzeug's description of a 404 as detail, as ``abort(404)`` had in a Flask view;
+    Starlette's own 405 keeps its Allow; a detail of the view's own goes through as it is."""
+    from flask2fastapi_runtime import status_name
+
+    def describe(request: Request, exc: StarletteHTTPException):
+        headers = {k: v for k, v in (exc.headers or {}).items()}
+        return JSONResponse(
+            {"detail": exc.detail, "name": status_name(exc.status_code), "headers": headers}, status_code=exc.status_code
+        )
+
+    app = Flask(__name__)
+    app.add_url_rule("/flask/<int:n>", "flask", lambda n: abort(n) if n != 200 else "", methods=["GET"])
+    app.add_url_rule("/flask-own", "flask_own", lambda: abort(404, description="none here"))
+    api = FlaskBridge(app)
+    plain = APIRouter()
+
+    @plain.get("/plain/{n}")
+    def raising(n: int):
+        raise HTTPException(status_code=n)
+
+    @plain.get("/plain-own")
+    def raising_own():
+        raise StarletteHTTPException(status_code=404, detail="none here")
+
+    api.include_router(plain)
+    api.add_exception_handler(StarletteHTTPException, describe)
+    client = TestClient(api)
+    for code in (400, 401, 404, 413, 418):
+        flask_side, fastapi_side = client.get(f"/flask/{code}"), client.get(f"/plain/{code}")
+        assert (fastapi_side.status_code, fastapi_side.json()) == (flask_side.status_code, flask_side.json()), code
+    assert client.get("/plain/418").json()["name"] == "I'm a teapot"  # werkzeug's, not HTTPStatus's phrase
+    assert client.get("/plain/404").json()["detail"].startswith("The requested URL was not found")
+    assert client.get("/plain-own").json() == client.get("/flask-own").json()
+    flask_405, fastapi_405 = client.post("/flask/200"), client.post("/plain/200")
+    assert fastapi_405.status_code == flask_405.status_code == 405
+    assert fastapi_405.json()["detail"] == flask_405.json()["detail"]
+    assert fastapi_405.json()["headers"] == {"Allow": "GET"}
