@@ -184,6 +184,9 @@ def json_types(t: Transform, node: cst.BaseExpression, parameters: Parameters, s
     if isinstance(node, cst.Call):
         if any(a.star for a in node.args):
             return None
+        read = _request_read(t, node, parameters, seen)
+        if read is not None:
+            return read
         called = t.qualified_names(node.func) & TYPED_CALLS.keys()
         if len(called) == 1:
             return frozenset({TYPED_CALLS[called.pop()]})
@@ -204,3 +207,28 @@ def json_types(t: Transform, node: cst.BaseExpression, parameters: Parameters, s
 
         return frozenset(found) if _every_binding(t, node, seen, typed) else None
     return None
+
+
+REQUEST_MAPPINGS = frozenset({"flask.request.args", "flask.request.form", "flask.request.headers", "flask.request.cookies"})
+TYPE_CONVERSIONS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str"}
+
+
+def _request_read(t: Transform, node: cst.Call, parameters: Parameters, seen: Seen) -> frozenset[str] | None:
+    """``request.args.get("k", default, type=int)`` and the like: a str (or what ``type=``
+    converts to), else the default (None without one)."""
+    func = node.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in ("get", "getlist") and t.qualified_names(func.value) & REQUEST_MAPPINGS):
+        return None
+    if func.attr.value == "getlist":
+        return frozenset({"list"})
+    positional = [a for a in node.args if a.keyword is None]
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    if not 1 <= len(positional) <= 2 or set(keywords) - {"default", "type"}:
+        return None
+    value: frozenset[str] | None = frozenset({"str"})
+    if "type" in keywords:
+        converted = t.qualified_names(keywords["type"]) & TYPE_CONVERSIONS.keys()
+        value = frozenset({TYPE_CONVERSIONS[converted.pop()]}) if len(converted) == 1 else None
+    default = positional[1].value if len(positional) == 2 else keywords.get("default")
+    otherwise = json_types(t, default, parameters, seen) if default is not None else frozenset({"None"})
+    return None if value is None or otherwise is None else value | otherwise

@@ -33,7 +33,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 from pydantic import BaseModel
 
-from codemod.facts import has_own_status
+from codemod.plan import LOGIN_REQUIRED
 from codemod.transform import Example, Transform
 from transforms._values import Parameters, json_types
 from transforms._views import OwnBody, native_plans, option, with_route_options
@@ -90,7 +90,7 @@ class ResponseModelsTransform(Transform):
         ),
         Example(
             """\
-            from flask import Flask, jsonify
+            from flask import Flask
             app = Flask(__name__)
 
             @app.get("/a")
@@ -163,6 +163,9 @@ class ResponseModelsTransform(Transform):
         plans = native_plans(self, node)
         if not plans:
             return
+        view = self.run.project.views.get((self.context.filename or "", node.name.value))
+        if view is None or any(d.names & (self.run.project.plain_guards | LOGIN_REQUIRED) for d in view.decorators):
+            return  # a decorator may answer in the view's stead, with a body of another shape
         parameters = {name: qualified for name, (qualified, _) in plans[0].annotations.items()}
         shape = self._shape(OwnBody(node), parameters)
         if shape is not None:
