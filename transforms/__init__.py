@@ -14,6 +14,7 @@ from transforms.json_bodies import JsonBodiesTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
+from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
 from transforms.url_for import UrlForTransform
@@ -27,6 +28,7 @@ ORDER = (
     RequestStateTransform,
     SettingsTransform,
     ResponsesTransform,
+    ResponseModelsTransform,
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,

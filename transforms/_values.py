@@ -139,3 +139,96 @@ def is_parameter(t: Transform, node: cst.BaseExpression, parameters: Parameters,
     return _every_binding(
         t, node, frozenset(), lambda value, seen: isinstance(value, cst.Param) and parameters.get(name) in annotations
     )
+
+
+# What a value of these calls is in JSON, named by the Python type that documents it.
+TYPED_CALLS = {
+    "builtins.str": "str", "builtins.int": "int", "builtins.len": "int", "builtins.bool": "bool",
+    "builtins.float": "float", "builtins.list": "list", "builtins.sorted": "list", "builtins.dict": "dict",
+    "builtins.repr": "str", "builtins.format": "str", "secrets.token_urlsafe": "str", "secrets.token_hex": "str",
+}
+# path parameters by their annotation (a UUID is written as its str by Flask's JSON provider)
+TYPED_PARAMETERS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str", "typing.Literal": "str", "uuid.UUID": "str"}
+
+
+def json_types(t: Transform, node: cst.BaseExpression, parameters: Parameters, seen: Seen = frozenset()) -> frozenset[str] | None:
+    """The types (``str``, ``int``, ``float``, ``bool``, ``list``, ``dict``, ``None``) that a value
+    provably has once Flask's provider wrote it as JSON; None when the code does not show it. A
+    tuple is a JSON list; ``to_dict()`` and ``model_dump()`` are taken to give dicts."""
+    if is_str_literal(node) or isinstance(node, cst.FormattedString):
+        return frozenset({"str"})
+    if isinstance(node, cst.Integer):
+        return frozenset({"int"})
+    if isinstance(node, cst.Float):
+        return frozenset({"float"})
+    if isinstance(node, cst.UnaryOperation):
+        if isinstance(node.operator, cst.Not):
+            return frozenset({"bool"})
+        if isinstance(node.operator, cst.Minus) and isinstance(node.expression, (cst.Integer, cst.Float)):
+            return json_types(t, node.expression, parameters, seen)
+        return None
+    if isinstance(node, cst.Comparison):
+        return frozenset({"bool"})
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return frozenset({"bool"})
+    if isinstance(node, cst.Name) and node.value == "None":
+        return frozenset({"None"})
+    if isinstance(node, (cst.List, cst.ListComp, cst.Tuple)):
+        return frozenset({"list"})
+    if isinstance(node, (cst.Dict, cst.DictComp)):
+        return frozenset({"dict"})
+    if isinstance(node, (cst.IfExp, cst.BooleanOperation)):
+        sides = (node.body, node.orelse) if isinstance(node, cst.IfExp) else (node.left, node.right)
+        found = [json_types(t, side, parameters, seen) for side in sides]
+        return None if None in found else frozenset().union(*found)  # type: ignore[arg-type]
+    if isinstance(node, cst.Call):
+        if any(a.star for a in node.args):
+            return None
+        read = _request_read(t, node, parameters, seen)
+        if read is not None:
+            return read
+        called = t.qualified_names(node.func) & TYPED_CALLS.keys()
+        if len(called) == 1:
+            return frozenset({TYPED_CALLS[called.pop()]})
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in DICT_METHODS:
+            return frozenset({"dict"})
+        return None
+    if isinstance(node, cst.Name):
+        found: set[str] = set()
+
+        def typed(value: cst.CSTNode, seen: Seen) -> bool:
+            if isinstance(value, cst.Param):
+                kind = TYPED_PARAMETERS.get(parameters.get(node.value, ""))
+                types = frozenset({kind}) if kind is not None else None
+            else:
+                types = json_types(t, value, parameters, seen)  # type: ignore[arg-type]
+            found.update(types or ())
+            return types is not None
+
+        return frozenset(found) if _every_binding(t, node, seen, typed) else None
+    return None
+
+
+REQUEST_MAPPINGS = frozenset({"flask.request.args", "flask.request.form", "flask.request.headers", "flask.request.cookies"})
+TYPE_CONVERSIONS = {"builtins.int": "int", "builtins.float": "float", "builtins.str": "str"}
+
+
+def _request_read(t: Transform, node: cst.Call, parameters: Parameters, seen: Seen) -> frozenset[str] | None:
+    """``request.args.get("k", default, type=int)`` and the like: a str (or what ``type=``
+    converts to), else the default (None without one)."""
+    func = node.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in ("get", "getlist") and t.qualified_names(func.value) & REQUEST_MAPPINGS):
+        return None
+    if func.attr.value == "getlist":
+        return frozenset({"list"})
+    positional = [a for a in node.args if a.keyword is None]
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    if not 1 <= len(positional) <= 2 or set(keywords) - {"default", "type"}:
+        return None
+    value: frozenset[str] | None = frozenset({"str"})
+    if "type" in keywords:
+        converted = t.qualified_names(keywords["type"]) & TYPE_CONVERSIONS.keys()
+        value = frozenset({TYPE_CONVERSIONS[converted.pop()]}) if len(converted) == 1 else None
+    default = positional[1].value if len(positional) == 2 else keywords.get("default")
+    otherwise = json_types(t, default, parameters, seen) if default is not None else frozenset({"None"})
+    return None if value is None or otherwise is None else value | otherwise

@@ -68,6 +68,8 @@ class AbortsTransform(Transform):
             from flask import Flask
             from fastapi import HTTPException
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -78,7 +80,12 @@ class AbortsTransform(Transform):
                     raise HTTPException(status_code=404, detail="no such item")
                 return ITEMS[item_id]
 
-            @api.get("/items/{item_id}")
+            class ItemResponse(BaseModel):
+                \"\"\"What item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+
+            @api.get("/items/{item_id}", response_model=ItemResponse)
             def item(item_id: int):
                 if item_id == 0:
                     raise HTTPException(status_code=400)

@@ -84,11 +84,17 @@ class AppBlueprintTransform(Transform):
             from flask import Blueprint, Flask
             from fastapi import APIRouter
             from flask2fastapi_runtime import FlaskBridge, FlaskRoute
+            from pydantic import BaseModel
 
             bp = Blueprint("v", __name__, url_prefix="/v")
             router = APIRouter(route_class=FlaskRoute)
 
-            @router.get("/{n}", name="v.show")
+            class ShowResponse(BaseModel):
+                \"\"\"What show answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                n: int
+
+            @router.get("/{n}", name="v.show", response_model=ShowResponse)
             def show(n: int):
                 return {"n": n}
 

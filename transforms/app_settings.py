@@ -50,6 +50,8 @@ class SettingsTransform(Transform):
             """\
             from flask import Flask
             from flask2fastapi_runtime import FlaskBridge, Settings
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -60,7 +62,14 @@ class SettingsTransform(Transform):
                 return min(asked, settings["PAGE_SIZE"])
 
 
-            @api.get("/items/{asked}")
+            class ItemsResponse(BaseModel):
+                \"\"\"What items answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                size: Any
+                debug: Any
+
+
+            @api.get("/items/{asked}", response_model=ItemsResponse)
             def items(asked: int, settings: Settings):
                 return {"size": page_size(asked, settings=settings), "debug": settings.get("DEBUG", False)}
             """,

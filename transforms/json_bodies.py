@@ -135,16 +135,28 @@ class JsonBodiesTransform(Transform):
             """\
             from flask import Flask, request
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.post("/echo")
+            class EchoResponse(BaseModel):
+                \"\"\"What echo answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                echo: Any
+
+            @api.post("/echo", response_model=EchoResponse)
             def echo():
                 data = request.get_json(silent=True) or {}
                 return {"echo": data}
 
-            @api.post("/raw")
+            class RawResponse(BaseModel):
+                \"\"\"What raw answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+
+            @api.post("/raw", response_model=RawResponse)
             def raw():
                 log = len(request.headers)
                 data = request.get_json()

@@ -59,12 +59,20 @@ class RequestParamsTransform(Transform):
             from flask import Flask
             from fastapi import Header
             from flask2fastapi_runtime import FlaskBridge, OrDefault
+            from pydantic import BaseModel
             from typing import Annotated
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.get("/items")
+            class ItemsResponse(BaseModel):
+                \"\"\"What items answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                page: int
+                q: str | None
+                key: str | None
+
+            @api.get("/items", response_model=ItemsResponse)
             def items(
                 page: Annotated[int, OrDefault] = 1,
                 q: str | None = None,
@@ -89,12 +97,20 @@ class RequestParamsTransform(Transform):
             from flask import Flask
             from fastapi import Cookie, Query
             from flask2fastapi_runtime import FlaskBridge, OrDefault, Settings
-            from typing import Annotated
+            from pydantic import BaseModel
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.get("/list")
+            class ListingResponse(BaseModel):
+                \"\"\"What listing answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                tags: list
+                size: Any
+                sid: str | None
+
+            @api.get("/list", response_model=ListingResponse)
             def listing(
                 tags: Annotated[list[str], Query(alias="tag")] = [],
                 size: Annotated[int | None, Query(alias="per-page"), OrDefault] = None,
@@ -122,12 +138,20 @@ class RequestParamsTransform(Transform):
             from flask import Flask
             from fastapi import Form, UploadFile
             from flask2fastapi_runtime import FlaskBridge
-            from typing import Annotated
+            from pydantic import BaseModel
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.post("/upload")
+            class UploadResponse(BaseModel):
+                \"\"\"What upload answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                title: Any
+                name: Any
+                size: int
+
+            @api.post("/upload", response_model=UploadResponse)
             def upload(title: Annotated[str, Form()], doc: UploadFile | None = None):
                 return {"title": title, "name": doc.filename if doc and doc.filename else None, "size": len(doc.file.read()) if doc and doc.filename else 0}
             """,
@@ -150,16 +174,31 @@ class RequestParamsTransform(Transform):
             """\
             from flask import Flask, request
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.get("/search")
+            class SearchResponse(BaseModel):
+                \"\"\"What search answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                q: str | None
+                page: int
+                raw: str | None
+
+            @api.get("/search", response_model=SearchResponse)
             def search():
                 key = "q"
                 return {"q": request.args.get(key), "page": request.args.get("page", 1, type=int), "raw": request.args.get("page")}
 
-            @api.get("/whoami")
+            class WhoamiResponse(BaseModel):
+                \"\"\"What whoami answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                key: Any
+                path: Any
+
+            @api.get("/whoami", response_model=WhoamiResponse)
             def whoami():
                 return {"key": request.headers["X-Api-Key"], "path": request.path}
             """,
@@ -224,11 +263,18 @@ class RequestParamsTransform(Transform):
             from flask import Flask
             from werkzeug.wrappers import Request
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.get("/b")
+            class BResponse(BaseModel):
+                \"\"\"What b answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                q: Any
+
+            @api.get("/b", response_model=BResponse)
             def b():
                 request = Request({})
                 return {"q": request.args.get("q")}

@@ -104,6 +104,7 @@ class RequestStateTransform(Transform):
             from fastapi import Depends, HTTPException, Request
             from fastapi.security import APIKeyHeader
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
             from typing import Annotated, Any
 
             app = Flask(__name__)
@@ -161,7 +162,13 @@ class RequestStateTransform(Transform):
                 return f"hello {user[0]}"
 
 
-            @api.get("/me")
+            class MeResponse(BaseModel):
+                \"\"\"What me answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                greeting: Any
+
+
+            @api.get("/me", response_model=MeResponse)
             def me(user: CurrentUser):
                 return {"greeting": greeting(user=user)}
 

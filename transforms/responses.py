@@ -143,6 +143,7 @@ class ResponsesTransform(Transform):
             """\
             import flask
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
 
             app = flask.Flask(__name__)
             api = FlaskBridge(app)
@@ -150,7 +151,12 @@ class ResponsesTransform(Transform):
             def render(item):
                 return flask.jsonify(item)
 
-            @api.get("/items/{name}")
+            class ItemResponse(BaseModel):
+                \"\"\"What item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: str
+
+            @api.get("/items/{name}", response_model=ItemResponse)
             def item(name: str):
                 if name == "x":
                     return render(name), 201

@@ -45,11 +45,19 @@ class RoutesTransform(Transform):
             """\
             from flask import Flask, g
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.api_route("/items/{item_id}", methods=["GET", "POST"])
+            class ItemResponse(BaseModel):
+                \"\"\"What item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                id: int
+                user: Any
+
+            @api.api_route("/items/{item_id}", methods=["GET", "POST"], response_model=ItemResponse)
             def item(item_id: int):
                 return {"id": item_id, "user": g.user}
             """,

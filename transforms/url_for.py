@@ -66,15 +66,28 @@ class UrlForTransform(Transform):
             from flask import Blueprint, Flask
             from fastapi import APIRouter, Request
             from flask2fastapi_runtime import FlaskBridge, FlaskRoute
+            from pydantic import BaseModel
+            from typing import Any
 
             bp = Blueprint("items", __name__)
             router = APIRouter(route_class=FlaskRoute)
 
-            @router.get("/items/{item_id}", name="items.get_item")
+            class GetItemResponse(BaseModel):
+                \"\"\"What get_item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                self: Any
+                all: Any
+
+            @router.get("/items/{item_id}", name="items.get_item", response_model=GetItemResponse)
             def get_item(item_id: int, request: Request):
                 return {"self": request.url_for("items.get_item", item_id=item_id).path, "all": request.url_for("items.list_items").path}
 
-            @router.get("/items", name="items.list_items")
+            class ListItemsResponse(BaseModel):
+                \"\"\"What list_items answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                first: Any
+
+            @router.get("/items", name="items.list_items", response_model=ListItemsResponse)
             def list_items(request: Request):
                 return {"first": request.url_for("items.get_item", item_id=1).path}
 
@@ -101,15 +114,28 @@ class UrlForTransform(Transform):
             """\
             from flask import Flask, request, url_for
             from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @api.get("/items/{name}")
+            class ItemResponse(BaseModel):
+                \"\"\"What item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                self: Any
+                page: Any
+
+            @api.get("/items/{name}", response_model=ItemResponse)
             def item(name: str):
                 return {"self": url_for("item", name=name), "page": url_for("item", name="a", page=2)}
 
-            @api.get("/search")
+            class SearchResponse(BaseModel):
+                \"\"\"What search answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                next: Any
+
+            @api.get("/search", response_model=SearchResponse)
             def search():
                 return {"next": url_for("item", name=request.path)}
             """,

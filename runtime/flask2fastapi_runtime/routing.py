@@ -51,6 +51,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from flask import current_app, request
 from starlette.requests import Request
@@ -95,9 +96,12 @@ class FlaskRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         view = getattr(endpoint, "__flask2fastapi_view__", endpoint)  # FastAPI 0.115 copies routes
         self.view = view
-        # Flask makes the response of whatever the view returns; a return annotation such as
-        # ``-> flask.Response`` is no response model.
-        kwargs["response_model"] = None
+        # Flask makes the response of whatever the view returns, so a return annotation (such as
+        # ``-> flask.Response``) is no response model. One given as ``response_model=`` only
+        # documents the answer in OpenAPI: the endpoint returns a response, which FastAPI sends
+        # as it is, never validating or serialising it through the model.
+        if isinstance(kwargs.get("response_model"), DefaultPlaceholder) or "response_model" not in kwargs:
+            kwargs["response_model"] = None
         endpoint = _through_flask(view, kwargs.get("status_code"))
         # read by get_route_handler, which APIRoute.__init__ calls
         path_names = {m["name"] for m in _PARAMETER.finditer(path)}

@@ -331,6 +331,31 @@ def test_declared_status_only_for_plain_bodies() -> None:
     assert TestClient(default).get("/dict").status_code == 200
 
 
+def test_a_response_model_documents_and_changes_no_byte() -> None:
+    """``response_model=`` puts the model in OpenAPI; the answer stays what Flask made of the
+    view's return: keys sorted as jsonify sorts them, a key the model lacks and a value of
+    another type than the field's left as they are (no validation, no filtering)."""
+    from pydantic import BaseModel
+
+    class Shape(BaseModel):
+        name: str
+        size: int
+
+    app, api = _app(("/shape", lambda: {"size": "big", "name": "s", "extra": [1]}), response_model=Shape)
+    answer = TestClient(api).get("/shape")
+    assert answer.status_code == 200
+    assert answer.content == b'{"extra":[1],"name":"s","size":"big"}\n'
+    assert answer.headers["X-After"] == "yes"
+    schema = api.openapi()
+    (path,) = schema["paths"].values()
+    documented = path["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert documented == {"$ref": "#/components/schemas/Shape"}
+    assert set(schema["components"]["schemas"]["Shape"]["properties"]) == {"name", "size"}
+    _, plain = _app(("/shape", lambda: {"a": 1}))
+    (path,) = plain.openapi()["paths"].values()
+    assert path["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {}
+
+
 def test_starlette_responses_keep_what_they_say() -> None:
     """Status, body, every header (repeated Set-Cookie, no Content-Type where none was given),
     and after_request hooks see the response."""
