@@ -188,6 +188,37 @@ class Project:
         )
 
     @functools.cached_property
+    def json_responders(self) -> frozenset[str]:
+        """The project helpers that may answer with the runtime's FlaskJSONResponse where they
+        returned ``jsonify(...), 400``: responders (every return fixes its status) whose every
+        call is the whole value of a ``return`` of a view that only has native routes, so that
+        what they give goes straight back to FlaskRoute, which makes Flask's response of a
+        Starlette one. Not one called anywhere else (a bridged view, whose Flask would refuse it;
+        a function that could look into the response, a nested function, module code, a test, a
+        file the facts pass did not read), referred to as a value or by name in a string, nor
+        where the app writes its JSON its own way (FlaskJSONResponse writes jsonify's default)."""
+        if self.own_json:
+            return frozenset()
+        native, bridged = self._view_levels
+        views = native - bridged
+        found = set()
+        for name in self.responders & set(self.functions):
+            callers = [f for f in self.functions.values() if name in f.calls or name in f.nested_calls]
+            if not callers or name in self.called_outside or name.rpartition(".")[2] in self.unseen_calls:
+                continue
+            if name in self.referenced or name.rpartition(".")[2] in self.named:
+                continue
+            if all(f.qualified in views and name not in f.nested_calls and name not in f.bare_calls for f in callers):
+                found.add(name)
+        return frozenset(found)
+
+    def int_argument(self, function: str, index: int, name: str) -> bool:
+        """Whether every returned call of ``function`` (see json_responders) gives its parameter
+        ``name``, the ``index``-th, an int literal."""
+        given = [g for f in self.functions.values() for called, g in f.int_arguments if called == function]
+        return bool(given) and all(str(index) in g or name in g for g in given)
+
+    @functools.cached_property
     def error_handlers(self) -> dict[str, HandlerPlan]:
         """Whether each registered error handler becomes a FastAPI exception handler, by the
         handler's qualified name (codemod/error_handlers.py)."""

@@ -75,6 +75,12 @@ class FunctionFacts:
     decorators: tuple[frozenset[str], ...] = ()  # qualified names, top to bottom
     flask_request: bool = False  # refers to flask.request (a ``request`` parameter would hide it)
     uses_flask: bool = False  # refers to any name of flask, werkzeug or a flask_* extension
+    # qualified names its own body calls as the whole value of a ``return`` (``return f(x)``), and
+    # those it calls anywhere else in its own body
+    returned_calls: frozenset[str] = frozenset()
+    bare_calls: frozenset[str] = frozenset()
+    # for each such returned call: (called, the positions and keywords given an int literal)
+    int_arguments: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def function_facts(function: cst.FunctionDef, qualified: str, module: str, names: Callable[[cst.CSTNode], set[str]]) -> FunctionFacts:
@@ -90,7 +96,8 @@ def function_facts(function: cst.FunctionDef, qualified: str, module: str, names
         frozenset(reader.nested_calls), frozenset(own | reader.bound), tuple(sorted(reader.assigned_from)),
         function.asynchronous is None, getter, getter_problem, _teardown(function, names),
         _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
-        reader.flask_request, reader.uses_flask,
+        reader.flask_request, reader.uses_flask, frozenset(reader.returned_calls), frozenset(reader.bare_calls),
+        tuple(sorted(reader.int_arguments)),
     )
 
 
@@ -106,6 +113,23 @@ class _Reader(cst.CSTVisitor):
         self.depth = 0  # nested functions and lambdas around the node
         self.flask_request = False
         self.uses_flask = False
+        self.returned_calls: set[str] = set()
+        self.bare_calls: set[str] = set()
+        self.returned: set[cst.Call] = set()
+        self.int_arguments: set[tuple[str, frozenset[str]]] = set()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self.depth == 0 and isinstance(node.value, cst.Call):
+            call = node.value
+            self.returned.add(call)
+            called = self.names(call.func)
+            self.returned_calls.update(called)
+            given = frozenset(
+                a.keyword.value if a.keyword is not None else str(index)
+                for index, a in enumerate(call.args)
+                if isinstance(a.value, cst.Integer) and not a.star
+            )
+            self.int_arguments.update((name, given) for name in called)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
@@ -143,6 +167,8 @@ class _Reader(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         called = self.names(node.func)
         (self.calls if self.depth == 0 else self.nested_calls).update(called)
+        if self.depth == 0 and node not in self.returned:
+            self.bare_calls.update(called)
         func = node.func
         # g.get("x"), g.pop("x"), getattr(g, "x"), setattr(g, "x", v)
         if isinstance(func, cst.Attribute) and self.names(func.value) & G and node.args:

@@ -39,7 +39,7 @@ from libcst.metadata import ParentNodeProvider
 from codemod.facts import has_own_status
 from codemod.plan import LOGIN_REQUIRED, RoutePlan
 from codemod.transform import Example, Transform
-from transforms._flask import kwarg, last_arg, string_literal
+from transforms._flask import RUNTIME, kwarg, last_arg, string_literal
 from transforms._values import Parameters, is_container, is_native, is_str_literal, is_text
 from transforms._views import OwnBody, names_used, native_plans, option, with_parameter, with_route_options
 
@@ -66,7 +66,7 @@ class Reply:
 
 @dataclass
 class Rewrite:
-    to: str  # "body" | "tuple" (without jsonify) | "json" (JSONResponse) | "empty" (Response(204))
+    to: str  # "body" | "tuple" (without jsonify) | "json" (JSONResponse) | "empty" (Response(204)) | "flask_json" (a helper's FlaskJSONResponse)
     reply: Reply
     header_lines: bool = False  # "body": the headers go to the injected response first
 
@@ -233,6 +233,7 @@ class ResponsesTransform(Transform):
 
     # -- reading a view --------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._responder(node)
         plans = native_plans(self, node)
         if not plans:
             return
@@ -261,6 +262,38 @@ class ResponsesTransform(Transform):
                 edit.rewrites[node] = rewrite
                 edit.response |= rewrite.header_lines
         return edit
+
+    def _responder(self, function: cst.FunctionDef) -> None:
+        """A project helper whose answers go straight back from native views
+        (``Project.json_responders``) and every return of which is ``jsonify(...), 400``: each
+        return becomes ``FlaskJSONResponse(..., status_code=400)``, the runtime's JSONResponse
+        with jsonify's bytes, which FlaskRoute makes Flask's response of, as before."""
+        qualified = f"{self.context.full_module_name or ''}.{function.name.value}"
+        if qualified not in self.run.project.json_responders:
+            return
+        if not isinstance(self.get_metadata(ParentNodeProvider, function, None), cst.Module):
+            return
+        body = OwnBody(function)
+        positional = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        replies: dict[cst.Return, Rewrite] = {}
+        for node in body.returns:
+            parts = _parts(node.value) if node.value is not None else None
+            if parts is None or len(parts) != 2:
+                return
+            jsonify, status = parts
+            if isinstance(status, cst.Name) and status.value in positional:
+                # a status parameter every caller gives an int literal (Flask also took "400 X")
+                if not self.run.project.int_argument(qualified, positional.index(status.value), status.value):
+                    return
+                if not _every_binding_is_parameter(self, status):
+                    return
+            elif not isinstance(status, cst.Integer):
+                return
+            if not (isinstance(jsonify, cst.Call) and self.names(jsonify.func, *JSONIFY)) or _arguments(jsonify) is None:
+                return
+            replies[node] = Rewrite("flask_json", Reply("own", None, status, jsonify, False))
+        if replies and not body.generator:
+            self.rewrites.update(replies)
 
     def _guarded_by_plain_answers(self, function: cst.FunctionDef) -> bool:
         """Whether a decorator may answer in the view's stead with a value that does not fix its
@@ -357,6 +390,11 @@ class ResponsesTransform(Transform):
                 return updated_node  # another transform rewrote the call
             self.consume(reply.jsonify)
             body = _unwrapped(body)
+        if rewrite.to == "flask_json":
+            assert parts is not None
+            made = self.import_reference(original_node, RUNTIME, "FlaskJSONResponse", replaces=False)
+            args = [cst.Arg(body, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), kwarg("status_code", parts[1])]
+            return updated_node.with_changes(value=cst.Call(made, args))
         if rewrite.to == "body":
             if rewrite.header_lines and isinstance(headers, cst.Dict):
                 line = self.get_metadata(ParentNodeProvider, original_node)
@@ -479,3 +517,22 @@ def _ends_in_return(block: cst.BaseSuite) -> bool:
         rest = orelse.body if isinstance(orelse, cst.Else) else cst.IndentedBlock([orelse])
         return _ends_in_return(last.body) and _ends_in_return(rest)
     return False
+
+
+def _arguments(call: cst.Call) -> list[cst.Arg] | None:
+    """A ``jsonify(...)`` call's arguments where FlaskJSONResponse can take what it serializes:
+    one positional argument (any value), or only positional ones (a list), or only keywords (a
+    dict); None for ``jsonify()`` (null), a mix, a starred argument or ``self=``."""
+    args = list(call.args)
+    if not args or any(a.star for a in args):
+        return None
+    keywords = [a for a in args if a.keyword is not None]
+    if keywords and len(keywords) != len(args) or any(a.keyword.value == "self" for a in keywords):  # type: ignore[union-attr]
+        return None
+    return args
+
+
+def _every_binding_is_parameter(t: Transform, name: cst.Name) -> bool:
+    """Whether ``name`` is only ever its function's parameter (never reassigned)."""
+    values = t.assigned_values(name)
+    return len(values) == 1 and values[0] is None  # the one binding, which is no assignment
