@@ -11,6 +11,8 @@
   errors raised in Flask's request cycle, where Flask's lookup picks it.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
+- ``generate_password_hash``, ``check_password_hash`` (passwords): werkzeug.security's password
+  hashes (scrypt, pbkdf2), read and written without werkzeug.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
@@ -19,6 +21,7 @@
 from .bridge import FlaskBridge, bridge_of
 from .json_body import FlaskJson
 from .params import OrDefault
+from .passwords import check_password_hash, generate_password_hash
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
 from .testing import BridgedClient, as_wsgi
@@ -26,4 +29,5 @@ from .testing import BridgedClient, as_wsgi
 __version__ = "0.1.0"
 __all__ = [
     "BridgedClient", "FlaskBridge", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks", "ResponseHead", "as_wsgi", "bridge_of",
+    "check_password_hash", "generate_password_hash",
 ]
