@@ -110,3 +110,31 @@ def test_every_protected_route_still_refuses(converted, tmp_path):
     refused = {(r["method"], r["path"]) for r, a in zip(requests, original) if a["status"] == 401}
     assert len(refused) == 8  # the eight @login_required routes
     assert answers_in(converted, SPEC, requests, env(tmp_path)) == original
+
+
+def test_passwords_survive_the_cutover_both_ways(converted, tmp_path):
+    """werkzeug.security became the runtime's passwords module: the converted code imports no
+    werkzeug for it, a user the original registered (its scrypt hash in the database) logs in
+    to the converted app, and one the converted app registered logs in to the original (a
+    rollback logs no one out either)."""
+    auth = (converted / "example_chatbot" / "auth.py").read_text()
+    assert "werkzeug" not in auth
+    assert "from flask2fastapi_runtime import FlaskJson, FlaskRoute, check_password_hash, generate_password_hash" in auth
+    database = env(tmp_path)  # one database file for both apps, as at a cutover
+
+    def user(name):
+        return {"username": name, "password": "s3cret-pass"}
+
+    def login(name, password="s3cret-pass"):
+        return {"method": "POST", "path": "/auth/login", "json": {"username": name, "password": password}}
+
+    register = {"method": "POST", "path": "/auth/register"}
+    before = answers_in(ROOT, SPEC, [{**register, "json": user("ann")}], database)
+    assert before[0]["status"] == 201
+    after = answers_in(
+        converted, SPEC, [login("ann"), login("ann", "wrong-pass"), {**register, "json": user("bob")}, login("bob")], database
+    )
+    assert [a["status"] for a in after] == [200, 401, 201, 200]
+    assert after[0]["body"]["token_type"] == "Bearer"
+    back = answers_in(ROOT, SPEC, [login("bob"), login("bob", "wrong-pass"), login("ann")], database)
+    assert [a["status"] for a in back] == [200, 401, 200]

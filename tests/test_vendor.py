@@ -31,7 +31,7 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     out = convert_copy(ORIGINAL, tmp_path / "copy" / "chatbot-converted", "--vendor-runtime", "--ignore", "F2F151")
     copy = out / "_flask2fastapi_runtime"
     used = [
-        "__init__.py", "bridge.py", "errors.py", "handlers.py", "json_body.py", "params.py", "responses.py", "routing.py",
+        "__init__.py", "bridge.py", "errors.py", "handlers.py", "json_body.py", "params.py", "passwords.py", "responses.py", "routing.py",
         "testing.py", "wsgi.py",
     ]
     assert sorted(p.name for p in copy.iterdir()) == used  # the bridge imports errors, handlers; routing responses, params, json_body

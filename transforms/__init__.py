@@ -9,6 +9,7 @@ from transforms.aborts import AbortsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
@@ -27,6 +28,7 @@ ORDER = (
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,
+    PasswordsTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )
