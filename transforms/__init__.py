@@ -15,6 +15,7 @@ from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.streams import StreamsTransform
 from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
@@ -25,6 +26,7 @@ ORDER = (
     JsonBodiesTransform,
     RequestStateTransform,
     ResponsesTransform,
+    StreamsTransform,
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,
