@@ -82,6 +82,8 @@ class ViewReads:
     redundant: list[cst.SimpleStatementLine] = field(default_factory=list)
     method_reads: list[cst.Attribute] = field(default_factory=list)  # request.method -> Starlette's
     request_param: str | None = None  # "request" when the view gets a Request parameter
+    references: list[cst.CSTNode] = field(default_factory=list)  # the view's references to Flask's request
+    left: list[cst.CSTNode] = field(default_factory=list)  # ... those no read above converts
     body: object | None = None  # codemod.bodies.Body
 
 
@@ -173,6 +175,8 @@ def view_reads(
     if methods and {tree.up(r) for r in unconverted} <= set(methods) and free:
         plan.method_reads = methods
         plan.request_param = "request"
+    plan.references = list(references)
+    plan.left = [r for r in unconverted if not plan.method_reads or tree.up(r) not in methods]
     return plan
 
 

@@ -184,6 +184,7 @@ class Transform(cst.CSTTransformer):
         same: Callable[[str], bool] | None = None,
         replaces: bool = True,
         alias: str | None = None,
+        supersedes: Callable[[str], bool] | None = None,
     ) -> cst.Name:
         """The name to put in place of ``original_node`` to refer to ``name`` of ``module``,
         which is imported under that name. An import in the code of ``original_node``'s
@@ -197,13 +198,17 @@ class Transform(cst.CSTTransformer):
         import login_required as must_login`` for ``flask_login.login_required``), a local name
         already chosen for it, ``name``, then ``<module>_<name>`` (``flask_url_for``). With
         ``alias``, that name instead of ``name`` (``StarletteHTTPException``, where the plain name
-        would be read as FastAPI's), then ``<alias>_2``..."""
+        would be read as FastAPI's), then ``<alias>_2``...
+
+        ``supersedes``: the imported names the new import takes the place of (werkzeug's
+        ``generate_password_hash`` for the runtime's). The caller converts every use of them, so
+        their imports go; the new import takes the name they were imported under."""
         scope = self._scope_of(original_node)
         exact = {f"{module}.{name}", *(self.qualified_names(original_node) if replaces else ())}
         also = same
 
         def same(imported: str) -> bool:
-            return imported in exact or (also is not None and also(imported))
+            return imported in exact or (also is not None and also(imported)) or (supersedes is not None and supersedes(imported))
 
         owner = original_node.value if isinstance(original_node, cst.Attribute) else None
         prefix = owner.value if isinstance(owner, cst.Name) else module.rpartition(".")[2]
@@ -216,7 +221,11 @@ class Transform(cst.CSTTransformer):
         )
         local = next(c for c in candidates if scope is None or _free(scope, c, same))
         self._need_import(module, name, local)
-        self.run.reused.add(local)  # an import of it already there stays, whatever else was consumed
+        superseded = scope is not None and supersedes is not None and any(
+            supersedes(_imported(a) or "") for a in scope[local]
+        )
+        if not superseded:
+            self.run.reused.add(local)  # an import of it already there stays, whatever else was consumed
         return cst.Name(local)
 
     def _need_import(self, module: str, name: str, asname: str | None) -> None:

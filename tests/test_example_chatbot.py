@@ -140,3 +140,57 @@ def test_every_protected_route_still_refuses(converted, tmp_path):
     refused = {(r["method"], r["path"]) for r, a in zip(requests, original) if a["status"] == 401}
     assert len(refused) == 8  # the eight @login_required routes
     assert answers_in(converted, SPEC, requests, env(tmp_path)) == original
+
+
+def test_passwords_survive_the_cutover_both_ways(converted, tmp_path):
+    """werkzeug.security became the runtime's passwords module: the converted code imports no
+    werkzeug for it, a user the original registered (its scrypt hash in the database) logs in
+    to the converted app, and one the converted app registered logs in to the original (a
+    rollback logs no one out either)."""
+    auth = (converted / "example_chatbot" / "auth.py").read_text()
+    assert "werkzeug" not in auth
+    assert "from flask2fastapi_runtime import FlaskJson, FlaskRoute, check_password_hash, generate_password_hash" in auth
+    database = env(tmp_path)  # one database file for both apps, as at a cutover
+
+    def user(name):
+        return {"username": name, "password": "s3cret-pass"}
+
+    def login(name, password="s3cret-pass"):
+        return {"method": "POST", "path": "/auth/login", "json": {"username": name, "password": password}}
+
+    register = {"method": "POST", "path": "/auth/register"}
+    before = answers_in(ROOT, SPEC, [{**register, "json": user("ann")}], database)
+    assert before[0]["status"] == 201
+    after = answers_in(
+        converted, SPEC, [login("ann"), login("ann", "wrong-pass"), {**register, "json": user("bob")}, login("bob")], database
+    )
+    assert [a["status"] for a in after] == [200, 401, 201, 200]
+    assert after[0]["body"]["token_type"] == "Bearer"
+    back = answers_in(ROOT, SPEC, [login("bob"), login("bob", "wrong-pass"), login("ann")], database)
+    assert [a["status"] for a in back] == [200, 401, 200]
+
+
+def test_create_conversations_location_is_starlettes_url_for(converted, tmp_path):
+    """create_conversation's ``url_for(".get_conversation", conversation_id=conversation.id)``
+    (a view whose body read converts, under the login_required guard) is Starlette's url_for of
+    the native route, the id through int() as werkzeug's converter wrote it; the Location is the
+    original's."""
+    view = (converted / "example_chatbot" / "conversations.py").read_text()
+    assert (
+        'request.url_for("conversations.get_conversation", conversation_id=int(conversation.id)).path' in view
+    )
+    assert "url_for(" not in view.replace("request.url_for(", "")
+    register = {"method": "POST", "path": "/auth/register", "json": {"username": "ann", "password": "s3cret-pass"}}
+    login = {"method": "POST", "path": "/auth/login", "json": {"username": "ann", "password": "s3cret-pass"}}
+    answers = []
+    for cwd, folder in ((ROOT, tmp_path / "original"), (converted, tmp_path / "converted")):
+        folder.mkdir()
+        database = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
+        token = answers_in(cwd, SPEC, [register, login], database)[1]["body"]["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        create = {"method": "POST", "path": "/conversations", "headers": auth, "expect_headers": ["Location"]}
+        answers.append(answers_in(cwd, SPEC, [{**create, "json": {"title": f"t{n}"}} for n in range(2)], database))
+    assert [a["headers"]["Location"] for a in answers[0]] == ["/conversations/1", "/conversations/2"]
+    for answer in (*answers[0], *answers[1]):
+        answer["body"].pop("created_at"), answer["body"].pop("updated_at")
+    assert answers[1] == answers[0]

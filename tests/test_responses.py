@@ -38,6 +38,12 @@ REQUESTS = {
     "JSONResponse with headers": ({"method": "DELETE", "path": "/items/1", "expect_headers": ["X-Reason", *SEEN]}, 409),
     "'', 204 -> Response(status_code=204)": ({"method": "DELETE", "path": "/items/2", "expect_headers": SEEN}, 204),
     "gone": ({"method": "DELETE", "path": "/items/2"}, 404),
+    "url_for(.get_item, item_id=source.id) -> int(source.id): an int": ({"method": "POST", "path": "/items/links", "json": {"source": 2}}, 200),
+    "... a str of digits": ({"method": "POST", "path": "/items/links", "json": {"source": "3"}}, 200),
+    "... a bool and a float, as int() writes them": ({"method": "POST", "path": "/items/links", "json": {"source": True}}, 200),
+    "... a float": ({"method": "POST", "path": "/items/links", "json": {"source": 2.7}}, 200),
+    "... no number: the same ValueError, a 500": ({"method": "POST", "path": "/items/links", "json": {"source": "x"}}, 500),
+    "... no body": ({"method": "POST", "path": "/items/links"}, 200),
     "(body, headers) -> response.headers": ({"method": "GET", "path": "/items/1/price", "expect_headers": ["X-Currency", *SEEN]}, 200),
 }
 
@@ -76,6 +82,7 @@ def test_the_rewrites_happened(converted):
         'headers={"X-Reason": "kept"})',
         "return Response(status_code=204)",
         'response.headers["X-Currency"] = "EUR"',
+        '"link": request.url_for("items.get_item", item_id=int(source.id)).path',
     ):
         assert rewritten in items, rewritten
     assert "abort" not in items

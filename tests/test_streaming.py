@@ -1,5 +1,8 @@
 """Streaming: a server-sent event stream whose generator reads g and the request keeps doing so
-after conversion, with the same media type, headers and events; plain Responses keep theirs."""
+after conversion, with the same media type, headers and events; plain Responses keep theirs.
+Generators that need no Flask context become Starlette's StreamingResponse (transforms/streams.py)
+and answer with the same bytes, Content-Type (charset included), custom headers and the
+after_request hook's header, and no Content-Length."""
 
 from pathlib import Path
 
@@ -16,6 +19,15 @@ REQUESTS = [
     {"method": "GET", "path": "/plain", "expect_headers": ["Content-Type"]},
     {"method": "GET", "path": "/html", "expect_headers": ["Content-Type"]},
 ]
+STREAMED = ["Content-Type", "Content-Length", "X-Stamp"]
+NATIVE_STREAMS = [
+    {"method": "GET", "path": "/countdown/3", "expect_headers": [*STREAMED, "Cache-Control", "X-Accel-Buffering"]},
+    {"method": "GET", "path": "/countdown/0", "expect_headers": STREAMED},
+    {"method": "HEAD", "path": "/countdown/2", "expect_headers": STREAMED},
+    {"method": "GET", "path": "/words?repeat=2", "expect_headers": STREAMED},
+    {"method": "GET", "path": "/words?repeat=x", "expect_headers": STREAMED},
+    {"method": "GET", "path": "/late", "expect_headers": [*STREAMED, "X-Kind"]},
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,4 +41,24 @@ def test_streams_and_plain_responses_answer_the_same(converted):
     assert original[0]["body"].count("event: tick") == 2 and '"user": "ann"' in original[0]["body"]
     assert [a["status"] for a in original] == [200, 200, 418, 200]
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_context_free_generators_become_streaming_responses(converted):
+    app = (converted / "streamapp" / "app.py").read_text()
+    assert "StreamingResponse(\n        countdown(start),\n        media_type=\"text/event-stream\"," in app
+    assert 'return StreamingResponse(generate(), media_type="text/plain")' in app
+    assert 'StreamingResponse(generate(), media_type="text/html", status_code=202, headers={"X-Kind": "late"})' in app
+    # the generator reading g (request.state after conversion) keeps Flask's Response
+    assert "Response(\n        stream_with_context(generate())," in app
+
+
+def test_streaming_responses_answer_the_same(converted):
+    original = answers_in(PROJECT / "input", SPEC, NATIVE_STREAMS)
+    assert original[0]["headers"]["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert original[0]["headers"]["Content-Length"] is None and original[0]["headers"]["X-Stamp"] == "200"
+    assert original[0]["body"].count("event: tick") == 3 and "g\\u00e4mma" in original[0]["body"]
+    assert original[3]["body"] == "alpha\nbeta\ngämma\n" * 2
+    assert original[5]["status"] == 202 and original[5]["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    comparison = compare(PROJECT / "input", converted, SPEC, NATIVE_STREAMS)
     assert comparison.same, comparison

@@ -32,7 +32,7 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     copy = out / "_flask2fastapi_runtime"
     used = [
         "__init__.py", "bridge.py", "errors.py", "forms.py", "handlers.py", "hooks.py", "json_body.py", "json_response.py",
-        "params.py", "responses.py", "routing.py", "settings.py", "testing.py", "wsgi.py",
+        "params.py", "passwords.py", "responses.py", "routing.py", "settings.py", "testing.py", "wsgi.py",
     ]
     # the bridge imports errors, handlers; routing responses, params, json_body, forms; the chatbot's
     # hooks are RequestHooks, its views take Settings and its error handlers answer with FlaskJSONResponse

@@ -11,12 +11,14 @@ from transforms.app_logger import AppLoggerTransform
 from transforms.app_settings import SettingsTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.streams import StreamsTransform
 from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
@@ -29,10 +31,12 @@ ORDER = (
     SettingsTransform,
     ResponsesTransform,
     ResponseModelsTransform,
+    StreamsTransform,
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,
     AppLoggerTransform,
+    PasswordsTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

@@ -9,7 +9,10 @@ path under the app's root (SCRIPT_NAME / ASGI ``root_path``), without scheme and
 
 The two agree only where werkzeug and Starlette write the same text, so the call converts only:
 
-- in a native view's own body, which does not use the name ``request`` already (Flask's);
+- in a native view's own body, where the name ``request`` is free for Starlette's request: the
+  view does not use it, or only for reads of Flask's request that request_params and json_bodies
+  convert (``request.get_json()`` -> a body parameter); its decorators (a guard such as
+  ``login_required``) play no part;
 - for a string literal endpoint of the only route of a native view (``.x``: of the view's
   blueprint), in a project of one Flask app whose module registers no ``url_defaults``;
 - with exactly the route's variables as keyword arguments (werkzeug appends others as a query
@@ -18,7 +21,9 @@ The two agree only where werkzeug and Starlette write the same text, so the call
   variable where Starlette writes ``str(v)``. So an int variable takes an int literal, ``int()``
   or ``len()``, or an int path parameter of the view; a float or a uuid one, such a parameter;
   an ``any`` one, one of its values or a parameter of the view with no others; a str one, a
-  literal that quoting leaves alone.
+  literal that quoting leaves alone. An int or float variable given any other value (an
+  attribute: ``conversation.id``) is written ``int(value)`` / ``float(value)``: the text werkzeug
+  wrote for every value, and the same error for one that is no number.
 """
 
 from __future__ import annotations
@@ -28,15 +33,19 @@ from collections import defaultdict
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import BuiltinAssignment, ScopeProvider
 
 from codemod.plan import RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import string_literal
 from transforms._values import is_parameter, is_str_literal
-from transforms._views import OwnBody, names_used, native_plans, with_parameter
+from transforms._views import OwnBody, native_plans, request_reads, with_parameter
 
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
 INT_CALLS = frozenset({"builtins.int", "builtins.len"})
+# werkzeug's number converters write str(int(value)) / str(float(value)): so does Starlette of
+# int(value) / float(value), whatever value is (and both raise alike where it is no number)
+NUMBERS = {"builtins.int": "int", "builtins.float": "float"}
 # what werkzeug's quote(value, safe="!$&'()*+,/:;=@") leaves as it is, but "/" (Starlette refuses it)
 UNQUOTED = re.compile(r"[A-Za-z0-9_.~!$&'()*+,:;=@-]+")
 Annotations = dict[str, tuple[str, tuple[str, ...]]]  # RoutePlan.annotations
@@ -154,7 +163,8 @@ class UrlForTransform(Transform):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.calls: dict[cst.Call, str] = {}  # url_for call -> the endpoint, absolute
+        # url_for call -> the endpoint, absolute, and the arguments to write through int()/float()
+        self.calls: dict[cst.Call, tuple[str, dict[str, str]]] = {}
         self.views: set[cst.FunctionDef] = set()
         self.endpoints: dict[str, list[RoutePlan]] | None = None
 
@@ -172,18 +182,29 @@ class UrlForTransform(Transform):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plans = native_plans(self, node)
-        if not plans or "request" in names_used(node):
+        if not plans or not self._request_free(node):
             return
         blueprint = plans[0].endpoint.rpartition(".")[0] if plans[0].blueprint else None
         for call in OwnBody(node).calls:
             if self.names(call.func, *URL_FOR):
-                endpoint = self._endpoint(call, blueprint, plans[0].annotations)
-                if endpoint is not None:
-                    self.calls[call] = endpoint
+                found = self._endpoint(call, blueprint, plans[0].annotations)
+                if found is not None:
+                    self.calls[call] = found
                     self.views.add(node)
 
-    def _endpoint(self, call: cst.Call, blueprint: str | None, own: Annotations) -> str | None:
-        """The absolute endpoint ``call`` builds a URL of, where Starlette builds the same."""
+    def _request_free(self, view: cst.FunctionDef) -> bool:
+        """Whether the name ``request`` may be Starlette's request in the converted view: every
+        use of it is a read of Flask's request that request_params and json_bodies convert
+        (``request.get_json()`` -> a body parameter), or none is left."""
+        uses = set(m.findall(view, m.Name("request")))
+        if not uses:
+            return True
+        reads = request_reads(self, view)
+        return reads is not None and not reads.left and uses <= set(reads.references)
+
+    def _endpoint(self, call: cst.Call, blueprint: str | None, own: Annotations) -> tuple[str, dict[str, str]] | None:
+        """The absolute endpoint ``call`` builds a URL of, where Starlette builds the same, and
+        the arguments to pass through ``int()`` / ``float()`` for that."""
         if not call.args or call.args[0].keyword is not None or not is_str_literal(call.args[0].value):
             return None
         endpoint = call.args[0].value.evaluated_value  # type: ignore[union-attr]
@@ -196,11 +217,20 @@ class UrlForTransform(Transform):
         given = {a.keyword.value: a.value for a in call.args[1:] if a.keyword is not None}
         if any(a.star or a.keyword is None for a in call.args[1:]) or set(given) != set(variables):
             return None
+        converted: dict[str, str] = {}
         for name, value in given.items():
             qualified, values = variables[name]
-            if not self._written_alike(value, qualified, values, own):
+            if self._written_alike(value, qualified, values, own):
+                continue
+            if qualified not in NUMBERS or not self._builtin(call, NUMBERS[qualified]):
                 return None
-        return endpoint
+            converted[name] = NUMBERS[qualified]  # werkzeug writes str(int(value)), Starlette str(value)
+        return endpoint, converted
+
+    def _builtin(self, node: cst.CSTNode, name: str) -> bool:
+        """Whether ``name`` is the builtin where ``node`` is."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        return scope is not None and all(isinstance(a, BuiltinAssignment) for a in scope[name])
 
     def _written_alike(
         self, value: cst.BaseExpression, qualified: str, values: tuple[str, ...], own: Annotations
@@ -221,15 +251,22 @@ class UrlForTransform(Transform):
         return text is not None and bool(UNQUOTED.fullmatch(text))
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        endpoint = self.calls.get(original_node)
-        if endpoint is None:
+        found = self.calls.get(original_node)
+        if found is None:
             return updated_node
+        endpoint, converted = found
         self.consume(original_node)
         first = updated_node.args[0]
         if first.value.evaluated_value != endpoint:  # type: ignore[attr-defined]
             first = first.with_changes(value=string_literal(endpoint))
+        args = [first]
+        for arg in updated_node.args[1:]:
+            number = converted.get(arg.keyword.value) if arg.keyword is not None else None
+            if number is not None:
+                arg = arg.with_changes(value=cst.Call(cst.Name(number), [cst.Arg(arg.value)]))
+            args.append(arg)
         url_for = cst.Attribute(cst.Name("request"), cst.Name("url_for"))
-        call = updated_node.with_changes(func=url_for, args=[first, *updated_node.args[1:]])
+        call = updated_node.with_changes(func=url_for, args=args)
         return cst.Attribute(call, cst.Name("path"))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:

@@ -17,6 +17,8 @@
 - ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
   ``config`` on a bridge) where Flask code read ``current_app.config``; ``app_settings``,
   ``settings_of(app)``.
+- ``generate_password_hash``, ``check_password_hash`` (passwords): werkzeug.security's password
+  hashes (scrypt, pbkdf2), read and written without werkzeug.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
@@ -27,6 +29,7 @@ from .errors import status_name
 from .json_body import FlaskJson
 from .json_response import FlaskJSONResponse
 from .params import OrDefault
+from .passwords import check_password_hash, generate_password_hash
 from .hooks import RequestHooks, ResponseHead
 from .routing import FlaskRoute
 from .settings import Settings, app_settings, settings_of
@@ -35,5 +38,6 @@ from .testing import BridgedClient, as_wsgi
 __version__ = "0.1.0"
 __all__ = [
     "BridgedClient", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks",
-    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "settings_of", "status_name",
+    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "generate_password_hash",
+    "settings_of", "status_name",
 ]
