@@ -198,7 +198,7 @@ def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout
     assert (main.status, main.findings) == ("changed", [])
     router_text = router.new.decode()
     assert "bp = Blueprint('orders', __name__, url_prefix='/orders')\nrouter = APIRouter(route_class=FlaskRoute)\n" in router_text
-    assert "@router.get('/{oid}', name='orders.get_order')\ndef get_order(oid: int):" in router_text
+    assert "@router.get('/{oid}', name='orders.get_order', response_model=GetOrderResponse)\ndef get_order(oid: int):" in router_text
     main_text = main.new.decode()
     relative = "." if layout == "package" else ""
     assert f"from {relative}orders import bp, router as orders_router\n" in main_text
@@ -214,7 +214,7 @@ def test_blueprint_registered_without_url_prefix_keeps_its_own(tmp_path):
 
     results = _convert([orders, app])
 
-    assert "@router.get('/{oid}', name='orders.get_order')" in results["orders.py"].new.decode()
+    assert "@router.get('/{oid}', name='orders.get_order', response_model=GetOrderResponse)" in results["orders.py"].new.decode()
     assert results["main.py"].new.decode().endswith('api.include_router(orders.router, prefix="/orders")\n')
     assert results["orders.py"].findings == results["main.py"].findings == []
 

@@ -112,7 +112,7 @@ def test_converter_edges(converted):
 def test_form_reads_convert(converted):
     """The upload view declares its form fields and files; nothing of Flask is left in it."""
     source = (converted / "catalog" / "app.py").read_text()
-    view = source[source.index("def upload(") : source.index('@api.post("/raw/data")')]
+    view = source[source.index("def upload(") : source.index('@api.post("/raw/data"')]
     assert "title: Annotated[str, Form()]" in view and "extra: UploadFile | None = None" in view
     assert "request." not in view and "document.file.read()" in view
 

@@ -36,6 +36,7 @@ import libcst.matchers as m
 from libcst.metadata import BuiltinAssignment, ScopeProvider
 
 from codemod.plan import RoutePlan
+from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import string_literal
 from transforms._values import is_parameter, is_str_literal
@@ -166,6 +167,7 @@ class UrlForTransform(Transform):
         # url_for call -> the endpoint, absolute, and the arguments to write through int()/float()
         self.calls: dict[cst.Call, tuple[str, dict[str, str]]] = {}
         self.views: set[cst.FunctionDef] = set()
+        self.request_names: dict[cst.CSTNode, str] = {}  # view or call -> its request parameter
         self.endpoints: dict[str, list[RoutePlan]] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -185,12 +187,18 @@ class UrlForTransform(Transform):
         if not plans or not self._request_free(node):
             return
         blueprint = plans[0].endpoint.rpartition(".")[0] if plans[0].blueprint else None
+        # the name request_state gives the view's Starlette request, where it gives one: FastAPI
+        # fills one parameter of the type, so the two must be one
+        state = self.run.project.state
+        qualified = f"{self.context.full_module_name or ''}.{node.name.value}"
+        name = state.request_param if REQUEST_TOKEN in state.views.get(qualified, {}) else "request"
         for call in OwnBody(node).calls:
             if self.names(call.func, *URL_FOR):
                 found = self._endpoint(call, blueprint, plans[0].annotations)
                 if found is not None:
                     self.calls[call] = found
                     self.views.add(node)
+                    self.request_names[call] = self.request_names[node] = name
 
     def _request_free(self, view: cst.FunctionDef) -> bool:
         """Whether the name ``request`` may be Starlette's request in the converted view: every
@@ -265,7 +273,7 @@ class UrlForTransform(Transform):
             if number is not None:
                 arg = arg.with_changes(value=cst.Call(cst.Name(number), [cst.Arg(arg.value)]))
             args.append(arg)
-        url_for = cst.Attribute(cst.Name("request"), cst.Name("url_for"))
+        url_for = cst.Attribute(cst.Name(self.request_names[original_node]), cst.Name("url_for"))
         call = updated_node.with_changes(func=url_for, args=args)
         return cst.Attribute(call, cst.Name("path"))
 
@@ -273,4 +281,4 @@ class UrlForTransform(Transform):
         if original_node not in self.views:
             return updated_node
         annotation = self.import_reference(original_node, "fastapi", "Request", replaces=False)
-        return with_parameter(updated_node, "request", annotation)
+        return with_parameter(updated_node, self.request_names[original_node], annotation)
