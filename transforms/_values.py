@@ -232,3 +232,22 @@ def _request_read(t: Transform, node: cst.Call, parameters: Parameters, seen: Se
     default = positional[1].value if len(positional) == 2 else keywords.get("default")
     otherwise = json_types(t, default, parameters, seen) if default is not None else frozenset({"None"})
     return None if value is None or otherwise is None else value | otherwise
+
+
+# headers Flask's make_response and the runtime set themselves, which a plain update would not
+OWN_HEADERS = frozenset({"content-type", "content-length", "set-cookie"})
+
+
+def literal_headers(t: Transform, headers: cst.BaseExpression, parameters: Parameters) -> bool:
+    """A dict literal of str names (each once, none of ``OWN_HEADERS``) and str values: headers
+    that Flask's response and Starlette's take alike."""
+    if not isinstance(headers, cst.Dict):
+        return False
+    names = []
+    for element in headers.elements:
+        if not isinstance(element, cst.DictElement) or not is_str_literal(element.key):
+            return False
+        if not is_text(t, element.value, parameters):
+            return False
+        names.append(element.key.evaluated_value.lower())  # type: ignore[union-attr]
+    return len(set(names)) == len(names) and not set(names) & OWN_HEADERS

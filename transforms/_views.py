@@ -275,3 +275,19 @@ def names_used(function: cst.FunctionDef) -> set[str]:
     """Every identifier in a function (its own and nested code): a parameter added by that name
     could shadow one of them."""
     return {n.value for n in m.findall(function, m.Name())}  # type: ignore[union-attr]
+
+
+def model_name(transform: Transform, function: cst.FunctionDef, suffix: str, taken: set[str]) -> str:
+    """A class name for a model of ``function`` (``create_item`` -> ``CreateItemBody``) that no
+    module-level name of its module and none in ``taken`` (names given in this run) has; it is
+    added to ``taken``."""
+    base = "".join(part.capitalize() for part in function.name.value.split("_")) + suffix
+    scope = transform.get_metadata(ScopeProvider, function, None)
+    used = set(taken)
+    if scope is not None:
+        used |= {a.name for a in scope.globals.assignments} | {a.node.value for a in scope.globals.accesses if isinstance(a.node, cst.Name)}
+    name, index = base, 2
+    while name in used:
+        name, index = f"{base}{index}", index + 1
+    taken.add(name)
+    return name

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ParentNodeProvider
 
 from codemod.bodies import Body, Field
 from codemod.facts import literal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, string_literal
-from transforms._views import request_reads, with_parameter, without_statements
+from transforms._views import model_name, request_reads, with_parameter, without_statements
 
 
 class JsonBodiesTransform(Transform):
@@ -277,16 +277,7 @@ class JsonBodiesTransform(Transform):
         return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
 
     def _model_name(self, function: cst.FunctionDef) -> str:
-        base = "".join(part.capitalize() for part in function.name.value.split("_")) + "Body"
-        scope = self.get_metadata(ScopeProvider, function, None)
-        used = set(self.taken)
-        if scope is not None:
-            used |= {a.name for a in scope.globals.assignments} | {a.node.value for a in scope.globals.accesses if isinstance(a.node, cst.Name)}
-        name, index = base, 2
-        while name in used:
-            name, index = f"{base}{index}", index + 1
-        self.taken.add(name)
-        return name
+        return model_name(self, function, "Body", self.taken)
 
     def _model(self, anchor: cst.CSTNode, view: str, model: str, body: Body) -> cst.ClassDef:
         native = self.run.options.native_validation

@@ -30,13 +30,12 @@ from __future__ import annotations
 import keyword
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
 from pydantic import BaseModel
 
 from codemod.plan import LOGIN_REQUIRED
 from codemod.transform import Example, Transform
 from transforms._values import Parameters, json_types
-from transforms._views import OwnBody, native_plans, option, with_route_options
+from transforms._views import OwnBody, model_name, native_plans, option, with_route_options
 from transforms.responses import JSONIFY
 
 # how a field's types are written, in this order
@@ -233,16 +232,7 @@ class ResponseModelsTransform(Transform):
         return with_route_options(self, original_node, updated_node, [option("response_model", cst.Name(model))])
 
     def _model_name(self, function: cst.FunctionDef) -> str:
-        base = "".join(part.capitalize() for part in function.name.value.split("_")) + "Response"
-        scope = self.get_metadata(ScopeProvider, function, None)
-        used = set(self.taken)
-        if scope is not None:
-            used |= {a.name for a in scope.globals.assignments} | {a.node.value for a in scope.globals.accesses if isinstance(a.node, cst.Name)}
-        name, index = base, 2
-        while name in used:
-            name, index = f"{base}{index}", index + 1
-        self.taken.add(name)
-        return name
+        return model_name(self, function, "Response", self.taken)
 
     def _model(self, anchor: cst.CSTNode, view: str, model: str, shape: Shape) -> cst.ClassDef:
         base = self.import_reference(anchor, "pydantic", "BaseModel", replaces=False)

@@ -40,12 +40,10 @@ from codemod.facts import has_own_status
 from codemod.plan import LOGIN_REQUIRED, RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, last_arg, string_literal
-from transforms._values import Parameters, is_container, is_native, is_str_literal, is_text
+from transforms._values import Parameters, is_container, is_native, is_str_literal, literal_headers
 from transforms._views import OwnBody, names_used, native_plans, option, with_parameter, with_route_options
 
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
-# headers Flask's make_response and the runtime may set differently from a plain update
-OWN_HEADERS = frozenset({"content-type", "content-length", "set-cookie"})
 # expressions that end where they start without brackets of their own around them
 SELF_CONTAINED = (
     cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp,
@@ -330,7 +328,7 @@ class ResponsesTransform(Transform):
     def _rewrite(
         self, node: cst.Return, reply: Reply, declared: int, response_free: bool, parameters: Parameters
     ) -> Rewrite | None:
-        headers_ok = reply.headers is None or self._headers_ok(reply.headers, parameters)
+        headers_ok = reply.headers is None or literal_headers(self, reply.headers, parameters)
         if reply.kind == "empty":
             return Rewrite("empty", reply) if headers_ok else None
         if reply.kind != "json":
@@ -345,19 +343,6 @@ class ResponsesTransform(Transform):
         if headers_ok and reply.native and not self.run.project.own_json:
             return Rewrite("json", reply)
         return unwrap
-
-    def _headers_ok(self, headers: cst.BaseExpression, parameters: Parameters) -> bool:
-        """A dict literal of str names (each once, none Flask sets itself) and str values."""
-        if not isinstance(headers, cst.Dict):
-            return False
-        names = []
-        for element in headers.elements:
-            if not isinstance(element, cst.DictElement) or not is_str_literal(element.key):
-                return False
-            if not is_text(self, element.value, parameters):
-                return False
-            names.append(element.key.evaluated_value.lower())  # type: ignore[union-attr]
-        return len(set(names)) == len(names) and not set(names) & OWN_HEADERS
 
     def _movable(self, node: cst.Return, headers: cst.BaseExpression) -> bool:
         """Whether the header values may be computed before the body rather than after it:

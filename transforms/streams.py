@@ -39,14 +39,13 @@ from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, 
 from codemod.levels import is_flask
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
-from transforms._values import is_str_literal, is_text
+from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
 
 RESPONSE = frozenset({"flask.Response", "flask.wrappers.Response"})
 STREAM_WITH_CONTEXT = frozenset({"flask.stream_with_context", "flask.helpers.stream_with_context"})
 RESPONSE_PARAMETERS = ("response", "status", "headers", "mimetype", "content_type", "direct_passthrough")
 RENAMED = {"status": "status_code", "headers": "headers", "mimetype": "media_type"}
-OWN_HEADERS = frozenset({"content-type", "content-length", "set-cookie"})
 MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 # werkzeug.utils.get_content_type adds the charset to these besides text/* and */*+xml
 WERKZEUG_CHARSET = frozenset({
@@ -239,7 +238,7 @@ class StreamsTransform(Transform):
                 return False
         status = bound.get("status")
         headers = bound.get("headers")
-        return (status is None or isinstance(status, cst.Integer)) and (headers is None or self._headers_ok(headers, path))
+        return (status is None or isinstance(status, cst.Integer)) and (headers is None or literal_headers(self, headers, {n: q for n, (q, _) in path.items()}))
 
     def _generator(self, view: cst.FunctionDef, body: cst.BaseExpression) -> cst.FunctionDef | None:
         """The generator function of this module (or of the view) that ``body`` calls."""
@@ -260,18 +259,6 @@ class StreamsTransform(Transform):
             return None
         nested = node in m.findall(view.body, m.FunctionDef())
         return node if nested or self.functions.get(name.value) is node else None
-
-    def _headers_ok(self, headers: cst.BaseExpression, path: dict) -> bool:
-        if not isinstance(headers, cst.Dict):
-            return False
-        names = []
-        for element in headers.elements:
-            if not isinstance(element, cst.DictElement) or not is_str_literal(element.key):
-                return False
-            if not is_text(self, element.value, {n: q for n, (q, _) in path.items()}):
-                return False
-            names.append(element.key.evaluated_value.lower())  # type: ignore[union-attr]
-        return len(set(names)) == len(names) and not set(names) & OWN_HEADERS
 
     # -- is the generator free of Flask's context? ----------------------------------------------------
     def _clean(self, function: cst.FunctionDef, view: cst.FunctionDef, path: dict, seen: set[cst.FunctionDef]) -> bool:
