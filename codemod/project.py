@@ -195,7 +195,7 @@ class Project:
         what they give goes straight back to FlaskRoute, which makes Flask's response of a
         Starlette one. Not one called anywhere else (a bridged view, whose Flask would refuse it;
         a function that could look into the response, a nested function, module code, a test, a
-        file the facts pass did not read), referred to as a value or by name in a string, nor
+        file the facts pass did not read) or referred to as a value, nor
         where the app writes its JSON its own way (FlaskJSONResponse writes jsonify's default)."""
         if self.own_json:
             return frozenset()
@@ -206,7 +206,7 @@ class Project:
             callers = [f for f in self.functions.values() if name in f.calls or name in f.nested_calls]
             if not callers or name in self.called_outside or name.rpartition(".")[2] in self.unseen_calls:
                 continue
-            if name in self.referenced or name.rpartition(".")[2] in self.named:
+            if name in self.referenced or self.functions[name].decorators:  # (a swap by name keeps its signature)
                 continue
             if all(f.qualified in views and name not in f.nested_calls and name not in f.bare_calls for f in callers):
                 found.add(name)
