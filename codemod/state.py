@@ -323,8 +323,6 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
         for q in sorted(_flask_names(statement, names)):
             if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
                 problem = problem or f"its checks use {q}"
-    if not sets:
-        problem = problem or "it stores nothing on g"
     scheme = _scheme(checks)
     return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls))
 
@@ -417,10 +415,10 @@ class Resource:
 @dataclass(frozen=True)
 class Guard:
     guard: str  # qualified
-    primary: str  # the attribute the dependency returns
+    primary: str | None  # the attribute the dependency returns (None: a guard that only checks)
     others: tuple[str, ...]  # the others, kept on request.state
     param: str
-    alias: str
+    alias: str  # the Annotated alias of what it returns ("" for one that only checks)
     scheme: str | None
 
 
@@ -498,6 +496,9 @@ def plan_state(
         # ../shared/MEASURED.md). It stays a decorator, in Flask's one call, until it is async.
         getters = {g for g, fn in functions.items() if fn.getter}
         if (facts.calls | set().union(*(functions[c].calls for c in _reach(functions, facts.calls & set(functions))))) & getters:
+            continue
+        if not facts.sets:  # it only checks: views take it as ``dependencies=[Depends(guard)]``
+            plan.guards[f.qualified] = Guard(f.qualified, None, (), "", "", facts.scheme)
             continue
         primary = next((a for a in USER_ATTRIBUTES if a in facts.sets), facts.sets[0])
         alias = "CurrentUser" if primary in ("user", "current_user") else "".join(p.capitalize() for p in primary.split("_")) + "Dep"

@@ -113,6 +113,9 @@ def test_the_views_read_parameters_and_models(converted):
     assert "request.args" not in search and "request.headers" not in search and "request.cookies" not in search
     assert "Annotated[int, OrDefault] = 1" in search and "def lookup(code: str)" in search
     assert "def ping(request: Request)" in search
+    # the guard that only checks (it keeps nothing on g) is a dependency of the routes it guarded
+    assert "def token_required(request: Request):" in notes and "@token_required" not in notes
+    assert notes.count("dependencies=[Depends(token_required)]") == 2
 
 
 def test_same_route_table(converted):

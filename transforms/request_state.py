@@ -607,7 +607,8 @@ class RequestStateTransform(Transform):
             params.append(cst.Param(cst.Name("credentials"), cst.Annotation(self._annotated(original, optional, cst.Name(scheme_name)))))
         body: list[cst.BaseStatement] = [docstring] if docstring is not None else []
         body += checks  # leave_Attribute made ``g.user = ...`` into ``user = ...`` already
-        body.append(cst.SimpleStatementLine([cst.Return(cst.Name(guard.param))]))
+        if guard.primary is not None:
+            body.append(cst.SimpleStatementLine([cst.Return(cst.Name(guard.param))]))
         function = updated.with_changes(
             params=_one_per_line(params) if len(params) > 2 else cst.Parameters(params),
             whitespace_before_params=_NEWLINE if len(params) > 2 else cst.SimpleWhitespace(""),
@@ -616,6 +617,8 @@ class RequestStateTransform(Transform):
         )
         if statements:
             statements[0] = statements[0].with_changes(leading_lines=[*updated.leading_lines, *statements[0].leading_lines])
+        if guard.primary is None:  # nothing to give a view: no alias
+            return cst.FlattenSentinel([*statements, function])
         alias = cst.SimpleStatementLine(
             [cst.Assign([cst.AssignTarget(cst.Name(guard.alias))], self._annotated(original, None, cst.Name(original.name.value)))],
             leading_lines=[cst.EmptyLine(), cst.EmptyLine()],

@@ -127,7 +127,8 @@ def read_sources(signature: inspect.Signature, path_names: Iterable[str]) -> fro
     """What FastAPI reads a view's parameters, and its dependencies' parameters, from, of
     ``SOURCES``: Header() and Cookie() parameters, Form(), File() and UploadFile ones (the form),
     and the query for any other one that is neither in the path nor a body. A ``request:
-    Request`` (a security scheme's own too) is Starlette's request, read as it is."""
+    Request`` (a security scheme's own too) reads its query, headers and cookies as Flask's request
+    gave them: converted code reads ``request.headers.get("Authorization")`` where Flask's did."""
     try:
         return frozenset(source for source, *_ in _parameters(signature, frozenset(path_names), set()))
     except _Unreadable:  # FastAPI will say what it cannot read; here: read them all
@@ -174,8 +175,18 @@ def _parameters(
             yield "cookies", name, annotation, markers
         elif any(isinstance(m, fastapi_params.Form) for m in markers) or forms.is_upload(annotation):
             yield "form", name, annotation, markers
+        elif _is_connection(annotation):
+            # code converted from Flask reads ``request.headers.get(...)`` & co. on it: it gets
+            # what Flask's request gave (a repeated header's values joined, the first of a key)
+            for source in READERS:
+                yield source, name, annotation, markers
         elif not (any(isinstance(m, (fastapi_params.Body, fastapi_params.Path)) for m in markers) or _not_query(annotation)):
             yield "query_params", name, annotation, markers
+
+
+def _is_connection(annotation: Any) -> bool:
+    """Starlette's request (``request: Request``), which FastAPI gives by type."""
+    return isinstance(annotation, type) and issubclass(annotation, HTTPConnection)
 
 
 def _not_query(annotation: Any) -> bool:

@@ -105,8 +105,16 @@ class FlaskRoute(APIRoute):
         endpoint = _through_flask(view, kwargs.get("status_code"))
         # read by get_route_handler, which APIRoute.__init__ calls
         path_names = {m["name"] for m in _PARAMETER.finditer(path)}
-        self.flask_sources = params.read_sources(endpoint.__signature__, path_names)
-        self.flask_form = params.form_fields(endpoint.__signature__, path_names) if "form" in self.flask_sources else None
+        # what the endpoint and the route's own dependencies (``dependencies=[Depends(guard)]``,
+        # a router's included) read
+        signature = endpoint.__signature__
+        extra = [
+            inspect.Parameter(f"flask2fastapi_dependency_{index}", inspect.Parameter.KEYWORD_ONLY, default=dependency)
+            for index, dependency in enumerate(kwargs.get("dependencies") or ())
+        ]
+        signature = signature.replace(parameters=[*signature.parameters.values(), *extra])
+        self.flask_sources = params.read_sources(signature, path_names)
+        self.flask_form = params.form_fields(signature, path_names) if "form" in self.flask_sources else None
         self.flask_json = endpoint.__flask2fastapi_json__
         super().__init__(path, endpoint, **kwargs)
         _ROUTES[id(self)] = self

@@ -151,8 +151,8 @@ def paging(page: int = 1, x_trace: Annotated[str | None, Header()] = None):
 
 
 def test_what_dependencies_read_counts_too() -> None:
-    """A dependency's own Query/Header/Cookie parameters are read as Flask read them; a
-    dependency that takes the request (a security scheme) reads Starlette's as it is."""
+    """A dependency's own Query/Header/Cookie parameters are read as Flask read them, and so are
+    the query, headers and cookies of a request a dependency (or a security scheme) takes."""
     deps = APIRouter(route_class=FlaskRoute)
 
     @deps.get("/users/{user_id}")
@@ -163,4 +163,38 @@ def test_what_dependencies_read_counts_too() -> None:
     def users(paged: Annotated[int, Depends(paging)], me=Depends(current_user)):
         return {}
 
-    assert [route.flask_sources for route in deps.routes] == [frozenset(), {"query_params", "headers"}]
+    every = {"query_params", "headers", "cookies"}
+    assert [route.flask_sources for route in deps.routes] == [every, every]
+
+
+def token_required(request: Request) -> None:
+    from fastapi import HTTPException
+
+    if request.headers.get("Authorization") != "Bearer s3cret":
+        raise HTTPException(status_code=401)
+
+
+def test_a_guard_reads_the_headers_flask_read() -> None:
+    """A guard converted from Flask (``dependencies=[Depends(guard)]``) reads
+    ``request.headers.get("Authorization")`` as Flask's request gave it: a repeated header's
+    values joined, so a second token after a good one is refused as it was."""
+    app = Flask(__name__)
+
+    @app.post("/flask")
+    def flask_view():
+        if request.headers.get("Authorization") != "Bearer s3cret":
+            return "", 401
+        return {"ok": True}
+
+    guarded = APIRouter(route_class=FlaskRoute)
+
+    @guarded.post("/native", dependencies=[Depends(token_required)])
+    def native_view():
+        return {"ok": True}
+
+    api = FlaskBridge(app)
+    api.include_router(guarded)
+    assert guarded.routes[0].flask_sources == {"query_params", "headers", "cookies"}
+    client = TestClient(api)
+    for headers in ([("Authorization", "Bearer s3cret")], [("Authorization", "Bearer s3cret"), ("Authorization", "Bearer x")], []):
+        assert client.post("/native", headers=headers).status_code == client.post("/flask", headers=headers).status_code
