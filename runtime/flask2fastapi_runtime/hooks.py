@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,7 +67,7 @@ class RequestHooks:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)  # no receive: hooks read the request's head, not its body
+        request = HookRequest(scope)  # no receive: hooks read the request's head, not its body
 
         async def send_with_hooks(message: Message) -> None:
             if message["type"] == "http.response.start" and self.after:
@@ -86,6 +86,21 @@ class RequestHooks:
                 await answer(scope, receive, send_with_hooks)
                 return
         await self.app(scope, receive, send_with_hooks)
+
+
+class HookRequest(Request):
+    """The request hooks are given: Starlette's, whose ``headers`` give a repeated header's values
+    joined by commas, as the WSGI environ holds them and Flask's ``request.headers.get`` gave
+    them (Starlette's own give the first): a converted hook reads what the Flask hook read."""
+
+    @property
+    def headers(self) -> Headers:  # type: ignore[override]
+        if not hasattr(self, "_joined_headers"):
+            joined: dict[bytes, bytes] = {}
+            for name, value in self.scope["headers"]:
+                joined[name] = joined[name] + b"," + value if name in joined else value
+            self._joined_headers = Headers(raw=list(joined.items()))
+        return self._joined_headers
 
 
 async def _called(hook: Callable[..., Any], *args: Any) -> Any:

@@ -126,3 +126,23 @@ def test_an_after_hook_may_not_swap_the_response() -> None:
         assert "after hook" in str(error)
     else:
         raise AssertionError("a swapped response went unnoticed")
+
+
+def test_a_hook_reads_a_repeated_header_as_flask_did() -> None:
+    """A hook's ``request.headers.get`` gives a repeated header's values joined, as Flask's did
+    (Starlette's own request gives the first), and one header as it is."""
+    app = Flask(__name__)
+
+    @app.before_request
+    def echo():
+        return {"id": request.headers.get("X-Request-ID", "none")}
+
+    def converted_echo(request: Request):
+        return JSONResponse({"id": request.headers.get("X-Request-ID", "none")})
+
+    api = FlaskBridge(Flask(__name__))
+    api.add_middleware(RequestHooks, before=[converted_echo])
+    original, converted = TestClient(WSGIMiddleware(app)), TestClient(api)
+    for headers in ([("X-Request-ID", "a"), ("X-Request-ID", "b")], [("X-Request-ID", "a")], []):
+        assert converted.get("/", headers=headers).json() == original.get("/", headers=headers).json()
+    assert converted.get("/", headers=[("X-Request-ID", "a"), ("X-Request-ID", "b")]).json() == {"id": "a,b"}
