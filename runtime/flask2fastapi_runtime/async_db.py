@@ -1,0 +1,117 @@
+"""An async SQLAlchemy session over the same database as a project's sync ``sessionmaker``.
+
+A converted route that is ``async def`` takes an :class:`~sqlalchemy.ext.asyncio.AsyncSession`;
+the code that still runs sync (bridged views, CLI commands, tests, streamed bodies) keeps the
+project's own ``Session``. Both must reach the same database with the same settings, so the async
+engine is derived from the sync one, once per engine:
+
+- the URL keeps everything but the driver: ``sqlite`` -> ``sqlite+aiosqlite``, ``postgresql`` ->
+  ``postgresql+asyncpg``, ``mysql`` / ``mariadb`` -> ``+aiomysql``; a URL that already names an
+  async driver is kept;
+- the pool keeps its size, overflow, timeout, recycle and pre-ping (an async-adapted queue pool),
+  a ``StaticPool`` stays static and a ``NullPool`` stays null;
+- the project's own ``connect`` listeners (``PRAGMA foreign_keys=ON`` for SQLite) are registered on
+  the async engine too;
+- the session factory keeps the sync factory's options (``expire_on_commit``, ``autoflush``...).
+
+An in-memory SQLite database lives in one connection, which an async driver cannot share: it is
+refused with a clear error rather than served from an empty second database.
+
+Usage, as the converter writes it in a yield dependency::
+
+    async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:
+        db = async_session(request.app.extensions["db"].session_factory)
+        try:
+            yield db
+        finally:
+            await db.close()
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, QueuePool, StaticPool
+
+__all__ = ["ASYNC_DRIVERS", "async_engine", "async_session", "async_sessionmaker_for", "async_url"]
+
+# backend -> the async dialect+driver the converter emits (chosen in ../../bench/README.md)
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "mysql": "mysql+aiomysql",
+    "mariadb": "mariadb+aiomysql",
+}
+ASYNC_DRIVER_NAMES = frozenset({"aiosqlite", "asyncpg", "aiomysql", "asyncmy", "psycopg_async"})
+
+_engines: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
+_factories: weakref.WeakKeyDictionary[sessionmaker, async_sessionmaker] = weakref.WeakKeyDictionary()
+
+
+def async_url(url: str | URL) -> URL:
+    """The same database URL with an async driver."""
+    url = make_url(url)
+    if url.get_driver_name() in ASYNC_DRIVER_NAMES:
+        return url
+    backend = url.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"no async driver is known for {backend!r} databases ({url.render_as_string(hide_password=True)})")
+    return url.set(drivername=ASYNC_DRIVERS[backend])
+
+
+def _in_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:") or "mode=memory" in str(url.query))
+
+
+def async_engine(engine: Engine) -> AsyncEngine:
+    """The async engine over ``engine``'s database and pool settings (one per sync engine)."""
+    existing = _engines.get(engine)
+    if existing is not None:
+        return existing
+    if _in_memory(engine.url):
+        raise RuntimeError(
+            "an in-memory SQLite database lives in one connection, which an async session cannot "
+            "share: give the app a file database (sqlite:///path) to serve its async routes"
+        )
+    pool = engine.pool
+    options: dict = {"echo": engine.echo}
+    if isinstance(pool, QueuePool):
+        # size() and timeout() are QueuePool's public API; the rest has no public accessor
+        options.update(
+            poolclass=AsyncAdaptedQueuePool, pool_size=pool.size(), pool_timeout=pool.timeout(),
+            max_overflow=getattr(pool, "_max_overflow", 10), pool_recycle=getattr(pool, "_recycle", -1),
+            pool_pre_ping=getattr(pool, "_pre_ping", False),
+        )
+    elif isinstance(pool, (StaticPool, NullPool)):
+        options["poolclass"] = type(pool)
+    created = create_async_engine(async_url(engine.url), **options)
+    for listener in list(pool.dispatch.connect):
+        # SQLAlchemy registers its dialect's own connect hooks there too; the async dialect
+        # brings its own, so only the project's listeners are carried over
+        if not getattr(listener, "__module__", "").startswith("sqlalchemy."):
+            event.listen(created.sync_engine, "connect", listener)
+    _engines[engine] = created
+    return created
+
+
+def async_sessionmaker_for(factory: sessionmaker) -> async_sessionmaker[AsyncSession]:
+    """An ``async_sessionmaker`` with ``factory``'s options, bound to the async twin of its engine."""
+    existing = _factories.get(factory)
+    if existing is not None:
+        return existing
+    options = dict(factory.kw)
+    bind = options.pop("bind", None)
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory is not bound to an Engine: bind it (sessionmaker(bind=engine)) to derive its async twin")
+    created = async_sessionmaker(async_engine(bind), **options)
+    _factories[factory] = created
+    return created
+
+
+def async_session(factory: sessionmaker) -> AsyncSession:
+    """A new ``AsyncSession`` on the database of the sync ``factory`` (close it when done)."""
+    return async_sessionmaker_for(factory)()

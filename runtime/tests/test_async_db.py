@@ -1,0 +1,95 @@
+"""The async twin of a project's sync SQLAlchemy engine and session factory (async_db)."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import String, create_engine, event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+
+from flask2fastapi_runtime.async_db import async_engine, async_session, async_sessionmaker_for, async_url
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(50))
+
+
+@pytest.mark.parametrize(
+    ("sync", "expected"),
+    [
+        ("sqlite:///app.db", "sqlite+aiosqlite:///app.db"),
+        ("postgresql://u:p@db:5432/chat", "postgresql+asyncpg://u:p@db:5432/chat"),
+        ("postgresql+psycopg://u@db/chat?sslmode=require", "postgresql+asyncpg://u@db/chat?sslmode=require"),
+        ("mysql+pymysql://u@db/chat", "mysql+aiomysql://u@db/chat"),
+        ("postgresql+asyncpg://u@db/chat", "postgresql+asyncpg://u@db/chat"),
+    ],
+)
+def test_async_url_changes_only_the_driver(sync, expected):
+    assert async_url(sync).render_as_string(hide_password=False) == expected
+
+
+def test_unknown_backend_is_refused_by_name():
+    with pytest.raises(ValueError, match="oracle"):
+        async_url("oracle://u@db/x")
+
+
+def test_sessions_share_the_database_and_the_project_listeners(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}", pool_size=3, max_overflow=4, pool_pre_ping=True)
+    seen = []
+
+    @event.listens_for(engine, "connect")
+    def foreign_keys(dbapi_connection, _record):
+        seen.append(type(dbapi_connection).__name__)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session:
+        session.add(Note(body="written sync"))
+        session.commit()
+
+    async def main():
+        db = async_session(factory)
+        try:
+            bodies = (await db.scalars(select(Note.body))).all()
+            db.add(Note(body="written async"))
+            await db.commit()
+            keys = (await db.execute(text("PRAGMA foreign_keys"))).scalar()
+            return bodies, keys, db.sync_session.expire_on_commit
+        finally:
+            await db.close()
+
+    bodies, keys, expire = asyncio.run(main())
+    assert bodies == ["written sync"]
+    assert keys == 1  # the project's listener ran on the async connection too
+    assert expire is False  # the factory's options carried over
+    with factory() as session:
+        assert session.scalars(select(Note.body).order_by(Note.id)).all() == ["written sync", "written async"]
+
+    twin = async_engine(engine)
+    assert isinstance(twin, AsyncEngine) and async_engine(engine) is twin
+    assert async_sessionmaker_for(factory) is async_sessionmaker_for(factory)
+    pool = twin.sync_engine.pool
+    assert isinstance(pool, AsyncAdaptedQueuePool) and pool.size() == 3 and pool._max_overflow == 4
+    assert "AsyncAdapt" in seen[-1]  # the listener saw the async driver's connection
+    asyncio.run(twin.dispose())
+
+
+def test_in_memory_sqlite_is_refused_with_a_reason():
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    with pytest.raises(RuntimeError, match="in-memory SQLite"):
+        async_engine(engine)
+
+
+def test_an_unbound_factory_is_refused():
+    with pytest.raises(TypeError, match="not bound"):
+        async_sessionmaker_for(sessionmaker())
