@@ -31,6 +31,8 @@ from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
+from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
+from codemod.async_plan import AsyncPlan, plan_async, session_resources
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -47,6 +49,7 @@ HTTPAUTH_CLASSES = frozenset(
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
+    b"relationship(", b"sessionmaker(",  # SQLAlchemy models and session factories (codemod/async_plan.py)
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
@@ -109,6 +112,11 @@ class Project:
     errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
     # ``x.logger = ...`` somewhere: the app's logger may not be logging.getLogger(app.name)
     logger_set: bool = False
+    # what blocks and what reads ORM objects, by function; the SQLAlchemy models (async_facts.py)
+    async_facts: dict[str, AsyncFacts] = field(default_factory=dict)
+    models: dict[str, ModelFacts] = field(default_factory=dict)
+    # for each sessionmaker(...) call: whether it keeps loaded values after commit (expire_on_commit=False)
+    session_factories: list[bool] = field(default_factory=list)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -136,6 +144,9 @@ class Project:
         self.errors.merge(other.errors)
         self.flask_objects |= other.flask_objects
         self.logger_set |= other.logger_set
+        self.async_facts.update(other.async_facts)
+        self.models.update(other.models)
+        self.session_factories += other.session_factories
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -166,17 +177,46 @@ class Project:
                 (native if plan.level == "native" else bridged).add(view)
         return native, bridged
 
-    @functools.cached_property
-    def state(self) -> StatePlan:
-        """Per-request state on ``g`` and the dependencies that replace it (codemod/state.py)."""
+    def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self.hooks
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         return plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
-            frozenset(self.flask_objects), logs,
+            frozenset(self.flask_objects), logs, async_getters, sync_guards,
         )
+
+    @functools.cached_property
+    def _state_and_async(self) -> tuple[StatePlan, AsyncPlan]:
+        """The state plan and the async plan, which depend on each other: a guard that reads the
+        database becomes a dependency only as an async one (state.py), and what is async depends
+        on who takes the session (async_plan.py)."""
+        state = self._plan_state()
+        keep = bool(self.session_factories) and all(self.session_factories)
+        resources = session_resources(self.functions, self.async_facts, state, keep)
+        if not resources:
+            return state, AsyncPlan()
+        native, bridged = self._view_levels
+        fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
+        sync_guards: frozenset[str] = frozenset()
+        for _ in range(3):  # a guard found unable to be async is planned again as a decorator
+            state = self._plan_state(frozenset(resources), sync_guards)
+            plan = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls)
+            if plan.sync_guards <= sync_guards:
+                return state, plan
+            sync_guards |= plan.sync_guards
+        return state, plan
+
+    @property
+    def state(self) -> StatePlan:
+        """Per-request state on ``g`` and the dependencies that replace it (codemod/state.py)."""
+        return self._state_and_async[0]
+
+    @property
+    def async_plan(self) -> AsyncPlan:
+        """The functions that become ``async def`` and what they await (codemod/async_plan.py)."""
+        return self._state_and_async[1]
 
     @functools.cached_property
     def settings(self) -> SettingsPlan:
@@ -432,6 +472,10 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.own_json = True
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self._names(node.func) & SESSIONMAKER:
+            self.facts.session_factories.append(any(
+                a.keyword is not None and a.keyword.value == "expire_on_commit" and m.matches(a.value, m.Name("False")) for a in node.args
+            ))
         self.callees.add(node.func)
         for arg in node.args:
             value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
@@ -449,6 +493,11 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.registrations.setdefault(name, []).append(registration)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.nesting == 0:
+            qualified = f"{self.module}.{node.name.value}"
+            model = model_facts(node, qualified, self._names)
+            if model is not None:
+                self.facts.models[qualified] = model
         self.nesting += 1
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -475,6 +524,9 @@ class _FactsVisitor(cst.CSTVisitor):
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
             self.facts.config[qualified] = config_facts(node, self._names)
+            # a guard's checks run in its wrapper: what they block on and read is the wrapper's
+            wrapper = next((s for s in node.body.body if isinstance(s, cst.FunctionDef)), None) if kind == "guard" else None  # type: ignore[union-attr]
+            self.facts.async_facts[qualified] = async_facts(wrapper or node, self._names)
             # calls in its decorators and default values run where no settings can be handed over
             for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
                 for call in m.findall(part, m.Call()):

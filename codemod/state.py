@@ -460,6 +460,8 @@ def plan_state(
     request_sources: frozenset[str] = frozenset(),
     flask_objects: frozenset[str] = frozenset(),
     app_logs: frozenset[str] = frozenset(),
+    async_getters: frozenset[str] = frozenset(),
+    sync_guards: frozenset[str] = frozenset(),
 ) -> StatePlan:
     """The plan (module doc). ``app_logs``: calls of an app's logger (``app.logger.info``) that
     become a module logger's (transforms/app_logger.py): no use of the Flask app."""
@@ -481,7 +483,8 @@ def plan_state(
         camel = "".join(part.capitalize() for part in f.getter.split("_"))
         name = f.qualified.rpartition(".")[2]
         dependency = f"{name}_dependency" if not name.startswith("get_") else f"provide_{name.removeprefix('get_')}"
-        if f"{f.module}.{dependency}" in functions:
+        twin = f"provide_async_{name.removeprefix('get_')}"  # its async twin (codemod/async_plan.py)
+        if f"{f.module}.{dependency}" in functions or f"{f.module}.{twin}" in functions:
             continue  # converted before: the dependency is there
         plan.resources[f.qualified] = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
 
@@ -493,9 +496,11 @@ def plan_state(
         # FastAPI runs a sync dependency in a thread-pool call of its own: a guard that reads the
         # database there would hold a connection while its request waits for the view's call, and
         # enough such requests exhaust the pool while holding every thread (the deadlock in
-        # ../shared/MEASURED.md). It stays a decorator, in Flask's one call, until it is async.
+        # ../shared/MEASURED.md). It stays a decorator, in Flask's one call, unless it can be async
+        # (an async session: ``async_getters``, and the async plan kept it: not ``sync_guards``).
         getters = {g for g, fn in functions.items() if fn.getter}
-        if (facts.calls | set().union(*(functions[c].calls for c in _reach(functions, facts.calls & set(functions))))) & getters:
+        used = (facts.calls | set().union(*(functions[c].calls for c in _reach(functions, facts.calls & set(functions))))) & getters
+        if used and (not used <= async_getters or not used <= facts.calls or f.qualified in sync_guards):
             continue
         if not facts.sets:  # it only checks: views take it as ``dependencies=[Depends(guard)]``
             plan.guards[f.qualified] = Guard(f.qualified, None, (), "", "", facts.scheme)

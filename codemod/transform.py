@@ -407,6 +407,16 @@ class Combined(cst.CSTTransformer):
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         result = updated_node
         for leave in self.leaves.get(type(original_node).__name__, ()):
+            if isinstance(result, cst.FlattenSentinel):
+                # a transform put nodes next to this one (a model class before a view, a
+                # dependency after a getter): the later ones see the node that stands for it
+                nodes = list(result.nodes)
+                index = next((i for i, n in enumerate(nodes) if type(n) is type(original_node)), None)
+                if index is None:
+                    break
+                nodes[index] = leave(original_node, nodes[index])  # type: ignore[assignment]
+                result = cst.FlattenSentinel(nodes)
+                continue
             if not isinstance(result, cst.CSTNode):
                 break
             result = leave(original_node, result)

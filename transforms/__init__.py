@@ -9,6 +9,7 @@ from transforms.aborts import AbortsTransform
 from transforms.app_blueprint import AppBlueprintTransform
 from transforms.app_logger import AppLoggerTransform
 from transforms.app_settings import SettingsTransform
+from transforms.async_routes import AsyncRoutesTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.passwords import PasswordsTransform
@@ -37,6 +38,8 @@ ORDER = (
     ErrorHandlersTransform,
     AppLoggerTransform,
     PasswordsTransform,
+    # after every transform that rewrites calls and attributes: it wraps what they left in awaits
+    AsyncRoutesTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

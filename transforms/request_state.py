@@ -210,6 +210,7 @@ class RequestStateTransform(Transform):
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
         self.plan = run.project.state
+        self.async_plan = run.project.async_plan
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
@@ -405,7 +406,11 @@ class RequestStateTransform(Transform):
             return updated_node
         getter = self.plan.resources.get(qualified)
         if getter is not None:
-            return cst.FlattenSentinel([updated_node, *self._resource_dependency(original_node, getter)])
+            added = self._resource_dependency(original_node, getter) if self._sync_users(qualified) else []
+            twin = self.async_plan.resources.get(qualified)
+            if twin is not None:
+                added += self._async_dependency(original_node, getter, twin)
+            return cst.FlattenSentinel([updated_node, *added])
         return updated_node
 
     def _view(self, original: cst.FunctionDef, updated: cst.FunctionDef, qualified: str) -> cst.FunctionDef:
@@ -413,7 +418,7 @@ class RequestStateTransform(Transform):
         listed = []
         for token, takes in state.items():
             if takes:
-                updated = with_parameter(updated, self.plan.token_param(token), self._alias(original, token))
+                updated = with_parameter(updated, self.plan.token_param(token), self._alias(original, token, qualified))
             else:
                 module, _, name = token.rpartition(".")
                 if module == self.module:
@@ -468,11 +473,14 @@ class RequestStateTransform(Transform):
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
         return cst.Call(depends, [cst.Arg(dependency)])
 
-    def _alias(self, anchor: cst.CSTNode, token: str) -> cst.BaseExpression:
-        """The Annotated alias of a piece of state, imported from where it is defined."""
+    def _alias(self, anchor: cst.CSTNode, token: str, user: str | None = None) -> cst.BaseExpression:
+        """The Annotated alias of a piece of state, imported from where it is defined; for a
+        function that becomes async (``user``), the async session's (codemod/async_plan.py)."""
         if token == REQUEST_TOKEN:
             return self.import_reference(anchor, "fastapi", "Request", replaces=False)
-        if token in self.plan.resources:
+        if token in self.async_plan.resources and user in self.async_plan.functions:
+            alias, owner = self.async_plan.resources[token].alias, token
+        elif token in self.plan.resources:
             alias, owner = self.plan.resources[token].alias, token
         else:
             alias, owner = self.plan.guards[token].alias, token
@@ -545,6 +553,55 @@ class RequestStateTransform(Transform):
         )
         return [function, alias]
 
+    def _sync_users(self, getter: str) -> bool:
+        """Whether any function keeps taking the sync session from its dependency."""
+        async_ = self.async_plan.functions if getter in self.async_plan.resources else frozenset()
+        views = {v for v, tokens in self.plan.views.items() if tokens.get(getter)}
+        threaded = {f for f, tokens in self.plan.threaded.items() if getter in tokens}
+        guards = {g for g in self.plan.guards if (self.run.project.functions[g].guard or _NO_GUARD).calls & {getter}}
+        return bool((views | threaded | guards) - async_)
+
+    def _async_dependency(self, getter: cst.FunctionDef, resource: Resource, twin) -> list[cst.BaseStatement]:
+        """The async twin of the session dependency: an AsyncSession over the database of the
+        project's own session factory (the runtime's async_db), closed after the response."""
+        opening = list(getter.body.body[-2].body.body)  # type: ignore[attr-defined]  (the if's block)
+        assign = opening[-1].body[0] if len(opening) == 1 and isinstance(opening[-1], cst.SimpleStatementLine) else None
+        factory_call = assign.value if isinstance(assign, cst.Assign) else None
+        if not isinstance(factory_call, cst.Call) or factory_call.args:
+            return []
+        request = self.import_reference(getter, "fastapi", "Request", replaces=False)
+        session = self.import_reference(getter, f"{RUNTIME}.async_db", "async_session", replaces=False)
+        async_type = self.import_reference(getter, "sqlalchemy.ext.asyncio", "AsyncSession", replaces=False)
+        iterator = self.import_reference(getter, "collections.abc", "AsyncIterator", replaces=False)
+
+        class ToRequestApp(cst.CSTTransformer):
+            def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
+                if self.qualified_names(original_node.value) & {"flask.current_app", "flask.globals.current_app"}:
+                    return updated_node.with_changes(value=cst.Attribute(cst.Name("request"), cst.Name("app")))
+                return updated_node
+
+        factory = factory_call.func.visit(ToRequestApp())
+        local = twin.param
+        close = cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(local), cst.Name("close")))))])
+        body = [
+            _docstring(f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."),
+            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], cst.Call(session, [cst.Arg(factory)]))]),
+            cst.Try(
+                cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
+                finalbody=cst.Finally(cst.IndentedBlock([close])),
+            ),
+        ]
+        returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(async_type))]))
+        function = cst.FunctionDef(
+            cst.Name(twin.dependency), cst.Parameters([cst.Param(cst.Name("request"), cst.Annotation(request))]),
+            cst.IndentedBlock(body), returns=returns, asynchronous=cst.Asynchronous(), leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+        alias = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(twin.alias))], self._annotated(getter, async_type, cst.Name(twin.dependency)))],
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+        return [function, alias]
+
     def _annotated(self, anchor: cst.CSTNode, type_: cst.BaseExpression | None, dependency: cst.BaseExpression) -> cst.Subscript:
         annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
         if type_ is None:
@@ -589,7 +646,7 @@ class RequestStateTransform(Transform):
         facts = self.run.project.functions[guard.guard].guard
         for getter in sorted(facts.calls & set(self.plan.resources)) if facts else ():
             resource = self.plan.resources[getter]
-            params.append(cst.Param(cst.Name(resource.param), cst.Annotation(self._alias(original, getter))))
+            params.append(cst.Param(cst.Name(resource.param), cst.Annotation(self._alias(original, getter, guard.guard))))
         statements: list[cst.BaseStatement] = []
         if guard.scheme is not None:
             scheme_class, credentials = SCHEMES.get(guard.scheme, ("APIKeyHeader", None))
@@ -614,6 +671,8 @@ class RequestStateTransform(Transform):
             whitespace_before_params=_NEWLINE if len(params) > 2 else cst.SimpleWhitespace(""),
             body=updated.body.with_changes(body=body), decorators=[],
             leading_lines=updated.leading_lines if not statements else [cst.EmptyLine(), cst.EmptyLine()],
+            # its checks await the async session (transforms/async_routes.py wrote the awaits)
+            asynchronous=cst.Asynchronous() if guard.guard in self.async_plan.guards else None,
         )
         if statements:
             statements[0] = statements[0].with_changes(leading_lines=[*updated.leading_lines, *statements[0].leading_lines])
@@ -626,6 +685,11 @@ class RequestStateTransform(Transform):
         return cst.FlattenSentinel([*statements, function, alias])
 
 
+class _NoGuard:
+    calls: frozenset[str] = frozenset()
+
+
+_NO_GUARD = _NoGuard()
 _NEWLINE = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    "))
 
 

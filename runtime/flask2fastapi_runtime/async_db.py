@@ -14,7 +14,9 @@ engine is derived from the sync one, once per engine:
   the async engine too;
 - the session factory keeps the sync factory's options (``expire_on_commit``, ``autoflush``...).
 
-An in-memory SQLite database lives in one connection, which an async driver cannot share: it is
+An in-memory SQLite database lives in one connection (a ``StaticPool``): the async engine wraps that
+same connection in aiosqlite's worker thread, so both see one database, as the sync code shared it
+across threads before (the project's ``check_same_thread=False``). Any other in-memory setup is
 refused with a clear error rather than served from an empty second database.
 
 Usage, as the converter writes it in a yield dependency::
@@ -72,13 +74,15 @@ def async_engine(engine: Engine) -> AsyncEngine:
     existing = _engines.get(engine)
     if existing is not None:
         return existing
-    if _in_memory(engine.url):
-        raise RuntimeError(
-            "an in-memory SQLite database lives in one connection, which an async session cannot "
-            "share: give the app a file database (sqlite:///path) to serve its async routes"
-        )
     pool = engine.pool
     options: dict = {"echo": engine.echo}
+    if _in_memory(engine.url):
+        if not isinstance(pool, StaticPool):
+            raise RuntimeError(
+                "an in-memory SQLite database that is not one shared connection (StaticPool) cannot be "
+                "shared with an async session: give the app a file database (sqlite:///path) or a StaticPool"
+            )
+        options["async_creator"] = _shared_sqlite(engine)
     if isinstance(pool, QueuePool):
         # size() and timeout() are QueuePool's public API; the rest has no public accessor
         options.update(
@@ -96,6 +100,23 @@ def async_engine(engine: Engine) -> AsyncEngine:
             event.listen(created.sync_engine, "connect", listener)
     _engines[engine] = created
     return created
+
+
+def _shared_sqlite(engine: Engine):
+    """An async_creator handing aiosqlite the sync StaticPool's one sqlite3 connection."""
+    import aiosqlite
+
+    with engine.connect() as connection:
+        shared = connection.connection.driver_connection
+
+    async def creator():
+        wrapped = aiosqlite.Connection(lambda: shared, 64)
+        # aiosqlite's worker thread would keep the process alive until the connection is closed,
+        # and closing it would close the database every sync session still uses
+        wrapped._thread.daemon = True
+        return await wrapped
+
+    return creator
 
 
 def async_sessionmaker_for(factory: sessionmaker) -> async_sessionmaker[AsyncSession]:

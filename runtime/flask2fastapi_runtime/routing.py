@@ -178,6 +178,7 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
     signature = _resolved_signature(view)
     bodies = json_body.json_parameters(signature)
     call = _reading_bodies(view, bodies) if bodies else view
+    asynchronous = inspect.iscoroutinefunction(view)
     parameters = list(signature.parameters.values())
     # FastAPI's sub-response, for every view (a dependency may set a cookie on it): FastAPI
     # gives it to one parameter of the endpoint, the view's own if it has one
@@ -193,7 +194,10 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
         # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
         sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
-        environ[CALL] = Call(call, kwargs, status_code, sub_response)
+        if asynchronous:
+            environ[CALL] = Call(await _awaited(flask_app, environ, view, bodies, kwargs), {}, status_code, sub_response)
+        else:
+            environ[CALL] = Call(call, kwargs, status_code, sub_response)
         response = (await wsgi.answer(flask_app, environ)).response()
         response.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
         return response
@@ -203,6 +207,44 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
     endpoint.__flask2fastapi_json__ = bool(bodies)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
     return endpoint
+
+
+async def _awaited(flask_app: Any, environ: wsgi.Environ, view: Callable[..., Any], bodies: dict, kwargs: dict[str, Any]) -> Callable[[], Any]:
+    """An async view runs on the event loop, before Flask's cycle, which then answers with what it
+    returned or raised (the one ``native_view`` calls): its awaits never hold a thread. Its JSON
+    bodies are read by Flask's ``get_json`` first, as for a sync view. Flask's before_request
+    hooks would run after it, so a view of an app that has any is refused (the converter keeps
+    such views sync; see the runtime README)."""
+    endpoint = environ.get("asgi.scope", {}).get(ENDPOINT) or ""
+    blueprints = [None, *_blueprint_chain(endpoint)]
+    if any(flask_app.before_request_funcs.get(b) or flask_app.url_value_preprocessors.get(b) for b in blueprints):
+        raise RuntimeError(
+            f"{endpoint} is an async view, which runs before Flask's cycle, and the app has before_request "
+            "hooks for it: make the hooks RequestHooks middleware, or the view a def"
+        )
+    try:
+        # Flask's request context is there for what the view's path still reads of Flask (a
+        # helper's jsonify); context variables keep it this request's, on the shared loop. Its
+        # teardown functions run when it ends and again at the end of Flask's cycle, so they
+        # must be idempotent (closing what g holds is)
+        with flask_app.request_context(environ):
+            for name, (how, model) in bodies.items():
+                kwargs[name] = how.read(model)
+            value = await view(**kwargs)
+    except Exception as exc:  # raised again inside Flask's cycle: its error handlers answer it
+        error = exc
+
+        def again() -> Any:
+            raise error
+
+        return again
+    return lambda: value
+
+
+def _blueprint_chain(endpoint: str) -> list[str]:
+    """"a.b.view" -> ["a", "a.b"]: the blueprints whose hooks apply to the endpoint."""
+    parts = endpoint.split(".")[:-1]
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _is_response(annotation: Any) -> bool:

@@ -84,8 +84,27 @@ def test_sessions_share_the_database_and_the_project_listeners(tmp_path):
     asyncio.run(twin.dispose())
 
 
-def test_in_memory_sqlite_is_refused_with_a_reason():
-    engine = create_engine("sqlite://", poolclass=StaticPool)
+def test_in_memory_sqlite_shares_the_one_connection():
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session:
+        session.add(Note(body="sync"))
+        session.commit()
+
+    async def main():
+        async with async_session(factory) as db:
+            db.add(Note(body="async"))
+            await db.commit()
+            return (await db.scalars(select(Note.body).order_by(Note.id))).all()
+
+    assert asyncio.run(main()) == ["sync", "async"]
+    with factory() as session:  # the sync side sees what the async side wrote: one database
+        assert session.scalars(select(Note.body).order_by(Note.id)).all() == ["sync", "async"]
+
+
+def test_in_memory_sqlite_without_a_static_pool_is_refused_with_a_reason():
+    engine = create_engine("sqlite://")
     with pytest.raises(RuntimeError, match="in-memory SQLite"):
         async_engine(engine)
 

@@ -1,0 +1,226 @@
+"""Which functions become ``async def``: the whole-program colouring of issue 11.
+
+A route pays off only when nothing on its path blocks the event loop (../shared/MEASURED.md). The
+plan starts from every native view, the guards that become dependencies and the helpers that use
+the request's database session, and takes out, until nothing changes, each function that cannot
+be async:
+
+- a view or helper that makes a blocking call with no async twin here (``requests.post``,
+  ``sqlite3``...), opens the sync session itself (``get_db()`` kept), or calls a project function
+  that does, however deep;
+- a helper some caller of which stays sync, or that is called where no ``await`` can go: module
+  code, a method, a nested function, a callback, a file the facts pass did not read, or a test
+  that swaps it by name (``monkeypatch.setattr(llm, "complete", ...)`` would give a sync function
+  to an ``await``);
+- a function that reads an ORM object's relationship where the plan cannot tell the model (an
+  async session cannot load it on attribute access). Where it can, the read becomes
+  ``await obj.awaitable_attrs.rel`` (the declarative base gets ``AsyncAttrs``), and a call of a
+  model method that reads a relationship (``conversation.to_dict(include_messages=True)``) is
+  preceded by that await, which loads it.
+
+What is left becomes async: the session resource gets an async twin of its dependency
+(``provide_async_db`` / ``AsyncDbDep``, an ``AsyncSession`` over the same database, see the
+runtime's async_db) that async functions take, each session call and each call of an async
+function is awaited, and ``time.sleep`` becomes ``asyncio.sleep``. A view left sync keeps the sync
+session, in the thread pool, and the report gives the reason.
+
+The session can only go async where the project's session factory keeps loaded values after a
+commit (``expire_on_commit=False``): otherwise reading an attribute after ``commit()`` would load
+it again, on attribute access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codemod.async_facts import SESSION_TYPES, SLEEP, AsyncFacts, ModelFacts, blocking_kind
+from codemod.state import FunctionFacts, StatePlan, _reach
+
+
+@dataclass(frozen=True)
+class AsyncResource:
+    getter: str  # qualified
+    param: str
+    dependency: str  # the async yield dependency, next to the sync one
+    alias: str
+
+
+@dataclass
+class AsyncPlan:
+    resources: dict[str, AsyncResource] = field(default_factory=dict)
+    functions: frozenset[str] = frozenset()  # become ``async def`` (views, helpers, guards)
+    guards: frozenset[str] = frozenset()  # guard dependencies among them
+    # (function, local, relationship): ``local.rel`` -> ``await local.awaitable_attrs.rel``
+    awaitables: frozenset[tuple[str, str, str]] = frozenset()
+    # function -> (local, relationship): loaded before a statement that calls a method reading it
+    preloads: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    bases: frozenset[str] = frozenset()  # declarative bases that get AsyncAttrs
+    reasons: dict[str, str] = field(default_factory=dict)  # native view -> why it stays sync
+    # guards that read the database and cannot be async: they stay decorators (state.py)
+    sync_guards: frozenset[str] = frozenset()
+
+
+def session_resources(functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], state: StatePlan, factories_keep_values: bool) -> dict[str, AsyncResource]:
+    """The request resources that are SQLAlchemy sessions and can get an async twin."""
+    found = {}
+    for getter, resource in state.resources.items():
+        returns = facts.get(getter, AsyncFacts()).returns
+        if returns & SESSION_TYPES and factories_keep_values:
+            name = getter.rpartition(".")[2].removeprefix("get_")
+            camel = resource.alias.removesuffix("Dep")
+            found[getter] = AsyncResource(getter, resource.param, f"provide_async_{name}", f"Async{camel}Dep")
+    return found
+
+
+def plan_async(
+    functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
+    state: StatePlan, native_views: set[str], resources: dict[str, AsyncResource], fixed: set[str], unseen_calls: set[str],
+) -> AsyncPlan:
+    """``fixed``: project functions that cannot take an ``await`` at every call (called outside
+    module-level function code, referred to as a value, or swapped by name)."""
+    plan = AsyncPlan(resources=dict(resources))
+    tokens = set(resources)
+    takes = {f for f, ts in state.threaded.items() if set(ts) & tokens}
+    takes |= {v for v, ts in state.views.items() if any(t in tokens and given for t, given in ts.items())}
+    guards = {g for g in state.guards if functions[g].guard and functions[g].guard.calls & tokens}  # type: ignore[union-attr]
+    sleepers = {f for f, fa in facts.items() if SLEEP in fa.blocking and f in functions and functions[f].sync}
+    views = {v for v in native_views if v in functions and functions[v].sync}
+    relationships = {r for model in models.values() for r in model.relationships}
+    # the functions that would have something to await, and every function that calls one
+    needs = takes | guards | sleepers
+    grown = True
+    while grown:
+        grown = False
+        for f in functions.values():
+            if f.qualified not in needs and f.sync and f.calls & needs:
+                needs.add(f.qualified)
+                grown = True
+    candidates = views | needs
+    callers: dict[str, set[str]] = {}
+    nested: set[str] = set()
+    for f in functions.values():
+        for called in f.calls:
+            callers.setdefault(called, set()).add(f.qualified)
+        nested |= f.nested_calls
+    awaitables: set[tuple[str, str, str]] = set()
+    preloads: dict[str, set[tuple[str, str]]] = {}
+
+    def lazy_problem(name: str) -> str | None:
+        """Why ``name``'s reads of ORM objects cannot run on an async session (and, where they
+        can, the awaits they need, recorded)."""
+        found_awaitables, found_preloads = set(), set()
+        for read in facts.get(name, AsyncFacts()).reads:
+            held = _models(read.types, facts, models)
+            if read.given is None:
+                if read.attr not in relationships:
+                    continue
+                if held and all(read.attr in models[h].relationships for h in held) and not read.local.startswith("g."):
+                    found_awaitables.add((name, read.local, read.attr))
+                    continue
+                if held and not any(read.attr in models[h].relationships for h in held):
+                    continue
+                return f"reads {read.local}.{read.attr}, which may load a relationship on access"
+            owners = [h for h in held] or [q for q, model in models.items() if read.attr in model.methods]
+            loads = {r for h in owners for r in models[h].active_reads(read.attr, read.given)}
+            deeper = {c for h in owners for c in models[h].other_calls.get(read.attr, frozenset())}
+            if any(models[q].active_reads(c, frozenset()) for q in models for c in deeper):
+                return f"calls {read.local}.{read.attr}(), which loads relationships of related objects"
+            if not loads:
+                continue
+            if not held or read.local.startswith("g.") or not read.line_statement:
+                return f"calls {read.local}.{read.attr}(), which may load {', '.join(sorted(loads))} on access"
+            found_preloads |= {(read.local, r) for r in loads}
+        awaitables.update(found_awaitables)
+        if found_preloads:
+            preloads.setdefault(name, set()).update(found_preloads)
+        return None
+
+    def blocks(name: str, colour: set[str]) -> str | None:
+        """Why a sync function called from an async one blocks the loop (None: it does not)."""
+        for reached in sorted(_reach(functions, {name})):
+            if reached in colour:
+                continue
+            fa = facts.get(reached, AsyncFacts())
+            for call in fa.blocking:
+                return f"{_short(reached)} calls {call} ({blocking_kind(call)})"
+            if reached in takes:
+                return f"{_short(reached)} uses the sync database session"
+            if functions[reached].calls & tokens:
+                return f"{_short(reached)} opens the sync database session"
+        return None
+
+    def problem(name: str, colour: set[str]) -> str | None:
+        f = functions[name]
+        if name not in views and name not in guards:
+            if name in fixed or name in nested or name.rpartition(".")[2] in unseen_calls:
+                return f"{_short(name)} is called where it cannot be awaited (a callback, module code, a test swapping it)"
+            sync_callers = callers.get(name, set()) - colour
+            if sync_callers:
+                return f"{_short(name)} is also called by {_short(sorted(sync_callers)[0])}, which stays sync"
+        for call in facts.get(name, AsyncFacts()).blocking:
+            if call != SLEEP:
+                return f"{_short(name)} calls {call} ({blocking_kind(call)})"
+        if f.calls & tokens and name not in takes and name not in guards:
+            return f"{_short(name)} opens the sync database session (its getter)"
+        for called in sorted(f.calls & set(functions)):
+            if called in colour or called in guards:
+                continue
+            if called in needs:
+                return f"calls {_short(called)}, which stays sync"
+            why = blocks(called, colour)
+            if why is not None:
+                return why
+        return lazy_problem(name)
+
+    colour = set(candidates)
+    reasons: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        awaitables.clear()
+        preloads.clear()
+        for name in sorted(colour):
+            why = problem(name, colour)
+            if why is not None:
+                colour.discard(name)
+                reasons[name] = why
+                changed = True
+    # a guard whose user a sync view reads must give one the sync code can use: only columns
+    for guard in sorted(guards & colour):
+        primary = state.guards[guard].primary
+        sync_readers = {
+            f for f in _reach(functions, set(views - colour)) if primary and any(r.local == f"g.{primary}" for r in facts.get(f, AsyncFacts()).reads)
+        }
+        for reader in sync_readers:
+            for read in facts.get(reader, AsyncFacts()).reads:
+                if read.local != f"g.{primary}":
+                    continue
+                if (read.given is None and read.attr in relationships) or (
+                    read.given is not None and any(model.active_reads(read.attr, read.given) for model in models.values())
+                ):
+                    colour.discard(guard)
+                    reasons[guard] = f"{_short(reader)} (sync) reads {read.local}.{read.attr}, a relationship"
+    plan.guards = frozenset(guards & colour)
+    plan.sync_guards = frozenset(guards - colour)
+    plan.awaitables = frozenset(a for a in awaitables if a[0] in colour)
+    plan.preloads = {f: frozenset(p) for f, p in preloads.items() if f in colour}
+    if plan.awaitables or plan.preloads:
+        plan.bases = frozenset(q for q, model in models.items() if model.bases & _DECLARATIVE)
+    plan.reasons = {v: reasons[v] for v in views if v not in colour and v in reasons}
+    plan.functions = frozenset(colour)
+    return plan
+
+
+_DECLARATIVE = frozenset({"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.decl_api.DeclarativeBase"})
+
+
+def _models(types: frozenset[str], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts]) -> set[str]:
+    found = {t for t in types if t in models}
+    for t in types:
+        if t.startswith("call:"):
+            found |= {r for r in facts.get(t.removeprefix("call:"), AsyncFacts()).returns if r in models}
+    return found
+
+
+def _short(qualified: str) -> str:
+    return ".".join(qualified.split(".")[-2:])
