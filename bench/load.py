@@ -66,6 +66,10 @@ class Plan:
     def warmup_for(self, latency: float) -> float:
         return max(self.warmup, latency + 1)
 
+    def duration_for(self, latency: float) -> float:
+        """At least four upstream latencies: a 2 s upstream gives a user few requests per window."""
+        return max(self.duration, 4 * latency)
+
     def timeout_for(self, latency: float) -> float:
         return max(10.0, 5 * latency)
 
@@ -74,7 +78,7 @@ class Plan:
         search stops a candidate at its first failed step, which makes the likely case shorter."""
         likely = bound = 20.0 + 15 * len(self.databases)  # conversion, servers, accounts
         for latency in self.latencies:
-            step = self.warmup_for(latency) + self.duration + 1.5
+            step = self.warmup_for(latency) + self.duration_for(latency) + 1.5
             search = self.warmup_for(latency) + self.search_duration + 1.5
             stall = self.timeout_for(latency)  # a collapsing step waits for its timeouts
             per_db = 3 * len(self.steps) * step + len(self.candidates) * len(self.search_steps()) * search
@@ -280,7 +284,7 @@ def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float) ->
             for kind in order:
                 if kind not in running:
                     continue
-                step = run_step(ctx, running[kind], users, latency, ctx.plan.duration)
+                step = run_step(ctx, running[kind], users, latency, ctx.plan.duration_for(latency))
                 results[kind.label].append(step)
                 if stats.collapsed(step, latency):
                     notes[kind.label] = f"stopped after {users} users (collapsed)"

@@ -182,8 +182,8 @@ def conditions(results: dict) -> list[str]:
              f"gunicorn (sync, 2 workers per core; gthread, the best of {', '.join(f'{w}x{t}' for w, t in plan['candidates'])}),"
              f" the converted app under uvicorn ({plan['converted_workers']} workers, httptools, uvloop). "
              f"Same database settings for all: pool {plan['pool_size']} + {plan['max_overflow']} overflow per "
-             f"process (DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW). Steps of {plan['duration']:g} s measured "
-             f"after a warm-up of max({plan['warmup']:g} s, latency + 1 s), the servers alternating, "
+             f"process (DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW). Steps of max({plan['duration']:g} s, 4 x latency) "
+             f"measured after a warm-up of max({plan['warmup']:g} s, latency + 1 s), the servers alternating, "
              f"{plan['accounts']} accounts, one conversation per user.", ""]
     return lines
 
