@@ -59,10 +59,6 @@ class Plan:
     pool_size: int = 10
     max_overflow: int = 10
 
-    def search_steps(self) -> list[int]:
-        """The gthread search skips steps below 25 users, which every candidate (32+ threads) holds."""
-        return [users for users in self.steps if users >= min(25, max(self.steps))]
-
     def warmup_for(self, latency: float) -> float:
         return max(self.warmup, latency + 1)
 
@@ -81,7 +77,7 @@ class Plan:
             step = self.warmup_for(latency) + self.duration_for(latency) + 1.5
             search = self.warmup_for(latency) + self.search_duration + 1.5
             stall = self.timeout_for(latency)  # a collapsing step waits for its timeouts
-            per_db = 3 * len(self.steps) * step + len(self.candidates) * len(self.search_steps()) * search
+            per_db = 3 * len(self.steps) * step + len(self.candidates) * len(self.steps) * search
             bound += len(self.databases) * (per_db + 3 * stall + 6)
             likely += len(self.databases) * (0.7 * per_db + 2 * stall + 6)
         return likely + 30, bound + 30
@@ -243,25 +239,26 @@ def _ms(seconds: float) -> str:
 
 def search_gthread(ctx: Context, stack: ExitStack, latency: float) -> tuple[Kind, list[dict]]:
     """The best gthread workers x threads for this latency: each candidate steps up the users (short
-    steps) until it misses the SLO; the most users wins, then the lower p95 at that step."""
+    steps) until it misses the SLO; the most users wins, then the most rps at the step it missed
+    (the one that bears overload best: under a CPU-bound load, the one with the least overhead)."""
     rows, best = [], None
     for workers, threads in ctx.plan.candidates:
         kind = gthread_kind(workers, threads)
         with ExitStack() as own:
             server = launch(ctx, own, kind, "search")
             steps = []
-            for users in ctx.plan.search_steps():
+            for users in ctx.plan.steps:
                 step = run_step(ctx, server, users, latency, ctx.plan.search_duration)
                 steps.append(step)
                 if not stats.meets_slo(step, latency):
                     break
                 server.settle()
         top = stats.capacity(steps, latency)
-        at_top = next((s.p95 for s in steps if s.users == top), float("inf"))
-        rows.append({"kind": kind.label, "capacity": top, "p95_at_capacity": at_top,
+        past = steps[-1].rps  # the step it missed, or the last one if it missed none
+        rows.append({"kind": kind.label, "capacity": top, "rps_past_capacity": past,
                      "steps": [asdict(s) for s in steps]})
-        if best is None or (top, -at_top) > (best[1], -best[2]):
-            best = (kind, top, at_top)
+        if best is None or (top, past) > (best[1], best[2]):
+            best = (kind, top, past)
     print(f"  gthread search: {best[0].label} (capacity {best[1]} users)", flush=True)
     return best[0], rows
 

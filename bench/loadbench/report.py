@@ -61,8 +61,10 @@ def run_tables(run: dict) -> list[str]:
                 else:
                     ratios.append(f"{tops[converted]} users where {label} held not even the first step")
         lines.append(f"The converted app holds {'; '.join(ratios)}.")
-    search = ", ".join(f"{row['kind']}: {row['capacity']}" for row in run["search"])
-    lines += ["", f"gthread search (short steps; capacity): {search}; best: {run['best_gthread']}."]
+    search = ", ".join(f"{row['kind']}: {row['capacity']} ({row.get('rps_past_capacity', 0):.0f} rps)"
+                       for row in run["search"])
+    lines += ["", f"gthread search (short steps; capacity, and rps at the step past it): {search}; "
+              f"best: {run['best_gthread']}."]
     for label, note in run.get("notes", {}).items():
         lines.append(f"{label}: {note}.")
     database = "PostgreSQL CPU ms/req | " if run["backend"] == "postgres" else ""
@@ -152,13 +154,16 @@ def plot(run: dict, path: Path) -> None:
     top.axhline((latency + stats.SLO_MARGIN_S) * 1000, color="grey", linestyle="--", linewidth=1,
                 label=f"SLO: p95 {(latency + stats.SLO_MARGIN_S) * 1000:.0f} ms")
     top.set_yscale("log")
-    top.set_ylabel("p95 latency (ms; a step with > 5% errors has none)")
+    top.set_ylabel("p95 latency (ms)\nnone where > 5% failed", fontsize="small")
     top.set_title(f"example_chatbot, {run_title(run)}")
     top.legend(fontsize="small")
     bottom.axhline(stats.MAX_ERROR_RATE * 100, color="grey", linestyle="--", linewidth=1)
     bottom.set_ylabel("errors (%)")
     bottom.set_xlabel("concurrent users (closed loop)")
     bottom.set_xscale("log")
+    ticks = sorted({s["users"] for steps in run["steps"].values() for s in steps})
+    bottom.set_xticks(ticks, [str(t) for t in ticks])
+    bottom.minorticks_off()
     for axis in (top, bottom):
         axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
