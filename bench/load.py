@@ -63,8 +63,8 @@ class Plan:
         return max(self.warmup, latency + 1)
 
     def duration_for(self, latency: float) -> float:
-        """At least four upstream latencies: a 2 s upstream gives a user few requests per window."""
-        return max(self.duration, 4 * latency)
+        """At least three upstream latencies: a 2 s upstream gives a user few requests per window."""
+        return max(self.duration, 3 * latency)
 
     def timeout_for(self, latency: float) -> float:
         return max(10.0, 5 * latency)
