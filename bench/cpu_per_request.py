@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import psutil
+
+from serving import cpu_seconds, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "runtime"
@@ -165,12 +165,6 @@ APPS["chatbot"] = Target(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(kind: str, target: Target, runtime: Path | None = None) -> tuple[subprocess.Popen, int]:
     """Start one server; ``runtime``: another copy of runtime/ to serve the converted app with."""
     port = free_port()
@@ -196,33 +190,6 @@ def start(kind: str, target: Target, runtime: Path | None = None) -> tuple[subpr
     log = open(tempfile.mkstemp(prefix=f"{kind.split('@')[0]}-", suffix=".log", dir=WORK)[1], "w")
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)  # the app logs each request
     return process, port
-
-
-async def wait_ready(port: int, path: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}{path}") as response:
-                    await response.read()
-                    return
-            except aiohttp.ClientError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + sys of the process and every process below it (gunicorn's master and its worker)."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
 
 
 @dataclass

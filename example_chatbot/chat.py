@@ -70,6 +70,18 @@ def _store_exchange(
     return user_message, reply_message
 
 
+def _release_connection() -> None:
+    """End the read transaction before the model is called.
+
+    The model takes seconds; a session that kept its transaction open would hold
+    a pooled connection all that time, and the pool size would cap how many chats
+    run at once. Nothing is pending, so this only hands the connection back; the
+    session's expire_on_commit=False keeps the loaded conversation usable, and
+    _store_exchange checks one out again for the write.
+    """
+    get_db().commit()
+
+
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
@@ -82,7 +94,9 @@ def send_message(conversation_id: int):
     if error:
         return error
 
-    reply = llm.complete(_chat_history(conversation, content))
+    history = _chat_history(conversation, content)
+    _release_connection()
+    reply = llm.complete(history)
     user_message, reply_message = _store_exchange(conversation, content, reply)
     return jsonify(message=user_message.to_dict(), reply=reply_message.to_dict()), 201
 
@@ -96,7 +110,9 @@ def stream_message(conversation_id: int):
         return error
 
     # Opens the upstream request now, so its failures still get a JSON status.
-    fragments = llm.stream(_chat_history(conversation, content))
+    history = _chat_history(conversation, content)
+    _release_connection()
+    fragments = llm.stream(history)
 
     def generate():
         # Runs after the view returned: the request session has been closed and

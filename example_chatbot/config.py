@@ -40,6 +40,9 @@ class Config:
 
     # None means: SQLite file under the Flask instance folder (see create_app).
     DATABASE_URL = _env_str("DATABASE_URL")
+    # Connection pool of a server database (PostgreSQL, MySQL...): SQLAlchemy's defaults.
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
+    DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 10)
 
     # Language model. Without LLM_BASE_URL the embedded local responder answers.
     LLM_ENABLED = _env_bool("LLM_ENABLED", True)

@@ -25,10 +25,12 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        )
 
     options: dict = {"connect_args": {"check_same_thread": False}}
     if url.database in (None, "", ":memory:"):
@@ -41,7 +43,11 @@ def make_engine(database_url: str) -> Engine:
 
 def init_app(app: Flask) -> None:
     """Create the engine and tables, and close the request session on teardown."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        pool_size=app.config["DATABASE_POOL_SIZE"],
+        max_overflow=app.config["DATABASE_MAX_OVERFLOW"],
+    )
     Base.metadata.create_all(engine)
     app.extensions[EXTENSION_KEY] = Database(
         engine=engine,

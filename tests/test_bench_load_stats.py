@@ -1,0 +1,55 @@
+"""Pure helpers of bench/load.py (the load benchmark itself is not a test): nearest-rank
+percentiles, a step's summary with failures counted as the slowest, and capacity."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from loadbench import stats  # noqa: E402
+
+
+def test_percentile_is_a_latency_some_request_had():
+    values = [float(v) for v in range(1, 101)]  # 1..100, shuffled order must not matter
+    values.reverse()
+    assert stats.percentile(values, 0.50) == 50
+    assert stats.percentile(values, 0.95) == 95
+    assert stats.percentile(values, 0.99) == 99
+    assert stats.percentile(values, 1.0) == 100
+    assert stats.percentile([0.3, 0.1, 0.2], 0.95) == 0.3
+    assert math.isnan(stats.percentile([], 0.5))
+    with pytest.raises(ValueError):
+        stats.percentile(values, 0)
+
+
+def step(users, p95, errors=0, requests=100, cpu=None):
+    """A step whose successful latencies are all ``p95`` seconds."""
+    return stats.summarize("s", users, 10.0, [p95] * (requests - errors), errors, cpu or {})
+
+
+def test_errors_count_as_slower_than_any_success():
+    summary = stats.summarize("s", 10, 10.0, [0.2] * 94, 6, {"server": 1.88})
+    assert summary.requests == 100 and summary.error_rate == 0.06
+    assert summary.p50 == 0.2 and math.isinf(summary.p95)  # 6% failed: no p95 to show
+    assert summary.rps == 9.4
+    assert summary.cpu_ms_per_request("server") == pytest.approx(20.0)  # per successful request
+    assert math.isnan(summary.cpu_ms_per_request("database"))
+
+
+def test_capacity_is_the_last_step_of_an_unbroken_run_within_the_slo():
+    latency = 0.2  # SLO: p95 <= 0.5 s, errors < 1%
+    steps = [step(25, 0.3), step(50, 0.5), step(100, 0.45, errors=1), step(200, 0.4)]
+    assert stats.capacity(steps, latency) == 50  # 100: 1% errors is not < 1%; 200 passing later does not count
+    assert stats.capacity(list(reversed(steps)), latency) == 50  # order of the list does not matter
+    assert stats.capacity([step(25, 0.51)], latency) == 0
+    assert stats.capacity([step(25, 2.2), step(50, 2.3)], 2.0) == 50
+
+
+def test_collapse_stops_a_server_far_past_its_limit():
+    assert not stats.collapsed(step(100, 1.9), 0.2)  # slow, within 4x the SLO
+    assert stats.collapsed(step(100, 2.1), 0.2)
+    assert stats.collapsed(step(100, 0.3, errors=5), 0.2)
+    assert not stats.collapsed(step(100, 0.3, errors=4), 0.2)
