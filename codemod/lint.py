@@ -29,6 +29,7 @@ that repeats until no new file qualifies. A call can only block through one of t
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -618,8 +619,9 @@ class Program:
                 message = hit.code.message(call=f"{call}()", function=function.local, via=via, replacement=hit.replacement)
                 finding = LintFinding(hit.code.code, function.path, site.line, site.col, function.local, hit.chain, hit.replacement, message)
                 key = (finding.path, finding.line, finding.code)
-                # one finding a line and family: ``conn.execute(q).fetchall()`` is one fix
-                if key not in found or finding.col < found[key].col:
+                # one finding a line and family: ``conn.execute(q).fetchall()`` is one fix, named
+                # by the call that runs first (the innermost: visited after the calls around it)
+                if key not in found or finding.col <= found[key].col:
                     found[key] = finding
         return sorted(found.values(), key=lambda f: (f.path, f.line, f.col, f.code))
 
@@ -679,6 +681,13 @@ def lint_paths(paths: Sequence[Path], jobs: int = 1) -> LintResult:
             if identifiers[path] & wanted:
                 pending.append(path)
     errors += [_error(f.path, *f.error) for f in facts.values() if f.error is not None]
+    # a file never resolved is still checked for syntax (CPython's parser: a fraction of LibCST's)
+    for path, source in sources.items():
+        if path not in facts:
+            try:
+                ast.parse(source, filename=path)
+            except (SyntaxError, ValueError) as error:
+                errors.append(_error(path, PARSE_ERROR, " ".join(str(error).split())))
     return LintResult(program.findings(), sorted(errors, key=lambda e: e.path), len(files), len(facts), async_functions)
 
 
