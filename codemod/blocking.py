@@ -33,7 +33,9 @@ def _code(number: str, what: str) -> Code:
 
 HTTP = _code("F2F401", "A synchronous HTTP client (requests, httpx.Client, urllib, http.client)")
 SLEEP = _code("F2F402", "time.sleep")
-DATABASE = _code("F2F403", "A synchronous database driver or session (sqlite3, psycopg, pymysql, SQLAlchemy, Flask-SQLAlchemy)")
+DATABASE = _code(
+    "F2F403", "A synchronous database driver or session (sqlite3, psycopg, pymysql, SQLAlchemy, Flask-SQLAlchemy)"
+)
 NETWORK = _code("F2F404", "A synchronous network client (redis, smtplib, socket)")
 SUBPROCESS = _code("F2F405", "A subprocess waited for synchronously")
 FILES = _code("F2F406", "A file read or written synchronously")
@@ -44,7 +46,9 @@ class BlockingCalls:
 
     NAME = "lint"
     DESCRIPTION = "blocking calls inside async def (flask2fastapi lint)"
-    FINDINGS = {"http": HTTP, "sleep": SLEEP, "database": DATABASE, "network": NETWORK, "subprocess": SUBPROCESS, "files": FILES}
+    FINDINGS = {
+        "http": HTTP, "sleep": SLEEP, "database": DATABASE, "network": NETWORK, "subprocess": SUBPROCESS, "files": FILES,
+    }
 
 
 # -- replacements to suggest ----------------------------------------------------------------
@@ -87,38 +91,41 @@ class Kind:
         return method in self.blocking
 
 
-HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
-DBAPI_CONNECTION = frozenset({"execute", "executemany", "executescript", "commit", "rollback"})
-DBAPI_CURSOR = frozenset({"execute", "executemany", "executescript", "fetchone", "fetchmany", "fetchall", "callproc", "copy_expert", "copy_from", "copy_to"})
+def _names(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+HTTP_VERBS = _names("get post put patch delete head options request")
+DBAPI_CONNECTION = _names("execute executemany executescript commit rollback")
+DBAPI_CURSOR = _names("execute executemany executescript fetchone fetchmany fetchall callproc copy_expert copy_from copy_to")
 # A Session's methods that talk to the database; add/add_all/delete/expunge only change memory.
 # close() returns the connection to the pool, which rolls back: a round trip.
-SESSION_IO = frozenset(
-    {"execute", "scalars", "scalar", "get", "get_one", "commit", "flush", "refresh", "merge", "rollback", "close", "connection"}
-)
-QUERY_IO = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "delete", "update", "paginate",
-     "first_or_404", "get_or_404", "one_or_404"}
+SESSION_IO = _names("execute scalars scalar get get_one commit flush refresh merge rollback close connection")
+QUERY_IO = _names(
+    "all first one one_or_none scalar count get delete update paginate first_or_404 get_or_404 one_or_404"
 )
 
 KINDS: dict[str, Kind] = {
     "requests.Session": Kind(HTTP, AIOHTTP, HTTP_VERBS | {"send"}),
     "httpx.Client": Kind(HTTP, AIOHTTP + ", or httpx.AsyncClient", HTTP_VERBS | {"send", "stream"}),
-    "http.client.HTTPConnection": Kind(HTTP, AIOHTTP, frozenset({"request", "getresponse", "connect", "send", "endheaders"})),
-    "urllib.request.OpenerDirector": Kind(HTTP, AIOHTTP, frozenset({"open"})),
+    "http.client.HTTPConnection": Kind(HTTP, AIOHTTP, _names("request getresponse connect send endheaders")),
+    "urllib.request.OpenerDirector": Kind(HTTP, AIOHTTP, _names("open")),
     "sqlite3.Connection": Kind(
         DATABASE, AIOSQLITE, DBAPI_CONNECTION | {"backup"},
-        returns={"cursor": "sqlite3.Cursor", "execute": "sqlite3.Cursor", "executemany": "sqlite3.Cursor", "executescript": "sqlite3.Cursor"},
+        returns=dict.fromkeys(("cursor", "execute", "executemany", "executescript"), "sqlite3.Cursor"),
     ),
     "sqlite3.Cursor": Kind(DATABASE, AIOSQLITE, DBAPI_CURSOR, chained="sqlite3.Cursor"),
-    "psycopg.Connection": Kind(DATABASE, ASYNC_POSTGRES, DBAPI_CONNECTION, returns={"cursor": "psycopg.Cursor", "execute": "psycopg.Cursor"}),
+    "psycopg.Connection": Kind(
+        DATABASE, ASYNC_POSTGRES, DBAPI_CONNECTION, returns=dict.fromkeys(("cursor", "execute"), "psycopg.Cursor")
+    ),
     "psycopg.Cursor": Kind(DATABASE, ASYNC_POSTGRES, DBAPI_CURSOR, chained="psycopg.Cursor"),
     "pymysql.Connection": Kind(DATABASE, AIOMYSQL, DBAPI_CONNECTION | {"ping"}, returns={"cursor": "pymysql.Cursor"}),
     "pymysql.Cursor": Kind(DATABASE, AIOMYSQL, DBAPI_CURSOR),
     "sqlalchemy.Engine": Kind(
-        DATABASE, ASYNC_SQLALCHEMY, frozenset({"connect", "begin", "execute", "raw_connection"}),
+        DATABASE, ASYNC_SQLALCHEMY, _names("connect begin execute raw_connection"),
         returns={"connect": "sqlalchemy.Connection", "begin": "sqlalchemy.Connection"},
     ),
-    "sqlalchemy.Connection": Kind(DATABASE, ASYNC_SQLALCHEMY, frozenset({"execute", "exec_driver_sql", "scalar", "scalars", "commit", "rollback"})),
+    "sqlalchemy.Connection": Kind(DATABASE, ASYNC_SQLALCHEMY, _names("execute exec_driver_sql scalar scalars commit rollback")),
     "sqlalchemy.orm.Session": Kind(DATABASE, ASYNC_SQLALCHEMY, SESSION_IO, returns={"query": "sqlalchemy.orm.Query"}),
     # a scoped_session proxies a Session's methods and makes (or returns) one when called
     "sqlalchemy.orm.scoped_session": Kind(
@@ -129,27 +136,27 @@ KINDS: dict[str, Kind] = {
     ),
     "sqlalchemy.orm.Query": Kind(DATABASE, ASYNC_SQLALCHEMY, QUERY_IO, chained="sqlalchemy.orm.Query"),
     "flask_sqlalchemy.SQLAlchemy": Kind(
-        DATABASE, ASYNC_SQLALCHEMY, frozenset({"paginate", "get_or_404", "first_or_404", "one_or_404", "create_all", "drop_all"}),
+        DATABASE, ASYNC_SQLALCHEMY, _names("paginate get_or_404 first_or_404 one_or_404 create_all drop_all"),
         attributes={"session": "sqlalchemy.orm.scoped_session", "engine": "sqlalchemy.Engine", "Model": "flask_sqlalchemy.Model"},
     ),
     # db.Model: a class whose bases include it has a ``query`` (a Query) in lint.py
     "flask_sqlalchemy.Model": Kind(DATABASE, ASYNC_SQLALCHEMY, frozenset()),
     "redis.Redis": Kind(
         NETWORK, REDIS_ASYNCIO, None,
-        safe=frozenset({"pipeline", "pubsub", "lock", "register_script", "get_encoder", "set_response_callback", "get_connection_kwargs"}),
+        safe=_names("pipeline pubsub lock register_script get_encoder set_response_callback get_connection_kwargs"),
         returns={"pipeline": "redis.Pipeline", "pubsub": "redis.PubSub", "lock": "redis.Lock"},
     ),
     # a pipeline buffers its commands; execute() sends them
-    "redis.Pipeline": Kind(NETWORK, REDIS_ASYNCIO, frozenset({"execute", "watch"}), chained="redis.Pipeline"),
-    "redis.PubSub": Kind(NETWORK, REDIS_ASYNCIO, frozenset({"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "get_message", "listen", "ping"})),
-    "redis.Lock": Kind(NETWORK, REDIS_ASYNCIO, frozenset({"acquire", "release", "extend", "reacquire", "locked", "owned"})),
+    "redis.Pipeline": Kind(NETWORK, REDIS_ASYNCIO, _names("execute watch"), chained="redis.Pipeline"),
+    "redis.PubSub": Kind(NETWORK, REDIS_ASYNCIO, _names("subscribe psubscribe unsubscribe punsubscribe get_message listen ping")),
+    "redis.Lock": Kind(NETWORK, REDIS_ASYNCIO, _names("acquire release extend reacquire locked owned")),
     "smtplib.SMTP": Kind(
-        NETWORK, AIOSMTPLIB, frozenset({"connect", "login", "sendmail", "send_message", "starttls", "ehlo", "helo", "quit", "noop", "verify"})
+        NETWORK, AIOSMTPLIB, _names("connect login sendmail send_message starttls ehlo helo quit noop verify")
     ),
     "socket.socket": Kind(
-        NETWORK, ASYNCIO_STREAMS, frozenset({"connect", "accept", "recv", "recvfrom", "recv_into", "recvfrom_into", "send", "sendall", "sendto", "sendfile"})
+        NETWORK, ASYNCIO_STREAMS, _names("connect accept recv recvfrom recv_into recvfrom_into send sendall sendto sendfile")
     ),
-    "subprocess.Popen": Kind(SUBPROCESS, ASYNC_SUBPROCESS, frozenset({"wait", "communicate"})),
+    "subprocess.Popen": Kind(SUBPROCESS, ASYNC_SUBPROCESS, _names("wait communicate")),
 }
 
 
@@ -223,7 +230,7 @@ BLOCKING_FUNCTIONS: dict[str, tuple[Code, str]] = {
 # pathlib.Path's file I/O. Matched on the method name whatever the receiver (a Path is rarely
 # made where the lint can see it), unless the receiver is known to be something else; the async
 # Path classes (anyio.Path, trio.Path) are awaited, and an awaited call never blocks.
-PATH_IO_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})
+PATH_IO_METHODS = _names("read_text read_bytes write_text write_bytes")
 
 # Typing wrappers an annotation is looked through: ``Annotated[Session, Depends(get_db)]``.
 TYPE_WRAPPERS = frozenset(
@@ -236,7 +243,7 @@ ITERATOR_TYPES = frozenset(
     for name in ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable", "AsyncGenerator")
 )
 # contextlib.contextmanager: the generator's body up to its yield runs at ``with f():``.
-CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager"})
+CONTEXT_MANAGERS = _names("contextlib.contextmanager")
 
 # Words one of which a file must contain for it to make a blocking call itself; a file without
 # any (and without ``async def``) is read only when it names a function found to block.

@@ -130,7 +130,8 @@ class LintFinding:
     def to_json(self) -> dict[str, object]:
         return {
             "code": self.code, "path": self.path, "line": self.line, "col": self.col, "function": self.function,
-            "call": self.chain[-1] if self.chain else None, "chain": list(self.chain), "replacement": self.replacement, "message": self.message,
+            "call": self.chain[-1] if self.chain else None, "chain": list(self.chain),
+            "replacement": self.replacement, "message": self.message,
         }
 
 
@@ -616,8 +617,12 @@ class Program:
                     continue
                 call = hit.chain[0]
                 via = f" (calls {' -> '.join(hit.chain)})" if len(hit.chain) > 1 else ""
-                message = hit.code.message(call=f"{call}()", function=function.local, via=via, replacement=hit.replacement)
-                finding = LintFinding(hit.code.code, function.path, site.line, site.col, function.local, hit.chain, hit.replacement, message)
+                message = hit.code.message(
+                    call=f"{call}()", function=function.local, via=via, replacement=hit.replacement
+                )
+                finding = LintFinding(
+                    hit.code.code, function.path, site.line, site.col, function.local, hit.chain, hit.replacement, message
+                )
                 key = (finding.path, finding.line, finding.code)
                 # one finding a line and family: ``conn.execute(q).fetchall()`` is one fix, named
                 # by the call that runs first (the innermost: visited after the calls around it)

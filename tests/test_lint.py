@@ -385,6 +385,16 @@ BLOCKING = {
         [(15, "F2F402", "app.view.pause -> time.sleep"), (16, "F2F402", "app.ticks -> time.sleep"),
          (18, "F2F403", "app.Store.__init__ -> sqlite3.connect")],
     ),
+    "the blocking call made before the thread gets it": (
+        """\
+        import asyncio
+        import requests
+
+        async def view(url):
+            return await asyncio.to_thread(requests.get(url))
+        """,
+        [(5, "F2F401", "requests.get")],
+    ),
     "two blocking calls on one line are one finding": (
         """\
         import sqlite3
@@ -476,6 +486,13 @@ def test_only_the_files_that_can_matter_are_resolved(tmp_path: Path) -> None:
     result = lint_paths([write_tree(tmp_path, files)])
     assert [" -> ".join(f.chain) for f in result.findings] == ["services.answer -> llm.complete -> requests.post"]
     assert (result.files, result.resolved, result.async_functions) == (5, 3, 1)
+
+
+def test_worker_processes_find_the_same(tmp_path: Path) -> None:
+    files = {f"pkg/m{n}.py": f"import time\n\nasync def v{n}():\n    time.sleep({n})\n" for n in range(10)}
+    write_tree(tmp_path, files)
+    inline, pooled = lint_paths([tmp_path], jobs=1), lint_paths([tmp_path], jobs=2)
+    assert len(inline.findings) == 10 and pooled.findings == inline.findings
 
 
 def test_a_program_without_async_def_is_not_resolved(tmp_path: Path) -> None:
