@@ -195,10 +195,17 @@ class _Collector(cst.CSTVisitor):
     def _target_key(self, target: cst.BaseExpression) -> str | None:
         if isinstance(target, cst.Name):
             return self._qualified(target)
-        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+        if isinstance(target, cst.Attribute):
             owner = self.encode(target.value)
             if owner is not None and owner[0] == "self":
                 return f"{owner[1]}.<self>.{target.attr.value}"
+            # ``request.state.db = SessionLocal()``: the dotted name its reads resolve to
+            attributes = [target.attr.value]
+            while owner is not None and owner[0] == "attr":
+                attributes.insert(0, owner[2])
+                owner = owner[1]
+            if owner is not None and owner[0] == "name":
+                return ".".join((owner[1], *attributes))
         return None
 
     # scopes

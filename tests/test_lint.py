@@ -361,6 +361,20 @@ BLOCKING = {
         """,
         [(8, "F2F401", "requests.Session.get")],
     ),
+    "a session set on request.state by a middleware": (
+        """\
+        from sqlalchemy.orm import sessionmaker
+
+        SessionLocal = sessionmaker()
+
+        async def db_session_middleware(request, call_next):
+            request.state.db = SessionLocal()
+            response = await call_next(request)
+            request.state.db.close()
+            return response
+        """,
+        [(8, "F2F403", "sqlalchemy.orm.Session.close")],
+    ),
     "a nested def called directly, a sync generator iterated, a constructor that connects": (
         """\
         import sqlite3
@@ -631,7 +645,7 @@ def test_explain_knows_the_lint_codes() -> None:
     assert "F2F403 (lint)" in outcome.stdout and "reported by `flask2fastapi lint`" in outcome.stdout
 
 
-def test_example_chatbot_has_no_async_def_to_report(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_chatbot_has_no_async_def_to_report() -> None:
     chatbot = Path(__file__).resolve().parent.parent / "example_chatbot"
     result = lint_paths([chatbot])
     assert (result.findings, result.errors, result.async_functions) == ([], [], 0)
