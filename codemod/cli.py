@@ -1,12 +1,13 @@
-"""The ``flask2fastapi`` command line: convert, verify, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, lint, list, explain.
 
 Exit codes (also in the README):
-  0  done; nothing needs a person (verify: same routes and answers)
-  1  --check: at least one file would change (verify: a route or an answer differs)
+  0  done; nothing needs a person (verify: same routes and answers; lint: no blocking call)
+  1  --check: at least one file would change (verify: a route or an answer differs; lint: a
+     blocking call inside an async def)
   2  usage error (bad option, path or code)
   3  converted, but TODO markers need a person
   4  at least one file could not be converted (syntax error, transform error, unreadable);
-     verify: an app could not be loaded
+     verify: an app could not be loaded; lint: a file could not be read or parsed
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from codemod.engine import (
     requirement_files,
     write_atomic,
 )
+from codemod.blocking import BlockingCalls
 from codemod.findings import ENGINE_CODES, by_code, catalogue
 from codemod.transform import Options
 from codemod.vendor import VENDORED, vendor
@@ -48,6 +50,7 @@ from transforms import BY_NAME, ORDER
 
 EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
 EXIT_DIFFERENT = 1  # verify: the converted app differs from the original
+EXIT_BLOCKING = 1  # lint: a blocking call inside an async def
 PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar is worth drawing
 
 app = typer.Typer(
@@ -271,6 +274,55 @@ def verify(
     raise typer.Exit(EXIT_OK if result.same else EXIT_DIFFERENT)
 
 
+@app.command()
+def lint(
+    paths: List[Path] = typer.Argument(..., help="Files or folders to check, as one program."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these finding codes (comma-separated), such as F2F406."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as one JSON document on stdout."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+) -> None:
+    """Report blocking calls (requests, time.sleep, sqlite3, sync SQLAlchemy...) inside async def."""
+    from codemod.lint import lint_paths
+
+    for path in paths:
+        if not path.exists():
+            raise _fail(f"{path}: no such file or folder")
+    codes = {c.code for c in BlockingCalls.FINDINGS.values()}
+    ignored = set(_split(ignore))
+    for item in ignored - codes:
+        raise _fail(f"--ignore {item}: not a lint code ({', '.join(sorted(codes))})")
+    result = lint_paths(paths, jobs or os.cpu_count() or 1)
+    findings = [f for f in result.findings if f.code not in ignored]
+    if as_json:
+        document = {
+            "findings": [f.to_json() for f in findings],
+            "errors": [e.to_json() for e in result.errors],
+            "files": result.files,
+            "files_resolved": result.resolved,
+            "async_functions": result.async_functions,
+        }
+        out.print_json(data=document)
+    else:
+        for error in result.errors:
+            out.print(f"{_display(error.path)}: [red]{error.code}[/] {error.message}", markup=True, soft_wrap=True)
+        for finding in findings:
+            out.print(f"{_display(finding.path)}:{finding.line}:{finding.col}: [yellow]{finding.code}[/] {finding.message}", markup=True, soft_wrap=True)
+        table = Table(title="flask2fastapi lint", show_header=True, header_style="bold")
+        table.add_column("checked")
+        table.add_column("count", justify="right")
+        table.add_row("files", str(result.files))
+        table.add_row("files resolved", str(result.resolved))
+        table.add_row("async functions", str(result.async_functions))
+        table.add_row("blocking calls", str(len(findings)))
+        table.add_row("files not parsed", str(len(result.errors)))
+        for code, count in by_code(findings).items():
+            table.add_row(f"finding {code}", str(count))
+        err.print(table)
+    if result.errors:
+        raise typer.Exit(EXIT_ERRORS)
+    raise typer.Exit(EXIT_BLOCKING if findings else EXIT_OK)
+
+
 @app.command("list")
 def list_transforms() -> None:
     """Show the transforms in the order they run, with their finding codes."""
@@ -279,21 +331,31 @@ def list_transforms() -> None:
         table.add_column(column)
     for index, transform in enumerate(ORDER, 1):
         table.add_row(str(index), transform.NAME, transform.DESCRIPTION, " ".join(c.code for c in transform.FINDINGS.values()))
+    lint_codes = " ".join(c.code for c in BlockingCalls.FINDINGS.values())
+    table.add_row("", BlockingCalls.NAME, BlockingCalls.DESCRIPTION, lint_codes)
     out.print(table)
 
 
 @app.command()
 def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131.")) -> None:
     """Say what a finding means and what to do by hand."""
-    codes = catalogue(ORDER)
+    owners = (*ORDER, BlockingCalls)
+    codes = catalogue(owners)
     entry = codes.get(code.upper())
     if entry is None:
         raise _fail(f"unknown finding code {code!r}; `flask2fastapi list` shows them all")
-    owner = next((t.NAME for t in ORDER if entry in t.FINDINGS.values()), "engine")
+    owner = next((t.NAME for t in owners if entry in t.FINDINGS.values()), "engine")
     out.print(f"[bold]{entry.code}[/] ({owner})")
-    out.print(f"marker: # TODO[{entry.code}]: {entry.template}", markup=False)
+    if owner == BlockingCalls.NAME:
+        out.print(f"reported by `flask2fastapi lint`: {entry.template}", markup=False)
+    else:
+        out.print(f"marker: # TODO[{entry.code}]: {entry.template}", markup=False)
     out.print(entry.explanation, markup=False)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
