@@ -109,6 +109,10 @@ class Project:
     errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
     # ``x.logger = ...`` somewhere: the app's logger may not be logging.getLogger(app.name)
     logger_set: bool = False
+    # the functions (fully qualified) the whole-program plan makes ``async def``; a transform
+    # converting blocking I/O (transforms/http_client.py) treats them as async as it does an
+    # ``async def`` of the input. Set by the plan after the files' facts are merged.
+    async_functions: frozenset[str] = frozenset()
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)

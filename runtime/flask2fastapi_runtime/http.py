@@ -27,6 +27,8 @@ where httpx.AsyncClient collapsed at 70-100, at a fifth of the CPU per request (
   cookies kept from one call to the next (``requests.post`` used a new session each call; a
   shared cookie jar would hand one user's upstream cookies to the next), proxies and .netrc from
   the environment (``trust_env``).
+- ``http_params(params)``: requests' ``params=`` (None values left out, lists repeated, any value
+  as ``str()``), where aiohttp refuses a None, a bool or a list.
 - ``http_timeout(timeout)``: requests' ``timeout=`` (seconds, or a (connect, read) pair, or None)
   as an ``aiohttp.ClientTimeout``: the connect timeout for opening the connection, the read
   timeout between two reads of the socket, as requests meant them (not a total).
@@ -42,7 +44,7 @@ where httpx.AsyncClient collapsed at 70-100, at a fifth of the CPU per request (
 The converter maps requests' exceptions in ``except`` clauses to aiohttp's:
 ``Timeout`` -> ``asyncio.TimeoutError`` (aiohttp's connect and read timeouts subclass it),
 ``ConnectionError`` -> ``aiohttp.ClientConnectionError``, ``HTTPError`` ->
-``aiohttp.ClientResponseError``, ``RequestException`` -> ``(aiohttp.ClientError,
+``HTTPStatusError`` (what ``raise_for_status(response)`` raises), ``RequestException`` -> ``(aiohttp.ClientError,
 asyncio.TimeoutError)``.
 """
 
@@ -58,8 +60,8 @@ from typing import Any
 import aiohttp
 
 __all__ = [
-    "BodyReadTimeout", "HttpClientOptions", "InvalidJSON", "http_client", "http_timeout", "iter_lines", "read_body",
-    "read_json", "read_text", "with_http_client",
+    "BodyReadTimeout", "HTTPStatusError", "HttpClientOptions", "InvalidJSON", "http_client", "http_params", "http_timeout",
+    "iter_lines", "raise_for_status", "read_body", "read_json", "read_text", "with_http_client",
 ]
 
 
@@ -75,6 +77,12 @@ class BodyReadTimeout(aiohttp.ClientOSError):
     """The body stopped arriving for longer than the read timeout. requests raised its
     ConnectionError there (not Timeout): ``except requests.ConnectionError`` ->
     ``except aiohttp.ClientConnectionError`` catches this, ``except asyncio.TimeoutError`` does not."""
+
+
+class HTTPStatusError(aiohttp.ClientResponseError):
+    """``raise_for_status(response)``'s error, what requests' HTTPError was: ``except
+    requests.HTTPError`` -> ``except HTTPStatusError`` catches it and not aiohttp's other
+    ClientResponseErrors (TooManyRedirects is one; requests' was no HTTPError)."""
 
 
 class InvalidJSON(json.JSONDecodeError, aiohttp.ClientError):
@@ -181,6 +189,39 @@ def http_timeout(timeout: float | tuple[float | None, float | None] | None) -> a
         if value <= 0:
             raise ValueError(f"Attempted to set {name} timeout to {value}, but the timeout cannot be set to a value less than or equal to 0.")
     return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+
+
+def http_params(params: Any) -> Any:
+    """requests' ``params=`` as aiohttp takes it: a key's list or tuple of values repeats the
+    key, a None value leaves the key out, any other value is ``str(value)`` (``True`` is
+    "True"); a string or bytes is the query string itself."""
+    if params is None or isinstance(params, str):
+        return params
+    if isinstance(params, bytes):
+        return params.decode()
+    pairs = []
+    for key, values in params.items() if hasattr(params, "items") else params:
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        for value in values:
+            if value is not None:
+                pairs.append((_text(key), _text(value)))
+    return pairs
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def raise_for_status(response: aiohttp.ClientResponse) -> None:
+    """``response.raise_for_status()``: ``HTTPStatusError`` for a status of 400 or more. The
+    response stays open, as requests' did (aiohttp's own releases it): the handler may still
+    read its body."""
+    if response.status >= 400:
+        raise HTTPStatusError(
+            response.request_info, response.history, status=response.status, message=response.reason or "",
+            headers=response.headers,
+        )
 
 
 async def read_body(response: aiohttp.ClientResponse) -> bytes:

@@ -406,3 +406,34 @@ def test_an_error_status_raises_for_status_as_requests(upstream):
     status, error = run(main())
     assert status == (False, 500, "boom")
     assert issubclass(error, aiohttp.ClientResponseError)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "a b", "page": None}, {"tags": ["x", "y"], "on": True, "n": 2}, [("k", "1"), ("k", "2")]],
+    ids=["a None left out", "lists and bools", "pairs"],
+)
+def test_params_as_requests(params):
+    from flask2fastapi_runtime import http_params
+    from yarl import URL
+
+    theirs = requests.Request("GET", "http://h/p", params=params).prepare().url
+    ours = URL("http://h/p").with_query(http_params(params))
+    assert list(URL(theirs).query.items()) == list(ours.query.items())
+
+
+def test_raise_for_status_raises_what_except_http_error_becomes(upstream):
+    from flask2fastapi_runtime import HTTPStatusError, raise_for_status
+
+    async def main():
+        response = await http_client().get(upstream.url + "/status/503")
+        with pytest.raises(HTTPStatusError) as caught:
+            raise_for_status(response)
+        body = await read_text(response)  # still open, as requests' response was
+        ok = await http_client().get(upstream.url + "/peer")
+        raise_for_status(ok)
+        ok.release()
+        return caught.value.status, body
+
+    assert run(main()) == (503, "boom")
+    assert not issubclass(aiohttp.TooManyRedirects, HTTPStatusError)  # requests' was no HTTPError either
