@@ -214,6 +214,12 @@ class Project:
         return self._state_and_async[0]
 
     @property
+    def async_functions(self) -> frozenset[str]:
+        """The functions the plan makes ``async def`` (transforms/http_client.py converts their
+        blocking I/O as it does an ``async def``'s of the input)."""
+        return self.async_plan.functions
+
+    @property
     def async_plan(self) -> AsyncPlan:
         """The functions that become ``async def`` and what they await (codemod/async_plan.py)."""
         return self._state_and_async[1]

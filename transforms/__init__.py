@@ -15,6 +15,7 @@ from transforms.json_bodies import JsonBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
+from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
@@ -30,6 +31,7 @@ ORDER = (
     JsonBodiesTransform,
     RequestStateTransform,
     SettingsTransform,
+    HttpClientTransform,
     ResponsesTransform,
     ResponseModelsTransform,
     StreamsTransform,

@@ -19,6 +19,10 @@
   ``settings_of(app)``.
 - ``generate_password_hash``, ``check_password_hash`` (passwords): werkzeug.security's password
   hashes (scrypt, pbkdf2), read and written without werkzeug.
+- ``http_client()`` (http): the app's shared aiohttp ClientSession, opened in its lifespan, where
+  Flask code called ``requests``; ``http_params``, ``http_timeout``, ``read_body``, ``read_text``, ``read_json``,
+  ``iter_lines``, ``raise_for_status``: requests' ``params=``, ``timeout=``, ``.content``, ``.text``, ``.json()``,
+  ``.iter_lines()``, ``.raise_for_status()``.
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
@@ -31,13 +35,18 @@ from .json_response import FlaskJSONResponse
 from .params import OrDefault
 from .passwords import check_password_hash, generate_password_hash
 from .hooks import RequestHooks, ResponseHead
+from .http import (
+    BodyReadTimeout, HTTPStatusError, HttpClientOptions, InvalidJSON, http_client, http_params, http_timeout, iter_lines,
+    raise_for_status, read_body, read_json, read_text, with_http_client,
+)
 from .routing import FlaskRoute
 from .settings import Settings, app_settings, settings_of
 from .testing import BridgedClient, as_wsgi
 
 __version__ = "0.1.0"
 __all__ = [
-    "BridgedClient", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "OrDefault", "RequestHooks",
-    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "generate_password_hash",
-    "settings_of", "status_name",
+    "BodyReadTimeout", "BridgedClient", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "HttpClientOptions",
+    "InvalidJSON", "OrDefault", "RequestHooks", "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of",
+    "check_password_hash", "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
+    "read_json", "read_text", "settings_of", "status_name", "with_http_client",
 ]

@@ -38,7 +38,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import HTTPException
 
-from . import errors, handlers, responses, routing, wsgi
+from . import errors, handlers, http, responses, routing, wsgi
 from .testing import InlineASGI, bridged_test_client
 
 EXTENSION = "flask2fastapi"
@@ -56,11 +56,22 @@ class FlaskBridge(FastAPI):
     parameters do not validate with its 422; by default Flask answers it as the view's own
     ``request.args["x"]`` did, 400 through the app's error handlers and hooks. An
     HTTPException a native route's dependency raises is always Flask's to answer (``errors``).
+    ``http_client_options``: the pool of the app's shared aiohttp session (``http``).
     """
 
-    def __init__(self, flask_app: Flask, *, flask_errors: bool = True, **options: Any) -> None:
+    def __init__(
+        self,
+        flask_app: Flask,
+        *,
+        flask_errors: bool = True,
+        http_client_options: http.HttpClientOptions = http.HttpClientOptions(),
+        **options: Any,
+    ) -> None:
         options.setdefault("redirect_slashes", False)  # werkzeug decides about slashes
         super().__init__(**options)
+        # the shared aiohttp session opens before the app's own lifespan (or startup handlers)
+        # and closes after it (http.with_http_client)
+        self.router.lifespan_context = http.with_http_client(self.router.lifespan_context, http_client_options)
         self.flask_app = flask_app
         self.router.route_class = routing.FlaskRoute
         self.add_middleware(FlaskDispatch, bridge=self)  # type: ignore[arg-type]
