@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from codemod.engine import convert_paths, discover  # noqa: E402
 from transforms import ORDER  # noqa: E402
 
-LEVELS = ("idiomatic", "native", "bridged")
+LEVELS = ("async", "idiomatic", "native", "bridged")
 
 
 def projects() -> list[tuple[str, Path]]:
@@ -41,8 +41,8 @@ def levels(path: Path) -> tuple[collections.Counter[str], collections.Counter[st
 
 
 def main() -> None:
-    print("| project | routes | idiomatic | native | bridged | what most native routes still have of Flask |")
-    print("|---|---|---|---|---|---|")
+    print("| project | routes | async | idiomatic | native | bridged | what most native routes still have of Flask |")
+    print("|---|---|---|---|---|---|---|")
     for name, path in projects():
         counts, stops = levels(path)
         total = sum(counts.values())

@@ -206,7 +206,16 @@ def plan_async(
     plan.preloads = {f: frozenset(p) for f, p in preloads.items() if f in colour}
     if plan.awaitables or plan.preloads:
         plan.bases = frozenset(q for q, model in models.items() if model.bases & _DECLARATIVE)
-    plan.reasons = {v: reasons[v] for v in views if v not in colour and v in reasons}
+    def why(name: str, depth: int = 0) -> str:
+        """A reason, followed down to the function that stops the chain (``calls x, which stays
+        sync: x is also called by ...``)."""
+        reason = reasons[name]
+        for helper in sorted(reasons):
+            if depth < 4 and helper != name and reason.endswith(f"calls {_short(helper)}, which stays sync"):
+                return f"{reason}: {why(helper, depth + 1)}"
+        return reason
+
+    plan.reasons = {v: why(v) for v in views if v not in colour and v in reasons}
     plan.functions = frozenset(colour)
     return plan
 

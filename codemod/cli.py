@@ -211,8 +211,9 @@ def _summary(results: list[FileResult], requirements: dict[Path, bytes], written
         )
         table.add_row(label, str(len(requirements)))
     routes = [route for r in results for route in r.routes]
-    for level in ("idiomatic", "native", "bridged"):
+    for level in ("async", "idiomatic", "native", "bridged"):
         table.add_row(f"routes {level}", str(sum(route["level"] == level for route in routes)))
+    table.add_row("routes with an async def view", str(sum(bool(route.get("async")) for route in routes)))
     handlers = [handler for r in results for handler in r.error_handlers]
     table.add_row("error handlers FastAPI's", str(sum(bool(h["fastapi"]) for h in handlers)))
     table.add_row("error handlers Flask's", str(sum(not h["fastapi"] for h in handlers)))

@@ -1,4 +1,5 @@
-"""How far each route got: bridged, native, or idiomatic (no Flask left on its code path).
+"""How far each route got: bridged, native, idiomatic (no Flask left on its code path) or async
+(idiomatic, and its view ``async def`` with no blocking call on its path).
 
 A native route is idiomatic when no code that runs for it still uses Flask: its view, the
 project functions the view reaches (helpers, decorators, dependencies, transitively across
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+
+from codemod.async_facts import blocking_kind
 
 # Registering these makes a function run around the requests of an app or a blueprint.
 HOOKS = frozenset({
@@ -52,8 +55,10 @@ class CodeFacts:
     # module variables a Flask call made (``auth = HTTPTokenAuth()``), qualified -> what made them:
     # a use from another module is a use of Flask too
     flask_objects: dict[str, str] = field(default_factory=dict)
+    asynchronous: set[str] = field(default_factory=set)  # module-level ``async def`` functions
 
     def merge(self, other: CodeFacts) -> None:
+        self.asynchronous |= other.asynchronous
         for name, uses in other.flask.items():
             self.flask.setdefault(name, set()).update(uses)
         for name, refs in other.refers.items():
@@ -92,6 +97,18 @@ class CodeFacts:
         return "native", f"Flask left on its code path: {shown}{more}"
 
 
+    def blocking(self, route: dict[str, object]) -> str | None:
+        """Why an ``async def`` view's path blocks the event loop: a blocking call on it (None:
+        none that codemod/async_facts.py knows)."""
+        path = self.path_of(str(route["view"]), route.get("blueprint"))  # type: ignore[arg-type]
+        for name in sorted(path):
+            for referred in sorted(self.refers.get(name, ())):
+                kind = blocking_kind(referred)
+                if kind is not None:
+                    return f"{_short(name)} makes {kind} ({referred})"
+        return None
+
+
 def _short(qualified: str) -> str:
     """``flask.request.headers.get`` -> ``request``: the Flask object a use goes through;
     ``pkg.auth.login_required`` -> ``auth.login_required``: a function, without its package."""
@@ -110,11 +127,22 @@ def code_facts(module: cst.Module, name: str, package: str) -> CodeFacts:
     return reader.facts
 
 
-def assign_levels(routes: list[dict[str, object]], facts: CodeFacts) -> None:
-    """Raise every native route whose code path has no Flask left to idiomatic (in place)."""
+def assign_levels(routes: list[dict[str, object]], facts: CodeFacts, sync_reasons: dict[str, str] | None = None) -> None:
+    """Raise every native route whose code path has no Flask left to idiomatic, and an idiomatic
+    one whose view is ``async def`` with no blocking call on its path to async (in place). Each
+    native route also says whether its view is async (``async``) and, if not, why
+    (``async_reason``, from the async plan: ``sync_reasons`` by view)."""
     for route in routes:
-        if route.get("level") == "native" and route.get("view"):
-            route["level"], route["reason"] = facts.level(route)
+        if route.get("level") != "native" or not route.get("view"):
+            continue
+        route["level"], route["reason"] = facts.level(route)
+        view = str(route["view"])
+        blocked = facts.blocking(route) if view in facts.asynchronous else None
+        route["async"] = view in facts.asynchronous and blocked is None
+        if not route["async"]:
+            route["async_reason"] = blocked or (sync_reasons or {}).get(view) or "its path has no async I/O to await"
+        if route["level"] == "idiomatic" and route["async"]:
+            route["level"] = "async"
 
 
 class _Reader(cst.CSTVisitor):
@@ -174,6 +202,8 @@ class _Reader(cst.CSTVisitor):
         if not self.stack or hooked:
             qualified = f"{self.stack[-1][0]}.{node.name.value}" if self.stack else f"{self.module}.{node.name.value}"
             self.stack.append((qualified, _own_names(node)))
+            if len(self.stack) == 1 and node.asynchronous is not None:
+                self.facts.asynchronous.add(qualified)
             self.facts.flask.setdefault(qualified, set())
             self.facts.refers.setdefault(qualified, set())
             self.facts.hooks += [(owner, qualified) for owner in hooked]

@@ -215,7 +215,7 @@ async def _awaited(flask_app: Any, environ: wsgi.Environ, view: Callable[..., An
     bodies are read by Flask's ``get_json`` first, as for a sync view. Flask's before_request
     hooks would run after it, so a view of an app that has any is refused (the converter keeps
     such views sync; see the runtime README)."""
-    endpoint = environ.get("asgi.scope", {}).get(ENDPOINT) or ""
+    endpoint = environ.get("asgi.scope", {}).get(ENDPOINT) or getattr(view, "__name__", "")
     blueprints = [None, *_blueprint_chain(endpoint)]
     if any(flask_app.before_request_funcs.get(b) or flask_app.url_value_preprocessors.get(b) for b in blueprints):
         raise RuntimeError(
