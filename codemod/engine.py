@@ -344,6 +344,9 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
     now imports: its root's requirements.txt (the line added once), else the dependencies of
     its pyproject.toml's [project] table, else a new requirements-fastapi.txt."""
     changed = [Path(r.path).resolve() for r in results if r.status == "changed"]
+    # async routes' sessions need SQLAlchemy's asyncio extension and the async drivers (the db extra)
+    extra = any(b"flask2fastapi_runtime.async_db" in (r.new or b"") for r in results)
+    requirement = RUNTIME_REQUIREMENT.replace("runtime>=", "runtime[db]>=") if extra else RUNTIME_REQUIREMENT
     files: dict[Path, bytes] = {}
     for root in roots:
         folder = root if root.is_dir() else root.parent
@@ -354,20 +357,20 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
             text = requirements.read_bytes()
             if b"flask2fastapi-runtime" not in text:
                 ending = b"" if not text or text.endswith(b"\n") else b"\n"
-                files[requirements] = text + ending + RUNTIME_REQUIREMENT.encode() + b"\n"
+                files[requirements] = text + ending + requirement.encode() + b"\n"
             continue
         if pyproject.is_file():
             text = pyproject.read_text(encoding="utf-8")
-            added = text if "flask2fastapi-runtime" in text else _with_dependency(text)
+            added = text if "flask2fastapi-runtime" in text else _with_dependency(text, requirement)
             if added is not None:
                 if added != text:
                     files[pyproject] = added.encode("utf-8")
                 continue
-        files[folder / "requirements-fastapi.txt"] = RUNTIME_REQUIREMENT.encode() + b"\n"
+        files[folder / "requirements-fastapi.txt"] = requirement.encode() + b"\n"
     return files
 
 
-def _with_dependency(text: str) -> str | None:
+def _with_dependency(text: str, requirement: str = RUNTIME_REQUIREMENT) -> str | None:
     """pyproject.toml's text with the runtime first in [project] dependencies (None: it has no
     such list)."""
     section = re.search(r"^\[project\]\s*$(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
@@ -379,12 +382,12 @@ def _with_dependency(text: str) -> str | None:
     at = section.start(1) + match.end()
     rest = text[at:]
     if rest.lstrip(" ").startswith("]"):
-        entry = f'"{RUNTIME_REQUIREMENT}"'
+        entry = f'"{requirement}"'
     elif rest.startswith("\n"):
         indent = re.match(r"\n([ \t]*)", rest).group(1) or "    "  # type: ignore[union-attr]
-        entry = f'\n{indent}"{RUNTIME_REQUIREMENT}",'
+        entry = f'\n{indent}"{requirement}",'
     else:
-        entry = f'"{RUNTIME_REQUIREMENT}", '
+        entry = f'"{requirement}", '
     return text[:at] + entry + rest
 
 
