@@ -93,8 +93,17 @@ class _ToCopy(cst.CSTTransformer):
         super().__init__()
         self.levels = levels
         self.names: set[str] = set()
+        self.modules: set[str] = set()  # submodules imported from directly (``flask2fastapi_runtime.async_db``)
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+        module = updated_node.module
+        if (
+            not updated_node.relative and isinstance(module, cst.Attribute) and isinstance(module.value, cst.Name)
+            and module.value.value == RUNTIME
+        ):
+            self.modules.add(module.attr.value)
+            copied = cst.Attribute(cst.Name(VENDORED), module.attr)
+            return updated_node.with_changes(module=copied, relative=[cst.Dot()] * self.levels)
         if updated_node.relative or not isinstance(updated_node.module, cst.Name):
             return updated_node
         if updated_node.module.value != RUNTIME or isinstance(updated_node.names, cst.ImportStar):
@@ -109,20 +118,22 @@ def vendor(results: Sequence[FileResult]) -> dict[Path, bytes]:
     folder = runtime_folder()
     exports, depends = _module_graph(folder)
     used: dict[Path, set[str]] = {}
+    submodules: dict[Path, set[str]] = {}
     for result in results:
         if result.status != "changed" or result.new is None:
             continue
         top, levels = _top(Path(result.path).resolve())
         rewrite = _ToCopy(levels)
         result.new = cst.parse_module(result.new).visit(rewrite).bytes
-        if rewrite.names:
+        if rewrite.names or rewrite.modules:
             used.setdefault(top, set()).update(rewrite.names)
+            submodules.setdefault(top, set()).update(rewrite.modules)
     files: dict[Path, bytes] = {}
     for top, names in used.items():
         unknown = names - exports.keys()
         if unknown:
             raise ValueError(f"the runtime at {folder} has no {', '.join(sorted(unknown))}")
-        modules = _closure({exports[name] for name in names}, depends) - {"__init__"}
+        modules = _closure({exports[name] for name in names} | submodules.get(top, set()), depends) - {"__init__"}
         for module in sorted(modules):
             files[top / VENDORED / f"{module}.py"] = (folder / f"{module}.py").read_bytes()
         files[top / VENDORED / "__init__.py"] = _init(folder, sorted(names), exports).encode()
