@@ -558,7 +558,8 @@ class RequestStateTransform(Transform):
         async_ = self.async_plan.functions if getter in self.async_plan.resources else frozenset()
         views = {v for v, tokens in self.plan.views.items() if tokens.get(getter)}
         threaded = {f for f, tokens in self.plan.threaded.items() if getter in tokens}
-        guards = {g for g in self.plan.guards if (self.run.project.functions[g].guard or _NO_GUARD).calls & {getter}}
+        functions = self.run.project.functions
+        guards = {g for g in self.plan.guards if functions[g].guard is not None and getter in functions[g].guard.calls}  # type: ignore[union-attr]
         return bool((views | threaded | guards) - async_)
 
     def _async_dependency(self, getter: cst.FunctionDef, resource: Resource, twin) -> list[cst.BaseStatement]:
@@ -685,11 +686,6 @@ class RequestStateTransform(Transform):
         return cst.FlattenSentinel([*statements, function, alias])
 
 
-class _NoGuard:
-    calls: frozenset[str] = frozenset()
-
-
-_NO_GUARD = _NoGuard()
 _NEWLINE = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    "))
 
 
