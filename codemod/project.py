@@ -198,7 +198,7 @@ class Project:
         if not resources:
             return state, AsyncPlan()
         native, bridged = self._view_levels
-        fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
+        fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced}
         sync_guards: frozenset[str] = frozenset()
         for _ in range(3):  # a guard found unable to be async is planned again as a decorator
             state = self._plan_state(frozenset(resources), sync_guards)
