@@ -28,9 +28,11 @@ And per request, as these may change at any time:
 
 What the view does is watched, not guessed: while it runs, Flask's context variables hold
 stand-ins (``LazyContext``), so ``flask.request``, ``g``, ``current_app``, ``session``,
-``jsonify``, ``url_for``, ``after_this_request`` or a FlaskJson body all work: the first touch
+``jsonify``, ``url_for`` or ``after_this_request`` all work: the first touch
 pushes the real request context there, as the slow path would have had it, and the request
-goes on the slow path from there. An exception the view raises is answered by Flask's cycle
+goes on the slow path from there. A FlaskJson body is read by a request of the app's request
+class as its ``get_json`` reads it, outside the context (``body_reader``); what it refuses (415,
+malformed JSON) goes through Flask's cycle. An exception the view raises is answered by Flask's cycle
 (its error handlers, its 500) as on the slow path: the error handlers do not keep a view off the
 fast path, only its errors go the slow way. Making the response touching Flask's context (a
 custom JSON provider reading ``current_app``) or failing sends the value the slow way too.
@@ -38,19 +40,22 @@ custom JSON provider reading ``current_app``) or failing sends the value the slo
 
 from __future__ import annotations
 
+import inspect
+import io
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
+import flask.json
 from flask import Flask
 from flask import signals
 from flask.globals import _cv_app, _cv_request
 from flask.sessions import SecureCookieSessionInterface
 from starlette.responses import Response
 
-from . import responses, wsgi
+from . import forms, responses, wsgi
 
 # Methods of Flask's request cycle: a subclass overriding one may act on every request.
 _CYCLE = (
@@ -151,8 +156,10 @@ async def answer(
     lazy = LazyContext(flask_app, environ)
     with lazy.armed():
         try:
-            for name, (how, model) in bodies.items():
-                kwargs[name] = how.read(model)
+            if bodies:
+                reader = body_reader(flask_app, environ)
+                for name, (how, model) in bodies.items():
+                    kwargs[name] = how.read(model, reader)
             value = await view(**kwargs)
         except Exception as exc:
             return _raising(exc)
@@ -179,6 +186,19 @@ def _response(
         return None
     made.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
     return made
+
+
+def body_reader(flask_app: Flask, environ: dict[str, Any]) -> Any:
+    """A request of the app's request class for reading the JSON body as its ``get_json`` does
+    in the request context: over a copy of the body (a context pushed later reads it again), the
+    size limit read from the app's config (``forms``), JSON loaded by the app's provider where the
+    class loads it through ``flask.json`` (which reads ``current_app`` for that provider)."""
+    copy = {**environ, "wsgi.input": io.BytesIO(environ["wsgi.input"].getvalue())}
+    reader = forms.limited(flask_app.request_class)(copy)
+    setattr(reader, forms.CONFIG, flask_app.config)
+    if inspect.getattr_static(flask_app.request_class, "json_module", None) is flask.json:
+        reader.json_module = flask_app.json
+    return reader
 
 
 def _raising(error: Exception) -> Callable[[], Any]:

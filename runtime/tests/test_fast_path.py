@@ -87,6 +87,10 @@ def build(secret_key: str | None = None) -> tuple[FlaskBridge, Flask]:
     async def note(data: Annotated[Note | None, FlaskJson(silent=True)] = None):
         return {"text": data.text if data else None}
 
+    @router.post("/strict", name="strict")
+    async def strict(data: Annotated[Note | None, FlaskJson()] = None):
+        return {"text": data.text if data else None, "sent": sorted(data.model_fields_set) if data else None}
+
     bridge.include_router(router)
     return bridge, app
 
@@ -162,10 +166,33 @@ def test_declared_statuses_and_head_answer_alike(method, path, monkeypatch):
     assert answer(path, False, monkeypatch, method) == answer(path, True, monkeypatch, method)
 
 
-@pytest.mark.parametrize("body", [b'{"text": "hi"}', b"not json", b"[1]"])
-def test_json_bodies_answer_alike(body, monkeypatch):
-    options = {"content": body, "headers": {"Content-Type": "application/json"}}
-    assert answer("/note", False, monkeypatch, "POST", **options) == answer("/note", True, monkeypatch, "POST", **options)
+@pytest.mark.parametrize(("path", "body", "kind", "fast"), [
+    ("/note", b'{"text": "hi"}', "application/json", True),
+    ("/note", b"not json", "application/json", True),  # silent: None
+    ("/note", b"[1]", "application/json", True),
+    ("/strict", '{"text": "\u00e9t\u00e9"}'.encode(), "application/vnd.api+json", True),
+    ("/strict", b'{"text": 1}', "text/plain", False),  # Flask's 415
+    ("/strict", b"{oops", "application/json", False),  # Flask's 400
+])
+def test_json_bodies_answer_alike(path, body, kind, fast, monkeypatch, counted):
+    options = {"content": body, "headers": {"Content-Type": kind}}
+    assert answer(path, False, monkeypatch, "POST", **options) == answer(path, True, monkeypatch, "POST", **options)
+    assert (counted["contexts"] == 2) is fast  # the slow path's two only
+
+
+def test_a_json_body_over_flasks_limit_is_flasks_413(monkeypatch, counted):
+    def sent(slow):
+        with monkeypatch.context() as patch:
+            if slow:
+                patch.setattr(fastpath, "applies", lambda *args: False)
+            bridge, app = build()
+            app.config["MAX_CONTENT_LENGTH"] = 10
+            with TestClient(bridge) as client:
+                response = client.post("/strict", json={"text": "longer than ten"})
+        return response.status_code, response.content
+
+    fast, slow = sent(False), sent(True)
+    assert fast == slow and fast[0] == 413
 
 
 def test_a_dict_is_flask_json_and_the_fast_path_made_no_context_and_no_thread(counted):
