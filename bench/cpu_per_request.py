@@ -11,6 +11,7 @@ reported.
     .venv/bin/python bench/cpu_per_request.py                        # the shop app, 5 runs
     .venv/bin/python bench/cpu_per_request.py --app shop --runs 3 --requests 3000 --concurrency 20
     .venv/bin/python bench/cpu_per_request.py --app chatbot --runs 5   # example_chatbot (converted into a temp dir)
+    .venv/bin/python bench/cpu_per_request.py --app async-native --app async-native-hooked --runtime /tmp/old/runtime
 
 Needs gunicorn, uvicorn, httptools, uvloop, psutil and aiohttp next to flask2fastapi-runtime.
 """
@@ -80,6 +81,18 @@ APPS: dict[str, Target] = {
 # Single-route variants of the shop, to tell a native route's cost from a bridged one's.
 for _name, _request in (("native-get", 0), ("native-post", 1), ("bridged", 2)):
     APPS[f"shop-{_name}"] = Target(**{**APPS["shop"].__dict__, "requests": [APPS["shop"].requests[_request]]})
+
+# An async native route (bench/async_native_app.py): with nothing registered it takes the
+# runtime's fast path (no Flask cycle, no thread hop); "-hooked" adds an after_request hook, which
+# keeps the slow one. Compare runtimes with --runtime (e.g. a checkout from before the fast path).
+for _name, _suffix in (("async-native", ""), ("async-native-hooked", "_with_hook")):
+    APPS[_name] = Target(
+        original=f"async_native_app:flask_app{_suffix}()",
+        converted=f"async_native_app:bridged_app{_suffix}",
+        pythonpath=[ROOT / "bench", RUNTIME],
+        requests=[("GET", "/items/3?q=x", None, 200)],
+        ready="/ready",
+    )
 
 # example_chatbot as it is (the original, run from ROOT) and as ``flask2fastapi convert`` leaves
 # it (run from a directory holding the converted package only). Both through the same factory

@@ -209,6 +209,7 @@ class FlaskDispatch:
         if method in bridge.native_methods(endpoint):
             # Each request runs in a task of its own, whose context this value does not outlive.
             routing.CURRENT.set((flask_app, environ))
+            environ[routing.ENDPOINT] = endpoint  # the scope FastAPI gets is a copy: Flask's side reads it here
             scope[handlers.FLASK_ANSWERS] = True
             scope.setdefault("state", {})  # one request.state for FastAPI's side and Flask's
             native = {**scope, "method": method, routing.ENDPOINT: endpoint}

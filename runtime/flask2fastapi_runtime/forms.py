@@ -101,7 +101,7 @@ def form_data(flask_app: flask.Flask, environ: dict[str, Any], fields: Fields) -
     doc); a limit it exceeds raises its status as Starlette's HTTPException, which the bridge
     has Flask answer (``errors``)."""
     body = environ["wsgi.input"].getvalue()  # the bridge's BytesIO (wsgi.environ_for)
-    flask_request = _limited(flask_app.request_class)({**environ, "wsgi.input": io.BytesIO(body)})
+    flask_request = limited(flask_app.request_class)({**environ, "wsgi.input": io.BytesIO(body)})
     setattr(flask_request, CONFIG, flask_app.config)
     try:
         form, files = flask_request.form, flask_request.files
@@ -128,7 +128,7 @@ def _upload(storage: Any) -> UploadFile:
 _LIMITED: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
 
 
-def _limited(request_class: type) -> type:
+def limited(request_class: type) -> type:
     """``request_class`` with Flask's limit properties reading the config set on the request,
     as they read ``current_app.config`` inside the app context (which the form is read
     outside of: pushing one would run the app's teardown_appcontext functions)."""

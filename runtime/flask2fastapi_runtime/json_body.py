@@ -65,9 +65,11 @@ class FlaskJson:
         options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
         return options[0] if len(options) == 1 and len(json_schema) == 1 else json_schema
 
-    def read(self, model: type[BaseModel]) -> BaseModel | None:
-        """Inside Flask's request context: the model of the body, None when not an object."""
-        value = request.get_json(force=self.force, silent=self.silent)
+    def read(self, model: type[BaseModel], flask_request: Any = None) -> BaseModel | None:
+        """The model of the body, None when not an object: read by Flask's request of the
+        request context, or by ``flask_request`` (``fastpath``, which has no context)."""
+        reader = request if flask_request is None else flask_request
+        value = reader.get_json(force=self.force, silent=self.silent)
         if self.or_empty:
             value = value or {}
         if not isinstance(value, dict):

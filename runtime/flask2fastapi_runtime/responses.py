@@ -38,10 +38,18 @@ from .wsgi import AsyncBody
 BACKGROUND = "flask2fastapi.background"
 
 
-def as_flask(returned: Any, status_code: int | None, sub_response: Response | None) -> Any:
-    """What a native view returned, as Flask's make_response takes it (module doc)."""
+def as_flask(
+    returned: Any,
+    status_code: int | None,
+    sub_response: Response | None,
+    flask_app: Any = None,
+    environ: dict[str, Any] | None = None,
+) -> Any:
+    """What a native view returned, as Flask's make_response takes it (module doc). The Flask
+    app and the request's environ are Flask's current ones unless given (``fastpath`` has no
+    request context)."""
     if isinstance(returned, Response):
-        return from_starlette(returned)
+        return from_starlette(returned, flask_app, environ)
     if callable(returned):  # a Flask response or another WSGI app: FastAPI would change nothing
         return returned
     plain = not isinstance(returned, tuple)
@@ -52,7 +60,7 @@ def as_flask(returned: Any, status_code: int | None, sub_response: Response | No
         returned = ""
     if status is None and not headers:
         return returned
-    response = current_app.make_response(returned)
+    response = (current_app if flask_app is None else flask_app).make_response(returned)
     if status is not None:
         response.status_code = status
     for name, value in headers:  # added, as FastAPI adds them to its own response
@@ -64,8 +72,9 @@ def _has_body(status: int) -> bool:
     return status >= 200 and status not in (204, 205, 304)
 
 
-def from_starlette(response: Response) -> Any:
-    """A werkzeug response (the Flask app's response_class) answering as ``response`` does."""
+def from_starlette(response: Response, flask_app: Any = None, environ: dict[str, Any] | None = None) -> Any:
+    """A werkzeug response (the Flask app's response_class) answering as ``response`` does; the
+    app and environ are Flask's current ones unless given."""
     headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers]
     if isinstance(response, StreamingResponse):
         body: Any = AsyncBody(response.body_iterator)
@@ -76,11 +85,11 @@ def from_starlette(response: Response) -> Any:
             f"a native view returned a {type(response).__name__}, which has no body to give Flask's"
             " response: return flask.send_file(...) for a file"
         )
-    converted = current_app.response_class(
+    converted = (current_app if flask_app is None else flask_app).response_class(
         body, status=response.status_code, headers=headers, direct_passthrough=isinstance(body, AsyncBody)
     )
     if not any(name.lower() == "content-type" for name, _ in headers):
         converted.headers.pop("Content-Type", None)  # werkzeug's default is no part of it
     if response.background is not None:
-        request.environ[BACKGROUND] = response.background
+        (request.environ if environ is None else environ)[BACKGROUND] = response.background
     return converted

@@ -13,6 +13,12 @@ route's ``status_code=``, its ``response: Response`` and Starlette responses is 
 response before the after_request hooks (``responses``); an HTTPException it or a dependency
 raises is answered by the app's error handlers (``errors``).
 
+An ``async def`` view of an endpoint that nothing of the Flask app acts on (no hooks, url
+processors, teardown functions, signal receivers, session to refresh...) takes the fast path
+(``fastpath``): awaited on the event loop without Flask's request context, its value made
+Flask's response there, no thread hop. What it raises, or a view that touches Flask's context,
+goes through Flask's cycle as below.
+
 FastAPI reads a native view's query, header and cookie parameters from Flask's request object
 for the request (``FlaskRequest``: a repeated key gives what ``request.args.get`` gave, see
 ``params``), its form fields and files from werkzeug's parse of the body (``forms``), and a JSON body declared with ``json_body.FlaskJson`` is read by Flask's
@@ -59,10 +65,10 @@ from starlette.responses import Response
 from starlette.routing import Match, NoMatchFound
 from starlette.types import Receive, Scope
 
-from . import forms, json_body, params, responses, wsgi
+from . import fastpath, forms, json_body, params, responses, wsgi
 
-# The endpoint Flask's url_map chose for the request (scope key), and the view call that the
-# Flask side of a native route makes (environ key).
+# The endpoint Flask's url_map chose for the request (scope and environ key), and the view call
+# that the Flask side of a native route makes (environ key).
 ENDPOINT = "flask2fastapi.endpoint"
 CALL = "flask2fastapi.call"
 # The Flask app and WSGI environ of the request being answered, for the view in the thread pool.
@@ -173,7 +179,8 @@ def _converter(annotation: Any) -> str | None:
 
 def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callable[..., Any]:
     """The endpoint FastAPI calls with the parsed parameters: it hands the call to Flask, which
-    runs its whole request cycle around it (``native_view``) and answers. JSON bodies that Flask
+    runs its whole request cycle around it (``native_view``) and answers; an async view where
+    ``fastpath.applies`` answers without that cycle. JSON bodies that Flask
     reads (``json_body.FlaskJson``) are read there, right before the view is called."""
     signature = _resolved_signature(view)
     bodies = json_body.json_parameters(signature)
@@ -194,7 +201,12 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
         # hop for Flask's whole request cycle (none for a test client's request)
         flask_app, environ = CURRENT.get()
         sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
-        if asynchronous:
+        if asynchronous and fastpath.applies(flask_app, environ[ENDPOINT], environ):
+            answered = await fastpath.answer(flask_app, environ, view, bodies, kwargs, status_code, sub_response)
+            if isinstance(answered, Response):
+                return answered
+            environ[CALL] = Call(answered, {}, status_code, sub_response)  # Flask's cycle answers
+        elif asynchronous:
             environ[CALL] = Call(await _awaited(flask_app, environ, view, bodies, kwargs), {}, status_code, sub_response)
         else:
             environ[CALL] = Call(call, kwargs, status_code, sub_response)
@@ -215,7 +227,7 @@ async def _awaited(flask_app: Any, environ: wsgi.Environ, view: Callable[..., An
     bodies are read by Flask's ``get_json`` first, as for a sync view. Flask's before_request
     hooks would run after it, so a view of an app that has any is refused (the converter keeps
     such views sync; see the runtime README)."""
-    endpoint = environ.get("asgi.scope", {}).get(ENDPOINT) or getattr(view, "__name__", "")
+    endpoint = environ.get(ENDPOINT) or getattr(view, "__name__", "")
     blueprints = [None, *_blueprint_chain(endpoint)]
     if any(flask_app.before_request_funcs.get(b) or flask_app.url_value_preprocessors.get(b) for b in blueprints):
         raise RuntimeError(
