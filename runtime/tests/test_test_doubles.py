@@ -30,10 +30,16 @@ def test_a_sync_replacement_is_awaited_with_its_name_and_signature():
 
 
 def test_an_async_replacement_is_kept_and_an_awaitable_result_awaited():
-    async def complete(messages):
+    async def complete(messages, **options):
         return "ok"
 
     assert awaitable(complete) is complete
+
+    async def narrow(messages):
+        return "narrow"
+
+    # an async replacement of the original's signature is wrapped only to drop new keywords
+    assert asyncio.run(awaitable(narrow)(["hi"], settings={})) == "narrow"
 
     async def later():
         return "later"
