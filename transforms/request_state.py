@@ -292,6 +292,9 @@ class RequestStateTransform(Transform):
                     continue
                 if token in here:
                     extra.append(kwarg(param, cst.Name(self._local(token, owner))))
+                elif token in self.plan.resources and self._retired(token):
+                    # a streamed generator of an async view: async_routes opens the session as ``param``
+                    extra.append(kwarg(param, cst.Name(param)))
                 elif token in self.plan.resources:
                     extra.append(kwarg(param, cst.Call(self._getter(original_node, token))))
             if extra:
@@ -351,6 +354,9 @@ class RequestStateTransform(Transform):
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
         if len(updated_node.body) != 1:
             return updated_node
+        if self._retired_registration(original_node):
+            self._consume_all(original_node)
+            return cst.RemovalSentinel.REMOVE
         small = updated_node.body[0]
         # ``db = get_db()`` became ``db = db``: nothing left to do
         original_small = original_node.body[0]
@@ -369,6 +375,16 @@ class RequestStateTransform(Transform):
             self.consume(original.value.func)
             return updated_node.with_changes(body=[self._raise(original.value, updated_node.body[0].value)])  # type: ignore[attr-defined]
         return updated_node
+
+    def _retired_registration(self, statement: cst.SimpleStatementLine) -> bool:
+        """``app.teardown_appcontext(close_db)`` of a retired getter's teardown."""
+        registration = m.SimpleStatementLine([m.Expr(m.Call(
+            func=m.Attribute(attr=m.Name("teardown_appcontext") | m.Name("teardown_request")), args=[m.Arg(keyword=None)],
+        ))])
+        if not m.matches(statement, registration):
+            return False
+        registered = self.qualified_names(statement.body[0].value.args[0].value)  # type: ignore[attr-defined]
+        return any(r.teardown in registered and self._retired(g) for g, r in self.plan.resources.items())
 
     def _raise(self, original: cst.Call, updated: cst.Call) -> cst.Raise:
         exception = self.import_reference(original.func, "fastapi", "HTTPException", replaces=False)
@@ -410,8 +426,48 @@ class RequestStateTransform(Transform):
             twin = self.async_plan.resources.get(qualified)
             if twin is not None:
                 added += self._async_dependency(original_node, getter, twin)
+            if added and self._retired(qualified):
+                self._consume_all(original_node)
+                first = added[0]
+                return cst.FlattenSentinel([first.with_changes(leading_lines=original_node.leading_lines), *added[1:]])  # type: ignore[attr-defined]
             return cst.FlattenSentinel([updated_node, *added])
+        teardown_of = {r.teardown: g for g, r in self.plan.resources.items()}
+        if qualified in teardown_of and self._retired(teardown_of[qualified]):
+            self._consume_all(original_node)
+            return cst.RemovalSentinel.REMOVE
         return updated_node
+
+    def _retired(self, getter: str) -> bool:
+        """Whether the sync getter and its teardown go, with the teardown's registration: the
+        async twin serves every user, and no code is left that calls the getter (every caller's
+        call became the async session: a view or helper the plan made async, a streamed
+        generator of an async view) or may call it unseen (a file the facts pass did not read,
+        module code, a callback, a string naming it)."""
+        if getter not in self.async_plan.resources or self._sync_users(getter):
+            return False
+        project = self.run.project
+        resource = self.plan.resources[getter]
+        for name in (getter, resource.teardown):
+            short = name.rpartition(".")[2]
+            if short in project.unseen_calls or short in project.named or short in project.named_in_tests or name in project.called_outside:
+                return False
+        if getter in project.referenced:
+            return False
+        for f in project.functions.values():
+            if resource.teardown in f.calls | f.nested_calls:
+                return False
+            if getter in f.calls and f.qualified not in self.async_plan.functions:
+                return False
+            streamed = project.async_facts.get(f.qualified)
+            replaced = f.qualified in self.async_plan.guards or (streamed is not None and getter in streamed.streamed)
+            if getter in f.nested_calls and (f.qualified not in self.async_plan.functions or not replaced):
+                return False
+        return True
+
+    def _consume_all(self, node: cst.CSTNode) -> None:
+        """Every name of ``node``, which goes: the imports only it used go too."""
+        for found in m.findall(node, m.Name() | m.Attribute()):
+            self.consume(found)
 
     def _view(self, original: cst.FunctionDef, updated: cst.FunctionDef, qualified: str) -> cst.FunctionDef:
         state = self.plan.views[qualified]
@@ -585,7 +641,11 @@ class RequestStateTransform(Transform):
         local = twin.param
         close = cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(local), cst.Name("close")))))])
         body = [
-            _docstring(f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."),
+            _docstring(
+                f"The request's async {resource.attribute} session, closed after the response."
+                if self._retired(resource.getter) else
+                f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."
+            ),
             cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], cst.Call(session, [cst.Arg(factory)]))]),
             cst.Try(
                 cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
