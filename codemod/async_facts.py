@@ -3,8 +3,8 @@
 Gathered by the facts pass for every module-level function (codemod/project.py) and read by the
 async plan (codemod/async_plan.py), which decides the functions that become ``async def``:
 
-- **blocking calls**, by qualified name: the libraries of issue 11 (``requests``, ``sqlite3``,
-  ``time.sleep``...). ``time.sleep`` has an async twin the converter writes (``asyncio.sleep``);
+- **blocking calls**, by qualified name, from codemod/blocking.py (the lint's table): the
+  libraries of issue 11 (``requests``, ``sqlite3``, ``time.sleep``, file reads...). ``time.sleep`` has an async twin the converter writes (``asyncio.sleep``);
   the others keep their function in the thread pool, with the call named as the reason;
 - **ORM reads**: an ``async`` SQLAlchemy session cannot load a relationship on attribute access
   (it raises ``MissingGreenlet``). So the plan needs, for each attribute read and method call on a
@@ -24,25 +24,12 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.blocking import BLOCKING_FUNCTIONS, DATABASE, FACTORIES, FILES, HTTP, KINDS, NETWORK, SUBPROCESS
+from codemod.blocking import SLEEP as SLEEP_CODE
 from codemod.http_io import HttpFacts
 
 Names = Callable[[cst.CSTNode], set[str]]
 
-# module or qualified-name prefix -> (what it is, its async replacement), for reasons and lint
-BLOCKING = {
-    "requests": "an HTTP request with requests",
-    "urllib.request.urlopen": "an HTTP request with urllib",
-    "http.client": "an HTTP request with http.client",
-    "sqlite3": "a sqlite3 call",
-    "psycopg2": "a psycopg2 call",
-    "pymysql": "a PyMySQL call",
-    "redis.Redis": "a sync Redis client",
-    "redis.StrictRedis": "a sync Redis client",
-    "redis.client": "a sync Redis client",
-    "smtplib": "an SMTP call",
-    "subprocess": "a subprocess call",
-    "time.sleep": "time.sleep",
-}
 SLEEP = "time.sleep"  # the one the converter writes as asyncio.sleep
 SELECT = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select", "sqlalchemy.future.select"})
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship", "sqlalchemy.orm.relation"})
@@ -55,12 +42,29 @@ ONE_OBJECT = frozenset({"scalar", "get", "get_one", "merge"})
 
 
 def blocking_kind(qualified: str) -> str | None:
-    for prefix, what in BLOCKING.items():
-        if qualified == prefix or qualified.startswith(prefix + "."):
-            if prefix == "requests" and qualified.startswith("requests.exceptions"):
-                return None
-            return what
+    """What a call of ``qualified`` blocks on (None: it does not block), read from the one table
+    of blocking calls, codemod/blocking.py, which ``flask2fastapi lint`` reports from too: a
+    blocking function (``requests.post``, ``time.sleep``, ``open``), a call that makes a
+    connection (``sqlite3.connect``), or a method of a blocking library's object reached by its
+    qualified name (``redis.Redis.get``)."""
+    found = BLOCKING_FUNCTIONS.get(qualified)
+    if found is not None:
+        return _FAMILY[found[0].code]
+    factory = FACTORIES.get(qualified)
+    if factory is not None:
+        return _FAMILY[KINDS[factory.kind].code.code] if factory.blocks else None
+    owner, _, method = qualified.rpartition(".")
+    kind = KINDS.get(owner) or (KINDS.get(FACTORIES[owner].kind) if owner in FACTORIES else None)
+    if kind is not None and kind.blocks(method):
+        return _FAMILY[kind.code.code]
     return None
+
+
+# the lint's families, as a reason says them
+_FAMILY = {
+    HTTP.code: "an HTTP request", SLEEP_CODE.code: "a sleep", DATABASE.code: "a database call",
+    NETWORK.code: "a network call", SUBPROCESS.code: "a subprocess waited for", FILES.code: "file I/O",
+}
 
 
 @dataclass(frozen=True)

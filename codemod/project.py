@@ -215,7 +215,9 @@ class Project:
         native, bridged = self._view_levels
         before = self._flask_before_hooks(state)
         if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
-            return state, AsyncPlan(reasons={v: before for v in native - bridged})
+            fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced}
+            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, {}, fixed, self.unseen_calls)
+            return state, AsyncPlan(reasons={**would.reasons, **{v: before for v in would.functions & (native - bridged)}})
         fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
         sync_guards: frozenset[str] = frozenset()
         for _ in range(3):  # a guard found unable to be async is planned again as a decorator
