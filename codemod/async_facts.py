@@ -27,6 +27,7 @@ import libcst.matchers as m
 from codemod.blocking import BLOCKING_FUNCTIONS, DATABASE, FACTORIES, FILES, HTTP, KINDS, NETWORK, SUBPROCESS
 from codemod.blocking import SLEEP as SLEEP_CODE
 from codemod.http_io import HttpFacts
+from codemod.sqlite_io import SqliteFacts
 
 Names = Callable[[cst.CSTNode], set[str]]
 
@@ -95,6 +96,12 @@ class AsyncFacts:
     # ``yield from``, the value of a ``return`` or an assignment, or an awaited value
     # (``list(words(text))``): a generator called so cannot become an async generator
     consumed: frozenset[str] = frozenset()
+    # for each function its own body calls with no argument (a getter is called so): how its use
+    # of what that call gives would run on the async sqlite3 connection, should the function be a
+    # getter that opens one (codemod/sqlite_io.py; the plan knows which)
+    sqlite: tuple[tuple[str, SqliteFacts], ...] = ()
+    # a function that opens sqlite3: why the async twin cannot be written from its opening (a getter's)
+    sqlite_opening: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ session, in the thread pool, and the report gives the reason.
 The session can only go async where the project's session factory keeps loaded values after a
 commit (``expire_on_commit=False``): otherwise reading an attribute after ``commit()`` would load
 it again, on attribute access.
+
+A getter that opens a sqlite3 connection (Flask's tutorial ``get_db()``) gets an async twin too,
+the runtime's ``AsyncSqlite`` (async_sqlite), with no such condition: its answers are rows read
+whole, nothing loads on access. A function that uses the connection in a way the async one has
+no form for (codemod/sqlite_io.py: a cursor object, ``with db:``, the connection handed on, a
+streamed generator or a guard's wrapper using it) stays sync, with that reason;
+transforms/sqlite_client.py awaits the calls of the others.
 """
 
 from __future__ import annotations
@@ -34,7 +41,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from codemod.async_facts import SESSION_TYPES, SLEEP, AsyncFacts, ModelFacts, blocking_kind
+from codemod.sqlite_io import sqlite_getters
 from codemod.state import FunctionFacts, StatePlan, _reach
+
+SQLALCHEMY, SQLITE3 = "sqlalchemy", "sqlite3"
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class AsyncResource:
     param: str
     dependency: str  # the async yield dependency, next to the sync one
     alias: str
+    kind: str = SQLALCHEMY  # or SQLITE3: what the twin gives (an AsyncSession, an AsyncSqlite)
 
 
 @dataclass
@@ -71,10 +82,24 @@ def session_resources(functions: dict[str, FunctionFacts], facts: dict[str, Asyn
     for getter, resource in state.resources.items():
         returns = facts.get(getter, AsyncFacts()).returns
         if returns & SESSION_TYPES and factories_keep_values:
-            name = getter.rpartition(".")[2].removeprefix("get_")
-            camel = resource.alias.removesuffix("Dep")
-            found[getter] = AsyncResource(getter, resource.param, f"provide_async_{name}", f"Async{camel}Dep")
+            found[getter] = _twin(getter, resource.param, resource.alias, SQLALCHEMY)
     return found
+
+
+def sqlite_resources(facts: dict[str, AsyncFacts], state: StatePlan) -> dict[str, AsyncResource]:
+    """The request resources whose getter opens a sqlite3 connection in a way its async twin can
+    be written from (codemod/sqlite_io.opening_problem): each gets one."""
+    blocking = {getter: facts.get(getter, AsyncFacts()).blocking for getter in state.resources}
+    return {
+        getter: _twin(getter, state.resources[getter].param, state.resources[getter].alias, SQLITE3)
+        for getter in sorted(sqlite_getters(state.resources, blocking))
+        if facts[getter].sqlite_opening is None
+    }
+
+
+def _twin(getter: str, param: str, alias: str, kind: str) -> AsyncResource:
+    name = getter.rpartition(".")[2].removeprefix("get_")
+    return AsyncResource(getter, param, f"provide_async_{name}", f"Async{alias.removesuffix('Dep')}Dep", kind)
 
 
 def plan_async(
@@ -85,6 +110,7 @@ def plan_async(
     module-level function code, referred to as a value, or swapped by name)."""
     plan = AsyncPlan(resources=dict(resources))
     tokens = set(resources)
+    sqlite_tokens = frozenset(g for g, r in resources.items() if r.kind == SQLITE3)
     # request resources with no async twin (a session whose factory expires values on commit, a
     # sqlite3 connection): who uses them stays sync
     sync_tokens = set(state.resources) - tokens
@@ -161,7 +187,7 @@ def plan_async(
     def blocks(name: str, colour: set[str]) -> str | None:
         """Why a sync function called from an async one blocks the loop (None: it does not)."""
         for reached in sorted(_reach(functions, {name})):
-            if reached in colour:
+            if reached in colour or reached in tokens:  # (a getter with a twin: the twin replaces its calls)
                 continue
             fa = facts.get(reached, AsyncFacts())
             for call in fa.blocking:
@@ -187,6 +213,9 @@ def plan_async(
         for call in fa.blocking:
             if call != SLEEP and not (call.startswith("requests.") and _http_ok(fa)):
                 return _blocking(name, call, fa)
+        why_sqlite = _sqlite_problem(name, fa, sqlite_tokens, name in guards)
+        if why_sqlite is not None:
+            return why_sqlite
         if name in sync_takers or calls_of(name) & sync_tokens:
             return f"{_short(name)} uses a request resource with no async form here (a session whose factory expires values on commit, a sqlite3 connection)"
         if fa.generator and name in consumed:
@@ -197,7 +226,7 @@ def plan_async(
         if f.calls & tokens and name not in takes and name not in guards:
             return f"{_short(name)} opens the sync database session (its getter)"
         for called in sorted(calls_of(name) & set(functions)):
-            if called in colour or called in guards:
+            if called in colour or called in guards or called in tokens:
                 continue
             if called in needs:
                 return f"calls {_short(called)}, which stays sync"
@@ -255,6 +284,11 @@ def plan_async(
             reasons[view] = found
     plan.reasons = {v: why(v) for v in views if v not in colour and v in reasons}
     plan.functions = frozenset(colour)
+    # a sqlite3 connection's twin only where an async function takes it (a SQLAlchemy session's
+    # is written as before, whoever takes it)
+    taken = {t for f, ts in state.threaded.items() if f in colour for t in ts}
+    taken |= {t for v, ts in state.views.items() if v in colour for t, given in ts.items() if given}
+    plan.resources = {g: r for g, r in plan.resources.items() if r.kind != SQLITE3 or g in taken}
     plan.generators = frozenset(f for f in colour if facts.get(f, AsyncFacts()).generator)
     plan.iterables = frozenset(
         f for f in colour if f not in plan.generators and functions[f].returned_calls and functions[f].returned_calls <= plan.generators
@@ -265,6 +299,22 @@ def plan_async(
 def _blocking(name: str, call: str, fa: AsyncFacts) -> str:
     why = f": {fa.http.problem}" if call.startswith("requests.") and fa.http and fa.http.problem else ""
     return f"{_short(name)} calls {call} ({blocking_kind(call)}){why}"
+
+
+def _sqlite_problem(name: str, fa: AsyncFacts, getters: frozenset[str], guard: bool) -> str | None:
+    """Why ``name`` cannot take the async sqlite3 connection of ``getters`` (None: it can, or it
+    uses none): what the async connection has no form for (codemod/sqlite_io.py), and the places
+    transforms/sqlite_client.py writes no awaits in: a guard's wrapper, a streamed generator."""
+    for getter, use in fa.sqlite:
+        if getter not in getters:
+            continue
+        if guard:
+            return f"{_short(name)} uses the sqlite3 connection in its wrapper, which stays sync"
+        if use.problem is not None:
+            return f"sqlite3 stays blocking in {_short(name)}: {use.problem}"
+    if fa.streamed & getters:
+        return f"{_short(name)} streams a generator that uses the sqlite3 connection itself, which stays sync"
+    return None
 
 
 def _http_ok(fa: AsyncFacts) -> bool:

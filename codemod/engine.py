@@ -344,8 +344,9 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
     now imports: its root's requirements.txt (the line added once), else the dependencies of
     its pyproject.toml's [project] table, else a new requirements-fastapi.txt."""
     changed = [Path(r.path).resolve() for r in results if r.status == "changed"]
-    # async routes' sessions need SQLAlchemy's asyncio extension and the async drivers (the db extra)
-    extra = any(b"flask2fastapi_runtime.async_db" in (r.new or b"") for r in results)
+    # async routes' sessions need SQLAlchemy's asyncio extension and the async drivers, their
+    # sqlite3 connections aiosqlite (the db extra)
+    extra = any(module in (r.new or b"") for r in results for module in (b"flask2fastapi_runtime.async_db", b"flask2fastapi_runtime.async_sqlite"))
     requirement = RUNTIME_REQUIREMENT.replace("runtime>=", "runtime[db]>=") if extra else RUNTIME_REQUIREMENT
     files: dict[Path, bytes] = {}
     for root in roots:

@@ -32,8 +32,9 @@ from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_ha
 from codemod.plan import RoutePlan, plan_view
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
-from codemod.async_plan import AsyncPlan, plan_async, session_resources
+from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
+from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -211,7 +212,7 @@ class Project:
         on who takes the session (async_plan.py)."""
         state = self._plan_state()
         keep = bool(self.session_factories) and all(self.session_factories)
-        resources = session_resources(self.functions, self.async_facts, state, keep)
+        resources = {**session_resources(self.functions, self.async_facts, state, keep), **sqlite_resources(self.async_facts, state)}
         native, bridged = self._view_levels
         before = self._flask_before_hooks(state)
         if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
@@ -582,7 +583,9 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.config[qualified] = config_facts(node, self._names)
             # a guard's checks run in its wrapper: what they block on and read is the wrapper's
             wrapper = next((s for s in node.body.body if isinstance(s, cst.FunctionDef)), None) if kind == "guard" else None  # type: ignore[union-attr]
-            self.facts.async_facts[qualified] = async_facts(wrapper or node, self._names, self._http(wrapper or node))
+            facts = async_facts(wrapper or node, self._names, self._http(wrapper or node))
+            opening = opening_problem(node, self._names) if CONNECT in facts.blocking else None
+            self.facts.async_facts[qualified] = dataclasses.replace(facts, sqlite=sqlite_uses(wrapper or node, self._names), sqlite_opening=opening)
             # calls in its decorators and default values run where no settings can be handed over
             for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
                 for call in m.findall(part, m.Call()):

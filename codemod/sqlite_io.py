@@ -11,7 +11,9 @@ function cannot convert: a use of the connection with no async form here (``db.c
 ``with db:``, ``db.create_function``...), the connection handed to code that would use it
 synchronously (an argument, a return value, a nested function), or a cursor used for more than
 its answer (``cursor.execute`` again, ``cursor.description``, which the async reads do not
-keep). ``sqlite_facts`` is the summary the whole-program plan reads.
+keep). ``sqlite_facts`` is the summary the whole-program plan reads; ``sqlite_uses`` gives it
+for every function the body calls with no argument, since the facts pass, one file at a time,
+cannot know yet which of them is a getter that opens sqlite3 (the plan picks those).
 
 The receivers are what the function's own body gets from a getter: the call itself
 (``get_db().execute``) and a local bound to it (``db = get_db()``). A connection a function
@@ -35,6 +37,8 @@ KEPT = frozenset({
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError", "IntegrityError",
     "InternalError", "ProgrammingError", "NotSupportedError", "in_transaction",
 })
+# connection attributes a getter sets that the async connection takes as they are
+SETTABLE = frozenset({"row_factory"})
 # what a cursor's answer is read with: the async answer has every row already
 CURSOR_READS = frozenset({"fetchone", "fetchall", "fetchmany", "lastrowid", "rowcount", "close", "arraysize"})
 
@@ -65,15 +69,55 @@ def sqlite_facts(function: cst.FunctionDef, names: Names, getters: frozenset[str
     return SqliteFacts(len(analysis.awaits), analysis.problem[1] if analysis.problem else None)
 
 
+def opening_problem(function: cst.FunctionDef, names: Names) -> str | None:
+    """Why the async twin of a sqlite3 getter cannot be written from the block that opens its
+    connection (None: it can; transforms/request_state.py writes it). The block is the getter's
+    ``if "db" not in g:`` (codemod/state.py checked that form): one ``x = sqlite3.connect(...)``,
+    settings the async connection takes as sqlite3's did (``x.row_factory = ...``) and calls of
+    the connection that become awaits (``x.execute("PRAGMA foreign_keys = ON")``)."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    block = body[-2] if len(body) >= 2 else None
+    if not isinstance(block, cst.If) or not isinstance(block.body, cst.IndentedBlock):
+        return f"{function.name.value} opens its connection other than in an if block"
+    connected = False
+    for statement in block.body.body:
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            value, target = small.value, small.targets[0].target
+            if not connected and isinstance(value, cst.Call) and CONNECT in names(value.func):
+                connected = True
+                continue
+            if connected and isinstance(target, cst.Attribute) and target.attr.value in SETTABLE:
+                continue
+        elif connected and isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            func = small.value.func
+            if isinstance(func, cst.Attribute) and func.attr.value in AWAITED - {"close"}:
+                continue
+        return f"`{_code(statement)}` in {function.name.value}: the async connection has no form for it here"
+    return None if connected else f"{function.name.value} opens no sqlite3 connection in its if block"
+
+
+def sqlite_uses(function: cst.FunctionDef, names: Names) -> tuple[tuple[str, SqliteFacts], ...]:
+    """``sqlite_facts`` for each qualified name the function's own body calls with no argument
+    (a getter is called so), builtins left out; sorted by name."""
+    called = {
+        q for node in _own(function.body) if isinstance(node, cst.Call) and not node.args
+        for q in names(node.func) if not q.startswith("builtins.")
+    }
+    if not called:
+        return ()
+    analyser = _Analyser(function, names, frozenset(), Analysis())
+    found = []
+    for getter in sorted(called):
+        analysis = analyser.analyse(frozenset({getter}))
+        found.append((getter, SqliteFacts(len(analysis.awaits), analysis.problem[1] if analysis.problem else None)))
+    return tuple(found)
+
+
 def analyse(function: cst.FunctionDef, names: Names, getters: frozenset[str]) -> Analysis:
-    analysis = Analysis()
     if not getters:
-        return analysis
-    try:
-        _Analyser(function, names, getters, analysis).run()
-    except _Problem as problem:
-        return Analysis(problem=(problem.node, problem.message))
-    return analysis
+        return Analysis()
+    return _Analyser(function, names, getters, Analysis()).analyse(getters)
 
 
 class _Problem(Exception):
@@ -118,6 +162,15 @@ class _Analyser:
             for child in node.children:
                 self.parents[child] = node
         self.own = list(_own(function.body))
+
+    def analyse(self, getters: frozenset[str]) -> Analysis:
+        """The analysis for these getters (the parents and nodes, built once, serve any)."""
+        self.getters, self.out = getters, Analysis()
+        try:
+            self.run()
+        except _Problem as problem:
+            return Analysis(problem=(problem.node, problem.message))
+        return self.out
 
     def run(self) -> None:
         getter_calls = [n for n in self.own if isinstance(n, cst.Call) and self.names(n.func) & self.getters]

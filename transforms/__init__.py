@@ -20,6 +20,7 @@ from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.sqlite_client import SqliteClientTransform
 from transforms.streams import StreamsTransform
 from transforms.test_doubles import TestDoublesTransform
 from transforms.url_for import UrlForTransform
@@ -33,6 +34,7 @@ ORDER = (
     RequestStateTransform,
     SettingsTransform,
     HttpClientTransform,
+    SqliteClientTransform,
     ResponsesTransform,
     ResponseModelsTransform,
     StreamsTransform,

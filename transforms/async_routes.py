@@ -21,6 +21,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import SLEEP, streamed_generators
+from codemod.async_plan import SQLALCHEMY
 from codemod.transform import Example, Transform
 
 # AsyncSession's methods that are coroutines (the others, add/add_all/expunge..., are not)
@@ -218,7 +219,9 @@ class AsyncRoutesTransform(Transform):
     def __init__(self, context, run) -> None:
         super().__init__(context, run)
         self.plan = run.project.async_plan
-        self.params = {r.param for r in self.plan.resources.values()}
+        # the parameters holding an AsyncSession (a sqlite3 connection's calls are
+        # transforms/sqlite_client.py's to await, from what it reads of the connection's uses)
+        self.params = {r.param for r in self.plan.resources.values() if r.kind == SQLALCHEMY}
         self.module = context.full_module_name or ""
         self.stack: list[str | None] = []  # the functions we are in (qualified when module-level)
         self.loaded: set[tuple[str, str]] = set()  # preloads written in the current function

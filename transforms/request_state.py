@@ -24,6 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.async_plan import SQLITE3
 from codemod.state import ABORT, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
@@ -621,6 +622,8 @@ class RequestStateTransform(Transform):
     def _async_dependency(self, getter: cst.FunctionDef, resource: Resource, twin) -> list[cst.BaseStatement]:
         """The async twin of the session dependency: an AsyncSession over the database of the
         project's own session factory (the runtime's async_db), closed after the response."""
+        if twin.kind == SQLITE3:
+            return self._async_sqlite_dependency(getter, resource, twin)
         opening = list(getter.body.body[-2].body.body)  # type: ignore[attr-defined]  (the if's block)
         assign = opening[-1].body[0] if len(opening) == 1 and isinstance(opening[-1], cst.SimpleStatementLine) else None
         factory_call = assign.value if isinstance(assign, cst.Assign) else None
@@ -647,6 +650,63 @@ class RequestStateTransform(Transform):
                 f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."
             ),
             cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], cst.Call(session, [cst.Arg(factory)]))]),
+            cst.Try(
+                cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
+                finalbody=cst.Finally(cst.IndentedBlock([close])),
+            ),
+        ]
+        returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(async_type))]))
+        function = cst.FunctionDef(
+            cst.Name(twin.dependency), cst.Parameters([cst.Param(cst.Name("request"), cst.Annotation(request))]),
+            cst.IndentedBlock(body), returns=returns, asynchronous=cst.Asynchronous(), leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+        alias = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(twin.alias))], self._annotated(getter, async_type, cst.Name(twin.dependency)))],
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+        return [function, alias]
+
+    def _async_sqlite_dependency(self, getter: cst.FunctionDef, resource: Resource, twin) -> list[cst.BaseStatement]:
+        """The async twin of a sqlite3 getter, written from its opening block (the plan checked
+        its form: codemod/sqlite_io.opening_problem): ``sqlite3.connect(...)`` ->
+        ``async_sqlite(...)``, the runtime's AsyncSqlite on the same database with the same
+        options; settings kept (``db.row_factory = sqlite3.Row``), calls awaited; closed after
+        the response."""
+        opening = list(getter.body.body[-2].body.body)  # type: ignore[attr-defined]  (the if's block)
+        request = self.import_reference(getter, "fastapi", "Request", replaces=False)
+        connect = self.import_reference(getter, f"{RUNTIME}.async_sqlite", "async_sqlite", replaces=False)
+        async_type = self.import_reference(getter, f"{RUNTIME}.async_sqlite", "AsyncSqlite", replaces=False)
+        iterator = self.import_reference(getter, "collections.abc", "AsyncIterator", replaces=False)
+        local = twin.param
+        names = self.qualified_names
+
+        class Rename(cst.CSTTransformer):
+            def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
+                if names(original_node.value) & G and original_node.attr.value == resource.attribute:
+                    return cst.Name(local)
+                if names(original_node.value) & {"flask.current_app", "flask.globals.current_app"}:
+                    return updated_node.with_changes(value=cst.Attribute(cst.Name("request"), cst.Name("app")))
+                return updated_node
+
+            def leave_Call(inner, original_node, updated_node):  # noqa: N805
+                if "sqlite3.connect" in names(original_node.func):
+                    return updated_node.with_changes(func=connect)
+                return updated_node
+
+            def leave_Expr(inner, original_node, updated_node):  # noqa: N805
+                return updated_node.with_changes(value=cst.Await(updated_node.value)) if isinstance(updated_node.value, cst.Call) else updated_node
+
+        statements = [s.visit(Rename()) for s in opening]
+        # names the copies refer to (``sqlite3.Row``) keep their imports, should the getter go
+        self.run.reused |= {n.value for st in statements for n in m.findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
+        close = cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(local), cst.Name("close")))))])
+        body = [
+            _docstring(
+                f"The request's async {resource.attribute} connection, closed after the response."
+                if self._retired(resource.getter) else
+                f"The request's async {resource.attribute} connection, on the database {getter.name.value} opens, closed after the response."
+            ),
+            *statements,
             cst.Try(
                 cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
                 finalbody=cst.Finally(cst.IndentedBlock([close])),

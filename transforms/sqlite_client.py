@@ -18,7 +18,8 @@ from __future__ import annotations
 import libcst as cst
 
 from codemod.findings import Code
-from codemod.sqlite_io import Analysis, analyse, sqlite_getters
+from codemod.async_plan import SQLITE3
+from codemod.sqlite_io import Analysis, analyse
 from codemod.transform import Example, Transform
 
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
@@ -55,8 +56,7 @@ class SqliteClientTransform(Transform):
 
     def visit_Module(self, node: cst.Module) -> None:
         project = self.run.project
-        blocking = {name: facts.blocking for name, facts in project.async_facts.items()}
-        getters = sqlite_getters(project.async_plan.resources, blocking)
+        getters = frozenset(g for g, twin in project.async_plan.resources.items() if twin.kind == SQLITE3)
         if not getters:
             return
         names = self.qualified_names
