@@ -96,6 +96,7 @@ class AsyncFacts:
     # ``yield from``, the value of a ``return`` or an assignment, or an awaited value
     # (``list(words(text))``): a generator called so cannot become an async generator
     consumed: frozenset[str] = frozenset()
+    value_returns: bool = False  # a ``return`` of something other than a call (``return []``)
     # for each function its own body calls with no argument (a getter is called so): how its use
     # of what that call gives would run on the async sqlite3 connection, should the function be a
     # getter that opens one (codemod/sqlite_io.py; the plan knows which)
@@ -144,6 +145,7 @@ def async_facts(function: cst.FunctionDef, names: Names, http: HttpFacts | None 
     return AsyncFacts(
         tuple(reader.blocking), tuple(reader.reads), returns, http, is_generator(function),
         frozenset(streamed), tuple(g.name.value for g in generators), frozenset(reader.consumed),
+        reader.value_returns,
     )
 
 
@@ -201,6 +203,7 @@ class _Reader(cst.CSTVisitor):
         self.calls: list[set[str]] = []  # the qualified names of each call, in order
         self.iterated: set[cst.CSTNode] = set()  # values a for, return, assignment or await takes whole
         self.consumed: set[str] = set()
+        self.value_returns = False
         self.reads: list[Read] = []
         self.depth = 0
         self.simple = 0  # inside a simple statement
@@ -223,6 +226,8 @@ class _Reader(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None:
             self.iterated.add(node.value)
+        if not isinstance(node.value, cst.Call):
+            self.value_returns = True
 
     def visit_Await(self, node: cst.Await) -> None:
         self.iterated.add(node.expression)

@@ -220,6 +220,8 @@ def plan_async(
             return f"{_short(name)} uses a request resource with no async form here (a session whose factory expires values on commit, a sqlite3 connection)"
         if fa.generator and name in consumed:
             return f"{_short(name)} is a generator some caller consumes other than by a for loop"
+        if fa.value_returns and any(facts.get(c, AsyncFacts()).generator for c in functions[name].returned_calls & colour):
+            return f"{_short(name)} returns a generator on some paths and another value on others"
         for partner in sorted(fa.http.partners if fa.http else ()):
             if partner != name and partner in functions and partner not in colour:
                 return f"{_short(name)} exchanges requests.Response objects with {_short(partner)}, which stays sync"
@@ -292,6 +294,7 @@ def plan_async(
     plan.generators = frozenset(f for f in colour if facts.get(f, AsyncFacts()).generator)
     plan.iterables = frozenset(
         f for f in colour if f not in plan.generators and functions[f].returned_calls and functions[f].returned_calls <= plan.generators
+        and not facts.get(f, AsyncFacts()).value_returns
     )
     return plan
 

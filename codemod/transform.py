@@ -413,12 +413,14 @@ class Combined(cst.CSTTransformer):
                 nodes = list(result.nodes)
                 index = next((i for i, n in enumerate(nodes) if type(n) is type(original_node)), None)
                 if index is None:
-                    break
+                    leave(original_node, original_node)  # gone: the later ones only keep their books (a stack of functions)
+                    continue
                 nodes[index] = leave(original_node, nodes[index])  # type: ignore[assignment]
                 result = cst.FlattenSentinel(nodes)
                 continue
             if not isinstance(result, cst.CSTNode):
-                break
+                leave(original_node, original_node)  # removed: the same
+                continue
             result = leave(original_node, result)
         if isinstance(original_node, ANCHORS):
             for hook in self.anchor_hooks:

@@ -218,3 +218,60 @@ def test_a_function_a_test_swaps_by_name_can_be_async(tmp_path):
     for path in (app, test):
         project.merge(gather(path, path.read_bytes()))
     assert "app.fetch" not in project.async_plan.functions
+
+
+WORDS_APP = '''
+import time
+
+from flask import Flask, Response, stream_with_context
+
+app = Flask(__name__)
+
+
+def words(text):
+    time.sleep(0.01)
+    yield from text.split()
+
+
+def chunks(text):
+    return words(text)
+
+
+@app.get("/words/<text>")
+def streamed(text):
+    parts = chunks(text.replace("-", " "))
+
+    def generate():
+        yield "start\\n"
+        for part in parts:
+            yield part + "\\n"
+
+    return Response(stream_with_context(generate()), mimetype="text/plain", headers={"X-Kind": "words"})
+'''
+
+
+def test_a_streamed_async_generator_answers_as_the_sync_original(tmp_path):
+    from codemod.testing import convert_copy
+    from codemod.verify import compare
+
+    original = tmp_path / "original"
+    (original / "wordsapp").mkdir(parents=True)
+    (original / "wordsapp" / "__init__.py").write_text("")
+    (original / "wordsapp" / "app.py").write_text(textwrap.dedent(WORDS_APP))
+    converted = convert_copy(original, tmp_path / "converted")
+    code = (converted / "wordsapp" / "app.py").read_text()
+    assert "async def words(text):" in code and "async for part in parts:" in code and "StreamingResponse(generate()" in code
+    requests = [
+        {"method": "GET", "path": "/words/a-b-c", "expect_headers": ["Content-Type", "X-Kind"]},
+        {"method": "GET", "path": "/words/one", "expect_headers": ["Content-Type", "X-Kind"]},
+    ]
+    comparison = compare(original, converted, "wordsapp.app:app", requests)
+    assert comparison.same, comparison
+
+
+def test_a_function_returning_a_generator_or_a_value_keeps_both_sync(tmp_path):
+    mixed = STREAMED.replace("def chunks(text):\n    return words(text)", "def chunks(text):\n    if not text:\n        return []\n    return words(text)")
+    mixed = mixed.replace('return {"count": len(list(words("a b")))}', 'return {"count": 2}')
+    plan = plan_of(tmp_path, mixed)
+    assert "app.chunks" not in plan.functions and "app.words" not in plan.functions
+    assert "returns a generator on some paths" in plan.reasons["app.streamed"]

@@ -87,9 +87,9 @@ class AsyncRoutesTransform(Transform):
                 return {"count": count_items()}
             """,
             """\
-            from flask import Flask, current_app, g
+            from flask import Flask
             from sqlalchemy import select
-            from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
             from collections.abc import AsyncIterator
             from fastapi import Depends, Request
             from flask2fastapi_runtime import FlaskBridge
@@ -111,14 +111,8 @@ class AsyncRoutesTransform(Transform):
                 id: Mapped[int] = mapped_column(primary_key=True)
 
 
-            def get_db() -> Session:
-                if "db" not in g:
-                    g.db = current_app.extensions["factory"]()
-                return g.db
-
-
             async def provide_async_db(request: Request) -> AsyncIterator[AsyncSession]:
-                \"\"\"The request's async db session, on the database of the one get_db opens, closed after the response.\"\"\"
+                \"\"\"The request's async db session, closed after the response.\"\"\"
                 db = async_session(request.app.extensions["factory"])
                 try:
                     yield db
@@ -127,15 +121,6 @@ class AsyncRoutesTransform(Transform):
 
 
             AsyncDbDep = Annotated[AsyncSession, Depends(provide_async_db)]
-
-
-            def close_db(error=None):
-                db = g.pop("db", None)
-                if db is not None:
-                    db.close()
-
-
-            app.teardown_appcontext(close_db)
             app.extensions["factory"] = sessionmaker(expire_on_commit=False)
 
 
@@ -153,7 +138,7 @@ class AsyncRoutesTransform(Transform):
             async def items(db: AsyncDbDep):
                 return {"count": await count_items(db=db)}
             """,
-            title="a view and its helper on the request's session become async, over an AsyncSession",
+            title="a view and its helper on the request's session become async, over an AsyncSession; the sync getter nothing calls any more goes, with its teardown",
         ),
         Example(
             """\
@@ -197,6 +182,66 @@ class AsyncRoutesTransform(Transform):
                 return {"page": fetch()}
             """,
             title="a view whose path makes an HTTP request with urllib (no async form here) stays def (the thread pool)",
+        ),
+        Example(
+            """\
+            import time
+
+            from flask import Flask, Response, stream_with_context
+
+            app = Flask(__name__)
+
+
+            def words(text):
+                time.sleep(0.01)
+                yield from text.split()
+
+
+            def chunks(text):
+                return words(text)
+
+
+            @app.get("/words")
+            def streamed():
+                parts = chunks("a b c")
+
+                def generate():
+                    for part in parts:
+                        yield part + "\\n"
+
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            """\
+            from flask import Flask
+            import asyncio
+            from fastapi.responses import StreamingResponse
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            async def words(text):
+                await asyncio.sleep(0.01)
+                for item in text.split():
+                    yield item
+
+
+            async def chunks(text):
+                return words(text)
+
+
+            @api.get("/words")
+            async def streamed():
+                parts = await chunks("a b c")
+
+                async def generate():
+                    async for part in parts:
+                        yield part + "\\n"
+
+                return StreamingResponse(generate(), media_type="text/plain")
+            """,
+            title="a generator that sleeps becomes an async generator; what returns one is awaited, and the streamed body iterates it with async for",
         ),
         Example(
             """\
