@@ -209,6 +209,11 @@ def plan_async(
             sync_callers = callers.get(name, set()) - colour
             if sync_callers:
                 return f"{_short(name)} is also called by {_short(sorted(sync_callers)[0])}, which stays sync"
+        # a project decorator that stays one (not a guard made a dependency) wraps the view in a
+        # sync function, which would hand the coroutine to Flask as the answer
+        kept = sorted(n for names in f.decorators for n in names if n in functions and n not in state.guards)
+        if kept:
+            return f"{_short(name)} keeps the decorator {_short(kept[0])}, a sync wrapper"
         fa = facts.get(name, AsyncFacts())
         for call in fa.blocking:
             if call != SLEEP and not (call.startswith("requests.") and _http_ok(fa)):

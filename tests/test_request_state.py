@@ -1,7 +1,8 @@
 """Per-request state on flask.g into dependencies (transforms/request_state.py), end to end on
 fixtures/projects/state: the sqlite3 connection of a Flask-tutorial getter becomes a yield
-dependency, a bearer-token decorator a dependency returning the user; the converted app
-answers every request as the original, refusals included, and documents its security scheme."""
+dependency (its async twin, on the runtime's async_sqlite, for the views that go async), a
+bearer-token decorator a dependency returning the user; the converted app answers every request
+as the original, refusals included, and documents its security scheme."""
 
 from pathlib import Path
 
@@ -52,6 +53,15 @@ def test_the_state_became_dependencies(converted):
     assert 'dependencies=[Depends(login_required)]' in notes  # reads g.token only
     assert "request.state.token" in notes
     assert "count_notes(owner, db=get_db())" in notes  # the bridged view and the stream
+    # the views on the connection that nothing sync shares go async, on the runtime's async
+    # connection; list_notes and stream call count_notes, which the bridged view keeps sync
+    assert "async def create_note(db: AsyncDbDep, user: CurrentUser):" in notes
+    assert "    cursor = await db.execute(" in notes and "    await db.commit()" in notes
+    assert "async def owned(note_id, db, user):" in notes and "dict(await owned(note_id, db=db, user=user))" in notes
+    db = (converted / "stateapp" / "db.py").read_text()
+    assert "\ndef count_notes(owner, db):" in db
+    assert 'db = async_sqlite(request.app.config["DATABASE"])' in db and "AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]" in db
+    assert "flask2fastapi-runtime[db]" in (converted / "requirements-fastapi.txt").read_text()
     assert 'getattr(request.state, "trace_id", None)' in notes and "request.state.path" in notes
     app = (converted / "stateapp" / "__init__.py").read_text()
     assert "api.add_middleware(RequestHooks, before=[trace], after=[stamp])" in app

@@ -1,11 +1,11 @@
-"""The request's sqlite3 connection in async functions (codemod/sqlite_io.py, transforms/sqlite_client.py).
+"""The request's sqlite3 connection in async functions (codemod/sqlite_io.py, the async plan's
+sqlite3 twin in codemod/async_plan.py, transforms/sqlite_client.py).
 
-fixtures/sqlite_client/blog is converted with the whole-program plan: its views on the request's
-connection become async, one that uses a cursor object stays def. The other fixtures test the
-transform alone, on a simulated plan: every function the input has as ``async def`` is one the
-plan made async, and each request-resource getter has its twin (the real plan keeps a function
-with a use the async connection has no form for sync, so F2F272 shows only here). The converted
-tutorial is then run on the runtime's AsyncSqlite and compared with the original on sqlite3.
+fixtures/sqlite_client/* are converted with the whole-program plan (tests/test_transforms.py runs
+them too): the blog's views on the request's connection become async, one that uses a cursor
+object stays def. tests/sqlite_alone/tutorial tests the transform alone, on a simulated plan
+(every function the input has as ``async def`` is one the plan made async, each getter has its
+twin), and its output is run on the runtime's AsyncSqlite and compared with the original on sqlite3.
 """
 
 import asyncio
@@ -18,12 +18,12 @@ import pytest
 from libcst.metadata import QualifiedNameProvider, MetadataWrapper
 
 from codemod.async_plan import SQLITE3, AsyncPlan, AsyncResource
-from codemod.project import Project
-from codemod.sqlite_io import sqlite_facts, sqlite_getters
-from codemod.testing import FIXTURES, Case, check_case, fixture_cases
+from codemod.project import Project, gather
+from codemod.sqlite_io import opening_problem, sqlite_facts, sqlite_getters, sqlite_uses
+from codemod.testing import Case, check_case, fixture_cases
 from transforms import ORDER, RequestStateTransform
-from transforms.sqlite_client import SqliteClientTransform
 
+TUTORIAL = Path(__file__).resolve().parent / "sqlite_alone" / "tutorial"
 # on the simulated plan, without request_state: the getter's twin and the parameters it hands
 # out are its business, tested with the real plan (the blog fixture, tests/test_request_state.py)
 ALONE = tuple(t for t in ORDER if t is not RequestStateTransform)
@@ -41,32 +41,145 @@ def planned(monkeypatch):
 
 
 CASES = [c for c in fixture_cases() if "/sqlite_client/" in c.filename]
-REAL_PLAN = {"blog"}
 
 
 def test_the_fixtures_are_there():
-    assert {Path(c.filename).parent.name for c in CASES} == {"tutorial", "flagged", "sync_function", "blog"}
+    assert {Path(c.filename).parent.name for c in CASES} == {"blog", "sync_function"}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if Path(c.filename).parent.name not in REAL_PLAN], ids=lambda c: c.id)
-def test_fixture(case: Case, planned):
-    check_case(case, ALONE)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if Path(c.filename).parent.name in REAL_PLAN], ids=lambda c: c.id)
-def test_fixture_with_the_plan(case: Case):
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_fixture(case: Case):
     check_case(case, ORDER)
 
 
-@pytest.mark.parametrize("example", SqliteClientTransform.EXAMPLES, ids=lambda e: e.title)
-def test_examples(example, planned):
-    after = example.after.encode() if example.after is not None else None
-    check_case(Case(example.title, example.before.encode(), after, example.codes), ALONE)
+def test_the_transform_alone_awaits_what_the_plan_makes_async(planned):
+    source, expected = (TUTORIAL / "input.py").read_bytes(), (TUTORIAL / "expected.py").read_bytes()
+    check_case(Case("tutorial", source, expected, filename=str(TUTORIAL / "input.py")), ALONE)
 
 
 def test_without_an_async_twin_nothing_converts():
-    source = (FIXTURES / "sqlite_client" / "tutorial" / "input.py").read_bytes()
-    check_case(Case("no twin", source, None), ORDER)
+    # the tutorial's functions are no views: no async function takes the connection, no twin
+    check_case(Case("no twin", (TUTORIAL / "input.py").read_bytes(), None, filename="tutorial.py"), ORDER)
+
+
+# -- the plan -------------------------------------------------------------------------------------
+APP = """\
+import functools
+import sqlite3
+
+from flask import Flask, Response, g
+
+app = Flask(__name__)
+
+
+def get_db():
+    if "db" not in g:
+        g.db = sqlite3.connect("app.db")
+        g.db.row_factory = sqlite3.Row
+    return g.db
+
+
+def close_db(error=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+app.teardown_appcontext(close_db)
+
+
+def audit(connection, event):
+    connection.execute("INSERT INTO audit (event) VALUES (?)", (event,))
+
+
+@app.get("/plain")
+def plain():
+    return {"n": get_db().execute("SELECT 1").fetchone()[0]}
+
+
+@app.get("/cursor")
+def with_cursor():
+    cursor = get_db().cursor()
+    cursor.execute("SELECT 1")
+    return {"n": cursor.fetchone()[0]}
+
+
+@app.post("/handed")
+def handed_on():
+    db = get_db()
+    audit(db, "x")
+    db.commit()
+    return {}
+
+
+@app.post("/with")
+def in_a_with():
+    with get_db() as db:
+        db.execute("INSERT INTO audit (event) VALUES ('y')")
+    return {}
+
+
+@app.get("/stream")
+def stream():
+    def generate():
+        yield str(get_db().execute("SELECT 1").fetchone()[0])
+
+    return Response(generate(), mimetype="text/plain")
+"""
+
+
+def _plan(source: str):
+    return gather(Path("app.py"), source.encode()).async_plan
+
+
+def test_a_view_with_a_use_of_no_async_form_stays_def_with_the_reason():
+    plan = _plan(APP)
+    assert plan.resources["app.get_db"].kind == SQLITE3
+    assert "app.plain" in plan.functions
+    assert {v.rpartition(".")[2]: r for v, r in plan.reasons.items()} == {
+        "with_cursor": "sqlite3 stays blocking in app.with_cursor: `get_db().cursor`: the async connection has no cursor here",
+        "handed_on": "sqlite3 stays blocking in app.handed_on: `db`: the connection is passed on, kept or tested, where it would be used synchronously",
+        "in_a_with": "sqlite3 stays blocking in app.in_a_with: `get_db()` as a context manager (sqlite3 commits or rolls back there)",
+        "stream": "app.stream streams a generator that uses the sqlite3 connection itself, which stays sync",
+    }
+
+
+def test_a_guard_using_the_connection_stays_a_decorator_and_its_views_def():
+    guarded = APP.replace("from flask import Flask, Response, g", "from flask import Flask, Response, abort, g") + """
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        g.user = get_db().execute("SELECT name FROM users").fetchone()
+        if g.user is None:
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@app.get("/me")
+@login_required
+def me():
+    return {"user": g.user[0]}
+"""
+    project = gather(Path("app.py"), guarded.encode())
+    plan = project.async_plan
+    assert "app.login_required" not in project.state.guards and "app.plain" in plan.functions
+    # (its sync wrapper would hand the coroutine of an async view to Flask as the answer)
+    assert plan.reasons["app.me"] == "app.me keeps the decorator app.login_required, a sync wrapper"
+
+
+def test_no_twin_where_no_async_function_takes_the_connection():
+    plan = _plan(APP.replace("@app.get(\"/plain\")\ndef plain():", "def plain():"))
+    assert "app.plain" not in plan.functions and plan.resources == {}
+
+
+def test_no_twin_for_a_getter_opening_more_than_it_can_write():
+    source = APP.replace('        g.db.row_factory = sqlite3.Row\n', '        g.db.create_function("f", 1, len)\n')
+    assert source != APP
+    plan = _plan(source)
+    assert plan.resources == {} and not plan.functions & {"app.plain"}
 
 
 # -- the facts ------------------------------------------------------------------------------------
@@ -130,7 +243,7 @@ async def _steps(namespace: dict) -> list:
 def test_converted_tutorial_answers_as_the_original(tmp_path):
     from flask2fastapi_runtime.async_sqlite import async_sqlite
 
-    folder = FIXTURES / "sqlite_client" / "tutorial"
+    folder = TUTORIAL
     schema = (
         "CREATE TABLE user (id INTEGER PRIMARY KEY, username TEXT UNIQUE, password TEXT);"
         "CREATE TABLE post (id INTEGER PRIMARY KEY, author_id INTEGER, created TIMESTAMP DEFAULT CURRENT_TIMESTAMP,"

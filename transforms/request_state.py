@@ -99,12 +99,12 @@ class RequestStateTransform(Transform):
                 return {}
             """,
             """\
-            import sqlite3
-
-            from flask import Flask, g
+            from flask import Flask
+            from collections.abc import AsyncIterator
             from fastapi import Depends, HTTPException, Request
             from fastapi.security import APIKeyHeader
             from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime.async_sqlite import AsyncSqlite, async_sqlite
             from pydantic import BaseModel
             from typing import Annotated, Any
 
@@ -112,31 +112,16 @@ class RequestStateTransform(Transform):
             api = FlaskBridge(app)
 
 
-            def get_db():
-                if "db" not in g:
-                    g.db = sqlite3.connect("app.db")
-                return g.db
-
-
-            async def provide_db():
-                \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
-                db = sqlite3.connect("app.db", check_same_thread=False)
+            async def provide_async_db(request: Request) -> AsyncIterator[AsyncSqlite]:
+                \"\"\"The request's async db connection, closed after the response.\"\"\"
+                db = async_sqlite("app.db")
                 try:
                     yield db
                 finally:
-                    db.close()
+                    await db.close()
 
 
-            DbDep = Annotated[Any, Depends(provide_db)]
-
-
-            def close_db(error=None):
-                db = g.pop("db", None)
-                if db is not None:
-                    db.close()
-
-
-            app.teardown_appcontext(close_db)
+            AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]
 
 
             KEYS = {"k-ann": ("ann",)}
@@ -170,16 +155,16 @@ class RequestStateTransform(Transform):
 
 
             @api.get("/me", response_model=MeResponse)
-            def me(user: CurrentUser):
+            async def me(user: CurrentUser):
                 return {"greeting": greeting(user=user)}
 
 
             @api.post("/ping", dependencies=[Depends(login_required)])
-            def ping(db: DbDep):
-                db.execute("INSERT INTO pings DEFAULT VALUES")
+            async def ping(db: AsyncDbDep):
+                await db.execute("INSERT INTO pings DEFAULT VALUES")
                 return {}
             """,
-            title="a g-kept connection and a guard storing the user become dependencies; a helper gets the user passed in",
+            title="a g-kept sqlite3 connection (its async twin: the views become async) and a guard storing the user become dependencies; a helper gets the user passed in",
         ),
         Example(
             """\

@@ -7,19 +7,19 @@ So the conversion is an ``await`` on each call of the connection that does I/O; 
 answer (``fetchone()``, ``lastrowid``, a ``for`` loop) stays as it is.
 
 A function converts when the whole-program plan makes it async (``Project.async_functions``) and
-the getter it reaches the connection through has an async twin (``Project.async_plan.resources``);
-then request_state hands it that twin. Where a use has no faithful async form
-(codemod/sqlite_io.py says which), the function is flagged and left as it is: the plan keeps such
-a function sync once it reads the same facts.
+the getter it reaches the connection through has an async twin of the sqlite3 kind
+(``Project.async_plan.resources``); request_state hands it that twin. The plan makes no function
+async that uses the connection in a way the async one has no faithful form for
+(codemod/sqlite_io.py says which, and the plan reads the same facts): meeting one here would
+mean the two disagree, and the file fails rather than mix sync calls into async code.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from codemod.findings import Code
 from codemod.async_plan import SQLITE3
-from codemod.sqlite_io import Analysis, analyse
+from codemod.sqlite_io import analyse
 from codemod.transform import Example, Transform
 
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
@@ -29,18 +29,91 @@ class SqliteClientTransform(Transform):
     NAME = "sqlite_client"
     DESCRIPTION = "the request's sqlite3 connection in async functions -> awaited calls of the runtime's async connection"
     PREFILTER = (b"sqlite3",)
-    FINDINGS = {
-        "blocking": Code(
-            "F2F272",
-            "sqlite3 stays blocking in {function}: {reason}",
-            "A function that becomes async uses the request's sqlite3 connection in a way the async "
-            "connection (flask2fastapi_runtime.async_sqlite) has no faithful form for: a cursor object "
-            "(db.cursor()), the connection as a context manager, a callback registered on it, the "
-            "connection handed to code that would use it synchronously, a cursor's description. "
-            "Rewrite that use with the awaited calls by hand, or keep the function synchronous.",
-        ),
-    }
     EXAMPLES = (
+        Example(
+            """\
+            import sqlite3
+
+            from flask import Flask, g
+
+            app = Flask(__name__)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = sqlite3.connect("notes.db")
+                    g.db.row_factory = sqlite3.Row
+                return g.db
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            @app.post("/notes/<text>")
+            def add_note(text):
+                db = get_db()
+                cursor = db.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+                db.commit()
+                return {"id": cursor.lastrowid}
+
+
+            @app.get("/notes/<int:id>")
+            def note(id):
+                return dict(get_db().execute("SELECT * FROM notes WHERE id = ?", (id,)).fetchone())
+            """,
+            """\
+            import sqlite3
+
+            from flask import Flask
+            from collections.abc import AsyncIterator
+            from fastapi import Depends, Request
+            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime.async_sqlite import AsyncSqlite, async_sqlite
+            from pydantic import BaseModel
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            async def provide_async_db(request: Request) -> AsyncIterator[AsyncSqlite]:
+                \"\"\"The request's async db connection, closed after the response.\"\"\"
+                db = async_sqlite("notes.db")
+                db.row_factory = sqlite3.Row
+                try:
+                    yield db
+                finally:
+                    await db.close()
+
+
+            AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]
+
+
+            class AddNoteResponse(BaseModel):
+                \"\"\"What add_note answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                id: Any
+
+
+            @api.post("/notes/{text}", response_model=AddNoteResponse)
+            async def add_note(text: str, db: AsyncDbDep):
+                cursor = await db.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+                await db.commit()
+                return {"id": cursor.lastrowid}
+
+
+            @api.get("/notes/{id}")
+            async def note(id: int, db: AsyncDbDep):
+                return dict((await db.execute("SELECT * FROM notes WHERE id = ?", (id,))).fetchone())
+            """,
+            title="the views on the request's connection become async: each call that does I/O is awaited, what reads its answer stays",
+        ),
         Example(
             """\
             async def count_notes(owner):
@@ -65,13 +138,8 @@ class SqliteClientTransform(Transform):
                 continue
             analysis = analyse(function, names, getters)
             if analysis.problem is not None:
-                where, reason = analysis.problem
-                self.flag(where, "blocking", function=function.name.value, reason=reason)
-            else:
-                self._take(analysis)
-
-    def _take(self, analysis: Analysis) -> None:
-        self.awaits.update(analysis.awaits)
+                raise RuntimeError(f"the async plan made {function.name.value} async, whose sqlite3 use has no async form: {analysis.problem[1]}")
+            self.awaits.update(analysis.awaits)
 
     # -- writing --------------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
