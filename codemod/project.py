@@ -68,6 +68,10 @@ BEFORE_REQUEST_EXTENSIONS = frozenset({
     "flask_debugtoolbar.DebugToolbarExtension", "flask_babel.Babel", "flask_session.Session", "flask_security.Security",
     "flask_htmx.HTMX", "flask_compress.Compress",
 })
+# Decorators of functions Flask runs before a view that stay Flask's: a blueprint's app-wide
+# before_request hook (Flask's tutorial loads g.user so) and URL value preprocessors. An async
+# view runs before Flask's cycle, so none can be async where one is (the runtime refuses it).
+OTHER_BEFORE_HOOKS = frozenset({"before_app_request", "url_value_preprocessor", "app_url_value_preprocessor"})
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
 
@@ -217,7 +221,8 @@ class Project:
         before = self._flask_before_hooks(state)
         if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
             fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced}
-            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, {}, fixed, self.unseen_calls)
+            # (with the twins: a view on the request resource names the hook, not the resource)
+            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls)
             return state, AsyncPlan(reasons={**would.reasons, **{v: before for v in would.functions & (native - bridged)}})
         fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
         sync_guards: frozenset[str] = frozenset()
@@ -600,6 +605,9 @@ class _FactsVisitor(cst.CSTVisitor):
         or one defined in a factory function)."""
         for decorator in node.decorators:
             target = decorator.decorator
+            if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
+                self.facts.other_hooks = True
+                continue
             if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
                 continue
             apps = sorted(self._names(target.value) & set(self.facts.apps))

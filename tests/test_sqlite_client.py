@@ -170,6 +170,23 @@ def me():
     assert plan.reasons["app.me"] == "app.me keeps the decorator app.login_required, a sync wrapper"
 
 
+def test_a_blueprints_app_wide_before_hook_keeps_every_view_def():
+    # Flask's tutorial loads g.user so (flaskr/auth.py); Flask would run it after an async view
+    hooked = APP.replace("from flask import Flask, Response, g", "from flask import Blueprint, Flask, Response, g") + """
+
+bp = Blueprint("auth", __name__)
+app.register_blueprint(bp)
+
+
+@bp.before_app_request
+def load_logged_in_user():
+    g.user = None
+"""
+    plan = _plan(hooked)
+    assert plan.functions == frozenset() and plan.resources == {}
+    assert plan.reasons["app.plain"] == "the app registers before_request hooks the converter cannot follow, which Flask would run after an async view"
+
+
 def test_no_twin_where_no_async_function_takes_the_connection():
     plan = _plan(APP.replace("@app.get(\"/plain\")\ndef plain():", "def plain():"))
     assert "app.plain" not in plan.functions and plan.resources == {}
