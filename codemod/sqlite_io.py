@@ -102,7 +102,7 @@ def sqlite_uses(function: cst.FunctionDef, names: Names) -> tuple[tuple[str, Sql
     (a getter is called so), builtins left out; sorted by name."""
     called = {
         q for node in _own(function.body) if isinstance(node, cst.Call) and not node.args
-        for q in names(node.func) if not q.startswith("builtins.")
+        for q in names(node.func) if not q.startswith("builtins.") and "<locals>" not in q
     }
     if not called:
         return ()

@@ -240,6 +240,46 @@ def test_facts_give_the_reason_a_function_cannot_convert(body, reason):
     assert facts.problem is not None and reason in facts.problem
 
 
+def _function(source: str, name: str = "f"):
+    wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(source)))
+    resolved = wrapper.resolve(QualifiedNameProvider)
+
+    def names(node):
+        found = resolved.get(node, ())
+        return {q.name for q in (found() if callable(found) else found)}
+
+    return next(s for s in wrapper.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name), names
+
+
+def test_uses_are_given_for_each_call_with_no_argument():
+    # the facts pass cannot know yet which function is a getter: the plan picks its entry
+    function, names = _function("""
+        from m import get_db, helper
+        def f(x):
+            db = get_db()
+            db.execute("SELECT ?", (x,))
+            db.commit()
+            return len(helper().items)
+    """)
+    uses = dict(sqlite_uses(function, names))
+    assert set(uses) == {"m.get_db", "m.helper"}  # builtins (len) left out, helper(x) would be too
+    assert uses["m.get_db"].calls == 2 and uses["m.get_db"].problem is None
+    assert "has no items here" in uses["m.helper"].problem
+
+
+@pytest.mark.parametrize("opening, problem", [
+    (['g.db = sqlite3.connect("a.db")', "g.db.row_factory = sqlite3.Row", 'g.db.execute("PRAGMA foreign_keys = ON")'], None),
+    (['g.db = sqlite3.connect("a.db")', 'g.db.create_function("f", 1, len)'], "has no form for it here"),
+    (['g.db = sqlite3.connect("a.db")', "g.db.close()"], "has no form for it here"),
+    (["g.db = open_it()"], "`g.db = open_it()` in get_db: the async connection has no form for it here"),
+])
+def test_the_twin_is_written_from_an_opening_of_known_form(opening, problem):
+    block = "".join(f"        {line}\n" for line in opening)
+    source = f'import sqlite3\nfrom flask import g\ndef get_db():\n    if "db" not in g:\n{block}    return g.db\n'
+    found = opening_problem(*_function(source, "get_db"))
+    assert found is None if problem is None else problem in found
+
+
 def test_getters_are_those_that_open_sqlite3():
     blocking = {"a.get_db": ("sqlite3.connect",), "a.get_session": (), "a.other": ("requests.get",)}
     assert sqlite_getters(["a.get_db", "a.get_session"], blocking) == frozenset({"a.get_db"})
