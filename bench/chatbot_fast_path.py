@@ -3,7 +3,8 @@ for the runtime's fast path (bench/README.md, "The fast path of async native vie
 
 - flask_cors's ``CORS(app, ...)`` (an after_request function on the Flask app) becomes
   Starlette's ``CORSMiddleware`` on the bridge, with the same origins, credentials and exposed
-  headers;
+  headers, and any method and request header allowed (flask-cors's defaults; Starlette's allow
+  none, and refuse such a preflight with 400);
 - ``db.init_app``'s ``app.teardown_appcontext(close_db)`` is removed (no route of the bench's
   mix calls ``get_db()``; ``stream_message``'s generator still does, so the converter could not
   drop it as it stands).
@@ -36,7 +37,8 @@ def edited() -> Path:
     init = (package / "__init__.py").read_text()
     if "CORSMiddleware" not in init:
         init, found = CORS_CALL.subn(
-            r"    api.add_middleware(CORSMiddleware, allow_origins=list(\1), allow_credentials=\2, expose_headers=\3)\n",
+            r"    api.add_middleware(CORSMiddleware, allow_origins=list(\1), allow_credentials=\2, expose_headers=\3,"
+            r" allow_methods=['*'], allow_headers=['*'])\n",  # flask-cors allows any method and header
             init,
         )
         if found != 1:
