@@ -24,6 +24,8 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.http_io import HttpFacts
+
 Names = Callable[[cst.CSTNode], set[str]]
 
 # module or qualified-name prefix -> (what it is, its async replacement), for reasons and lint
@@ -78,6 +80,17 @@ class AsyncFacts:
     blocking: tuple[str, ...] = ()  # qualified names of blocking calls, in order
     reads: tuple[Read, ...] = ()
     returns: frozenset[str] = frozenset()  # the return annotation's qualified names
+    # its requests calls, when it makes any: whether they can run on the shared aiohttp client
+    http: HttpFacts | None = None
+    generator: bool = False  # a ``yield`` in its own body: it becomes an async generator
+    # the body of a streamed generator defined in it (``def generate(): ... yield``, used only as
+    # ``return Response(generate(), ...)``) runs as part of it: the qualified names it calls
+    streamed: frozenset[str] = frozenset()
+    streamed_generators: tuple[str, ...] = ()  # their names
+    # qualified names of functions it calls other than as the iterable of a ``for`` or a
+    # ``yield from``, the value of a ``return`` or an assignment, or an awaited value
+    # (``list(words(text))``): a generator called so cannot become an async generator
+    consumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,7 @@ class ModelFacts:
         return [r for r, guard in self.methods.get(method, ()) if guard is None or guard in named]
 
 
-def async_facts(function: cst.FunctionDef, names: Names) -> AsyncFacts:
+def async_facts(function: cst.FunctionDef, names: Names, http: HttpFacts | None = None) -> AsyncFacts:
     reader = _Reader(names)
     types: dict[str, frozenset[str]] = {}
     for param in (*function.params.params, *function.params.kwonly_params, *function.params.posonly_params):
@@ -108,8 +121,59 @@ def async_facts(function: cst.FunctionDef, names: Names) -> AsyncFacts:
             types[param.name.value] = frozenset(names(param.annotation.annotation))
     reader.types = types
     function.body.visit(reader)
+    streamed: set[str] = set()
+    generators = streamed_generators(function)
+    for nested in generators:
+        before = len(reader.calls)
+        reader.depth += 1
+        nested.body.visit(reader)
+        reader.depth -= 1
+        streamed |= {q for call in reader.calls[before:] for q in call}
     returns = frozenset(names(function.returns.annotation)) if function.returns is not None else frozenset()
-    return AsyncFacts(tuple(reader.blocking), tuple(reader.reads), returns)
+    return AsyncFacts(
+        tuple(reader.blocking), tuple(reader.reads), returns, http, is_generator(function),
+        frozenset(streamed), tuple(g.name.value for g in generators), frozenset(reader.consumed),
+    )
+
+
+def is_generator(function: cst.FunctionDef) -> bool:
+    """A ``yield`` in the function's own body (not in a nested function or lambda)."""
+
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            self.found = True
+
+    finder = Finder()
+    function.body.visit(finder)
+    return finder.found
+
+
+def streamed_generators(function: cst.FunctionDef) -> list[cst.FunctionDef]:
+    """The generator functions defined in ``function``'s body whose only use is a call inside a
+    ``return`` of it (``return Response(stream_with_context(generate()), ...)``): their body runs
+    as the answer's, so an async ``function`` can make them async generators."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    found = []
+    for statement in body:
+        if not isinstance(statement, cst.FunctionDef) or statement.decorators or statement.asynchronous or not is_generator(statement):
+            continue
+        name = statement.name.value
+        uses = [n for n in m.findall(function.body, m.Name(name))]
+        in_returns = [
+            c for r in m.findall(function.body, m.Return()) for c in m.findall(r, m.Call(func=m.Name(name), args=[]))
+        ]
+        # every use: its def's name and one call with no arguments in a return
+        if len(in_returns) == 1 and len(uses) == 2:
+            found.append(statement)
+    return found
 
 
 def _local(names: Names, node: cst.BaseExpression) -> bool:
@@ -123,6 +187,9 @@ class _Reader(cst.CSTVisitor):
         self.names = names
         self.types: dict[str, frozenset[str]] = {}
         self.blocking: list[str] = []
+        self.calls: list[set[str]] = []  # the qualified names of each call, in order
+        self.iterated: set[cst.CSTNode] = set()  # values a for, return, assignment or await takes whole
+        self.consumed: set[str] = set()
         self.reads: list[Read] = []
         self.depth = 0
         self.simple = 0  # inside a simple statement
@@ -139,7 +206,21 @@ class _Reader(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
+    def visit_For(self, node: cst.For) -> None:
+        self.iterated.add(node.iter)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.iterated.add(node.value)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.iterated.add(node.expression)
+
+    def visit_From(self, node: cst.From) -> None:
+        self.iterated.add(node.item)
+
     def visit_Assign(self, node: cst.Assign) -> None:
+        self.iterated.add(node.value)
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             held = self._holds(node.value)
             if held:
@@ -163,6 +244,9 @@ class _Reader(cst.CSTVisitor):
         return frozenset(called) | frozenset(f"call:{q}" for q in called)
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(self.names(node.func))
+        if node not in self.iterated:
+            self.consumed |= self.calls[-1]
         for qualified in self.names(node.func):
             if blocking_kind(qualified):
                 self.blocking.append(qualified)

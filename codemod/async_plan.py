@@ -58,6 +58,11 @@ class AsyncPlan:
     reasons: dict[str, str] = field(default_factory=dict)  # native view -> why it stays sync
     # guards that read the database and cannot be async: they stay decorators (state.py)
     sync_guards: frozenset[str] = frozenset()
+    # among ``functions``: the generators, which become async generators (called without an
+    # ``await``, consumed by ``async for``), and the functions whose awaited result is one of
+    # theirs (``return _local_stream(reply)``)
+    generators: frozenset[str] = frozenset()
+    iterables: frozenset[str] = frozenset()
 
 
 def session_resources(functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], state: StatePlan, factories_keep_values: bool) -> dict[str, AsyncResource]:
@@ -80,14 +85,23 @@ def plan_async(
     module-level function code, referred to as a value, or swapped by name)."""
     plan = AsyncPlan(resources=dict(resources))
     tokens = set(resources)
+    # request resources with no async twin (a session whose factory expires values on commit, a
+    # sqlite3 connection): who uses them stays sync
+    sync_tokens = set(state.resources) - tokens
+    sync_takers = {f for f, ts in state.threaded.items() if set(ts) & sync_tokens}
+    sync_takers |= {v for v, ts in state.views.items() if any(t in sync_tokens for t in ts)}
+    consumed = {c for fa in facts.values() for c in fa.consumed}
     takes = {f for f, ts in state.threaded.items() if set(ts) & tokens}
     takes |= {v for v, ts in state.views.items() if any(t in tokens and given for t, given in ts.items())}
     guards = {g for g in state.guards if functions[g].guard and functions[g].guard.calls & tokens}  # type: ignore[union-attr]
     sleepers = {f for f, fa in facts.items() if SLEEP in fa.blocking and f in functions and functions[f].sync}
+    # requests calls the shared aiohttp client takes over (transforms/http_client.py), and the
+    # functions that hand their responses on
+    fetchers = {f for f, fa in facts.items() if _http_ok(fa) and f in functions and functions[f].sync}
     views = {v for v in native_views if v in functions and functions[v].sync}
     relationships = {r for model in models.values() for r in model.relationships}
     # the functions that would have something to await, and every function that calls one
-    needs = takes | guards | sleepers
+    needs = takes | guards | sleepers | fetchers
     grown = True
     while grown:
         grown = False
@@ -95,13 +109,22 @@ def plan_async(
             if f.qualified not in needs and f.sync and f.calls & needs:
                 needs.add(f.qualified)
                 grown = True
-    candidates = views | needs
+    # with an async session every native view goes async (a view with nothing to await runs on
+    # the loop at no cost); without one, only the views that reach something to await
+    candidates = (views | needs) if tokens else needs
+    # only what a route reaches: a function no view calls may be a script's or a CLI command's
+    reached = views | guards | _reach(functions, views | guards)
+    reached |= {c for f in reached for c in facts.get(f, AsyncFacts()).streamed}
+    reached |= _reach(functions, reached)
+    candidates &= reached
     callers: dict[str, set[str]] = {}
     nested: set[str] = set()
     for f in functions.values():
-        for called in f.calls:
+        streamed = facts.get(f.qualified, AsyncFacts()).streamed
+        for called in f.calls | streamed:
             callers.setdefault(called, set()).add(f.qualified)
-        nested |= f.nested_calls
+        # a streamed generator's calls can be awaited once it is an async generator of its view
+        nested |= f.nested_calls - streamed
     awaitables: set[tuple[str, str, str]] = set()
     preloads: dict[str, set[tuple[str, str]]] = {}
 
@@ -142,12 +165,15 @@ def plan_async(
                 continue
             fa = facts.get(reached, AsyncFacts())
             for call in fa.blocking:
-                return f"{_short(reached)} calls {call} ({blocking_kind(call)})"
-            if reached in takes:
+                return _blocking(reached, call, fa)
+            if reached in takes or reached in sync_takers:
                 return f"{_short(reached)} uses the sync database session"
-            if functions[reached].calls & tokens:
+            if functions[reached].calls & (tokens | sync_tokens):
                 return f"{_short(reached)} opens the sync database session"
         return None
+
+    def calls_of(name: str) -> frozenset[str]:
+        return functions[name].calls | facts.get(name, AsyncFacts()).streamed
 
     def problem(name: str, colour: set[str]) -> str | None:
         f = functions[name]
@@ -157,12 +183,20 @@ def plan_async(
             sync_callers = callers.get(name, set()) - colour
             if sync_callers:
                 return f"{_short(name)} is also called by {_short(sorted(sync_callers)[0])}, which stays sync"
-        for call in facts.get(name, AsyncFacts()).blocking:
-            if call != SLEEP:
-                return f"{_short(name)} calls {call} ({blocking_kind(call)})"
+        fa = facts.get(name, AsyncFacts())
+        for call in fa.blocking:
+            if call != SLEEP and not (call.startswith("requests.") and _http_ok(fa)):
+                return _blocking(name, call, fa)
+        if name in sync_takers or calls_of(name) & sync_tokens:
+            return f"{_short(name)} uses a request resource with no async form here (a session whose factory expires values on commit, a sqlite3 connection)"
+        if fa.generator and name in consumed:
+            return f"{_short(name)} is a generator some caller consumes other than by a for loop"
+        for partner in sorted(fa.http.partners if fa.http else ()):
+            if partner != name and partner in functions and partner not in colour:
+                return f"{_short(name)} exchanges requests.Response objects with {_short(partner)}, which stays sync"
         if f.calls & tokens and name not in takes and name not in guards:
             return f"{_short(name)} opens the sync database session (its getter)"
-        for called in sorted(f.calls & set(functions)):
+        for called in sorted(calls_of(name) & set(functions)):
             if called in colour or called in guards:
                 continue
             if called in needs:
@@ -215,9 +249,26 @@ def plan_async(
                 return f"{reason}: {why(helper, depth + 1)}"
         return reason
 
+    for view in sorted(views - colour - set(reasons)):  # never a candidate: what it blocks on
+        found = problem(view, colour)
+        if found is not None:
+            reasons[view] = found
     plan.reasons = {v: why(v) for v in views if v not in colour and v in reasons}
     plan.functions = frozenset(colour)
+    plan.generators = frozenset(f for f in colour if facts.get(f, AsyncFacts()).generator)
+    plan.iterables = frozenset(
+        f for f in colour if f not in plan.generators and functions[f].returned_calls and functions[f].returned_calls <= plan.generators
+    )
     return plan
+
+
+def _blocking(name: str, call: str, fa: AsyncFacts) -> str:
+    why = f": {fa.http.problem}" if call.startswith("requests.") and fa.http and fa.http.problem else ""
+    return f"{_short(name)} calls {call} ({blocking_kind(call)}){why}"
+
+
+def _http_ok(fa: AsyncFacts) -> bool:
+    return fa.http is not None and fa.http.problem is None
 
 
 _DECLARATIVE = frozenset({"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.decl_api.DeclarativeBase"})

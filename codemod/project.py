@@ -33,6 +33,7 @@ from codemod.plan import RoutePlan, plan_view
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources
+from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -50,6 +51,7 @@ HTTPAUTH_CLASSES = frozenset(
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
     b"relationship(", b"sessionmaker(",  # SQLAlchemy models and session factories (codemod/async_plan.py)
+    b"import requests",  # a module of HTTP calls the async plan may colour
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )
 CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
@@ -57,6 +59,14 @@ CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 NAMED = re.compile(rb"[\"']((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*))[\"']")
 # What a Flask app's JSON is made by, when set by the project.
 JSON_SETTINGS = frozenset({"json", "json_provider_class", "json_encoder"})
+# Flask extensions that register before_request hooks when given the app (CSRF checks, rate
+# limits, security headers, identity loading...): Flask would run them after an async view
+BEFORE_REQUEST_EXTENSIONS = frozenset({
+    "flask_wtf.CSRFProtect", "flask_wtf.csrf.CSRFProtect", "flask_limiter.Limiter", "flask_limiter.extension.Limiter",
+    "flask_talisman.Talisman", "flask_talisman.talisman.Talisman", "flask_seasurf.SeaSurf", "flask_principal.Principal",
+    "flask_debugtoolbar.DebugToolbarExtension", "flask_babel.Babel", "flask_session.Session", "flask_security.Security",
+    "flask_htmx.HTMX", "flask_compress.Compress",
+})
 # Names for the bridge next to a Flask app: the first not used anywhere in its module.
 BRIDGE_NAMES = ("api", "fastapi_app")
 
@@ -97,6 +107,11 @@ class Project:
     # names given as strings to a call, last part (``monkeypatch.setattr(llm, "complete", f)``,
     # ``mock.patch("pkg.llm.complete")``): such a function may be swapped for one of its signature
     named: set[str] = field(default_factory=set)
+    # qualified names of the flask_* extension classes and functions the project calls
+    extension_calls: set[str] = field(default_factory=set)
+    # ... in test files: a swap there of a function that becomes async gets an async stand-in
+    # (transforms/test_doubles.py), so it does not keep the function sync
+    named_in_tests: set[str] = field(default_factory=set)
     config: dict[str, ConfigFacts] = field(default_factory=dict)  # current_app.config reads, by function
     hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
     other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
@@ -135,6 +150,8 @@ class Project:
         self.unseen_calls |= other.unseen_calls
         self.referenced |= other.referenced
         self.named |= other.named
+        self.named_in_tests |= other.named_in_tests
+        self.extension_calls |= other.extension_calls
         self.config.update(other.config)
         self.hooks += other.hooks
         self.other_hooks |= other.other_hooks
@@ -195,9 +212,10 @@ class Project:
         state = self._plan_state()
         keep = bool(self.session_factories) and all(self.session_factories)
         resources = session_resources(self.functions, self.async_facts, state, keep)
-        if not resources:
-            return state, AsyncPlan()
         native, bridged = self._view_levels
+        before = self._flask_before_hooks(state)
+        if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
+            return state, AsyncPlan(reasons={v: before for v in native - bridged})
         fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
         sync_guards: frozenset[str] = frozenset()
         for _ in range(3):  # a guard found unable to be async is planned again as a decorator
@@ -207,6 +225,21 @@ class Project:
                 return state, plan
             sync_guards |= plan.sync_guards
         return state, plan
+
+    def _flask_before_hooks(self, state: StatePlan) -> str | None:
+        """Why no view can be async (None: nothing stops them): the runtime runs an async view
+        before Flask's cycle, so a before_request hook that stays Flask's would run after it
+        (the runtime refuses that view). The project's own hooks are known; an extension that
+        registers one at run time is known by name."""
+        if self.other_hooks:
+            return "the app registers before_request hooks the converter cannot follow, which Flask would run after an async view"
+        kept = [h for h in self.hooks if h.kind == "before" and h.qualified not in state.hook_functions]
+        if kept:
+            return f"{kept[0].qualified.rpartition('.')[2]} stays a Flask before_request hook, which Flask would run after an async view"
+        used = sorted(c for c in self.extension_calls if c in BEFORE_REQUEST_EXTENSIONS)
+        if used:
+            return f"{used[0]} registers a Flask before_request hook, which Flask would run after an async view"
+        return None
 
     @property
     def state(self) -> StatePlan:
@@ -228,9 +261,12 @@ class Project:
     def settings(self) -> SettingsPlan:
         """Who takes the app's settings where it read ``current_app.config`` (codemod/settings.py)."""
         native, bridged = self._view_levels
+        # a test's swap of a function that becomes async gets a stand-in that takes what the
+        # function now takes (transforms/test_doubles.py); any other keeps the old signature
+        swapped = self.named | (self.named_in_tests - {f.rpartition(".")[2] for f in self.async_plan.functions})
         return plan_settings(
             self.functions, self.config, native - bridged, bridged, self.called_outside, self.unseen_calls,
-            self.referenced, self.named,
+            self.referenced, swapped,
         )
 
     @functools.cached_property
@@ -376,11 +412,22 @@ class _FactsVisitor(cst.CSTVisitor):
         self.callees: set[cst.CSTNode] = set()
         self.bindings: set[cst.CSTNode] = set()
         self.runs_as_script = False  # the module has an ``if __name__ == "__main__":`` block
+        self.source = b""
+        self.http_module: ModuleFacts | None = None  # what its functions' requests use reads (http_io.py)
 
     def _names(self, node: cst.CSTNode) -> set[str]:
         return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
 
+    def _http(self, function: cst.FunctionDef) -> HttpFacts | None:
+        """Whether the function's requests calls can run on the shared aiohttp client (None:
+        it makes none, and hands no response on)."""
+        if self.http_module is None:
+            return None
+        facts = http_facts(function, self._names, self.http_module)
+        return facts if facts.calls or facts.problem or facts.partners else None
+
     def visit_Module(self, node: cst.Module) -> None:
+        self.http_module = module_facts(node, self._names) if b"requests" in self.source else None
         self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
         main = m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]))
         self.runs_as_script = any(m.matches(s, main) for s in node.body)
@@ -483,6 +530,7 @@ class _FactsVisitor(cst.CSTVisitor):
                 a.keyword is not None and a.keyword.value == "expire_on_commit" and m.matches(a.value, m.Name("False")) for a in node.args
             ))
         self.callees.add(node.func)
+        self.facts.extension_calls |= {q for q in self._names(node.func) if q.startswith("flask_")}
         for arg in node.args:
             value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
             if isinstance(value, str) and all(part.isidentifier() for part in value.split(".")):
@@ -532,7 +580,7 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.config[qualified] = config_facts(node, self._names)
             # a guard's checks run in its wrapper: what they block on and read is the wrapper's
             wrapper = next((s for s in node.body.body if isinstance(s, cst.FunctionDef)), None) if kind == "guard" else None  # type: ignore[union-attr]
-            self.facts.async_facts[qualified] = async_facts(wrapper or node, self._names)
+            self.facts.async_facts[qualified] = async_facts(wrapper or node, self._names, self._http(wrapper or node))
             # calls in its decorators and default values run where no settings can be handed over
             for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
                 for call in m.findall(part, m.Call()):
@@ -575,6 +623,20 @@ class _FactsVisitor(cst.CSTVisitor):
 
 def gather(path: Path, source: bytes) -> Project:
     """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
+    facts = _gather(path, source)
+    if is_test_file(path):
+        facts.named_in_tests, facts.named = facts.named, set()
+    return facts
+
+
+def is_test_file(path: Path) -> bool:
+    """A file pytest or unittest would collect or configure: test_*.py, *_test.py, conftest.py,
+    or any file under a ``tests`` / ``test`` folder."""
+    name = path.name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or bool({"tests", "test"} & set(path.parts[:-1]))
+
+
+def _gather(path: Path, source: bytes) -> Project:
     if not any(token in source for token in FACTS_PREFILTER):
         return Project(
             unseen_calls={n.decode() for n in CALLED.findall(source)}, named={n.decode() for _, n in NAMED.findall(source)}
@@ -584,6 +646,7 @@ def gather(path: Path, source: bytes) -> Project:
     except cst.ParserSyntaxError:
         return Project()
     visitor = _FactsVisitor(path, module_of(path).name)
+    visitor.source = source
     visitor._link(module.body)
     try:
         wrapper = wrap(module, path)

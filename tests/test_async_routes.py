@@ -103,18 +103,118 @@ def test_a_factory_that_expires_on_commit_keeps_every_view_sync(tmp_path):
     assert plan.functions == frozenset()
 
 
-def test_the_chatbot_plan_names_why_each_sync_view_stays_sync():
+def test_the_chatbot_plan_makes_every_view_async():
     project = Project()
     for path in sorted((ROOT / "example_chatbot").rglob("*.py")):
         project.merge(gather(path, path.read_bytes()))
     plan = project.async_plan
     views = {f.rpartition(".")[2] for f in plan.functions}
-    assert {"register", "login", "logout", "me", "create_conversation", "list_conversations", "live", "ready"} <= views
+    assert {
+        "register", "login", "logout", "me", "create_conversation", "list_conversations", "get_conversation",
+        "delete_conversation", "send_message", "stream_message", "live", "ready",
+    } <= views
+    assert plan.reasons == {}
     # the guard reads the database: an async dependency, its user loaded by awaiting the relationship
     assert plan.guards == frozenset({"example_chatbot.auth.login_required"})
     assert ("example_chatbot.auth.login_required", "db_token", "user") in plan.awaitables
-    # the streamed reply's generator calls _store_exchange after the view returned: no await there
-    assert "cannot be awaited" in plan.reasons["example_chatbot.chat.send_message"]
-    assert plan.reasons["example_chatbot.conversations.get_conversation"].startswith(
-        "calls conversations.get_owned_conversation, which stays sync: "
-    )
+    # the LLM client: requests on the shared aiohttp client, its generators async generators, and
+    # stream() an async function whose awaited result is one of them
+    assert {"example_chatbot.llm.complete", "example_chatbot.llm._post", "example_chatbot.llm._simulate_latency"} <= plan.functions
+    assert plan.generators == frozenset({"example_chatbot.llm._local_stream", "example_chatbot.llm._iter_upstream_deltas"})
+    assert plan.iterables == frozenset({"example_chatbot.llm.stream"})
+
+
+HTTP = """
+import requests
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+def fetch(url):
+    return requests.get(url, timeout=5).json()
+
+
+def upload(url, data):
+    return requests.post(url, files={"f": data}).status_code
+
+
+@app.get("/fetch")
+def fetched():
+    return jsonify(fetch("http://upstream/x"))
+
+
+@app.get("/upload")
+def uploaded():
+    return jsonify(status=upload("http://upstream/y", b"x"))
+"""
+
+
+def test_requests_calls_with_an_aiohttp_form_colour_their_callers_and_others_keep_them_sync(tmp_path):
+    plan = plan_of(tmp_path, HTTP)
+    assert {"app.fetch", "app.fetched"} <= plan.functions
+    assert "app.uploaded" not in plan.functions and "app.upload" not in plan.functions
+    assert "requests.post" in plan.reasons["app.uploaded"] and "files=" in plan.reasons["app.uploaded"]
+
+
+STREAMED = """
+import time
+
+from flask import Flask, Response, stream_with_context
+
+app = Flask(__name__)
+
+
+def words(text):
+    time.sleep(0.01)
+    yield from text.split()
+
+
+def chunks(text):
+    return words(text)
+
+
+@app.get("/words")
+def streamed():
+    parts = chunks("a b c")
+
+    def generate():
+        for part in parts:
+            yield part + "\\n"
+
+    return Response(stream_with_context(generate()), mimetype="text/plain")
+
+
+@app.get("/count")
+def counted():
+    return {"count": len(list(words("a b")))}
+"""
+
+
+def test_a_generator_that_sleeps_becomes_an_async_generator_unless_consumed_other_than_by_a_for(tmp_path):
+    plan = plan_of(tmp_path, STREAMED)
+    # list(words(...)) in a sync view cannot take an async generator: everything stays sync
+    assert "app.words" not in plan.functions
+    assert "counted" in plan.reasons["app.streamed"] or "app.counted" in plan.reasons
+    without = STREAMED.replace('return {"count": len(list(words("a b")))}', 'return {"count": 2}')
+    plan = plan_of(tmp_path, without)
+    assert {"app.words", "app.chunks", "app.streamed"} <= plan.functions
+    assert plan.generators == frozenset({"app.words"}) and plan.iterables == frozenset({"app.chunks"})
+
+
+def test_a_function_a_test_swaps_by_name_can_be_async(tmp_path):
+    (tmp_path / "tests").mkdir()
+    test = tmp_path / "tests" / "test_app.py"
+    test.write_text('def test_x(monkeypatch):\n    monkeypatch.setattr(app, "fetch", lambda url: {})\n')
+    app = tmp_path / "app.py"
+    app.write_text(textwrap.dedent(HTTP))
+    project = Project()
+    for path in (app, test):
+        project.merge(gather(path, path.read_bytes()))
+    assert "app.fetch" in project.async_plan.functions
+    # a string naming it outside the tests (dynamic dispatch) still keeps it sync
+    app.write_text(textwrap.dedent(HTTP) + '\nHANDLERS = {"name": "fetch"}\nprint(getattr(__import__("app"), "fetch"))\n')
+    project = Project()
+    for path in (app, test):
+        project.merge(gather(path, path.read_bytes()))
+    assert "app.fetch" not in project.async_plan.functions

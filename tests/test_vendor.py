@@ -31,12 +31,14 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     out = convert_copy(ORIGINAL, tmp_path / "copy" / "chatbot-converted", "--vendor-runtime", "--ignore", "F2F151")
     copy = out / "_flask2fastapi_runtime"
     used = [
-        "__init__.py", "async_db.py", "bridge.py", "errors.py", "forms.py", "handlers.py", "hooks.py", "http.py", "json_body.py",
-        "json_response.py", "params.py", "passwords.py", "responses.py", "routing.py", "settings.py", "testing.py", "wsgi.py",
+        "__init__.py", "async_db.py", "bridge.py", "doubles.py", "errors.py", "fastpath.py", "forms.py", "handlers.py", "hooks.py",
+        "http.py", "json_body.py", "json_response.py", "params.py", "passwords.py", "responses.py", "routing.py", "settings.py",
+        "testing.py", "wsgi.py",
     ]
     # the bridge imports errors, handlers, http (its lifespan opens the shared HTTP client); routing
     # responses, params, json_body, forms; the chatbot's hooks are RequestHooks, its views take
-    # Settings, its error handlers answer with FlaskJSONResponse, its async routes' session is async_db's
+    # Settings, its error handlers answer with FlaskJSONResponse, its async routes' session is async_db's;
+    # routing's fast path for async views; the converted tests' stand-ins (doubles)
     assert sorted(p.name for p in copy.iterdir()) == used
     assert not (out / "requirements-fastapi.txt").exists()
     assert "from ._flask2fastapi_runtime import FlaskBridge" in (out / "__init__.py").read_text()

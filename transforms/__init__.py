@@ -21,6 +21,7 @@ from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
 from transforms.streams import StreamsTransform
+from transforms.test_doubles import TestDoublesTransform
 from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
 
@@ -42,6 +43,8 @@ ORDER = (
     PasswordsTransform,
     # after every transform that rewrites calls and attributes: it wraps what they left in awaits
     AsyncRoutesTransform,
+    # after http_client and async_routes: a test's swap must fit what they made of its target
+    TestDoublesTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

@@ -36,6 +36,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, Scope, ScopeProvider
 
+from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
@@ -229,7 +230,7 @@ class StreamsTransform(Transform):
         generator = self._generator(view, body)
         if generator is None:
             return False
-        if context and not (self._clean(generator, view, path, set()) and self._plain_arguments(body, view, path)):  # type: ignore[arg-type]
+        if context and not self._async_streamed(view, generator) and not (self._clean(generator, view, path, set()) and self._plain_arguments(body, view, path)):  # type: ignore[arg-type]
             return False
         media = bound.get("mimetype")
         if media is not None:
@@ -259,6 +260,29 @@ class StreamsTransform(Transform):
             return None
         nested = node in m.findall(view.body, m.FunctionDef())
         return node if nested or self.functions.get(name.value) is node else None
+
+    def _async_streamed(self, view: cst.FunctionDef, generator: cst.FunctionDef) -> bool:
+        """A generator the async plan makes an async generator of its async view
+        (transforms/async_routes.py): it runs on the event loop with its own async session where
+        it used the request's, and the names of Flask it reads are those the other transforms
+        convert (``current_app.logger``, where the app's logger becomes a module logger)."""
+        plan = self.run.project.async_plan
+        qualified = f"{self.context.full_module_name}.{view.name.value}"
+        if qualified not in plan.functions or generator not in streamed_generators(view):
+            return False
+        getters = {r.getter for r in plan.resources.values()}
+        logs = self.run.project.logger_name is not None
+        for name in m.findall(generator, m.Name() | m.Attribute()):
+            found = self.qualified_names(name)
+            if not any(is_flask(q) for q in found) or found & getters:
+                continue
+            if logs and all(q.startswith("flask.current_app.logger") or q == "flask.current_app" for q in found):
+                continue
+            parent = self.get_metadata(ParentNodeProvider, name, None)
+            if isinstance(parent, cst.Attribute) and parent.value is name:
+                continue  # judged as part of the attribute
+            return False
+        return True
 
     # -- is the generator free of Flask's context? ----------------------------------------------------
     def _clean(self, function: cst.FunctionDef, view: cst.FunctionDef, path: dict, seen: set[cst.FunctionDef]) -> bool:

@@ -23,12 +23,16 @@
   Flask code called ``requests``; ``http_params``, ``http_timeout``, ``read_body``, ``read_text``, ``read_json``,
   ``iter_lines``, ``raise_for_status``: requests' ``params=``, ``timeout=``, ``.content``, ``.text``, ``.json()``,
   ``.iter_lines()``, ``.raise_for_status()``.
+- ``awaitable(f)``, ``requests_double(monkeypatch, verb, fake)`` (doubles): what a converted Flask
+  test puts where it swapped a function that became async, or ``requests.post`` (now the shared
+  aiohttp client's call).
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
 """
 
 from .bridge import FlaskBridge, bridge_of
+from .doubles import awaitable, requests_double
 from .errors import status_name
 from .json_body import FlaskJson
 from .json_response import FlaskJSONResponse
@@ -46,7 +50,7 @@ from .testing import BridgedClient, as_wsgi
 __version__ = "0.1.0"
 __all__ = [
     "BodyReadTimeout", "BridgedClient", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "HttpClientOptions",
-    "InvalidJSON", "OrDefault", "RequestHooks", "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of",
+    "InvalidJSON", "OrDefault", "awaitable", "requests_double", "RequestHooks", "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of",
     "check_password_hash", "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
     "read_json", "read_text", "settings_of", "status_name", "with_http_client",
 ]

@@ -32,6 +32,11 @@ where httpx.AsyncClient collapsed at 70-100, at a fifth of the CPU per request (
 - ``http_timeout(timeout)``: requests' ``timeout=`` (seconds, or a (connect, read) pair, or None)
   as an ``aiohttp.ClientTimeout``: the connect timeout for opening the connection, the read
   timeout between two reads of the socket, as requests meant them (not a total).
+  ``http_timeout`` returns a ``RequestsTimeout``, an ``aiohttp.ClientTimeout`` that keeps the
+  value requests was given (``.requested``): a test's fake of requests gets it back (doubles).
+- ``stand_in``: while a converted test swaps requests (doubles.requests_double), what
+  ``http_client()`` returns; the readers leave a ``FakedTimeout`` (the fake raised requests'
+  Timeout) a timeout wherever it is raised.
 - ``read_body``, ``read_text``, ``read_json``, ``iter_lines``: ``response.content``,
   ``.text``, ``.json()`` and ``.iter_lines()``. ``.text`` decodes as requests did (the charset of
   Content-Type; ISO-8859-1 for text/* without one; never an error for a bad byte), ``.json()``
@@ -60,7 +65,7 @@ from typing import Any
 import aiohttp
 
 __all__ = [
-    "BodyReadTimeout", "HTTPStatusError", "HttpClientOptions", "InvalidJSON", "http_client", "http_params", "http_timeout",
+    "BodyReadTimeout", "FakedTimeout", "HTTPStatusError", "HttpClientOptions", "InvalidJSON", "RequestsTimeout", "http_client", "http_params", "http_timeout",
     "iter_lines", "raise_for_status", "read_body", "read_json", "read_text", "with_http_client",
 ]
 
@@ -85,6 +90,27 @@ class HTTPStatusError(aiohttp.ClientResponseError):
     ClientResponseErrors (TooManyRedirects is one; requests' was no HTTPError)."""
 
 
+class FakedTimeout(asyncio.TimeoutError):
+    """A timeout a test's fake of requests raised (doubles.requests_double), wherever the fake
+    raised it: the readers leave it a timeout, as the original code under that fake saw one (a
+    real stalled body is ``BodyReadTimeout``)."""
+
+
+class RequestsTimeout(aiohttp.ClientTimeout):
+    """``http_timeout(t)``: an ``aiohttp.ClientTimeout`` (and equal to one with the same values)
+    that keeps ``t``, requests' value, as ``requested``: what a requests double hands its fake."""
+
+    requested: Any
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, aiohttp.ClientTimeout):
+            return NotImplemented
+        fields = ("total", "connect", "sock_read", "sock_connect", "ceil_threshold")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+    __hash__ = aiohttp.ClientTimeout.__hash__
+
+
 class InvalidJSON(json.JSONDecodeError, aiohttp.ClientError):
     """The body is not JSON: a ValueError, and a ClientError as requests' JSONDecodeError was a
     RequestException."""
@@ -100,9 +126,16 @@ class _Client:
 _CLIENTS: dict[asyncio.AbstractEventLoop, _Client] = {}
 
 
+# what http_client() gives instead of the session while a test swaps it (doubles.requests_double)
+stand_in: Any = None
+
+
 def http_client() -> aiohttp.ClientSession:
     """The running app's shared ``aiohttp.ClientSession`` (one per event loop)."""
-    return _client(asyncio.get_running_loop(), HttpClientOptions()).session
+    loop = asyncio.get_running_loop()
+    if stand_in is not None:
+        return stand_in
+    return _client(loop, HttpClientOptions()).session
 
 
 def _client(loop: asyncio.AbstractEventLoop, options: HttpClientOptions) -> _Client:
@@ -188,7 +221,9 @@ def http_timeout(timeout: float | tuple[float | None, float | None] | None) -> a
             raise ValueError(f"Timeout value {name} was {value}, but it must be an int, float or None.")
         if value <= 0:
             raise ValueError(f"Attempted to set {name} timeout to {value}, but the timeout cannot be set to a value less than or equal to 0.")
-    return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+    chosen = RequestsTimeout(sock_connect=connect, sock_read=read)
+    object.__setattr__(chosen, "requested", timeout)  # frozen (attrs): set once, here
+    return chosen
 
 
 def http_params(params: Any) -> Any:
@@ -228,6 +263,8 @@ async def read_body(response: aiohttp.ClientResponse) -> bytes:
     """``response.content``: the whole body (read once, then kept by aiohttp)."""
     try:
         return await response.read()
+    except FakedTimeout:
+        raise
     except asyncio.TimeoutError as error:
         raise BodyReadTimeout(f"Read timed out: {error}") from error
 
@@ -276,6 +313,8 @@ async def iter_lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
             buffer = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
             for line in lines:
                 yield _without_ending(line)
+    except FakedTimeout:
+        raise
     except asyncio.TimeoutError as error:
         raise BodyReadTimeout(f"Read timed out: {error}") from error
     for line in buffer.splitlines():  # what is left: lines with no ending after them
