@@ -298,9 +298,30 @@ class Project:
                 continue
             if name in self.referenced or self.functions[name].decorators:  # (a swap by name keeps its signature)
                 continue
-            if all(f.qualified in views and name not in f.nested_calls and name not in f.bare_calls for f in callers):
+            if all(self._hands_back(f, name, views) for f in callers):
                 found.add(name)
         return frozenset(found)
+
+    def _hands_back(self, caller: FunctionFacts, name: str, views: set[str]) -> bool:
+        """Whether what ``caller`` gets from calling the responder ``name`` goes back to FlaskRoute
+        as it is: the view returns it whole, or a helper returns it in a tuple that every view
+        calling the helper unpacks, testing and returning that element whole
+        (``content, error = _read_content()`` ... ``if error: return error``)."""
+        if name in caller.nested_calls or name in caller.bare_calls:
+            return False
+        if caller.qualified in views:
+            return not any(called == name for called, _ in caller.tuple_returns)
+        indexes = {i for called, i in caller.tuple_returns if called == name}
+        helper = caller.qualified
+        if len(indexes) != 1 or name in caller.returned_calls or caller.decorators:
+            return False
+        if helper in self.called_outside or helper in self.referenced or helper.rpartition(".")[2] in self.unseen_calls | self.named:
+            return False
+        index = indexes.pop()
+        users = [f for f in self.functions.values() if helper in f.calls or helper in f.nested_calls]
+        return bool(users) and all(
+            f.qualified in views and helper not in f.nested_calls and (helper, index) in f.unpacked_returns for f in users
+        )
 
     def int_argument(self, function: str, index: int, name: str) -> bool:
         """Whether every returned call of ``function`` (see json_responders) gives its parameter

@@ -81,6 +81,35 @@ class FunctionFacts:
     bare_calls: frozenset[str] = frozenset()
     # for each such returned call: (called, the positions and keywords given an int literal)
     int_arguments: tuple[tuple[str, frozenset[str]], ...] = ()
+    # (called, i): a call that is element i of a returned tuple (``return None, error(...)``)
+    tuple_returns: frozenset[tuple[str, int]] = frozenset()
+    # (called, i): ``a, b = called(...)`` whose element i is only tested and returned whole
+    # (``if b: return b``)
+    unpacked_returns: frozenset[tuple[str, int]] = frozenset()
+
+
+def _unpacked_returns(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> frozenset[tuple[str, int]]:
+    """``content, error = helper(...)`` in the function's own body, each element whose name is
+    used only as a whole ``return error`` or the test of an ``if`` (``if error:``, ``if not error:``)."""
+    found: set[tuple[str, int]] = set()
+    own = [n for n in m.findall(function.body, m.Assign([m.AssignTarget(m.Tuple())], m.Call()))]
+    nested = {n for f in m.findall(function.body, m.FunctionDef() | m.Lambda()) for n in m.findall(f, m.Assign())}
+    for assign in own:
+        if assign in nested or len([a for a in own if a.targets[0].target.deep_equals(assign.targets[0].target)]) != 1:  # type: ignore[attr-defined]
+            continue
+        called = names(assign.value.func)  # type: ignore[attr-defined]
+        for index, element in enumerate(assign.targets[0].target.elements):  # type: ignore[attr-defined]
+            if not isinstance(element.value, cst.Name):
+                continue
+            name = element.value.value
+            uses = [n for n in m.findall(function.body, m.Name(name)) if n is not element.value]
+            whole = set(m.findall(function.body, m.Return(m.Name(name)))) | set(
+                m.findall(function.body, m.If(test=m.Name(name) | m.UnaryOperation(m.Not(), m.Name(name))))
+            )
+            allowed = {id(n) for w in whole for n in ([w.value] if isinstance(w, cst.Return) else m.findall(w.test, m.Name(name)))}  # type: ignore[attr-defined]
+            if uses and all(id(u) in allowed for u in uses):
+                found.update((c, index) for c in called)
+    return frozenset(found)
 
 
 def function_facts(function: cst.FunctionDef, qualified: str, module: str, names: Callable[[cst.CSTNode], set[str]]) -> FunctionFacts:
@@ -97,7 +126,7 @@ def function_facts(function: cst.FunctionDef, qualified: str, module: str, names
         function.asynchronous is None, getter, getter_problem, _teardown(function, names),
         _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
         reader.flask_request, reader.uses_flask, frozenset(reader.returned_calls), frozenset(reader.bare_calls),
-        tuple(sorted(reader.int_arguments)),
+        tuple(sorted(reader.int_arguments)), frozenset(reader.tuple_returns), _unpacked_returns(function, names),
     )
 
 
@@ -116,9 +145,15 @@ class _Reader(cst.CSTVisitor):
         self.returned_calls: set[str] = set()
         self.bare_calls: set[str] = set()
         self.returned: set[cst.Call] = set()
+        self.tuple_returns: set[tuple[str, int]] = set()
         self.int_arguments: set[tuple[str, frozenset[str]]] = set()
 
     def visit_Return(self, node: cst.Return) -> None:
+        if self.depth == 0 and isinstance(node.value, cst.Tuple):
+            for index, element in enumerate(node.value.elements):
+                if isinstance(element.value, cst.Call) and not isinstance(element, cst.StarredElement):
+                    self.returned.add(element.value)  # (not a bare call: what it gives is returned)
+                    self.tuple_returns.update((called, index) for called in self.names(element.value.func))
         if self.depth == 0 and isinstance(node.value, cst.Call):
             call = node.value
             self.returned.add(call)

@@ -157,7 +157,9 @@ def test_requests_calls_with_an_aiohttp_form_colour_their_callers_and_others_kee
     assert "requests.post" in plan.reasons["app.uploaded"] and "files=" in plan.reasons["app.uploaded"]
 
 
-STREAMED = """
+
+
+WORDS_APP = '''
 import time
 
 from flask import Flask, Response, stream_with_context
@@ -174,21 +176,25 @@ def chunks(text):
     return words(text)
 
 
-@app.get("/words")
-def streamed():
-    parts = chunks("a b c")
+@app.get("/words/<text>")
+def streamed(text):
+    parts = chunks(text.replace("-", " "))
 
     def generate():
+        yield "start\\n"
         for part in parts:
             yield part + "\\n"
 
-    return Response(stream_with_context(generate()), mimetype="text/plain")
+    return Response(stream_with_context(generate()), mimetype="text/plain", headers={"X-Kind": "words"})
+'''
 
+# the same app with a view that consumes the generator other than by a for loop
+STREAMED = WORDS_APP + '''
 
 @app.get("/count")
 def counted():
     return {"count": len(list(words("a b")))}
-"""
+'''
 
 
 def test_a_generator_that_sleeps_becomes_an_async_generator_unless_consumed_other_than_by_a_for(tmp_path):
@@ -220,34 +226,6 @@ def test_a_function_a_test_swaps_by_name_can_be_async(tmp_path):
     assert "app.fetch" not in project.async_plan.functions
 
 
-WORDS_APP = '''
-import time
-
-from flask import Flask, Response, stream_with_context
-
-app = Flask(__name__)
-
-
-def words(text):
-    time.sleep(0.01)
-    yield from text.split()
-
-
-def chunks(text):
-    return words(text)
-
-
-@app.get("/words/<text>")
-def streamed(text):
-    parts = chunks(text.replace("-", " "))
-
-    def generate():
-        yield "start\\n"
-        for part in parts:
-            yield part + "\\n"
-
-    return Response(stream_with_context(generate()), mimetype="text/plain", headers={"X-Kind": "words"})
-'''
 
 
 def test_a_streamed_async_generator_answers_as_the_sync_original(tmp_path):

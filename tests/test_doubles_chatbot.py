@@ -12,20 +12,9 @@ import requests
 from flask2fastapi_runtime import requests_double
 
 from example_chatbot.tests.helpers import FakeUpstream, completion, stream_body, upstream_response
-from test_http_client_conversion import (
-    Upstream, app_for, async_complete, async_stream, converted_module, refused_url, sync_complete, sync_stream,
+from test_http_client_conversion import (  # noqa: F401  (converted, upstream: the module fixtures, shared)
+    app_for, async_complete, async_stream, converted, refused_url, sync_complete, sync_stream, upstream,
 )
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    with Upstream() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def converted():
-    return converted_module()
 
 
 class BrokenRaw(io.BytesIO):

@@ -97,3 +97,51 @@ def test_same_answer(case, original_answers, converted_answers):
     index = list(REQUESTS).index(case)
     assert original_answers[index]["status"] == REQUESTS[case][1]
     assert converted_answers[index] == original_answers[index]
+
+
+TUPLE_HELPER = '''
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+def invalid(message):
+    return jsonify(error=message), 400
+
+
+def read_name():
+    data = request.get_json(silent=True) or {}
+    name = data.get("name")
+    if not isinstance(name, str):
+        return None, invalid("name must be a string")
+    return name, None
+
+
+@app.post("/hello")
+def hello():
+    name, error = read_name()
+    if error:
+        return error
+    return {"hello": name}
+'''
+
+
+def _project(tmp_path, source):
+    from codemod.project import Project, gather
+
+    path = tmp_path / "app.py"
+    path.write_text(source)
+    project = Project()
+    project.merge(gather(path, path.read_bytes()))
+    return project
+
+
+def test_a_responder_a_helper_hands_back_in_a_tuple_answers_with_a_starlette_response(tmp_path):
+    # every view unpacks the helper's tuple and returns that element whole: it reaches FlaskRoute as it is
+    assert _project(tmp_path, TUPLE_HELPER).json_responders == frozenset({"app.invalid"})
+    # a view that looks into it (its status) needs Flask's response
+    peeks = TUPLE_HELPER.replace("    if error:\n        return error", "    if error:\n        return error.get_json(), error.status_code")
+    assert _project(tmp_path, peeks).json_responders == frozenset()
+    # the helper called from elsewhere than a view's unpacking
+    other = TUPLE_HELPER + "\n\n@app.get('/raw')\ndef raw():\n    return str(read_name())\n"
+    assert _project(tmp_path, other).json_responders == frozenset()

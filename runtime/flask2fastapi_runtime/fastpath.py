@@ -175,15 +175,15 @@ def _response(
 ) -> Response | None:
     """What Flask's cycle would send for ``value`` when nothing acts on the request: its
     ``make_response`` (``process_response`` has nothing to do), then the response called as the
-    WSGI app, as Flask's ``wsgi_app`` ends. None when that fails: Flask's cycle will say."""
+    WSGI app, as Flask's ``wsgi_app`` ends. None when making it fails: Flask's cycle will say.
+    What the response raises when called goes on, as it does from Flask's ``wsgi_app``."""
     try:
         returned = responses.as_flask(value, status_code, sub_response, flask_app, environ)
         flask_response = flask_app.make_response(returned)
-        inline = bool(environ["asgi.scope"].get(wsgi.INLINE))
-        made = wsgi.call(flask_response, environ, whole=inline).response()
     except Exception:
         environ.pop(responses.BACKGROUND, None)
         return None
+    made = wsgi.call(flask_response, environ, whole=bool(environ["asgi.scope"].get(wsgi.INLINE))).response()
     made.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
     return made
 

@@ -202,6 +202,8 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
         flask_app, environ = CURRENT.get()
         sub_response = kwargs.pop(SUB_RESPONSE) if own is None else kwargs[own]
         if asynchronous and fastpath.applies(flask_app, environ[ENDPOINT], environ):
+            # the view is called now: what is raised from here on is no dependency's (bridge)
+            environ[CALL] = Call(view, kwargs, status_code, sub_response)
             answered = await fastpath.answer(flask_app, environ, view, bodies, kwargs, status_code, sub_response)
             if isinstance(answered, Response):
                 return answered
