@@ -228,7 +228,8 @@ def test_an_in_memory_database_is_one_connection(tmp_path):
 
 
 def test_a_closed_connection_refuses_and_the_loop_closes_the_shared_ones(tmp_path):
-    threads = threading.active_count()
+    # (the threads started here: another test's may end meanwhile)
+    before = set(threading.enumerate())
 
     async def run():
         db = async_sqlite(str(tmp_path / "closed.db"))
@@ -239,10 +240,10 @@ def test_a_closed_connection_refuses_and_the_loop_closes_the_shared_ones(tmp_pat
 
     asyncio.run(run())
     for _ in range(100):  # a worker thread returns just after it answered the close
-        if threading.active_count() == threads:
+        if not set(threading.enumerate()) - before:
             break
         time.sleep(0.01)
-    assert threading.active_count() == threads  # aiosqlite's threads ended with the loop
+    assert not set(threading.enumerate()) - before  # aiosqlite's threads ended with the loop
 
 
 def test_close_databases_closes_the_loops_connections(tmp_path):
