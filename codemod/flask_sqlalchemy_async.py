@@ -23,7 +23,8 @@ sync (the thread pool) with the reason in the report:
 - a call of a project function, or a blocking call (codemod/blocking.py);
 - a decorator other than the route's.
 
-Views that do not use ``db.session`` are left to the general async plan (codemod/async_plan.py).
+A view that does not use ``db.session`` is left to the general async plan (codemod/async_plan.py);
+the reason here is the report's where it queries some other way (``db.get_or_404``).
 """
 
 from __future__ import annotations
@@ -96,15 +97,26 @@ def plan_flask_sqlalchemy(
         if function is None or not function.sync:
             continue
         db = uses_session(function, dbs)
+        why = _problem(function, facts.get(view, AsyncFacts()), db or dbs[0], dbs, flask_models, relationships, functions)
         if db is None:
+            # no db.session: only a reason, where the view queries some other way (db.get_or_404)
+            if why is not None and _touches(function, dbs, flask_models):
+                plan.reasons[view] = why
             continue
-        why = _problem(function, facts.get(view, AsyncFacts()), db, dbs, flask_models, relationships, functions) or stopped
+        why = why or stopped
         if why is None:
             plan.views[view] = db
             plan.resources[db] = resource_for(db)
         else:
             plan.reasons[view] = why
     return plan
+
+
+def _touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFacts]) -> bool:
+    """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class."""
+    return any(
+        (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in function.calls for db in dbs
+    ) or any(c.startswith(f"{model}.") for c in function.calls for model in models)
 
 
 def _problem(

@@ -257,7 +257,7 @@ class Project:
     @property
     def sync_reasons(self) -> dict[str, str]:
         """Why each native view that stays sync does, for the report."""
-        return {**self.flask_sqlalchemy_plan.reasons, **self.async_plan.reasons}
+        return {**self.async_plan.reasons, **self.flask_sqlalchemy_plan.reasons}
 
     @property
     def state(self) -> StatePlan:
