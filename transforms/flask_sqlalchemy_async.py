@@ -52,8 +52,9 @@ class FlaskSqlalchemyAsyncTransform(Transform):
             from fastapi import Depends, Request
             from flask2fastapi_runtime import FlaskBridge
             from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+            from pydantic import BaseModel
             from sqlalchemy.ext.asyncio import AsyncSession
-            from typing import Annotated
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -76,11 +77,30 @@ class FlaskSqlalchemyAsyncTransform(Transform):
                 id = db.Column(db.Integer, primary_key=True)
 
 
-            @api.get("/items", name="items")
+            class ItemsResponse(BaseModel):
+                \"\"\"What items answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                count: Any
+
+
+            @api.get("/items", response_model=ItemsResponse)
             async def items(db_session: AsyncDbSessionDep):
                 return {"count": await db_session.scalar(db.select(db.func.count(Item.id)))}
             """,
             title="a view on db.session alone goes async; the dependency goes next to db",
+        ),
+        Example(
+            """\
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def count(model):
+                return db.session.scalar(db.select(db.func.count()).select_from(model))
+            """,
+            None,
+            title="no route: a function of a script or a CLI command keeps db.session, and no dependency is written",
         ),
     )
 
