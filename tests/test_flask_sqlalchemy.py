@@ -122,3 +122,34 @@ def test_the_report_says_why_each_view_stays_sync(tmp_path):
     assert reasons["list_authors"] == "calls author.to_dict(), a model method that may load relationships on access"
     assert reasons["search_books"].startswith("calls BookEdition.by_title(), a model method")
     assert reasons["stats"] == "calls db.inspect(), which uses the sync engine"
+
+
+def test_a_view_holding_db_session_in_a_local_keeps_both_calls_sync():
+    """``s = db.session`` then ``s.commit()``: an async db_session for the other calls would put
+    the view's work in two sessions, so the view stays as it was."""
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = b'''from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+@app.post("/held")
+def held():
+    s = db.session
+    db.session.flush()
+    s.commit()
+    return jsonify(ok=1)
+
+
+@app.post("/direct")
+def direct():
+    db.session.commit()
+    return jsonify(ok=1)
+'''
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "def held():\n    s = db.session\n    db.session.flush()\n    s.commit()\n" in converted
+    assert "async def direct(db_session: AsyncDbSessionDep):\n    await db_session.commit()\n" in converted

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.flask_sqlalchemy_async import FlaskSqlaResource
@@ -116,7 +117,21 @@ class FlaskSqlalchemyAsyncTransform(Transform):
         module_level = self.depth == 1 and isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
         qualified = f"{self.module}.{node.name.value}"
         if module_level and qualified in self.plan.views:
-            self.current = self.plan.resources[self.plan.views[qualified]]
+            resource = self.plan.resources[self.plan.views[qualified]]
+            # ``s = db.session`` then ``s.commit()``: the facts see no db.session call there,
+            # and the view would use both sessions: it stays as it was
+            if not self._held_elsewhere(node, resource):
+                self.current = resource
+
+    def _held_elsewhere(self, function: cst.FunctionDef, resource: FlaskSqlaResource) -> bool:
+        """Whether ``db.session`` appears other than as the receiver of a method call."""
+        called = {
+            id(c.func.value) for c in m.findall(function, m.Call(func=m.Attribute()))  # type: ignore[attr-defined]
+        }
+        return any(
+            id(a) not in called and self.names(a, f"{resource.db}.session")
+            for a in m.findall(function, m.Attribute(attr=m.Name("session")))
+        )
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node):
         self.depth -= 1
