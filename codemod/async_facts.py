@@ -116,6 +116,7 @@ class ModelFacts:
     other_calls: dict[str, frozenset[str]] = field(default_factory=dict)
     bases: frozenset[str] = frozenset()
     params: dict[str, tuple[str, ...]] = field(default_factory=dict)  # method -> its parameters after self
+    backrefs: frozenset[str] = frozenset()  # relationships its relationships' backref= give other models
 
     def active_reads(self, method: str, given: frozenset[str]) -> list[str]:
         """The relationships ``obj.method(...)`` reads, given the parameters (names or positions) the
@@ -293,6 +294,7 @@ class _Reader(cst.CSTVisitor):
 def model_facts(node: cst.ClassDef, qualified: str, names: Names) -> ModelFacts | None:
     """A class with ``relationship()`` attributes (else None)."""
     relationships = set()
+    backrefs: set[str] = set()
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     for statement in body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -302,8 +304,9 @@ def model_facts(node: cst.ClassDef, qualified: str, names: Names) -> ModelFacts 
                     target, value = small.target, small.value
                 elif isinstance(small, cst.Assign) and len(small.targets) == 1:
                     target, value = small.targets[0].target, small.value
-                if isinstance(target, cst.Name) and isinstance(value, cst.Call) and names(value.func) & RELATIONSHIP:
+                if isinstance(target, cst.Name) and isinstance(value, cst.Call) and _relationship(names(value.func)):
                     relationships.add(target.value)
+                    backrefs |= _backrefs(value, names)
     bases = frozenset(q for base in node.bases for q in names(base.value))
     methods: dict[str, tuple[tuple[str, str | None], ...]] = {}
     method_params: dict[str, tuple[str, ...]] = {}
@@ -325,9 +328,36 @@ def model_facts(node: cst.ClassDef, qualified: str, names: Names) -> ModelFacts 
             for c in m.findall(statement, m.Call(func=m.Attribute()))
             if not m.matches(c.func.value, m.Name(self_name))  # type: ignore[attr-defined]
         )
-    if not relationships and not (bases & DECLARATIVE):
+    if not relationships and not (bases & DECLARATIVE) and not _flask_model(bases):
         return None
-    return ModelFacts(qualified, frozenset(relationships), methods, other_calls, bases, method_params)
+    return ModelFacts(qualified, frozenset(relationships), methods, other_calls, bases, method_params, frozenset(backrefs))
+
+
+def _relationship(called: set[str]) -> bool:
+    """``relationship(...)``, or Flask-SQLAlchemy's ``db.relationship(...)`` (whose ``db`` the
+    facts pass knows only by its module: any ``x.relationship`` counts, which can only keep
+    more code sync)."""
+    return bool(called & RELATIONSHIP) or any(q.endswith(".relationship") for q in called)
+
+
+def _flask_model(bases: frozenset[str]) -> bool:
+    """A Flask-SQLAlchemy model (``class Author(db.Model)``), relationships or not."""
+    return any(b.endswith(".Model") for b in bases)
+
+
+def _backrefs(call: cst.Call, names: Names) -> set[str]:
+    """The attributes a relationship's ``backref=`` puts on the other model (``backref="author"``,
+    ``backref=db.backref("books", lazy=True)``): relationships too, of a class this one is not."""
+    found = set()
+    for arg in call.args:
+        if arg.keyword is None or arg.keyword.value != "backref":
+            continue
+        value = arg.value
+        if isinstance(value, cst.Call) and value.args:
+            value = value.args[0].value
+        if isinstance(value, cst.SimpleString):
+            found.add(value.evaluated_value)
+    return found
 
 
 def _self_reads(function: cst.FunctionDef, self_name: str, relationships: set[str], falsy: set[str]) -> list[tuple[str, str | None]]:

@@ -332,7 +332,7 @@ def convert_paths(
     for result in results:
         if result.code is not None:
             code.merge(result.code)
-    assign_levels([route for r in results for route in r.routes], code, project.async_plan.reasons)
+    assign_levels([route for r in results for route in r.routes], code, project.sync_reasons)
     return results
 
 

@@ -33,6 +33,7 @@ from codemod.plan import RoutePlan, plan_view
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
+from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
@@ -206,7 +207,7 @@ class Project:
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         return plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
-            frozenset(self.flask_objects), logs, async_getters, sync_guards,
+            frozenset(self.flask_objects), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)),
         )
 
     @functools.cached_property
@@ -248,6 +249,21 @@ class Project:
         if used:
             return f"{used[0]} registers a Flask before_request hook, which Flask would run after an async view"
         return None
+
+    @functools.cached_property
+    def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
+        """The views that go async over Flask-SQLAlchemy's session (codemod/flask_sqlalchemy_async.py)."""
+        dbs = extension_objects(self.made_by)
+        if not dbs:
+            return FlaskSqlaPlan()
+        native, bridged = self._view_levels
+        stopped = self._flask_before_hooks(self.state)
+        return plan_flask_sqlalchemy(self.functions, self.async_facts, self.models, dbs, native - bridged - self.async_plan.functions, stopped)
+
+    @property
+    def sync_reasons(self) -> dict[str, str]:
+        """Why each native view that stays sync does, for the report."""
+        return {**self.async_plan.reasons, **self.flask_sqlalchemy_plan.reasons}
 
     @property
     def state(self) -> StatePlan:

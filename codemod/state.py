@@ -468,6 +468,8 @@ class StatePlan:
     hooks: dict[str, list[HookFacts]] = field(default_factory=dict)
     hook_attributes: frozenset[str] = frozenset()  # g attributes the hooks keep, now on request.state
     request_param: str = "request"
+    # converted hooks whose body runs in ``with app.app_context():`` (``db.create_all()``)
+    app_context_hooks: frozenset[str] = frozenset()
     # functions that have Starlette's request as ``request`` already (converted exception handlers)
     request_sources: frozenset[str] = frozenset()
     # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
@@ -497,9 +499,13 @@ def plan_state(
     app_logs: frozenset[str] = frozenset(),
     async_getters: frozenset[str] = frozenset(),
     sync_guards: frozenset[str] = frozenset(),
+    context_objects: frozenset[str] = frozenset(),
 ) -> StatePlan:
     """The plan (module doc). ``app_logs``: calls of an app's logger (``app.logger.info``) that
-    become a module logger's (transforms/app_logger.py): no use of the Flask app."""
+    become a module logger's (transforms/app_logger.py): no use of the Flask app.
+    ``context_objects``: extension objects that need only the app's context, not a request's
+    (Flask-SQLAlchemy's ``db``): a hook of its own that calls them runs them in
+    ``with app.app_context():`` as middleware (``StatePlan.app_context_hooks``)."""
     plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
@@ -579,14 +585,20 @@ def plan_state(
             runs outside Flask's request context."""
             reached = _reach(functions, functions[hook.qualified].calls & set(functions))
             calls = set().union(*(functions[f].calls for f in reached | {hook.qualified})) - app_logs
+            in_context = {c for c in functions[hook.qualified].calls if any(c.startswith(o + ".") for o in context_objects)}
+            if in_context and not functions[hook.qualified].uses_flask:
+                calls -= in_context
+                context_hooks.add(hook.qualified)
             return any(functions[f].uses_flask for f in reached) or any(
                 c == o or c.startswith(o + ".") for c in calls for o in flask_objects
             )
 
         read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
+        context_hooks: set[str] = set()
         if read <= written and all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
             plan.hooks[app] = app_hooks
             plan.hook_attributes = frozenset(written)
+            plan.app_context_hooks = frozenset(context_hooks)
     tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
 
     # who needs what: direct needs, then through the functions they call (a fixed point)

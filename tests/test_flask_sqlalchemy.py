@@ -2,6 +2,8 @@
 request, pagination, 404 helpers) answers the same requests after conversion, and its models
 become plain SQLAlchemy with the same tables."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,11 @@ REQUESTS = [
     {"method": "DELETE", "path": "/api/books/3"},
     {"method": "DELETE", "path": "/api/books/3"},
     {"method": "GET", "path": "/api/stats"},  # counts, tags and the table names
+    {"method": "GET", "path": "/api/tags"},  # async after conversion (db.session alone)
+    {"method": "DELETE", "path": "/api/tags/2"},  # with its book_tags rows
+    {"method": "DELETE", "path": "/api/tags/2"},
+    {"method": "GET", "path": "/api/tags"},
+    {"method": "GET", "path": "/api/books/search?title=The Dispossessed"},  # sync: sees what the async view did
 ]
 
 
@@ -58,7 +65,7 @@ def test_the_bookshop_answers_the_same(converted):
     statuses = [a["status"] for a in original]
     assert statuses == [
         200, 201, 201, 409, 202, 200, 200, 404, 201, 201, 201, 201, 201, 404, 200, 200, 200, 404, 404, 404, 404,
-        200, 200, 200, 404, 200, 404, 201, 201, 404, 204, 404, 200,
+        200, 200, 200, 404, 200, 404, 201, 201, 404, 204, 404, 200, 200, 204, 404, 200, 200,
     ]
     assert [a["name"] for a in original[5]["body"]] == ["Calvino", "Le Guin"]
     assert original[2]["body"] == {"id": 2, "name": "Calvino", "books": 0, "repr": "<Author 2>"}
@@ -71,5 +78,78 @@ def test_the_bookshop_answers_the_same(converted):
     assert original[24]["body"]["detail"] == "No book 42"
     assert original[28]["body"] == {"id": 2, "stars": 4, "reviews": 2, "latest": [4], "pages": 2}
     assert original[32]["body"]["tables"] == ["authors", "book_edition", "book_tags", "star_review", "tags"]
+    assert [t["name"] for t in original[33]["body"]] == ["fantasy", "sf", "utopia"]
+    assert [t["name"] for t in original[36]["body"]] == ["fantasy", "utopia"]
+    assert original[37]["body"]["tags"] == ["utopia"]
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
+
+
+def test_views_on_db_session_alone_become_async(converted):
+    """The views whose database work is db.session's 2.x calls are async def over the
+    AsyncSession dependency; the others stay def, each for what has no async form (the report's
+    reasons); the before_request hook that creates the tables runs as RequestHooks middleware in
+    the app's context, so that Flask runs no hook after an async view."""
+    views = (converted / "bookshop" / "views.py").read_text()
+    asynchronous = sorted(re.findall(r"^async def (\w+)\(", views, re.M))
+    assert asynchronous == ["delete_tag", "draft_author", "list_tags"]
+    assert "async def draft_author(db_session: AsyncDbSessionDep):" in views
+    assert "    await db_session.flush()\n" in views and "    db_session.add(author)\n" in views
+    assert "await db_session.execute(db.select(Tag.id, Tag.name).order_by(Tag.name))" in views
+    assert "def create_author():" in views and "db.session.commit()" in views  # Author.query: sync
+    extensions = (converted / "bookshop" / "extensions.py").read_text()
+    assert "session = flask_sqlalchemy_session(db, request.app)" in extensions
+    factory = (converted / "bookshop" / "__init__.py").read_text()
+    assert "        with app.app_context():\n            db.create_all()" in factory
+    assert "api.add_middleware(RequestHooks, before=[create_tables])" in factory
+
+
+def test_the_report_says_why_each_view_stays_sync(tmp_path):
+    from typer.testing import CliRunner
+
+    from codemod.cli import app
+
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["convert", str(PROJECT / "input"), "--out", str(tmp_path / "out"), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    routes = {r["view"].rpartition(".")[2]: r for r in json.loads(report.read_text())["routes"]}
+    assert {v for v, r in routes.items() if r["async"]} == {"draft_author", "list_tags", "delete_tag"}
+    reasons = {v: r["async_reason"] for v, r in routes.items() if not r["async"]}
+    assert reasons["create_author"] == "uses Author.query, the legacy Query, which has no async form here"
+    assert reasons["get_author"].startswith("calls db.get_or_404(), Flask-SQLAlchemy's helper on the sync session")
+    assert reasons["list_books"].startswith("calls db.paginate()")
+    assert reasons["get_book"].startswith("calls db.first_or_404()")
+    assert reasons["list_authors"] == "calls author.to_dict(), a model method that may load relationships on access"
+    assert reasons["search_books"].startswith("calls BookEdition.by_title(), a model method")
+    assert reasons["stats"] == "calls db.inspect(), which uses the sync engine"
+
+
+def test_a_view_holding_db_session_in_a_local_keeps_both_calls_sync():
+    """``s = db.session`` then ``s.commit()``: an async db_session for the other calls would put
+    the view's work in two sessions, so the view stays as it was."""
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = b'''from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+@app.post("/held")
+def held():
+    s = db.session
+    db.session.flush()
+    s.commit()
+    return jsonify(ok=1)
+
+
+@app.post("/direct")
+def direct():
+    db.session.commit()
+    return jsonify(ok=1)
+'''
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "def held():\n    s = db.session\n    db.session.flush()\n    s.commit()\n" in converted
+    assert "async def direct(db_session: AsyncDbSessionDep):\n    await db_session.commit()\n" in converted

@@ -15,6 +15,7 @@ from transforms.json_bodies import JsonBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
+from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
@@ -45,6 +46,7 @@ ORDER = (
     PasswordsTransform,
     # after every transform that rewrites calls and attributes: it wraps what they left in awaits
     AsyncRoutesTransform,
+    FlaskSqlalchemyAsyncTransform,
     # after http_client and async_routes: a test's swap must fit what they made of its target
     TestDoublesTransform,
     EntrypointTransform,

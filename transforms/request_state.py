@@ -499,6 +499,8 @@ class RequestStateTransform(Transform):
         if original.decorators and not decorators:  # the comment above the decorator stays above the def
             leading = [*leading, *updated.decorators[0].leading_lines]
         function = updated.with_changes(params=cst.Parameters(_with_commas(params)), decorators=decorators, leading_lines=leading)
+        if hook.qualified in self.plan.app_context_hooks:
+            function = _in_app_context(function, original)
         hooks = self.plan.hooks[hook.app]
         if hook is not hooks[-1]:
             return function
@@ -855,3 +857,18 @@ class _Renamer(cst.CSTTransformer):
 
 def _docstring(text: str) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{text}"""'))])
+
+
+def _in_app_context(function: cst.FunctionDef, original: cst.FunctionDef) -> cst.FunctionDef:
+    """The hook's body in ``with app.app_context():`` (the app its decorator named): as middleware
+    it runs outside Flask's request, and what it calls (``db.create_all()``) needs the app's context."""
+    app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+    opener = cst.Call(cst.Attribute(app, cst.Name("app_context")))
+    body = function.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else list(body.body)
+    # the body's first comment lines stay at the top of the function
+    header = statements[0].leading_lines if statements else []
+    if statements:
+        statements[0] = statements[0].with_changes(leading_lines=[])
+    block = cst.With([cst.WithItem(opener)], cst.IndentedBlock(statements), leading_lines=header)
+    return function.with_changes(body=cst.IndentedBlock([block]))

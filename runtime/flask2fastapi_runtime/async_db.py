@@ -27,6 +27,9 @@ Usage, as the converter writes it in a yield dependency::
             yield db
         finally:
             await db.close()
+
+A Flask-SQLAlchemy project has no factory of its own: ``flask_sqlalchemy_session(db, app)`` gives
+the ``AsyncSession`` over the engine ``db`` made for the app, with the options of ``db.session``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool, QueuePool, StaticPool
 
-__all__ = ["ASYNC_DRIVERS", "async_engine", "async_session", "async_sessionmaker_for", "async_url"]
+__all__ = [
+    "ASYNC_DRIVERS", "async_engine", "async_session", "async_sessionmaker_for", "async_url", "flask_sqlalchemy_session",
+]
 
 # backend -> the async dialect+driver the converter emits (chosen in ../../bench/README.md)
 ASYNC_DRIVERS = {
@@ -136,3 +141,33 @@ def async_sessionmaker_for(factory: sessionmaker) -> async_sessionmaker[AsyncSes
 def async_session(factory: sessionmaker) -> AsyncSession:
     """A new ``AsyncSession`` on the database of the sync ``factory`` (close it when done)."""
     return async_sessionmaker_for(factory)()
+
+
+# Options of Flask-SQLAlchemy's session factory an AsyncSession's sync session takes as they are;
+# the others are Flask-SQLAlchemy's own (``db``, ``query_cls``: the legacy Model.query)
+_SESSION_OPTIONS = frozenset({"autoflush", "expire_on_commit", "autobegin", "twophase", "join_transaction_mode", "info"})
+_flask_factories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Flask app -> {db: async_sessionmaker}
+
+
+def flask_sqlalchemy_session(db, app) -> AsyncSession:
+    """A new ``AsyncSession`` on the database Flask-SQLAlchemy's ``db`` uses for ``app`` (a Flask
+    app, or the FlaskBridge serving one; close it when done).
+
+    The engine is the one ``db.init_app(app)`` made from SQLALCHEMY_DATABASE_URI and the engine
+    options (Flask-SQLAlchemy's in-memory SQLite is a StaticPool: shared, see ``async_engine``);
+    the session keeps ``db.session``'s options, so it expires loaded values on commit as
+    Flask-SQLAlchemy's does unless the project said ``expire_on_commit=False``. A project with
+    SQLALCHEMY_BINDS is refused: its models pick an engine by ``__bind_key__`` in Flask-SQLAlchemy's
+    own session class, which this session is not."""
+    flask_app = getattr(app, "flask_app", app)
+    made = _flask_factories.setdefault(flask_app, {})
+    factory = made.get(db)
+    if factory is None:
+        # db.engines reads current_app: pushed once per app, when its first async session opens
+        with flask_app.app_context():
+            engines = dict(db.engines)
+        if set(engines) != {None}:
+            raise RuntimeError("an async session cannot serve a Flask-SQLAlchemy app with SQLALCHEMY_BINDS: keep its views sync")
+        options = {k: v for k, v in db.session.session_factory.kw.items() if k in _SESSION_OPTIONS}
+        factory = made[db] = async_sessionmaker(async_engine(engines[None]), **options)
+    return factory()

@@ -112,3 +112,66 @@ def test_in_memory_sqlite_without_a_static_pool_is_refused_with_a_reason():
 def test_an_unbound_factory_is_refused():
     with pytest.raises(TypeError, match="not bound"):
         async_sessionmaker_for(sessionmaker())
+
+
+def _flask_sqlalchemy_app(uri, **options):
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy(**options)
+
+    class Shelf(db.Model):
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(30))
+
+    app = Flask("shop")
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    db.init_app(app)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Shelf(name="poetry"))
+        db.session.commit()
+    return app, db, Shelf
+
+
+def test_flask_sqlalchemy_session_is_on_the_apps_database_with_its_options():
+    from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+
+    app, db, Shelf = _flask_sqlalchemy_app("sqlite://")  # Flask-SQLAlchemy makes it a StaticPool
+
+    async def use():
+        session = flask_sqlalchemy_session(db, app)
+        try:
+            shelf = await session.get(Shelf, 1)
+            shelf.name = "essays"
+            await session.commit()
+            # Flask-SQLAlchemy's session expires on commit: so does this one
+            return session.sync_session.expire_on_commit, "name" in shelf.__dict__
+        finally:
+            await session.close()
+
+    assert asyncio.run(use()) == (True, False)
+    with app.app_context():
+        assert db.session.scalars(select(Shelf.name)).all() == ["essays"]  # the sync session sees it
+    assert flask_sqlalchemy_session(db, app).bind is flask_sqlalchemy_session(db, app).bind  # one engine
+
+
+def test_flask_sqlalchemy_session_keeps_the_projects_session_options():
+    from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+
+    app, db, _ = _flask_sqlalchemy_app("sqlite://", session_options={"expire_on_commit": False, "autoflush": False})
+    session = flask_sqlalchemy_session(db, app)
+    assert (session.sync_session.expire_on_commit, session.sync_session.autoflush) == (False, False)
+
+
+def test_flask_sqlalchemy_binds_are_refused():
+    from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    app = Flask("binds")
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SQLALCHEMY_BINDS={"audit": "sqlite://"})
+    db.init_app(app)
+    with pytest.raises(RuntimeError, match="SQLALCHEMY_BINDS"):
+        flask_sqlalchemy_session(db, app)
