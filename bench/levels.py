@@ -33,6 +33,7 @@ def levels(path: Path) -> tuple[collections.Counter[str], collections.Counter[st
     results = convert_paths(discover([path]), ORDER)
     routes = [route for result in results for route in result.routes]
     counts = collections.Counter(str(route["level"]) for route in routes)
+    counts["async def"] = sum(1 for route in routes if route.get("async"))
     stops = collections.Counter(
         str(route["reason"]).removeprefix("Flask left on its code path: ").split(" uses ")[0]
         for route in routes if route["level"] == "native" and route["reason"]
@@ -41,13 +42,13 @@ def levels(path: Path) -> tuple[collections.Counter[str], collections.Counter[st
 
 
 def main() -> None:
-    print("| project | routes | async | idiomatic | native | bridged | what most native routes still have of Flask |")
-    print("|---|---|---|---|---|---|---|")
+    print("| project | routes | async def view, nothing blocking | async | idiomatic | native | bridged | what most native routes still have of Flask |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, path in projects():
         counts, stops = levels(path)
-        total = sum(counts.values())
         stop = f"`{stops.most_common(1)[0][0]}`" if stops else ""
-        print(f"| {name} | {total} | " + " | ".join(str(counts[level]) for level in LEVELS) + f" | {stop} |")
+        total = sum(counts[level] for level in LEVELS)
+        print(f"| {name} | {total} | {counts['async def']} | " + " | ".join(str(counts[level]) for level in LEVELS) + f" | {stop} |")
 
 
 if __name__ == "__main__":
