@@ -629,14 +629,22 @@ class RequestStateTransform(Transform):
 
         factory = factory_call.func.visit(ToRequestApp())
         local = twin.param
+        docstring = (
+            f"The request's async {resource.attribute} session, closed after the response."
+            if self._retired(resource.getter) else
+            f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."
+        )
+        opening = [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], cst.Call(session, [cst.Arg(factory)]))])]
+        return self._async_twin(getter, twin, docstring, opening, async_type, request, iterator)
+
+    def _async_twin(self, getter: cst.FunctionDef, twin, docstring: str, opening: list[cst.BaseStatement], async_type, request, iterator) -> list[cst.BaseStatement]:
+        """``async def <dependency>(request)``: ``opening``, then the resource yielded and closed
+        (awaited) after the response; and its ``Annotated`` alias."""
+        local = twin.param
         close = cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(local), cst.Name("close")))))])
         body = [
-            _docstring(
-                f"The request's async {resource.attribute} session, closed after the response."
-                if self._retired(resource.getter) else
-                f"The request's async {resource.attribute} session, on the database of the one {getter.name.value} opens, closed after the response."
-            ),
-            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], cst.Call(session, [cst.Arg(factory)]))]),
+            _docstring(docstring),
+            *opening,
             cst.Try(
                 cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
                 finalbody=cst.Finally(cst.IndentedBlock([close])),
@@ -686,29 +694,12 @@ class RequestStateTransform(Transform):
         statements = [s.visit(Rename()) for s in opening]
         # names the copies refer to (``sqlite3.Row``) keep their imports, should the getter go
         self.run.reused |= {n.value for st in statements for n in m.findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
-        close = cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(local), cst.Name("close")))))])
-        body = [
-            _docstring(
-                f"The request's async {resource.attribute} connection, closed after the response."
-                if self._retired(resource.getter) else
-                f"The request's async {resource.attribute} connection, on the database {getter.name.value} opens, closed after the response."
-            ),
-            *statements,
-            cst.Try(
-                cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
-                finalbody=cst.Finally(cst.IndentedBlock([close])),
-            ),
-        ]
-        returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(async_type))]))
-        function = cst.FunctionDef(
-            cst.Name(twin.dependency), cst.Parameters([cst.Param(cst.Name("request"), cst.Annotation(request))]),
-            cst.IndentedBlock(body), returns=returns, asynchronous=cst.Asynchronous(), leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        docstring = (
+            f"The request's async {resource.attribute} connection, closed after the response."
+            if self._retired(resource.getter) else
+            f"The request's async {resource.attribute} connection, on the database {getter.name.value} opens, closed after the response."
         )
-        alias = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(twin.alias))], self._annotated(getter, async_type, cst.Name(twin.dependency)))],
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
-        )
-        return [function, alias]
+        return self._async_twin(getter, twin, docstring, statements, async_type, request, iterator)
 
     def _annotated(self, anchor: cst.CSTNode, type_: cst.BaseExpression | None, dependency: cst.BaseExpression) -> cst.Subscript:
         annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
