@@ -23,6 +23,7 @@ from libcst.metadata import ParentNodeProvider
 from codemod.async_facts import SLEEP, streamed_generators
 from codemod.async_plan import SQLALCHEMY
 from codemod.transform import Example, Transform
+from transforms._awaits import bare_await
 
 # AsyncSession's methods that are coroutines (the others, add/add_all/expunge..., are not)
 SESSION_IO = frozenset({
@@ -386,22 +387,22 @@ class AsyncRoutesTransform(Transform):
     # -- statements: an await that stands alone needs no parentheses ----------------------------
     # (an earlier transform may have made the node another kind: it is left as it is)
     def leave_Assign(self, original_node: cst.Assign, updated_node):
-        return _bare_value(updated_node, cst.Assign)
+        return bare_await(updated_node, cst.Assign)
 
     def leave_Return(self, original_node: cst.Return, updated_node):
-        return _bare_value(updated_node, cst.Return)
+        return bare_await(updated_node, cst.Return)
 
     def leave_Expr(self, original_node: cst.Expr, updated_node):
-        return _bare_value(updated_node, cst.Expr)
+        return bare_await(updated_node, cst.Expr)
 
     def leave_Arg(self, original_node: cst.Arg, updated_node):
-        return _bare_value(updated_node, cst.Arg)
+        return bare_await(updated_node, cst.Arg)
 
     def leave_Element(self, original_node: cst.Element, updated_node):
-        return _bare_value(updated_node, cst.Element)
+        return bare_await(updated_node, cst.Element)
 
     def leave_DictElement(self, original_node: cst.DictElement, updated_node):
-        return _bare_value(updated_node, cst.DictElement)
+        return bare_await(updated_node, cst.DictElement)
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node):
         if isinstance(updated_node, cst.SimpleStatementLine):
@@ -505,11 +506,3 @@ class AsyncRoutesTransform(Transform):
         mixin = self.import_reference(original_node, "sqlalchemy.ext.asyncio", "AsyncAttrs", replaces=False)
         first = cst.Arg(mixin, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         return updated_node.with_changes(bases=[first, *updated_node.bases])
-
-
-def _bare_value(node, kind: type):
-    """``(await x)`` -> ``await x`` where it stands as a whole value."""
-    value = getattr(node, "value", None) if isinstance(node, kind) else None
-    if isinstance(value, cst.Await) and value.lpar:
-        return node.with_changes(value=value.with_changes(lpar=[], rpar=[]))
-    return node

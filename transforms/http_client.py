@@ -18,6 +18,7 @@ import libcst as cst
 from codemod.findings import Code
 from codemod.http_io import RUNTIME, Analysis, ModuleFacts, analyse, module_facts
 from codemod.transform import Example, Transform
+from transforms._awaits import functions_in
 
 # what each use of a response reads through the runtime (they keep requests' behaviour)
 READERS = {"text": "read_text", "content": "read_body", "json": "read_json"}
@@ -132,7 +133,7 @@ class HttpClientTransform(Transform):
             return
         names = self.qualified_names
         facts = module_facts(node, names)
-        functions = [n for n in _functions(node)]
+        functions = [n for n in functions_in(node)]
         analyses = {f: analyse(f, names, facts) for f in functions}
         by_name = {name: f for f in functions for name in names(f.name)}
         asynchronous = {f for f in functions if f.asynchronous is not None or names(f.name) & self.run.project.async_functions}
@@ -331,14 +332,6 @@ def _imports_requests(statement: cst.CSTNode) -> bool:
                 return True
     return False
 
-
-def _functions(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.FunctionDef):
-            yield node
-        stack.extend(node.children)
 
 
 def _has_work(analysis: Analysis) -> bool:

@@ -21,6 +21,7 @@ import libcst as cst
 from codemod.async_plan import SQLITE3
 from codemod.sqlite_io import analyse
 from codemod.transform import Example, Transform
+from transforms._awaits import bare_await, functions_in
 
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
 
@@ -133,7 +134,7 @@ class SqliteClientTransform(Transform):
         if not getters:
             return
         names = self.qualified_names
-        for function in _functions(node):
+        for function in functions_in(node):
             if not names(function.name) & project.async_functions:
                 continue
             analysis = analyse(function, names, getters)
@@ -149,39 +150,22 @@ class SqliteClientTransform(Transform):
 
     # an await that is a whole value needs no parentheses
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        return _bare(updated_node, cst.Assign, "value")
+        return bare_await(updated_node, cst.Assign, "value")
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
-        return _bare(updated_node, cst.AnnAssign, "value")
+        return bare_await(updated_node, cst.AnnAssign, "value")
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
-        return _bare(updated_node, cst.Return, "value")
+        return bare_await(updated_node, cst.Return, "value")
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
-        return _bare(updated_node, cst.Expr, "value")
+        return bare_await(updated_node, cst.Expr, "value")
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return _bare(updated_node, cst.Arg, "value")
+        return bare_await(updated_node, cst.Arg, "value")
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
-        return _bare(updated_node, cst.For, "iter")
+        return bare_await(updated_node, cst.For, "iter")
 
     def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:
-        return _bare(updated_node, cst.CompFor, "iter")
-
-
-def _bare(node, kind: type, attribute: str):
-    """``(await x)`` -> ``await x`` where it stands as the node's whole ``attribute``."""
-    value = getattr(node, attribute, None) if isinstance(node, kind) else None
-    if isinstance(value, cst.Await) and value.lpar:
-        return node.with_changes(**{attribute: value.with_changes(lpar=[], rpar=[])})
-    return node
-
-
-def _functions(module: cst.Module):
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.FunctionDef):
-            yield node
-        stack.extend(node.children)
+        return bare_await(updated_node, cst.CompFor, "iter")
