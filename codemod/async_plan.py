@@ -1,17 +1,20 @@
 """Which functions become ``async def``: the whole-program colouring of issue 11.
 
 A route pays off only when nothing on its path blocks the event loop (../shared/MEASURED.md). The
-plan starts from every native view, the guards that become dependencies and the helpers that use
-the request's database session, and takes out, until nothing changes, each function that cannot
-be async:
+plan starts from what a route reaches that has something to await: the helpers that use the
+request's database session, the guards that read it, a ``requests`` call the shared aiohttp client
+can make (codemod/http_io.py), ``time.sleep``, and every caller of those (with an async session,
+every native view too). It takes out, until nothing changes, each function that cannot be async:
 
-- a view or helper that makes a blocking call with no async twin here (``requests.post``,
-  ``sqlite3``...), opens the sync session itself (``get_db()`` kept), or calls a project function
-  that does, however deep;
+- a view or helper that makes a blocking call with no async form here (codemod/blocking.py's
+  table: ``urllib``, a ``requests`` call with ``files=``, a file read...), opens the sync session
+  itself (``get_db()`` kept), or calls a project function that does, however deep;
 - a helper some caller of which stays sync, or that is called where no ``await`` can go: module
-  code, a method, a nested function, a callback, a file the facts pass did not read, or a test
-  that swaps it by name (``monkeypatch.setattr(llm, "complete", ...)`` would give a sync function
-  to an ``await``);
+  code, a method, a nested function (a streamed body's generator excepted: it becomes an async
+  generator of its async view), a callback, a file the facts pass did not read, or a string
+  naming it outside the tests (a swap in a test gets an async stand-in, transforms/test_doubles.py);
+- a generator consumed other than by a ``for`` (``list(gen())``: an async generator needs
+  ``async for``), or a function that returns one on some paths and a value on others;
 - a function that reads an ORM object's relationship where the plan cannot tell the model (an
   async session cannot load it on attribute access). Where it can, the read becomes
   ``await obj.awaitable_attrs.rel`` (the declarative base gets ``AsyncAttrs``), and a call of a
