@@ -8,7 +8,14 @@ for the whole program, which functions become async; this transform writes it:
 - each call of the request's session that does I/O is awaited (``await db.scalar(...)``,
   ``(await db.scalars(...)).all()``, ``await db.commit()``); ``db.add(...)`` is not I/O;
 - each call of a function that became async is awaited, across modules;
-- ``time.sleep(s)`` becomes ``await asyncio.sleep(s)``;
+- ``time.sleep(s)`` becomes ``await asyncio.sleep(s)`` (by the module's name: a test swapping
+  ``mod.time.sleep`` can swap ``mod.asyncio.sleep``);
+- a generator the plan makes async becomes an async generator: called without ``await``, iterated
+  with ``async for`` (also where a local holds it, or the awaited result of a function returning
+  one), ``yield from`` written as a loop, ``-> Iterator[T]`` as ``-> AsyncIterator[T]``;
+- a streamed body's generator defined in an async view becomes an async generator; where it used
+  the request's session (Flask's ``stream_with_context`` kept ``g`` for it) it opens the async one
+  of its own with the view's dependency, and the view takes the request for that;
 - a relationship read the plan can tie to a model becomes ``await obj.awaitable_attrs.rel``, and
   a model method that reads one is preceded by that await (it loads it); the declarative base
   gets SQLAlchemy's ``AsyncAttrs``.
