@@ -197,6 +197,7 @@ class RequestStateTransform(Transform):
         super().__init__(context, run)
         self.plan = run.project.state
         self.async_plan = run.project.async_plan
+        self._retirements: dict[str, bool] = {}  # getter -> whether it goes (asked per call site)
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
@@ -424,6 +425,11 @@ class RequestStateTransform(Transform):
         return updated_node
 
     def _retired(self, getter: str) -> bool:
+        if getter not in self._retirements:
+            self._retirements[getter] = self._retires(getter)
+        return self._retirements[getter]
+
+    def _retires(self, getter: str) -> bool:
         """Whether the sync getter and its teardown go, with the teardown's registration: the
         async twin serves every user, and no code is left that calls the getter (every caller's
         call became the async session: a view or helper the plan made async, a streamed
