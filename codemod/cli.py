@@ -218,9 +218,14 @@ def _summary(results: list[FileResult], requirements: dict[Path, bytes], written
     table.add_row("error handlers FastAPI's", str(sum(bool(h["fastapi"]) for h in handlers)))
     table.add_row("error handlers Flask's", str(sum(not h["fastapi"] for h in handlers)))
     table.add_row("Flask uses left", str(sum(r.flask_uses for r in results if r.status != "failed")))
+    blockers = [b for r in results for b in r.flask_blockers]
+    if any(b"NativeApp(" in (r.new or b"") for r in results) and not blockers:
+        table.add_row("Flask left the project", "yes")
     for code, count in by_code(findings).items():
         table.add_row(f"finding {code}", str(count))
     err.print(table)
+    if blockers:  # what keeps the Flask app, the bridge and the dependency on Flask (leave_flask)
+        err.print(f"Flask stays for {len(blockers)} use(s), first: {_display(blockers[0])}", soft_wrap=True)
 
 
 def _exit_code(results: list[FileResult], requirements: dict[Path, bytes], check: bool) -> int:

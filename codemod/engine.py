@@ -54,6 +54,8 @@ class FileResult:
     code: CodeFacts | None = None  # what the converted code's functions use (codemod/levels.py)
     # the error handlers the file defines: FastAPI's now, or Flask's and why (error_handlers.py)
     error_handlers: list[dict[str, object]] = field(default_factory=list)
+    # what keeps Flask in the converted project, in this file (transforms/leave_flask.py)
+    flask_blockers: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -333,7 +335,55 @@ def convert_paths(
         if result.code is not None:
             code.merge(result.code)
     assign_levels([route for r in results for route in r.routes], code, project.sync_reasons)
+    leave_flask(results, project, options)
     return results
+
+
+# Words of a file that may still use Flask, or the bridge (what leave_flask reads)
+_FLASK_WORDS = (b"flask", b"Flask", b"werkzeug", b"bridge_of")
+
+
+def leave_flask(results: list[FileResult], project: Project, options: Options) -> list[str]:
+    """The last step (transforms/leave_flask.py): where the converted project's only Flask left
+    is its app's plumbing, rewrite every file that has some into Flask-free code, in place in
+    ``results``. Returns what keeps Flask (``path:line: what``), empty where Flask left or no
+    bridge was there to leave; on any blocker, nothing changes."""
+    from transforms.leave_flask import LeaveFlaskTransform  # transforms import the engine's modules
+
+    texts, every = {}, []
+    for result in results:
+        if result.status == "failed":
+            return [f"{result.path}: not converted ({result.findings[0].message if result.findings else 'failed'})"]
+        text = result.new if result.new is not None else Path(result.path).read_bytes()
+        every.append(text)
+        if any(word in text for word in _FLASK_WORDS):
+            texts[result.path] = text
+    if not any(b"FlaskBridge(" in text for text in texts.values()):
+        return []
+    private = {name for text in texts.values() for name in re.findall(rb"^(?:async )?def (_\w+)\(", text, re.MULTILINE)}
+    unused = frozenset(
+        name.decode() for name in private if sum(len(re.findall(rb"\b" + name + rb"\b", text)) for text in every) == 1
+    )
+    transform = type(LeaveFlaskTransform.__name__, (LeaveFlaskTransform,), {"unused": unused})
+    blockers: list[str] = []
+    rewritten: dict[str, tuple[bytes, FileRun]] = {}
+    for path, text in texts.items():
+        module, run = transform_module(cst.parse_module(text), Path(path), project, [transform], options)
+        blockers += run.flask_blockers
+        rewritten[path] = (module.bytes, run)
+    if blockers:
+        for result in results:
+            result.flask_blockers = [b for b in blockers if b.startswith(f"{result.path}:")]
+        return blockers
+    for result in results:
+        if result.path not in rewritten:
+            continue
+        new, run = rewritten[result.path]
+        old = result.old if result.old is not None else Path(result.path).read_bytes()
+        result.flask_uses = 0
+        result.findings += locate(run.findings, new.decode("utf-8", "replace"), result.path)
+        result.status, result.old, result.new = ("unchanged", None, None) if new == old else ("changed", old, new)
+    return []
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -344,10 +394,18 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
     now imports: its root's requirements.txt (the line added once), else the dependencies of
     its pyproject.toml's [project] table, else a new requirements-fastapi.txt."""
     changed = [Path(r.path).resolve() for r in results if r.status == "changed"]
+    texts = [r.new if r.new is not None else _read(r.path) for r in results if r.status != "failed"]
+    extras = set()
     # async routes' sessions need SQLAlchemy's asyncio extension and the async drivers, their
     # sqlite3 connections aiosqlite (the db extra)
-    extra = any(module in (r.new or b"") for r in results for module in (b"flask2fastapi_runtime.async_db", b"flask2fastapi_runtime.async_sqlite"))
-    requirement = RUNTIME_REQUIREMENT.replace("runtime>=", "runtime[db]>=") if extra else RUNTIME_REQUIREMENT
+    if any(module in text for text in texts for module in (b"flask2fastapi_runtime.async_db", b"flask2fastapi_runtime.async_sqlite")):
+        extras.add("db")
+    # the bridge needs Flask (the flask extra); once Flask left (leave_flask), no line names it
+    bridged = any(b"FlaskBridge" in text for text in texts)
+    if bridged:
+        extras.add("flask")
+    left = not bridged and any(b"NativeApp(" in (r.new or b"") for r in results)
+    requirement = RUNTIME_REQUIREMENT.replace("runtime>=", f"runtime[{','.join(sorted(extras))}]>=") if extras else RUNTIME_REQUIREMENT
     files: dict[Path, bytes] = {}
     for root in roots:
         folder = root if root.is_dir() else root.parent
@@ -355,20 +413,39 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
             continue
         requirements, pyproject = folder / "requirements.txt", folder / "pyproject.toml"
         if requirements.is_file():
-            text = requirements.read_bytes()
+            text = original = requirements.read_bytes()
+            if left:
+                text = _FLASK_REQUIREMENT_LINE.sub(b"", text)
             if b"flask2fastapi-runtime" not in text:
                 ending = b"" if not text or text.endswith(b"\n") else b"\n"
-                files[requirements] = text + ending + requirement.encode() + b"\n"
+                text = text + ending + requirement.encode() + b"\n"
+            if text != original:
+                files[requirements] = text
             continue
         if pyproject.is_file():
             text = pyproject.read_text(encoding="utf-8")
             added = text if "flask2fastapi-runtime" in text else _with_dependency(text, requirement)
+            if added is not None and left:
+                added = _FLASK_DEPENDENCY.sub("", added)
             if added is not None:
                 if added != text:
                     files[pyproject] = added.encode("utf-8")
                 continue
         files[folder / "requirements-fastapi.txt"] = requirement.encode() + b"\n"
     return files
+
+
+# what only the Flask app needed: its requirement goes with it (leave_flask)
+_FLASK_NAMES = rb"(?:flask|flask[-_]cors|werkzeug)"
+_FLASK_REQUIREMENT_LINE = re.compile(rb"(?im)^[ \t]*" + _FLASK_NAMES + rb"[ \t]*(?:[<>=!~;\[#].*)?(?:\r?\n|\Z)")
+_FLASK_DEPENDENCY = re.compile(r'(?im)^[ \t]*"' + _FLASK_NAMES.decode() + r'(?:[<>=!~;\[ ][^"]*)?",?[ \t]*\n')
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
 
 
 def _with_dependency(text: str, requirement: str = RUNTIME_REQUIREMENT) -> str | None:

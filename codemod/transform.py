@@ -112,6 +112,8 @@ class FileRun:
     # imports the converted code needs, (module, name, asname): given to AddImportsVisitor once
     # the traversal is over (see needed_imports)
     support_imports: set[tuple[str, str, str | None]] = field(default_factory=set)
+    # what keeps Flask in the converted project ("path:line: what"; transforms/leave_flask.py)
+    flask_blockers: list[str] = field(default_factory=list)
 
     def needed_imports(self) -> list[tuple[str, str, str | None]]:
         """The imports to add, each once. A name needed both under its own name and under an
