@@ -93,6 +93,7 @@ class LeaveFlaskTransform(Transform):
         self.deferred: set[cst.CSTNode] = set()  # names of calls decided where the call is left
         self.renamed: set[cst.CSTNode] = set()  # the bridge variable's uses, in a factory
         self.dead: list[list[str]] = []  # the blockers of each unused function being left
+        self.removed: set[int] = set()  # ids of the statements that go, removed by their block
 
     # -- what there is ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -130,7 +131,7 @@ class LeaveFlaskTransform(Transform):
             if self.dead.pop():  # it used Flask, and nothing calls it
                 for name in m.findall(original_node, m.Name()):
                     self.consume(name)  # so that the imports only it used go too
-                return cst.RemovalSentinel.REMOVE
+                return self._removed(updated_node)
         return updated_node
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -272,7 +273,7 @@ class LeaveFlaskTransform(Transform):
                 self._handle(small.value.func)
                 if self.bridges[key][2]:  # module level: other modules may name it
                     return updated_node.with_changes(body=[small.with_changes(value=cst.Name(self.bridges[key][0]))])
-                return cst.RemovalSentinel.REMOVE
+                return self._removed(updated_node)
             if self.names(small.value.func, BLUEPRINT):
                 return self._blueprint(small, target, updated_node)
         if m.matches(small, m.Expr(m.Call(m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))))):
@@ -280,7 +281,7 @@ class LeaveFlaskTransform(Transform):
             if self._is_app(owner) or self._bridge_key(owner) is not None:
                 for arg in small.value.args:  # the blueprint's module attribute (auth.bp)
                     self.handled.update(n for n in m.findall(arg, m.Name()))
-                return cst.RemovalSentinel.REMOVE
+                return self._removed(updated_node)
         return updated_node
 
     def _blueprint(self, assign: cst.Assign, target: cst.Name, updated: cst.SimpleStatementLine):
@@ -290,7 +291,34 @@ class LeaveFlaskTransform(Transform):
             self._block(assign, f"the blueprint {target.value}, still used here")
             return updated
         self._handle(assign.value.func)
-        return cst.RemovalSentinel.REMOVE
+        return self._removed(updated)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(body=self._without_removed(updated_node.body))
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.BaseSuite:
+        body = self._without_removed(updated_node.body)
+        return updated_node.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+
+    def _removed(self, statement: cst.BaseStatement) -> cst.BaseStatement:
+        self.removed.add(id(statement))
+        return statement
+
+    def _without_removed(self, body) -> list[cst.BaseStatement]:
+        """The block without its removed statements; the blank lines and comments above a removed
+        one stay, above the next statement (the blank lines after the imports, say)."""
+        kept: list[cst.BaseStatement] = []
+        carried: list[cst.EmptyLine] | None = None
+        for statement in body:
+            if id(statement) in self.removed:
+                carried = carried if carried is not None else list(statement.leading_lines)
+                continue
+            if carried is not None:
+                if len(carried) > len(statement.leading_lines):
+                    statement = statement.with_changes(leading_lines=carried)
+                carried = None
+            kept.append(statement)
+        return kept
 
     # -- helpers ----------------------------------------------------------------------------
     def _statement_value(self, call: cst.Call) -> bool:

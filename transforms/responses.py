@@ -21,7 +21,11 @@ a returned Starlette response into Flask's. So, only in native views:
 - a JSON return with another status -> ``JSONResponse(x, status_code=400)`` where x is data
   JSONResponse encodes to the same JSON (``_values.is_native``) and the project leaves Flask's
   JSON provider as it is (``Project.own_json``), else the tuple stays, without its ``jsonify``;
-- ``return "", 204`` -> ``return Response(status_code=204)``.
+- ``return "", 204`` -> ``return Response(status_code=204)``;
+- ``return jsonify(x)`` (or ``jsonify(x), 404``) of a value the code does not show to be a dict
+  or a list -> ``return FlaskJSONResponse(x)``: the runtime's JSONResponse writes what jsonify
+  wrote for any value (a str too, which a bare ``return x`` would serve as HTML), where the
+  project leaves Flask's JSON provider as it is.
 
 Anything else a view returns (a str, which Flask serves as HTML, a template, a value of a type
 the code does not show) stays as it is: the route is then not yet idiomatic, which the report
@@ -64,7 +68,9 @@ class Reply:
 
 @dataclass
 class Rewrite:
-    to: str  # "body" | "tuple" (without jsonify) | "json" (JSONResponse) | "empty" (Response(204)) | "flask_json" (a helper's FlaskJSONResponse)
+    # "body" | "tuple" (without jsonify) | "json" (JSONResponse) | "empty" (Response(204)) | "flask_json" (a
+    # helper's FlaskJSONResponse) | "flask_json_any" (jsonify(x) of any x: FlaskJSONResponse(x))
+    to: str
     reply: Reply
     header_lines: bool = False  # "body": the headers go to the injected response first
 
@@ -322,6 +328,8 @@ class ResponsesTransform(Transform):
                 return Reply("json", code, headers, jsonify, native)
             if code == 204 and is_str_literal(body) and body.evaluated_value == "":  # type: ignore[union-attr]
                 return Reply("empty", code, headers, None, False)
+            if jsonify is not None and data is None and _one_value(jsonify) and headers is None and not self.run.project.own_json:
+                return Reply("any_json", code, None, jsonify, False)
         own = has_own_status(value, self.qualified_names, self.run.project.responders)
         return Reply("own" if own else "plain", code, headers, None, False)
 
@@ -331,6 +339,8 @@ class ResponsesTransform(Transform):
         headers_ok = reply.headers is None or literal_headers(self, reply.headers, parameters)
         if reply.kind == "empty":
             return Rewrite("empty", reply) if headers_ok else None
+        if reply.kind == "any_json":
+            return Rewrite("flask_json_any", reply)
         if reply.kind != "json":
             return None
         unwrap = Rewrite("tuple", reply) if reply.jsonify is not None else None
@@ -375,6 +385,12 @@ class ResponsesTransform(Transform):
                 return updated_node  # another transform rewrote the call
             self.consume(reply.jsonify)
             body = _unwrapped(body)
+        if rewrite.to == "flask_json_any":
+            made = self.import_reference(original_node, RUNTIME, "FlaskJSONResponse", replaces=False)
+            args = [cst.Arg(body)]
+            if reply.status is not None:
+                args = [args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), kwarg("status_code", cst.Integer(str(reply.status)))]
+            return updated_node.with_changes(value=cst.Call(made, args))
         if rewrite.to == "flask_json":
             assert parts is not None
             made = self.import_reference(original_node, RUNTIME, "FlaskJSONResponse", replaces=False)
@@ -448,6 +464,11 @@ def _jsonify_data(t: Transform, call: cst.Call) -> list[cst.BaseExpression] | No
     if len(positional) == 1 and not is_container(t, positional[0]):
         return None
     return positional or keywords
+
+
+def _one_value(call: cst.Call) -> bool:
+    """``jsonify(x)``: one positional argument, nothing else."""
+    return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
 
 
 def _unwrapped(call: cst.Call) -> cst.BaseExpression:
