@@ -46,6 +46,7 @@ from codemod.blocking import BlockingCalls
 from codemod.findings import ENGINE_CODES, by_code, catalogue
 from codemod.transform import Options
 from codemod.vendor import VENDORED, vendor
+from transforms.leave_flask import LeaveFlaskTransform
 from transforms import BY_NAME, ORDER
 
 EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
@@ -80,7 +81,9 @@ def convert(
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff of every change; write nothing."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when any file would change."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Only these transforms or finding codes (comma-separated)."),
-    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these transforms or finding codes (comma-separated)."),
+    ignore: Optional[List[str]] = typer.Option(
+        None, "--ignore", help="Skip these transforms or finding codes (comma-separated); leave_flask keeps the Flask app and the bridge."
+    ),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores; one file runs inline)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: every file's status and every finding."),
     vendor_runtime: bool = typer.Option(
@@ -100,15 +103,20 @@ def convert(
             raise _fail(f"{path}: no such file or folder")
     codes = catalogue(ORDER)
     selected, ignored = _split(select), _split(ignore)
+    names = [*BY_NAME, LeaveFlaskTransform.NAME]
     for item in (*selected, *ignored):
-        if item not in BY_NAME and item not in codes:
-            raise _fail(f"{item!r} is neither a transform ({', '.join(BY_NAME)}) nor a finding code (see `flask2fastapi list`)")
+        if item not in names and item not in codes:
+            raise _fail(f"{item!r} is neither a transform ({', '.join(names)}) nor a finding code (see `flask2fastapi list`)")
     chosen = [t for t in ORDER if t.NAME in selected] or list(ORDER)
     chosen = [t for t in chosen if t.NAME not in ignored]
+    # the last step runs after all the others, so only in a whole run (or where it is selected)
+    some = any(item in BY_NAME for item in selected)
+    leave = (not some or LeaveFlaskTransform.NAME in selected) and LeaveFlaskTransform.NAME not in ignored
     options = Options(
         ignore_codes=frozenset(c for c in ignored if c in codes),
         select_codes=frozenset(c for c in selected if c in codes),
         native_validation=native_validation,
+        leave_flask=leave,
     )
     writes = not (diff or check)
     if out_dir is not None:

@@ -335,7 +335,8 @@ def convert_paths(
         if result.code is not None:
             code.merge(result.code)
     assign_levels([route for r in results for route in r.routes], code, project.sync_reasons)
-    leave_flask(results, project, options)
+    if options.leave_flask:
+        leave_flask(results, project, options)
     return results
 
 

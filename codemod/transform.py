@@ -81,6 +81,8 @@ class Options:
     select_codes: frozenset[str] = frozenset()
     # FastAPI's own 422 for parameters that do not validate: FlaskBridge(app, flask_errors=False)
     native_validation: bool = False
+    # the last step: where no Flask use is left, the Flask app and the bridge go (leave_flask)
+    leave_flask: bool = True
 
     def reports(self, code: str) -> bool:
         if code in self.ignore_codes:

@@ -38,14 +38,15 @@ def x(n):  # n comes from the path
     # the view's comment
     return jsonify(n=n), 201  # created
 """
+# No Flask use is left in it, so the Flask app and the bridge go too (transforms/leave_flask.py);
+# the bridge's name stays, as other code of a project may name it.
 FASTAPI_APP = """\
 # the service's entry module
-from flask import Flask
-from flask2fastapi_runtime import FlaskBridge
+from flask2fastapi_runtime import NativeApp
 
 # the application
-app = Flask(__name__)  # created once
-api = FlaskBridge(app)
+app = NativeApp(__name__)  # created once
+api = app
 
 
 @api.post('/x/{n}', status_code=201)  # create an x
@@ -53,7 +54,9 @@ def x(n: int):  # n comes from the path
     # the view's comment
     return {"n": n}  # created
 """
-BRIDGE_LINE = "app = Flask(__name__)  # created once\napi = FlaskBridge(app)\n"
+BRIDGE_LINE = "app = NativeApp(__name__)  # created once\napi = app\n"
+# what a run that stops short of the last step gives (a file failed, or --select)
+BRIDGE_STAGE_LINE = "app = Flask(__name__)  # created once\napi = FlaskBridge(app)\n"
 RUN_DEBUG = FLASK_APP + "\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"
 # Flask() but no decorator at all: a broken route transform never runs on it.
 PLAIN_APP = "from flask import Flask\n\napp = Flask(__name__)\n"
@@ -141,7 +144,7 @@ def test_convert_exits_3_when_a_todo_marker_was_added(tmp_path):
     result = invoke("convert", target, "--jobs", "1")
     assert result.exit_code == 3, result.output
     text = target.read_text()
-    assert text.startswith("# the service's entry module\nfrom flask import Flask\nimport uvicorn\n")
+    assert text.startswith("# the service's entry module\nimport uvicorn\nfrom flask2fastapi_runtime import NativeApp\n")
     assert "    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() counterpart" in text
     assert text.endswith("if __name__ == '__main__':\n    # TODO[F2F151]: app.run(debug=...) has no uvicorn.run() "
                          "counterpart and was dropped: uvicorn has no debugger; run `uvicorn module:app --reload` "
@@ -227,11 +230,12 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
     assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,13 @@")
+    assert lines[2].startswith("@@ -1,11 +1,12 @@")
     body = [line.rstrip() for line in lines[3:]]
-    assert "+from flask2fastapi_runtime import FlaskBridge" in body
-    assert " app = Flask(__name__)  # created once" in body
-    assert "+api = FlaskBridge(app)" in body
+    assert "+from flask2fastapi_runtime import NativeApp" in body
+    assert "-app = Flask(__name__)  # created once" in body
+    assert "+app = NativeApp(__name__)  # created once" in body
+    assert "+api = app" in body
     assert "+@api.post('/x/{n}', status_code=201)  # create an x" in body
     assert '+    return {"n": n}  # created' in body
     assert "     # the view's comment" in body  # an unchanged context line
@@ -242,7 +246,7 @@ def test_diff_of_a_latin1_file_shows_its_text(tmp_path):
     result = invoke("convert", target, "--diff", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == LATIN1_SOURCE.encode("latin-1")
-    assert "+api = FlaskBridge(app)" in result.stdout.splitlines()
+    assert "+api = app" in result.stdout.splitlines()
     assert " # café ñandú" in result.stdout.splitlines(), result.stdout
 
 
@@ -306,7 +310,8 @@ def test_syntax_error_is_reported_and_the_file_left_byte_identical(mixed_run):
 def test_other_files_of_a_run_with_a_syntax_error_still_convert(mixed_run):
     files, _, _ = mixed_run
     text = files["app.py"].read_text()
-    assert BRIDGE_LINE in text and "@api.post('/x/{n}', status_code=201)" in text
+    # one file did not convert, so Flask stays: the last step needs the whole project
+    assert BRIDGE_STAGE_LINE in text and "@api.post('/x/{n}', status_code=201)" in text
     assert files["util.py"].read_text() == NOT_FLASK
 
 
@@ -366,7 +371,7 @@ def test_select_a_transform_runs_only_that_transform(tmp_path):
     result = invoke("convert", target, "--select", "app_blueprint", "--jobs", "1")
     assert result.exit_code == 0, result.output
     text = target.read_text()
-    assert BRIDGE_LINE in text
+    assert BRIDGE_STAGE_LINE in text  # leave_flask is a step of its own, not selected
     assert "@app.route('/x/<int:n>', methods=['POST'])  # create an x\ndef x(n):" in text
     assert "return jsonify(n=n), 201" in text
     assert "    app.run(debug=True)\n" in text
@@ -412,7 +417,7 @@ def test_latin1_encoding_and_comment_are_kept(tmp_path):
     assert "café".encode("utf-8") not in data
     text = data.decode("latin-1")
     assert text.splitlines()[0] == "# -*- coding: latin-1 -*-"
-    assert "api = FlaskBridge(app)" in text
+    assert "app = NativeApp(__name__)\napi = app" in text
 
 
 # -- parallelism ---------------------------------------------------------------------------
@@ -498,7 +503,7 @@ def test_installed_console_script_converts_a_file(tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     assert "app.py:" in done.stderr and "F2F151" in done.stderr
     text = target.read_text()
-    assert "from flask2fastapi_runtime import FlaskBridge\n" in text
+    assert "from flask2fastapi_runtime import NativeApp\n" in text
     assert "@api.post('/x/{n}'" in text  # the installed transforms: status_code= or not
     assert text.endswith("    uvicorn.run(api, port=5000)\n")
 
@@ -507,5 +512,5 @@ def test_native_validation_lets_fastapi_answer_with_its_422(tmp_path):
     default, native = write(tmp_path / "a" / "app.py", FLASK_APP), write(tmp_path / "b" / "app.py", FLASK_APP)
     assert invoke("convert", default, "--jobs", "1").exit_code == 0
     assert invoke("convert", native, "--jobs", "1", "--native-validation").exit_code == 0
-    assert "api = FlaskBridge(app)\n" in default.read_text()
-    assert "api = FlaskBridge(app, flask_errors=False)\n" in native.read_text()
+    assert "app = NativeApp(__name__)  # created once\napi = app\n" in default.read_text()
+    assert "app = NativeApp(__name__, flask_errors=False)  # created once\napi = app\n" in native.read_text()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from codemod.transform import Options
 from codemod.engine import convert_paths, convert_source, discover, write_atomic
 from codemod.findings import markers_in
 from codemod.project import Project, module_of
@@ -171,8 +172,8 @@ def _app_module(importer: str, *registrations: str) -> str:
     return f"from flask import Flask\n{importer}\n\napp = Flask(__name__)\n" + "".join(f"{r}\n" for r in registrations)
 
 
-def _convert(files: list[Path]) -> dict[str, object]:
-    results = convert_paths(files, ORDER)
+def _convert(files: list[Path], options: Options = Options()) -> dict[str, object]:
+    results = convert_paths(files, ORDER, options)
     assert [r.path for r in results] == [str(f) for f in files]
     return {Path(r.path).name: r for r in results}
 
@@ -191,7 +192,7 @@ def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout
         app = write(tmp_path / "main.py", _app_module("from orders import bp", "app.register_blueprint(bp, url_prefix='/api')"))
         files = [orders, app]
 
-    results = _convert(files)
+    results = _convert(files, Options(leave_flask=False))  # the bridge stage (the last step is below)
 
     router, main = results["orders.py"], results["main.py"]
     assert (router.status, router.findings) == ("changed", [])
@@ -205,6 +206,13 @@ def test_blueprint_registered_with_a_prefix_is_included_with_it(tmp_path, layout
     assert main_text.endswith("app = Flask(__name__)\napi = FlaskBridge(app)\n"
                               "app.register_blueprint(bp, url_prefix='/api')\napi.include_router(orders_router, prefix=\"/api\")\n")
     assert [(r["rule"], r["endpoint"], r["level"]) for r in router.routes] == [("/api/<int:oid>", "orders.get_order", "idiomatic")]
+
+    # no Flask use is left: the app, the blueprint and its registration go, the router's prefix stays
+    left = _convert(files)
+    assert "Blueprint" not in left["orders.py"].new.decode()
+    assert left["main.py"].new.decode().endswith(
+        "app = NativeApp(__name__)\napi = app\napi.include_router(orders_router, prefix=\"/api\")\n"
+    )
 
 
 def test_blueprint_registered_without_url_prefix_keeps_its_own(tmp_path):
@@ -254,15 +262,32 @@ def test_the_runtime_requirement_goes_where_the_project_keeps_its_requirements(t
     write(packaged / "pyproject.toml", '[project]\nname = "b"\ndependencies = [\n    "flask>=3",\n]\n\n[tool.x]\ndependencies = []\n')
     bare = write(tmp_path / "c" / "app.py", flask_app).parent
     roots = [listed, packaged, bare]
-    files = requirement_files(roots, convert_paths(discover(roots), ORDER))
-    assert files[listed / "requirements.txt"] == b"flask>=3\nflask2fastapi-runtime>=0.1,<0.2\n"
+    bridged = Options(leave_flask=False)
+    files = requirement_files(roots, convert_paths(discover(roots), ORDER, bridged))
+    assert files[listed / "requirements.txt"] == b"flask>=3\nflask2fastapi-runtime[flask]>=0.1,<0.2\n"
     assert files[packaged / "pyproject.toml"].decode() == (
-        '[project]\nname = "b"\ndependencies = [\n    "flask2fastapi-runtime>=0.1,<0.2",\n    "flask>=3",\n]\n\n[tool.x]\ndependencies = []\n'
+        '[project]\nname = "b"\ndependencies = [\n    "flask2fastapi-runtime[flask]>=0.1,<0.2",\n    "flask>=3",\n]\n\n[tool.x]\ndependencies = []\n'
     )
-    assert files[bare / "requirements-fastapi.txt"] == b"flask2fastapi-runtime>=0.1,<0.2\n"
+    assert files[bare / "requirements-fastapi.txt"] == b"flask2fastapi-runtime[flask]>=0.1,<0.2\n"
     for path, content in files.items():
         path.write_bytes(content)
-    assert requirement_files(roots, convert_paths(discover(roots), ORDER)) == {bare / "requirements-fastapi.txt": files[bare / "requirements-fastapi.txt"]}
+    again = requirement_files(roots, convert_paths(discover(roots), ORDER, bridged))
+    assert again == {bare / "requirements-fastapi.txt": files[bare / "requirements-fastapi.txt"]}
+
+
+def test_once_flask_left_the_requirements_name_it_no_more(tmp_path):
+    from codemod.engine import requirement_files
+
+    flask_app = "from flask import Flask\napp = Flask(__name__)\n"
+    listed = write(tmp_path / "a" / "app.py", flask_app).parent
+    write(listed / "requirements.txt", "Flask>=3  # the web framework\nflask-cors\nrequests==2.32\nwerkzeug\n")
+    packaged = write(tmp_path / "b" / "app.py", flask_app).parent
+    write(packaged / "pyproject.toml", '[project]\nname = "b"\ndependencies = [\n    "flask>=3",\n    "Flask-Cors",\n    "requests",\n]\n')
+    files = requirement_files([listed, packaged], convert_paths(discover([listed, packaged]), ORDER))
+    assert files[listed / "requirements.txt"] == b"requests==2.32\nflask2fastapi-runtime>=0.1,<0.2\n"
+    assert files[packaged / "pyproject.toml"].decode() == (
+        '[project]\nname = "b"\ndependencies = [\n    "flask2fastapi-runtime>=0.1,<0.2",\n    "requests",\n]\n'
+    )
 
 
 def test_a_copy_of_the_runtime_in_the_project_is_not_converted(tmp_path):

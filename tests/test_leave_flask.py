@@ -71,3 +71,11 @@ def test_a_flask_use_left_keeps_flask_and_the_report_names_it(tmp_path):
     requirements = (out / "requirements.txt").read_text()
     assert requirements.startswith("flask>=3.0\nFlask-Cors>=4.0\n")
     assert "flask2fastapi-runtime[flask]>=0.1,<0.2" in requirements
+
+
+def test_ignore_leave_flask_keeps_the_bridge(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["convert", str(PROJECT / "input"), "--out", str(out), "--ignore", "leave_flask"])
+    assert result.exit_code == 0, result.output
+    assert "api = FlaskBridge(app)" in (out / "notes" / "__init__.py").read_text()
+    assert "flask2fastapi-runtime[flask]" in (out / "requirements.txt").read_text()
