@@ -61,7 +61,7 @@ def test_the_state_became_dependencies(converted):
     db = (converted / "stateapp" / "db.py").read_text()
     assert "\ndef count_notes(owner, db):" in db
     assert 'db = async_sqlite(request.app.config["DATABASE"])' in db and "AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]" in db
-    assert "flask2fastapi-runtime[db]" in (converted / "requirements-fastapi.txt").read_text()
+    assert "flask2fastapi-runtime[db,flask]" in (converted / "requirements-fastapi.txt").read_text()
     assert 'getattr(request.state, "trace_id", None)' in notes and "request.state.path" in notes
     app = (converted / "stateapp" / "__init__.py").read_text()
     assert "api.add_middleware(RequestHooks, before=[trace], after=[stamp])" in app

@@ -78,7 +78,9 @@ def converted(tmp_path_factory):
 
 def test_the_pattern_is_fastapis(converted):
     app = (converted / "traceapp" / "__init__.py").read_text()
-    assert "api.add_middleware(RequestHooks, before=[start_trace], after=[finish_trace])" in app
+    # nothing of Flask is left in it, so the app is the runtime's NativeApp (leave_flask)
+    assert "app = NativeApp(__name__)" in app and "FlaskBridge" not in app
+    assert "app.add_middleware(RequestHooks, before=[start_trace], after=[finish_trace])" in app
     assert 'request.state.trace_id = incoming if' in app and "@app.before_request" not in app
     assert 'logger = logging.getLogger("traceapp")' in app and "    app.logger.setLevel(\"INFO\")" in app
     assert 'logger.info("%s %s -> %s [%s]"' in app
@@ -92,7 +94,7 @@ def test_the_pattern_is_fastapis(converted):
         'logger.warning("app error %s: %s", exc.code, exc.message)',
         "return FlaskJSONResponse(error_body(exc.code, exc.message, detail=exc.detail, request=request), status_code=exc.status_code)",
         'return FlaskJSONResponse(error_body("internal", "something broke", request=request), status_code=500)',
-        "bridge_of(app).add_exception_handler(StarletteHTTPException, handle_http_error)",
+        "app.add_exception_handler(StarletteHTTPException, handle_http_error)",
     ):
         assert fastapi in errors, fastapi
     # invalid(), whose every call a native view returns, answers with jsonify's bytes too
