@@ -79,3 +79,59 @@ def test_ignore_leave_flask_keeps_the_bridge(tmp_path):
     assert result.exit_code == 0, result.output
     assert "api = FlaskBridge(app)" in (out / "notes" / "__init__.py").read_text()
     assert "flask2fastapi-runtime[flask]" in (out / "requirements.txt").read_text()
+
+
+def run_without_flask(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python *args`` in ``root`` with Flask, werkzeug and Flask-CORS impossible to import."""
+    site = root.parent / "no_flask_site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(NO_FLASK)
+    env = {"PYTHONPATH": f"{site}:{root}", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_its_own_tests_pass_with_flask_impossible_to_import(converted):
+    done = run_without_flask(converted, "-m", "pytest", "-q", "-p", "no:cacheprovider", "notes/tests")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout
+    blocked = run_without_flask(converted, "-c", "import flask")
+    assert "is blocked" in blocked.stderr  # the guard does block
+
+
+REQUESTS = [
+    {"method": "POST", "path": "/notes", "json": {"title": "milk"}},
+    {"method": "POST", "path": "/notes", "json": {"title": ""}},
+    {"method": "POST", "path": "/notes", "json": ["not", "an", "object"]},
+    {"method": "POST", "path": "/notes", "data": "{not json", "headers": {"Content-Type": "application/json"}},
+    {"method": "POST", "path": "/notes", "data": "title=x", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+    {"method": "GET", "path": "/notes", "expect_headers": ["X-Total"]},
+    {"method": "GET", "path": "/notes/1"},
+    {"method": "GET", "path": "/notes/2"},
+    {"method": "GET", "path": "/notes/x"},
+    {"method": "DELETE", "path": "/notes/1", "expect_headers": ["Allow"]},
+    {"method": "GET", "path": "/nowhere"},
+    {"method": "GET", "path": "/notes", "headers": {"Origin": "https://app.example"},
+     "expect_headers": ["Access-Control-Allow-Origin", "Access-Control-Expose-Headers"]},
+    {"method": "GET", "path": "/notes", "headers": {"Origin": "https://evil.example"}, "expect_headers": ["Access-Control-Allow-Origin"]},
+]
+PREFLIGHT = {
+    "method": "OPTIONS", "path": "/notes", "headers": {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    "expect_headers": ["Access-Control-Allow-Origin", "Access-Control-Allow-Methods"],
+}
+
+
+def test_it_answers_as_the_original(converted):
+    from codemod.verify import compare
+
+    result = compare(PROJECT / "input", converted, "notes:create_app()", REQUESTS)
+    assert result.same, result
+
+
+def test_a_preflight_gets_the_same_status_and_cors_headers(converted):
+    # its body is Starlette's "OK", not Flask's empty OPTIONS answer (flask_cors_options' docstring)
+    from codemod.verify import answers_in
+
+    (original,) = answers_in(PROJECT / "input", "notes:create_app()", [PREFLIGHT])
+    (after,) = answers_in(converted, "notes:create_app()", [PREFLIGHT])
+    assert original["headers"]["Access-Control-Allow-Origin"] == "https://app.example"
+    assert (after["status"], after["headers"]) == (original["status"], original["headers"])

@@ -13,6 +13,9 @@
   keys, ASCII, a final newline, Flask's dates); ``status_name(code)`` (errors): werkzeug's name
   of a status, what ``error.name`` was.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
+- ``NativeApp``, ``NativeRoute`` (native), ``Config`` (config), ``flask_cors_options`` (cors): the
+  converted app once no Flask is left in it, with Flask's conventions, config loading and
+  Flask-CORS's options for Starlette's CORSMiddleware; importing them needs no Flask.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
   ``config`` on a bridge) where Flask code read ``current_app.config``; ``app_settings``,
@@ -31,11 +34,15 @@
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
 """
 
-from .bridge import FlaskBridge, bridge_of
+from typing import Any
+
+from .config import Config
+from .cors import flask_cors_options
 from .doubles import awaitable, requests_double
-from .errors import status_name
+from .http_errors import status_name
 from .json_body import FlaskJson
 from .json_response import FlaskJSONResponse
+from .native import NativeApp, NativeRoute
 from .params import OrDefault
 from .passwords import check_password_hash, generate_password_hash
 from .hooks import RequestHooks, ResponseHead
@@ -43,14 +50,31 @@ from .http import (
     BodyReadTimeout, HTTPStatusError, HttpClientOptions, InvalidJSON, http_client, http_params, http_timeout, iter_lines,
     raise_for_status, read_body, read_json, read_text, with_http_client,
 )
-from .routing import FlaskRoute
 from .settings import Settings, app_settings, settings_of
-from .testing import BridgedClient, as_wsgi
+
+# What needs Flask (the flask extra): imported when first named, so that an app with no Flask
+# left imports this package without it.
+_FLASK_SIDE = {
+    "FlaskBridge": "bridge", "bridge_of": "bridge", "FlaskRoute": "routing", "BridgedClient": "testing", "as_wsgi": "testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _FLASK_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 __all__ = [
-    "BodyReadTimeout", "BridgedClient", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute", "HttpClientOptions",
-    "InvalidJSON", "OrDefault", "awaitable", "requests_double", "RequestHooks", "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of",
-    "check_password_hash", "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
+    "BodyReadTimeout", "BridgedClient", "Config", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
+    "HttpClientOptions", "InvalidJSON", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks",
+    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "flask_cors_options",
+    "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
     "read_json", "read_text", "settings_of", "status_name", "with_http_client",
 ]

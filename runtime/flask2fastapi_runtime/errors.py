@@ -67,9 +67,7 @@ def werkzeug_error(error: HTTPException) -> werkzeug.HTTPException:
     return converted
 
 
-def status_name(status_code: int) -> str:
-    """werkzeug's name of a status: what ``error.name`` of Flask's error for it was."""
-    return HTTP_STATUS_CODES.get(status_code, "Unknown Error")
+from .http_errors import status_name  # noqa: E402,F401  (werkzeug's names, without werkzeug)
 
 
 def _phrase(code: int) -> str | None:

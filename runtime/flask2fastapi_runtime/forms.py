@@ -37,10 +37,8 @@ import weakref
 from collections.abc import Iterable, ItemsView, ValuesView
 from typing import Any, NamedTuple, Union, get_args, get_origin
 
-import flask
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.exceptions import HTTPException
-from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
 try:
     from types import UnionType
@@ -100,6 +98,8 @@ def form_data(flask_app: flask.Flask, environ: dict[str, Any], fields: Fields) -
     """The form of the request ``environ`` as the Flask app's request class parses it (module
     doc); a limit it exceeds raises its status as Starlette's HTTPException, which the bridge
     has Flask answer (``errors``)."""
+    from werkzeug.exceptions import HTTPException as WerkzeugHTTPException  # the bridge's: it has Flask
+
     body = environ["wsgi.input"].getvalue()  # the bridge's BytesIO (wsgi.environ_for)
     flask_request = limited(flask_app.request_class)({**environ, "wsgi.input": io.BytesIO(body)})
     setattr(flask_request, CONFIG, flask_app.config)
@@ -132,6 +132,8 @@ def limited(request_class: type) -> type:
     """``request_class`` with Flask's limit properties reading the config set on the request,
     as they read ``current_app.config`` inside the app context (which the form is read
     outside of: pushing one would run the app's teardown_appcontext functions)."""
+    import flask  # the bridge's: it has Flask
+
     found = _LIMITED.get(request_class)
     if found is None:
         own = {}

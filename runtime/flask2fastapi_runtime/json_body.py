@@ -33,7 +33,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Union
 
-from flask import request
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
@@ -68,8 +67,14 @@ class FlaskJson:
     def read(self, model: type[BaseModel], flask_request: Any = None) -> BaseModel | None:
         """The model of the body, None when not an object: read by Flask's request of the
         request context, or by ``flask_request`` (``fastpath``, which has no context)."""
-        reader = request if flask_request is None else flask_request
-        value = reader.get_json(force=self.force, silent=self.silent)
+        if flask_request is None:
+            from flask import request as flask_request  # the bridge's: only it has Flask
+
+        return self.model_of(flask_request.get_json(force=self.force, silent=self.silent), model)
+
+    def model_of(self, value: Any, model: type[BaseModel]) -> BaseModel | None:
+        """The model of what ``get_json`` gave (``or {}`` with ``or_empty``), None when that is no
+        object (``native`` reads the body itself, without Flask)."""
         if self.or_empty:
             value = value or {}
         if not isinstance(value, dict):

@@ -46,6 +46,9 @@ def settings_of(app: Any) -> Mapping[str, Any]:
     flask_app = getattr(app, "flask_app", None)  # a FlaskBridge (no import: this works without Flask)
     if flask_app is not None:
         return flask_app.config
+    config = getattr(app, "config", None)  # a NativeApp's
+    if isinstance(config, Mapping):
+        return config
     raise LookupError(f"{type(app).__name__} has no settings: set app.state.settings to a mapping")
 
 

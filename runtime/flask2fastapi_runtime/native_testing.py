@@ -1,0 +1,249 @@
+"""``app.test_client()`` of a ``NativeApp``: the test client a Flask project's tests were written
+against, without Flask or werkzeug.
+
+A converted project keeps its tests as they were (``client.post("/x", json=...)``,
+``response.get_json()``, ``response.status_code``), so they test the converted app with the
+requests and assertions that tested the original. The client speaks Flask's test-client API:
+
+- ``get``, ``post``, ``put``, ``patch``, ``delete``, ``options``, ``head`` and ``open(path,
+  method=...)`` with ``json=``, ``data=`` (bytes or str as the body, a dict as a form),
+  ``headers=``, ``query_string=`` (a dict or a str), ``content_type=``, ``follow_redirects=``;
+- its responses have ``status_code``, ``status``, ``headers``, ``data``, ``get_data(as_text=)``,
+  ``text``, ``json``, ``get_json(silent=, force=)``, ``is_json``, ``mimetype``, ``content_type``,
+  ``location``;
+- cookies the app sets are sent back, as Flask's client does.
+
+Each request runs the ASGI app to its end in the test's own thread, on an event loop of its own,
+as the bridge's test client does (``testing.InlineASGI``): a test and the app may share one
+in-memory SQLite connection. An exception no handler answers reaches the test where Flask would
+have let it through (``PROPAGATE_EXCEPTIONS``, or testing / debug mode); else the test gets the
+500 the app answered with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from starlette.datastructures import Headers
+
+__all__ = ["NativeClient", "NativeTestResponse"]
+
+
+class NativeTestResponse:
+    """A response as Flask's test client gave it (module doc)."""
+
+    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], data: bytes) -> None:
+        self.status_code = status_code
+        self.headers = Headers(raw=raw_headers)
+        self.data = data
+
+    @property
+    def status(self) -> str:
+        try:
+            return f"{self.status_code} {HTTPStatus(self.status_code).phrase.upper()}"
+        except ValueError:
+            return f"{self.status_code} UNKNOWN"
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        return self.data.decode("utf-8", "replace") if as_text else self.data
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def mimetype(self) -> str | None:
+        value = self.content_type
+        return value.partition(";")[0].strip().lower() if value else None
+
+    @property
+    def is_json(self) -> bool:
+        mimetype = self.mimetype or ""
+        return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        if not (force or self.is_json):
+            if silent:
+                return None
+            raise ValueError(f"the response is {self.mimetype}, not JSON")
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        return self.get_json(silent=True)
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("location")
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        return int(value) if value is not None else None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status}]>"
+
+
+class NativeClient:
+    """Flask's test-client API over a ``NativeApp`` (module doc)."""
+
+    def __init__(self, app: Any, use_cookies: bool = True) -> None:
+        self.application = app
+        self.cookies: dict[str, str] | None = {} if use_cookies else None
+
+    def __enter__(self) -> NativeClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
+    def get(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="GET", **kwargs)
+
+    def post(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="POST", **kwargs)
+
+    def put(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="PUT", **kwargs)
+
+    def patch(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="PATCH", **kwargs)
+
+    def delete(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="DELETE", **kwargs)
+
+    def options(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="OPTIONS", **kwargs)
+
+    def head(self, path: str = "/", **kwargs: Any) -> NativeTestResponse:
+        return self.open(path, method="HEAD", **kwargs)
+
+    def open(
+        self,
+        path: str = "/",
+        method: str = "GET",
+        *,
+        json: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        query_string: Any = None,
+        content_type: str | None = None,
+        follow_redirects: bool = False,
+    ) -> NativeTestResponse:
+        url = urlsplit(path)
+        query = url.query
+        if query_string is not None:
+            query = query_string if isinstance(query_string, str) else urlencode(query_string, doseq=True)
+        sent = [(str(k).lower(), str(v)) for k, v in (headers.items() if hasattr(headers, "items") else headers or [])]
+        body = b""
+        if json is not None:
+            body = _json_dumps(json)
+            content_type = content_type or "application/json"
+        elif isinstance(data, dict):
+            body = urlencode(data, doseq=True).encode()
+            content_type = content_type or "application/x-www-form-urlencoded"
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            body = bytes(data)
+        if content_type is not None and not any(k == "content-type" for k, _ in sent):
+            sent.append(("content-type", content_type))
+        if body or method in ("POST", "PUT", "PATCH"):
+            sent.append(("content-length", str(len(body))))
+        if self.cookies and not any(k == "cookie" for k, _ in sent):
+            sent.append(("cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
+        sent.append(("host", "localhost"))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method.upper(),
+            "scheme": "http",
+            "path": url.path or "/",
+            "raw_path": (url.path or "/").encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in sent],
+            "client": ("127.0.0.1", 50000),
+            "server": ("localhost", 80),
+        }
+        response = self._send(scope, body)
+        if follow_redirects and response.status_code in (301, 302, 303, 307, 308) and response.location:
+            again = "GET" if response.status_code == 303 else method
+            return self.open(response.location, method=again, follow_redirects=True, headers=headers)
+        return response
+
+    def _send(self, scope: dict[str, Any], body: bytes) -> NativeTestResponse:
+        status, raw_headers, chunks, error = asyncio.run(_drive(self.application, scope, body))
+        if error is not None and (status is None or self.application.propagate_exceptions):
+            raise error
+        response = NativeTestResponse(status or 500, raw_headers, b"".join(chunks))
+        if self.cookies is not None:
+            self._keep_cookies(response)
+        return response
+
+    def _keep_cookies(self, response: NativeTestResponse) -> None:
+        for header in response.headers.getlist("set-cookie"):
+            cookie = SimpleCookie()
+            cookie.load(header)
+            for name, morsel in cookie.items():
+                expired = morsel["max-age"] in ("0", "-1") or (morsel["expires"] and "1970" in morsel["expires"])
+                if expired:
+                    self.cookies.pop(name, None)  # type: ignore[union-attr]
+                else:
+                    self.cookies[name] = morsel.value  # type: ignore[index]
+
+    def set_cookie(self, key: str, value: str = "", **_: Any) -> None:
+        if self.cookies is not None:
+            self.cookies[key] = value
+
+    def delete_cookie(self, key: str, **_: Any) -> None:
+        if self.cookies is not None:
+            self.cookies.pop(key, None)
+
+
+def _json_dumps(value: Any) -> bytes:
+    """The body Flask's client sent for ``json=``: its JSON provider's dumps (compact keys sorted)."""
+    from .json_response import flask_default
+
+    return json.dumps(value, default=flask_default, sort_keys=True, separators=(",", ":")).encode()
+
+
+async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int | None, list, list[bytes], BaseException | None]:
+    received = False
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:  # the client stays until the answer is whole
+            await asyncio.Event().wait()
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    try:
+        await app(scope, receive, send)
+    except Exception as error:  # raised on after the app answered it (Starlette's 500)
+        return start.get("status"), list(start.get("headers", [])), chunks, error
+    return start.get("status"), list(start.get("headers", [])), chunks, None
