@@ -438,16 +438,20 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
     bodies = json_body.json_parameters(signature)
     asynchronous = inspect.iscoroutinefunction(view)
     parameters = list(signature.parameters.values())
+    # FastAPI gives the request and the sub-response to one parameter each: the view's own if it has one
     own = next((p.name for p in parameters if _is_response(p.annotation)), None)
+    own_request = next((p.name for p in parameters if _is_request(p.annotation)), None)
     at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
-    hidden = [inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
+    hidden = []
+    if own_request is None:
+        hidden.append(inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
     if own is None:
         hidden.append(inspect.Parameter(_SUB_RESPONSE, inspect.Parameter.KEYWORD_ONLY, annotation=Response))
     parameters[at:at] = hidden
 
     @functools.wraps(view)
     async def endpoint(**kwargs: Any) -> Response:
-        request = kwargs.pop(_REQUEST)
+        request = kwargs.pop(_REQUEST) if own_request is None else kwargs[own_request]
         sub_response = kwargs.pop(_SUB_RESPONSE) if own is None else kwargs[own]
         for name, (how, model) in bodies.items():
             kwargs[name] = how.model_of(await flask_json_value(request, how), model)
@@ -546,6 +550,10 @@ def _resolved(annotation: Any, namespace: dict[str, Any]) -> Any:
         return eval(annotation, namespace)  # what typing.get_type_hints does for one annotation
     except Exception:  # FastAPI will say which annotation it cannot use
         return annotation
+
+
+def _is_request(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Request)
 
 
 def _is_response(annotation: Any) -> bool:
