@@ -487,7 +487,9 @@ async def flask_json_value(request: Request, how: json_body.FlaskJson) -> Any:
     except ValueError as error:
         if how.silent:
             return None
-        raise HTTPException(status_code=400, detail=f"Failed to decode JSON object: {error}") from None
+        # Flask says why only in debug mode: else werkzeug's plain BadRequest
+        debug = getattr(request.app, "debug", False)
+        raise HTTPException(status_code=400, detail=f"Failed to decode JSON object: {error}" if debug else None) from None
 
 
 def flask_response(value: Any, status_code: int | None, sub_response: Response | None) -> Response:
