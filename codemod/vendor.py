@@ -51,17 +51,29 @@ def _module_graph(folder: Path) -> tuple[dict[str, str], dict[str, set[str]]]:
     depends: dict[str, set[str]] = {}
     for path in sorted(folder.glob("*.py")):
         uses: set[str] = set()
-        for node in ast.parse(path.read_bytes()).body:
+        tree = ast.parse(path.read_bytes())
+        for node in ast.walk(tree):  # imports inside functions too (what only one path needs)
             if not isinstance(node, ast.ImportFrom) or node.level != 1:
                 continue
             if node.module is None:  # from . import routing, wsgi
                 uses |= {alias.name for alias in node.names}
                 continue
             uses.add(node.module)
-            if path.stem == "__init__":
+            if path.stem == "__init__" and node in tree.body:
                 exports.update({alias.asname or alias.name: node.module for alias in node.names})
+        if path.stem == "__init__":
+            exports.update(_lazy_exports(tree))
         depends[path.stem] = uses
     return exports, depends
+
+
+def _lazy_exports(tree: ast.Module) -> dict[str, str]:
+    """The names the package's ``__getattr__`` imports when first named (``_FLASK_SIDE``: name ->
+    module), which a copy imports up front."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_FLASK_SIDE" for t in node.targets):
+            return dict(ast.literal_eval(node.value))
+    return {}
 
 
 def _closure(modules: Iterable[str], depends: dict[str, set[str]]) -> set[str]:

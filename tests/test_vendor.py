@@ -32,7 +32,7 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     copy = out / "_flask2fastapi_runtime"
     used = [
         "__init__.py", "async_db.py", "bridge.py", "doubles.py", "errors.py", "fastpath.py", "forms.py", "handlers.py", "hooks.py",
-        "http.py", "json_body.py", "json_response.py", "params.py", "passwords.py", "responses.py", "routing.py", "settings.py",
+        "http.py", "http_errors.py", "json_body.py", "json_response.py", "params.py", "passwords.py", "responses.py", "routing.py", "settings.py",
         "testing.py", "wsgi.py",
     ]
     # the bridge imports errors, handlers, http (its lifespan opens the shared HTTP client); routing
