@@ -48,21 +48,22 @@ from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, S
 from codemod.transform import FileRun, Transform, _is_flask_module
 from transforms._flask import RUNTIME
 
-FLASK_APP = "flask.Flask"
-BLUEPRINT = "flask.Blueprint"
-CORS = "flask_cors.CORS"
+FLASK_APP = ("flask.Flask", "flask.app.Flask")
+BLUEPRINT = ("flask.Blueprint", "flask.blueprints.Blueprint")
+CORS = ("flask_cors.CORS", "flask_cors.extension.CORS")
 BRIDGE = f"{RUNTIME}.FlaskBridge"
 BRIDGE_OF = f"{RUNTIME}.bridge_of"
 FLASK_ROUTE = f"{RUNTIME}.FlaskRoute"
 RUNTIME_FLASK_SIDE = frozenset({BRIDGE, BRIDGE_OF, FLASK_ROUTE, f"{RUNTIME}.BridgedClient", f"{RUNTIME}.as_wsgi"})
 
 # What factory code may use of the app object: NativeApp has these (or FastAPI does).
+# (not ``root_path``: FastAPI's is the ASGI root path; NativeApp's folder is ``folder``)
 APP_ATTRIBUTES = frozenset({
-    "config", "extensions", "instance_path", "root_path", "import_name", "name", "logger", "testing", "debug",
+    "config", "extensions", "instance_path", "import_name", "name", "logger", "testing", "debug",
     "test_client", "add_exception_handler", "add_middleware", "include_router", "state", "auto_find_instance_path",
 })
 # Flask's constructor arguments NativeApp honours (static_folder only as None: no static files)
-APP_ARGUMENTS = frozenset({"import_name", "instance_path", "instance_relative_config", "root_path"})
+APP_ARGUMENTS = frozenset({"import_name", "instance_path", "instance_relative_config"})
 # Flask-CORS options flask_cors_options carries over
 CORS_OPTIONS = frozenset({
     "origins", "methods", "expose_headers", "allow_headers", "supports_credentials", "max_age", "send_wildcard",
@@ -108,7 +109,7 @@ class LeaveFlaskTransform(Transform):
         served = {(scope, app) for (scope, _), (app, _, _) in self.bridges.items()}
         for assign in m.findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
-            if self.names(call.func, FLASK_APP):
+            if self.names(call.func, *FLASK_APP):
                 key = (self.get_metadata(ScopeProvider, target, None), target.value)
                 self.apps.add(key)
                 if key in served:
@@ -121,7 +122,7 @@ class LeaveFlaskTransform(Transform):
         if node.name.value in self.unused and isinstance(self.get_metadata(ScopeProvider, node, None), GlobalScope):
             self.dead.append([])
         for param in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
-            if param.annotation is not None and self.names(param.annotation.annotation, FLASK_APP):
+            if param.annotation is not None and self.names(param.annotation.annotation, *FLASK_APP):
                 self.apps.add((self.get_metadata(ScopeProvider, param.name, None), param.name.value))
 
     def leave_FunctionDef(
@@ -135,7 +136,7 @@ class LeaveFlaskTransform(Transform):
         return updated_node
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.names(node.func, FLASK_APP, BLUEPRINT, CORS, BRIDGE, BRIDGE_OF):
+        if self.names(node.func, *FLASK_APP, *BLUEPRINT, *CORS, BRIDGE, BRIDGE_OF):
             self.deferred.update(m.findall(node.func, m.Name()))
 
     def visit_Import(self, node: cst.Import) -> None:
@@ -159,11 +160,11 @@ class LeaveFlaskTransform(Transform):
         if self.names(original_node.func, BRIDGE_OF) and len(original_node.args) == 1:
             self._handle(original_node.func)
             return updated_node.args[0].value
-        if self.names(original_node.func, CORS):
+        if self.names(original_node.func, *CORS):
             return self._cors(original_node, updated_node)
-        if self.names(original_node.func, FLASK_APP):
+        if self.names(original_node.func, *FLASK_APP):
             return updated_node  # served by no bridge: blocked in visit_Module
-        if self.names(original_node.func, BRIDGE, BLUEPRINT):
+        if self.names(original_node.func, BRIDGE, *BLUEPRINT):
             if not self._statement_value(original_node):
                 self._block(original_node, f"{_describe(original_node.func)}(...) other than as x = {_describe(original_node.func)}(...)")
             return updated_node  # its statement goes (leave_SimpleStatementLine)
@@ -250,7 +251,7 @@ class LeaveFlaskTransform(Transform):
         if original_node in self.handled:
             return updated_node
         names = self.qualified_names(original_node)
-        if names & {FLASK_APP, BRIDGE}:
+        if names & {*FLASK_APP, BRIDGE}:
             self._handle(original_node)
             return self.import_reference(original_node, RUNTIME, "NativeApp", replaces=False)
         if FLASK_ROUTE in names:
@@ -274,7 +275,7 @@ class LeaveFlaskTransform(Transform):
                 if self.bridges[key][2]:  # module level: other modules may name it
                     return updated_node.with_changes(body=[small.with_changes(value=cst.Name(self.bridges[key][0]))])
                 return self._removed(updated_node)
-            if self.names(small.value.func, BLUEPRINT):
+            if self.names(small.value.func, *BLUEPRINT):
                 return self._blueprint(small, target, updated_node)
         if m.matches(small, m.Expr(m.Call(m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))))):
             owner = small.value.func.value
