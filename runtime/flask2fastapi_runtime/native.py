@@ -199,10 +199,36 @@ class FlaskConventions:
         elif method == "HEAD":
             await self.app({**scope, "method": "GET"}, receive, _without_body(send))
             return
-        if scope["path"].endswith("/"):
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, self._slash_redirecting(scope, receive, send))
+        if not scope["path"].endswith("/"):
+            send = self._slash_redirecting(scope, receive, send)
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if started or self.routes.propagate_exceptions:
+                raise  # Starlette's ServerErrorMiddleware answers (and the test sees it)
+            await self._internal_error(scope, receive, sending, error)
+
+    async def _internal_error(self, scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
+        """An exception no handler took, answered as Flask's ``handle_exception`` did: logged on the
+        app's logger, answered by the app's handler for 500 (or ``Exception``), else werkzeug's
+        500 page, inside the middleware, so that the app's after-request hooks see the answer."""
+        request = Request(scope, receive)
+        self.routes.logger.error("Exception on %s [%s]", request.url.path, request.method, exc_info=error)
+        handlers = self.routes.exception_handlers
+        handler = handlers.get(500) or handlers.get(Exception)
+        if handler is None:
+            response: Response = HTMLResponse(http_errors.error_page(500, http_errors.description(500)), status_code=500)
+        else:
+            answered = handler(request, error)
+            response = await answered if inspect.isawaitable(answered) else answered
+        await response(scope, receive, send)
 
     def _slash_redirecting(self, scope: Scope, receive: Receive, send: Send) -> Send:
         """``send``, except that a 404 for a URL whose rule ends with a slash is werkzeug's 308

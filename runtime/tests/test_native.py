@@ -320,3 +320,35 @@ def test_it_runs_with_flask_impossible_to_import(tmp_path):
         "{'error': 404} OPTIONS, POST",
         "[]",
     ]
+
+
+def test_an_unhandled_error_is_answered_inside_the_hooks_and_logged(caplog):
+    from flask2fastapi_runtime import RequestHooks
+
+    flask = Flask("hooked")
+    flask.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @flask.get("/boom")
+    def flask_boom():
+        raise RuntimeError("boom")
+
+    flask.after_request(lambda response: (response.headers.__setitem__("X-Seen", "yes"), response)[1])
+
+    native = NativeApp("hooked")
+    native.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @native.get("/boom")
+    def native_boom():
+        raise RuntimeError("boom")
+
+    def seen(request, response):
+        response.headers["X-Seen"] = "yes"
+        return response
+
+    native.add_middleware(RequestHooks, after=[seen])
+    with caplog.at_level("ERROR", logger="hooked"):
+        converted = native.test_client().get("/boom")
+    original = flask.test_client().get("/boom")
+    assert answer(converted) == answer(original)
+    assert converted.headers["X-Seen"] == original.headers["X-Seen"] == "yes"
+    assert [r.getMessage() for r in caplog.records if r.name == "hooked"] == ["Exception on /boom [GET]"] * 2
