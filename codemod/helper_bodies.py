@@ -26,7 +26,9 @@ view did before the call could answer first or have effects:
 
 So such a read is threaded only where the call is in the first statement of the view, whose
 arguments are plain names and literals, in a view without decorators, and so on down to the
-helper (whose read is its first statement, ``bodies.py`` checks that). All or nothing per
+helper (whose read is its first statement, ``bodies.py`` checks that). The model is the
+helper module's, so the helper and every function that passes its body are in one module. All
+or nothing per
 helper: one that is also called where no body can be handed over (a bridged view, module code,
 a method, a test, a file the facts pass did not read, a callback, a string naming it) keeps its
 read, and its callers pass nothing. This module is pure: facts in, plan out.
@@ -144,6 +146,11 @@ def plan_helper_bodies(
         if reason is not None or not views:
             for view in sorted(views | {c for c in callers.get(helper, set()) if c in native_views}):
                 plan.refused.setdefault(view, f"{helper.rpartition('.')[2]} keeps reading the JSON body: {reason or 'no native view calls it'}")
+            continue
+        module = helper.rpartition(".")[0]
+        if any(c.rpartition(".")[0] != module for c in chain):
+            for view in sorted(views):
+                plan.refused.setdefault(view, f"{helper.rpartition('.')[2]} keeps reading the JSON body: its callers are not all in its module")
             continue
         if any(v in plan.source or (facts.get(v) and facts[v].read) for v in chain):
             for view in sorted(views):
