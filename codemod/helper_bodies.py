@@ -145,7 +145,7 @@ def plan_helper_bodies(
         views = {v for v in chain if v in native_views}
         if reason is not None or not views:
             for view in sorted(views | {c for c in callers.get(helper, set()) if c in native_views}):
-                plan.refused.setdefault(view, f"{helper.rpartition('.')[2]} keeps reading the JSON body: {reason or 'no native view calls it'}")
+                plan.refused.setdefault(view, f"{helper.rpartition('.')[2]} keeps reading the JSON body: {reason or 'no native view calls it'}; all its callers take it or none")
             continue
         module = helper.rpartition(".")[0]
         if any(c.rpartition(".")[0] != module for c in chain):
