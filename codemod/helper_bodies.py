@@ -178,6 +178,8 @@ def _chain(helper, callers, facts, native_views, movable, why, decorated_views) 
     todo = [helper]
     while todo:
         name = todo.pop()
+        if name != helper and not callers.get(name):
+            return chain, f"{name.rpartition('.')[2]} calls it and is no view nor called by one"
         for caller in sorted(callers.get(name, set())):
             if caller in chain:
                 continue
