@@ -137,6 +137,21 @@ class HelperBodiesTransform(JsonBodiesTransform):
             """,
             title="stays: a read that answers 415/400 after the view's 404, a caller that is no view",
         ),
+        Example(
+            """\
+            from flask import request as rq
+
+            def read_body():
+                data = rq.get_json(silent=True) or {}
+                if not isinstance(data, dict):
+                    return None
+                return data.get("a")
+
+            def script():
+                return read_body()
+            """,
+            title="stays: no view calls it (an aliased import)",
+        ),
     )
 
     def __init__(self, context, run) -> None:  # type: ignore[no-untyped-def]
