@@ -55,6 +55,7 @@ class BodyFacts:
     read: tuple[bool, bool, bool] | None = None  # (force, silent, or_empty) of a read proven for a model
     variable: str | None = None  # the name the read was assigned to
     problem: str | None = None  # why a read of the body it has stays Flask's
+    quiet: bool = False  # nothing before the read can answer or fail (codemod/view_tree.py)
     first_calls: frozenset[str] = frozenset()  # called in the first statement, nothing evaluated before
     identifiers: frozenset[str] = frozenset()  # names it uses or binds
 
@@ -71,7 +72,8 @@ def body_facts(function: cst.FunctionDef, names: Names) -> BodyFacts:
     body = bodies.plan_body(function, tree, names, bool(function.decorators), readers, set(), parameter_names(function), lambda call: None)
     if body is None or not body.fields:
         return BodyFacts(problem="its uses of the body are not proven to hold for a model", first_calls=first, identifiers=identifiers)
-    return BodyFacts((body.force, body.silent, body.or_empty), body.variable, None, first, identifiers)
+    quiet = tree.quiet_before(bodies._reader(tree, readers[0]), set())  # type: ignore[arg-type]
+    return BodyFacts((body.force, body.silent, body.or_empty), body.variable, None, quiet, first, identifiers)
 
 
 def _first_calls(function: cst.FunctionDef, names: Names) -> frozenset[str]:
@@ -142,6 +144,8 @@ def plan_helper_bodies(
         # what the read can answer by itself (None: nothing)
         why = "not silent, it answers 415/400" if not read[1] else "it answers 413 over MAX_CONTENT_LENGTH" if limits_body else None
         chain, reason = _chain(helper, callers, facts, native_views, movable, why, decorated_views)
+        if why and not facts[helper].quiet:
+            reason = f"the read ({why}) would come before what {helper.rpartition('.')[2]} does first"
         views = {v for v in chain if v in native_views}
         if reason is not None or not views:
             for view in sorted(views | {c for c in callers.get(helper, set()) if c in native_views}):
@@ -156,11 +160,11 @@ def plan_helper_bodies(
             for view in sorted(views):
                 plan.refused.setdefault(view, "it reaches more than one read of the JSON body")
             continue
-        used = set().union(*(facts[c].identifiers if c in facts else frozenset() for c in chain | {helper}))
+        # the helper's own variable, unless a function that passes the body on uses that name
+        others = set().union(*(facts[c].identifiers if c in facts else frozenset() for c in chain))
         own = facts[helper].variable or "data"
-        name = own if own not in used - facts[helper].identifiers and all(
-            own not in facts[c].identifiers for c in chain if c in facts
-        ) else next(n for n in (*NAMES, *(f"json_body_{i}" for i in range(2, 100))) if n not in used)
+        used = others | facts[helper].identifiers
+        name = own if own not in others else next(n for n in (*NAMES, *(f"json_body_{i}" for i in range(2, 100))) if n not in used)
         plan.readers[helper] = read
         for function in chain | {helper}:
             plan.params[function] = name

@@ -175,3 +175,25 @@ def test_without_the_limit_the_flask_free_chat_routes_answer_as_the_original(unl
     before, after = answers(original), answers(converted)
     assert len(before) == 44 and {status for status, _ in before} >= {201, 200, 400, 404}
     assert after == before
+
+
+def test_under_the_limit_the_helper_itself_must_read_first():
+    config = ("config.py", "MAX_CONTENT_LENGTH = 1024\n")
+    source = HELPER.format(options="silent=True", view=FIRST).replace(
+        "    data = request.get_json(", "    if request.args.get('x'):\n        abort(404)\n    data = request.get_json("
+    )
+    found = plan(source, config)
+    assert not found.params and "before what read_title does first" in found.refused["notes.add"]
+
+
+def test_a_view_using_the_name_gets_the_body_under_another_and_the_helper_rebinds_it(tmp_path):
+    source = HELPER.format(options="silent=True", view="    data = read_title()\n    return {'title': data}")
+    found = plan(source)
+    assert found.params == {"notes.read_title": "json_body", "notes.add": "json_body"}
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    code = convert_one(textwrap.dedent(source).encode(), "notes.py", ORDER).new.decode()
+    assert "def read_title(json_body: ReadTitleBody | None):\n    data = json_body\n" in code
+    assert "json_body: Annotated[ReadTitleBody | None, FlaskJson(silent=True, or_empty=True)] = None" in code
+    assert "data = read_title(json_body=json_body)" in code
