@@ -30,6 +30,7 @@ from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
+from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
@@ -119,6 +120,9 @@ class Project:
     # (transforms/test_doubles.py), so it does not keep the function sync
     named_in_tests: set[str] = field(default_factory=set)
     config: dict[str, ConfigFacts] = field(default_factory=dict)  # current_app.config reads, by function
+    bodies: dict[str, BodyFacts] = field(default_factory=dict)  # JSON body reads, by function (helper_bodies.py)
+    # a file says MAX_CONTENT_LENGTH: Flask may answer 413 where the body is read, even silently
+    limits_body: bool = False
     hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
     other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
     # module-level functions every return of which fixes its status (facts.responder), and the
@@ -159,6 +163,8 @@ class Project:
         self.named_in_tests |= other.named_in_tests
         self.extension_calls |= other.extension_calls
         self.config.update(other.config)
+        self.bodies.update(other.bodies)
+        self.limits_body |= other.limits_body
         self.hooks += other.hooks
         self.other_hooks |= other.other_hooks
         self.responders |= other.responders
@@ -291,6 +297,16 @@ class Project:
         return plan_settings(
             self.functions, self.config, native - bridged, bridged, self.called_outside, self.unseen_calls,
             self.referenced, swapped,
+        )
+
+    @functools.cached_property
+    def helper_bodies(self) -> HelperBodyPlan:
+        """Which helpers take the JSON body from the native views they serve (codemod/helper_bodies.py)."""
+        native, bridged = self._view_levels
+        decorated = {f"{v.module}.{v.function}" for v in self.views.values() if v.decorators}
+        return plan_helper_bodies(
+            self.functions, self.bodies, native - bridged, bridged, decorated, self.limits_body,
+            self.called_outside, self.unseen_calls, self.referenced, self.named | self.named_in_tests,
         )
 
     @functools.cached_property
@@ -623,6 +639,7 @@ class _FactsVisitor(cst.CSTVisitor):
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
             self.facts.config[qualified] = config_facts(node, self._names)
+            self.facts.bodies[qualified] = body_facts(node, self._names)
             # a guard's checks run in its wrapper: what they block on and read is the wrapper's
             wrapper = next((s for s in node.body.body if isinstance(s, cst.FunctionDef)), None) if kind == "guard" else None  # type: ignore[union-attr]
             facts = async_facts(wrapper or node, self._names, self._http(wrapper or node))
@@ -687,9 +704,11 @@ def is_test_file(path: Path) -> bool:
 
 
 def _gather(path: Path, source: bytes) -> Project:
+    limits = b"MAX_CONTENT_LENGTH" in source or b"max_content_length" in source
     if not any(token in source for token in FACTS_PREFILTER):
         return Project(
-            unseen_calls={n.decode() for n in CALLED.findall(source)}, named={n.decode() for _, n in NAMED.findall(source)}
+            unseen_calls={n.decode() for n in CALLED.findall(source)}, named={n.decode() for _, n in NAMED.findall(source)},
+            limits_body=limits,
         )
     try:
         module = cst.parse_module(source)
@@ -697,6 +716,7 @@ def _gather(path: Path, source: bytes) -> Project:
         return Project()
     visitor = _FactsVisitor(path, module_of(path).name)
     visitor.source = source
+    visitor.facts.limits_body = limits
     visitor._link(module.body)
     try:
         wrapper = wrap(module, path)

@@ -12,6 +12,7 @@ from transforms.app_settings import SettingsTransform
 from transforms.async_routes import AsyncRoutesTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.helper_bodies import HelperBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
@@ -32,6 +33,7 @@ ORDER = (
     RoutesTransform,
     RequestParamsTransform,
     JsonBodiesTransform,
+    HelperBodiesTransform,
     RequestStateTransform,
     SettingsTransform,
     HttpClientTransform,
