@@ -24,9 +24,12 @@ view did before the call could answer first or have effects:
 - before the call: the view's decorators (they run after the read now), and any statement
   before the one calling the helper (``get_owned_conversation`` answering 404).
 
-So such a read is threaded only where the call is in the first statement of the view, whose
-arguments are plain names and literals, in a view without decorators, and so on down to the
-helper (whose read is its first statement, ``bodies.py`` checks that). The model is the
+So such a read is threaded as a deferred one where native views call the helper directly and
+the helper's read is its first statement (``bodies.py`` checks that): the view's parameter is
+``FlaskJson(..., deferred=True)``, a reader, and the call passes ``data=data.read()``: the body is
+read, and what reading it answers (413, 415, 400) comes, where the helper read it, after
+whatever the view did before (the runtime's ``json_body.BodyReader``). Through functions in
+between, such a read stays the helper's. The model is the
 helper module's, so the helper and every function that passes its body are in one module. All
 or nothing per
 helper: one that is also called where no body can be handed over (a bridged view, module code,
@@ -108,6 +111,8 @@ class HelperBodyPlan:
     views: frozenset[str] = frozenset()
     # native view -> why a helper it calls keeps Flask's read
     refused: dict[str, str] = field(default_factory=dict)
+    # native views whose parameter is a reader, read where they call the helper (module doc)
+    deferred: frozenset[str] = frozenset()
 
 
 def plan_helper_bodies(
@@ -144,6 +149,12 @@ def plan_helper_bodies(
         # what the read can answer by itself (None: nothing)
         why = "not silent, it answers 415/400" if not read[1] else "it answers 413 over MAX_CONTENT_LENGTH" if limits_body else None
         chain, reason = _chain(helper, callers, facts, native_views, movable, why, decorated_views)
+        defer = False
+        if why and reason is not None and facts[helper].quiet:
+            # read before the view it would answer too early: deferred, where the views call it
+            direct, direct_reason = _chain(helper, callers, facts, native_views, movable, None, decorated_views)
+            if direct_reason is None and direct <= native_views:
+                chain, reason, defer = direct, None, True
         if why and not facts[helper].quiet:
             reason = f"the read ({why}) would come before what {helper.rpartition('.')[2]} does first"
         views = {v for v in chain if v in native_views}
@@ -166,6 +177,8 @@ def plan_helper_bodies(
         used = others | facts[helper].identifiers
         name = own if own not in others else next(n for n in (*NAMES, *(f"json_body_{i}" for i in range(2, 100))) if n not in used)
         plan.readers[helper] = read
+        if defer:
+            plan.deferred |= views
         for function in chain | {helper}:
             plan.params[function] = name
             plan.source[function] = helper

@@ -51,10 +51,9 @@ def test_a_silent_read_after_a_404_is_threaded():
     assert found.views == {"notes.add"} and not found.refused
 
 
-def test_a_read_that_answers_by_itself_after_a_404_stays_with_its_reason():
+def test_a_read_that_answers_by_itself_after_a_404_is_read_where_the_helper_read_it():
     found = plan(HELPER.format(options="", view=AFTER_404))
-    assert not found.params
-    assert "415/400" in found.refused["notes.add"] and "before what add does first" in found.refused["notes.add"]
+    assert found.views == found.deferred == {"notes.add"} and not found.refused
 
 
 def test_a_read_that_answers_by_itself_called_first_is_threaded():
@@ -65,8 +64,9 @@ def test_a_read_that_answers_by_itself_called_first_is_threaded():
 def test_a_silent_read_answers_413_where_the_project_limits_the_body():
     config = ("config.py", "class Config:\n    MAX_CONTENT_LENGTH = 1024\n")
     found = plan(HELPER.format(options="silent=True", view=AFTER_404), config)
-    assert not found.params and "413" in found.refused["notes.add"]
-    assert plan(HELPER.format(options="silent=True", view=FIRST), config).views == {"notes.add"}
+    assert found.deferred == {"notes.add"}  # read where the helper read it: after the view's 404
+    first = plan(HELPER.format(options="silent=True", view=FIRST), config)
+    assert first.views == {"notes.add"} and not first.deferred  # nothing comes first: read before the view
 
 
 def test_a_helper_called_by_a_non_view_keeps_its_read():
@@ -115,12 +115,30 @@ def unlimited(tmp_path_factory):
     return original, converted, routes
 
 
-def test_the_chatbot_keeps_the_read_that_would_answer_413_before_its_404(tmp_path):
-    routes = convert(ROOT / "example_chatbot", tmp_path / "example_chatbot")
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """The chatbot as it is (MAX_CONTENT_LENGTH: its silent read answers 413), and its conversion."""
+    converted = tmp_path_factory.mktemp("limited") / "converted"
+    routes = convert(ROOT / "example_chatbot", converted / "example_chatbot")
+    return converted, routes
+
+
+def test_the_chatbot_reads_the_body_where_its_helper_did(limited):
+    converted, routes = limited
     for view in CHAT_ROUTES:
-        assert routes[view]["level"] == "native"
-        assert "_read_content keeps reading the JSON body" in routes[view]["reason"] and "413" in routes[view]["reason"]
-    assert "request.get_json(silent=True)" in (tmp_path / "example_chatbot" / "chat.py").read_text()
+        assert routes[view]["level"] == "async", routes[view]
+    chat = (converted / "example_chatbot" / "chat.py").read_text()
+    assert not re.search(r"^(from|import) (flask|werkzeug)\b", chat, re.M) and "get_json" not in chat
+    assert chat.count("FlaskJson(silent=True, or_empty=True, deferred=True)] = None") == 2
+    assert chat.count("conversation = await get_owned_conversation(conversation_id, db=db, user=user)\n"
+                      "    content, error = _read_content(data=data.read(), ") == 2
+
+
+def test_the_chatbot_answers_as_the_original_413_after_404_included(limited):
+    converted, _ = limited
+    before, after = answers(ROOT), answers(converted)
+    assert len(before) == 44 and {status for status, _ in before} >= {201, 200, 400, 404, 413}
+    assert after == before
 
 
 def test_without_the_limit_the_chat_routes_are_async_and_flask_leaves(unlimited):

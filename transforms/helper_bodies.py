@@ -193,7 +193,10 @@ class HelperBodiesTransform(JsonBodiesTransform):
         args = list(updated.args)
         if args:
             args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        return updated.with_changes(args=[*args, kwarg(param, cst.Name(self.plan.params[owner]))])
+        given: cst.BaseExpression = cst.Name(self.plan.params[owner])
+        if owner in self.plan.deferred:  # read here, where the helper read it (codemod/helper_bodies.py)
+            given = cst.Call(cst.Attribute(given, cst.Name("read")))
+        return updated.with_changes(args=[*args, kwarg(param, given)])
 
     def _owner(self, node: cst.CSTNode) -> str | None:
         """The module-level function whose body ``node`` is in (its nested functions included)."""
@@ -236,7 +239,7 @@ class HelperBodiesTransform(JsonBodiesTransform):
         if self.run.options.native_validation:
             return with_parameter(updated_node, name, cst.Name(model))
         force, silent, or_empty = self.plan.readers[helper]
-        given = {"force": force, "silent": silent, "or_empty": or_empty}
+        given = {"force": force, "silent": silent, "or_empty": or_empty, "deferred": qualified in self.plan.deferred}
         flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
         options = [kwarg(o, cst.Name("True")) for o, on in given.items() if on]
         annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)

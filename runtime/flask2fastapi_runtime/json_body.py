@@ -53,6 +53,10 @@ class FlaskJson:
     force: bool = False
     silent: bool = False
     or_empty: bool = False
+    # the body is read where the view calls ``.read()`` on the parameter (a ``BodyReader``), not
+    # before the view: where a helper read it after checks of the view's own that answer first
+    # (a 404), and the read may answer by itself (413 over MAX_CONTENT_LENGTH, 415, 400)
+    deferred: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         # FastAPI's value is replaced inside Flask's request context: accept it as it is
@@ -64,9 +68,15 @@ class FlaskJson:
         options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
         return options[0] if len(options) == 1 and len(json_schema) == 1 else json_schema
 
-    def read(self, model: type[BaseModel], flask_request: Any = None) -> BaseModel | None:
+    def read(self, model: type[BaseModel], flask_request: Any = None) -> Any:
         """The model of the body, None when not an object: read by Flask's request of the
-        request context, or by ``flask_request`` (``fastpath``, which has no context)."""
+        request context, or by ``flask_request`` (``fastpath``, which has no context); with
+        ``deferred``, a ``BodyReader`` that reads it so when asked."""
+        if self.deferred:
+            return BodyReader(lambda: self._read_now(model, flask_request))
+        return self._read_now(model, flask_request)
+
+    def _read_now(self, model: type[BaseModel], flask_request: Any) -> BaseModel | None:
         if flask_request is None:
             from flask import request as flask_request  # the bridge's: only it has Flask
 
@@ -85,6 +95,20 @@ class FlaskJson:
             if key in value:
                 sent[name] = value[key]
         return model.model_construct(set(sent), **sent)
+
+
+class BodyReader:
+    """What a ``FlaskJson(deferred=True)`` parameter holds: ``read()`` gives the model (or None)
+    then, answering 413, 415 or 400 at that point as ``request.get_json`` did; read once."""
+
+    def __init__(self, read: Any) -> None:
+        self._read = read
+        self._value: Any = UNREAD
+
+    def read(self) -> Any:
+        if self._value is UNREAD:
+            self._value = self._read()
+        return self._value
 
 
 def _as_it_is(value: Any, handler: Any) -> Any:

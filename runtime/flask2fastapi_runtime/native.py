@@ -480,7 +480,10 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
         request = kwargs.pop(_REQUEST) if own_request is None else kwargs[own_request]
         sub_response = kwargs.pop(_SUB_RESPONSE) if own is None else kwargs[own]
         for name, (how, model) in bodies.items():
-            kwargs[name] = how.model_of(await flask_json_value(request, how), model)
+            if how.deferred:  # the body is here now; what reading it may answer, later (json_body)
+                kwargs[name] = json_body.BodyReader(functools.partial(_read_later, request, await request.body(), how, model))
+            else:
+                kwargs[name] = how.model_of(await flask_json_value(request, how), model)
         value = await view(**kwargs) if asynchronous else await run_in_threadpool(view, **kwargs)
         return flask_response(value, status_code, sub_response)
 
@@ -492,11 +495,25 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
 
 async def flask_json_value(request: Request, how: json_body.FlaskJson) -> Any:
     """What ``request.get_json(force=..., silent=...)`` gave for this request (module doc)."""
+    _check_declared_length(request)
+    return json_value(request, await request.body(), how)
+
+
+def _read_later(request: Request, body: bytes, how: json_body.FlaskJson, model: Any) -> Any:
+    _check_declared_length(request)
+    return how.model_of(json_value(request, body, how), model)
+
+
+def _check_declared_length(request: Request) -> None:
     limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
     declared = request.headers.get("content-length")
     if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(status_code=413)
-    body = await request.body()
+
+
+def json_value(request: Request, body: bytes, how: json_body.FlaskJson) -> Any:
+    """What ``get_json`` gave for ``body``, the request's body (413, 415, 400 as Flask's)."""
+    limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
     if limit is not None and len(body) > limit:
         raise HTTPException(status_code=413)
     mimetype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
