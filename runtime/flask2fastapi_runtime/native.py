@@ -68,7 +68,9 @@ from .json_response import FlaskJSONResponse
 
 __all__ = ["FlaskConventions", "NativeApp", "NativeRoute", "flask_response"]
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# Flask's constructor arguments that have no part here once they are off (the default or falsy)
+_REFUSED_WHEN_SET = ("static_host", "host_matching", "subdomain_matching")
 # the endpoint's own parameters for the request and FastAPI's sub-response
 _REQUEST = "flask2fastapi_request"
 _SUB_RESPONSE = "flask2fastapi_response"
@@ -84,19 +86,31 @@ class NativeApp(FastAPI):
         *,
         instance_path: str | None = None,
         instance_relative_config: bool = False,
-        static_folder: None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = "templates",
         flask_errors: bool = True,
         http_client_options: http.HttpClientOptions = http.HttpClientOptions(),
         **options: Any,
     ) -> None:
-        if static_folder is not None:
-            raise TypeError("NativeApp serves no static folder: mount starlette.staticfiles.StaticFiles for it")
+        for argument in _REFUSED_WHEN_SET:
+            if options.pop(argument, False):
+                raise TypeError(f"NativeApp has no {argument}: Flask's host and subdomain matching stay with Flask")
+        folder = _package_folder(import_name)
+        if static_folder is not None and os.path.isdir(os.path.join(folder, static_folder)):
+            # Flask served it at static_url_path; silently answering 404 there would change the app
+            raise TypeError(
+                f"NativeApp serves no static folder ({os.path.join(folder, static_folder)} exists): pass static_folder=None "
+                "and mount starlette.staticfiles.StaticFiles at its URL"
+            )
         options.setdefault("redirect_slashes", False)  # Flask's way: FlaskConventions
         super().__init__(**options)
         self.router.route_class = NativeRoute
         self.router.lifespan_context = http.with_http_client(self.router.lifespan_context, http_client_options)
         self.import_name = import_name
-        self.folder = _package_folder(import_name)
+        self.folder = folder
+        # what render_template read; templates are Flask's, so this is only kept for code that reads it
+        self.template_folder = template_folder
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
@@ -162,6 +176,11 @@ class NativeApp(FastAPI):
 
         return NativeClient(self, use_cookies=use_cookies)
 
+    def has_own(self, scope: Scope) -> bool:
+        """Whether a route matches the request's URL and method itself (a view that declared
+        OPTIONS or HEAD, which Flask then let answer it)."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self.router.routes)
+
     def allowed_methods(self, scope: Scope) -> list[str]:
         """The methods Flask's ``Allow`` lists for the request's URL: those of every route that
         matches it, HEAD with GET, and OPTIONS; empty when no route matches."""
@@ -190,7 +209,9 @@ class FlaskConventions:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        if method == "OPTIONS":
+        if method in ("OPTIONS", "HEAD") and self.routes.has_own(scope):
+            pass  # a route of the URL declares the method: its view answers it, as Flask's did
+        elif method == "OPTIONS":
             allowed = self.routes.allowed_methods(scope)
             if allowed:
                 response = Response(b"", headers={"Allow": ", ".join(allowed)}, media_type="text/html")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from http import HTTPStatus
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -44,10 +43,11 @@ class NativeTestResponse:
 
     @property
     def status(self) -> str:
-        try:
-            return f"{self.status_code} {HTTPStatus(self.status_code).phrase.upper()}"
-        except ValueError:
-            return f"{self.status_code} UNKNOWN"
+        """werkzeug's status line: its name of the status, upper case (``status_name``)."""
+        from .http_errors import status_name
+
+        name = status_name(self.status_code)
+        return f"{self.status_code} {'UNKNOWN' if name == 'Unknown Error' else name.upper()}"
 
     def get_data(self, as_text: bool = False) -> bytes | str:
         return self.data.decode("utf-8", "replace") if as_text else self.data
@@ -71,10 +71,10 @@ class NativeTestResponse:
         return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
     def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """werkzeug's response ``get_json``: None when the response is not JSON (a request's
+        raises there, a response's does not), the parse error raised unless ``silent``."""
         if not (force or self.is_json):
-            if silent:
-                return None
-            raise ValueError(f"the response is {self.mimetype}, not JSON")
+            return None
         try:
             return json.loads(self.data)
         except ValueError:
@@ -84,7 +84,8 @@ class NativeTestResponse:
 
     @property
     def json(self) -> Any:
-        return self.get_json(silent=True)
+        """werkzeug's ``json``: ``get_json()`` with its defaults (malformed JSON raises)."""
+        return self.get_json()
 
     @property
     def location(self) -> str | None:
