@@ -210,8 +210,10 @@ class FlaskConventions:
             return
         method = scope["method"]
         if method in ("OPTIONS", "HEAD") and self.routes.has_own(scope):
-            pass  # a route of the URL declares the method: its view answers it, as Flask's did
-        elif method == "OPTIONS":
+            # a route of the URL declares the method: its view answers it, as Flask's did (a HEAD without its body)
+            await self.app(scope, receive, _without_body(send) if method == "HEAD" else send)
+            return
+        if method == "OPTIONS":
             allowed = self.routes.allowed_methods(scope)
             if allowed:
                 response = Response(b"", headers={"Allow": ", ".join(allowed)}, media_type="text/html")

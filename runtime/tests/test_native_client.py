@@ -1,0 +1,165 @@
+"""A NativeApp's test client reads responses as Flask's did, and the app takes Flask's constructor
+arguments as far as it can honour them.
+
+A converted project's tests still assert on ``response.get_json()``, ``response.json`` and
+``response.status``: each is compared here with what Flask's test client (werkzeug's response)
+gave for the same view. The constructor refuses what it would otherwise silently drop (a static
+folder that exists, host matching)."""
+
+from pathlib import Path
+
+import pytest
+from fastapi import APIRouter, HTTPException
+from flask import Flask, Response as FlaskResponse, abort
+from starlette.responses import Response
+
+from flask2fastapi_runtime import NativeApp, NativeRoute
+
+
+def flask_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/page")
+    def page():
+        return "<p>page</p>"
+
+    @app.get("/data")
+    def data():
+        return {"a": [1, 2]}
+
+    @app.get("/broken")
+    def broken():
+        return FlaskResponse(b"{", mimetype="application/json")
+
+    @app.get("/large")
+    def large():
+        abort(413)
+
+    @app.get("/teapot")
+    def teapot():
+        return "tea", 418
+
+    @app.route("/own", methods=["GET", "OPTIONS"])
+    def own():
+        return "", 204, {"X-Own": "yes"}
+
+    @app.route("/head-only", methods=["HEAD"])
+    def head_only():
+        return "body", 200, {"X-Head": "yes"}
+
+    return app
+
+
+def native_app() -> NativeApp:
+    app = NativeApp(__name__, title="converted")
+    router = APIRouter(route_class=NativeRoute)
+
+    @router.get("/page")
+    def page():
+        return "<p>page</p>"
+
+    @router.get("/data")
+    def data():
+        return {"a": [1, 2]}
+
+    @router.get("/broken")
+    def broken():
+        return Response(b"{", media_type="application/json")
+
+    @router.get("/large")
+    def large():
+        raise HTTPException(status_code=413)
+
+    @router.get("/teapot")
+    def teapot():
+        return "tea", 418
+
+    @router.api_route("/own", methods=["GET", "OPTIONS"])
+    def own():
+        return "", 204, {"X-Own": "yes"}
+
+    @router.api_route("/head-only", methods=["HEAD"])
+    def head_only():
+        return "body", 200, {"X-Head": "yes"}
+
+    app.include_router(router)
+    return app
+
+
+def read(response) -> dict:
+    """What a test reads of a response, an exception's class where reading raises."""
+
+    def attempt(read_it):
+        try:
+            return read_it()
+        except Exception as error:  # the class is what must match
+            return type(error).__mro__[1:3]
+
+    return {
+        "status": response.status,
+        "status_code": response.status_code,
+        "get_json": attempt(response.get_json),
+        "json": attempt(lambda: response.json),
+        "silent": response.get_json(silent=True),
+        "is_json": response.is_json,
+        "mimetype": response.mimetype,
+        "text": response.get_data(as_text=True),
+        "own": response.headers.get("X-Own"),
+        "head": response.headers.get("X-Head"),
+        "allow": sorted(m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/page"), ("GET", "/data"), ("GET", "/broken"), ("GET", "/large"), ("GET", "/teapot"),
+        ("GET", "/nowhere"), ("OPTIONS", "/own"), ("GET", "/own"), ("OPTIONS", "/data"), ("HEAD", "/head-only"),
+        ("GET", "/head-only"),
+    ],
+)
+def test_a_test_reads_the_response_as_under_flask(method, path):
+    original = flask_app().test_client().open(path, method=method)
+    converted = native_app().test_client().open(path, method=method)
+    assert read(converted) == read(original)
+
+
+def test_the_status_line_is_werkzeugs():
+    from werkzeug.http import HTTP_STATUS_CODES
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    from flask2fastapi_runtime.native_testing import NativeTestResponse
+
+    for code in [*HTTP_STATUS_CODES, 299, 599]:
+        assert NativeTestResponse(code, [], b"").status == WerkzeugResponse(b"", status=code).status
+
+
+def test_flask_constructor_arguments(tmp_path, monkeypatch):
+    package = tmp_path / "withstatic"
+    (package / "static").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # Flask served the folder at /static: dropping it silently would change the app
+    with pytest.raises(TypeError, match="static folder"):
+        NativeApp("withstatic")
+    with pytest.raises(TypeError, match="static folder"):
+        NativeApp("withstatic", static_folder="static", static_url_path="/assets")
+    assert NativeApp("withstatic", static_folder=None).folder == str(package)
+    # a folder that does not exist served nothing under Flask either
+    assert NativeApp("withstatic", static_folder="missing", template_folder="views").template_folder == "views"
+    with pytest.raises(TypeError, match="host_matching"):
+        NativeApp("withstatic", static_folder=None, host_matching=True)
+    # FastAPI's own options pass through
+    assert NativeApp("withstatic", static_folder=None, title="T").title == "T"
+
+
+def test_the_instance_folder_can_be_patched_as_on_flask(tmp_path, monkeypatch):
+    monkeypatch.setattr(NativeApp, "auto_find_instance_path", lambda self: str(tmp_path / "inst"))
+    app = NativeApp(__name__, instance_relative_config=True)
+    (tmp_path / "inst").mkdir()
+    (tmp_path / "inst" / "config.py").write_text("SECRET_KEY = 'from-instance'\nlower = 1\n")
+    assert app.instance_path == str(tmp_path / "inst")
+    assert app.config.from_pyfile("config.py") is True
+    assert app.config["SECRET_KEY"] == "from-instance" and "lower" not in app.config
+    assert app.config.from_pyfile("absent.py", silent=True) is False
+    assert Path(app.instance_path).is_dir()
