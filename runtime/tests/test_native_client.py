@@ -6,12 +6,14 @@ A converted project's tests still assert on ``response.get_json()``, ``response.
 gave for the same view. The constructor refuses what it would otherwise silently drop (a static
 folder that exists, host matching)."""
 
+import io
 from pathlib import Path
+from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, HTTPException
-from flask import Flask, Response as FlaskResponse, abort
-from starlette.responses import Response
+from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from flask import Flask, Response as FlaskResponse, abort, redirect, request
+from starlette.responses import RedirectResponse, Response
 
 from flask2fastapi_runtime import NativeApp, NativeRoute
 
@@ -163,3 +165,84 @@ def test_the_instance_folder_can_be_patched_as_on_flask(tmp_path, monkeypatch):
     assert app.config["SECRET_KEY"] == "from-instance" and "lower" not in app.config
     assert app.config.from_pyfile("absent.py", silent=True) is False
     assert Path(app.instance_path).is_dir()
+
+
+def flask_client_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/upload")
+    def upload():
+        sent = request.files["doc"]
+        return {"title": request.form["title"], "name": sent.filename, "type": sent.mimetype, "size": len(sent.read())}
+
+    @app.route("/moved", methods=["GET", "POST"])
+    def moved():
+        return redirect("/landing", code=int(request.args.get("code", 302)))
+
+    @app.route("/landing", methods=["GET", "POST"])
+    def landing():
+        return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr}
+
+    @app.get("/words/<word>")
+    def words(word):
+        return {"word": word}
+
+    @app.get("/login")
+    def login():
+        response = FlaskResponse("in")
+        response.set_cookie("session", "abc")
+        return response
+
+    return app
+
+
+def native_client_app() -> NativeApp:
+    app = NativeApp(__name__)
+    router = APIRouter(route_class=NativeRoute)
+
+    @router.post("/upload")
+    async def upload(title: Annotated[str, Form()], doc: UploadFile):
+        return {"title": title, "name": doc.filename, "type": doc.content_type, "size": len(await doc.read())}
+
+    @router.api_route("/moved", methods=["GET", "POST"])
+    def moved(code: int = 302):
+        return RedirectResponse("/landing", status_code=code)
+
+    @router.api_route("/landing", methods=["GET", "POST"])
+    async def landing(request: Request):
+        return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host}
+
+    @router.get("/words/{word}")
+    def words(word: str):
+        return {"word": word}
+
+    @router.get("/login")
+    def login():
+        response = Response("in", media_type="text/html")
+        response.set_cookie("session", "abc")
+        return response
+
+    app.include_router(router)
+    return app
+
+
+def test_the_client_sends_and_follows_as_flasks():
+    def run(client):
+        upload = client.post("/upload", data={"title": "t", "doc": (io.BytesIO(b"hello"), "notes.txt")})
+        followed = {}
+        for code in (302, 303, 307, 308):
+            response = client.post(f"/moved?code={code}", data=b"payload", follow_redirects=True, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+            followed[code] = (response.get_json(), response.request.path, [r.status_code for r in response.history])
+        followed["address"] = client.get("/landing", environ_base={"REMOTE_ADDR": "10.0.0.7"}).get_json()["ip"]
+        client.get("/login")
+        cookie = client.get_cookie("session")
+        return {
+            "upload": upload.get_json(),
+            "followed": followed,
+            "not followed": client.post("/moved").location,
+            "quoted": client.get("/words/a%20b").get_json(),
+            "cookie": (cookie.key, cookie.value),
+            "no cookie": client.get_cookie("other"),
+        }
+
+    assert run(native_client_app().test_client()) == run(flask_client_app().test_client())
