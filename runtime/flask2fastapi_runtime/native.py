@@ -24,8 +24,14 @@ saw, stay, without Flask or werkzeug:
   ``(body, status, headers)`` tuple, a str as HTML, a Starlette response as it is; the route's
   ``status_code=`` and FastAPI's sub-response apply. It reads query parameters, headers and
   cookies as Flask read them (the first of a repeated query key or cookie, a repeated header's
-  values joined) and a ``FlaskJson`` body as ``request.get_json`` did (415, 400 for malformed
-  JSON, 413 over ``MAX_CONTENT_LENGTH``, none of them under ``silent``, except 413).
+  values joined) and a ``FlaskJson`` body as ``request.get_json`` did (415 before the size
+  counts, 413 over ``MAX_CONTENT_LENGTH``, 400 for malformed JSON; under ``silent`` only 413, and
+  only for a JSON content type). A form or file body over ``MAX_CONTENT_LENGTH`` is werkzeug's 413
+  too; a body the view does not read is not counted, as under Flask.
+- ``NativeApp`` refuses what it cannot honour of Flask's constructor: a static folder that exists
+  (Flask served it; pass ``static_folder=None`` and mount Starlette's ``StaticFiles``), host or
+  subdomain matching. ``template_folder`` is kept as an attribute only (templates are Flask's).
+  FastAPI's own options (``title=``...) pass through.
 
 What differs from Flask, by design: form bodies and uploads are parsed by FastAPI
 (python-multipart), not werkzeug; an unhandled exception is answered by the app's handler for 500
@@ -358,7 +364,12 @@ class NativeRoute(APIRoute):
         handler = super().get_route_handler()
         json = self.flask_json
 
+        # a form or other body FastAPI reads for the view (not a FlaskJson one, read in the endpoint)
+        reads_body = self.body_field is not None and not json
+
         async def flask_request_handler(request: Request) -> Response:
+            if reads_body:
+                refuse_too_large(request)
             return await handler(FlaskReadRequest(request.scope, request.receive, json))
 
         return flask_request_handler
@@ -489,22 +500,20 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
 
 async def flask_json_value(request: Request, how: json_body.FlaskJson) -> Any:
     """What ``request.get_json(force=..., silent=...)`` gave for this request (module doc)."""
-    limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
-    declared = request.headers.get("content-length")
-    if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413)
-    body = await request.body()
-    if limit is not None and len(body) > limit:
-        raise HTTPException(status_code=413)
     mimetype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     is_json = mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
-    if not (how.force or is_json):
+    if not (how.force or is_json):  # decided before the body is read, so before its size counts
         if how.silent:
             return None
         raise HTTPException(
             status_code=415,
             detail="Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
         )
+    refuse_too_large(request)
+    body = await request.body()
+    limit = _content_limit(request)
+    if limit is not None and len(body) > limit:
+        raise HTTPException(status_code=413)
     try:
         return json.loads(body)
     except ValueError as error:
@@ -513,6 +522,19 @@ async def flask_json_value(request: Request, how: json_body.FlaskJson) -> Any:
         # Flask says why only in debug mode: else werkzeug's plain BadRequest
         debug = getattr(request.app, "debug", False)
         raise HTTPException(status_code=400, detail=f"Failed to decode JSON object: {error}" if debug else None) from None
+
+
+def _content_limit(request: Request) -> int | None:
+    return getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
+
+
+def refuse_too_large(request: Request) -> None:
+    """werkzeug's 413 for a body whose declared length is over the app's ``MAX_CONTENT_LENGTH``,
+    raised where Flask raised it: when the body is read (its JSON, its form)."""
+    limit = _content_limit(request)
+    declared = request.headers.get("content-length")
+    if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413)
 
 
 def flask_response(value: Any, status_code: int | None, sub_response: Response | None) -> Response:

@@ -138,6 +138,10 @@ REQUESTS = [
     ("PUT", "/strict", {"Content-Type": "application/json"}, b"{broken"),
     ("PUT", "/strict", {"Content-Type": "text/plain"}, b"{}"),
     ("PUT", "/strict", {"Content-Type": "application/json"}, b'{"name": "' + b"x" * 80 + b'"}'),
+    # not JSON: 415 (or, silent, no body) before the size counts
+    ("PUT", "/strict", {"Content-Type": "text/plain"}, b"x" * 80),
+    ("POST", "/items", {"Content-Type": "text/plain"}, b"x" * 80),
+    ("POST", "/items", {"Content-Type": "application/json"}, b'{"name": "' + b"x" * 80 + b'"}'),
     ("GET", "/items/3", {}, None),
     ("GET", "/items/9", {}, None),
     ("GET", "/items/x", {}, None),

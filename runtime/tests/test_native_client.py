@@ -246,3 +246,18 @@ def test_the_client_sends_and_follows_as_flasks():
         }
 
     assert run(native_client_app().test_client()) == run(flask_client_app().test_client())
+
+
+def test_a_form_over_max_content_length_is_refused_where_flask_read_it():
+    original = flask_client_app()
+    converted = native_client_app()
+    original.config["MAX_CONTENT_LENGTH"] = converted.config["MAX_CONTENT_LENGTH"] = 1000
+
+    def run(client):
+        big = {"title": "x" * 2000, "doc": (io.BytesIO(b"hello"), "notes.txt")}
+        small = {"title": "t", "doc": (io.BytesIO(b"hi"), "a.txt")}
+        # /words reads no body: Flask never counted it
+        return [client.post("/upload", data=big).status_code, client.post("/upload", data=small).status_code,
+                client.open("/words/a", method="GET", data=b"x" * 2000).status_code]
+
+    assert run(converted.test_client()) == run(original.test_client()) == [413, 200, 200]
