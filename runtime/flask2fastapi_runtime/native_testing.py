@@ -322,10 +322,11 @@ def _multipart(fields: list[tuple[str, Any]]) -> tuple[bytes, str]:
 
 
 def _json_dumps(value: Any) -> bytes:
-    """The body Flask's client sent for ``json=``: its JSON provider's dumps (compact keys sorted)."""
+    """The body Flask's client sent for ``json=``: its JSON provider's ``dumps`` (keys sorted, ASCII,
+    json's default separators: only a response's JSON is compact)."""
     from .json_response import flask_default
 
-    return json.dumps(value, default=flask_default, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(value, default=flask_default, sort_keys=True).encode()
 
 
 async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int | None, list, list[bytes], BaseException | None]:

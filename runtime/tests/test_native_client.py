@@ -228,6 +228,7 @@ def native_client_app() -> NativeApp:
 
 def test_the_client_sends_and_follows_as_flasks():
     def run(client):
+        echoed = client.post("/landing", json={"b": 1, "a": "\u00e9"}).get_json()["body"]
         upload = client.post("/upload", data={"title": "t", "doc": (io.BytesIO(b"hello"), "notes.txt")})
         followed = {}
         for code in (302, 303, 307, 308):
@@ -238,6 +239,7 @@ def test_the_client_sends_and_follows_as_flasks():
         cookie = client.get_cookie("session")
         return {
             "upload": upload.get_json(),
+            "json body": echoed,
             "followed": followed,
             "not followed": client.post("/moved").location,
             "quoted": client.get("/words/a%20b").get_json(),
