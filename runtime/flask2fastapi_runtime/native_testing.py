@@ -42,7 +42,14 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from starlette.datastructures import Headers
 
-__all__ = ["NativeClient", "NativeTestResponse"]
+__all__ = ["NativeClient", "NativeTestResponse", "ResponseHeaders", "SentRequest"]
+
+
+class ResponseHeaders(Headers):
+    """Starlette's headers with werkzeug's name for all values of one (``get_all``)."""
+
+    def get_all(self, key: str) -> list[str]:
+        return self.getlist(key)
 
 
 class NativeTestResponse:
@@ -50,7 +57,7 @@ class NativeTestResponse:
 
     def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], data: bytes) -> None:
         self.status_code = status_code
-        self.headers = Headers(raw=raw_headers)
+        self.headers = ResponseHeaders(raw=raw_headers)
         self.data = data
         self.history: tuple[NativeTestResponse, ...] = ()  # the redirects followed to it
         self.request: SentRequest | None = None  # what was sent (set by the client)
@@ -276,7 +283,11 @@ class SentRequest:
 
     @property
     def args(self) -> dict[str, str]:
-        return dict(parse_qsl(self.query_string.decode(), keep_blank_values=True))
+        """The query's keys, each with its first value (what ``request.args[key]`` gave)."""
+        first: dict[str, str] = {}
+        for key, value in parse_qsl(self.query_string.decode(), keep_blank_values=True):
+            first.setdefault(key, value)
+        return first
 
 
 def _body(json_value: Any, data: Any) -> tuple[bytes, str | None]:

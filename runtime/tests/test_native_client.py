@@ -109,6 +109,7 @@ def read(response) -> dict:
         "own": response.headers.get("X-Own"),
         "head": response.headers.get("X-Head"),
         "allow": sorted(m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()),
+        "all types": response.headers.get_all("Content-Type"),
     }
 
 
@@ -234,6 +235,7 @@ def test_the_client_sends_and_follows_as_flasks():
         for code in (302, 303, 307, 308):
             response = client.post(f"/moved?code={code}", data=b"payload", follow_redirects=True, environ_base={"REMOTE_ADDR": "10.0.0.7"})
             followed[code] = (response.get_json(), response.request.path, [r.status_code for r in response.history])
+        followed["args"] = client.get("/landing?a=1&a=2&b=").request.args["a"]
         followed["address"] = client.get("/landing", environ_base={"REMOTE_ADDR": "10.0.0.7"}).get_json()["ip"]
         client.get("/login")
         cookie = client.get_cookie("session")
