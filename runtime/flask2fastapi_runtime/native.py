@@ -42,6 +42,7 @@ server, which logs it (Flask logged it itself).
 from __future__ import annotations
 
 import functools
+import html
 import importlib.util
 import inspect
 import json
@@ -226,16 +227,16 @@ class FlaskConventions:
                 await response(scope, receive, send)
                 return
         elif method == "HEAD":
-            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
-            return
+            scope, send = {**scope, "method": "GET"}, _without_body(send)
         if scope["path"].endswith("/"):
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, self._slash_redirecting(scope, receive, send))
 
     def _slash_redirecting(self, scope: Scope, receive: Receive, send: Send) -> Send:
-        """``send``, except that a 404 for a URL whose rule ends with a slash is werkzeug's 308
-        there instead (looked for only on a 404: the routes are not searched on every request)."""
+        """``send``, except that a 404 for a URL whose rule ends with a slash, and takes the
+        request's method, is werkzeug's 308 there instead (looked for only on a 404: the routes
+        are not searched on every request)."""
         redirected = False
 
         async def sending(message: Message) -> None:
@@ -244,7 +245,7 @@ class FlaskConventions:
                 return  # the 404's body: the redirect was sent in its place
             if message["type"] == "http.response.start" and message["status"] == 404:
                 slashed = {**scope, "path": scope["path"] + "/"}
-                if self.routes.allowed_methods(slashed):
+                if scope["method"] in self.routes.allowed_methods(slashed):
                     redirected = True
                     await _redirect(scope, slashed["path"])(scope, receive, send)
                     return
@@ -266,9 +267,10 @@ def _redirect(scope: Scope, path: str) -> Response:
     """werkzeug's 308 to the URL with the slash (its absolute Location and its page)."""
     request = Request(scope)
     url = str(request.url.replace(path=(scope.get("root_path") or "") + path))
+    shown = html.escape(url)  # the page's link, escaped as werkzeug escaped it (a query's "&")
     page = (
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected automatically to the target URL: <a href="{url}">{url}</a>. If not, click the link.\n'
+        f'<p>You should be redirected automatically to the target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
     )
     return HTMLResponse(page, status_code=308, headers={"Location": url})
 
