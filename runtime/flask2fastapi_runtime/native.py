@@ -580,6 +580,9 @@ def flask_response(value: Any, status_code: int | None, sub_response: Response |
         if sub_response.status_code:
             response.status_code = sub_response.status_code
         response.raw_headers.extend((k, v) for k, v in sub_response.raw_headers if k != b"content-length")
+    if response.status_code < 200 or response.status_code in (204, 304):
+        # a status with no body: werkzeug sent no Content-Length (the status was set after the body)
+        response.raw_headers[:] = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
     return response
 
 

@@ -110,6 +110,7 @@ def read(response) -> dict:
         "head": response.headers.get("X-Head"),
         "allow": sorted(m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()),
         "all types": response.headers.get_all("Content-Type"),
+        "length": response.headers.get("Content-Length"),
     }
 
 
@@ -182,7 +183,7 @@ def flask_client_app() -> Flask:
 
     @app.route("/landing", methods=["GET", "POST"])
     def landing():
-        return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr}
+        return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr, "cookie": request.headers.get("Cookie")}
 
     @app.get("/words/<word>")
     def words(word):
@@ -211,7 +212,7 @@ def native_client_app() -> NativeApp:
 
     @router.api_route("/landing", methods=["GET", "POST"])
     async def landing(request: Request):
-        return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host}
+        return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host, "cookie": request.headers.get("Cookie")}
 
     @router.get("/words/{word}")
     def words(word: str):
@@ -236,9 +237,12 @@ def test_the_client_sends_and_follows_as_flasks():
             response = client.post(f"/moved?code={code}", data=b"payload", follow_redirects=True, environ_base={"REMOTE_ADDR": "10.0.0.7"})
             followed[code] = (response.get_json(), response.request.path, [r.status_code for r in response.history])
         followed["args"] = client.get("/landing?a=1&a=2&b=").request.args["a"]
+        # the jar's cookies are the header: a test's own Cookie header is dropped, by both clients
+        followed["cookie header"] = client.get("/landing", headers={"Cookie": "mine=1"}).get_json()["cookie"]
         followed["address"] = client.get("/landing", environ_base={"REMOTE_ADDR": "10.0.0.7"}).get_json()["ip"]
         client.get("/login")
         cookie = client.get_cookie("session")
+        followed["jar"] = client.get("/landing", headers={"Cookie": "mine=1"}).get_json()["cookie"]
         return {
             "upload": upload.get_json(),
             "json body": echoed,
