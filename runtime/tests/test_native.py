@@ -269,6 +269,37 @@ def test_config_loads_as_flasks(tmp_path, monkeypatch):
         native.from_pyfile("missing.py")
 
 
+def test_config_loaders_fail_and_nest_as_flasks(tmp_path, monkeypatch):
+    (tmp_path / "c.json").write_text('{"A": 1, "b": 2}')
+    for name, value in {"MYAPP_X": "true", "MYAPP_DB__HOST": '"h"', "MYAPP_DB__PORT": "5432", "MYAPP_S": "not json{"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NOPE_UNSET", raising=False)
+
+    def run(config):
+        def attempt(load):
+            try:
+                return load()
+            except Exception as error:  # the class is what must match
+                return type(error).__name__
+
+        return [
+            attempt(lambda: config.from_object("http.HTTPStatus") or config["NOT_FOUND"]),
+            attempt(lambda: config.from_object("json:JSONDecoder")),
+            attempt(lambda: config.from_file("c.json", load=json.load)),
+            attempt(lambda: config.from_file("missing.json", load=json.load, silent=True)),
+            attempt(lambda: config.from_file("missing.json", load=json.load)),
+            attempt(lambda: config.from_envvar("NOPE_UNSET", silent=True)),
+            attempt(lambda: config.from_envvar("NOPE_UNSET")),
+            attempt(lambda: config.from_prefixed_env("MYAPP")),
+            attempt(lambda: config.from_pyfile(str(tmp_path))),
+            attempt(lambda: config.from_pyfile(str(tmp_path), silent=True)),
+            config.get_namespace("DB", lowercase=False, trim_namespace=False),
+            (config["X"], config["DB"], config["S"], config["A"], "b" in config),
+        ]
+
+    assert run(Config(tmp_path)) == run(Flask(__name__, root_path=str(tmp_path)).config)
+
+
 def test_werkzeugs_words_without_werkzeug():
     for code, cls in werkzeug.default_exceptions.items():
         assert http_errors.description(code) == cls.description
