@@ -35,8 +35,8 @@ saw, stay, without Flask or werkzeug:
 
 What differs from Flask, by design: form bodies and uploads are parsed by FastAPI
 (python-multipart), not werkzeug; an unhandled exception is answered by the app's handler for 500
-(or ``Exception``), else Starlette's plain "Internal Server Error", and then raised on to the
-server, which logs it (Flask logged it itself).
+(or ``Exception``), else werkzeug's 500 page, and then raised on to the server, which logs it
+(Flask logged it itself); in FastAPI's ``debug=True`` Starlette's traceback page answers instead.
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ class NativeApp(FastAPI):
         self.extensions: dict[str, Any] = {}
         self.add_middleware(FlaskConventions, app_routes=self)  # type: ignore[arg-type]
         self.add_exception_handler(HTTPException, answer_http_error)
+        # werkzeug's 500 page where the project has no handler of its own (a later 500 or
+        # Exception one replaces it: Starlette takes the last registered of the two)
+        self.add_exception_handler(500, answer_server_error)
         if flask_errors:
             self.add_exception_handler(RequestValidationError, answer_validation_error)
 
@@ -177,6 +180,9 @@ class NativeApp(FastAPI):
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         # every handler that may get an HTTPException gets it as Flask's handler got werkzeug's
         super().add_exception_handler(exc_class_or_status_code, _with_flask_details(handler))
+        # Starlette reads the handlers when it builds the stack, on the first request: one added
+        # later (a test's, after a request) is seen once the stack is built again
+        self.middleware_stack = None
 
     def test_client(self, use_cookies: bool = True) -> Any:
         from .native_testing import NativeClient
@@ -325,6 +331,12 @@ def answer_http_error(request: Request, exc: HTTPException) -> Response:
     """The answer to an HTTPException no handler of the project's takes: werkzeug's page."""
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "content-type"}
     return HTMLResponse(http_errors.error_page(exc.status_code, exc.detail), status_code=exc.status_code, headers=headers)
+
+
+def answer_server_error(request: Request, exc: Exception) -> Response:
+    """An unhandled exception, answered as Flask did without a handler: werkzeug's 500 page (the
+    exception then goes on to the server, which logs it)."""
+    return HTMLResponse(http_errors.error_page(500, http_errors.description(500)), status_code=500)
 
 
 async def answer_validation_error(request: Request, exc: Exception) -> Response:

@@ -218,7 +218,13 @@ def test_an_unhandled_error_reaches_the_test_as_flask_let_it(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         app.test_client().get("/boom")
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    assert app.test_client().get("/boom").status_code == 500
+    original = flask_app()
+    original.config["PROPAGATE_EXCEPTIONS"] = False
+    original.get("/boom")(boom)
+    assert answer(app.test_client().get("/boom")) == answer(original.test_client().get("/boom"))
+    # the project's own handler, registered after the app was made, answers instead
+    app.add_exception_handler(Exception, lambda request, exc: Response('{"error": "internal"}', 500, media_type="application/json"))
+    assert app.test_client().get("/boom").get_json() == {"error": "internal"}
 
 
 def test_settings_and_url_for_and_cookies():
