@@ -33,10 +33,16 @@ saw, stay, without Flask or werkzeug:
   subdomain matching. ``template_folder`` is kept as an attribute only (templates are Flask's).
   FastAPI's own options (``title=``...) pass through.
 
+An unhandled exception is handled as Flask's ``handle_exception`` did: answered by the app's
+handler for 500 (or ``Exception``), else werkzeug's 500 page, logged on the app's logger
+("Exception on /path [GET]"), inside the app's middleware so that its after hooks see the 500;
+where Flask propagated it (``PROPAGATE_EXCEPTIONS``, or testing / debug mode) it is raised on, to
+Starlette's ServerErrorMiddleware and the server (or the test).
+
 What differs from Flask, by design: form bodies and uploads are parsed by FastAPI
-(python-multipart), not werkzeug; an unhandled exception is answered by the app's handler for 500
-(or ``Exception``), else werkzeug's 500 page, and then raised on to the server, which logs it
-(Flask logged it itself); in FastAPI's ``debug=True`` Starlette's traceback page answers instead.
+(python-multipart), not werkzeug; an exception raised by a middleware outside the routes (a before
+hook) is answered by Starlette's ServerErrorMiddleware with the same handler, without the after
+hooks.
 """
 
 from __future__ import annotations
@@ -234,10 +240,32 @@ class FlaskConventions:
                 return
         elif method == "HEAD":
             scope, send = {**scope, "method": "GET"}, _without_body(send)
-        if scope["path"].endswith("/"):
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, self._slash_redirecting(scope, receive, send))
+        if not scope["path"].endswith("/"):
+            send = self._slash_redirecting(scope, receive, send)
+        await self._handling_errors(scope, receive, send)
+
+    async def _handling_errors(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request, an exception no handler took answered as Flask's ``handle_exception``
+        did: logged on the app's logger, answered by the app's handler for 500 or ``Exception``
+        inside the app's middleware (so its after hooks see the 500, as Flask's after_request
+        functions did), or raised on where Flask propagated it (the test client's case)."""
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started or self.routes.propagate_exceptions:
+                raise  # Starlette's ServerErrorMiddleware answers and the server logs it
+            self.routes.logger.error("Exception on %s [%s]", scope["path"], scope["method"], exc_info=exc)
+            request = Request(scope, receive)
+            answered = _server_error_handler(self.routes)(request, exc)
+            response = await answered if inspect.isawaitable(answered) else answered
+            await response(scope, receive, sending)
 
     def _slash_redirecting(self, scope: Scope, receive: Receive, send: Send) -> Send:
         """``send``, except that a 404 for a URL whose rule ends with a slash, and takes the
@@ -331,6 +359,16 @@ def answer_http_error(request: Request, exc: HTTPException) -> Response:
     """The answer to an HTTPException no handler of the project's takes: werkzeug's page."""
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "content-type"}
     return HTMLResponse(http_errors.error_page(exc.status_code, exc.detail), status_code=exc.status_code, headers=headers)
+
+
+def _server_error_handler(app: Any) -> Callable[..., Any]:
+    """The handler Starlette's ServerErrorMiddleware would call: the last registered for 500 or
+    ``Exception``."""
+    handler: Callable[..., Any] = answer_server_error
+    for key, value in app.exception_handlers.items():
+        if key in (500, Exception):
+            handler = value
+    return handler
 
 
 def answer_server_error(request: Request, exc: Exception) -> Response:

@@ -269,3 +269,50 @@ def test_a_form_over_max_content_length_is_refused_where_flask_read_it():
                 client.open("/words/a", method="GET", data=b"x" * 2000).status_code]
 
     assert run(converted.test_client()) == run(original.test_client()) == [413, 200, 200]
+
+
+def test_an_unhandled_error_is_handled_and_logged_as_flask_did(caplog):
+    from flask2fastapi_runtime import RequestHooks
+
+    original = Flask(__name__)
+    original.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @original.get("/crash")
+    def crash():
+        raise RuntimeError("broke")
+
+    @original.errorhandler(500)
+    def flask_internal(error):
+        return {"error": "internal"}, 500
+
+    @original.after_request
+    def flask_tag(response):
+        response.headers["X-Seen"] = "yes"
+        return response
+
+    converted = NativeApp(__name__)
+    converted.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @converted.get("/crash")
+    def native_crash():
+        raise RuntimeError("broke")
+
+    converted.add_exception_handler(500, lambda request, exc: Response('{"error":"internal"}\n', 500, media_type="application/json"))
+
+    def native_tag(request, response):
+        response.headers["X-Seen"] = "yes"
+
+    converted.add_middleware(RequestHooks, after=[native_tag])
+
+    def run(app):
+        caplog.clear()
+        response = app.test_client().get("/crash")
+        logged = [(r.name, r.levelname, r.getMessage(), r.exc_info[0]) for r in caplog.records if r.exc_info]
+        return response.status_code, response.get_json(), response.headers.get("X-Seen"), logged
+
+    assert run(converted) == run(original)
+    # and where Flask propagated it, the test gets it
+    converted.config["PROPAGATE_EXCEPTIONS"] = None
+    converted.config["TESTING"] = True
+    with pytest.raises(RuntimeError, match="broke"):
+        converted.test_client().get("/crash")
