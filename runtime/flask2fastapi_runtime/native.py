@@ -67,7 +67,7 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
@@ -429,8 +429,8 @@ class NativeRoute(APIRoute):
 
 class FlaskReadRequest(Request):
     """The request FastAPI reads a native route's parameters from: the first value of a repeated
-    query key or cookie and a repeated header's values joined, as Flask's request gave them; a
-    FlaskJson body left to the endpoint (``json_body.UNREAD``)."""
+    query key, form field or cookie and a repeated header's values joined, as Flask's request gave
+    them; a FlaskJson body left to the endpoint (``json_body.UNREAD``)."""
 
     def __init__(self, scope: Scope, receive: Receive, json: bool) -> None:
         super().__init__(scope, receive)
@@ -468,6 +468,57 @@ class FlaskReadRequest(Request):
 
     async def json(self) -> Any:
         return json_body.UNREAD if self.flask_json else await super().json()
+
+    def form(self, **limits: Any) -> Any:  # type: ignore[override]
+        """The form Starlette parses, its single-value reads giving a repeated key's first value
+        (``title: Annotated[str, Form()]`` is what ``request.form["title"]`` was)."""
+        return _FormCall(self._first_values_form(limits))
+
+    async def _first_values_form(self, limits: dict[str, Any]) -> FormData:
+        if not hasattr(self, "_flask_form"):
+            parsed = await super().form(**limits)
+            self._flask_form = FirstValueForm(parsed.multi_items())
+        return self._flask_form
+
+
+class FirstValueForm(FormData):
+    """Form fields whose single-value reads give the first of a repeated key, as werkzeug's
+    MultiDict did; ``getlist`` and ``multi_items`` give every value."""
+
+    def __init__(self, items: list[tuple[str, Any]]) -> None:
+        super().__init__(items)
+        self._first: dict[str, Any] = {}
+        for key, value in items:
+            self._first.setdefault(key, value)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._first[key]
+
+    def values(self) -> Any:
+        return self._first.values()
+
+    def items(self) -> Any:
+        return self._first.items()
+
+
+class _FormCall:
+    """``request.form()``'s answer, awaited (as FastAPI does) or used as ``async with`` (which
+    closes the form's files at its end, as Starlette's does)."""
+
+    def __init__(self, coroutine: Any) -> None:
+        self.coroutine = coroutine
+        self.form: FormData | None = None
+
+    def __await__(self) -> Any:
+        return self.coroutine.__await__()
+
+    async def __aenter__(self) -> FormData:
+        self.form = await self.coroutine
+        return self.form
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self.form is not None:
+            await self.form.close()
 
 
 class _FloatConvertor(Convertor[float]):

@@ -185,6 +185,10 @@ def flask_client_app() -> Flask:
     def landing():
         return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr, "cookie": request.headers.get("Cookie")}
 
+    @app.post("/form")
+    def form():
+        return {"t": request.form["t"], "all": request.form.getlist("t")}
+
     @app.get("/words/<word>")
     def words(word):
         return {"word": word}
@@ -213,6 +217,11 @@ def native_client_app() -> NativeApp:
     @router.api_route("/landing", methods=["GET", "POST"])
     async def landing(request: Request):
         return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host, "cookie": request.headers.get("Cookie")}
+
+    @router.post("/form")
+    async def form(t: Annotated[str, Form()], request: Request):
+        async with request.form() as sent:  # the view's own read, as Starlette's API allows
+            return {"t": t, "all": sent.getlist("t")}
 
     @router.get("/words/{word}")
     def words(word: str):
@@ -249,6 +258,7 @@ def test_the_client_sends_and_follows_as_flasks():
             "followed": followed,
             "not followed": client.post("/moved").location,
             "quoted": client.get("/words/a%20b").get_json(),
+            "repeated field": client.post("/form", data={"t": ["a", "b"]}).get_json(),
             "cookie": (cookie.key, cookie.value),
             "no cookie": client.get_cookie("other"),
         }
