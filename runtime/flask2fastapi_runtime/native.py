@@ -131,6 +131,8 @@ class NativeApp(FastAPI):
         self.instance_path = instance_path
         self.config = Config(instance_path if instance_relative_config else self.folder)
         self.config["DEBUG"] = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+        if options.get("debug") is not None:  # FastAPI's debug=, set before the config existed
+            self.config["DEBUG"] = bool(options["debug"])
         self.extensions: dict[str, Any] = {}
         self.add_middleware(FlaskConventions, app_routes=self)  # type: ignore[arg-type]
         self.add_exception_handler(HTTPException, answer_http_error)

@@ -153,8 +153,15 @@ def test_flask_constructor_arguments(tmp_path, monkeypatch):
     assert NativeApp("withstatic", static_folder="missing", template_folder="views").template_folder == "views"
     with pytest.raises(TypeError, match="host_matching"):
         NativeApp("withstatic", static_folder=None, host_matching=True)
-    # FastAPI's own options pass through
+    # FastAPI's own options pass through; its debug= is the config's DEBUG
     assert NativeApp("withstatic", static_folder=None, title="T").title == "T"
+    debugging = NativeApp("withstatic", static_folder=None, debug=True)
+    assert debugging.debug and debugging.config["DEBUG"] is True
+
+
+def test_an_installed_package_has_flasks_instance_folder():
+    for name in ("pydantic", "json", "pydantic.main"):
+        assert NativeApp(name, static_folder=None).instance_path == Flask(name).instance_path
 
 
 def test_the_instance_folder_can_be_patched_as_on_flask(tmp_path, monkeypatch):
