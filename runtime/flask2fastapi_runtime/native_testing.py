@@ -10,7 +10,8 @@ requests and assertions that tested the original. The client speaks Flask's test
   when a field is a file: an open file or ``(file, filename[, content_type])``), ``headers=``,
   ``query_string=`` (a dict or a str), ``content_type=``, ``follow_redirects=`` (werkzeug's rules:
   307/308 repeat the request, the others become a GET without the body) and ``environ_base=``
-  (``REMOTE_ADDR`` and ``HTTP_*`` keys);
+  (``REMOTE_ADDR`` and ``HTTP_*`` keys), ``auth=(username, password)`` (HTTP Basic), ``mimetype=``
+  and ``base_url=`` (the scheme and host);
 - its responses have ``status_code``, ``status`` (werkzeug's status line), ``headers``, ``data``,
   ``get_data(as_text=)``, ``text``, ``json``, ``get_json(silent=, force=)`` (werkzeug's
   response's: None for a body that is not JSON), ``is_json``, ``mimetype``, ``content_type``,
@@ -31,6 +32,7 @@ else the test gets the 500 the app answered with.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import mimetypes
 import os
@@ -167,9 +169,14 @@ class NativeClient:
         content_type: str | None = None,
         follow_redirects: bool = False,
         environ_base: Mapping[str, Any] | None = None,
+        auth: tuple[str, str] | None = None,
+        mimetype: str | None = None,
+        base_url: str | None = None,
     ) -> NativeTestResponse:
         method = method.upper()
         url = urlsplit(path)
+        base = urlsplit(base_url or (f"{url.scheme}://{url.netloc}" if url.netloc else "http://localhost"))
+        content_type = content_type or (_with_charset(mimetype) if mimetype else None)
         query = url.query
         if query_string is not None:
             query = query_string if isinstance(query_string, str) else urlencode(query_string, doseq=True)
@@ -185,7 +192,11 @@ class NativeClient:
             sent = [(k, v) for k, v in sent if k != "cookie"]
             if self.cookies:
                 sent.append(("cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
-        sent.append(("host", "localhost"))
+        if auth is not None and not any(k == "authorization" for k, _ in sent):
+            # werkzeug's auth=(username, password): HTTP Basic
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            sent.append(("authorization", f"Basic {token}"))
+        sent.append(("host", base.netloc or "localhost"))
         client_address = "127.0.0.1"
         for key, value in (environ_base or {}).items():
             # the WSGI environ keys a Flask test set: the client's address and HTTP_* headers
@@ -199,33 +210,33 @@ class NativeClient:
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
             "method": method,
-            "scheme": "http",
+            "scheme": base.scheme or "http",
             "path": unquote(raw_path),  # ASGI's path is decoded, as werkzeug's PATH_INFO was
             "raw_path": raw_path.encode(),
             "root_path": "",
             "query_string": query.encode(),
             "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in sent],
             "client": (client_address, 50000),
-            "server": ("localhost", 80),
+            "server": (base.hostname or "localhost", base.port or (443 if base.scheme == "https" else 80)),
         }
         response = self._send(scope, body)
         response.request = SentRequest(method, scope["path"], query, sent)
         if follow_redirects and response.status_code in _REDIRECTS and response.location:
-            return self._follow(response, method, json, data, headers, content_type, environ_base)
+            return self._follow(response, method, json, data, headers, content_type, environ_base, auth)
         return response
 
     def _follow(self, response: NativeTestResponse, method: str, *sent: Any) -> NativeTestResponse:
         """werkzeug's redirect following: 307 and 308 repeat the request with its body, the others
         become a GET (a HEAD stays one) without it; ``history`` lists the redirects. As werkzeug
         rebuilds the request from the last one's headers, ``REMOTE_ADDR`` is not carried over."""
-        json, data, headers, content_type, environ_base = sent
+        json, data, headers, content_type, environ_base, auth = sent
         environ_base = {k: v for k, v in (environ_base or {}).items() if k.startswith("HTTP_")}
         if response.status_code not in (307, 308):
             method = "HEAD" if method == "HEAD" else "GET"
             json = data = content_type = None
         following = self.open(
             response.location, method=method, json=json, data=data, headers=headers, content_type=content_type,  # type: ignore[arg-type]
-            follow_redirects=True, environ_base=environ_base,
+            follow_redirects=True, environ_base=environ_base, auth=auth,
         )
         following.history = (response, *following.history)
         return following
@@ -291,6 +302,20 @@ class SentRequest:
         for key, value in parse_qsl(self.query_string.decode(), keep_blank_values=True):
             first.setdefault(key, value)
         return first
+
+
+# the application types werkzeug gives a charset, as it does text/* and */*+xml
+_CHARSET_TYPES = frozenset({
+    "application/ecmascript", "application/javascript", "application/sql", "application/xml",
+    "application/xml-dtd", "application/xml-external-parsed-entity",
+})
+
+
+def _with_charset(mimetype: str) -> str:
+    """werkzeug's content type of a ``mimetype=``: text types with ``; charset=utf-8``."""
+    if mimetype.startswith("text/") or mimetype in _CHARSET_TYPES or mimetype.endswith("+xml"):
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
 
 
 def _body(json_value: Any, data: Any) -> tuple[bytes, str | None]:

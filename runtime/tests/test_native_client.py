@@ -190,7 +190,8 @@ def flask_client_app() -> Flask:
 
     @app.route("/landing", methods=["GET", "POST"])
     def landing():
-        return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr, "cookie": request.headers.get("Cookie")}
+        return {"method": request.method, "body": request.get_data(as_text=True), "ip": request.remote_addr, "cookie": request.headers.get("Cookie"),
+                "auth": request.headers.get("Authorization"), "url": request.url, "type": request.content_type}
 
     @app.post("/form")
     def form():
@@ -223,7 +224,8 @@ def native_client_app() -> NativeApp:
 
     @router.api_route("/landing", methods=["GET", "POST"])
     async def landing(request: Request):
-        return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host, "cookie": request.headers.get("Cookie")}
+        return {"method": request.method, "body": (await request.body()).decode(), "ip": request.client.host, "cookie": request.headers.get("Cookie"),
+                "auth": request.headers.get("Authorization"), "url": str(request.url), "type": request.headers.get("Content-Type")}
 
     @router.post("/form")
     async def form(t: Annotated[str, Form()], request: Request):
@@ -255,6 +257,8 @@ def test_the_client_sends_and_follows_as_flasks():
         followed["args"] = client.get("/landing?a=1&a=2&b=").request.args["a"]
         # the jar's cookies are the header: a test's own Cookie header is dropped, by both clients
         followed["cookie header"] = client.get("/landing", headers={"Cookie": "mine=1"}).get_json()["cookie"]
+        followed["auth"] = client.post("/moved?code=307", auth=("ann", "pw"), data=b"x", mimetype="text/plain", follow_redirects=True).get_json()
+        followed["base"] = client.get("/landing?q=1", base_url="https://example.org").get_json()["url"]
         followed["address"] = client.get("/landing", environ_base={"REMOTE_ADDR": "10.0.0.7"}).get_json()["ip"]
         client.get("/login")
         cookie = client.get_cookie("session")
