@@ -374,8 +374,8 @@ def _server_error_handler(app: Any) -> Callable[..., Any]:
 
 
 def answer_server_error(request: Request, exc: Exception) -> Response:
-    """An unhandled exception, answered as Flask did without a handler: werkzeug's 500 page (the
-    exception then goes on to the server, which logs it)."""
+    """An unhandled exception, answered as Flask did without a handler of the project's:
+    werkzeug's 500 page (``FlaskConventions`` logs it first, as Flask did)."""
     return HTMLResponse(http_errors.error_page(500, http_errors.description(500)), status_code=500)
 
 
