@@ -357,20 +357,24 @@ def _phrase(code: int) -> str | None:
         return None
 
 
-def answer_http_error(request: Request, exc: HTTPException) -> Response:
-    """The answer to an HTTPException no handler of the project's takes: werkzeug's page."""
+async def answer_http_error(request: Request, exc: HTTPException) -> Response:
+    """The answer to an HTTPException no handler of the project's for its status or class takes:
+    the project's handler for ``Exception`` where there is one (Flask's lookup ends there: an
+    ``errorhandler(Exception)`` got ``abort(409)`` and the 404 of an unknown URL), else
+    werkzeug's page."""
+    for_everything = getattr(request.app, "exception_handlers", {}).get(Exception)
+    if for_everything is not None:
+        answered = for_everything(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "content-type"}
     return HTMLResponse(http_errors.error_page(exc.status_code, exc.detail), status_code=exc.status_code, headers=headers)
 
 
 def _server_error_handler(app: Any) -> Callable[..., Any]:
-    """The handler Starlette's ServerErrorMiddleware would call: the last registered for 500 or
-    ``Exception``."""
-    handler: Callable[..., Any] = answer_server_error
-    for key, value in app.exception_handlers.items():
-        if key in (500, Exception):
-            handler = value
-    return handler
+    """The handler Flask picked for an exception no other handler took: the one for
+    ``Exception`` (its lookup by class comes first), else the one for 500, else werkzeug's page."""
+    handlers = app.exception_handlers
+    return handlers.get(Exception) or handlers.get(500) or answer_server_error
 
 
 def answer_server_error(request: Request, exc: Exception) -> Response:

@@ -337,3 +337,51 @@ def test_an_unhandled_error_is_handled_and_logged_as_flask_did(caplog):
     converted.config["TESTING"] = True
     with pytest.raises(RuntimeError, match="broke"):
         converted.test_client().get("/crash")
+
+
+def test_a_handler_for_exception_is_looked_up_as_flask_did():
+    original = Flask(__name__)
+    original.config["PROPAGATE_EXCEPTIONS"] = False
+    converted = NativeApp(__name__)
+    converted.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @original.get("/conflict")
+    def conflict():
+        abort(409)
+
+    @original.get("/crash")
+    def crash():
+        raise RuntimeError("broke")
+
+    # registered first, and still the one Flask picks for a RuntimeError: its lookup by class comes first
+    @original.errorhandler(Exception)
+    def flask_everything(error):
+        code = getattr(error, "code", 500)
+        return {"by": "Exception", "code": code}, code
+
+    @original.errorhandler(500)
+    def flask_internal(error):
+        return {"by": "500"}, 500
+
+    router = APIRouter(route_class=NativeRoute)
+
+    @router.get("/conflict")
+    def native_conflict():
+        raise HTTPException(status_code=409)
+
+    @router.get("/crash")
+    def native_crash():
+        raise RuntimeError("broke")
+
+    converted.include_router(router)
+
+    def everything(request, exc):
+        code = getattr(exc, "status_code", 500)
+        return Response(f'{{"by":"Exception","code":{code}}}\n', code, media_type="application/json")
+
+    converted.add_exception_handler(Exception, everything)
+    converted.add_exception_handler(500, lambda request, exc: Response('{"by":"500"}\n', 500, media_type="application/json"))
+
+    for path in ("/conflict", "/nowhere", "/crash"):
+        a, b = original.test_client().get(path), converted.test_client().get(path)
+        assert (b.status_code, b.get_json()) == (a.status_code, a.get_json()), path
