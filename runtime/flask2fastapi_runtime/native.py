@@ -16,7 +16,8 @@ saw, stay, without Flask or werkzeug:
   a trailing slash is redirected there with 308; an error that Starlette raises or the code
   raises as ``HTTPException`` reaches the app's exception handlers with werkzeug's description
   where none was given, and a 405 with Flask's ``Allow`` (every method of the URL, HEAD and
-  OPTIONS). Without a handler of the project's, an error is werkzeug's HTML page.
+  OPTIONS). The handler is looked up as Flask looked it up: by status, then by class, then the
+  project's handler for ``Exception``; without any, an error is werkzeug's HTML page.
 - A request whose parameters do not validate is a 400 for the app's handlers, as the view's own
   ``request.args["x"]`` was (``flask_errors=False``: FastAPI's 422).
 - ``NativeRoute`` (``APIRouter(route_class=NativeRoute)``) makes what the view returns a response
