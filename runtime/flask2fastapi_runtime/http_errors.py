@@ -14,13 +14,17 @@ from http import HTTPStatus
 
 __all__ = ["description", "error_page", "status_name"]
 
-# werkzeug's status names that are not HTTPStatus's phrase (or codes HTTPStatus lacks)
+# werkzeug's status names that are not HTTPStatus's phrase (or codes HTTPStatus lacks); 413, 416
+# and 422 too, whose phrases Python 3.13 changed to RFC 9110's while werkzeug kept the old ones
 _NAMES = {
     203: 'Non Authoritative Information',
     207: 'Multi Status',
     306: 'Switch Proxy',
+    413: 'Request Entity Too Large',
     414: 'Request URI Too Long',
+    416: 'Requested Range Not Satisfiable',
     418: "I'm a teapot",
+    422: 'Unprocessable Entity',
     449: 'Retry With',
     511: 'Network Authentication Failed',
 }

@@ -16,7 +16,8 @@ saw, stay, without Flask or werkzeug:
   a trailing slash is redirected there with 308; an error that Starlette raises or the code
   raises as ``HTTPException`` reaches the app's exception handlers with werkzeug's description
   where none was given, and a 405 with Flask's ``Allow`` (every method of the URL, HEAD and
-  OPTIONS). Without a handler of the project's, an error is werkzeug's HTML page.
+  OPTIONS). The handler is looked up as Flask looked it up: by status, then by class, then the
+  project's handler for ``Exception``; without any, an error is werkzeug's HTML page.
 - A request whose parameters do not validate is a 400 for the app's handlers, as the view's own
   ``request.args["x"]`` was (``flask_errors=False``: FastAPI's 422).
 - ``NativeRoute`` (``APIRouter(route_class=NativeRoute)``) makes what the view returns a response
@@ -24,18 +25,31 @@ saw, stay, without Flask or werkzeug:
   ``(body, status, headers)`` tuple, a str as HTML, a Starlette response as it is; the route's
   ``status_code=`` and FastAPI's sub-response apply. It reads query parameters, headers and
   cookies as Flask read them (the first of a repeated query key or cookie, a repeated header's
-  values joined) and a ``FlaskJson`` body as ``request.get_json`` did (415, 400 for malformed
-  JSON, 413 over ``MAX_CONTENT_LENGTH``, none of them under ``silent``, except 413).
+  values joined) and a ``FlaskJson`` body as ``request.get_json`` did (415 before the size
+  counts, 413 over ``MAX_CONTENT_LENGTH``, 400 for malformed JSON; under ``silent`` only 413, and
+  only for a JSON content type). A form or file body over ``MAX_CONTENT_LENGTH`` is werkzeug's 413
+  too; a body the view does not read is not counted, as under Flask.
+- ``NativeApp`` refuses what it cannot honour of Flask's constructor: a static folder that exists
+  (Flask served it; pass ``static_folder=None`` and mount Starlette's ``StaticFiles``), host or
+  subdomain matching. ``template_folder`` is kept as an attribute only (templates are Flask's).
+  FastAPI's own options (``title=``...) pass through.
+
+An unhandled exception is handled as Flask's ``handle_exception`` did: answered by the app's
+handler for 500 (or ``Exception``), else werkzeug's 500 page, logged on the app's logger
+("Exception on /path [GET]"), inside the app's middleware so that its after hooks see the 500;
+where Flask propagated it (``PROPAGATE_EXCEPTIONS``, or testing / debug mode) it is raised on, to
+Starlette's ServerErrorMiddleware and the server (or the test).
 
 What differs from Flask, by design: form bodies and uploads are parsed by FastAPI
-(python-multipart), not werkzeug; an unhandled exception is answered by the app's handler for 500
-(or ``Exception``), else Starlette's plain "Internal Server Error", and then raised on to the
-server, which logs it (Flask logged it itself).
+(python-multipart), not werkzeug; an exception raised by a middleware outside the routes (a before
+hook) is answered by Starlette's ServerErrorMiddleware with the same handler, without the after
+hooks.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import importlib.util
 import inspect
 import json
@@ -54,7 +68,7 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
@@ -68,7 +82,9 @@ from .json_response import FlaskJSONResponse
 
 __all__ = ["FlaskConventions", "NativeApp", "NativeRoute", "flask_response"]
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# Flask's constructor arguments that have no part here once they are off (the default or falsy)
+_REFUSED_WHEN_SET = ("static_host", "host_matching", "subdomain_matching")
 # the endpoint's own parameters for the request and FastAPI's sub-response
 _REQUEST = "flask2fastapi_request"
 _SUB_RESPONSE = "flask2fastapi_response"
@@ -84,19 +100,31 @@ class NativeApp(FastAPI):
         *,
         instance_path: str | None = None,
         instance_relative_config: bool = False,
-        static_folder: None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = "templates",
         flask_errors: bool = True,
         http_client_options: http.HttpClientOptions = http.HttpClientOptions(),
         **options: Any,
     ) -> None:
-        if static_folder is not None:
-            raise TypeError("NativeApp serves no static folder: mount starlette.staticfiles.StaticFiles for it")
+        for argument in _REFUSED_WHEN_SET:
+            if options.pop(argument, False):
+                raise TypeError(f"NativeApp has no {argument}: Flask's host and subdomain matching stay with Flask")
+        folder = _package_folder(import_name)
+        if static_folder is not None and os.path.isdir(os.path.join(folder, static_folder)):
+            # Flask served it at static_url_path; silently answering 404 there would change the app
+            raise TypeError(
+                f"NativeApp serves no static folder ({os.path.join(folder, static_folder)} exists): pass static_folder=None "
+                "and mount starlette.staticfiles.StaticFiles at its URL"
+            )
         options.setdefault("redirect_slashes", False)  # Flask's way: FlaskConventions
         super().__init__(**options)
         self.router.route_class = NativeRoute
         self.router.lifespan_context = http.with_http_client(self.router.lifespan_context, http_client_options)
         self.import_name = import_name
-        self.folder = _package_folder(import_name)
+        self.folder = folder
+        # what render_template read; templates are Flask's, so this is only kept for code that reads it
+        self.template_folder = template_folder
         if instance_path is None:
             instance_path = self.auto_find_instance_path()
         elif not os.path.isabs(instance_path):
@@ -104,9 +132,14 @@ class NativeApp(FastAPI):
         self.instance_path = instance_path
         self.config = Config(instance_path if instance_relative_config else self.folder)
         self.config["DEBUG"] = os.environ.get("FLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+        if options.get("debug") is not None:  # FastAPI's debug=, set before the config existed
+            self.config["DEBUG"] = bool(options["debug"])
         self.extensions: dict[str, Any] = {}
         self.add_middleware(FlaskConventions, app_routes=self)  # type: ignore[arg-type]
         self.add_exception_handler(HTTPException, answer_http_error)
+        # werkzeug's 500 page where the project has no handler of its own (a later 500 or
+        # Exception one replaces it: Starlette takes the last registered of the two)
+        self.add_exception_handler(500, answer_server_error)
         if flask_errors:
             self.add_exception_handler(RequestValidationError, answer_validation_error)
 
@@ -156,11 +189,19 @@ class NativeApp(FastAPI):
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         # every handler that may get an HTTPException gets it as Flask's handler got werkzeug's
         super().add_exception_handler(exc_class_or_status_code, _with_flask_details(handler))
+        # Starlette reads the handlers when it builds the stack, on the first request: one added
+        # later (a test's, after a request) is seen once the stack is built again
+        self.middleware_stack = None
 
     def test_client(self, use_cookies: bool = True) -> Any:
         from .native_testing import NativeClient
 
         return NativeClient(self, use_cookies=use_cookies)
+
+    def has_own(self, scope: Scope) -> bool:
+        """Whether a route matches the request's URL and method itself (a view that declared
+        OPTIONS or HEAD, which Flask then let answer it)."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self.router.routes)
 
     def allowed_methods(self, scope: Scope) -> list[str]:
         """The methods Flask's ``Allow`` lists for the request's URL: those of every route that
@@ -190,6 +231,10 @@ class FlaskConventions:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
+        if method in ("OPTIONS", "HEAD") and self.routes.has_own(scope):
+            # a route of the URL declares the method: its view answers it, as Flask's did (a HEAD without its body)
+            await self.app(scope, receive, _without_body(send) if method == "HEAD" else send)
+            return
         if method == "OPTIONS":
             allowed = self.routes.allowed_methods(scope)
             if allowed:
@@ -197,10 +242,16 @@ class FlaskConventions:
                 await response(scope, receive, send)
                 return
         elif method == "HEAD":
-            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
-            return
+            scope, send = {**scope, "method": "GET"}, _without_body(send)
         if not scope["path"].endswith("/"):
             send = self._slash_redirecting(scope, receive, send)
+        await self._handling_errors(scope, receive, send)
+
+    async def _handling_errors(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request, an exception no handler took answered as Flask's ``handle_exception``
+        did: logged on the app's logger, answered by the app's handler for 500 or ``Exception``
+        inside the app's middleware (so its after hooks see the 500, as Flask's after_request
+        functions did), or raised on where Flask propagated it (the test client's case)."""
         started = False
 
         async def sending(message: Message) -> None:
@@ -210,29 +261,19 @@ class FlaskConventions:
 
         try:
             await self.app(scope, receive, sending)
-        except Exception as error:
+        except Exception as exc:
             if started or self.routes.propagate_exceptions:
-                raise  # Starlette's ServerErrorMiddleware answers (and the test sees it)
-            await self._internal_error(scope, receive, sending, error)
-
-    async def _internal_error(self, scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
-        """An exception no handler took, answered as Flask's ``handle_exception`` did: logged on the
-        app's logger, answered by the app's handler for 500 (or ``Exception``), else werkzeug's
-        500 page, inside the middleware, so that the app's after-request hooks see the answer."""
-        request = Request(scope, receive)
-        self.routes.logger.error("Exception on %s [%s]", request.url.path, request.method, exc_info=error)
-        handlers = self.routes.exception_handlers
-        handler = handlers.get(500) or handlers.get(Exception)
-        if handler is None:
-            response: Response = HTMLResponse(http_errors.error_page(500, http_errors.description(500)), status_code=500)
-        else:
-            answered = handler(request, error)
+                raise  # Starlette's ServerErrorMiddleware answers and the server logs it
+            self.routes.logger.error("Exception on %s [%s]", scope["path"], scope["method"], exc_info=exc)
+            request = Request(scope, receive)
+            answered = _server_error_handler(self.routes)(request, exc)
             response = await answered if inspect.isawaitable(answered) else answered
-        await response(scope, receive, send)
+            await response(scope, receive, sending)
 
     def _slash_redirecting(self, scope: Scope, receive: Receive, send: Send) -> Send:
-        """``send``, except that a 404 for a URL whose rule ends with a slash is werkzeug's 308
-        there instead (looked for only on a 404: the routes are not searched on every request)."""
+        """``send``, except that a 404 for a URL whose rule ends with a slash, and takes the
+        request's method, is werkzeug's 308 there instead (looked for only on a 404: the routes
+        are not searched on every request)."""
         redirected = False
 
         async def sending(message: Message) -> None:
@@ -241,7 +282,7 @@ class FlaskConventions:
                 return  # the 404's body: the redirect was sent in its place
             if message["type"] == "http.response.start" and message["status"] == 404:
                 slashed = {**scope, "path": scope["path"] + "/"}
-                if self.routes.allowed_methods(slashed):
+                if scope["method"] in self.routes.allowed_methods(slashed):
                     redirected = True
                     await _redirect(scope, slashed["path"])(scope, receive, send)
                     return
@@ -263,9 +304,10 @@ def _redirect(scope: Scope, path: str) -> Response:
     """werkzeug's 308 to the URL with the slash (its absolute Location and its page)."""
     request = Request(scope)
     url = str(request.url.replace(path=(scope.get("root_path") or "") + path))
+    shown = html.escape(url)  # the page's link, escaped as werkzeug escaped it (a query's "&")
     page = (
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected automatically to the target URL: <a href="{url}">{url}</a>. If not, click the link.\n'
+        f'<p>You should be redirected automatically to the target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
     )
     return HTMLResponse(page, status_code=308, headers={"Location": url})
 
@@ -316,10 +358,30 @@ def _phrase(code: int) -> str | None:
         return None
 
 
-def answer_http_error(request: Request, exc: HTTPException) -> Response:
-    """The answer to an HTTPException no handler of the project's takes: werkzeug's page."""
+async def answer_http_error(request: Request, exc: HTTPException) -> Response:
+    """The answer to an HTTPException no handler of the project's for its status or class takes:
+    the project's handler for ``Exception`` where there is one (Flask's lookup ends there: an
+    ``errorhandler(Exception)`` got ``abort(409)`` and the 404 of an unknown URL), else
+    werkzeug's page."""
+    for_everything = getattr(request.app, "exception_handlers", {}).get(Exception)
+    if for_everything is not None:
+        answered = for_everything(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "content-type"}
     return HTMLResponse(http_errors.error_page(exc.status_code, exc.detail), status_code=exc.status_code, headers=headers)
+
+
+def _server_error_handler(app: Any) -> Callable[..., Any]:
+    """The handler Flask picked for an exception no other handler took: the one for
+    ``Exception`` (its lookup by class comes first), else the one for 500, else werkzeug's page."""
+    handlers = app.exception_handlers
+    return handlers.get(Exception) or handlers.get(500) or answer_server_error
+
+
+def answer_server_error(request: Request, exc: Exception) -> Response:
+    """An unhandled exception, answered as Flask did without a handler of the project's:
+    werkzeug's 500 page (``FlaskConventions`` logs it first, as Flask did)."""
+    return HTMLResponse(http_errors.error_page(500, http_errors.description(500)), status_code=500)
 
 
 async def answer_validation_error(request: Request, exc: Exception) -> Response:
@@ -361,7 +423,12 @@ class NativeRoute(APIRoute):
         handler = super().get_route_handler()
         json = self.flask_json
 
+        # a form or other body FastAPI reads for the view (not a FlaskJson one, read in the endpoint)
+        reads_body = self.body_field is not None and not json
+
         async def flask_request_handler(request: Request) -> Response:
+            if reads_body:
+                refuse_too_large(request)
             return await handler(FlaskReadRequest(request.scope, request.receive, json))
 
         return flask_request_handler
@@ -369,8 +436,8 @@ class NativeRoute(APIRoute):
 
 class FlaskReadRequest(Request):
     """The request FastAPI reads a native route's parameters from: the first value of a repeated
-    query key or cookie and a repeated header's values joined, as Flask's request gave them; a
-    FlaskJson body left to the endpoint (``json_body.UNREAD``)."""
+    query key, form field or cookie and a repeated header's values joined, as Flask's request gave
+    them; a FlaskJson body left to the endpoint (``json_body.UNREAD``)."""
 
     def __init__(self, scope: Scope, receive: Receive, json: bool) -> None:
         super().__init__(scope, receive)
@@ -408,6 +475,57 @@ class FlaskReadRequest(Request):
 
     async def json(self) -> Any:
         return json_body.UNREAD if self.flask_json else await super().json()
+
+    def form(self, **limits: Any) -> Any:  # type: ignore[override]
+        """The form Starlette parses, its single-value reads giving a repeated key's first value
+        (``title: Annotated[str, Form()]`` is what ``request.form["title"]`` was)."""
+        return _FormCall(self._first_values_form(limits))
+
+    async def _first_values_form(self, limits: dict[str, Any]) -> FormData:
+        if not hasattr(self, "_flask_form"):
+            parsed = await super().form(**limits)
+            self._flask_form = FirstValueForm(parsed.multi_items())
+        return self._flask_form
+
+
+class FirstValueForm(FormData):
+    """Form fields whose single-value reads give the first of a repeated key, as werkzeug's
+    MultiDict did; ``getlist`` and ``multi_items`` give every value."""
+
+    def __init__(self, items: list[tuple[str, Any]]) -> None:
+        super().__init__(items)
+        self._first: dict[str, Any] = {}
+        for key, value in items:
+            self._first.setdefault(key, value)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._first[key]
+
+    def values(self) -> Any:
+        return self._first.values()
+
+    def items(self) -> Any:
+        return self._first.items()
+
+
+class _FormCall:
+    """``request.form()``'s answer, awaited (as FastAPI does) or used as ``async with`` (which
+    closes the form's files at its end, as Starlette's does)."""
+
+    def __init__(self, coroutine: Any) -> None:
+        self.coroutine = coroutine
+        self.form: FormData | None = None
+
+    def __await__(self) -> Any:
+        return self.coroutine.__await__()
+
+    async def __aenter__(self) -> FormData:
+        self.form = await self.coroutine
+        return self.form
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self.form is not None:
+            await self.form.close()
 
 
 class _FloatConvertor(Convertor[float]):
@@ -495,36 +613,39 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
 
 async def flask_json_value(request: Request, how: json_body.FlaskJson) -> Any:
     """What ``request.get_json(force=..., silent=...)`` gave for this request (module doc)."""
-    _check_declared_length(request)
-    return json_value(request, await request.body(), how)
+    if not (how.force or _is_json(request)):  # decided before the body is read, so before its size counts
+        return _not_json(how)
+    refuse_too_large(request)
+    return _decoded(request, await request.body(), how)
 
 
 def _read_later(request: Request, body: bytes, how: json_body.FlaskJson, model: Any) -> Any:
-    _check_declared_length(request)
-    return how.model_of(json_value(request, body, how), model)
+    """A deferred body's read (``json_body.BodyReader``): what ``flask_json_value`` gives, the body
+    already received."""
+    if not (how.force or _is_json(request)):
+        return how.model_of(_not_json(how), model)
+    refuse_too_large(request)
+    return how.model_of(_decoded(request, body, how), model)
 
 
-def _check_declared_length(request: Request) -> None:
-    limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
-    declared = request.headers.get("content-length")
-    if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413)
+def _is_json(request: Request) -> bool:
+    mimetype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-def json_value(request: Request, body: bytes, how: json_body.FlaskJson) -> Any:
-    """What ``get_json`` gave for ``body``, the request's body (413, 415, 400 as Flask's)."""
-    limit = getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
+def _not_json(how: json_body.FlaskJson) -> None:
+    if how.silent:
+        return None
+    raise HTTPException(
+        status_code=415,
+        detail="Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+    )
+
+
+def _decoded(request: Request, body: bytes, how: json_body.FlaskJson) -> Any:
+    limit = _content_limit(request)
     if limit is not None and len(body) > limit:
         raise HTTPException(status_code=413)
-    mimetype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    is_json = mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
-    if not (how.force or is_json):
-        if how.silent:
-            return None
-        raise HTTPException(
-            status_code=415,
-            detail="Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
-        )
     try:
         return json.loads(body)
     except ValueError as error:
@@ -533,6 +654,19 @@ def json_value(request: Request, body: bytes, how: json_body.FlaskJson) -> Any:
         # Flask says why only in debug mode: else werkzeug's plain BadRequest
         debug = getattr(request.app, "debug", False)
         raise HTTPException(status_code=400, detail=f"Failed to decode JSON object: {error}" if debug else None) from None
+
+
+def _content_limit(request: Request) -> int | None:
+    return getattr(request.app, "config", {}).get("MAX_CONTENT_LENGTH")
+
+
+def refuse_too_large(request: Request) -> None:
+    """werkzeug's 413 for a body whose declared length is over the app's ``MAX_CONTENT_LENGTH``,
+    raised where Flask raised it: when the body is read (its JSON, its form)."""
+    limit = _content_limit(request)
+    declared = request.headers.get("content-length")
+    if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413)
 
 
 def flask_response(value: Any, status_code: int | None, sub_response: Response | None) -> Response:
@@ -576,6 +710,9 @@ def flask_response(value: Any, status_code: int | None, sub_response: Response |
         if sub_response.status_code:
             response.status_code = sub_response.status_code
         response.raw_headers.extend((k, v) for k, v in sub_response.raw_headers if k != b"content-length")
+    if response.status_code < 200 or response.status_code in (204, 304):
+        # a status with no body: werkzeug sent no Content-Length (the status was set after the body)
+        response.raw_headers[:] = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
     return response
 
 

@@ -138,6 +138,10 @@ REQUESTS = [
     ("PUT", "/strict", {"Content-Type": "application/json"}, b"{broken"),
     ("PUT", "/strict", {"Content-Type": "text/plain"}, b"{}"),
     ("PUT", "/strict", {"Content-Type": "application/json"}, b'{"name": "' + b"x" * 80 + b'"}'),
+    # not JSON: 415 (or, silent, no body) before the size counts
+    ("PUT", "/strict", {"Content-Type": "text/plain"}, b"x" * 80),
+    ("POST", "/items", {"Content-Type": "text/plain"}, b"x" * 80),
+    ("POST", "/items", {"Content-Type": "application/json"}, b'{"name": "' + b"x" * 80 + b'"}'),
     ("GET", "/items/3", {}, None),
     ("GET", "/items/9", {}, None),
     ("GET", "/items/x", {}, None),
@@ -147,6 +151,10 @@ REQUESTS = [
     ("GET", "/things/6F9619FF-8B86-D011-B42D-00C04FC964FF", {}, None),
     ("GET", "/things/nope", {}, None),
     ("GET", "/folder", {}, None),
+    ("GET", "/folder?x=1&y=2", {}, None),
+    ("HEAD", "/folder", {}, None),
+    ("POST", "/folder", {}, None),
+    ("OPTIONS", "/folder", {}, None),
     ("GET", "/folder/", {}, None),
     ("HEAD", "/items/3", {}, None),
     ("OPTIONS", "/items/3", {}, None),
@@ -210,7 +218,13 @@ def test_an_unhandled_error_reaches_the_test_as_flask_let_it(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         app.test_client().get("/boom")
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    assert app.test_client().get("/boom").status_code == 500
+    original = flask_app()
+    original.config["PROPAGATE_EXCEPTIONS"] = False
+    original.get("/boom")(boom)
+    assert answer(app.test_client().get("/boom")) == answer(original.test_client().get("/boom"))
+    # the project's own handler, registered after the app was made, answers instead
+    app.add_exception_handler(Exception, lambda request, exc: Response('{"error": "internal"}', 500, media_type="application/json"))
+    assert app.test_client().get("/boom").get_json() == {"error": "internal"}
 
 
 def test_settings_and_url_for_and_cookies():
@@ -259,6 +273,37 @@ def test_config_loads_as_flasks(tmp_path, monkeypatch):
     assert native.get_namespace("DB_") == flask.config.get_namespace("DB_") == {"url": "sqlite://", "pool": 5}
     with pytest.raises(OSError):
         native.from_pyfile("missing.py")
+
+
+def test_config_loaders_fail_and_nest_as_flasks(tmp_path, monkeypatch):
+    (tmp_path / "c.json").write_text('{"A": 1, "b": 2}')
+    for name, value in {"MYAPP_X": "true", "MYAPP_DB__HOST": '"h"', "MYAPP_DB__PORT": "5432", "MYAPP_S": "not json{"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NOPE_UNSET", raising=False)
+
+    def run(config):
+        def attempt(load):
+            try:
+                return load()
+            except Exception as error:  # the class is what must match
+                return type(error).__name__
+
+        return [
+            attempt(lambda: config.from_object("http.HTTPStatus") or config["NOT_FOUND"]),
+            attempt(lambda: config.from_object("json:JSONDecoder")),
+            attempt(lambda: config.from_file("c.json", load=json.load)),
+            attempt(lambda: config.from_file("missing.json", load=json.load, silent=True)),
+            attempt(lambda: config.from_file("missing.json", load=json.load)),
+            attempt(lambda: config.from_envvar("NOPE_UNSET", silent=True)),
+            attempt(lambda: config.from_envvar("NOPE_UNSET")),
+            attempt(lambda: config.from_prefixed_env("MYAPP")),
+            attempt(lambda: config.from_pyfile(str(tmp_path))),
+            attempt(lambda: config.from_pyfile(str(tmp_path), silent=True)),
+            config.get_namespace("DB", lowercase=False, trim_namespace=False),
+            (config["X"], config["DB"], config["S"], config["A"], "b" in config),
+        ]
+
+    assert run(Config(tmp_path)) == run(Flask(__name__, root_path=str(tmp_path)).config)
 
 
 def test_werkzeugs_words_without_werkzeug():
