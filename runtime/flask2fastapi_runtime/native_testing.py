@@ -242,7 +242,7 @@ class NativeClient:
         return following
 
     def _send(self, scope: dict[str, Any], body: bytes) -> NativeTestResponse:
-        status, raw_headers, chunks, error = asyncio.run(_drive(self.application, scope, body))
+        status, raw_headers, chunks, error = asyncio.run(drive(self.application, scope, body))
         if error is not None and (status is None or self.application.propagate_exceptions):
             raise error
         response = NativeTestResponse(status or 500, raw_headers, b"".join(chunks))
@@ -368,7 +368,9 @@ def _json_dumps(value: Any) -> bytes:
     return json.dumps(value, default=flask_default, sort_keys=True).encode()
 
 
-async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int | None, list, list[bytes], BaseException | None]:
+async def drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int | None, list, list[bytes], BaseException | None]:
+    """Run the ASGI app to its end on one request whose body is ``body``: its status (None if it
+    sent none), headers, body chunks, and what it raised after or instead of answering."""
     received = False
     start: dict[str, Any] = {}
     chunks: list[bytes] = []

@@ -66,6 +66,7 @@ from starlette.routing import Match, NoMatchFound
 from starlette.types import Receive, Scope
 
 from . import fastpath, forms, json_body, params, responses, wsgi
+from .native import _resolved_signature  # the same resolution, on the Flask-free side
 
 # The endpoint Flask's url_map chose for the request (scope and environ key), and the view call
 # that the Flask side of a native route makes (environ key).
@@ -330,25 +331,6 @@ class FlaskRequest(Request):
         if "form" not in self.flask_read:
             self.flask_read["form"] = forms.form_data(*CURRENT.get(), fields)
         return self.flask_read["form"]
-
-
-def _resolved_signature(view: Callable[..., Any]) -> inspect.Signature:
-    """The view's signature (through functools.wraps decorators) with its string annotations
-    resolved in the view's own module, one by one (an unresolvable return annotation must not
-    cost the parameters theirs), and no return annotation."""
-    signature = inspect.signature(view)
-    namespace = getattr(inspect.unwrap(view), "__globals__", {})
-    parameters = [p.replace(annotation=_resolved(p.annotation, namespace)) for p in signature.parameters.values()]
-    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
-
-
-def _resolved(annotation: Any, namespace: dict[str, Any]) -> Any:
-    if not isinstance(annotation, str):
-        return annotation
-    try:
-        return eval(annotation, namespace)  # what typing.get_type_hints does for one annotation
-    except Exception:  # FastAPI will say which annotation it cannot use
-        return annotation
 
 
 def native_view(**view_args: Any) -> Any:

@@ -23,6 +23,7 @@ from a2wsgi.asgi import build_scope
 from flask import Flask
 from flask.testing import FlaskClient
 
+from . import native_testing
 from .wsgi import HEADER_NAMES, INLINE
 
 
@@ -49,25 +50,11 @@ class InlineASGI:
 
 
 async def _drive(app: Any, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
-    received = False
-    start: dict[str, Any] = {}
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if received:  # the client stays until the answer is whole
-            await asyncio.Event().wait()
-        received = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return start["status"], list(start.get("headers", [])), chunks
+    """The ASGI app run to its end on ``body`` (native_testing's driver): what it raised goes on."""
+    status, headers, chunks, error = await native_testing.drive(app, scope, body)
+    if error is not None:
+        raise error
+    return status, headers, chunks  # type: ignore[return-value]
 
 
 class _Served:
