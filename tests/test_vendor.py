@@ -31,17 +31,17 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     out = convert_copy(ORIGINAL, tmp_path / "copy" / "chatbot-converted", "--vendor-runtime", "--ignore", "F2F151")
     copy = out / "_flask2fastapi_runtime"
     used = [
-        "__init__.py", "async_db.py", "bridge.py", "doubles.py", "errors.py", "fastpath.py", "forms.py", "handlers.py", "hooks.py",
-        "http.py", "http_errors.py", "json_body.py", "json_response.py", "params.py", "passwords.py", "responses.py", "routing.py", "settings.py",
-        "testing.py", "wsgi.py",
+        "__init__.py", "async_db.py", "config.py", "cors.py", "doubles.py", "forms.py", "hooks.py", "http.py", "http_errors.py",
+        "json_body.py", "json_response.py", "native.py", "native_testing.py", "params.py", "passwords.py", "settings.py",
     ]
-    # the bridge imports errors, handlers, http (its lifespan opens the shared HTTP client); routing
-    # responses, params, json_body, forms; the chatbot's hooks are RequestHooks, its views take
-    # Settings, its error handlers answer with FlaskJSONResponse, its async routes' session is async_db's;
-    # routing's fast path for async views; the converted tests' stand-ins (doubles)
+    # no Flask is left in the chatbot (leave_flask): its app is a NativeApp (native: config, http,
+    # http_errors, json_body, params and forms' Flask-free half; its test client, native_testing),
+    # with Flask-CORS's options (cors); its hooks are RequestHooks, its views take Settings, its error
+    # handlers answer with FlaskJSONResponse, its async routes' session is async_db's; the converted
+    # tests' stand-ins (doubles). None of the bridge's modules
     assert sorted(p.name for p in copy.iterdir()) == used
     assert not (out / "requirements-fastapi.txt").exists()
-    assert "from ._flask2fastapi_runtime import FlaskBridge" in (out / "__init__.py").read_text()
+    assert "from ._flask2fastapi_runtime import NativeApp" in (out / "__init__.py").read_text()
     assert "from ._flask2fastapi_runtime.async_db import async_session" in (out / "db.py").read_text()
     # imported as a package named like the original, from a folder of another name
     (tmp_path / "pkgs").mkdir()
@@ -50,7 +50,7 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
         [sys.executable, "-c", SCRIPT, "example_chatbot"], cwd=tmp_path / "pkgs", capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["example_chatbot._flask2fastapi_runtime.bridge", "200"]
+    assert done.stdout.split() == ["example_chatbot._flask2fastapi_runtime.native", "200"]
     check = CliRunner().invoke(app, ["convert", "--check", "--vendor-runtime", str(out)])
     assert check.exit_code == 0, check.output
 
