@@ -13,10 +13,11 @@ format, so this module keeps Flask's:
   is written back as Flask's ``SecureCookieSessionInterface`` wrote it: only when the session was
   modified (or is permanent and ``SESSION_REFRESH_EACH_REQUEST``), deleted when emptied, with
   ``Vary: Cookie`` whenever the session was read, and the same attributes (``SESSION_COOKIE_*``).
-  ``config`` is a mapping read on each request (the app's config: Flask's or ``NativeApp``'s).
+  ``config`` is a mapping read on each request; without it, the settings of the app serving the
+  request (``settings_of``: a bridged Flask app's ``config``, ``NativeApp``'s, ``app.state.settings``).
 - ``UserMixin`` and ``AnonymousUser``: Flask-Login's ``is_authenticated``, ``is_active``,
   ``is_anonymous`` and ``get_id()``.
-- ``session_user(request, load_user, config)``: the user Flask-Login's ``current_user`` was, by
+- ``session_user(request, load_user)``: the user Flask-Login's ``current_user`` was, by
   the same steps: "basic" session protection (a session from another address or browser is no
   longer fresh), ``_user_id`` given to the project's ``user_loader``, else the ``remember_token``
   cookie (unless the session says ``_remember: clear``), else ``AnonymousUser()``.
@@ -52,6 +53,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .settings import settings_of
 
 __all__ = [
     "AnonymousUser",
@@ -221,7 +224,7 @@ class FlaskSession(dict):  # type: ignore[type-arg]
 class FlaskSessionMiddleware:
     """``request.session`` read from and written to Flask's session cookie (module doc)."""
 
-    def __init__(self, app: ASGIApp, config: Mapping[str, Any]) -> None:
+    def __init__(self, app: ASGIApp, config: Mapping[str, Any] | None = None) -> None:
         self.app = app
         self.config = config
 
@@ -229,51 +232,53 @@ class FlaskSessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        config = self.config
         connection = HTTPConnection(scope)
+        config = self.config if self.config is not None else settings_of(scope["app"])
         cookie = connection.cookies.get(_setting(config, "SESSION_COOKIE_NAME"))
-        session = scope["session"] = self._load(cookie)
+        session = scope["session"] = _load(config, cookie)
         had_remember_cookie = _setting(config, "REMEMBER_COOKIE_NAME") in connection.cookies
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 _remember_cookie(session, config, headers, had_remember_cookie)
-                self._save(session, headers)
+                _save(config, session, headers)
             await send(message)
 
         await self.app(scope, receive, sending)
 
-    def _load(self, cookie: str | None) -> FlaskSession:
-        secret = self.config.get("SECRET_KEY")
-        if not secret or not cookie:
-            return FlaskSession()
-        max_age = _seconds(_setting(self.config, "PERMANENT_SESSION_LIFETIME"))
-        try:
-            data = _serializer(secret, _setting(self.config, "SECRET_KEY_FALLBACKS")).loads(cookie, max_age=max_age)
-        except BadSignature:
-            return FlaskSession()
-        return FlaskSession(data)
 
-    def _save(self, session: FlaskSession, headers: MutableHeaders) -> None:
-        config = self.config
-        name = _setting(config, "SESSION_COOKIE_NAME")
-        if session.accessed:
-            _vary_cookie(headers)
-        if not session:
-            if session.modified:
-                headers.append("set-cookie", _cookie_header(name, "", config, "SESSION", expires=0))
-                _vary_cookie(headers)
-            return
-        refresh = session.permanent and _setting(config, "SESSION_REFRESH_EACH_REQUEST")
-        if not (session.modified or refresh) or not config.get("SECRET_KEY"):
-            return
-        expires = None
-        if session.permanent:
-            expires = datetime.now(timezone.utc) + _setting(config, "PERMANENT_SESSION_LIFETIME")
-        value = _serializer(config["SECRET_KEY"], _setting(config, "SECRET_KEY_FALLBACKS")).dumps(dict(session))
-        headers.append("set-cookie", _cookie_header(name, value, config, "SESSION", expires=expires))
+
+def _load(config: Mapping[str, Any], cookie: str | None) -> FlaskSession:
+    secret = config.get("SECRET_KEY")
+    if not secret or not cookie:
+        return FlaskSession()
+    max_age = _seconds(_setting(config, "PERMANENT_SESSION_LIFETIME"))
+    try:
+        data = _serializer(secret, _setting(config, "SECRET_KEY_FALLBACKS")).loads(cookie, max_age=max_age)
+    except BadSignature:
+        return FlaskSession()
+    return FlaskSession(data)
+
+
+def _save(config: Mapping[str, Any], session: FlaskSession, headers: MutableHeaders) -> None:
+    name = _setting(config, "SESSION_COOKIE_NAME")
+    if session.accessed:
         _vary_cookie(headers)
+    if not session:
+        if session.modified:
+            headers.append("set-cookie", _cookie_header(name, "", config, "SESSION", expires=0))
+            _vary_cookie(headers)
+        return
+    refresh = session.permanent and _setting(config, "SESSION_REFRESH_EACH_REQUEST")
+    if not (session.modified or refresh) or not config.get("SECRET_KEY"):
+        return
+    expires = None
+    if session.permanent:
+        expires = datetime.now(timezone.utc) + _setting(config, "PERMANENT_SESSION_LIFETIME")
+    value = _serializer(config["SECRET_KEY"], _setting(config, "SECRET_KEY_FALLBACKS")).dumps(dict(session))
+    headers.append("set-cookie", _cookie_header(name, value, config, "SESSION", expires=expires))
+    _vary_cookie(headers)
 
 
 def _vary_cookie(headers: MutableHeaders) -> None:
@@ -379,8 +384,10 @@ def _digest(payload: str, secret: str | bytes) -> str:
     return hmac.new(key, payload.encode("utf-8"), hashlib.sha512).hexdigest()
 
 
-def session_user(connection: HTTPConnection, load_user: Callable[[str], Any], config: Mapping[str, Any]) -> Any:
-    """The user Flask-Login's ``current_user`` was for this request (module doc), or ``AnonymousUser()``."""
+def session_user(connection: HTTPConnection, load_user: Callable[[str], Any], config: Mapping[str, Any] | None = None) -> Any:
+    """The user Flask-Login's ``current_user`` was for this request (module doc), or
+    ``AnonymousUser()``. ``config``: the app's settings (``settings_of``) unless given."""
+    config = config if config is not None else settings_of(connection.app)
     session = connection.session
     if session and _identifier(connection) != session.get("_id"):
         if session.get("_fresh") is not False:  # "basic" protection: the session is no longer fresh
@@ -424,8 +431,9 @@ def login_user(
     return True
 
 
-def logout_user(connection: HTTPConnection, config: Mapping[str, Any]) -> bool:
+def logout_user(connection: HTTPConnection, config: Mapping[str, Any] | None = None) -> bool:
     """Flask-Login's ``logout_user``: the login keys leave the session; a remember cookie is cleared."""
+    config = config if config is not None else settings_of(connection.app)
     session = connection.session
     for key in ("_user_id", "_fresh", "_id"):
         if key in session:

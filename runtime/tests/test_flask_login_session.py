@@ -81,8 +81,8 @@ def flask_app(users: dict[str, Any], login_view: str | None) -> flask.Flask:
 def fastapi_app(users: dict[str, Any], login_view: str | None) -> FastAPI:
     """The converter's target shape for the Flask app above."""
     app = NativeApp(__name__, static_folder=None)  # werkzeug's error pages, as Flask answered
-    config = {"SECRET_KEY": SECRET}
-    app.add_middleware(login.FlaskSessionMiddleware, config=config)
+    app.config["SECRET_KEY"] = SECRET  # the middleware and session_user read the app's settings
+    app.add_middleware(login.FlaskSessionMiddleware)
     app.add_exception_handler(login.LoginRefused, login.answer_login_refused)
     session_cookie = APIKeyCookie(name="session", auto_error=False)
 
@@ -90,7 +90,7 @@ def fastapi_app(users: dict[str, Any], login_view: str | None) -> FastAPI:
         return users.get(user_id)
 
     def current_user(request: Request, cookie: Annotated[str | None, Depends(session_cookie)]) -> Any:
-        return login.session_user(request, load_user, config)
+        return login.session_user(request, load_user)
 
     def login_required_user(request: Request, user: Annotated[Any, Depends(current_user)]) -> Any:
         if not user.is_authenticated:
@@ -109,7 +109,7 @@ def fastapi_app(users: dict[str, Any], login_view: str | None) -> FastAPI:
 
     @app.post("/logout", dependencies=[Depends(login_required_user)])
     def do_logout(request: Request):
-        login.logout_user(request, config)
+        login.logout_user(request)
         return {"ok": True}
 
     @app.get("/me")
