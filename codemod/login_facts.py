@@ -45,6 +45,8 @@ CONFIG_KEYS = (
     b"LOGIN_DISABLED", b"USE_SESSION_FOR_NEXT", b"SESSION_PROTECTION", b"REMEMBER_COOKIE_REFRESH_EACH_REQUEST",
     b"AUTH_HEADER_NAME", b"FORCE_HOST_FOR_REDIRECTS",
 )
+# the module-level names the transform defines next to the user_loader
+GENERATED = ("session_cookie", "current_user", "login_required_user")
 SUBMODULES = frozenset({"utils", "mixins", "login_manager", "config", "signals", "test_client"})
 
 
@@ -107,6 +109,12 @@ class _Visitor(cst.CSTVisitor):
         return next((self.facts.managers[n] for n in sorted(self._names(node)) if n in self.facts.managers), None)
 
     def visit_Module(self, node: cst.Module) -> None:
+        defined = {s.name.value for s in node.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+        for statement in node.body:
+            for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                defined |= {t.value for t in targets if isinstance(t, cst.Name)}
+        self.defined = defined & set(GENERATED)
         for statement in node.body:
             if m.matches(statement, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.Call())])):
                 assign = statement.body[0]
@@ -116,6 +124,8 @@ class _Visitor(cst.CSTVisitor):
     def _new_manager(self, assign: cst.Assign) -> None:
         call, name = assign.value, assign.targets[0].target
         assert isinstance(call, cst.Call) and isinstance(name, cst.Name)
+        if self.defined:
+            self._problem(assign, f"the module defines {sorted(self.defined)[0]}, a name the conversion needs")
         if len(call.args) > 1 or any(a.keyword is not None and a.keyword.value != "app" for a in call.args):
             self._problem(assign, "a LoginManager made with arguments other than the app")
         self.facts.managers[f"{self.module}.{name.value}"] = ManagerFacts(self.path, name.value, bound=bool(call.args))

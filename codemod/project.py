@@ -195,8 +195,10 @@ class Project:
     @functools.cached_property
     def login_plan(self) -> LoginPlan:
         """Whether Flask-Login leaves the project, with its managers (codemod/login_facts.py)."""
-        native = [p for plans in self._plans.values() for p in plans if p.level == "native"]
-        return plan_login(self.login, {(p.path, p.function) for p in native}, {p.endpoint for p in native})
+        # a view some route of which stays Flask's is called without the user: not native here
+        native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
+        views = {(plans[0].path, plans[0].function) for plans in native}
+        return plan_login(self.login, views, {p.endpoint for plans in native for p in plans})
 
     def plan(self, path: str, function: str) -> list[RoutePlan]:
         """The plans of the routes of a module-level view (none for another function)."""
