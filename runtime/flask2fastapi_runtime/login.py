@@ -20,7 +20,8 @@ format, so this module keeps Flask's:
 - ``session_user(request, load_user)``: the user Flask-Login's ``current_user`` was, by
   the same steps: "basic" session protection (a session from another address or browser is no
   longer fresh), ``_user_id`` given to the project's ``user_loader``, else the ``remember_token``
-  cookie (unless the session says ``_remember: clear``), else ``AnonymousUser()``.
+  cookie (unless the session says ``_remember: clear``; the session then holds its user id, not
+  fresh), else ``AnonymousUser()``.
 - ``login_user(request, user, ...)`` and ``logout_user(request)`` write and clear ``_user_id``,
   ``_fresh``, ``_id`` and ``_remember`` as Flask-Login did; the middleware then sets or clears the
   ``remember_token`` cookie as Flask-Login's after-request hook did.
@@ -46,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
@@ -398,14 +399,13 @@ def session_user(connection: HTTPConnection, load_user: Callable[[str], Any], co
         user = load_user(user_id)
     cookie = connection.cookies.get(_setting(config, "REMEMBER_COOKIE_NAME"))
     if user is None and cookie is not None and session.get("_remember") != "clear":
-        payload, _, digest = cookie.rpartition("|")
+        payload, bar, digest = cookie.rpartition("|")
         secret = config.get("SECRET_KEY")
-        if payload and secret and hmac.compare_digest(_digest(payload, secret), digest):
+        if bar and secret and hmac.compare_digest(_digest(payload, secret), digest):
+            # a signed cookie is taken at its word, the user found or not, as Flask-Login did
+            session["_user_id"] = payload
+            session["_fresh"] = False
             user = load_user(payload)
-            if user is not None:
-                session["_user_id"] = payload
-                session["_fresh"] = False
-                session["_id"] = _identifier(connection)
     return user if user is not None else AnonymousUser()
 
 
@@ -481,20 +481,15 @@ def login_redirect(
         next_url = urlunsplit(("", "", current.path, current.query, ""))
     else:
         next_url = str(connection.url)
-    query = [*_query_pairs(login.query), (next_field, next_url)]
-    location = urlunsplit((login.scheme, login.netloc, login.path, urlencode(query), login.fragment))
+    query: dict[str, Any] = parse_qs(login.query, keep_blank_values=True)
+    query[next_field] = next_url  # a next= the login URL had is replaced where it stood
+    location = urlunsplit((login.scheme, login.netloc, login.path, urlencode(query, doseq=True), login.fragment))
     shown = html.escape(location)
     page = (
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
         f'<p>You should be redirected automatically to the target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
     )
     return HTMLResponse(page, status_code=302, headers={"Location": location})
-
-
-def _query_pairs(query: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=True)
 
 
 class LoginRefused(Exception):

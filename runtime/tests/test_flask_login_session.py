@@ -96,7 +96,8 @@ def fastapi_app(users: dict[str, Any], login_view: str | None) -> FastAPI:
         if not user.is_authenticated:
             if login_view is None:
                 raise HTTPException(status_code=401)
-            raise login.LoginRefused(login.login_redirect(request, request.url_for(login_view).path))
+            url = login_view if login_view.startswith(("/", "http")) else request.url_for(login_view).path
+            raise login.LoginRefused(login.login_redirect(request, url))
         return user
 
     @app.post("/login/{user_id}")
@@ -237,7 +238,11 @@ def test_a_remember_cookie_crosses_the_cutover():
     remember = original.get_cookie("remember_token").value
     converted.cookies.set("remember_token", remember)
     assert converted.get("/me").json() == {"name": "ann", "id": "1"}
-    assert session_data(converted.cookies["session"])["_fresh"] is False  # restored from the cookie
+    restored = session_data(converted.cookies["session"])
+    fresh_original = clients()[0]
+    fresh_original.set_cookie("remember_token", remember)
+    assert fresh_original.get("/me").status_code == 200
+    assert restored == session_data(fresh_original.get_cookie("session").value) == {"_user_id": "1", "_fresh": False}
 
     original, converted = clients()
     converted.post("/login/1?remember=1")
@@ -284,3 +289,23 @@ def test_tagged_json_is_flasks_byte_for_byte():
         expected = flasks.dumps(value)
     assert login._TaggedJSON.dumps(value) == expected
     assert login._TaggedJSON.loads(expected) == flasks.loads(expected) == value
+
+
+def test_a_remember_cookie_of_a_removed_user_is_taken_as_flask_login_took_it():
+    original, converted = clients(None)
+    with original.application.test_request_context():
+        cookie = flask_login.utils.encode_cookie("9")  # signed, but user 9 is no more
+    original.set_cookie("remember_token", cookie)
+    converted.cookies.set("remember_token", cookie)
+    before, after = original.get("/me"), converted.get("/me")
+    assert fastapi_answer(after) == flask_answer(before)
+    assert before.status_code == 401
+    kept = session_data(converted.cookies["session"])
+    assert kept == session_data(original.get_cookie("session").value) == {"_user_id": "9", "_fresh": False}
+
+
+@pytest.mark.parametrize("login_view", ["/sign-in?next=old&lang=en", "https://accounts.example/login", "/sign-in?a=1&a=2"])
+def test_a_login_url_given_as_a_url_gets_next_as_flask_login_wrote_it(login_view):
+    original, converted = clients(login_view)
+    for path in ("/me?x=1", "/me"):
+        assert fastapi_answer(converted.get(path)) == flask_answer(original.get(path))
