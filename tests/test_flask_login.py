@@ -3,11 +3,17 @@ everything it did is kept; any use the runtime does not keep leaves the whole pr
 Flask-Login, as it was (its routes keep working on the bridge). The fixture project's answers
 are compared with the original's in tests/test_auth_extensions.py."""
 
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from codemod.engine import convert_paths, discover
+from codemod.testing import convert_copy
+from codemod.verify import answers_in, compare
 from transforms import ORDER
 
 APP = """\
@@ -87,3 +93,57 @@ def test_what_the_runtime_does_not_keep_keeps_flask_login(tmp_path, extra, extra
     assert "from flask_login import" in code
     assert "@login_required\ndef me():" in code
     assert "def login_required_user(request" not in code
+
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "login" / "input"
+# Imports of Flask, werkzeug and Flask-Login fail in the process this starts
+NO_FLASK = """
+import importlib.abc, sys
+class NoFlask(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("flask", "werkzeug", "flask_login"):
+            raise ImportError(f"{name} is blocked: the converted project must not need it")
+sys.meta_path.insert(0, NoFlask())
+"""
+
+
+@pytest.fixture(scope="module")
+def api_only(tmp_path_factory):
+    """The login fixture's JSON API alone: its only Flask was Flask-Login and the app's plumbing."""
+    root = tmp_path_factory.mktemp("api_only")
+    (root / "input" / "loginapp").mkdir(parents=True)
+    for name in ("__init__.py", "api.py", "models.py"):
+        shutil.copy(FIXTURE / "loginapp" / name, root / "input" / "loginapp" / name)
+    return root / "input", convert_copy(root / "input", root / "converted")
+
+
+def test_a_project_whose_only_flask_was_flask_login_leaves_flask(api_only):
+    original, converted = api_only
+    for path in (converted / "loginapp").glob("*.py"):
+        text = path.read_text().replace("flask2fastapi", "")
+        assert "flask" not in text and "Flask(" not in text, path
+    requests = [
+        {"method": "GET", "path": "/api/notes"},
+        {"method": "POST", "path": "/api/session", "json": {"name": "ann", "password": "bad"}},
+        {"method": "POST", "path": "/api/session", "json": {"name": "ann", "password": "ann-pw"}},
+        {"method": "GET", "path": "/api/notes"},
+        {"method": "DELETE", "path": "/api/session"},
+        {"method": "GET", "path": "/api/notes"},
+        {"method": "DELETE", "path": "/api/session"},
+    ]
+    answers = answers_in(original, "loginapp.api:app", requests)
+    assert [a["status"] for a in answers] == [401, 403, 200, 200, 200, 401, 401]
+    comparison = compare(original, converted, "loginapp.api:app", requests)
+    assert comparison.same, comparison
+
+    script = NO_FLASK + textwrap.dedent("""
+        from fastapi.testclient import TestClient
+        from loginapp.api import app
+        client = TestClient(app)
+        assert client.get("/api/notes").status_code == 401
+        assert client.post("/api/session", json={"name": "ann", "password": "ann-pw"}).status_code == 200
+        print(client.get("/api/notes").json()["owner"])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], cwd=converted, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ann"
