@@ -45,6 +45,7 @@ CONFIG_KEYS = (
     b"LOGIN_DISABLED", b"USE_SESSION_FOR_NEXT", b"SESSION_PROTECTION", b"REMEMBER_COOKIE_REFRESH_EACH_REQUEST",
     b"AUTH_HEADER_NAME", b"FORCE_HOST_FOR_REDIRECTS",
 )
+ROUTE = m.Call(m.Attribute(attr=m.OneOf(*(m.Name(n) for n in ("route", "get", "post", "put", "patch", "delete")))))
 # the module-level names the transform defines next to the user_loader
 GENERATED = ("session_cookie", "current_user", "login_required_user")
 SUBMODULES = frozenset({"utils", "mixins", "login_manager", "config", "signals", "test_client"})
@@ -134,6 +135,10 @@ class _Visitor(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(node)
+        checks = [i for i, d in enumerate(node.decorators) if self._names(d.decorator) & LOGIN_REQUIRED]
+        if checks and not all(m.matches(d.decorator, ROUTE) for d in node.decorators[: checks[0]]):
+            # a decorator above the check ran before it; a dependency runs before them all
+            self._problem(node, "a decorator between the route and login_required")
         for decorator in node.decorators:
             expression = decorator.decorator
             if isinstance(expression, cst.Attribute) and (manager := self._manager(expression.value)) is not None:

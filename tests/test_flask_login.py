@@ -85,6 +85,7 @@ def test_a_login_message_and_category_are_kept(tmp_path):
         ("\n\ndef current_user_name():\n    pass\n\n\ndef login_required_user():\n    pass\n", "", "current_user.name"),  # a name it needs
         ("", "", "current_user._get_current_object().name"),  # the proxy's own API
         ("", "", "app.login_manager"),
+        ("\n\nimport functools\n\ndef audited(view):\n    return view\n\n@app.route('/a')\n@audited\n@login_required\ndef a():\n    return ''\n", "", "current_user.name"),
         ("\n\nfrom flask_login import login_fresh\n\n@app.route('/f')\ndef f():\n    return str(login_fresh())\n", "", "current_user.name"),
     ],
 )
