@@ -30,6 +30,7 @@ from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
+from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
 from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
@@ -142,6 +143,7 @@ class Project:
     models: dict[str, ModelFacts] = field(default_factory=dict)
     # for each sessionmaker(...) call: whether it keeps loaded values after commit (expire_on_commit=False)
     session_factories: list[bool] = field(default_factory=list)
+    login: LoginFacts = field(default_factory=LoginFacts)  # Flask-Login (codemod/login_facts.py)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -176,6 +178,7 @@ class Project:
         self.async_facts.update(other.async_facts)
         self.models.update(other.models)
         self.session_factories += other.session_factories
+        self.login.merge(other.login)
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -188,6 +191,14 @@ class Project:
     @functools.cached_property
     def _plans(self) -> dict[tuple[str, str], list[RoutePlan]]:
         return {key: plan_view(self, view) for key, view in sorted(self.views.items())}
+
+    @functools.cached_property
+    def login_plan(self) -> LoginPlan:
+        """Whether Flask-Login leaves the project, with its managers (codemod/login_facts.py)."""
+        # a view some route of which stays Flask's is called without the user: not native here
+        native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
+        views = {(plans[0].path, plans[0].function) for plans in native}
+        return plan_login(self.login, views, {p.endpoint for plans in native for p in plans})
 
     def plan(self, path: str, function: str) -> list[RoutePlan]:
         """The plans of the routes of a module-level view (none for another function)."""
@@ -723,6 +734,11 @@ def _gather(path: Path, source: bytes) -> Project:
         wrapper.visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    if b"flask_login" in source:
+        try:
+            visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)
+        except Exception as error:  # Flask-Login stays where its facts are not known
+            visitor.facts.login = LoginFacts(problems=[f"{path}: {type(error).__name__}: {error}"], uses_login=True)
     try:
         visitor.facts.errors = error_facts(wrapper, str(path))
     except Exception:  # no facts of its error handlers: each stays Flask's, as they are

@@ -180,24 +180,115 @@ def test_without_login_view_the_401_page_answers(login):
     assert answers_in(login, "loginapp.plain:app", requests) == original
 
 
+def _cookie(answer):
+    """The value of the session cookie an answer sets."""
+    name, _, rest = answer["headers"]["Set-Cookie"].partition("=")
+    assert name == "session"
+    return rest.partition(";")[0]
+
+
+def _session(cookie, secret):
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = secret
+    return SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie)
+
+
+ANN = {"name": "ann", "password": "ann-pw"}
+SET_COOKIE = ["Set-Cookie"]
+
+
+def test_a_session_cookie_crosses_the_cutover_both_ways(login):
+    """Flask-Login left the converted app (the user comes from a dependency over the runtime's
+    session middleware): a cookie the original issued still logs in after the cutover, one the
+    converted app issued logs in on the original (a rollback logs no one out), and both hold
+    Flask-Login's keys, signed the same way."""
+    log_in = [{"method": "POST", "path": "/api/session", "json": ANN, "expect_headers": SET_COOKIE}]
+    issued_before = _cookie(answers_in(LOGIN, "loginapp.api:app", log_in)[0])
+    issued_after = _cookie(answers_in(login, "loginapp.api:app", log_in)[0])
+    before, after = _session(issued_before, "api-secret"), _session(issued_after, "api-secret")
+    assert set(before) == set(after) == {"_user_id", "_fresh", "_id"}
+    assert (before["_user_id"], before["_fresh"]) == (after["_user_id"], after["_fresh"]) == ("1", True)
+
+    notes = [{"method": "GET", "path": "/api/notes", "cookies": {"session": c}} for c in (issued_before, issued_after)]
+    for app in (LOGIN, login):
+        assert [(a["status"], a["body"]) for a in answers_in(app, "loginapp.api:app", notes)] == [
+            (200, {"owner": "ann", "notes": ["a", "b"]})
+        ] * 2
+    foreign = {"method": "GET", "path": "/api/notes", "cookies": {"session": _cookie(answers_in(login, "loginapp.web:app", [
+        {"method": "POST", "path": "/login", "form": ANN, "expect_headers": SET_COOKIE}
+    ])[0])}}
+    # signed with another app's key: nobody, as before
+    assert answers_in(login, "loginapp.api:app", [foreign]) == answers_in(LOGIN, "loginapp.api:app", [foreign])
+    assert answers_in(login, "loginapp.api:app", [foreign])[0]["status"] == 401
+
+
+def _files(root):
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_the_converted_login_project_is_the_expected_one(login):
+    """The converted views' shape, byte for byte: fixtures/projects/login/expected."""
+    assert _files(login) == _files(LOGIN.parent / "expected")
+
+
+def test_converting_the_login_project_again_changes_nothing():
+    from typer.testing import CliRunner
+
+    from codemod.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["convert", str(LOGIN.parent / "expected"), "--check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_flask_login_left_the_converted_views(login):
+    """No Flask-Login in the converted project: the views take the user through Depends, and
+    the dependency declares the session cookie for OpenAPI."""
+    import subprocess
+    import sys
+
+    for module in ("web", "api", "plain", "models"):
+        assert "flask_login" not in (login / "loginapp" / f"{module}.py").read_text()
+    script = "import json; from loginapp.web import api; print(json.dumps(api.openapi()))"
+    shown = subprocess.run([sys.executable, "-c", script], cwd=login, capture_output=True, text=True, check=True)
+    import json
+
+    schema = json.loads(shown.stdout)
+    assert schema["components"]["securitySchemes"] == {"APIKeyCookie": {"type": "apiKey", "in": "cookie", "name": "session"}}
+    assert schema["paths"]["/profile"]["get"]["security"] == [{"APIKeyCookie": []}]
+
+
 AUTH_DECORATOR = ("login_required", "fresh_login_required")
+# Flask-Login converted: the dependency that refuses (transforms/flask_login.py)
+AUTH_DEPENDENCY = "Depends(login_required_user)"
 ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route"}
 
 
 def _protection(path):
     """{view name: [(route decorator, protected?)]} of a module: a route is protected when an
-    auth decorator is still on the view or its decorator has an auth dependency."""
+    auth decorator is still on the view, its decorator has an auth dependency, or the view takes
+    the user from Flask-Login's converted dependency (which the module must define)."""
     import libcst as cst
 
-    views = {}
-    for node in cst.parse_module(path.read_bytes()).body:
+    views, depends = {}, False
+    module = cst.parse_module(path.read_bytes())
+    for node in module.body:
         if not isinstance(node, cst.FunctionDef):
             continue
-        code = [cst.Module([]).code_for_node(d.decorator) for d in node.decorators]
+        code = [module.code_for_node(d.decorator) for d in node.decorators]
         routes = [c for c in code if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
-        guarded = any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in code)
+        params = [*node.params.params, *node.params.kwonly_params]
+        annotations = [module.code_for_node(p.annotation.annotation) for p in params if p.annotation]
+        takes_user = any(AUTH_DEPENDENCY in a for a in annotations)
+        guarded = takes_user or any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in code)
         if routes:
-            views[node.name.value] = [(r, guarded or ".dependency" in r.partition("dependencies=")[2]) for r in routes]
+            options = [r.partition("dependencies=")[2] for r in routes]
+            depends |= takes_user or any(AUTH_DEPENDENCY in o for o in options)
+            views[node.name.value] = [(r, guarded or ".dependency" in o or AUTH_DEPENDENCY in o) for r, o in zip(routes, options)]
+    if depends:
+        assert any(isinstance(n, cst.FunctionDef) and n.name.value == "login_required_user" for n in module.body)
     return views
 
 
