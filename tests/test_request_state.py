@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codemod.testing import convert_copy
-from codemod.verify import answers_in
+from codemod.verify import answers_in, compare, route_table_in
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "state" / "input"
 SPEC = "stateapp:create_app()"
@@ -32,8 +32,12 @@ REQUESTS = [
     {"method": "GET", "path": "/notes/token", "headers": BOB},  # g.token: request.state
     {"method": "GET", "path": "/notes/token"},
     {"method": "GET", "path": "/notes/stream", "headers": ANN},  # a nested generator: flask.g's connection
-    {"method": "GET", "path": "/notes/count/ann"},  # a bridged view passes get_db()
+    {"method": "GET", "path": "/notes/count/ann"},  # strict_slashes=False: native, with a twin at .../
     {"method": "GET", "path": "/notes/count/ann/"},
+    {"method": "GET", "path": "/notes/count/ann//"},  # werkzeug's merge_slashes redirect
+    {"method": "POST", "path": "/notes/count/ann/"},  # 405, Allow from both rules
+    {"method": "GET", "path": "/notes/count/"},
+    {"method": "GET", "path": "/notes/stream", "headers": BOB},  # bob has no notes: count 0
 ]
 
 
@@ -48,18 +52,31 @@ def converted(tmp_path_factory):
 
 def test_the_state_became_dependencies(converted):
     notes = (converted / "stateapp" / "notes.py").read_text()
-    assert "def list_notes(db: DbDep, user: CurrentUser, request: Request):" in notes
+    assert "async def list_notes(db: AsyncDbDep, user: CurrentUser, request: Request):" in notes
     assert "g.user" not in notes and "@login_required" not in notes
     assert 'dependencies=[Depends(login_required)]' in notes  # reads g.token only
     assert "request.state.token" in notes
-    assert "count_notes(owner, db=get_db())" in notes  # the bridged view and the stream
-    # the views on the connection that nothing sync shares go async, on the runtime's async
-    # connection; list_notes and stream call count_notes, which the bridged view keeps sync
+    # strict_slashes=False: the URL with a slash is a twin operation, registered second
+    assert (
+        '@router.get("/count/{owner}/", name="notes.public_count", response_model=PublicCountResponse, include_in_schema=False)\n'
+        '@router.get("/count/{owner}", name="notes.public_count", response_model=PublicCountResponse)\n'
+        "async def public_count(owner: str, db: AsyncDbDep):\n"
+    ) in notes
+    # the streamed generator keeps the request's connection open while it runs, as
+    # stream_with_context kept flask.g's: it opens the async one through the dependency
+    assert (
+        "    async def generate():\n"
+        "        async with asynccontextmanager(provide_async_db)(http_request) as db:\n"
+        "            yield f\"owner: {owner}\\n\"\n"
+        "            yield f\"count: {(await count_notes(owner, db=db))}\\n\"\n"
+    ) in notes
+    assert "get_db" not in notes
+    # every view goes async on the runtime's async connection
     assert "async def create_note(db: AsyncDbDep, user: CurrentUser):" in notes
     assert "    cursor = await db.execute(" in notes and "    await db.commit()" in notes
     assert "async def owned(note_id, db, user):" in notes and "dict(await owned(note_id, db=db, user=user))" in notes
     db = (converted / "stateapp" / "db.py").read_text()
-    assert "\ndef count_notes(owner, db):" in db
+    assert "\nasync def count_notes(owner, db):" in db
     assert 'db = async_sqlite(request.app.config["DATABASE"])' in db and "AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]" in db
     assert "flask2fastapi-runtime[db,flask]" in (converted / "requirements-fastapi.txt").read_text()
     assert 'getattr(request.state, "trace_id", None)' in notes and "request.state.path" in notes
@@ -89,5 +106,14 @@ def test_every_protected_operation_declares_its_scheme(converted):
     import json
 
     security = json.loads(done.stdout)
-    assert len(security) == 6  # the native operations (the bridged view is Flask's)
+    # the native operations: the public count (its slash twin is left out of the docs) has none
+    assert len(security) == 7 and security.pop("/notes/count/{owner} get") is None, security
     assert set(map(str, security.values())) == {"[{'HTTPBearer': []}]"}, security
+
+
+def test_the_route_tables_match(converted):
+    """The strict_slashes=False route is one route of the table, before and after (its twin
+    operation at the URL with a slash is the same route)."""
+    comparison = compare(PROJECT, converted, SPEC, [])
+    assert not comparison.missing_routes and not comparison.extra_routes, comparison
+    assert ["GET", "/notes/count/{owner}"] in route_table_in(converted, SPEC)

@@ -24,6 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
 from codemod.state import ABORT, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
@@ -218,6 +219,14 @@ class RequestStateTransform(Transform):
         owner = self.functions[0][0] if len(self.functions) == 1 else None
         return owner if owner in self.plan.hook_functions else None
 
+    def _in_async_stream(self, getter: str) -> bool:
+        """Whether we are in a streamed generator of a view the async plan makes async, which
+        async_routes has open the getter's async twin for as long as it runs."""
+        if len(self.functions) != 2 or getter not in self.async_plan.resources:
+            return False
+        view, node = self.functions[0]
+        return view in self.async_plan.functions and self.functions[1][1] in streamed_generators(node)
+
     def _module_level(self, node: cst.FunctionDef) -> bool:
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
 
@@ -279,7 +288,7 @@ class RequestStateTransform(Transform):
                     continue
                 if token in here:
                     extra.append(kwarg(param, cst.Name(self._local(token, owner))))
-                elif token in self.plan.resources and self._retired(token):
+                elif token in self.plan.resources and (self._retired(token) or self._in_async_stream(token)):
                     # a streamed generator of an async view: async_routes opens the session as ``param``
                     extra.append(kwarg(param, cst.Name(param)))
                 elif token in self.plan.resources:
