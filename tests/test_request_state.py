@@ -77,12 +77,23 @@ def test_the_state_became_dependencies(converted):
     assert "async def owned(note_id, db, user):" in notes and "dict(await owned(note_id, db=db, user=user))" in notes
     db = (converted / "stateapp" / "db.py").read_text()
     assert "\nasync def count_notes(owner, db):" in db
+    # nothing calls get_db on a request any more: it retires with close_db and the teardown's
+    # registration; init_db, which the factory calls at start-up, opens and closes its own
+    assert "def get_db" not in db and "def close_db" not in db and "from flask import current_app\n" in db
+    assert (
+        "def init_db():\n"
+        '    conn = sqlite3.connect(current_app.config["DATABASE"])\n'
+        "    conn.row_factory = sqlite3.Row\n"
+        "    try:\n"
+        '        conn.execute("CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, name TEXT)")\n'
+    ) in db and "        conn.commit()\n    finally:\n        conn.close()\n" in db
     assert 'db = async_sqlite(request.app.config["DATABASE"])' in db and "AsyncDbDep = Annotated[AsyncSqlite, Depends(provide_async_db)]" in db
     assert "flask2fastapi-runtime[db,flask]" in (converted / "requirements-fastapi.txt").read_text()
     assert 'getattr(request.state, "trace_id", None)' in notes and "request.state.path" in notes
     app = (converted / "stateapp" / "__init__.py").read_text()
     assert "api.add_middleware(RequestHooks, before=[trace], after=[stamp])" in app
     assert "request.url.path" in app and "@app.before_request" not in app
+    assert "teardown_appcontext" not in app and "    with app.app_context():\n        db.init_db()\n" in app
     auth = (converted / "stateapp" / "auth.py").read_text()
     assert "raise HTTPException(status_code=401, detail=\"unknown token\")" in auth
     assert "functools" not in auth and "from flask" not in auth
