@@ -128,3 +128,85 @@ def test_the_route_tables_match(converted):
     comparison = compare(PROJECT, converted, SPEC, [])
     assert not comparison.missing_routes and not comparison.extra_routes, comparison
     assert ["GET", "/notes/count/{owner}"] in route_table_in(converted, SPEC)
+
+
+STARTUP = '''import sqlite3
+
+from flask import Blueprint, Flask, current_app, g
+
+bp = Blueprint("items", __name__)
+
+
+def get_db():
+    if "db" not in g:
+        g.db = sqlite3.connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(error=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_db():
+    """Creates the table."""
+    conn = get_db()
+    conn.execute("CREATE TABLE IF NOT EXISTS items (name TEXT)")
+    conn.commit()
+
+
+@bp.get("/items")
+def items():
+    return {"count": get_db().execute("SELECT COUNT(*) FROM items").fetchone()[0]}
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["DATABASE"] = "items.db"
+    app.teardown_appcontext(close_db)
+    app.register_blueprint(bp)
+    with app.app_context():
+        init_db()
+    return app
+'''
+INIT_DB_OPENS_ITS_OWN = '''def init_db():
+    """Creates the table."""
+    conn = sqlite3.connect(current_app.config["DATABASE"])
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS items (name TEXT)")
+        conn.commit()
+    finally:
+        conn.close()
+'''
+
+
+@pytest.mark.parametrize("order", ["getter first", "start-up user first"])
+def test_a_start_up_user_of_a_getter_opens_its_own(order):
+    """Only the factory calls init_db: it opens the connection as the getter did and closes it as
+    the teardown did, so get_db, close_db and the teardown's registration retire; the imports the
+    opening code needs stay, whichever function comes first."""
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = STARTUP
+    if order == "start-up user first":
+        getter, user, view = source.index("def get_db"), source.index("def init_db"), source.index("@bp.get")
+        source = source[:getter] + source[user:view] + source[getter:user] + source[view:]
+    converted = convert_one(source.encode(), "example.py", ORDER).new.decode()
+    assert INIT_DB_OPENS_ITS_OWN in converted
+    assert converted.startswith("import sqlite3\n\nfrom flask import Blueprint, Flask, current_app\n")
+    assert "get_db" not in converted and "close_db" not in converted and "teardown_appcontext" not in converted
+    assert "async def items(conn: AsyncDbDep):" in converted
+    assert convert_one(converted.encode(), "example.py", ORDER).new in (None, converted.encode())
+
+
+def test_a_getter_another_caller_of_the_start_up_user_needs_stays():
+    """reset() is no factory: it may run in a request's context, where init_db shared flask.g's
+    connection with the rest of the request; the getter and init_db stay as they were."""
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    converted = convert_one((STARTUP + "\n\ndef reset():\n    init_db()\n").encode(), "example.py", ORDER).new.decode()
+    assert "def init_db():\n    \"\"\"Creates the table.\"\"\"\n    conn = get_db()\n" in converted
+    assert "def get_db():" in converted and "app.teardown_appcontext(close_db)" in converted

@@ -199,6 +199,7 @@ class RequestStateTransform(Transform):
         self.plan = run.project.state
         self.async_plan = run.project.async_plan
         self._retirements: dict[str, bool] = {}  # getter -> whether it goes (asked per call site)
+        self._reused: set[cst.CSTNode] = set()  # names of a retired getter a start-up user keeps
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
@@ -505,7 +506,7 @@ class RequestStateTransform(Transform):
             return updated
         local = facts.opens_with[0]
         names = self.qualified_names
-        transform = self
+        kept: list[cst.CSTNode] = []
 
         class OnLocal(cst.CSTTransformer):
             def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
@@ -514,14 +515,16 @@ class RequestStateTransform(Transform):
                 return updated_node
 
             def leave_Name(inner, original_node, updated_node):  # noqa: N805
-                # the getter's names go with it: those the opening code keeps are imported anew
-                found = sorted(q for q in names(original_node) if q.startswith("flask."))
-                if not found or names(original_node) & G:  # g.db: the local, above
-                    return updated_node
-                module, _, name = found[0].rpartition(".")
-                return transform.import_reference(original_node, module, name, replaces=False)
+                if not names(original_node) & G:
+                    kept.append(original_node)
+                return updated_node
 
         opening = [st.visit(OnLocal()) for st in getter_node.body.body[-2].body.body]  # type: ignore[attr-defined]  (the if's block)
+        # the retired getter's names go with it (_consume_all); those its opening code keeps
+        # here (sqlite3, current_app) are used again, and their imports stay, whichever of the
+        # two functions comes first
+        self._reused.update(kept)
+        self.run.consumed.difference_update(kept)
         check = teardown.body.body[-1]  # type: ignore[attr-defined]
         closing = [st.visit(_Renamer(_popped_local(teardown), local)) for st in check.body.body]  # type: ignore[attr-defined]
         statements = list(updated.body.body)
@@ -537,6 +540,7 @@ class RequestStateTransform(Transform):
         """Every name of ``node``, which goes: the imports only it used go too."""
         for found in m.findall(node, m.Name() | m.Attribute()):
             self.consume(found)
+        self.run.consumed.difference_update(self._reused)
 
     def _view(self, original: cst.FunctionDef, updated: cst.FunctionDef, qualified: str) -> cst.FunctionDef:
         state = self.plan.views[qualified]
