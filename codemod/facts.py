@@ -126,6 +126,9 @@ class RouteFacts:
     methods: tuple[str, ...] | None  # upper case, in order; None: not a literal list
     endpoint: str | None  # endpoint= given
     problem: str | None  # why it stays Flask's, from the decorator alone
+    # ``strict_slashes=False`` on a rule without a trailing slash: werkzeug also serves the URL
+    # with one there, unredirected (the native route gets a twin at that URL)
+    slash_twin: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,12 @@ def _route(visitor, decorator: cst.Decorator, names: Callable[[cst.CSTNode], set
     shortcut = call.func.attr.value
     methods: tuple[str, ...] | None = (shortcut.upper(),) if shortcut != "route" else ("GET",)
     problem = None
+    rule = literal(positional[0]) if positional else None
+    strict = options.get("strict_slashes")
+    slash_twin = bool(rule) and not rule.endswith("/") and strict is not None and m.matches(strict, m.Name("False"))  # type: ignore[union-attr]
     if any(a.star for a in call.args) or len(positional) != 1:
         problem = "route arguments not literal"
-    for option in sorted(set(options) - ROUTE_OPTIONS):
+    for option in sorted(set(options) - ROUTE_OPTIONS - ({"strict_slashes"} if slash_twin else set())):
         problem = f"route option {option}"
     if "methods" in options:
         value = options["methods"]
@@ -172,8 +178,7 @@ def _route(visitor, decorator: cst.Decorator, names: Callable[[cst.CSTNode], set
     if "endpoint" in options and endpoint is None:
         problem = "endpoint not a string literal"
     line = visitor.get_metadata(PositionProvider, decorator).start.line
-    rule = literal(positional[0]) if positional else None
-    return RouteFacts(frozenset(names(call.func.value)), line, rule, methods, endpoint, problem)
+    return RouteFacts(frozenset(names(call.func.value)), line, rule, methods, endpoint, problem, slash_twin)
 
 
 def _decorator(decorator: cst.Decorator, names: Callable[[cst.CSTNode], set[str]]) -> DecoratorFacts:

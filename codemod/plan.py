@@ -55,6 +55,7 @@ class RoutePlan:
     name: str | None = None  # native: name= to write (None: FastAPI's default, the function)
     annotations: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # x -> (qualified, values)
     blueprint: str | None = None  # the blueprint's qualified name
+    slash_twin: bool = False  # native: also served at fastapi_path + "/" (strict_slashes=False)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -207,6 +208,7 @@ def _plan_route(project, view: ViewFacts, route: RouteFacts, kind: str) -> Route
     return RoutePlan(
         view.path, route.line, view.function, route.methods, rule, endpoint, "native",
         target=target, fastapi_path=local, name=name, annotations=variables, blueprint=blueprint,
+        slash_twin=route.slash_twin,
     )
 
 

@@ -86,6 +86,9 @@ class FunctionFacts:
     # (called, i): ``a, b = called(...)`` whose element i is only tested and returned whole
     # (``if b: return b``)
     unpacked_returns: frozenset[tuple[str, int]] = frozenset()
+    # (local, called): the first statement (after a docstring) is ``local = called()``, and the
+    # function calls ``called`` nowhere else (a start-up user of a getter: ``conn = get_db()``)
+    opens_with: tuple[str, str] | None = None
 
 
 def _unpacked_returns(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> frozenset[tuple[str, int]]:
@@ -127,7 +130,25 @@ def function_facts(function: cst.FunctionDef, qualified: str, module: str, names
         _guard(function, names), tuple(frozenset(names(d.decorator if not isinstance(d.decorator, cst.Call) else d.decorator.func)) for d in function.decorators),
         reader.flask_request, reader.uses_flask, frozenset(reader.returned_calls), frozenset(reader.bare_calls),
         tuple(sorted(reader.int_arguments)), frozenset(reader.tuple_returns), _unpacked_returns(function, names),
+        _opens_with(function, names),
     )
+
+
+def _opens_with(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> tuple[str, str] | None:
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    statements = [s for s in body if not m.matches(s, m.SimpleStatementLine([m.Expr(m.SimpleString())]))]
+    first = statements[0] if statements else None
+    pattern = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.Call(func=m.Name() | m.Attribute(), args=[]))])
+    if first is None or not m.matches(first, pattern):
+        return None
+    assign = first.body[0]  # type: ignore[attr-defined]
+    called = names(assign.value.func)
+    if len(called) != 1:
+        return None
+    (qualified,) = called
+    if sum(1 for c in m.findall(function, m.Call()) if qualified in names(c.func)) != 1:
+        return None
+    return assign.targets[0].target.value, qualified
 
 
 class _Reader(cst.CSTVisitor):

@@ -23,6 +23,7 @@ from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.slash_twins import SlashTwinsTransform
 from transforms.sqlite_client import SqliteClientTransform
 from transforms.streams import StreamsTransform
 from transforms.test_doubles import TestDoublesTransform
@@ -53,6 +54,8 @@ ORDER = (
     FlaskSqlalchemyAsyncTransform,
     # after http_client and async_routes: a test's swap must fit what they made of its target
     TestDoublesTransform,
+    # after every transform that adds options to a route decorator: the twin copies them
+    SlashTwinsTransform,
     EntrypointTransform,
     WsgiHarnessTransform,
 )

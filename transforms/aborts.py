@@ -113,7 +113,7 @@ class AbortsTransform(Transform):
                     abort(404, "Not Found")
                 abort(item_id)
 
-            @app.get("/other/<int:item_id>", strict_slashes=False)
+            @app.get("/other/<int:item_id>", provide_automatic_options=False)
             def other(item_id):
                 abort(404)
             """,
@@ -139,7 +139,7 @@ class AbortsTransform(Transform):
                     abort(404, "Not Found")
                 abort(item_id)
 
-            @app.get("/other/<int:item_id>", strict_slashes=False)
+            @app.get("/other/<int:item_id>", provide_automatic_options=False)
             def other(item_id):
                 abort(404)
             """,

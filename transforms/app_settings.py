@@ -87,7 +87,7 @@ class SettingsTransform(Transform):
                 return current_app.config["PAGE_SIZE"]
 
 
-            @bp.route("/items", strict_slashes=False)
+            @bp.route("/items", provide_automatic_options=False)
             def items():
                 return {"size": page_size()}
 

@@ -487,7 +487,10 @@ class AsyncRoutesTransform(Transform):
         request's session (Flask's ``stream_with_context`` kept ``g`` for it), it opens the async
         one of its own, as the view's dependency does, for as long as it runs."""
         updated = updated.with_changes(asynchronous=cst.Asynchronous())
-        used = [r for g, r in sorted(self.getters.items()) if any(self.qualified_names(c.func) & {g} for c in m.findall(original, m.Call()))]
+        # the getter called here, or threaded (by request_state) to a function called here
+        threaded = self.run.project.state.threaded
+        called = set().union(*(self.qualified_names(c.func) for c in m.findall(original, m.Call())))
+        used = [r for g, r in sorted(self.getters.items()) if g in called or any(g in threaded.get(c, ()) for c in called)]
         if not used:
             return updated
         resource = used[0]

@@ -209,7 +209,7 @@ class RequestParamsTransform(Transform):
             from flask import Flask, request as rq
             app = Flask(__name__)
 
-            @app.route("/a", strict_slashes=False)
+            @app.route("/a", provide_automatic_options=False)
             def a():
                 return {"q": rq.args.get("q")}
             """,
@@ -220,7 +220,7 @@ class RequestParamsTransform(Transform):
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @app.route("/a", strict_slashes=False)
+            @app.route("/a", provide_automatic_options=False)
             def a():
                 return {"q": rq.args.get("q")}
             """,

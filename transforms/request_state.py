@@ -24,6 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
 from codemod.state import ABORT, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
@@ -198,6 +199,7 @@ class RequestStateTransform(Transform):
         self.plan = run.project.state
         self.async_plan = run.project.async_plan
         self._retirements: dict[str, bool] = {}  # getter -> whether it goes (asked per call site)
+        self._reused: set[cst.CSTNode] = set()  # names of a retired getter a start-up user keeps
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
@@ -217,6 +219,14 @@ class RequestStateTransform(Transform):
             return self._hook_stack[-1]
         owner = self.functions[0][0] if len(self.functions) == 1 else None
         return owner if owner in self.plan.hook_functions else None
+
+    def _in_async_stream(self, getter: str) -> bool:
+        """Whether we are in a streamed generator of a view the async plan makes async, which
+        async_routes has open the getter's async twin for as long as it runs."""
+        if len(self.functions) != 2 or getter not in self.async_plan.resources:
+            return False
+        view, node = self.functions[0]
+        return view in self.async_plan.functions and self.functions[1][1] in streamed_generators(node)
 
     def _module_level(self, node: cst.FunctionDef) -> bool:
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
@@ -279,7 +289,7 @@ class RequestStateTransform(Transform):
                     continue
                 if token in here:
                     extra.append(kwarg(param, cst.Name(self._local(token, owner))))
-                elif token in self.plan.resources and self._retired(token):
+                elif token in self.plan.resources and (self._retired(token) or self._in_async_stream(token)):
                     # a streamed generator of an async view: async_routes opens the session as ``param``
                     extra.append(kwarg(param, cst.Name(param)))
                 elif token in self.plan.resources:
@@ -418,6 +428,9 @@ class RequestStateTransform(Transform):
                 first = added[0]
                 return cst.FlattenSentinel([first.with_changes(leading_lines=original_node.leading_lines), *added[1:]])  # type: ignore[attr-defined]
             return cst.FlattenSentinel([updated_node, *added])
+        for getter in sorted(self.plan.resources):
+            if qualified in self._startup_users(getter) and self._retired(getter):
+                return self._opening_itself(original_node, updated_node, getter)
         teardown_of = {r.teardown: g for g, r in self.plan.resources.items()}
         if qualified in teardown_of and self._retired(teardown_of[qualified]):
             self._consume_all(original_node)
@@ -445,10 +458,11 @@ class RequestStateTransform(Transform):
                 return False
         if getter in project.referenced:
             return False
+        startup = self._startup_users(getter)
         for f in project.functions.values():
             if resource.teardown in f.calls | f.nested_calls:
                 return False
-            if getter in f.calls and f.qualified not in self.async_plan.functions:
+            if getter in f.calls and f.qualified not in self.async_plan.functions and f.qualified not in startup:
                 return False
             streamed = project.async_facts.get(f.qualified)
             replaced = f.qualified in self.async_plan.guards or (streamed is not None and getter in streamed.streamed)
@@ -456,10 +470,77 @@ class RequestStateTransform(Transform):
                 return False
         return True
 
+    def _startup_users(self, getter: str) -> frozenset[str]:
+        """Functions of the getter's module that only app factories call (at start-up, in the app
+        context the factory opens: ``with app.app_context(): init_db()``; no request reaches
+        them), whose first statement takes the getter's value (``conn = get_db()``) and which
+        call it nowhere else. Each can open the resource itself and close it as the teardown did,
+        at its end rather than the context's (nothing else in that context uses it: the getter
+        retires only when nothing else calls it)."""
+        project = self.run.project
+        module = getter.rpartition(".")[0]
+        found = set()
+        for f in project.functions.values():
+            if f.opens_with is None or f.opens_with[1] != getter or f.module != module or getter in f.nested_calls:
+                continue
+            if f.qualified in self.plan.views or f.qualified in self.plan.threaded or f.qualified in self.async_plan.functions:
+                continue
+            short = f.qualified.rpartition(".")[2]
+            if short in project.unseen_calls or short in project.named or short in project.named_in_tests:
+                continue
+            if f.qualified in project.called_outside or f.qualified in project.referenced:
+                continue
+            callers = {c.qualified for c in project.functions.values() if f.qualified in c.calls | c.nested_calls}
+            if callers and callers <= project.factories:
+                found.add(f.qualified)
+        return frozenset(found)
+
+    def _opening_itself(self, original: cst.FunctionDef, updated: cst.FunctionDef, getter: str) -> cst.FunctionDef:
+        """A start-up user of a retired getter (``_startup_users``): ``conn = get_db()`` becomes
+        the getter's opening code on ``conn``, and the rest runs in ``try``, the teardown's
+        closing code in ``finally``."""
+        resource = self.plan.resources[getter]
+        getter_node, teardown = self._sibling(getter), self._sibling(resource.teardown)
+        facts = self.run.project.functions[f"{self.module}.{original.name.value}"]
+        if getter_node is None or teardown is None or facts.opens_with is None or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        local = facts.opens_with[0]
+        names = self.qualified_names
+        kept: list[cst.CSTNode] = []
+
+        class OnLocal(cst.CSTTransformer):
+            def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
+                if names(original_node.value) & G and original_node.attr.value == resource.attribute:
+                    return cst.Name(local)
+                return updated_node
+
+            def leave_Name(inner, original_node, updated_node):  # noqa: N805
+                if not names(original_node) & G:
+                    kept.append(original_node)
+                return updated_node
+
+        opening = [st.visit(OnLocal()) for st in getter_node.body.body[-2].body.body]  # type: ignore[attr-defined]  (the if's block)
+        # the retired getter's names go with it (_consume_all); those its opening code keeps
+        # here (sqlite3, current_app) are used again, and their imports stay, whichever of the
+        # two functions comes first
+        self._reused.update(kept)
+        self.run.consumed.difference_update(kept)
+        check = teardown.body.body[-1]  # type: ignore[attr-defined]
+        closing = [st.visit(_Renamer(_popped_local(teardown), local)) for st in check.body.body]  # type: ignore[attr-defined]
+        statements = list(updated.body.body)
+        docstring = 1 if statements and m.matches(statements[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
+        taken = statements[docstring]
+        self._consume_all(original.body.body[docstring])
+        opening[0] = opening[0].with_changes(leading_lines=taken.leading_lines)
+        rest = [statements[docstring + 1].with_changes(leading_lines=())] + statements[docstring + 2:] if len(statements) > docstring + 1 else [cst.SimpleStatementLine([cst.Pass()])]
+        block = cst.Try(cst.IndentedBlock(rest), finalbody=cst.Finally(cst.IndentedBlock(closing)))
+        return updated.with_changes(body=updated.body.with_changes(body=[*statements[:docstring], *opening, block]))
+
     def _consume_all(self, node: cst.CSTNode) -> None:
         """Every name of ``node``, which goes: the imports only it used go too."""
         for found in m.findall(node, m.Name() | m.Attribute()):
             self.consume(found)
+        self.run.consumed.difference_update(self._reused)
 
     def _view(self, original: cst.FunctionDef, updated: cst.FunctionDef, qualified: str) -> cst.FunctionDef:
         state = self.plan.views[qualified]

@@ -174,7 +174,7 @@ class ResponsesTransform(Transform):
             from mylib import jsonify as dumps
             app = Flask(__name__)
 
-            @app.route("/a/<x>", strict_slashes=False)
+            @app.route("/a/<x>", provide_automatic_options=False)
             def bridged(x):
                 return jsonify(x=x), 201
 
@@ -198,7 +198,7 @@ class ResponsesTransform(Transform):
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            @app.route("/a/<x>", strict_slashes=False)
+            @app.route("/a/<x>", provide_automatic_options=False)
             def bridged(x):
                 return jsonify(x=x), 201
 
