@@ -33,9 +33,15 @@ The security schemes are declared for OpenAPI (``HTTPBasic``, ``HTTPBearer``, an
 ``HTTPBase`` scheme, ``APIKeyHeader`` for a custom header; a ``MultiAuth``'s all of them, as
 alternatives), but only declared: the header is read here, as Flask-HTTPAuth read it, since
 FastAPI's ``HTTPBasic`` answers an unreadable header with its own 401.
+
+Where a decorator of the project's sits above the check on a view (Flask ran it first, refused
+requests included), ``@auth.guard(role=...)`` keeps the check a decorator: its view's signature
+gains a keyword-only ``httpauth_request: Request`` (FastAPI fills it; the view does not see it),
+and a refusal is the view's return value, as Flask-HTTPAuth's was. No user is handed to the view.
 """
 
 import binascii
+import functools
 import inspect
 from base64 import b64decode
 from typing import Annotated, Any, Callable, NamedTuple
@@ -49,6 +55,7 @@ from starlette.responses import Response
 from .json_response import FlaskJSONResponse
 
 DEFAULT_REALM = "Authentication Required"
+GUARD_REQUEST = "httpauth_request"  # the parameter a guarded view's signature gains
 
 
 class Credentials(NamedTuple):
@@ -232,6 +239,46 @@ class HTTPAuth:
         same arguments give the same dependency, so a view and its router share one check."""
         return _dependency(self, [self], role, optional)
 
+    def guard(self, role: Any = None, optional: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The check as a decorator of the view (module doc), for a view whose decorators above
+        it ran before Flask-HTTPAuth's check and see its refusals."""
+        return _guard(self, role, optional)
+
+
+def _guard(owner: Any, role: Any, optional: bool | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(view)
+        if GUARD_REQUEST in signature.parameters:
+            raise TypeError(f"{view.__name__} already has a {GUARD_REQUEST} parameter")
+
+        def answer(kwargs: dict[str, Any]) -> Response | None:
+            try:
+                owner.current_user_of(kwargs.pop(GUARD_REQUEST), role=role, optional=optional)
+            except Refused as refused:
+                return refused.response
+            return None
+
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def checked(*args: Any, **kwargs: Any) -> Any:
+                refused = answer(kwargs)
+                return refused if refused is not None else await view(*args, **kwargs)
+        else:
+
+            @functools.wraps(view)
+            def checked(*args: Any, **kwargs: Any) -> Any:
+                refused = answer(kwargs)
+                return refused if refused is not None else view(*args, **kwargs)
+
+        request = inspect.Parameter(GUARD_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        parameters = list(signature.parameters.values())
+        at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+        checked.__signature__ = signature.replace(parameters=[*parameters[:at], request, *parameters[at:]])  # type: ignore[attr-defined]
+        return checked
+
+    return decorator
+
 
 def _dependency(owner: Any, schemes: list[HTTPAuth], role: Any, optional: bool | None) -> Callable[..., Any]:
     key = (repr(role), optional)
@@ -349,3 +396,7 @@ class MultiAuth:
     def login_required(self, role: Any = None, optional: bool | None = None) -> Callable[..., Any]:
         """The dependency that returns the user (``HTTPAuth.login_required``)."""
         return _dependency(self, [self.main_auth, *self.additional_auths], role, optional)
+
+    def guard(self, role: Any = None, optional: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The check as a decorator of the view (``HTTPAuth.guard``)."""
+        return _guard(self, role, optional)

@@ -2,6 +2,7 @@
 callbacks are registered on Flask-HTTPAuth's objects (a Flask app) and on the runtime's (a
 NativeApp), and both apps are asked the same requests."""
 
+import functools
 from base64 import b64encode
 
 import flask
@@ -209,3 +210,36 @@ def test_coroutine_callbacks_are_refused():
 
     with pytest.raises(TypeError, match="plain def"):
         auth.verify_token(verify)
+
+
+def test_a_guard_answers_from_inside_the_decorators_above_it():
+    seen = []
+
+    def audited(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            seen.append(view.__name__)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    original, converted = flask.Flask(__name__), NativeApp(__name__, static_folder=None)
+    flask_objects, objects = register(flask_httpauth), register(httpauth)
+
+    @original.route("/items/<int:item>")
+    @audited
+    @flask_objects["token"].login_required(role="admin")
+    def flask_item(item):
+        return {"item": item}
+
+    @converted.get("/items/{item}")
+    @audited
+    @objects["token"].guard(role="admin")
+    def item(item: int):
+        return {"item": item}
+
+    flask_client, client = original.test_client(), TestClient(converted)
+    for headers in HEADERS:
+        assert answer(client.get("/items/3", headers=headers)) == answer(flask_client.get("/items/3", headers=headers)), headers
+    assert seen == ["item", "flask_item"] * len(HEADERS)  # refused requests went through audited too
+    assert client.get("/items/3", headers={"Authorization": "Bearer t-root"}).json() == {"item": 3}
