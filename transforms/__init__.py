@@ -17,6 +17,7 @@ from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
+from transforms.http_auth import HttpAuthTransform
 from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
@@ -35,6 +36,7 @@ ORDER = (
     JsonBodiesTransform,
     HelperBodiesTransform,
     RequestStateTransform,
+    HttpAuthTransform,
     SettingsTransform,
     HttpClientTransform,
     SqliteClientTransform,
