@@ -3,6 +3,7 @@ credentials, with bad ones, with too small a role and with good ones, answers af
 exactly as before (status, body, WWW-Authenticate / Location). An auth check lost in conversion
 is the worst bug this tool can have, so the routes are asked one by one."""
 
+import json
 from base64 import b64encode
 from pathlib import Path
 
@@ -53,8 +54,16 @@ def asked(method, path):
 
 
 @pytest.fixture(scope="module")
-def httpauth(tmp_path_factory):
-    return convert_copy(HTTPAUTH, tmp_path_factory.mktemp("httpauth") / "converted")
+def httpauth_report(tmp_path_factory):
+    """The converted httpauth project, and the convert command's report on it."""
+    root = tmp_path_factory.mktemp("httpauth")
+    converted = convert_copy(HTTPAUTH, root / "converted", "--report", str(root / "report.json"))
+    return converted, json.loads((root / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def httpauth(httpauth_report):
+    return httpauth_report[0]
 
 
 def test_httpauth_protected_routes_refuse_what_they_refused(httpauth):
@@ -180,24 +189,38 @@ def test_without_login_view_the_401_page_answers(login):
     assert answers_in(login, "loginapp.plain:app", requests) == original
 
 
-AUTH_DECORATOR = ("login_required", "fresh_login_required")
+AUTH_DECORATOR = ("login_required", "fresh_login_required", ".guard")
 ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route"}
 
 
 def _protection(path):
     """{view name: [(route decorator, protected?)]} of a module: a route is protected when an
-    auth decorator is still on the view or its decorator has an auth dependency."""
+    auth decorator is still on the view, its decorator has an auth dependency, a parameter of
+    the view depends on a check (``user: Annotated[Any, Depends(auth.login_required())]``) or
+    a before_request hook of the module is a check (a blueprint protected as a whole)."""
     import libcst as cst
 
+    def code(node):
+        return cst.Module([]).code_for_node(node)
+
+    functions = [n for n in cst.parse_module(path.read_bytes()).body if isinstance(n, cst.FunctionDef)]
+    hooked = any(
+        any(code(d.decorator).endswith(".before_request") for d in f.decorators)
+        and any(code(d.decorator).split("(")[0].endswith(AUTH_DECORATOR) for d in f.decorators)
+        for f in functions
+    )
     views = {}
-    for node in cst.parse_module(path.read_bytes()).body:
-        if not isinstance(node, cst.FunctionDef):
-            continue
-        code = [cst.Module([]).code_for_node(d.decorator) for d in node.decorators]
-        routes = [c for c in code if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
-        guarded = any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in code)
+    for node in functions:
+        decorators = [code(d.decorator) for d in node.decorators]
+        routes = [c for c in decorators if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
+        guarded = hooked or any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in decorators)
+        parameters = [code(p.annotation.annotation) for p in node.params.params if p.annotation is not None]
+        guarded = guarded or any("Depends(" in a and ".login_required(" in a for a in parameters)
         if routes:
-            views[node.name.value] = [(r, guarded or ".dependency" in r.partition("dependencies=")[2]) for r in routes]
+            dependencies = [r.partition("dependencies=")[2] for r in routes]
+            views[node.name.value] = [
+                (r, guarded or ".dependency" in d or ".login_required(" in d) for r, d in zip(routes, dependencies)
+            ]
     return views
 
 
@@ -206,6 +229,7 @@ def _protection(path):
     [
         (HTTPAUTH, "authapi/app.py"),
         (HTTPAUTH, "authapi/admin.py"),
+        (HTTPAUTH, "authapi/ops.py"),
         (LOGIN, "loginapp/web.py"),
         (LOGIN, "loginapp/api.py"),
         (LOGIN, "loginapp/plain.py"),
@@ -219,3 +243,32 @@ def test_no_protected_route_loses_its_check(original, module, httpauth, login):
     for view in protected:
         assert after[view] and all(p for _, p in after[view]), (view, after[view])
     assert any(".route(" not in r for routes in after.values() for r, _ in routes)  # converted, not just kept
+
+
+def test_httpauth_checks_are_dependencies_and_flask_leaves(httpauth_report):
+    """Every route of the project reaches the idiomatic level: the checks are dependencies on
+    the runtime's objects, which declare their schemes for OpenAPI, and no Flask is left."""
+    converted, report = httpauth_report
+    assert {r["rule"]: r["level"] for r in report["routes"]} == {
+        rule: "idiomatic" for rule in (
+            "/admin/stats", "/admin/users/<name>", "/admin/removed", "/ops/status", "/health", "/me", "/tokens/me",
+            "/reports", "/greeting", "/either", "/either/admin", "/audited", "/audit-log",
+        )
+    }
+    code = {p.name: p.read_text() for p in (converted / "authapi").glob("*.py")}
+    assert not any("flask_httpauth" in text or "from flask import" in text for text in code.values())
+    assert "def only_admins" not in code["ops.py"]  # the blueprint's hook is each view's dependency
+    assert 'def me(request: Request, user: Annotated[Any, Depends(basic_auth.login_required())]):' in code["app.py"]
+    assert "@basic_auth.guard()" in code["app.py"]  # below @audited, which sees the refusals
+    assert "request.state.auth_method = " in code["auth.py"]
+
+    schema = answers_in(converted, "authapi.app:app", [{"method": "GET", "path": "/openapi.json"}])[0]["body"]
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBasic": {"type": "http", "scheme": "basic"}, "HTTPBearer": {"type": "http", "scheme": "bearer"},
+    }
+    security = {(path, method): op.get("security") for path, ops in schema["paths"].items() for method, op in ops.items()}
+    assert security[("/me", "get")] == [{"HTTPBasic": []}]
+    assert security[("/reports", "post")] == [{"HTTPBearer": []}]
+    assert security[("/ops/status", "get")] == [{"HTTPBearer": []}]
+    assert security[("/either/admin", "get")] == [{"HTTPBearer": []}, {"HTTPBasic": []}]
+    assert security[("/health", "get")] is None

@@ -112,7 +112,7 @@ class HttpAuthTransform(Transform):
                 ok: bool
 
 
-            @api.post("/reports", response_model=ReportsResponse, dependencies=[Depends(auth.login_required(role="admin"))])
+            @api.post("/reports", dependencies=[Depends(auth.login_required(role="admin"))], response_model=ReportsResponse)
             def reports():
                 return {"ok": True}
             """,
@@ -156,6 +156,23 @@ class HttpAuthTransform(Transform):
                 return auth.username()
             """,
             title="an object used in a way the runtime's has no equal of (username()) stays Flask-HTTPAuth's",
+        ),
+        Example(
+            """\
+            from myauth import HTTPBasicAuth
+
+            auth = HTTPBasicAuth()
+
+
+            @auth.verify_password
+            def verify(username, password):
+                return username
+
+
+            def who():
+                return auth.current_user()
+            """,
+            title="a lookalike of another library: unchanged",
         ),
     )
 
