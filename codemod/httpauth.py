@@ -43,6 +43,7 @@ CALLBACKS = frozenset({"verify_password", "verify_token", "get_user_roles", "err
 OTHER_ATTRIBUTES = frozenset({"get_password", "hash_password", "username", "get_auth", "authenticate", "ensure_sync"})
 KNOWN = CALLBACKS | OTHER_ATTRIBUTES | {"login_required", "current_user"}
 BEFORE = frozenset({"before_request", "before_app_request"})
+REQUEST_HOOKS = BEFORE | {"after_request", "after_app_request", "teardown_request", "teardown_app_request"}
 G = frozenset({"flask.g", "flask.globals.g"})
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
 
@@ -65,8 +66,12 @@ class AuthFacts:
     before_hooks: dict[str, bool] = field(default_factory=dict)
     # callback function -> why its Flask cannot go (None: at most g writes and jsonify returns)
     callback_problems: dict[str, str | None] = field(default_factory=dict)
+    # every Flask request hook of the project (the function, "?" for one registered by a call):
+    # Flask runs them around a refusal of Flask-HTTPAuth's, and none around a dependency's
+    request_hooks: set[str] = field(default_factory=set)
 
     def merge(self, other: AuthFacts) -> None:
+        self.request_hooks |= other.request_hooks
         self.objects.update(other.objects)
         self.uses += other.uses
         self.before_hooks.update(other.before_hooks)
@@ -164,7 +169,7 @@ def _function_uses(
         facts.uses += [AuthUse(o, "current_user", qualified) for o in names(call.func.value)]  # type: ignore[attr-defined]
     for attribute in m.findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in OTHER_ATTRIBUTES)))):
         handled.add(attribute.value)  # type: ignore[attr-defined]
-        facts.uses += [AuthUse(o, "other", qualified, f".{attribute.attr.value}") for o in names(attribute.value)]  # type: ignore[attr-defined]
+        facts.uses += [AuthUse(o, "other", qualified, f".{attribute.attr.value}, which the runtime's objects have not") for o in names(attribute.value)]  # type: ignore[attr-defined]
     for attribute in m.findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in KNOWN)))):
         if attribute.value not in handled:  # ``auth.login_required`` as a value, a callback called...
             facts.uses += [AuthUse(o, "other", qualified, f".{attribute.attr.value} used another way") for o in names(attribute.value)]  # type: ignore[attr-defined]
@@ -217,26 +222,26 @@ def plan_httpauth(project) -> AuthPlan:
             if route.blueprint:
                 blueprint_views.setdefault(route.blueprint, set()).add(f"{project.views[(route.path, route.function)].module}.{route.function}")
     uses = [u for u in facts.uses if u.obj in facts.objects]
-    problems: dict[str, str] = {}
+    problems: dict[str, tuple[int, int, str]] = {}  # group -> (rank, order, why): the best reason to show
 
-    def keep(obj: str, why: str) -> None:
-        problems.setdefault(groups[obj], why)
+    def keep(obj: str, why: str, rank: int = 0) -> None:
+        # a view that is not native shows last: on a second run the converted views are FastAPI's
+        # and read as not native, while the reason that kept the group then is still there
+        found = (rank, len(problems), why)
+        problems[groups[obj]] = min(problems.get(groups[obj], found), found)
 
     for obj, (kind, members) in facts.objects.items():
         if "?" in members or any(member not in facts.objects for member in members):
             keep(obj, "MultiAuth of objects the converter does not know")
-    for hook, only in facts.before_hooks.items():
-        checked = [u for u in uses if u.function == hook and u.kind == "check"]
-        if not (only and checked):  # a Flask before_request hook of another kind runs before every check
-            for obj in facts.objects:
-                keep(obj, f"{hook.rpartition('.')[2]} is a before_request hook Flask runs before the check")
-    if project.hooks and any(h.kind == "before" for h in project.hooks):
+    checking_hooks = {h for h, only in facts.before_hooks.items() if only and any(u.function == h and u.kind == "check" for u in uses)}
+    for hook in sorted(facts.request_hooks - checking_hooks):
         for obj in facts.objects:
-            keep(obj, "the app has before_request hooks Flask runs before the check")
+            keep(obj, f"{hook.rpartition('.')[2]} is a Flask request hook, which ran around the refusals too")
     checks: dict[str, list[AuthUse]] = {}
     for use in uses:
         if use.kind == "other":
-            keep(use.obj, f"{use.obj.rpartition('.')[2]} {use.detail}")
+            name = use.obj.rpartition(".")[2]
+            keep(use.obj, f"{name}{use.detail}" if use.detail.startswith(".") else f"{name} {use.detail}")
         elif use.kind == "callback" and facts.callback_problems.get(use.function or ""):
             keep(use.obj, str(facts.callback_problems[use.function or ""]))
         elif use.kind == "check" and use.detail.startswith("hook:"):
@@ -248,7 +253,7 @@ def plan_httpauth(project) -> AuthPlan:
                 checks.setdefault(view, []).append(use)
         elif use.kind == "check":
             if use.function in bridged or use.function not in native or use.position < 0:
-                keep(use.obj, f"{(use.function or '').rpartition('.')[2]} stays a Flask view")
+                keep(use.obj, f"{(use.function or '').rpartition('.')[2]} stays a Flask view", rank=1)
             checks.setdefault(use.function or "", []).append(use)
     readers = {u.function: u.obj for u in uses if u.kind == "current_user"}
     for function, obj in readers.items():
@@ -275,7 +280,7 @@ def plan_httpauth(project) -> AuthPlan:
                     keep(obj, f"g.{attribute} is used outside the checks and the views they protect")
     for obj, (kind, _) in facts.objects.items():
         if groups[obj] in problems:
-            plan.kept[obj] = problems[groups[obj]]
+            plan.kept[obj] = problems[groups[obj]][2]
         else:
             plan.objects[obj] = kind
     if not plan.objects:

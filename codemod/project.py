@@ -35,7 +35,7 @@ from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_setti
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy
-from codemod.httpauth import FLASK_HTTPAUTH, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
+from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
@@ -512,7 +512,7 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if any(word in self.source for word in (b"login_required", b"current_user", b"flask_httpauth")):
-            self.facts.auth = auth_facts(original_node, self.module, self._names)
+            self.facts.auth.merge(auth_facts(original_node, self.module, self._names))
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
         self.bindings |= set(m.findall(node, m.Name()))
@@ -611,6 +611,8 @@ class _FactsVisitor(cst.CSTVisitor):
             value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
             if isinstance(value, str) and all(part.isidentifier() for part in value.split(".")):
                 self.facts.named.add(value.rpartition(".")[2])
+        if m.matches(node.func, m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n in REQUEST_HOOKS)))) and node.args:
+            self.facts.auth.request_hooks.add("?")  # app.after_request(f): a hook whoever f is
         if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
             self.facts.other_hooks = True
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
@@ -676,6 +678,8 @@ class _FactsVisitor(cst.CSTVisitor):
         or one defined in a factory function)."""
         for decorator in node.decorators:
             target = decorator.decorator
+            if isinstance(target, cst.Attribute) and target.attr.value in REQUEST_HOOKS:
+                self.facts.auth.request_hooks.add(".".join([self.module, *(f.name.value for f in self.functions), node.name.value]))
             if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
                 self.facts.other_hooks = True
                 continue

@@ -25,6 +25,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.httpauth import FLASK_HTTPAUTH, G, JSONIFY, RUNTIME_HTTPAUTH
+from codemod.findings import Code
 from codemod.transform import Example, Transform
 from transforms._views import names_used, native_plans, option, parameter_names, with_parameter, with_route_options
 
@@ -36,6 +37,15 @@ class HttpAuthTransform(Transform):
     NAME = "http_auth"
     DESCRIPTION = "Flask-HTTPAuth's login_required -> Depends on the runtime's auth objects, returning the user"
     PREFILTER = (b"flask_httpauth", b"login_required", b"current_user")
+    FINDINGS = {
+        "kept": Code(
+            "F2F501",
+            "Flask-HTTPAuth's {name} stays, and Flask on the routes it checks: {why}",
+            "The runtime's auth objects take the checks as dependencies only where every use of an "
+            "object (and of the objects a MultiAuth ties to it) converts. Change the use named "
+            "(or convert it by hand) and run the conversion again.",
+        ),
+    }
     EXAMPLES = (
         Example(
             """\
@@ -143,6 +153,7 @@ class HttpAuthTransform(Transform):
 
             app = Flask(__name__)
             api = FlaskBridge(app)
+            # TODO[F2F501]: Flask-HTTPAuth's auth stays, and Flask on the routes it checks: auth.username, which the runtime's objects have not
             auth = HTTPBasicAuth()
 
 
@@ -155,6 +166,7 @@ class HttpAuthTransform(Transform):
             def helper():
                 return auth.username()
             """,
+            codes=("F2F501",),
             title="an object used in a way the runtime's has no equal of (username()) stays Flask-HTTPAuth's",
         ),
         Example(
@@ -220,7 +232,10 @@ class HttpAuthTransform(Transform):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         here = self._here()
         found = self.qualified_names(original_node.func) & FLASK_HTTPAUTH.keys()
-        if found and self._assigned_object(original_node) in self.plan.objects:
+        assigned = self._assigned_object(original_node) if found else None
+        if assigned in self.plan.kept:
+            self.flag(original_node, "kept", name=assigned.rpartition(".")[2], why=self.plan.kept[assigned])  # type: ignore[union-attr]
+        if found and assigned in self.plan.objects:
             (flask_class,) = found
             self.consume(original_node.func)
             name = self.import_reference(
