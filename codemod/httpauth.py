@@ -255,13 +255,17 @@ def plan_httpauth(project) -> AuthPlan:
             if use.function in bridged or use.function not in native or use.position < 0:
                 keep(use.obj, f"{(use.function or '').rpartition('.')[2]} stays a Flask view", rank=1)
             checks.setdefault(use.function or "", []).append(use)
-    readers = {u.function: u.obj for u in uses if u.kind == "current_user"}
-    for function, obj in readers.items():
-        found = checks.get(function or "", [])
+    readers = {u.function for u in uses if u.kind == "current_user"}
+    for use in (u for u in uses if u.kind == "current_user"):
+        found = checks.get(use.function or "", [])
+        name = (use.function or "?").rpartition(".")[2]
         if len(found) != 1:
-            keep(obj, f"{(function or '?').rpartition('.')[2]} reads current_user() without one check of its own")
+            keep(use.obj, f"{name} reads current_user() without one check of its own")
         elif found[0].position > 0:
-            keep(obj, f"{(function or '?').rpartition('.')[2]} reads current_user() under a check below another decorator")
+            keep(use.obj, f"{name} reads current_user() under a check below another decorator")
+        elif groups[found[0].obj] != groups[use.obj]:  # Flask-HTTPAuth's user is the check's, whichever object asks
+            keep(use.obj, f"{name} reads the current_user() of an object its check is not tied to")
+            keep(found[0].obj, f"{name} reads the current_user() of an object its check is not tied to")
     for view, found in checks.items():
         if len(found) > 1:
             for use in found:

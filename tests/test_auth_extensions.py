@@ -272,3 +272,56 @@ def test_httpauth_checks_are_dependencies_and_flask_leaves(httpauth_report):
     assert security[("/ops/status", "get")] == [{"HTTPBearer": []}]
     assert security[("/either/admin", "get")] == [{"HTTPBearer": []}, {"HTTPBasic": []}]
     assert security[("/health", "get")] is None
+
+
+def test_httpauth_on_the_bridge_refuses_what_it_refused(tmp_path):
+    """Where Flask stays (here: leave_flask skipped), the dependencies run on FlaskBridge's routes."""
+    converted = convert_copy(HTTPAUTH, tmp_path / "converted", "--ignore", "leave_flask")
+    assert "FlaskBridge(app)" in (converted / "authapi" / "app.py").read_text()
+    requests = [request for route in PROTECTED for request in asked(*route)]
+    requests += [{"method": "GET", "path": "/audit-log"}, {"method": "OPTIONS", "path": "/either/admin"}]
+    comparison = compare(HTTPAUTH, converted, "authapi.app:app", requests)
+    assert comparison.same, comparison
+
+
+SMALL_AUTH = '''\
+from flask import Flask, jsonify
+from flask_httpauth import HTTPTokenAuth
+
+app = Flask(__name__)
+auth = HTTPTokenAuth(scheme="Token", realm="api")
+
+
+@auth.verify_token
+def verify_token(token):
+    return {"k1": "ann"}.get(token)
+
+
+@auth.error_handler
+def refused():
+    return jsonify(error="refused")
+
+
+@app.route("/data", methods=["PUT"])
+@auth.login_required
+def data():
+    return jsonify(owner=auth.current_user())
+'''
+
+
+def test_an_error_handler_answering_a_response_keeps_its_status(tmp_path):
+    """``return jsonify(...)`` alone is a response: Flask-HTTPAuth left its 200 (a body alone
+    would have become a 401), so the converted handler returns one too."""
+    (tmp_path / "small").mkdir()
+    (tmp_path / "small" / "small.py").write_text(SMALL_AUTH)
+    converted = convert_copy(tmp_path / "small", tmp_path / "converted")
+    code = (converted / "small.py").read_text()
+    assert 'return FlaskJSONResponse({"error": "refused"})' in code and "flask" not in code.replace("flask2fastapi", "")
+    token = [{}, {"Authorization": "Token k1"}, {"Authorization": "token k1"}, {"Authorization": "Bearer k1"}, {"Authorization": "Token k2"}]
+    requests = [{"method": "PUT", "path": "/data", "headers": h, "expect_headers": CHALLENGE} for h in token]
+    original = answers_in(tmp_path / "small", "small:app", requests)
+    assert [a["status"] for a in original] == [200, 200, 200, 200, 200]
+    assert original[0]["body"] == {"error": "refused"} and original[0]["headers"]["WWW-Authenticate"] == 'Token realm="api"'
+    assert original[1]["body"] == {"owner": "ann"}
+    comparison = compare(tmp_path / "small", converted, "small:app", requests)
+    assert comparison.same, comparison

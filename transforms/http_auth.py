@@ -27,6 +27,7 @@ from codemod.facts import ROUTE_DECORATOR
 from codemod.httpauth import FLASK_HTTPAUTH, G, JSONIFY, RUNTIME_HTTPAUTH
 from codemod.findings import Code
 from codemod.transform import Example, Transform
+from transforms._flask import RUNTIME
 from transforms._views import names_used, native_plans, option, parameter_names, with_parameter, with_route_options
 
 LOGIN_REQUIRED = m.Attribute(value=m.Name(), attr=m.Name("login_required"))
@@ -245,9 +246,14 @@ class HttpAuthTransform(Transform):
             return updated_node.with_changes(func=name)
         if here in self.users and m.matches(original_node, CURRENT_USER) and self.qualified_names(original_node.func.value) & self.plan.objects.keys():  # type: ignore[attr-defined]
             return cst.Name(self.users[here])
-        if here in self.plan.callbacks and self.qualified_names(original_node.func) & JSONIFY and self._returned(original_node):
+        returned = self._returned(original_node) if here in self.plan.callbacks and self.qualified_names(original_node.func) & JSONIFY else None
+        if returned == "tuple":  # (body, status): the runtime makes the body what jsonify made
             self.consume(original_node.func)
             return _jsonified(updated_node)
+        if returned == "alone":  # a response: its 200 stays, where a body's would become 401
+            self.consume(original_node.func)
+            response = self.import_reference(original_node.func, RUNTIME, "FlaskJSONResponse", replaces=False)
+            return cst.Call(response, [cst.Arg(_jsonified(updated_node))])
         return updated_node
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
@@ -265,12 +271,17 @@ class HttpAuthTransform(Transform):
             return None
         return f"{self.module}.{parent.targets[0].target.value}"  # type: ignore[union-attr]
 
-    def _returned(self, call: cst.Call) -> bool:
-        """``return call`` or ``return call, status``."""
+    def _returned(self, call: cst.Call) -> str | None:
+        """"alone" for ``return call``, "tuple" for ``return call, status`` (the first element)."""
         parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.Return):
+            return "alone"
         if isinstance(parent, cst.Element):
-            parent = self.get_metadata(ParentNodeProvider, self.get_metadata(ParentNodeProvider, parent), None)
-        return isinstance(parent, cst.Return)
+            tuple_ = self.get_metadata(ParentNodeProvider, parent)
+            first = isinstance(tuple_, cst.Tuple) and tuple_.elements[0] is parent
+            if first and isinstance(self.get_metadata(ParentNodeProvider, tuple_, None), cst.Return):
+                return "tuple"
+        return None
 
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
