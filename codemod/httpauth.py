@@ -193,6 +193,8 @@ def _callback_problem(function: cst.FunctionDef, names: Callable[[cst.CSTNode], 
         call = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
         if isinstance(call, cst.Call) and names(call.func) & JSONIFY and _jsonify_convertible(call):
             allowed.add(call.func)
+    if allowed and any(n.value == "request" for n in m.findall(function, m.Name())):  # type: ignore[union-attr]
+        return f"{function.name.value} names something request, the parameter its g would come in through"
     for node in m.findall(function, m.Name() | m.Attribute()):
         if node in allowed:
             continue
