@@ -243,3 +243,20 @@ def test_a_guard_answers_from_inside_the_decorators_above_it():
         assert answer(client.get("/items/3", headers=headers)) == answer(flask_client.get("/items/3", headers=headers)), headers
     assert seen == ["item", "flask_item"] * len(HEADERS)  # refused requests went through audited too
     assert client.get("/items/3", headers={"Authorization": "Bearer t-root"}).json() == {"item": 3}
+
+
+def test_objects_without_callbacks_refuse_as_flask_httpauth_did():
+    original, converted = flask.Flask(__name__), NativeApp(__name__, static_folder=None)
+    for module, app in ((flask_httpauth, original), (httpauth, converted)):
+        objects = {"basic": module.HTTPBasicAuth(), "token": module.HTTPTokenAuth(scheme="Token")}
+        for name, auth in objects.items():
+            if app is original:
+                app.add_url_rule(f"/{name}", name, auth.login_required(lambda: "in"))
+            else:
+                app.add_api_route(f"/{name}", lambda user=Depends(auth.login_required()): "in")
+    flask_client, client = original.test_client(), TestClient(converted)
+    for path in ("/basic", "/token"):
+        for headers in HEADERS:
+            before = flask_client.get(path, headers=headers)
+            assert before.status_code == 401
+            assert answer(client.get(path, headers=headers)) == answer(before), (path, headers)
