@@ -271,6 +271,7 @@ def test_httpauth_checks_are_dependencies_and_flask_leaves(httpauth_report):
     assert security[("/reports", "post")] == [{"HTTPBearer": []}]
     assert security[("/ops/status", "get")] == [{"HTTPBearer": []}]
     assert security[("/either/admin", "get")] == [{"HTTPBearer": []}, {"HTTPBasic": []}]
+    assert security[("/audited", "get")] == [{"HTTPBasic": []}]  # the guard declares it too
     assert security[("/health", "get")] is None
 
 

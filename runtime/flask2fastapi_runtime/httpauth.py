@@ -36,7 +36,8 @@ FastAPI's ``HTTPBasic`` answers an unreadable header with its own 401.
 
 Where a decorator of the project's sits above the check on a view (Flask ran it first, refused
 requests included), ``@auth.guard(role=...)`` keeps the check a decorator: its view's signature
-gains a keyword-only ``httpauth_request: Request`` (FastAPI fills it; the view does not see it),
+gains a keyword-only ``httpauth_request: Request`` and the schemes' declarations (FastAPI fills
+them; the view does not see them),
 and a refusal is the view's return value, as Flask-HTTPAuth's was. No user is handed to the view.
 """
 
@@ -242,16 +243,28 @@ class HTTPAuth:
     def guard(self, role: Any = None, optional: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """The check as a decorator of the view (module doc), for a view whose decorators above
         it ran before Flask-HTTPAuth's check and see its refusals."""
-        return _guard(self, role, optional)
+        return _guard(self, [self], role, optional)
 
 
-def _guard(owner: Any, role: Any, optional: bool | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _declarations(schemes: list[HTTPAuth], prefix: str) -> list[inspect.Parameter]:
+    """Keyword-only parameters that depend on the objects' declared schemes (OpenAPI shows them)."""
+    return [
+        inspect.Parameter(f"{prefix}{index}", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[Any, Depends(auth.security_scheme())])
+        for index, auth in enumerate(schemes)
+    ]
+
+
+def _guard(owner: Any, schemes: list[HTTPAuth], role: Any, optional: bool | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(view)
         if GUARD_REQUEST in signature.parameters:
             raise TypeError(f"{view.__name__} already has a {GUARD_REQUEST} parameter")
 
+        declared = _declarations(schemes, f"{GUARD_REQUEST}_scheme_")
+
         def answer(kwargs: dict[str, Any]) -> Response | None:
+            for parameter in declared:
+                kwargs.pop(parameter.name, None)
             try:
                 owner.current_user_of(kwargs.pop(GUARD_REQUEST), role=role, optional=optional)
             except Refused as refused:
@@ -274,7 +287,7 @@ def _guard(owner: Any, role: Any, optional: bool | None) -> Callable[[Callable[.
         request = inspect.Parameter(GUARD_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
         parameters = list(signature.parameters.values())
         at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
-        checked.__signature__ = signature.replace(parameters=[*parameters[:at], request, *parameters[at:]])  # type: ignore[attr-defined]
+        checked.__signature__ = signature.replace(parameters=[*parameters[:at], request, *declared, *parameters[at:]])  # type: ignore[attr-defined]
         return checked
 
     return decorator
@@ -289,9 +302,7 @@ def _dependency(owner: Any, schemes: list[HTTPAuth], role: Any, optional: bool |
         return owner.current_user_of(request, role=role, optional=optional)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
-    for index, auth in enumerate(schemes):
-        annotation = Annotated[Any, Depends(auth.security_scheme())]
-        parameters.append(inspect.Parameter(f"credentials_{index}", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+    parameters += _declarations(schemes, "credentials_")
     current_user.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     owner._dependencies[key] = current_user
     return current_user
@@ -399,4 +410,4 @@ class MultiAuth:
 
     def guard(self, role: Any = None, optional: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """The check as a decorator of the view (``HTTPAuth.guard``)."""
-        return _guard(self, role, optional)
+        return _guard(self, [self.main_auth, *self.additional_auths], role, optional)

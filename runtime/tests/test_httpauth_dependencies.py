@@ -243,6 +243,7 @@ def test_a_guard_answers_from_inside_the_decorators_above_it():
         assert answer(client.get("/items/3", headers=headers)) == answer(flask_client.get("/items/3", headers=headers)), headers
     assert seen == ["item", "flask_item"] * len(HEADERS)  # refused requests went through audited too
     assert client.get("/items/3", headers={"Authorization": "Bearer t-root"}).json() == {"item": 3}
+    assert client.get("/openapi.json").json()["paths"]["/items/{item}"]["get"]["security"] == [{"HTTPBearer": []}]
 
 
 def test_objects_without_callbacks_refuse_as_flask_httpauth_did():
