@@ -149,7 +149,7 @@ def _function_uses(
             checks += 1
             if hook_owner is not None:
                 body = [s for s in function.body.body if not m.matches(s, m.SimpleStatementLine([m.Expr(m.SimpleString())]))]  # type: ignore[attr-defined]
-                only = len(decorators) == 2 and len(body) == 1 and m.matches(body[0], m.SimpleStatementLine([m.Pass()]))
+                only = len(decorators) == 2 and all(m.matches(s, m.SimpleStatementLine([m.Pass()])) for s in body)
                 facts.before_hooks[qualified] = only and not function.params.params
                 blueprint = sorted(names(hook_owner)) or ["?"]
                 facts.uses += [AuthUse(o, "check", qualified, f"hook:{blueprint[0]}") for o in owners]

@@ -326,3 +326,60 @@ def test_an_error_handler_answering_a_response_keeps_its_status(tmp_path):
     assert original[1]["body"] == {"owner": "ann"}
     comparison = compare(tmp_path / "small", converted, "small:app", requests)
     assert comparison.same, comparison
+
+
+HOOKED_AUTH = '''\
+from flask_httpauth import HTTPTokenAuth
+
+auth = HTTPTokenAuth(header="X-Key")
+
+
+@auth.verify_token
+def verify(token):
+    return {"k": "ann"}.get(token)
+'''
+HOOKED_OPS = '''\
+from flask import Blueprint, Flask
+
+from bpapp.auth import auth
+
+ops = Blueprint("ops", __name__)
+
+
+@ops.before_request
+@auth.login_required
+def checked():
+    """Every ops route needs a key."""
+
+
+@ops.route("/ping")
+def ping():
+    return "pong"
+
+
+app = Flask(__name__)
+app.register_blueprint(ops, url_prefix="/ops")
+'''
+
+
+def test_a_blueprint_checked_by_its_hook_takes_the_dependency_on_each_route(tmp_path):
+    """The hook (a docstring only) goes; the view, which reads no user, gets the dependency,
+    and the module keeps its import of the object, which only the hook used before."""
+    (tmp_path / "in" / "bpapp").mkdir(parents=True)
+    (tmp_path / "in" / "bpapp" / "__init__.py").write_text("")
+    (tmp_path / "in" / "bpapp" / "auth.py").write_text(HOOKED_AUTH)
+    (tmp_path / "in" / "bpapp" / "ops.py").write_text(HOOKED_OPS)
+    converted = convert_copy(tmp_path / "in", tmp_path / "out")
+    code = (converted / "bpapp" / "ops.py").read_text()
+    assert "def checked" not in code and "from bpapp.auth import auth" in code
+    assert '@router.get("/ping", name="ops.ping", dependencies=[Depends(auth.login_required())])' in code
+    keys = [{}, {"X-Key": "k"}, {"X-Key": "no"}, {"Authorization": "Bearer k"}]
+    requests = [{"method": "GET", "path": "/ops/ping", "headers": h, "expect_headers": CHALLENGE} for h in keys]
+    requests += [{"method": "OPTIONS", "path": "/ops/ping"}, {"method": "GET", "path": "/openapi.json"}]
+    original = answers_in(tmp_path / "in", "bpapp.ops:app", requests[:-1])
+    assert [a["status"] for a in original] == [401, 200, 401, 401, 200]
+    assert original[0]["headers"]["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    comparison = compare(tmp_path / "in", converted, "bpapp.ops:app", requests[:-1])
+    assert comparison.same, comparison
+    schema = answers_in(converted, "bpapp.ops:app", requests[-1:])[0]["body"]
+    assert schema["components"]["securitySchemes"] == {"APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Key"}}

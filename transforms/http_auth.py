@@ -202,7 +202,7 @@ class HttpAuthTransform(Transform):
     def visit_Module(self, node: cst.Module) -> None:
         for statement in node.body:
             if isinstance(statement, cst.FunctionDef) and f"{self.module}.{statement.name.value}" in self.plan.hooks:
-                check = next(d.decorator for d in statement.decorators if _is_check(d))
+                check = next(d.decorator for d in statement.decorators if self._is_check(d))
                 self.hook_checks[f"{self.module}.{statement.name.value}"] = check
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -220,6 +220,12 @@ class HttpAuthTransform(Transform):
             if any(self._state_attribute(a) for a in m.findall(node.body, m.Attribute())):
                 used = names_used(node) - parameter_names(node)
                 self.requests[qualified] = next(n for n in ("request", "http_request", "starlette_request") if n not in used)
+
+    def _is_check(self, decorator: cst.Decorator) -> bool:
+        """``@auth.login_required[(...)]`` of a converted object."""
+        expression = decorator.decorator
+        target = expression.func if isinstance(expression, cst.Call) else expression
+        return m.matches(target, LOGIN_REQUIRED) and bool(self.qualified_names(target.value) & self.plan.objects.keys())  # type: ignore[attr-defined]
 
     def _here(self) -> str | None:
         return self.functions[-1] if self.functions else None
@@ -298,7 +304,7 @@ class HttpAuthTransform(Transform):
         check = self.plan.checks.get(qualified)
         if check is None or not native_plans(self, original_node):
             return updated_node
-        index = next((i for i, d in enumerate(original_node.decorators) if _is_check(d)), None)
+        index = next((i for i, d in enumerate(original_node.decorators) if self._is_check(d)), None)
         expression = self.hook_checks.get(check.hook or "") if index is None else updated_node.decorators[index].decorator
         if expression is None:
             return updated_node
@@ -308,6 +314,8 @@ class HttpAuthTransform(Transform):
             decorators = list(updated_node.decorators)
             decorators[index] = decorators[index].with_changes(decorator=guard)
             return updated_node.with_changes(decorators=decorators)
+        # the object's name, now in the dependency (its import stays, whatever the hook's removal consumed)
+        self.run.reused.update(n.value for n in m.findall(expression, m.Name()))  # type: ignore[union-attr]
         depends = cst.Call(self.import_reference(original_node, "fastapi", "Depends", replaces=False), [cst.Arg(_called(expression))])
         if check.form == "param":
             annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
@@ -324,9 +332,6 @@ class HttpAuthTransform(Transform):
         return updated_node
 
 
-def _is_check(decorator: cst.Decorator) -> bool:
-    expression = decorator.decorator
-    return m.matches(expression.func if isinstance(expression, cst.Call) else expression, LOGIN_REQUIRED)
 
 
 def _called(expression: cst.BaseExpression) -> cst.Call:
