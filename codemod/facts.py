@@ -238,10 +238,23 @@ def guard_kind(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str
     return None
 
 
-def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
+# What a decorator may read of the view it wraps and still see the same in a converted view
+# (the same ``def``, in the same module)
+VIEW_NAMES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
+
+
+def is_passthrough(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> bool:
+    """A decorator shaped as ``is_guard`` whose statements before the call also read the view's
+    name (``AUDIT.append(view.__name__)``): it keeps the signature and arguments too, but it is
+    no check that could become a dependency."""
+    return is_guard(function, names, VIEW_NAMES)
+
+
+def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]], view_attributes: frozenset[str] = frozenset()) -> bool:
     """``def deco(view)`` whose body is ``@functools.wraps(view) def wrapped(*args, **kwargs):
     <checks>; return view(*args, **kwargs)`` and ``return wrapped``, the checks using neither
-    the view nor its arguments: the view keeps its signature (``__wrapped__``) and arguments."""
+    the view nor its arguments: the view keeps its signature (``__wrapped__``) and arguments.
+    ``view_attributes``: attributes of the view the checks may read all the same."""
     params = function.params
     if len(params.params) != 1 or isinstance(params.star_arg, cst.Param):
         return False
@@ -267,7 +280,9 @@ def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]
     call = m.Call(func=m.Name(view), args=[m.Arg(m.Name(args), star="*"), m.Arg(m.Name(kwargs), star="**")])
     if not statements or not m.matches(statements[-1], m.SimpleStatementLine([m.Return(call)])):
         return False
-    used = {n.value for s in statements[:-1] for n in m.findall(s, m.Name())}  # type: ignore[union-attr]
+    read = m.Attribute(value=m.Name(view), attr=m.Name(m.MatchIfTrue(lambda n: n in view_attributes)))
+    allowed = {a.value for s in statements[:-1] for a in m.findall(s, read)}  # type: ignore[union-attr]
+    used = {n.value for s in statements[:-1] for n in m.findall(s, m.Name()) if n not in allowed}  # type: ignore[union-attr]
     return not used & {view, args, kwargs} and not any(m.findall(s, m.Yield() | m.Await()) for s in statements[:-1])
 
 

@@ -35,6 +35,9 @@ APP_WIDE = frozenset({"before_app_request", "after_app_request", "teardown_app_r
 # every route of the app, but registering it this way is no use of Flask
 FASTAPI_HOOKS = frozenset({"exception_handler", "add_exception_handler"})
 SHOWN = 3  # functions named in a route's reason
+# Registering a function through these on an object (``@auth.verify_password``, Flask-HTTPAuth's
+# or the runtime's) makes it run for every route that uses the object
+CALLBACK_REGISTRATIONS = frozenset({"verify_password", "verify_token", "get_user_roles", "error_handler", "get_password", "hash_password"})
 
 
 def is_flask(qualified: str) -> bool:
@@ -176,6 +179,10 @@ class _Reader(cst.CSTVisitor):
                     if isinstance(target.target, cst.Name):
                         self.variables.add(target.target.value)
                         made = self.resolve(small.value.func) if isinstance(small.value, cst.Call) else None
+                        if isinstance(small.value, cst.Call):  # ``multi = MultiAuth(token_auth, basic_auth)`` uses them
+                            given = {self._variable(a.value) for a in small.value.args if isinstance(a.value, cst.Name)} - {None}
+                            if given:
+                                self.facts.refers.setdefault(f"{self.module}.{target.target.value}", set()).update(given)  # type: ignore[arg-type]
                         if made is not None and is_flask(made):
                             self.flask_made[target.target.value] = made
                             self.facts.flask_objects[f"{self.module}.{target.target.value}"] = made
@@ -222,6 +229,21 @@ class _Reader(cst.CSTVisitor):
                     self.facts.flask[self.stack[-1][0]].add(f"flask.{func.attr.value}")  # type: ignore[union-attr]
             else:
                 self._refer(decorator.decorator)
+                self._callback(decorator, self.stack[-1][0])
+
+    def _callback(self, decorator: cst.Decorator, function: str) -> None:
+        """``@auth.verify_password`` on ``function``: whoever uses ``auth`` runs it."""
+        target = decorator.decorator
+        if isinstance(target, cst.Attribute) and target.attr.value in CALLBACK_REGISTRATIONS:
+            owner = self._variable(target.value) if isinstance(target.value, cst.Name) else None
+            if owner is not None:
+                self.facts.refers.setdefault(owner, set()).add(function)
+
+    def _variable(self, name: cst.Name) -> str | None:
+        """The qualified name of a module variable (``auth``, not the Flask class that made it)."""
+        if name.value in self.imports:
+            return self.imports[name.value]
+        return f"{self.module}.{name.value}" if name.value in self.variables else None
 
     def visit_Decorator(self, node: cst.Decorator) -> bool:
         return False  # read by visit_FunctionDef

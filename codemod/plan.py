@@ -218,9 +218,9 @@ def _check_decorators(project, view: ViewFacts) -> str | None:
         for name in sorted(names & set(RULE_DECORATORS)):
             return f"decorator {decorator.text} gives the route {RULE_DECORATORS[name]}"
         known = (
-            (not decorator.called and bool(names & (project.guards | LOGIN_REQUIRED)))
+            (not decorator.called and bool(names & (project.guards | project.passthroughs | LOGIN_REQUIRED)))
             or (decorator.called and bool(names & (project.guard_factories | CALLED_DECORATORS)))
-            or (decorator.text.endswith(".login_required") and bool(decorator.owner & project.auth_objects))
+            or (decorator.text.endswith((".login_required", ".guard")) and bool(decorator.owner & project.auth_objects))
         )
         if not known:
             return f"decorator {decorator.text} not known to keep the signature"

@@ -27,7 +27,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
-from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, responder, view_facts
+from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
 from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
 from codemod.plan import RoutePlan, plan_view
 from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
@@ -36,6 +36,7 @@ from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_setti
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy
+from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
@@ -46,14 +47,14 @@ BLUEPRINT = frozenset({"flask.Blueprint", "flask.blueprints.Blueprint"})
 FLASK_BRIDGE = "flask2fastapi_runtime.FlaskBridge"
 API_ROUTER = "fastapi.APIRouter"
 # Flask-HTTPAuth objects: their login_required protects views in other modules too.
-HTTPAUTH_CLASSES = frozenset(
-    {"flask_httpauth.HTTPBasicAuth", "flask_httpauth.HTTPTokenAuth", "flask_httpauth.MultiAuth"}
-)
+# The runtime's objects (codemod/httpauth.py converts them) keep a check on a view that stays a decorator.
+HTTPAUTH_CLASSES = frozenset(FLASK_HTTPAUTH) | {f"{RUNTIME_HTTPAUTH}.{c.rpartition('.')[2]}" for c in FLASK_HTTPAUTH}
 # Cheap textual test: a file that says none of these defines, registers or returns no app or
 # blueprint, no route, no Flask-HTTPAuth object and no guard decorator, so its metadata is never
 # resolved in the facts pass.
 FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
+    b"login_required", b"current_user",  # uses of Flask-HTTPAuth objects (codemod/httpauth.py)
     b"relationship(", b"sessionmaker(",  # SQLAlchemy models and session factories (codemod/async_plan.py)
     b"import requests",  # a module of HTTP calls the async plan may colour
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
@@ -99,9 +100,12 @@ class Project:
     factories: set[str] = field(default_factory=set)  # functions that return an app or bridge
     bridges: set[str] = field(default_factory=set)  # x = FlaskBridge(...) of the project
     auth_objects: set[str] = field(default_factory=set)  # Flask-HTTPAuth objects, by name
+    auth: AuthFacts = field(default_factory=AuthFacts)  # their uses (codemod/httpauth.py)
     # the project's check-then-call decorators (see facts.is_guard), and the factories that make them
     guards: set[str] = field(default_factory=set)
     guard_factories: set[str] = field(default_factory=set)
+    # decorators that call the view as it was called, after reading only its name (facts.is_passthrough)
+    passthroughs: set[str] = field(default_factory=set)
     made_by: dict[str, frozenset[str]] = field(default_factory=dict)  # x = f(...): f's names
     functions: dict[str, FunctionFacts] = field(default_factory=dict)  # module-level, by name
     # project functions called from outside module-level functions (methods, module code)
@@ -154,8 +158,10 @@ class Project:
         self.factories |= other.factories
         self.bridges |= other.bridges
         self.auth_objects |= other.auth_objects
+        self.auth.merge(other.auth)
         self.guards |= other.guards
         self.guard_factories |= other.guard_factories
+        self.passthroughs |= other.passthroughs
         self.made_by.update(other.made_by)
         self.functions.update(other.functions)
         self.called_outside |= other.called_outside
@@ -266,6 +272,11 @@ class Project:
         if used:
             return f"{used[0]} registers a Flask before_request hook, which Flask would run after an async view"
         return None
+
+    @functools.cached_property
+    def httpauth(self) -> AuthPlan:
+        """Which Flask-HTTPAuth objects become the runtime's dependencies (codemod/httpauth.py)."""
+        return plan_httpauth(self)
 
     @functools.cached_property
     def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
@@ -510,6 +521,10 @@ class _FactsVisitor(cst.CSTVisitor):
                 if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
                     self.function_names |= {(a.evaluated_alias or a.evaluated_name).partition(".")[0] for a in small.names}
 
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if any(word in self.source for word in (b"login_required", b"current_user", b"flask_httpauth")):
+            self.facts.auth.merge(auth_facts(original_node, self.module, self._names))
+
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
         self.bindings |= set(m.findall(node, m.Name()))
 
@@ -607,6 +622,8 @@ class _FactsVisitor(cst.CSTVisitor):
             value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
             if isinstance(value, str) and all(part.isidentifier() for part in value.split(".")):
                 self.facts.named.add(value.rpartition(".")[2])
+        if m.matches(node.func, m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n in REQUEST_HOOKS)))) and node.args:
+            self.facts.auth.request_hooks.add("?")  # app.after_request(f): a hook whoever f is
         if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
             self.facts.other_hooks = True
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
@@ -636,6 +653,8 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.guards |= self._names(node.name)
             elif kind == "factory":
                 self.facts.guard_factories |= self._names(node.name)
+            elif is_passthrough(node, self._names):
+                self.facts.passthroughs |= self._names(node.name)
             if kind is not None and answers_early(node, self._names):
                 self.facts.plain_guards |= self._names(node.name)
             if responder(node, self._names):
@@ -670,6 +689,8 @@ class _FactsVisitor(cst.CSTVisitor):
         or one defined in a factory function)."""
         for decorator in node.decorators:
             target = decorator.decorator
+            if isinstance(target, cst.Attribute) and target.attr.value in REQUEST_HOOKS:
+                self.facts.auth.request_hooks.add(".".join([self.module, *(f.name.value for f in self.functions), node.name.value]))
             if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
                 self.facts.other_hooks = True
                 continue

@@ -488,12 +488,21 @@ class FlaskUses(Transform):
                 keys = _import_keys(statement, assignment.name)
                 if assignment.name in self.run.reused:
                     kept |= keys  # converted code refers to it anew
-                elif assignment.references and all(reference.node in consumed for reference in assignment.references):
+                elif (references := [r for r in assignment.references if not self._argument_string(r.node)]) and all(
+                    reference.node in consumed for reference in references
+                ):
                     removable |= keys
                 else:
                     kept |= keys  # the same import elsewhere (in a function) still in use, or a re-export
         self.run.removable_imports |= removable - kept
         return updated_node
+
+
+    def _argument_string(self, node: cst.CSTNode) -> bool:
+        """A string given to a call (``role="admin"``) that LibCST, inside an annotation
+        (``Annotated[Any, Depends(auth.login_required(role="admin"))]``), reads as a forward
+        reference to the name ``admin``: it is none."""
+        return isinstance(node, cst.BaseString) and isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Arg)
 
 
 def _is_flask_module(name: str) -> bool:

@@ -3,6 +3,7 @@ credentials, with bad ones, with too small a role and with good ones, answers af
 exactly as before (status, body, WWW-Authenticate / Location). An auth check lost in conversion
 is the worst bug this tool can have, so the routes are asked one by one."""
 
+import json
 from base64 import b64encode
 from pathlib import Path
 
@@ -53,8 +54,16 @@ def asked(method, path):
 
 
 @pytest.fixture(scope="module")
-def httpauth(tmp_path_factory):
-    return convert_copy(HTTPAUTH, tmp_path_factory.mktemp("httpauth") / "converted")
+def httpauth_report(tmp_path_factory):
+    """The converted httpauth project, and the convert command's report on it."""
+    root = tmp_path_factory.mktemp("httpauth")
+    converted = convert_copy(HTTPAUTH, root / "converted", "--report", str(root / "report.json"))
+    return converted, json.loads((root / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def httpauth(httpauth_report):
+    return httpauth_report[0]
 
 
 def test_httpauth_protected_routes_refuse_what_they_refused(httpauth):
@@ -260,7 +269,7 @@ def test_flask_login_left_the_converted_views(login):
     assert schema["paths"]["/profile"]["get"]["security"] == [{"APIKeyCookie": []}]
 
 
-AUTH_DECORATOR = ("login_required", "fresh_login_required")
+AUTH_DECORATOR = ("login_required", "fresh_login_required", ".guard")
 # Flask-Login converted: the dependency that refuses (transforms/flask_login.py)
 AUTH_DEPENDENCY = "Depends(login_required_user)"
 ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route"}
@@ -268,27 +277,39 @@ ROUTE_METHODS = {"route", "get", "post", "put", "patch", "delete", "api_route"}
 
 def _protection(path):
     """{view name: [(route decorator, protected?)]} of a module: a route is protected when an
-    auth decorator is still on the view, its decorator has an auth dependency, or the view takes
-    the user from Flask-Login's converted dependency (which the module must define)."""
+    auth decorator is still on the view, its decorator has an auth dependency, a parameter of
+    the view depends on a check (``user: Annotated[Any, Depends(auth.login_required())]``, or
+    Flask-Login's converted ``Depends(login_required_user)``, which the module must then define)
+    or a before_request hook of the module is a check (a blueprint protected as a whole)."""
     import libcst as cst
 
+    def code(node):
+        return cst.Module([]).code_for_node(node)
+
+    functions = [n for n in cst.parse_module(path.read_bytes()).body if isinstance(n, cst.FunctionDef)]
+    hooked = any(
+        any(code(d.decorator).endswith(".before_request") for d in f.decorators)
+        and any(code(d.decorator).split("(")[0].endswith(AUTH_DECORATOR) for d in f.decorators)
+        for f in functions
+    )
     views, depends = {}, False
-    module = cst.parse_module(path.read_bytes())
-    for node in module.body:
-        if not isinstance(node, cst.FunctionDef):
-            continue
-        code = [module.code_for_node(d.decorator) for d in node.decorators]
-        routes = [c for c in code if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
-        params = [*node.params.params, *node.params.kwonly_params]
-        annotations = [module.code_for_node(p.annotation.annotation) for p in params if p.annotation]
+    for node in functions:
+        decorators = [code(d.decorator) for d in node.decorators]
+        routes = [c for c in decorators if c.split("(")[0].rpartition(".")[2] in ROUTE_METHODS]
+        parameters = [*node.params.params, *node.params.kwonly_params]
+        annotations = [code(p.annotation.annotation) for p in parameters if p.annotation is not None]
         takes_user = any(AUTH_DEPENDENCY in a for a in annotations)
-        guarded = takes_user or any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in code)
+        guarded = hooked or takes_user or any(c.split("(")[0].endswith(AUTH_DECORATOR) for c in decorators)
+        guarded = guarded or any("Depends(" in a and ".login_required(" in a for a in annotations)
         if routes:
-            options = [r.partition("dependencies=")[2] for r in routes]
-            depends |= takes_user or any(AUTH_DEPENDENCY in o for o in options)
-            views[node.name.value] = [(r, guarded or ".dependency" in o or AUTH_DEPENDENCY in o) for r, o in zip(routes, options)]
+            dependencies = [r.partition("dependencies=")[2] for r in routes]
+            depends |= takes_user or any(AUTH_DEPENDENCY in d for d in dependencies)
+            views[node.name.value] = [
+                (r, guarded or ".dependency" in d or ".login_required(" in d or AUTH_DEPENDENCY in d)
+                for r, d in zip(routes, dependencies)
+            ]
     if depends:
-        assert any(isinstance(n, cst.FunctionDef) and n.name.value == "login_required_user" for n in module.body)
+        assert any(f.name.value == "login_required_user" for f in functions)
     return views
 
 
@@ -297,6 +318,7 @@ def _protection(path):
     [
         (HTTPAUTH, "authapi/app.py"),
         (HTTPAUTH, "authapi/admin.py"),
+        (HTTPAUTH, "authapi/ops.py"),
         (LOGIN, "loginapp/web.py"),
         (LOGIN, "loginapp/api.py"),
         (LOGIN, "loginapp/plain.py"),
@@ -310,3 +332,143 @@ def test_no_protected_route_loses_its_check(original, module, httpauth, login):
     for view in protected:
         assert after[view] and all(p for _, p in after[view]), (view, after[view])
     assert any(".route(" not in r for routes in after.values() for r, _ in routes)  # converted, not just kept
+
+
+def test_httpauth_checks_are_dependencies_and_flask_leaves(httpauth_report):
+    """Every route of the project reaches the idiomatic level: the checks are dependencies on
+    the runtime's objects, which declare their schemes for OpenAPI, and no Flask is left."""
+    converted, report = httpauth_report
+    assert {r["rule"]: r["level"] for r in report["routes"]} == {
+        rule: "idiomatic" for rule in (
+            "/admin/stats", "/admin/users/<name>", "/admin/removed", "/ops/status", "/health", "/me", "/tokens/me",
+            "/reports", "/greeting", "/either", "/either/admin", "/audited", "/audit-log",
+        )
+    }
+    code = {p.name: p.read_text() for p in (converted / "authapi").glob("*.py")}
+    assert not any("flask_httpauth" in text or "from flask import" in text for text in code.values())
+    assert "def only_admins" not in code["ops.py"]  # the blueprint's hook is each view's dependency
+    assert 'def me(request: Request, user: Annotated[Any, Depends(basic_auth.login_required())]):' in code["app.py"]
+    assert "@basic_auth.guard()" in code["app.py"]  # below @audited, which sees the refusals
+    assert "request.state.auth_method = " in code["auth.py"]
+
+    schema = answers_in(converted, "authapi.app:app", [{"method": "GET", "path": "/openapi.json"}])[0]["body"]
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBasic": {"type": "http", "scheme": "basic"}, "HTTPBearer": {"type": "http", "scheme": "bearer"},
+    }
+    security = {(path, method): op.get("security") for path, ops in schema["paths"].items() for method, op in ops.items()}
+    assert security[("/me", "get")] == [{"HTTPBasic": []}]
+    assert security[("/reports", "post")] == [{"HTTPBearer": []}]
+    assert security[("/ops/status", "get")] == [{"HTTPBearer": []}]
+    assert security[("/either/admin", "get")] == [{"HTTPBearer": []}, {"HTTPBasic": []}]
+    assert security[("/audited", "get")] == [{"HTTPBasic": []}]  # the guard declares it too
+    assert security[("/health", "get")] is None
+
+
+def test_httpauth_on_the_bridge_refuses_what_it_refused(tmp_path):
+    """Where Flask stays (here: leave_flask skipped), the dependencies run on FlaskBridge's routes."""
+    converted = convert_copy(HTTPAUTH, tmp_path / "converted", "--ignore", "leave_flask")
+    assert "FlaskBridge(app)" in (converted / "authapi" / "app.py").read_text()
+    requests = [request for route in PROTECTED for request in asked(*route)]
+    requests += [{"method": "GET", "path": "/audit-log"}, {"method": "OPTIONS", "path": "/either/admin"}]
+    comparison = compare(HTTPAUTH, converted, "authapi.app:app", requests)
+    assert comparison.same, comparison
+
+
+SMALL_AUTH = '''\
+from flask import Flask, jsonify
+from flask_httpauth import HTTPTokenAuth
+
+app = Flask(__name__)
+auth = HTTPTokenAuth(scheme="Token", realm="api")
+
+
+@auth.verify_token
+def verify_token(token):
+    return {"k1": "ann"}.get(token)
+
+
+@auth.error_handler
+def refused():
+    return jsonify(error="refused")
+
+
+@app.route("/data", methods=["PUT"])
+@auth.login_required
+def data():
+    return jsonify(owner=auth.current_user())
+'''
+
+
+def test_an_error_handler_answering_a_response_keeps_its_status(tmp_path):
+    """``return jsonify(...)`` alone is a response: Flask-HTTPAuth left its 200 (a body alone
+    would have become a 401), so the converted handler returns one too."""
+    (tmp_path / "small").mkdir()
+    (tmp_path / "small" / "small.py").write_text(SMALL_AUTH)
+    converted = convert_copy(tmp_path / "small", tmp_path / "converted")
+    code = (converted / "small.py").read_text()
+    assert 'return FlaskJSONResponse({"error": "refused"})' in code and "flask" not in code.replace("flask2fastapi", "")
+    token = [{}, {"Authorization": "Token k1"}, {"Authorization": "token k1"}, {"Authorization": "Bearer k1"}, {"Authorization": "Token k2"}]
+    requests = [{"method": "PUT", "path": "/data", "headers": h, "expect_headers": CHALLENGE} for h in token]
+    original = answers_in(tmp_path / "small", "small:app", requests)
+    assert [a["status"] for a in original] == [200, 200, 200, 200, 200]
+    assert original[0]["body"] == {"error": "refused"} and original[0]["headers"]["WWW-Authenticate"] == 'Token realm="api"'
+    assert original[1]["body"] == {"owner": "ann"}
+    comparison = compare(tmp_path / "small", converted, "small:app", requests)
+    assert comparison.same, comparison
+
+
+HOOKED_AUTH = '''\
+from flask_httpauth import HTTPTokenAuth
+
+auth = HTTPTokenAuth(header="X-Key")
+
+
+@auth.verify_token
+def verify(token):
+    return {"k": "ann"}.get(token)
+'''
+HOOKED_OPS = '''\
+from flask import Blueprint, Flask
+
+from bpapp.auth import auth
+
+ops = Blueprint("ops", __name__)
+
+
+@ops.before_request
+@auth.login_required
+def checked():
+    """Every ops route needs a key."""
+
+
+@ops.route("/ping")
+def ping():
+    return "pong"
+
+
+app = Flask(__name__)
+app.register_blueprint(ops, url_prefix="/ops")
+'''
+
+
+def test_a_blueprint_checked_by_its_hook_takes_the_dependency_on_each_route(tmp_path):
+    """The hook (a docstring only) goes; the view, which reads no user, gets the dependency,
+    and the module keeps its import of the object, which only the hook used before."""
+    (tmp_path / "in" / "bpapp").mkdir(parents=True)
+    (tmp_path / "in" / "bpapp" / "__init__.py").write_text("")
+    (tmp_path / "in" / "bpapp" / "auth.py").write_text(HOOKED_AUTH)
+    (tmp_path / "in" / "bpapp" / "ops.py").write_text(HOOKED_OPS)
+    converted = convert_copy(tmp_path / "in", tmp_path / "out")
+    code = (converted / "bpapp" / "ops.py").read_text()
+    assert "def checked" not in code and "from bpapp.auth import auth" in code
+    assert '@router.get("/ping", name="ops.ping", dependencies=[Depends(auth.login_required())])' in code
+    keys = [{}, {"X-Key": "k"}, {"X-Key": "no"}, {"Authorization": "Bearer k"}]
+    requests = [{"method": "GET", "path": "/ops/ping", "headers": h, "expect_headers": CHALLENGE} for h in keys]
+    requests += [{"method": "OPTIONS", "path": "/ops/ping"}, {"method": "GET", "path": "/openapi.json"}]
+    original = answers_in(tmp_path / "in", "bpapp.ops:app", requests[:-1])
+    assert [a["status"] for a in original] == [401, 200, 401, 401, 200]
+    assert original[0]["headers"]["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    comparison = compare(tmp_path / "in", converted, "bpapp.ops:app", requests[:-1])
+    assert comparison.same, comparison
+    schema = answers_in(converted, "bpapp.ops:app", requests[-1:])[0]["body"]
+    assert schema["components"]["securitySchemes"] == {"APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Key"}}

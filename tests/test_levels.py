@@ -151,3 +151,86 @@ def test_a_handler_left_to_flask_is_flask_on_every_route_even_registered_by_a_ca
     app = ERRORS.replace("CAUSE", "str(error.original_exception)")  # a 500 handler reading its error stays
     found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": app, "shop/helpers.py": HELPERS})
     assert found["pure"] == ("native", "Flask left on its code path: app.crashed uses register_error_handler")
+
+
+AUTH = """\
+    from flask import request
+    from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
+
+    basic = HTTPBasicAuth()
+    token = HTTPTokenAuth()
+    either = MultiAuth(token, basic)
+
+
+    @basic.verify_password
+    def verify_password(username, password):
+        return username or None
+
+
+    @token.verify_token
+    def verify_token(value):
+        return request.args.get("as") if value == "ok" else None
+    """
+AUTH_APP = """\
+    from flask import Flask
+    from shop.auth import basic, either
+
+    app = Flask(__name__)
+
+
+    @app.get("/people")
+    @basic.login_required
+    def people():
+        return {"ok": True}
+
+
+    @app.get("/either")
+    @either.login_required
+    def both():
+        return {"ok": True}
+    """
+
+
+def test_an_auth_objects_callbacks_are_on_the_path_of_the_routes_it_protects(tmp_path):
+    # the token callback reads Flask's request: the objects stay Flask-HTTPAuth's (one group),
+    # and its Flask is on the path of the routes the token object checks, through the MultiAuth
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": AUTH_APP, "shop/auth.py": AUTH})
+    assert found["people"][0] == "native" and "flask_httpauth.HTTPBasicAuth" in found["people"][1]
+    assert found["both"][0] == "native" and "auth.either uses" in found["both"][1]
+
+
+def test_a_callback_on_a_runtime_auth_object_is_on_the_path_of_its_routes():
+    # converted code a person fixed by hand: the objects are the runtime's, a callback reads Flask
+    auth = """\
+        from flask import request
+        from flask2fastapi_runtime.httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
+
+        basic = HTTPBasicAuth()
+        token = HTTPTokenAuth()
+        either = MultiAuth(token, basic)
+
+
+        @token.verify_token
+        def verify_token(value):
+            return request.args.get("as")
+        """
+    views = """\
+        from fastapi import Depends
+        from shop.auth import basic, either
+
+        def people(user=Depends(basic.login_required())):
+            return {}
+
+        def both(user=Depends(either.login_required())):
+            return {}
+        """
+    facts = code_facts(cst.parse_module(textwrap.dedent(auth)), "shop.auth", "shop")
+    facts.merge(code_facts(cst.parse_module(textwrap.dedent(views)), "shop.views", "shop"))
+    assert facts.level({"view": "shop.views.people"}) == ("idiomatic", None)
+    assert facts.level({"view": "shop.views.both"}) == ("native", "Flask left on its code path: auth.verify_token uses request")
+
+
+def test_converted_auth_objects_leave_their_routes_idiomatic_unless_a_callback_keeps_flask(tmp_path):
+    plain = AUTH.replace('request.args.get("as")', '"ann"')
+    found = levels(tmp_path, {"shop/__init__.py": "", "shop/app.py": AUTH_APP, "shop/auth.py": plain})
+    assert found == {"people": ("idiomatic", None), "both": ("idiomatic", None)}

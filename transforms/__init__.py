@@ -18,6 +18,7 @@ from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 from transforms.flask_login import FlaskLoginTransform
+from transforms.http_auth import HttpAuthTransform
 from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
@@ -38,6 +39,7 @@ ORDER = (
     HelperBodiesTransform,
     RequestStateTransform,
     FlaskLoginTransform,
+    HttpAuthTransform,
     SettingsTransform,
     HttpClientTransform,
     SqliteClientTransform,

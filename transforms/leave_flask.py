@@ -280,14 +280,20 @@ class LeaveFlaskTransform(Transform):
         if m.matches(small, m.Expr(m.Call(m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))))):
             owner = small.value.func.value
             if self._is_app(owner) or self._bridge_key(owner) is not None:
-                for arg in small.value.args:  # the blueprint's module attribute (auth.bp)
-                    self.handled.update(n for n in m.findall(arg, m.Name()))
+                for arg in small.value.args:  # the blueprint's module attribute (auth.bp), or its imported name
+                    for name in m.findall(arg, m.Name()):
+                        self._handle(name)  # an import only it used goes (the blueprint goes from its module)
                 return self._removed(updated_node)
         return updated_node
 
     def _blueprint(self, assign: cst.Assign, target: cst.Name, updated: cst.SimpleStatementLine):
         scope = self.get_metadata(ScopeProvider, target, None)
-        accesses = scope.accesses[target.value] if scope is not None else ()
+        # LibCST reads a string in an annotation as a forward reference, ``role="admin"`` in
+        # ``Annotated[Any, Depends(auth.login_required(role="admin"))]`` too: no use of a blueprint
+        accesses = [
+            a for a in scope.accesses[target.value]
+            if not (isinstance(a.node, cst.BaseString) and isinstance(self.get_metadata(ParentNodeProvider, a.node, None), cst.Arg))
+        ] if scope is not None else []
         if accesses:
             self._block(assign, f"the blueprint {target.value}, still used here")
             return updated

@@ -20,6 +20,9 @@
 - ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
   ``config`` on a bridge) where Flask code read ``current_app.config``; ``app_settings``,
   ``settings_of(app)``.
+- ``HTTPBasicAuth``, ``HTTPTokenAuth``, ``MultiAuth`` (httpauth, ``from flask2fastapi_runtime.httpauth
+  import ...``): Flask-HTTPAuth's objects with its callbacks, whose ``login_required(...)`` is a
+  FastAPI dependency returning the user and refusing as Flask-HTTPAuth did.
 - ``generate_password_hash``, ``check_password_hash`` (passwords): werkzeug.security's password
   hashes (scrypt, pbkdf2), read and written without werkzeug.
 - ``http_client()`` (http): the app's shared aiohttp ClientSession, opened in its lifespan, where
