@@ -634,6 +634,11 @@ class _FactsVisitor(cst.CSTVisitor):
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0, self._factory())
         if view is not None and (view.path, name) not in self.facts.views:
             self.facts.views[(view.path, name)] = view
+        if view is not None and view.factory is not None:
+            # what an app factory's view reads of g is its own, not the factory's (whose hooks'
+            # state planning leaves the factory's own reads aside): a reader the hooks must serve
+            qualified = f"{view.factory}.{name}"
+            self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
         self.bindings.add(node.name)
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"

@@ -7,6 +7,9 @@ function did not make, or one nested deeper, stays bridged and the report says w
 import textwrap
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from codemod.cli import app as cli
 from codemod.engine import convert_paths, discover
 from codemod.testing import convert_copy
 from codemod.verify import answers_in
@@ -110,6 +113,8 @@ def test_a_factorys_views_and_blueprint_leave_flask_and_answer_as_before(tmp_pat
         "\n\nclass GetNoteResponse(BaseModel):",  # the models above the factory, at module level
     ):
         assert written in code, written
+    again = CliRunner().invoke(cli, ["convert", "--check", str(converted)])
+    assert again.exit_code == 0, again.output  # a second run changes nothing
     requests = [{**request, "expect_headers": HEADERS} for request in REQUESTS]
     before = answers_in(original, "factory:app", requests)
     after = answers_in(converted, "factory:app", requests)
@@ -149,3 +154,80 @@ def test_views_on_something_the_function_did_not_make_stay_bridged(tmp_path):
     routes = _routes(_write(tmp_path, source))
     assert routes["on_global"] == ("bridged", "view defined in a function, on an app not made in that function")
     assert routes["deep"] == ("bridged", "view not defined at module level")
+
+
+HOOKED = '''\
+from flask import Flask, g, request
+
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.before_request
+    def start():
+        g.who = request.headers.get("X-Who", "nobody")
+
+    @app.route("/who")
+    def who():
+        return {"who": g.who}
+
+    return app
+
+
+app = create_app()
+'''
+
+
+def test_a_factory_views_read_of_what_a_hook_keeps_on_g_keeps_the_hook_flasks(tmp_path):
+    # the view's g.who is its own read, not its factory's: the hook cannot move to request.state
+    original = _write(tmp_path / "original", HOOKED)
+    converted = convert_copy(original, tmp_path / "converted")
+    code = (converted / "factory" / "__init__.py").read_text()
+    assert '    @app.before_request\n    def start():\n        g.who = request.headers.get("X-Who", "nobody")' in code
+    assert '    @api.get("/who", response_model=WhoResponse)' in code
+    requests = [{"method": "GET", "path": "/who", "headers": {"X-Who": "ann"}}, {"method": "GET", "path": "/who/"}]
+    before = answers_in(original, "factory:app", requests)
+    assert before[0]["body"] == {"who": "ann"}
+    assert answers_in(converted, "factory:app", requests) == before
+
+
+GUARDED = '''\
+import functools
+
+from flask import Flask, abort, g, request
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.headers.get("X-Token") != "ok":
+            abort(401)
+        g.user = "ann"
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.route("/me")
+    @login_required
+    def me():
+        return {"user": g.user}
+
+    return app
+
+
+app = create_app()
+'''
+
+
+def test_a_guarded_factory_view_still_refuses_without_the_token(tmp_path):
+    original = _write(tmp_path / "original", GUARDED)
+    converted = convert_copy(original, tmp_path / "converted")
+    assert '    @api.get("/me", response_model=MeResponse)\n    @login_required\n    def me():' in (converted / "factory" / "__init__.py").read_text()
+    requests = [{"method": "GET", "path": "/me", "headers": {"X-Token": "ok"}}, {"method": "GET", "path": "/me"}]
+    before = answers_in(original, "factory:app", requests)
+    assert [answer["status"] for answer in before] == [200, 401]
+    assert answers_in(converted, "factory:app", requests) == before
