@@ -3,8 +3,8 @@
 A top-level ``if a or b ...: <return, raise or abort>`` after the read refuses a body for which
 any operand holds, so the statements after it (and the operands after the one that proves it)
 run only with a body that passed: ``not isinstance(data, dict)`` proves an object;
-``not isinstance(data.get("k"), T)``, ``"k" not in data`` and ``data.get("k") is None`` prove
-that ``k`` was sent (also through a variable holding ``data.get("k")``). ``codemod/bodies.py``
+``not isinstance(data.get("k"), T)``, ``"k" not in data``, ``data.get("k") is None`` and
+``not data.get("k")`` prove that ``k`` was sent (also through a variable holding ``data.get("k")``). ``codemod/bodies.py``
 converts ``data["k"]`` only where both are proven, and makes ``k`` required under
 ``--native-validation`` where a check proves it. Pure.
 """
@@ -116,8 +116,9 @@ class Checks:
         """What an operand of a refusing check rules in (see the module doc)."""
         if m.matches(operand, m.UnaryOperation(m.Not())):
             checked = self.isinstance_of(operand.expression)  # type: ignore[attr-defined]
-            if checked is None:
-                return []
+            if checked is None:  # ``not data.get("k")``: a body without k is refused (None is falsy)
+                key = self._key_of(operand.expression)  # type: ignore[attr-defined]
+                return [key] if key is not None else []
             subject, types = checked
             if m.matches(subject, m.Name(self.variable)) and types == ["dict"]:
                 return [OBJECT]

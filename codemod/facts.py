@@ -150,6 +150,9 @@ class ViewFacts:
     problem: str | None  # why the view stays Flask's, from its definition alone
     params: tuple[tuple[str, frozenset[str]], ...]  # name, qualified names of its annotation
     decorators: tuple[DecoratorFacts, ...]
+    # the module-level function it is defined in directly (an app factory's view), else None: such
+    # a view is native only on an app or blueprint of that same function (codemod/plan.py)
+    factory: str | None = None
 
 
 def _route(visitor, decorator: cst.Decorator, names: Callable[[cst.CSTNode], set[str]]) -> RouteFacts:
@@ -194,8 +197,11 @@ def _decorator(decorator: cst.Decorator, names: Callable[[cst.CSTNode], set[str]
     )
 
 
-def view_facts(visitor, function: cst.FunctionDef, path: str, module: str, module_level: bool) -> ViewFacts | None:
-    """The facts of a function with route decorators (None for any other function)."""
+def view_facts(
+    visitor, function: cst.FunctionDef, path: str, module: str, module_level: bool, factory: str | None = None
+) -> ViewFacts | None:
+    """The facts of a function with route decorators (None for any other function); ``factory``:
+    the module-level function it is defined in directly, if it is."""
     decorators = list(function.decorators)
     is_route = [m.matches(d, ROUTE_DECORATOR) for d in decorators]
     if not any(is_route):
@@ -209,7 +215,7 @@ def view_facts(visitor, function: cst.FunctionDef, path: str, module: str, modul
     below = tuple(_decorator(d, names) for d, r in zip(decorators[first:], is_route[first:]) if not r)
     params = function.params
     problem = None
-    if not module_level:
+    if not module_level and factory is None:
         problem = "view not defined at module level"
     elif function.asynchronous is not None:
         problem = "async view"
@@ -224,7 +230,7 @@ def view_facts(visitor, function: cst.FunctionDef, path: str, module: str, modul
     unreadable = [p.name.value for p in (*params.params, *params.kwonly_params) if p.annotation is not None and not names(p.annotation.annotation)]
     if problem is None and unreadable:
         problem = f"annotation of {unreadable[0]} not a plain type"
-    return ViewFacts(path, module, function.name.value, routes, problem, annotated, below)
+    return ViewFacts(path, module, function.name.value, routes, problem, annotated, below, factory)
 
 
 def guard_kind(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> str | None:

@@ -6,9 +6,11 @@ the one statement of what converts. A handler converts only if each of these hol
 
 - it is a plain ``def`` of one parameter, without nested functions, ``yield``, ``await``,
   ``global``, and it never binds its parameter anew;
-- it uses no Flask name but ``jsonify`` and the logging methods of ``current_app.logger``
-  (``Body.logs``: the app's logger, a module logger once converted, ``codemod/app_logger.py``),
-  and ``jsonify`` only returned (``return jsonify(x)``, ``return jsonify(x), 404``) or as the one
+- it uses no Flask name but ``jsonify``, the logging methods of ``current_app.logger``
+  (``Body.logs``: the app's logger, a module logger once converted, ``codemod/app_logger.py``)
+  and what Starlette's ``Request`` has too of ``flask.request`` (``Body.request``: its ``method``
+  and ``headers``, and its ``path``, the runtime's ``request_path(request)``, which werkzeug's
+  odd paths keep; the converted handler is given the Request), and ``jsonify`` only returned (``return jsonify(x)``, ``return jsonify(x), 404``) or as the one
   value of a variable (``response = jsonify(x)``) whose status and headers alone are set
   (``response.status_code = ...``, ``response.headers[name] = value``,
   ``response.headers.setdefault(name, value)``) before it is returned;
@@ -45,12 +47,16 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.app_logger import current_app_log
+from codemod.state import REQUEST
 
 Names = Callable[[cst.CSTNode], set[str]]
 
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
 STR_METHODS = frozenset({"lower", "upper", "title", "capitalize", "casefold", "strip", "lstrip", "rstrip", "replace"})
 CONTENT_TYPE = "content-type"
+# what a handler may read of flask.request: Starlette's Request has it (path: request_path)
+REQUEST_READS = ("path", "method", "headers")
+REQUEST_TEXT = ("path", "method")  # ... a str in both
 # werkzeug's attributes of an HTTP error, by Starlette's HTTPException's names for them
 HTTP_ATTRIBUTES = {"code": "status_code", "description": "detail"}
 
@@ -69,12 +75,24 @@ class Body:
     helpers: tuple[frozenset[str], ...] = ()  # the functions it hands its exception to, a call each
     logs: bool = False  # calls current_app.logger's logging methods
     flask_json: bool = False  # JSON the code cannot show is plain data: FlaskJSONResponse
+    request: bool = False  # reads flask.request (module doc): the converted handler's Request
 
 
 def is_flask(qualified: str) -> bool:
     package = qualified.partition(".")[0]
     return package in ("flask", "werkzeug") or package.startswith("flask_")
 
+
+
+def is_request_read(node: cst.CSTNode, names: Names) -> bool:
+    """``request.path`` (``request.headers.get`` too: what is read of it), of Flask's request,
+    where Starlette's Request has the same value (module doc)."""
+    while isinstance(node, cst.Attribute) and isinstance(node.value, cst.Attribute):
+        node = node.value
+    return (
+        isinstance(node, cst.Attribute) and node.attr.value in REQUEST_READS
+        and bool(names(node.value) & REQUEST)
+    )
 
 
 def is_jsonify(node: cst.BaseExpression, names: Names) -> bool:
@@ -142,7 +160,7 @@ def read_body(function: cst.FunctionDef, names: Names) -> Body | None:
             statement.visit(reader)
     return Body(
         param, frozenset(reader.uses), problem or reader.problem, helper_problem=problem or reader.helper_problem,
-        helpers=tuple(reader.helpers), logs=reader.logs, flask_json=reader.flask_json,
+        helpers=tuple(reader.helpers), logs=reader.logs, flask_json=reader.flask_json, request=reader.request,
     )
 
 
@@ -201,6 +219,7 @@ class _BodyReader(cst.CSTVisitor):
         self.helpers: list[frozenset[str]] = []
         self.logs = False
         self.flask_json = False
+        self.request = False
         self.stack: list[cst.CSTNode] = []
         responses = [n for n, values in bindings.items() if len(values) == 1 and values[0] is not None and is_jsonify(values[0], names)]
         self.response = responses[0] if len(responses) == 1 else None  # ``response = jsonify(...)``
@@ -261,7 +280,10 @@ class _BodyReader(cst.CSTVisitor):
             self.logs = True  # the app's logger: a module logger (codemod/app_logger.py)
             return False
         if flask:
-            self.flask.append(flask[0])
+            self.flask.append(flask[0])  # a helper has no Request to read: flask.request's too
+            if is_request_read(node, self.names):
+                self.request = True
+                return False
             if qualified & JSONIFY and isinstance(parent, cst.Call) and parent.func is node:
                 self._placed(parent)  # says why not, if not
                 return False
@@ -376,6 +398,13 @@ class _BodyReader(cst.CSTVisitor):
         values = self.bindings.get(node.value)
         return bool(values) and all(v is not None and not isinstance(v, cst.Name) and check(v) for v in values)
 
+    def _request_text(self, node: cst.BaseExpression) -> bool:
+        """``request.path`` or ``request.method``: a str in Flask and in Starlette."""
+        return (
+            isinstance(node, cst.Attribute) and node.attr.value in REQUEST_TEXT
+            and bool(self.names(node.value) & REQUEST)
+        )
+
     def is_text(self, node: cst.BaseExpression) -> bool:
         """A str for certain (a header name or value: Starlette takes nothing else)."""
         return self.is_str(node, strict=True)
@@ -386,6 +415,8 @@ class _BodyReader(cst.CSTVisitor):
         attribute = self._exception_attribute(node)
         if attribute is not None:
             return attribute in ("description", "name") or (not strict and attribute != "code")
+        if self._request_text(node):
+            return True
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             return isinstance(node.evaluated_value, str)
         if isinstance(node, cst.FormattedString):

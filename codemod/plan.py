@@ -164,8 +164,10 @@ def _plan_route(project, view: ViewFacts, route: RouteFacts, kind: str) -> Route
     endpoint, prefix, blueprint = route.endpoint or view.function, None, None
     if kind == "app":
         app = next((project.apps[n] for n in sorted(route.receiver) if n in project.apps), None)
-        if app is None or not app.module_level or app.module != view.module:
+        if app is None or app.module != view.module or not app.module_level and view.factory is None:
             raise Bridged("the app's bridge is not in the view's module")
+        if view.factory is not None and not _local_to(route.receiver, view.factory):
+            raise Bridged("view defined in a function, on an app not made in that function")
         target, name = app.bridge, route.endpoint
     else:
         blueprint = next(n for n in sorted(route.receiver) if n in project.blueprints)
@@ -181,6 +183,8 @@ def _plan_route(project, view: ViewFacts, route: RouteFacts, kind: str) -> Route
             raise Bridged(registration.problem)
         if project.kind(set(registration.receiver)) == "blueprint":
             raise Bridged("nested blueprint")
+        if view.factory is not None and not _local_to(route.receiver, view.factory):
+            raise Bridged("view defined in a function, on a blueprint not made in that function")
         prefix = registration.prefix if registration.prefix is not None else facts.prefix
         endpoint = name = f"{facts.name}.{endpoint}"
         target = facts.router
@@ -210,6 +214,11 @@ def _plan_route(project, view: ViewFacts, route: RouteFacts, kind: str) -> Route
         target=target, fastapi_path=local, name=name, annotations=variables, blueprint=blueprint,
         slash_twin=route.slash_twin,
     )
+
+
+def _local_to(receiver: frozenset[str], factory: str) -> bool:
+    """Whether the app or blueprint a route is on is a variable of the function ``factory``."""
+    return any(name.startswith(f"{factory}.<locals>.") and "." not in name.removeprefix(f"{factory}.<locals>.") for name in receiver)
 
 
 def _check_decorators(project, view: ViewFacts) -> str | None:

@@ -576,8 +576,8 @@ class _FactsVisitor(cst.CSTVisitor):
         elif called & BLUEPRINT:
             router, _ = self._existing(node, API_ROUTER)
             for name in names:
-                self.facts.blueprints[name] = BlueprintFacts.of(
-                    value, self.module, targets[0], self.nesting == 0, router, self.used
+                self.facts.blueprints[name] = BlueprintFacts.of(  # a factory's own too: its views are in it
+                    value, self.module, targets[0], self.nesting == 0 or self._factory() is not None, router, self.used
                 )
         elif FLASK_BRIDGE in called:
             self.facts.bridges |= names
@@ -661,9 +661,14 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.responders |= self._names(node.name)
         name = node.name.value
         (self.twice if name in self.defined else self.defined).add(name)
-        view = view_facts(self, node, str(self.path), self.module, self.nesting == 0)
+        view = view_facts(self, node, str(self.path), self.module, self.nesting == 0, self._factory())
         if view is not None and (view.path, name) not in self.facts.views:
             self.facts.views[(view.path, name)] = view
+        if view is not None and view.factory is not None:
+            # what an app factory's view reads of g is its own, not the factory's (whose hooks'
+            # state planning leaves the factory's own reads aside): a reader the hooks must serve
+            qualified = f"{view.factory}.{name}"
+            self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
         self.bindings.add(node.name)
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"
@@ -683,6 +688,13 @@ class _FactsVisitor(cst.CSTVisitor):
         self.functions.append(node)
         self.entered.append(self.nesting)
         self.nesting += 1
+
+    def _factory(self) -> str | None:
+        """The qualified name of the module-level function the node visited is defined in directly
+        (an app factory's ``@app.route`` views), None anywhere else."""
+        if len(self.functions) != 1 or self.nesting != 1:
+            return None
+        return f"{self.module}.{self.functions[0].name.value}"
 
     def _hooks(self, node: cst.FunctionDef) -> None:
         """An app's ``@app.before_request`` / ``@app.after_request`` function (a module-level one,

@@ -27,6 +27,9 @@ REQUESTS = [
     {"method": "POST", "path": "/echo", "json": {"long": "x" * 100}, "expect_headers": ["X-Error-Codes"]},  # 413
     {"method": "POST", "path": "/echo", "data": "x", "headers": {"Content-Type": "text/plain"}},  # 415, the loop's
     {"method": "GET", "path": "/ready"},  # the app's NotReady: an HTML page
+    {"method": "GET", "path": "/need/"},  # a trailing slash the rule has not: the NotFound handler
+    {"method": "POST", "path": "/echo", "data": "{bad", "headers": {"Content-Type": "application/json"}},  # malformed JSON: 400
+    {"method": "HEAD", "path": "/items/2"},
 ]
 
 
@@ -37,7 +40,7 @@ def converted(tmp_path_factory):
 
 def test_every_error_is_answered_by_the_same_handler(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 404, 404, 404, 400, 418, 405, 409, 500, 200, 413, 415, 503]
+    assert [a["status"] for a in original] == [200, 404, 404, 404, 400, 418, 405, 409, 500, 200, 413, 415, 503, 404, 400, 404]
     assert original[1]["body"] == {"error": {"code": "not_found", "message": "item 2 does not exist"}}
     assert original[5]["body"]["error"]["code"] == "i'm_a_teapot"
     assert original[6]["headers"] == {"Allow": "GET, HEAD, OPTIONS", "X-Error-Codes": "405"}
@@ -45,6 +48,20 @@ def test_every_error_is_answered_by_the_same_handler(converted):
     assert (original[12]["media_type"], original[12]["body"]) == ("text/html", "<p>not ready: warming up</p>")
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
+
+
+def test_the_factorys_views_are_native(converted):
+    """The views the factory declares are the bridge's path operations, as module-level ones."""
+    app = (converted / "errapp" / "app.py").read_text()
+    for native in (
+        '    @api.get("/items/{item_id}", response_model=ItemResponse)\n    def item(item_id: int):',
+        '            raise HTTPException(status_code=404, detail=f"item {item_id} does not exist")',
+        '    @api.get("/need", response_model=NeedResponse)\n    def need(q: str):',
+        '    @api.post("/conflict")',
+        "\n\nclass ItemResponse(BaseModel):",
+    ):
+        assert native in app, native
+    assert "@app.route" not in app
 
 
 def test_the_handlers_with_a_fastapi_form_are_the_bridges(converted):

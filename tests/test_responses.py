@@ -45,6 +45,16 @@ REQUESTS = {
     "... no number: the same ValueError, a 500": ({"method": "POST", "path": "/items/links", "json": {"source": "x"}}, 500),
     "... no body": ({"method": "POST", "path": "/items/links"}, 200),
     "(body, headers) -> response.headers": ({"method": "GET", "path": "/items/1/price", "expect_headers": ["X-Currency", *SEEN]}, 200),
+    "not data.get('name') -> not data.name: an empty name": ({"method": "POST", "path": "/items", "json": {"name": ""}}, 400),
+    "... a null one": ({"method": "POST", "path": "/items", "json": {"name": None, "price": 1}}, 400),
+    "a JSON array is no object": ({"method": "POST", "path": "/items", "json": [{"name": "x"}]}, 400),
+    "malformed JSON, silent: None": (
+        {"method": "POST", "path": "/items", "data": "{bad", "headers": {"Content-Type": "application/json"}}, 400
+    ),
+    "data['name'] once a check proved it sent -> data.name; the price as sent": (
+        {"method": "POST", "path": "/items", "json": {"name": "quill", "price": "7"}, "expect_headers": ["Location", *SEEN]}, 201
+    ),
+    "the quill (after the 7 that PUT made)": ({"method": "GET", "path": "/items/8"}, 200),
 }
 
 
@@ -83,6 +93,9 @@ def test_the_rewrites_happened(converted):
         "return Response(status_code=204)",
         'response.headers["X-Currency"] = "EUR"',
         '"link": request.url_for("items.get_item", item_id=int(source.id)).path',
+        "data: Annotated[CreateItemBody | None, FlaskJson(silent=True)] = None",  # create_item's body
+        "if not data.name:",
+        "any(item[\"name\"] == data.name for item in ITEMS.values())",
     ):
         assert rewritten in items, rewritten
     assert "abort" not in items

@@ -26,13 +26,23 @@ if TYPE_CHECKING:
 
 def native_plans(transform: Transform, function: cst.CSTNode) -> list[RoutePlan]:
     """The native route plans of ``function`` (an original node): empty unless it is a
-    module-level view that the plan makes a FastAPI path operation."""
+    view (module-level, or an app factory's) that the plan makes a FastAPI path operation."""
     if not isinstance(function, cst.FunctionDef):
         return []
     project = transform.run.project
     if (transform.context.filename or "", function.name.value) not in project.views:
         return []
     return [p for p in project.plan(transform.context.filename or "", function.name.value) if p.level == "native"]
+
+
+def factory_views(statement: cst.CSTNode) -> list[cst.FunctionDef]:
+    """The functions a module-level statement defines that may be views: a function, and the
+    functions defined directly in its body (an app factory's ``@app.route`` views, which the plan
+    makes native as module-level ones, codemod/plan.py)."""
+    if not isinstance(statement, cst.FunctionDef):
+        return []
+    body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+    return [statement, *(s for s in body if isinstance(s, cst.FunctionDef))]
 
 
 def parameter_names(function: cst.FunctionDef) -> set[str]:

@@ -33,7 +33,7 @@ from libcst.metadata import ParentNodeProvider, ScopeProvider
 from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
-from transforms._views import OwnBody, enclosing_function, guarded, native_plans
+from transforms._views import OwnBody, enclosing_function, factory_views, guarded, native_plans
 
 ABORT = frozenset({"flask.abort", "flask.helpers.abort", "werkzeug.exceptions.abort"})
 # werkzeug.exceptions.default_exceptions: the codes abort() raises an exception for
@@ -165,8 +165,8 @@ class AbortsTransform(Transform):
 
     def visit_Module(self, node: cst.Module) -> None:
         exported = _exported(node)
-        for statement in node.body:
-            if not isinstance(statement, cst.FunctionDef) or statement.asynchronous is not None:
+        for statement in (f for s in node.body for f in factory_views(s)):
+            if statement.asynchronous is not None:
                 continue
             if native_plans(self, statement) or self._only_called_by_views(statement, exported):
                 body = OwnBody(statement)

@@ -17,7 +17,9 @@ ways that have an equal FastAPI form. Then:
   where the phrase is not it for every key), werkzeug's ``get_headers()`` loop -> ``(exc.headers
   or {}).items()``; ``jsonify(x)`` -> ``JSONResponse(x)``, ``return x, 404`` ->
   ``return JSONResponse(x, status_code=404)`` (an HTML ``HTMLResponse`` for a str), a jsonify
-  response whose status and headers are set -> the JSONResponse, set alike. JSON the code
+  response whose status and headers are set -> the JSONResponse, set alike; ``flask.request``'s
+  ``method`` and ``headers`` -> the handler's Request's, its ``path`` -> ``request_path(request)``
+  (werkzeug's path, which ``request.url.path`` is not for ``/a%3Fb``). JSON the code
   cannot show is plain data (``jsonify(error_body(...))``) is the runtime's
   ``FlaskJSONResponse``, which encodes it as jsonify did;
 - a function the handler hands its exception to (``_error_code(exc)``) gets the same renames
@@ -39,6 +41,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
 from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, is_jsonify, jsonify_content, reply_kind
+from codemod.state import REQUEST
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg
 
@@ -280,6 +283,45 @@ class ErrorHandlersTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, jsonify, request
+
+            app = Flask(__name__)
+
+
+            @app.errorhandler(404)
+            def not_found(error):
+                return jsonify(error=error.description, path=request.path, method=request.method), 404
+
+
+            @app.errorhandler(400)
+            def bad_request(error):
+                return jsonify(error=error.description, args=request.args.to_dict()), 400
+            """,
+            """\
+            from flask import Flask, jsonify, request
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from fastapi.responses import JSONResponse
+            from flask2fastapi_runtime import FlaskBridge, request_path
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            @api.exception_handler(404)
+            def not_found(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": error.detail, "path": request_path(request), "method": request.method}, status_code=404)
+
+
+            @app.errorhandler(400)
+            def bad_request(error):
+                return jsonify(error=error.description, args=request.args.to_dict()), 400
+            """,
+            title="what the handler reads of flask.request, from its Request: werkzeug's path (request_path), the"
+            " method; request.args stays Flask's (Starlette's query_params give a list's values otherwise)",
+        ),
+        Example(
+            """\
             from quart import Quart, jsonify
 
             app = Quart(__name__)
@@ -430,6 +472,14 @@ class ErrorHandlersTransform(Transform):
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         handler = self._converting()
+        if handler is not None and self.handlers[-1][3] is not None and self.qualified_names(original_node.value) & REQUEST:
+            # flask.request.method -> the handler's request.method (the plan made sure); its path,
+            # werkzeug's, is request_path(request): request.url.path writes odd paths otherwise
+            self.consume(original_node.value)
+            request = cst.Name(self._request_name(self.handlers[-1][4]))  # type: ignore[index]
+            if original_node.attr.value == "path":
+                return cst.Call(self.import_reference(original_node, RUNTIME, "request_path", replaces=False), [cst.Arg(request)])
+            return updated_node.with_changes(value=request)
         if handler is None or handler[1] != "http" or not m.matches(original_node.value, m.Name(handler[0])):
             return updated_node
         attribute = original_node.attr.value
@@ -488,9 +538,8 @@ class ErrorHandlersTransform(Transform):
             (new,) = updated_node.params.params
             annotation = self.import_reference(original_node, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
             return updated_node.with_changes(params=updated_node.params.with_changes(params=[new.with_changes(annotation=cst.Annotation(annotation))]))
-        request_name = "request" if "request" not in {n.value for n in m.findall(original_node, m.Name())} else "http_request"
         request = cst.Param(
-            cst.Name(request_name),
+            cst.Name(self._request_name(original_node)),
             cst.Annotation(self.import_reference(original_node, "fastapi", "Request", replaces=False)),
             comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
         )
@@ -499,6 +548,12 @@ class ErrorHandlersTransform(Transform):
         annotation = self._annotation(original_node, old, mode, len(keys))
         exc = new.with_changes(annotation=cst.Annotation(annotation) if annotation is not None else new.annotation)
         return updated_node.with_changes(params=updated_node.params.with_changes(params=[request, exc]))
+
+    def _request_name(self, function: cst.FunctionDef) -> str:
+        """The name of the handler's Request: ``request``, unless the handler has a ``request``
+        of its own (Flask's it reads becomes this one)."""
+        own = [n for n in m.findall(function, m.Name("request")) if not self.qualified_names(n) & REQUEST]
+        return "http_request" if own else "request"
 
     def _annotation(self, function: cst.FunctionDef, param: cst.Param, mode: str, keys: int) -> cst.BaseExpression | None:
         """The exception's annotation; None to keep the one written (in "same" mode, not Flask's)."""

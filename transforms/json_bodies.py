@@ -29,7 +29,7 @@ from codemod.bodies import Body, Field
 from codemod.facts import literal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, string_literal
-from transforms._views import model_name, request_reads, with_parameter, without_statements
+from transforms._views import factory_views, model_name, request_reads, with_parameter, without_statements
 
 
 class JsonBodiesTransform(Transform):
@@ -316,6 +316,15 @@ class JsonBodiesTransform(Transform):
         functions = {s.name.value: s for s in updated_node.body if isinstance(s, cst.FunctionDef)}
         statements: list[cst.BaseStatement] = []
         for statement in updated_node.body:
+            for view in factory_views(statement)[1:]:  # an app factory's views: the model above the factory
+                if view.name.value in self.models:
+                    _, model = self.models.pop(view.name.value)
+                    blank = [line for line in statement.leading_lines if line.comment is None]
+                    statements.append(model.with_changes(leading_lines=blank))
+                    body = self.helpers.get(view.name.value)
+                    if body is not None:
+                        checked = _with_check(view, functions[body.helper], body)  # type: ignore[index]
+                        statement = statement.deep_replace(view, checked)  # type: ignore[assignment]
             if isinstance(statement, cst.FunctionDef) and statement.name.value in self.models:
                 _, model = self.models.pop(statement.name.value)
                 blank = [line for line in statement.leading_lines if line.comment is None]

@@ -94,7 +94,8 @@ class LeaveFlaskTransform(Transform):
         self.deferred: set[cst.CSTNode] = set()  # names of calls decided where the call is left
         self.renamed: set[cst.CSTNode] = set()  # the bridge variable's uses, in a factory
         self.dead: list[list[str]] = []  # the blockers of each unused function being left
-        self.removed: set[int] = set()  # ids of the statements that go, removed by their block
+        # the statements that go, by id, removed by their block (held here: a freed one's id is reused)
+        self.removed: dict[int, cst.BaseStatement] = {}
 
     # -- what there is ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -294,11 +295,23 @@ class LeaveFlaskTransform(Transform):
             a for a in scope.accesses[target.value]
             if not (isinstance(a.node, cst.BaseString) and isinstance(self.get_metadata(ParentNodeProvider, a.node, None), cst.Arg))
         ] if scope is not None else []
-        if accesses:
+        if [a for a in accesses if not self._registered(a.node)]:  # its registration goes with it
             self._block(assign, f"the blueprint {target.value}, still used here")
             return updated
         self._handle(assign.value.func)
         return self._removed(updated)
+
+    def _registered(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` is the blueprint of an ``app.register_blueprint(bp, ...)`` statement
+        (a factory's own blueprint, registered next to it), which goes (leave_SimpleStatementLine)."""
+        arg = self.get_metadata(ParentNodeProvider, node, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or call.args[0] is not arg or not isinstance(self.get_metadata(ParentNodeProvider, call, None), cst.Expr):
+            return False
+        func = call.func
+        if not m.matches(func, m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))):
+            return False
+        return self._is_app(func.value) or self._bridge_key(func.value) is not None  # type: ignore[attr-defined]
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         return updated_node.with_changes(body=self._without_removed(updated_node.body))
@@ -308,7 +321,7 @@ class LeaveFlaskTransform(Transform):
         return updated_node.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
 
     def _removed(self, statement: cst.BaseStatement) -> cst.BaseStatement:
-        self.removed.add(id(statement))
+        self.removed[id(statement)] = statement
         return statement
 
     def _without_removed(self, body) -> list[cst.BaseStatement]:
@@ -318,7 +331,7 @@ class LeaveFlaskTransform(Transform):
         carried: list[cst.EmptyLine] | None = None
         for statement in body:
             if id(statement) in self.removed:
-                carried = carried if carried is not None else list(statement.leading_lines)
+                carried = [*(carried or []), *statement.leading_lines]  # a comment above a second one too
                 continue
             if carried is not None:
                 if len(carried) > len(statement.leading_lines):

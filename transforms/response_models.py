@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from codemod.plan import LOGIN_REQUIRED
 from codemod.transform import Example, Transform
 from transforms._values import Parameters, json_types
-from transforms._views import OwnBody, model_name, native_plans, option, with_route_options
+from transforms._views import OwnBody, factory_views, model_name, native_plans, option, with_route_options
 from transforms.responses import JSONIFY
 
 # how a field's types are written, in this order
@@ -256,14 +256,16 @@ class ResponseModelsTransform(Transform):
         return annotation
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        """Each model right above its view (views are module-level functions)."""
+        """Each model right above its view (a module-level function), or above the app factory
+        the view is defined in."""
         if not self.models:
             return updated_node
         statements: list[cst.BaseStatement] = []
         for statement in updated_node.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value in self.models:
-                blank = [line for line in statement.leading_lines if line.comment is None]
-                statements.append(self.models.pop(statement.name.value).with_changes(leading_lines=blank))
+            blank = [line for line in statement.leading_lines if line.comment is None] if isinstance(statement, cst.FunctionDef) else []
+            for view in factory_views(statement):
+                if view.name.value in self.models:
+                    statements.append(self.models.pop(view.name.value).with_changes(leading_lines=blank))
             statements.append(statement)
         return updated_node.with_changes(body=statements)
 

@@ -11,7 +11,8 @@
   errors raised in Flask's request cycle, where Flask's lookup picks it.
 - ``FlaskJSONResponse`` (json_response): a JSONResponse with the bytes ``jsonify`` wrote (sorted
   keys, ASCII, a final newline, Flask's dates); ``status_name(code)`` (errors): werkzeug's name
-  of a status, what ``error.name`` was.
+  of a status, what ``error.name`` was; ``request_path(request)`` (request_path): what Flask's
+  ``request.path`` was, where Starlette's ``request.url.path`` writes an odd path otherwise.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
 - ``NativeApp``, ``NativeRoute`` (native), ``Config`` (config), ``flask_cors_options`` (cors): the
   converted app once no Flask is left in it, with Flask's conventions, config loading and
@@ -51,6 +52,7 @@ from .json_response import FlaskJSONResponse
 from .native import NativeApp, NativeRoute
 from .params import OrDefault
 from .passwords import check_password_hash, generate_password_hash
+from .request_path import request_path
 from .hooks import RequestHooks, ResponseHead
 from .http import (
     BodyReadTimeout, HTTPStatusError, HttpClientOptions, InvalidJSON, http_client, http_params, http_timeout, iter_lines,
@@ -82,5 +84,5 @@ __all__ = [
     "HttpClientOptions", "InvalidJSON", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks",
     "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "flask_cors_options",
     "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
-    "read_json", "read_text", "settings_of", "status_name", "with_http_client",
+    "read_json", "read_text", "request_path", "settings_of", "status_name", "with_http_client",
 ]
