@@ -338,8 +338,7 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
 
     if not is_guard(function, names):
         return None
-    wrapped = _statements(function)[0]
-    assert isinstance(wrapped, cst.FunctionDef)
+    wrapped = next(s for s in _statements(function) if isinstance(s, cst.FunctionDef))
     checks = _statements(wrapped)[:-1]
     reader = _Reader(names)
     sets: list[str] = []
