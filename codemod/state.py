@@ -41,7 +41,7 @@ REQUEST = frozenset({"flask.request", "flask.globals.request"})
 # (REQUEST_RENAMED) under another
 REQUEST_SAME = ("headers", "method")
 REQUEST_RENAMED = {"path": ("url", "path")}
-HOOK_KINDS = {"before_request": "before", "after_request": "after"}
+HOOK_KINDS = {"before_request": "before", "after_request": "after", "teardown_request": "teardown"}
 # names a guard's primary attribute goes by: the one that becomes the dependency's value
 USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
 AUTHORIZATION = "authorization"
@@ -378,10 +378,10 @@ def _scheme(checks: list[cst.BaseStatement]) -> str | None:
 
 @dataclass(frozen=True)
 class HookFacts:
-    """An app's ``@app.before_request`` / ``@app.after_request`` function."""
+    """An app's ``@app.before_request`` / ``@app.after_request`` / ``@app.teardown_request`` function."""
 
     qualified: str  # module.function, or module.factory.function for one defined in a factory
-    kind: str  # "before" | "after"
+    kind: str  # "before" | "after" | "teardown"
     app: str  # the app's qualified name
     line: int
     problem: str | None  # why it cannot run as RequestHooks middleware
@@ -391,14 +391,18 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
     body = _statements(function)
     params = [p.name.value for p in function.params.params]
     problem = None
-    if function.params.star_arg != cst.MaybeSentinel.DEFAULT or function.params.kwonly_params or len(params) != (kind == "after"):
+    if function.params.star_arg != cst.MaybeSentinel.DEFAULT or function.params.kwonly_params or len(params) != (kind != "before"):
         problem = "its parameters are not Flask's hook parameters"
     elif function.asynchronous is not None:
         problem = "an async hook"
     returns = m.findall(function.body, m.Return())
     response = params[0] if params else None
-    if problem is None and kind == "before" and any(r.value is not None for r in returns):  # type: ignore[attr-defined]
-        problem = "it may answer in the view's place"
+    # a before hook's answer (``return {"error": "maintenance"}, 503``) is made a response by
+    # RequestHooks as make_response made it; one that Flask builds (jsonify, redirect) stays
+    # Flask's through the check of its names below
+    if problem is None and kind == "teardown" and m.findall(function.body, m.Name(params[0])):
+        # RequestHooks hands a teardown hook no exception: the app's handlers answered it inside
+        problem = "it reads the exception Flask hands it"
     if problem is None and kind == "after":
         last = body[-1] if body else None
         if len(returns) != 1 or not m.matches(last, m.SimpleStatementLine([m.Return(m.Name(response))])):

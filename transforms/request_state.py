@@ -266,6 +266,15 @@ class RequestStateTransform(Transform):
             return cst.Call(cst.Name("getattr"), [
                 cst.Arg(state, comma=_COMMA), cst.Arg(updated_node.args[0].value, comma=_COMMA), cst.Arg(default),
             ])
+        if (  # getattr(g, "x"[, default]) / hasattr(g, "x") -> the same of request.state
+            m.matches(func, m.Name("getattr") | m.Name("hasattr")) and 2 <= len(original_node.args) <= 3
+            and self.qualified_names(original_node.args[0].value) & G
+            and _literal(original_node.args[1].value) in self.plan.hook_attributes
+            and (hook is not None or REQUEST_TOKEN in here)
+        ):
+            self.consume(original_node.args[0].value)
+            state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+            return updated_node.with_changes(args=[updated_node.args[0].with_changes(value=state), *updated_node.args[1:]])
         for getter in names & set(self.plan.resources):
             if getter in here and not original_node.args:
                 self.consume(original_node.func)
@@ -292,6 +301,28 @@ class RequestStateTransform(Transform):
                     return updated_node.with_changes(args=_appended_args(updated_node, extra))
                 return updated_node.with_changes(args=_with_commas(extra))
         return updated_node
+
+    def leave_Comparison(self, original_node: cst.Comparison, updated_node: cst.Comparison) -> cst.BaseExpression:
+        """``"x" in g`` -> ``hasattr(request.state, "x")`` (``not in``: ``not hasattr(...)``):
+        Starlette's State has no ``in``, and Flask's g, left in its place, would no longer hold
+        what the converted hooks keep."""
+        if len(original_node.comparisons) != 1 or not isinstance(original_node.comparisons[0].operator, (cst.In, cst.NotIn)):
+            return updated_node
+        target = original_node.comparisons[0]
+        owner = self._owner()
+        here = self._tokens(owner) if owner is not None or self._in_guard() else self._enclosing_tokens()
+        hook = self._in_hook()
+        if (
+            not self.qualified_names(target.comparator) & G or _literal(original_node.left) not in self.plan.hook_attributes
+            or not (hook is not None or REQUEST_TOKEN in here)
+        ):
+            return updated_node
+        self.consume(target.comparator)
+        state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+        test: cst.BaseExpression = cst.Call(cst.Name("hasattr"), [cst.Arg(state, comma=_COMMA), cst.Arg(updated_node.left)])
+        if isinstance(target.operator, cst.NotIn):
+            test = cst.UnaryOperation(cst.Not(), test)
+        return test.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         # the request of a guard or a hook is now its Request parameter
@@ -488,7 +519,8 @@ class RequestStateTransform(Transform):
 
     def _hook(self, original: cst.FunctionDef, updated: cst.FunctionDef, hook: HookFacts):
         """A converted hook: Starlette's request (and the response head) as parameters, no
-        decorator; after the app's last hook, the middleware that runs them all."""
+        decorator; after the app's last hook, the middleware that runs them all. A teardown hook
+        takes the request in place of the exception it did not read (codemod/state.hook_facts)."""
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
         params = [cst.Param(cst.Name("request"), cst.Annotation(request))]
         if hook.kind == "after":
@@ -513,8 +545,9 @@ class RequestStateTransform(Transform):
         app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
         bridge = bridge_reference(self, app, app)
         middleware = self.import_reference(original, RUNTIME, "RequestHooks", replaces=False)
-        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in ("before", "after")}
-        args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in ("before", "after") if listed[kind].elements]
+        kinds = ("before", "after", "teardown")
+        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in kinds}
+        args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])

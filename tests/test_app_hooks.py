@@ -1,0 +1,69 @@
+"""An app's request hooks, converted whole, on fixtures/projects/apphooks: before hooks that keep
+state on g and one that answers in the view's place, after hooks that stamp headers from g, a
+teardown hook that counts requests, helpers that read g (``g.user``, ``"user" in g``). Converted,
+they are RequestHooks middleware in Flask's order, the state lives on request.state, and every
+route is idiomatic; each request gets the answer the original gave, errors included."""
+
+from pathlib import Path
+
+import pytest
+
+from codemod.engine import convert_paths, discover
+from codemod.testing import convert_copy
+from codemod.verify import answers_in, compare
+from transforms import ORDER
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "apphooks" / "input"
+SPEC = "apphooks.app:app"
+HEADERS = ["X-User", "X-Order", "X-Powered-By"]
+ANN = {"X-User": "ann"}
+REQUESTS = [
+    {"method": "GET", "path": "/me"},  # no user: "user" in g is false
+    {"method": "GET", "path": "/me", "headers": ANN},  # the teardown of the first request counted
+    {"method": "GET", "path": "/whoami", "headers": ANN},
+    {"method": "GET", "path": "/whoami"},  # g.user never set: AttributeError, a 500 the after hooks see
+    {"method": "GET", "path": "/forbidden", "headers": ANN},  # abort(403)
+    {"method": "GET", "path": "/nowhere"},  # the hooks run on a 404 too
+    {"method": "GET", "path": "/boom"},  # and on an unhandled exception's 500
+    {"method": "DELETE", "path": "/me"},  # and on a 405
+    {"method": "POST", "path": "/close"},
+    {"method": "GET", "path": "/me", "headers": ANN},  # a before hook answers: 503, after hooks still run
+    {"method": "GET", "path": "/boom"},  # ... in the view's place
+    {"method": "POST", "path": "/close"},
+    {"method": "GET", "path": "/me", "headers": ANN},  # every request above was torn down once
+]
+for request in REQUESTS:
+    request["expect_headers"] = HEADERS
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    return convert_copy(PROJECT, tmp_path_factory.mktemp("apphooks") / "converted")
+
+
+def test_the_hooks_became_request_hooks_middleware(converted):
+    code = (converted / "apphooks" / "app.py").read_text()
+    assert "flask" not in code.replace("flask2fastapi_runtime", "")
+    assert "api.add_middleware(RequestHooks, before=[load_user, closed], after=[stamp, powered], teardown=[count])" in code
+    assert "def count(request: Request):" in code  # the exception it did not read is gone
+    assert 'if hasattr(request.state, "user") and request.state.user != "anonymous":' in code
+    assert 'return {"error": "closed", "user": getattr(request.state, "user", None)}, 503' in code
+
+
+def test_the_converted_app_answers_like_the_original(converted):
+    original = answers_in(PROJECT, SPEC, REQUESTS)
+    assert [a["status"] for a in original] == [200, 200, 200, 500, 403, 404, 500, 405, 200, 503, 503, 200, 200]
+    assert original[0]["body"] == {"user": None, "teardowns": 0}
+    assert original[0]["headers"] == {"X-User": "nobody", "X-Order": "load_user,closed,powered,stamp", "X-Powered-By": "hooks"}
+    assert original[1]["body"] == {"user": "ann", "teardowns": 1}
+    assert original[9]["body"] == {"error": "closed", "user": "ann"}
+    assert original[9]["headers"]["X-Order"] == "load_user,closed,powered,stamp"
+    assert original[12]["body"] == {"user": "ann", "teardowns": 12}
+    comparison = compare(PROJECT, converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_every_route_is_idiomatic():
+    results = convert_paths(discover([PROJECT]), ORDER)
+    levels = {route["rule"]: (route["level"], route.get("reason")) for r in results for route in r.routes}
+    assert levels == {path: ("idiomatic", None) for path in ("/me", "/whoami", "/close", "/forbidden", "/boom")}
