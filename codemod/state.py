@@ -473,6 +473,8 @@ class StatePlan:
     request_param: str = "request"
     # converted hooks whose body runs in ``with app.app_context():`` (``db.create_all()``)
     app_context_hooks: frozenset[str] = frozenset()
+    # why the app's hooks stay Flask's, for the report (None: converted, or none to convert)
+    hooks_kept: str | None = None
     # functions that have Starlette's request as ``request`` already (converted exception handlers)
     request_sources: frozenset[str] = frozenset()
     # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
@@ -579,6 +581,8 @@ def plan_state(
     by_app: dict[str, list[HookFacts]] = {}
     for hook in sorted(hooks, key=lambda h: (h.app, h.line)):
         by_app.setdefault(hook.app, []).append(hook)
+    if len(by_app) > 1:
+        plan.hooks_kept = f"the hooks of {len(by_app)} apps"
     if len(by_app) == 1:  # one app: its hooks run for every request the project answers
         (app, app_hooks), = by_app.items()
         written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
@@ -596,9 +600,31 @@ def plan_state(
                 c == o or c.startswith(o + ".") for c in calls for o in flask_objects
             )
 
-        read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
         context_hooks: set[str] = set()
-        if read <= written and all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
+        def problem(hook: HookFacts) -> str | None:
+            if hook.problem is not None:
+                return hook.problem
+            if hook.qualified not in functions:
+                return "it is not read"
+            return "it needs Flask's context" if needs_flask(hook) else None
+
+        # a teardown hook that cannot convert stays Flask's, run inside the app where the
+        # converted ones run after it: Flask's order (last registered, first run) when it was
+        # registered after them, and when it touches no g attribute of the hooks (checked below
+        # with every function that reads them)
+        kept = [h for h in app_hooks if h.kind == "teardown" and problem(h) is not None]
+        converted = [h for h in app_hooks if h.kind == "teardown" and h not in kept]
+        if kept and converted and min(h.line for h in kept) < max(h.line for h in converted):
+            kept = []
+        app_hooks = [h for h in app_hooks if h not in kept]
+        written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
+        read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
+        refused = next(((h, p) for h in app_hooks for p in [problem(h)] if p is not None), None)
+        if refused is not None:
+            plan.hooks_kept = f"{refused[0].qualified.rpartition('.')[2]}: {refused[1]}"
+        elif not read <= written:
+            plan.hooks_kept = f"they read g.{sorted(read - written)[0]}, which no hook sets"
+        elif app_hooks:
             plan.hooks[app] = app_hooks
             plan.hook_attributes = frozenset(written)
             plan.app_context_hooks = frozenset(context_hooks)
@@ -647,12 +673,17 @@ def plan_state(
         writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
         helpers = needs[REQUEST_TOKEN] - native_views
         hook_callers = set(plan.hook_functions) | plan.request_sources
-        if (
-            not readers <= needs[REQUEST_TOKEN] or writers
-            or any(callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers for h in helpers)
-            or helpers & called_outside
-            or any(f.rpartition(".")[2] in unseen_calls for f in helpers)
-        ):
+        stranded = sorted(readers - needs[REQUEST_TOKEN])
+        uncalled = sorted(h for h in helpers if callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers)
+        unseen = sorted(helpers & called_outside | {f for f in helpers if f.rpartition(".")[2] in unseen_calls})
+        if stranded or writers or uncalled or unseen:
+            shown = lambda name: name.rpartition(".")[2]  # noqa: E731
+            plan.hooks_kept = (
+                f"{shown(stranded[0])} reads g.{sorted(functions[stranded[0]].reads & plan.hook_attributes)[0]} and cannot be given the request"
+                if stranded else f"{shown(sorted(writers)[0])} sets g.{sorted(functions[sorted(writers)[0]].writes & plan.hook_attributes)[0]} too"
+                if writers else f"{shown(uncalled[0])} reads what they keep and has callers that cannot pass the request"
+                if uncalled else f"{shown(unseen[0])} reads what they keep and is called where the request cannot be passed"
+            )
             plan.hooks.clear()
             plan.hook_attributes = frozenset()
             del needs[REQUEST_TOKEN]

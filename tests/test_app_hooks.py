@@ -67,3 +67,64 @@ def test_every_route_is_idiomatic():
     results = convert_paths(discover([PROJECT]), ORDER)
     levels = {route["rule"]: (route["level"], route.get("reason")) for r in results for route in r.routes}
     assert levels == {path: ("idiomatic", None) for path in ("/me", "/whoami", "/close", "/forbidden", "/boom")}
+
+
+KEPT_TEARDOWN = """\
+from flask import Flask, g
+
+app = Flask(__name__)
+{first}
+
+@app.before_request
+def start():
+    g.step = "started"
+
+
+@app.teardown_request
+def count(error):
+    STATS["requests"] += 1
+{last}
+
+@app.route("/step")
+def step():
+    return {{"step": g.step}}
+"""
+CLOSE = """
+@app.teardown_request
+def close(error):
+    if error is not None:
+        STATS["errors"] += 1
+"""
+
+
+def _levels(tmp_path, first: str, last: str) -> tuple[str, list[tuple[str, str | None]]]:
+    module = tmp_path / "app.py"
+    module.write_text("STATS = {}\n" + KEPT_TEARDOWN.format(first=first, last=last))
+    (result,) = convert_paths([module], ORDER)
+    return result.new.decode(), [(route["level"], route.get("reason")) for route in result.routes]
+
+
+def test_a_teardown_hook_that_reads_the_exception_stays_flasks_after_the_others(tmp_path):
+    # registered last, Flask ran it first: inside the app, before RequestHooks' teardown
+    code, levels = _levels(tmp_path, "", CLOSE)
+    assert "api.add_middleware(RequestHooks, before=[start], teardown=[count])" in code
+    assert "@app.teardown_request\ndef close(error):" in code
+    assert levels == [("native", "Flask left on its code path: app.close uses teardown_request")]
+
+
+def test_the_report_says_why_the_hooks_stay_flasks(tmp_path):
+    # registered first, Flask ran it last: RequestHooks would run it first, so none converts
+    code, levels = _levels(tmp_path, CLOSE, "")
+    assert "RequestHooks" not in code
+    ((level, reason),) = levels
+    assert level == "native"
+    assert reason.endswith("(the app's hooks stay Flask's: close: it reads the exception Flask hands it)")
+
+
+def test_a_blueprints_hooks_are_named_as_what_keeps_the_apps():
+    results = convert_paths(discover([PROJECT.parent.parent / "hooks" / "input"]), ORDER)
+    reasons = {route["reason"] for r in results for route in r.routes if route["level"] == "native"}
+    assert reasons and all(
+        r.endswith("(the app's hooks stay Flask's: require_team_key is a blueprint's before_request hook, which the converter does not follow)")
+        for r in reasons
+    )
