@@ -53,6 +53,9 @@ class GuardFacts:
     problem: str | None  # why it cannot become a dependency, from its own code
     scheme: str | None  # "bearer" | "basic" | an API key header's name
     calls: frozenset[str]  # project functions its checks call
+    # g attributes its checks read and do not set (``g.user`` a before hook keeps): a dependency
+    # only where the app's hooks convert and keep them on request.state (plan_state)
+    outside_reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -350,15 +353,13 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
         for assign in m.findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
                 sets += [a for a in reader._g_attributes(target.target) if a not in sets]
-    if reader.reads - set(sets):
-        problem = problem or f"it reads g.{sorted(reader.reads - set(sets))[0]}"
     allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS
     for statement in checks:
         for q in sorted(_flask_names(statement, names)):
             if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
                 problem = problem or f"its checks use {q}"
     scheme = _scheme(checks)
-    return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls))
+    return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls), frozenset(reader.reads - set(sets)))
 
 
 def _scheme(checks: list[cst.BaseStatement]) -> str | None:
@@ -534,11 +535,18 @@ def plan_state(
             continue  # converted before: the dependency is there
         plan.resources[f.qualified] = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
 
-    # guards
+    # guards; one that reads what a before hook of the app keeps (``g.user``) is pending: a
+    # dependency reading request.state where the hooks convert
+    hook_writes = set().union(*(functions[h.qualified].writes for h in hooks if h.kind == "before" and h.qualified in functions))
+    pending: set[str] = set()
     for f in sorted(functions.values(), key=lambda f: f.qualified):
         facts = f.guard
         if facts is None or facts.problem or any(c in functions and c not in plan.resources and functions[c].reads | functions[c].writes for c in facts.calls):
             continue
+        if facts.outside_reads:
+            if not facts.outside_reads <= hook_writes or facts.sets:
+                continue
+            pending.add(f.qualified)
         # FastAPI runs a sync dependency in a thread-pool call of its own: a guard that reads the
         # database there would hold a connection while its request waits for the view's call, and
         # enough such requests exhaust the pool while holding every thread (the deadlock in
@@ -673,6 +681,7 @@ def plan_state(
         writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
         helpers = needs[REQUEST_TOKEN] - native_views
         hook_callers = set(plan.hook_functions) | plan.request_sources
+        readers -= pending & set(plan.guards)  # a dependency: it takes the request
         stranded = sorted(readers - needs[REQUEST_TOKEN])
         uncalled = sorted(h for h in helpers if callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers)
         unseen = sorted(helpers & called_outside | {f for f in helpers if f.rpartition(".")[2] in unseen_calls})
@@ -689,6 +698,10 @@ def plan_state(
             del needs[REQUEST_TOKEN]
         elif any(functions[f].flask_request for f in needs[REQUEST_TOKEN] if f in functions):
             plan.request_param = "http_request"  # ``request`` still means Flask's there
+    if not plan.hooks:
+        for token in pending & set(plan.guards):  # g.user stays Flask's: the guard stays a decorator
+            del plan.guards[token]
+            needs.pop(token, None)
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:

@@ -23,6 +23,9 @@ REQUESTS = [
     {"method": "GET", "path": "/whoami", "headers": ANN},
     {"method": "GET", "path": "/whoami"},  # g.user never set: AttributeError, a 500 the after hooks see
     {"method": "GET", "path": "/forbidden", "headers": ANN},  # abort(403)
+    {"method": "GET", "path": "/admin"},  # a guard reading g.get("user"): now a dependency on request.state
+    {"method": "GET", "path": "/admin", "headers": ANN},
+    {"method": "GET", "path": "/admin", "headers": {"X-User": "admin"}},
     {"method": "GET", "path": "/nowhere"},  # the hooks run on a 404 too
     {"method": "GET", "path": "/boom"},  # and on an unhandled exception's 500
     {"method": "DELETE", "path": "/me"},  # and on a 405
@@ -48,17 +51,21 @@ def test_the_hooks_became_request_hooks_middleware(converted):
     assert "def count(request: Request):" in code  # the exception it did not read is gone
     assert 'if hasattr(request.state, "user") and request.state.user != "anonymous":' in code
     assert 'return {"error": "closed", "user": getattr(request.state, "user", None)}, 503' in code
+    # the guard that read what a hook keeps is a dependency, its local import of wraps gone with the wrapper
+    assert 'def require_admin(request: Request):\n    if getattr(request.state, "user", None) != "admin":' in code
+    assert '@api.get("/admin", dependencies=[Depends(require_admin)], response_model=AdminResponse)' in code
 
 
 def test_the_converted_app_answers_like_the_original(converted):
     original = answers_in(PROJECT, SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 200, 200, 500, 403, 404, 500, 405, 200, 503, 503, 200, 200]
+    assert [a["status"] for a in original] == [200, 200, 200, 500, 403, 403, 403, 200, 404, 500, 405, 200, 503, 503, 200, 200]
     assert original[0]["body"] == {"user": None, "teardowns": 0}
     assert original[0]["headers"] == {"X-User": "nobody", "X-Order": "load_user,closed,powered,stamp", "X-Powered-By": "hooks"}
     assert original[1]["body"] == {"user": "ann", "teardowns": 1}
-    assert original[9]["body"] == {"error": "closed", "user": "ann"}
-    assert original[9]["headers"]["X-Order"] == "load_user,closed,powered,stamp"
-    assert original[12]["body"] == {"user": "ann", "teardowns": 12}
+    assert original[7]["body"] == {"admin": "admin"}
+    assert original[12]["body"] == {"error": "closed", "user": "ann"}
+    assert original[12]["headers"]["X-Order"] == "load_user,closed,powered,stamp"
+    assert original[15]["body"] == {"user": "ann", "teardowns": 15}
     comparison = compare(PROJECT, converted, SPEC, REQUESTS)
     assert comparison.same, comparison
 
@@ -66,7 +73,7 @@ def test_the_converted_app_answers_like_the_original(converted):
 def test_every_route_is_idiomatic():
     results = convert_paths(discover([PROJECT]), ORDER)
     levels = {route["rule"]: (route["level"], route.get("reason")) for r in results for route in r.routes}
-    assert levels == {path: ("idiomatic", None) for path in ("/me", "/whoami", "/close", "/forbidden", "/boom")}
+    assert levels == {path: ("idiomatic", None) for path in ("/me", "/whoami", "/admin", "/close", "/forbidden", "/boom")}
 
 
 KEPT_TEARDOWN = """\

@@ -230,9 +230,12 @@ class RequestStateTransform(Transform):
     def _tokens(self, owner: str | None) -> dict[str, bool]:
         """State the function has at hand (getter/guard -> True), None outside such functions."""
         guard = self._in_guard()
-        if guard is not None:  # the dependency takes the resources its checks use
+        if guard is not None:  # the dependency takes the resources its checks use, and the request
             facts = self.run.project.functions[guard].guard
-            return {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+            tokens = {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+            if facts and facts.outside_reads & self.plan.hook_attributes:  # what the hooks keep (g.user)
+                tokens[REQUEST_TOKEN] = True
+            return tokens
         hook = self._in_hook()
         if hook is not None or (owner is not None and owner in self.plan.request_sources):
             return {REQUEST_TOKEN: True} if self.plan.hooks else {}  # its own request parameter
@@ -332,7 +335,9 @@ class RequestStateTransform(Transform):
 
     def _request_name(self, hook: str | None) -> str:
         owner = self.functions[0][0] if self.functions else None
-        return "request" if hook is not None or owner in self.plan.request_sources else self.plan.request_param
+        if hook is not None or owner in self.plan.request_sources or self._in_guard():
+            return "request"  # its own Request parameter
+        return self.plan.request_param
 
     def _local(self, token: str, owner: str | None) -> str:
         """The name a piece of state goes by where it is passed on."""
