@@ -168,6 +168,95 @@ class RequestStateTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, g, request
+
+            app = Flask(__name__)
+            STATS = {"requests": 0}
+
+
+            @app.before_request
+            def load_user():
+                if request.headers.get("X-User"):
+                    g.user = request.headers["X-User"]
+
+
+            @app.before_request
+            def closed():
+                if request.path.startswith("/closed"):
+                    return {"error": "closed"}, 503
+
+
+            @app.after_request
+            def stamp(response):
+                response.headers["X-User"] = g.get("user", "nobody")
+                return response
+
+
+            @app.teardown_request
+            def count(error):
+                STATS["requests"] += 1
+
+
+            def visitor():
+                return g.user if "user" in g else None
+
+
+            @app.route("/me")
+            def me():
+                return {"user": visitor()}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            STATS = {"requests": 0}
+
+
+            def load_user(request: Request):
+                if request.headers.get("X-User"):
+                    request.state.user = request.headers["X-User"]
+
+
+            def closed(request: Request):
+                if request.url.path.startswith("/closed"):
+                    return {"error": "closed"}, 503
+
+
+            def stamp(request: Request, response: ResponseHead):
+                response.headers["X-User"] = getattr(request.state, "user", "nobody")
+                return response
+
+
+            def count(request: Request):
+                STATS["requests"] += 1
+
+
+            api.add_middleware(RequestHooks, before=[load_user, closed], after=[stamp], teardown=[count])
+
+
+            def visitor(request):
+                return request.state.user if hasattr(request.state, "user") else None
+
+
+            class MeResponse(BaseModel):
+                \"\"\"What me answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                user: Any
+
+
+            @api.get("/me", response_model=MeResponse)
+            def me(request: Request):
+                return {"user": visitor(request=request)}
+            """,
+            title="the app's hooks become RequestHooks middleware: a before hook may answer, a teardown hook that does not read the exception takes the request; g.get and 'in g' read request.state",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import g, jsonify, request
