@@ -211,6 +211,8 @@ class Project:
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self.hooks
+        if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
+            hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         plan = plan_state(

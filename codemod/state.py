@@ -386,6 +386,7 @@ class HookFacts:
     app: str  # the app's qualified name
     line: int
     problem: str | None  # why it cannot run as RequestHooks middleware
+    answers: bool = False  # a before hook that may answer in the view's place (``return {...}, 503``)
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -421,7 +422,8 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             if attribute in REQUEST_SAME or attribute in REQUEST_RENAMED:
                 continue
             problem = problem or f"it uses {q}"
-    return HookFacts(qualified, kind, app, line, problem)
+    answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
+    return HookFacts(qualified, kind, app, line, problem, answers)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:

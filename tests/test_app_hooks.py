@@ -135,3 +135,17 @@ def test_a_blueprints_hooks_are_named_as_what_keeps_the_apps():
         r.endswith("(the app's hooks stay Flask's: require_team_key is a blueprint's before_request hook, which the converter does not follow)")
         for r in reasons
     )
+
+
+def test_a_hook_answering_with_json_stays_flasks_where_the_app_writes_json_its_own_way(tmp_path):
+    module = tmp_path / "app.py"
+    module.write_text(
+        "from flask import Flask, request\n\napp = Flask(__name__)\napp.json.sort_keys = False\n\n\n"
+        "@app.before_request\ndef closed():\n    if request.headers.get(\"X-Closed\"):\n        return {\"z\": 1, \"a\": 2}, 503\n\n\n"
+        "@app.route(\"/me\")\ndef me():\n    return {}\n"
+    )
+    (result,) = convert_paths([module], ORDER)
+    assert "RequestHooks" not in result.new.decode()
+    ((level, reason),) = [(route["level"], route["reason"]) for route in result.routes]
+    assert level == "native"
+    assert reason.endswith("(the app's hooks stay Flask's: closed: it answers with JSON the app writes its own way)")
