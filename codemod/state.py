@@ -688,13 +688,17 @@ def plan_state(
         uncalled = sorted(h for h in helpers if callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers)
         unseen = sorted(helpers & called_outside | {f for f in helpers if f.rpartition(".")[2] in unseen_calls})
         if stranded or writers or uncalled or unseen:
-            shown = lambda name: name.rpartition(".")[2]  # noqa: E731
-            plan.hooks_kept = (
-                f"{shown(stranded[0])} reads g.{sorted(functions[stranded[0]].reads & plan.hook_attributes)[0]} and cannot be given the request"
-                if stranded else f"{shown(sorted(writers)[0])} sets g.{sorted(functions[sorted(writers)[0]].writes & plan.hook_attributes)[0]} too"
-                if writers else f"{shown(uncalled[0])} reads what they keep and has callers that cannot pass the request"
-                if uncalled else f"{shown(unseen[0])} reads what they keep and is called where the request cannot be passed"
-            )
+            if stranded:
+                first = functions[stranded[0]]
+                why = f"reads g.{sorted(first.reads & plan.hook_attributes)[0]} and cannot be given the request"
+            elif writers:
+                first = functions[sorted(writers)[0]]
+                why = f"sets g.{sorted(first.writes & plan.hook_attributes)[0]} too"
+            elif uncalled:
+                first, why = functions[uncalled[0]], "reads what they keep and has callers that cannot pass the request"
+            else:
+                first, why = functions[unseen[0]], "reads what they keep and is called where the request cannot be passed"
+            plan.hooks_kept = f"{first.qualified.rpartition('.')[2]} {why}"
             plan.hooks.clear()
             plan.hook_attributes = frozenset()
             del needs[REQUEST_TOKEN]

@@ -149,3 +149,18 @@ def test_a_hook_answering_with_json_stays_flasks_where_the_app_writes_json_its_o
     ((level, reason),) = [(route["level"], route["reason"]) for route in result.routes]
     assert level == "native"
     assert reason.endswith("(the app's hooks stay Flask's: closed: it answers with JSON the app writes its own way)")
+
+
+def test_a_bridged_view_reading_what_the_hooks_keep_keeps_them_flasks(tmp_path):
+    module = tmp_path / "app.py"
+    module.write_text(
+        "from flask import Flask, g\nfrom mylib import cached\n\napp = Flask(__name__)\n\n\n"
+        "@app.before_request\ndef load():\n    g.user = \"ann\"\n\n\n"
+        "@app.route(\"/me\")\ndef me():\n    return {\"user\": g.user}\n\n\n"
+        "@app.route(\"/cached\")\n@cached\ndef cached_view():\n    return {\"user\": g.user}\n"
+    )
+    (result,) = convert_paths([module], ORDER)
+    assert "RequestHooks" not in result.new.decode()
+    levels = {route["rule"]: (route["level"], route["reason"]) for route in result.routes}
+    assert levels["/cached"] == ("bridged", "decorator cached not known to keep the signature")
+    assert levels["/me"][1].endswith("(the app's hooks stay Flask's: cached_view reads g.user and cannot be given the request)")
