@@ -267,7 +267,7 @@ def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]
     if params.kwonly_params or params.star_kwarg is not None or params.posonly_params:
         return False
     view = params.params[0].name.value
-    body = _body(function)
+    body = _without_wraps_import(_body(function))
     if len(body) != 2 or not isinstance(body[0], cst.FunctionDef) or not _returns_name(body[1], body[0]):
         return False
     wrapped = body[0]
@@ -290,6 +290,19 @@ def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]
     allowed = {a.value for s in statements[:-1] for a in m.findall(s, read)}  # type: ignore[union-attr]
     used = {n.value for s in statements[:-1] for n in m.findall(s, m.Name()) if n not in allowed}  # type: ignore[union-attr]
     return not used & {view, args, kwargs} and not any(m.findall(s, m.Yield() | m.Await()) for s in statements[:-1])
+
+
+def _without_wraps_import(body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The statements after a leading ``from functools import wraps`` (or ``import functools``):
+    a decorator that imports what it wraps with locally is the same decorator, the import binds
+    one name and runs nothing of the project's."""
+    functools_import = m.SimpleStatementLine([
+        m.ImportFrom(module=m.Name("functools"), names=[m.ImportAlias(m.Name("wraps"), asname=None)], relative=[])
+        | m.Import([m.ImportAlias(m.Name("functools"), asname=None)])
+    ])
+    while body and m.matches(body[0], functools_import):
+        body = body[1:]
+    return body
 
 
 def _body(function: cst.FunctionDef) -> list[cst.BaseStatement]:

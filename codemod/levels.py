@@ -132,12 +132,15 @@ def code_facts(module: cst.Module, name: str, package: str) -> CodeFacts:
 
 def assign_levels(
     routes: list[dict[str, object]], facts: CodeFacts, sync_reasons: dict[str, str] | None = None, kept: dict[str, str] | None = None,
+    hooks_kept: str | None = None,
 ) -> None:
     """Raise every native route whose code path has no Flask left to idiomatic, and an idiomatic
     one whose view is ``async def`` with no blocking call on its path to async (in place). Each
     native route also says whether its view is async (``async``) and, if not, why
     (``async_reason``, from the async plan: ``sync_reasons`` by view). ``kept``: why the plan
-    left a use of Flask on a view's path (a helper's body read, codemod/helper_bodies.py)."""
+    left a use of Flask on a view's path (a helper's body read, codemod/helper_bodies.py);
+    ``hooks_kept``: why the app's request hooks stay Flask's (codemod/state.py), said where Flask
+    is left on a route's path."""
     for route in routes:
         if route.get("level") != "native" or not route.get("view"):
             continue
@@ -145,6 +148,8 @@ def assign_levels(
         view = str(route["view"])
         if route["level"] == "native" and view in (kept or {}):
             route["reason"] = f"{route['reason']} ({(kept or {})[view]})"
+        if route["level"] == "native" and hooks_kept:
+            route["reason"] = f"{route['reason']} (the app's hooks stay Flask's: {hooks_kept})"
         blocked = facts.blocking(route) if view in facts.asynchronous else None
         route["async"] = view in facts.asynchronous and blocked is None
         if not route["async"]:

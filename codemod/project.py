@@ -129,7 +129,9 @@ class Project:
     # a file says MAX_CONTENT_LENGTH: Flask may answer 413 where the body is read, even silently
     limits_body: bool = False
     hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
-    other_hooks: bool = False  # hooks registered some other way (a call, a blueprint's app-wide one)
+    # hooks registered some other way (a call, a blueprint's, an app-wide one of a blueprint): the
+    # first such, said for the report ("" for none)
+    other_hooks: str = ""
     # module-level functions every return of which fixes its status (facts.responder), and the
     # guards (and guard factories) that may answer with a value that does not (answers_early)
     responders: set[str] = field(default_factory=set)
@@ -174,7 +176,7 @@ class Project:
         self.bodies.update(other.bodies)
         self.limits_body |= other.limits_body
         self.hooks += other.hooks
-        self.other_hooks |= other.other_hooks
+        self.other_hooks = self.other_hooks or other.other_hooks
         self.responders |= other.responders
         self.plain_guards |= other.plain_guards
         self.own_json |= other.own_json
@@ -226,12 +228,17 @@ class Project:
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self.hooks
+        if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
+            hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
-        return plan_state(
+        plan = plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
             frozenset(self.flask_objects), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)),
         )
+        if self.other_hooks and self.hooks:
+            plan.hooks_kept = f"{self.other_hooks}, which the converter does not follow"
+        return plan
 
     @functools.cached_property
     def _state_and_async(self) -> tuple[StatePlan, AsyncPlan]:
@@ -625,7 +632,7 @@ class _FactsVisitor(cst.CSTVisitor):
         if m.matches(node.func, m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n in REQUEST_HOOKS)))) and node.args:
             self.facts.auth.request_hooks.add("?")  # app.after_request(f): a hook whoever f is
         if m.matches(node.func, m.Attribute(attr=m.Name("before_request") | m.Name("after_request") | m.Name("before_app_request") | m.Name("after_app_request"))):
-            self.facts.other_hooks = True
+            self.facts.other_hooks = self.facts.other_hooks or f"a {node.func.attr.value} hook is registered by a call"  # type: ignore[attr-defined]
         if not self.entered or self.entered[0] > 0:  # module code, a class body or a method
             self.facts.called_outside |= self._names(node.func)
         if m.matches(node.func, m.Attribute(attr=m.Name("register_blueprint"))) and node.args:
@@ -704,13 +711,16 @@ class _FactsVisitor(cst.CSTVisitor):
             if isinstance(target, cst.Attribute) and target.attr.value in REQUEST_HOOKS:
                 self.facts.auth.request_hooks.add(".".join([self.module, *(f.name.value for f in self.functions), node.name.value]))
             if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
-                self.facts.other_hooks = True
+                self.facts.other_hooks = self.facts.other_hooks or f"{node.name.value} is a {target.attr.value} hook"
                 continue
             if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
                 continue
             apps = sorted(self._names(target.value) & set(self.facts.apps))
+            if not apps and target.attr.value == "teardown_request":
+                continue  # a blueprint's stays Flask's; what it does with g, the plan checks (state.plan_state)
             if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:
-                self.facts.other_hooks = True
+                where = "a blueprint's" if not apps else "a nested function, an app's"
+                self.facts.other_hooks = self.facts.other_hooks or f"{node.name.value} is {where} {target.attr.value} hook"
                 continue
             outer = [f.name.value for f in self.functions]
             qualified = ".".join([self.module, *outer, node.name.value])

@@ -41,7 +41,7 @@ REQUEST = frozenset({"flask.request", "flask.globals.request"})
 # (REQUEST_RENAMED) under another
 REQUEST_SAME = ("headers", "method")
 REQUEST_RENAMED = {"path": ("url", "path")}
-HOOK_KINDS = {"before_request": "before", "after_request": "after"}
+HOOK_KINDS = {"before_request": "before", "after_request": "after", "teardown_request": "teardown"}
 # names a guard's primary attribute goes by: the one that becomes the dependency's value
 USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
 AUTHORIZATION = "authorization"
@@ -53,6 +53,9 @@ class GuardFacts:
     problem: str | None  # why it cannot become a dependency, from its own code
     scheme: str | None  # "bearer" | "basic" | an API key header's name
     calls: frozenset[str]  # project functions its checks call
+    # g attributes its checks read and do not set (``g.user`` a before hook keeps): a dependency
+    # only where the app's hooks convert and keep them on request.state (plan_state)
+    outside_reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -359,8 +362,7 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
 
     if not is_guard(function, names):
         return None
-    wrapped = _statements(function)[0]
-    assert isinstance(wrapped, cst.FunctionDef)
+    wrapped = next(s for s in _statements(function) if isinstance(s, cst.FunctionDef))
     checks = _statements(wrapped)[:-1]
     reader = _Reader(names)
     sets: list[str] = []
@@ -372,15 +374,13 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
         for assign in m.findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
                 sets += [a for a in reader._g_attributes(target.target) if a not in sets]
-    if reader.reads - set(sets):
-        problem = problem or f"it reads g.{sorted(reader.reads - set(sets))[0]}"
     allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS
     for statement in checks:
         for q in sorted(_flask_names(statement, names)):
             if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
                 problem = problem or f"its checks use {q}"
     scheme = _scheme(checks)
-    return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls))
+    return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls), frozenset(reader.reads - set(sets)))
 
 
 def _scheme(checks: list[cst.BaseStatement]) -> str | None:
@@ -400,27 +400,32 @@ def _scheme(checks: list[cst.BaseStatement]) -> str | None:
 
 @dataclass(frozen=True)
 class HookFacts:
-    """An app's ``@app.before_request`` / ``@app.after_request`` function."""
+    """An app's ``@app.before_request`` / ``@app.after_request`` / ``@app.teardown_request`` function."""
 
     qualified: str  # module.function, or module.factory.function for one defined in a factory
-    kind: str  # "before" | "after"
+    kind: str  # "before" | "after" | "teardown"
     app: str  # the app's qualified name
     line: int
     problem: str | None  # why it cannot run as RequestHooks middleware
+    answers: bool = False  # a before hook that may answer in the view's place (``return {...}, 503``)
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
     body = _statements(function)
     params = [p.name.value for p in function.params.params]
     problem = None
-    if function.params.star_arg != cst.MaybeSentinel.DEFAULT or function.params.kwonly_params or len(params) != (kind == "after"):
+    if function.params.star_arg != cst.MaybeSentinel.DEFAULT or function.params.kwonly_params or len(params) != (kind != "before"):
         problem = "its parameters are not Flask's hook parameters"
     elif function.asynchronous is not None:
         problem = "an async hook"
     returns = m.findall(function.body, m.Return())
     response = params[0] if params else None
-    if problem is None and kind == "before" and any(r.value is not None for r in returns):  # type: ignore[attr-defined]
-        problem = "it may answer in the view's place"
+    # a before hook's answer (``return {"error": "maintenance"}, 503``) is made a response by
+    # RequestHooks as make_response made it; one that Flask builds (jsonify, redirect) stays
+    # Flask's through the check of its names below
+    if problem is None and kind == "teardown" and m.findall(function.body, m.Name(params[0])):
+        # RequestHooks hands a teardown hook no exception: the app's handlers answered it inside
+        problem = "it reads the exception Flask hands it"
     if problem is None and kind == "after":
         last = body[-1] if body else None
         if len(returns) != 1 or not m.matches(last, m.SimpleStatementLine([m.Return(m.Name(response))])):
@@ -438,7 +443,8 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             if attribute in REQUEST_SAME or attribute in REQUEST_RENAMED:
                 continue
             problem = problem or f"it uses {q}"
-    return HookFacts(qualified, kind, app, line, problem)
+    answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
+    return HookFacts(qualified, kind, app, line, problem, answers)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:
@@ -491,6 +497,8 @@ class StatePlan:
     request_param: str = "request"
     # converted hooks whose body runs in ``with app.app_context():`` (``db.create_all()``)
     app_context_hooks: frozenset[str] = frozenset()
+    # why the app's hooks stay Flask's, for the report (None: converted, or none to convert)
+    hooks_kept: str | None = None
     # functions that have Starlette's request as ``request`` already (converted exception handlers)
     request_sources: frozenset[str] = frozenset()
     # function -> the state it takes as keyword parameters: resource getters, guards (qualified)
@@ -550,11 +558,18 @@ def plan_state(
             continue  # converted before: the dependency is there
         plan.resources[f.qualified] = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
 
-    # guards
+    # guards; one that reads what a before hook of the app keeps (``g.user``) is pending: a
+    # dependency reading request.state where the hooks convert
+    hook_writes = set().union(*(functions[h.qualified].writes for h in hooks if h.kind == "before" and h.qualified in functions))
+    pending: set[str] = set()
     for f in sorted(functions.values(), key=lambda f: f.qualified):
         facts = f.guard
         if facts is None or facts.problem or any(c in functions and c not in plan.resources and functions[c].reads | functions[c].writes for c in facts.calls):
             continue
+        if facts.outside_reads:
+            if not facts.outside_reads <= hook_writes or facts.sets:
+                continue
+            pending.add(f.qualified)
         # FastAPI runs a sync dependency in a thread-pool call of its own: a guard that reads the
         # database there would hold a connection while its request waits for the view's call, and
         # enough such requests exhaust the pool while holding every thread (the deadlock in
@@ -597,6 +612,8 @@ def plan_state(
     by_app: dict[str, list[HookFacts]] = {}
     for hook in sorted(hooks, key=lambda h: (h.app, h.line)):
         by_app.setdefault(hook.app, []).append(hook)
+    if len(by_app) > 1:
+        plan.hooks_kept = f"the hooks of {len(by_app)} apps"
     if len(by_app) == 1:  # one app: its hooks run for every request the project answers
         (app, app_hooks), = by_app.items()
         written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
@@ -614,9 +631,31 @@ def plan_state(
                 c == o or c.startswith(o + ".") for c in calls for o in flask_objects
             )
 
-        read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
         context_hooks: set[str] = set()
-        if read <= written and all(h.problem is None and h.qualified in functions and not needs_flask(h) for h in app_hooks):
+        def problem(hook: HookFacts) -> str | None:
+            if hook.problem is not None:
+                return hook.problem
+            if hook.qualified not in functions:
+                return "it is not read"
+            return "it needs Flask's context" if needs_flask(hook) else None
+
+        # a teardown hook that cannot convert stays Flask's, run inside the app where the
+        # converted ones run after it: Flask's order (last registered, first run) when it was
+        # registered after them, and when it touches no g attribute of the hooks (checked below
+        # with every function that reads them)
+        kept = [h for h in app_hooks if h.kind == "teardown" and problem(h) is not None]
+        converted = [h for h in app_hooks if h.kind == "teardown" and h not in kept]
+        if kept and converted and min(h.line for h in kept) < max(h.line for h in converted):
+            kept = []
+        app_hooks = [h for h in app_hooks if h not in kept]
+        written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
+        read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
+        refused = next(((h, p) for h in app_hooks for p in [problem(h)] if p is not None), None)
+        if refused is not None:
+            plan.hooks_kept = f"{refused[0].qualified.rpartition('.')[2]}: {refused[1]}"
+        elif not read <= written:
+            plan.hooks_kept = f"they read g.{sorted(read - written)[0]}, which no hook sets"
+        elif app_hooks:
             plan.hooks[app] = app_hooks
             plan.hook_attributes = frozenset(written)
             plan.app_context_hooks = frozenset(context_hooks)
@@ -665,17 +704,31 @@ def plan_state(
         writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
         helpers = needs[REQUEST_TOKEN] - native_views
         hook_callers = set(plan.hook_functions) | plan.request_sources
-        if (
-            not readers <= needs[REQUEST_TOKEN] or writers
-            or any(callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers for h in helpers)
-            or helpers & called_outside
-            or any(f.rpartition(".")[2] in unseen_calls for f in helpers)
-        ):
+        readers -= pending & set(plan.guards)  # a dependency: it takes the request
+        stranded = sorted(readers - needs[REQUEST_TOKEN])
+        uncalled = sorted(h for h in helpers if callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers)
+        unseen = sorted(helpers & called_outside | {f for f in helpers if f.rpartition(".")[2] in unseen_calls})
+        if stranded or writers or uncalled or unseen:
+            if stranded:
+                first = functions[stranded[0]]
+                why = f"reads g.{sorted(first.reads & plan.hook_attributes)[0]} and cannot be given the request"
+            elif writers:
+                first = functions[sorted(writers)[0]]
+                why = f"sets g.{sorted(first.writes & plan.hook_attributes)[0]} too"
+            elif uncalled:
+                first, why = functions[uncalled[0]], "reads what they keep and has callers that cannot pass the request"
+            else:
+                first, why = functions[unseen[0]], "reads what they keep and is called where the request cannot be passed"
+            plan.hooks_kept = f"{first.qualified.rpartition('.')[2]} {why}"
             plan.hooks.clear()
             plan.hook_attributes = frozenset()
             del needs[REQUEST_TOKEN]
         elif any(functions[f].flask_request for f in needs[REQUEST_TOKEN] if f in functions):
             plan.request_param = "http_request"  # ``request`` still means Flask's there
+    if not plan.hooks:
+        for token in pending & set(plan.guards):  # g.user stays Flask's: the guard stays a decorator
+            del plan.guards[token]
+            needs.pop(token, None)
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:

@@ -252,6 +252,41 @@ def test_a_view_with_an_unknown_decorator_stays_flasks_and_says_why(tmp_path):
     assert route["reason"] == "decorator cache.cached not known to keep the signature"
 
 
+GUARD_WITH_LOCAL_IMPORT = """\
+from flask import Blueprint, abort, request
+{import_line}
+
+
+def require_key(view):
+    {local_import}
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.headers.get("X-Key") != "k":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+"""
+
+
+@pytest.mark.parametrize("import_line, local_import, level", [
+    ("", "from functools import wraps", "idiomatic"),  # functools.wraps, imported where it is used: a dependency
+    ("from mylib import wraps", "import functools", "bridged"),  # a wraps of another library
+])
+def test_a_guard_that_imports_wraps_locally_keeps_the_signature(tmp_path, import_line, local_import, level):
+    guards = GUARD_WITH_LOCAL_IMPORT.format(import_line=import_line, local_import=local_import)
+    source = guards + ORDERS.replace("@bp.route('/<int:oid>')\n", "@bp.route('/<int:oid>')\n@require_key\n")
+    orders = write(tmp_path / "orders.py", source.replace("from flask import Blueprint\n", ""))
+    app = write(tmp_path / "main.py", _app_module("from orders import bp", "app.register_blueprint(bp)"))
+    (route,) = _convert([orders, app])["orders.py"].routes
+    assert route["level"] == level
+    if level == "bridged":
+        assert route["reason"] == "decorator require_key not known to keep the signature"
+
+
 def test_the_runtime_requirement_goes_where_the_project_keeps_its_requirements(tmp_path):
     from codemod.engine import requirement_files
 

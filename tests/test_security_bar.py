@@ -10,6 +10,7 @@ from pathlib import Path
 PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
 AUTH = re.compile(r"\b40[13]\b|login_required|jwt_required|HTTP\w*Auth\(|LoginManager\(")
 ROUTE_BY_ROUTE = {
+    "apphooks": "test_app_hooks.test_the_converted_app_answers_like_the_original",  # /admin without, with another, with the admin user
     "hooks": "test_request_context.test_auth_is_still_enforced_route_by_route",
     "httpauth": "test_auth_extensions.test_httpauth_protected_routes_refuse_what_they_refused",
     "login": "test_auth_extensions.test_login_view_redirects_and_sessions_answer_the_same",

@@ -169,6 +169,95 @@ class RequestStateTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, g, request
+
+            app = Flask(__name__)
+            STATS = {"requests": 0}
+
+
+            @app.before_request
+            def load_user():
+                if request.headers.get("X-User"):
+                    g.user = request.headers["X-User"]
+
+
+            @app.before_request
+            def closed():
+                if request.path.startswith("/closed"):
+                    return {"error": "closed"}, 503
+
+
+            @app.after_request
+            def stamp(response):
+                response.headers["X-User"] = g.get("user", "nobody")
+                return response
+
+
+            @app.teardown_request
+            def count(error):
+                STATS["requests"] += 1
+
+
+            def visitor():
+                return g.user if "user" in g else None
+
+
+            @app.route("/me")
+            def me():
+                return {"user": visitor()}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            STATS = {"requests": 0}
+
+
+            def load_user(request: Request):
+                if request.headers.get("X-User"):
+                    request.state.user = request.headers["X-User"]
+
+
+            def closed(request: Request):
+                if request.url.path.startswith("/closed"):
+                    return {"error": "closed"}, 503
+
+
+            def stamp(request: Request, response: ResponseHead):
+                response.headers["X-User"] = getattr(request.state, "user", "nobody")
+                return response
+
+
+            def count(request: Request):
+                STATS["requests"] += 1
+
+
+            api.add_middleware(RequestHooks, before=[load_user, closed], after=[stamp], teardown=[count])
+
+
+            def visitor(request):
+                return request.state.user if hasattr(request.state, "user") else None
+
+
+            class MeResponse(BaseModel):
+                \"\"\"What me answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                user: Any
+
+
+            @api.get("/me", response_model=MeResponse)
+            def me(request: Request):
+                return {"user": visitor(request=request)}
+            """,
+            title="the app's hooks become RequestHooks middleware: a before hook may answer, a teardown hook that does not read the exception takes the request; g.get and 'in g' read request.state",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import g, jsonify, request
@@ -240,9 +329,12 @@ class RequestStateTransform(Transform):
     def _tokens(self, owner: str | None) -> dict[str, bool]:
         """State the function has at hand (getter/guard -> True), None outside such functions."""
         guard = self._in_guard()
-        if guard is not None:  # the dependency takes the resources its checks use
+        if guard is not None:  # the dependency takes the resources its checks use, and the request
             facts = self.run.project.functions[guard].guard
-            return {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+            tokens = {g: True for g in (facts.calls if facts else ()) if g in self.plan.resources}
+            if facts and facts.outside_reads & self.plan.hook_attributes:  # what the hooks keep (g.user)
+                tokens[REQUEST_TOKEN] = True
+            return tokens
         hook = self._in_hook()
         if hook is not None or (owner is not None and owner in self.plan.request_sources):
             return {REQUEST_TOKEN: True} if self.plan.hooks else {}  # its own request parameter
@@ -276,6 +368,15 @@ class RequestStateTransform(Transform):
             return cst.Call(cst.Name("getattr"), [
                 cst.Arg(state, comma=_COMMA), cst.Arg(updated_node.args[0].value, comma=_COMMA), cst.Arg(default),
             ])
+        if (  # getattr(g, "x"[, default]) / hasattr(g, "x") -> the same of request.state
+            m.matches(func, m.Name("getattr") | m.Name("hasattr")) and 2 <= len(original_node.args) <= 3
+            and self.qualified_names(original_node.args[0].value) & G
+            and _literal(original_node.args[1].value) in self.plan.hook_attributes
+            and (hook is not None or REQUEST_TOKEN in here)
+        ):
+            self.consume(original_node.args[0].value)
+            state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+            return updated_node.with_changes(args=[updated_node.args[0].with_changes(value=state), *updated_node.args[1:]])
         for getter in names & set(self.plan.resources):
             if getter in here and not original_node.args:
                 self.consume(original_node.func)
@@ -303,6 +404,28 @@ class RequestStateTransform(Transform):
                 return updated_node.with_changes(args=_with_commas(extra))
         return updated_node
 
+    def leave_Comparison(self, original_node: cst.Comparison, updated_node: cst.Comparison) -> cst.BaseExpression:
+        """``"x" in g`` -> ``hasattr(request.state, "x")`` (``not in``: ``not hasattr(...)``):
+        Starlette's State has no ``in``, and Flask's g, left in its place, would no longer hold
+        what the converted hooks keep."""
+        if len(original_node.comparisons) != 1 or not isinstance(original_node.comparisons[0].operator, (cst.In, cst.NotIn)):
+            return updated_node
+        target = original_node.comparisons[0]
+        owner = self._owner()
+        here = self._tokens(owner) if owner is not None or self._in_guard() else self._enclosing_tokens()
+        hook = self._in_hook()
+        if (
+            not self.qualified_names(target.comparator) & G or _literal(original_node.left) not in self.plan.hook_attributes
+            or not (hook is not None or REQUEST_TOKEN in here)
+        ):
+            return updated_node
+        self.consume(target.comparator)
+        state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+        test: cst.BaseExpression = cst.Call(cst.Name("hasattr"), [cst.Arg(state, comma=_COMMA), cst.Arg(updated_node.left)])
+        if isinstance(target.operator, cst.NotIn):
+            test = cst.UnaryOperation(cst.Not(), test)
+        return test.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         # the request of a guard or a hook is now its Request parameter
         if (self._in_guard() or self._in_hook()) and self.qualified_names(original_node) & REQUEST:
@@ -311,7 +434,9 @@ class RequestStateTransform(Transform):
 
     def _request_name(self, hook: str | None) -> str:
         owner = self.functions[0][0] if self.functions else None
-        return "request" if hook is not None or owner in self.plan.request_sources else self.plan.request_param
+        if hook is not None or owner in self.plan.request_sources or self._in_guard():
+            return "request"  # its own Request parameter
+        return self.plan.request_param
 
     def _local(self, token: str, owner: str | None) -> str:
         """The name a piece of state goes by where it is passed on."""
@@ -569,7 +694,8 @@ class RequestStateTransform(Transform):
 
     def _hook(self, original: cst.FunctionDef, updated: cst.FunctionDef, hook: HookFacts):
         """A converted hook: Starlette's request (and the response head) as parameters, no
-        decorator; after the app's last hook, the middleware that runs them all."""
+        decorator; after the app's last hook, the middleware that runs them all. A teardown hook
+        takes the request in place of the exception it did not read (codemod/state.hook_facts)."""
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
         params = [cst.Param(cst.Name("request"), cst.Annotation(request))]
         if hook.kind == "after":
@@ -594,8 +720,9 @@ class RequestStateTransform(Transform):
         app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
         bridge = bridge_reference(self, app, app)
         middleware = self.import_reference(original, RUNTIME, "RequestHooks", replaces=False)
-        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in ("before", "after")}
-        args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in ("before", "after") if listed[kind].elements]
+        kinds = ("before", "after", "teardown")
+        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in kinds}
+        args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])

@@ -1,4 +1,5 @@
-"""Request hooks as pure ASGI middleware: what Flask's before_request and after_request were.
+"""Request hooks as pure ASGI middleware: what Flask's before_request, after_request and
+teardown_request were.
 
 A converted app's hooks are plain functions of Starlette objects::
 
@@ -8,12 +9,26 @@ A converted app's hooks are plain functions of Starlette objects::
     def finish_request(request: Request, response: ResponseHead) -> None:
         response.headers["X-Time"] = f"{time.perf_counter() - request.state.started:.3f}"
 
-    api.add_middleware(RequestHooks, before=[start_request], after=[finish_request])
+    def count(request: Request) -> None:
+        STATS["requests"] += 1
+
+    api.add_middleware(RequestHooks, before=[start_request], after=[finish_request], teardown=[count])
 
 ``RequestHooks`` runs them around every request the app answers, in Flask's order: the before
 hooks in the order given, then the app, then the after hooks in the reverse order (Flask runs
-after_request functions last registered, first called). A before hook that returns a response
-answers the request in the app's place, and the after hooks still see it, as in Flask. An after
+after_request functions last registered, first called), then the teardown hooks, also in the
+reverse order, whatever happened (an exception, an early answer). A before hook that returns a
+value answers the request in the app's place, and the after hooks still see it, as in Flask: a
+Starlette response as it is, anything else made a response as Flask's ``make_response`` made it
+(``{"error": "maintenance"}, 503`` is that JSON with 503; ``native.flask_response``). Middleware
+is the form that keeps Flask's order and reach: FastAPI's app dependencies run only for a route
+that matched (Flask's hooks ran on its 404s and 405s too), and the code after a dependency's
+``yield`` runs once the response has gone, too late to set its headers.
+
+A teardown hook is given the request alone: Flask handed it the unhandled exception, which the
+app's handlers answer inside this middleware (a 500 answered there is no exception here), so a
+converted teardown hook is one that does not read it. It runs once the response is sent, where
+Flask ran it just before the server sent the body. An after
 hook reads and changes the status and headers of the response about to be sent
 (``ResponseHead``); it does not see or replace the body, which may not be made yet (a streamed
 body). That is why a converted after hook is one that only touches those.
@@ -35,8 +50,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .native import flask_response
+
 Before = Callable[[Request], Any]
 After = Callable[[Request, "ResponseHead"], Any]
+Teardown = Callable[[Request], Any]
 
 
 class ResponseHead:
@@ -58,10 +76,13 @@ class ResponseHead:
 class RequestHooks:
     """Pure ASGI middleware running before and after hooks around each HTTP request."""
 
-    def __init__(self, app: ASGIApp, before: Sequence[Before] = (), after: Sequence[After] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, before: Sequence[Before] = (), after: Sequence[After] = (), teardown: Sequence[Teardown] = (),
+    ) -> None:
         self.app = app
         self.before = tuple(before)
         self.after = tuple(reversed(after))
+        self.teardown = tuple(reversed(teardown))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,14 +99,18 @@ class RequestHooks:
                         raise TypeError(f"{hook.__qualname__}: an after hook changes the response it is given; it returned another")
             await send(message)
 
-        for hook in self.before:
-            answer = await _called(hook, request)
-            if answer is not None:
-                if not isinstance(answer, Response):
-                    raise TypeError(f"{hook.__qualname__}: a before hook returns None or a Starlette Response, not {type(answer).__name__}")
-                await answer(scope, receive, send_with_hooks)
-                return
-        await self.app(scope, receive, send_with_hooks)
+        try:
+            for hook in self.before:
+                answer = await _called(hook, request)
+                if answer is not None:
+                    if not isinstance(answer, Response):
+                        answer = flask_response(answer, None, None)
+                    await answer(scope, receive, send_with_hooks)
+                    return
+            await self.app(scope, receive, send_with_hooks)
+        finally:
+            for hook in self.teardown:
+                await _called(hook, request)
 
 
 class HookRequest(Request):

@@ -146,3 +146,103 @@ def test_a_hook_reads_a_repeated_header_as_flask_did() -> None:
     for headers in ([("X-Request-ID", "a"), ("X-Request-ID", "b")], [("X-Request-ID", "a")], []):
         assert converted.get("/", headers=headers).json() == original.get("/", headers=headers).json()
     assert converted.get("/", headers=[("X-Request-ID", "a"), ("X-Request-ID", "b")]).json() == {"id": "a,b"}
+
+
+# Teardown hooks and a before hook's Flask-style answer: each request's status, headers and bytes,
+# and the teardown calls it made, against Flask's.
+TEARDOWN_REQUESTS = [
+    ("GET", "/native", {}),
+    ("GET", "/native", {"X-Closed": "yes"}),  # a before hook answers {"error": ...}, 503
+    ("GET", "/nowhere", {}),  # Flask's 404: the hooks ran too
+    ("GET", "/crash", {}),  # an unhandled exception: Flask's 500, after hooks, then the teardown
+    ("GET", "/bridged", {}),
+]
+
+
+def flask_app_with_teardown(calls: list) -> Flask:
+    app = Flask(__name__)
+
+    @app.before_request
+    def closed():
+        if request.headers.get("X-Closed"):
+            return {"error": "closed", "path": request.path}, 503
+
+    @app.after_request
+    def stamp(response):
+        response.headers["X-Seen"] = str(len(calls))
+        return response
+
+    @app.teardown_request
+    def registered_first(error):
+        calls.append("first")
+
+    @app.teardown_request
+    def registered_second(error):
+        calls.append("second")
+
+    @app.get("/native")
+    def native():
+        return {"calls": len(calls)}
+
+    @app.get("/crash")
+    def crash():
+        raise RuntimeError("kaput")
+
+    @app.get("/bridged")
+    def bridged():
+        return {"ok": True}
+
+    return app
+
+
+def converted_app_with_teardown(calls: list) -> FlaskBridge:
+    app = Flask(__name__)
+
+    @app.get("/bridged")
+    def bridged():
+        return {"ok": True}
+
+    api = FlaskBridge(app)
+    router = APIRouter(route_class=FlaskRoute)
+
+    @router.get("/native", name="native")
+    def native():
+        return {"calls": len(calls)}
+
+    @router.get("/crash", name="crash")
+    def crash():
+        raise RuntimeError("kaput")
+
+    def closed(request: Request):
+        if request.headers.get("X-Closed"):
+            return {"error": "closed", "path": request.url.path}, 503
+
+    def stamp(request: Request, response: ResponseHead):
+        response.headers["X-Seen"] = str(len(calls))
+
+    def registered_first(request: Request):
+        calls.append("first")
+
+    def registered_second(request: Request):
+        calls.append("second")
+
+    api.include_router(router)
+    api.add_middleware(RequestHooks, before=[closed], after=[stamp], teardown=[registered_first, registered_second])
+    return api
+
+
+def test_teardown_hooks_and_early_answers_run_as_flasks_did() -> None:
+    flask_calls: list = []
+    converted_calls: list = []
+    original = TestClient(WSGIMiddleware(flask_app_with_teardown(flask_calls)), raise_server_exceptions=False)
+    converted = TestClient(converted_app_with_teardown(converted_calls), raise_server_exceptions=False)
+    for method, path, headers in TEARDOWN_REQUESTS:
+        before = len(flask_calls)
+        want = original.request(method, path, headers=headers)
+        got = converted.request(method, path, headers=headers)
+        assert (got.status_code, got.headers.get("x-seen"), got.headers.get("content-type"), got.content) == (
+            want.status_code, want.headers.get("x-seen"), want.headers.get("content-type"), want.content,
+        ), (method, path, headers)
+        assert converted_calls == flask_calls, (method, path, headers)
+        assert flask_calls[before:] == ["second", "first"]  # each request tore down once, last registered first
+    assert original.get("/native", headers={"X-Closed": "yes"}).json() == {"error": "closed", "path": "/native"}
