@@ -1,3 +1,5 @@
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
@@ -7,19 +9,11 @@ pytest.register_assert_rewrite("codemod.testing")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def converted_chatbot(tmp_path_factory) -> Path:
-    """``flask2fastapi convert example_chatbot --out ROOT/example_chatbot --report ROOT/report.json``,
-    done once for the session (a conversion of the chatbot costs the suite tens of seconds of CPU);
-    ROOT. Its one finding (F2F151, the dropped ``app.run(debug=...)``) gives exit code 3.
-
-    Shared by every module that runs or reads the converted chatbot: read it, import it, run it
-    with its database elsewhere (DATABASE_URL), but never write to it; copy it first to change it."""
+def _convert_chatbot(root: Path) -> Path:
     from typer.testing import CliRunner
 
     from codemod.cli import EXIT_FINDINGS, app
 
-    root = tmp_path_factory.mktemp("converted-chatbot")
     result = CliRunner().invoke(
         app, ["convert", str(ROOT / "example_chatbot"), "--out", str(root / "example_chatbot"), "--report", str(root / "report.json")]
     )
@@ -27,18 +21,24 @@ def converted_chatbot(tmp_path_factory) -> Path:
     return root
 
 
-# Modules that use converted_chatbot: one xdist group, so that the chatbot is converted once in the
-# run and not once per worker.
-CHATBOT_MODULES = ("tests/test_example_chatbot.py", "tests/test_helper_bodies.py", "tests/test_chatbot_load.py")
+@pytest.fixture(scope="session")
+def converted_chatbot(tmp_path_factory) -> Path:
+    """``flask2fastapi convert example_chatbot --out ROOT/example_chatbot --report ROOT/report.json``,
+    done once for the whole run (a conversion of the chatbot costs tens of seconds of CPU); ROOT. Its
+    one finding (F2F151, the dropped ``app.run(debug=...)``) gives exit code 3.
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` (pyproject's addopts), every test module is one group, run by one
-    worker, so that its module-scoped fixtures (most convert a fixture project) are set up once; the
-    modules sharing the converted chatbot are one group."""
-    if not config.getvalue("loadgroup"):
-        return
-    for item in items:
-        module = item.nodeid.partition("::")[0]
-        item.add_marker(pytest.mark.xdist_group("converted_chatbot" if module in CHATBOT_MODULES else module))
+    Shared by every module that runs or reads the converted chatbot: read it, import it, run it
+    with its database elsewhere (DATABASE_URL), but never write to it; copy it first to change it.
+    Under xdist the workers share one conversion, made by the first worker that asks for it in the
+    run's temporary folder, under a lock the others wait on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return _convert_chatbot(tmp_path_factory.mktemp("converted-chatbot"))
+    run = tmp_path_factory.getbasetemp().parent  # this run's folder, each worker's basetemp in it
+    root, done = run / "converted-chatbot", run / "converted-chatbot.done"
+    with open(run / "converted-chatbot.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():  # a worker whose conversion failed left none: the next one tries again
+            _convert_chatbot(root)
+            done.touch()
+    return root
