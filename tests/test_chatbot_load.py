@@ -12,13 +12,9 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from codemod.testing import convert_copy
-
-ORIGINAL = Path(__file__).resolve().parent.parent / "example_chatbot"
 
 SCRIPT = textwrap.dedent(
     """
@@ -51,10 +47,9 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    root = tmp_path_factory.mktemp("chatbot-load")
-    convert_copy(ORIGINAL, root / "example_chatbot", "--ignore", "F2F151")
-    return root
+def converted(converted_chatbot):
+    """The session's conversion of the chatbot (tests/conftest.py)."""
+    return converted_chatbot
 
 
 def test_no_deadlock_at_five_times_the_thread_pool(converted, tmp_path):

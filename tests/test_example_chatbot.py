@@ -14,7 +14,7 @@ import libcst as cst
 import pytest
 from typer.testing import CliRunner
 
-from codemod.cli import EXIT_FINDINGS, app
+from codemod.cli import app
 from codemod.verify import answers_in, route_table_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,13 +39,9 @@ for request in REQUESTS:  # the request id comes back on every answer, error bod
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    root = tmp_path_factory.mktemp("chatbot")
-    result = CliRunner().invoke(
-        app, ["convert", str(ORIGINAL), "--out", str(root / "example_chatbot"), "--report", str(root / "report.json")]
-    )
-    assert result.exit_code == EXIT_FINDINGS, result.output
-    return root
+def converted(converted_chatbot):
+    """The session's conversion (tests/conftest.py): ``convert example_chatbot --out --report``."""
+    return converted_chatbot
 
 
 def env(tmp_path) -> dict[str, str]:

@@ -94,6 +94,10 @@ def convert(source: Path, out: Path) -> dict:
     report = out.parent / f"{out.name}.json"
     result = CliRunner().invoke(app, ["convert", str(source), "--out", str(out), "--report", str(report)])
     assert result.exit_code == EXIT_FINDINGS, result.output
+    return routes_in(report)
+
+
+def routes_in(report: Path) -> dict:
     data = json.loads(report.read_text())
     routes = data.get("routes") or [r for f in data.get("files", []) for r in f.get("routes", [])]
     return {r["view"]: r for r in routes if r.get("view")}
@@ -116,11 +120,10 @@ def unlimited(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory):
-    """The chatbot as it is (MAX_CONTENT_LENGTH: its silent read answers 413), and its conversion."""
-    converted = tmp_path_factory.mktemp("limited") / "converted"
-    routes = convert(ROOT / "example_chatbot", converted / "example_chatbot")
-    return converted, routes
+def limited(converted_chatbot):
+    """The chatbot as it is (MAX_CONTENT_LENGTH: its silent read answers 413), and its conversion
+    (the session's, tests/conftest.py)."""
+    return converted_chatbot, routes_in(converted_chatbot / "report.json")
 
 
 def test_the_chatbot_reads_the_body_where_its_helper_did(limited):

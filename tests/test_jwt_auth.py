@@ -24,11 +24,14 @@ PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "jw
 SPEC = "jwtshop.app:app"
 SECRET = "jwtshop-fixture-secret-not-for-production"
 NOW = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+# the tokens below are made once, at import: valid (or not yet) for a day, not for as long as a
+# run takes to reach this module (a run split across workers may take it up last)
+DAY = 24 * 3600
 
 
 def token(secret: str = SECRET, algorithm: str = "HS256", **claims: object) -> str:
     """A token as Flask-JWT-Extended makes them; ``claim=None`` leaves the claim out."""
-    data = {"fresh": False, "iat": NOW, "nbf": NOW, "jti": "jti-1", "type": "access", "sub": "ann", "exp": NOW + 600}
+    data = {"fresh": False, "iat": NOW, "nbf": NOW, "jti": "jti-1", "type": "access", "sub": "ann", "exp": NOW + DAY}
     data.update(claims)
     return jwt.encode({k: v for k, v in data.items() if v is not None}, secret, algorithm)
 
@@ -53,7 +56,7 @@ BAD = {
     "bad base64": bearer("a.b.c"),
     "bad signature": bearer(token(secret="someone-elses-secret-of-32-bytes-or-more")),
     "expired": bearer(token(exp=NOW - 60, jti="old-1")),
-    "not yet valid": bearer(token(nbf=NOW + 600)),
+    "not yet valid": bearer(token(nbf=NOW + DAY)),
     "unsigned": bearer(token(secret=None, algorithm="none")),
     "no subject": bearer(token(sub=None)),
     "subject not a string": bearer(token(sub=7)),
