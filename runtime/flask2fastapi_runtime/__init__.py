@@ -38,6 +38,9 @@
 - ``FlaskSessionMiddleware``, ``session_user``, ``login_user``, ``logout_user``, ``login_redirect``,
   ``UserMixin``, ``AnonymousUser``, ``LoginRefused`` (``flask2fastapi_runtime.login``): Flask's session cookie and
   Flask-Login's login state without Flask, for a current-user dependency.
+- ``JWTAuth``, ``JWT``, ``JWTRefused`` (jwt_auth, the jwt extra: PyJWT): Flask-JWT-Extended's
+  JWTManager for FastAPI; ``Depends(jwt.required(...))`` for ``@jwt_required(...)``, the same
+  tokens, claims, loaders and refusals.
 - ``python -m flask2fastapi_runtime.cli --app MODULE:APP COMMAND``: the Flask app's CLI.
 """
 
@@ -60,9 +63,10 @@ from .http import (
 )
 from .settings import Settings, app_settings, settings_of
 
-# What needs Flask (the flask extra): imported when first named, so that an app with no Flask
-# left imports this package without it.
+# What needs Flask (the flask extra) or PyJWT (the jwt extra): imported when first named, so that an app with no Flask
+# left (or no JWT) imports this package without them.
 _FLASK_SIDE = {
+    "JWTAuth": "jwt_auth", "JWT": "jwt_auth", "JWTRefused": "jwt_auth",  # PyJWT (the jwt extra), not Flask
     "FlaskBridge": "bridge", "bridge_of": "bridge", "FlaskRoute": "routing", "BridgedClient": "testing", "as_wsgi": "testing",
 }
 
@@ -81,7 +85,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 __all__ = [
     "BodyReadTimeout", "BridgedClient", "Config", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
-    "HttpClientOptions", "InvalidJSON", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks",
+    "HttpClientOptions", "InvalidJSON", "JWT", "JWTAuth", "JWTRefused", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks",
     "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "flask_cors_options",
     "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
     "read_json", "read_text", "request_path", "settings_of", "status_name", "with_http_client",
