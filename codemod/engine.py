@@ -401,6 +401,9 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
     # sqlite3 connections aiosqlite (the db extra)
     if any(module in text for text in texts for module in (b"flask2fastapi_runtime.async_db", b"flask2fastapi_runtime.async_sqlite")):
         extras.add("db")
+    # Flask-JWT-Extended's manager taken over (transforms/jwt_auth.py) signs with PyJWT (the jwt extra)
+    if any(b"JWTAuth" in text for text in texts):
+        extras.add("jwt")
     # the bridge needs Flask (the flask extra); once Flask left (leave_flask), no line names it
     bridged = any(b"FlaskBridge" in text for text in texts)
     if bridged:

@@ -39,6 +39,7 @@ from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, pla
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
+from codemod import jwt_facts
 from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
@@ -150,6 +151,9 @@ class Project:
     # for each sessionmaker(...) call: whether it keeps loaded values after commit (expire_on_commit=False)
     session_factories: list[bool] = field(default_factory=list)
     login: LoginFacts = field(default_factory=LoginFacts)  # Flask-Login (codemod/login_facts.py)
+    # Flask-JWT-Extended's managers (x = JWTManager()) and what keeps them (codemod/jwt_facts.py)
+    jwt_managers: set[str] = field(default_factory=set)
+    jwt_problems: list[str] = field(default_factory=list)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -187,6 +191,8 @@ class Project:
         self.models.update(other.models)
         self.session_factories += other.session_factories
         self.login.merge(other.login)
+        self.jwt_managers |= other.jwt_managers
+        self.jwt_problems += other.jwt_problems
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -590,6 +596,10 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.bridges |= names
         elif called & HTTPAUTH_CLASSES:
             self.facts.auth_objects |= names
+        elif called & jwt_facts.MANAGERS:
+            self.facts.jwt_managers |= names
+            if self.nesting or len(value.args) > 1 or any(a.keyword or a.star for a in value.args):
+                self.facts.jwt_problems.append(f"{self.module}: a JWTManager made in a function, or with more than the app")
         elif called:  # app = create_app(): an app when create_app turns out to be a factory
             for name in names:
                 self.facts.made_by[name] = frozenset(called)
@@ -666,6 +676,11 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.plain_guards |= self._names(node.name)
             if responder(node, self._names):
                 self.facts.responders |= self._names(node.name)
+        for decorator in node.decorators:
+            if m.matches(decorator.decorator, m.Attribute(attr=m.Name())) and decorator.decorator.attr.value in jwt_facts.LOADERS:  # type: ignore[attr-defined]
+                problem = jwt_facts.loader_problem(node, self._names)
+                if problem is not None:
+                    self.facts.jwt_problems.append(f"{self.module}: {problem}")
         name = node.name.value
         (self.twice if name in self.defined else self.defined).add(name)
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0, self._factory())

@@ -12,6 +12,7 @@ from transforms.app_settings import SettingsTransform
 from transforms.async_routes import AsyncRoutesTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
+from transforms.jwt_auth import JwtAuthTransform
 from transforms.helper_bodies import HelperBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
@@ -40,6 +41,7 @@ ORDER = (
     RequestStateTransform,
     FlaskLoginTransform,
     HttpAuthTransform,
+    JwtAuthTransform,
     SettingsTransform,
     HttpClientTransform,
     SqliteClientTransform,

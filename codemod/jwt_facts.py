@@ -1,0 +1,56 @@
+"""What the project does with Flask-JWT-Extended, and whether the runtime's ``JWTAuth`` can take
+its ``JWTManager``'s place (transforms/jwt_auth.py).
+
+``JWTAuth`` takes the manager's loaders as they are, so every loader must run without Flask: a
+refusal loader may answer ``jsonify(...)`` of keywords or of a dict or list literal (written as
+that dict or list, which Flask's ``make_response`` and the runtime answer alike), and use
+nothing else of Flask. ``JWTAuth`` has every public method of ``JWTManager`` (``init_app`` and
+the loader decorators); a manager made in a function, made with more than the app, or a second
+manager keep Flask-JWT-Extended. This module is pure: facts in, facts out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+import libcst.matchers as m
+
+from codemod.levels import is_flask
+
+MANAGERS = frozenset({"flask_jwt_extended.JWTManager", "flask_jwt_extended.jwt_manager.JWTManager"})
+JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
+LOADERS = frozenset({
+    "additional_claims_loader", "additional_headers_loader", "decode_key_loader", "encode_key_loader",
+    "expired_token_loader", "invalid_token_loader", "needs_fresh_token_loader", "revoked_token_loader",
+    "token_in_blocklist_loader", "token_verification_failed_loader", "token_verification_loader",
+    "unauthorized_loader", "user_identity_loader", "user_lookup_error_loader", "user_lookup_loader",
+})
+
+Names = Callable[[cst.CSTNode], set[str]]
+
+
+def plain_jsonify(call: cst.Call, names: Names) -> bool:
+    """``jsonify(k=v, ...)``, ``jsonify({...})``, ``jsonify([...])``: a call whose JSON a dict
+    or list literal gives alike."""
+    if not names(call.func) & JSONIFY or any(a.star for a in call.args) or not call.args:
+        return False
+    keywords = [a for a in call.args if a.keyword is not None]
+    if keywords:
+        return len(keywords) == len(call.args) and all(a.keyword.value != "self" for a in keywords)  # type: ignore[union-attr]
+    return len(call.args) == 1 and isinstance(call.args[0].value, (cst.Dict, cst.List))
+
+
+def loader_problem(function: cst.FunctionDef, names: Names) -> str | None:
+    """Why a loader cannot run without Flask: a use of Flask other than a plain ``jsonify``."""
+    allowed: set[cst.CSTNode] = set()
+    for call in m.findall(function.body, m.Call()):
+        if plain_jsonify(call, names):  # type: ignore[arg-type]
+            allowed.add(call.func)  # type: ignore[attr-defined]
+    for node in m.findall(function.body, m.Name() | m.Attribute()):
+        if node in allowed:
+            continue
+        used = sorted(q for q in names(node) if is_flask(q))
+        if used:
+            return f"the loader {function.name.value} uses {used[0]}"
+    return None
