@@ -440,7 +440,8 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
 
 
 # what only the Flask app needed: its requirement goes with it (leave_flask)
-_FLASK_NAMES = rb"(?:flask|flask[-_]cors|werkzeug)"
+# (Flask-JWT-Extended: nothing imports it once Flask left, its manager is the runtime's JWTAuth)
+_FLASK_NAMES = rb"(?:flask|flask[-_]cors|flask[-_]jwt[-_]extended|werkzeug)"
 _FLASK_REQUIREMENT_LINE = re.compile(rb"(?im)^[ \t]*" + _FLASK_NAMES + rb"[ \t]*(?:[<>=!~;\[#].*)?(?:\r?\n|\Z)")
 _FLASK_DEPENDENCY = re.compile(r'(?im)^[ \t]*"' + _FLASK_NAMES.decode() + r'(?:[<>=!~;\[ ][^"]*)?",?[ \t]*\n')
 

@@ -19,6 +19,7 @@ import libcst.matchers as m
 from codemod.levels import is_flask
 
 MANAGERS = frozenset({"flask_jwt_extended.JWTManager", "flask_jwt_extended.jwt_manager.JWTManager"})
+RUNTIME_AUTH = frozenset({"flask2fastapi_runtime.JWTAuth", "flask2fastapi_runtime.jwt_auth.JWTAuth"})
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
 LOADERS = frozenset({
     "additional_claims_loader", "additional_headers_loader", "decode_key_loader", "encode_key_loader",
@@ -54,3 +55,10 @@ def loader_problem(function: cst.FunctionDef, names: Names) -> str | None:
         if used:
             return f"the loader {function.name.value} uses {used[0]}"
     return None
+
+
+def app_takers(managers: set[str], problems: list[str], auths: set[str]) -> set[str]:
+    """What may be handed the app once Flask left: JWTAuth (it binds to a FastAPI app alike),
+    the ``init_app`` of a JWTAuth, and of the JWTManager it takes the place of."""
+    taken = auths | (managers if not problems else set())
+    return set(RUNTIME_AUTH) | {f"{name}.init_app" for name in taken}

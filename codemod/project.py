@@ -154,6 +154,7 @@ class Project:
     # Flask-JWT-Extended's managers (x = JWTManager()) and what keeps them (codemod/jwt_facts.py)
     jwt_managers: set[str] = field(default_factory=set)
     jwt_problems: list[str] = field(default_factory=list)
+    jwt_auths: set[str] = field(default_factory=set)  # x = JWTAuth(): a converted project's
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -193,6 +194,7 @@ class Project:
         self.login.merge(other.login)
         self.jwt_managers |= other.jwt_managers
         self.jwt_problems += other.jwt_problems
+        self.jwt_auths |= other.jwt_auths
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -600,6 +602,8 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.jwt_managers |= names
             if self.nesting or len(value.args) > 1 or any(a.keyword or a.star for a in value.args):
                 self.facts.jwt_problems.append(f"{self.module}: a JWTManager made in a function, or with more than the app")
+        elif called & jwt_facts.RUNTIME_AUTH:
+            self.facts.jwt_auths |= names
         elif called:  # app = create_app(): an app when create_app turns out to be a factory
             for name in names:
                 self.facts.made_by[name] = frozenset(called)

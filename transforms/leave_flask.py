@@ -45,6 +45,7 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, Scope, ScopeProvider
 
+from codemod.jwt_facts import app_takers
 from codemod.transform import FileRun, Transform, _is_flask_module
 from transforms._flask import RUNTIME
 
@@ -231,6 +232,9 @@ class LeaveFlaskTransform(Transform):
         for arg in call.args:
             if isinstance(arg.value, cst.Name) and self._is_app(arg.value):
                 callee = self.qualified_names(call.func)
+                project = self.run.project
+                if callee & app_takers(project.jwt_managers, project.jwt_problems, project.jwt_auths):
+                    continue
                 if not callee & set(self.run.project.functions):
                     self._block(call, f"the app given to {_describe(call.func)}, which is no function of the project")
 
