@@ -28,7 +28,28 @@ LOADERS = frozenset({
     "unauthorized_loader", "user_identity_loader", "user_lookup_error_loader", "user_lookup_loader",
 })
 
+# what reads the request's token in Flask-JWT-Extended's request context, and what puts it there
+TOKEN_READS = frozenset(
+    f"flask_jwt_extended{module}.{name}"
+    for module in ("", ".utils")
+    for name in ("get_jwt", "get_jwt_identity", "get_jwt_header", "get_jwt_request_location", "get_current_user", "current_user")
+)
+VERIFIERS = frozenset({
+    "flask_jwt_extended.verify_jwt_in_request", "flask_jwt_extended.view_decorators.verify_jwt_in_request",
+    "flask_jwt_extended.jwt_required", "flask_jwt_extended.view_decorators.jwt_required",
+})
+
 Names = Callable[[cst.CSTNode], set[str]]
+
+
+def reads_token(function: cst.FunctionDef, names: Names) -> bool:
+    """Whether a function reads the token a caller's ``@jwt_required`` verified: it refers to
+    ``get_jwt()``, ``current_user``... and neither calls ``verify_jwt_in_request`` nor is
+    decorated with ``jwt_required`` itself. A view converted to a dependency cannot call it."""
+    used: set[str] = set()
+    for node in m.findall(function, m.Name() | m.Attribute()):
+        used |= names(node)
+    return bool(used & TOKEN_READS) and not used & VERIFIERS
 
 
 def plain_jsonify(call: cst.Call, names: Names) -> bool:

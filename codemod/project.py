@@ -155,6 +155,7 @@ class Project:
     jwt_managers: set[str] = field(default_factory=set)
     jwt_problems: list[str] = field(default_factory=list)
     jwt_auths: set[str] = field(default_factory=set)  # x = JWTAuth(): a converted project's
+    jwt_readers: set[str] = field(default_factory=set)  # functions reading a token they do not verify
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -195,6 +196,7 @@ class Project:
         self.jwt_managers |= other.jwt_managers
         self.jwt_problems += other.jwt_problems
         self.jwt_auths |= other.jwt_auths
+        self.jwt_readers |= other.jwt_readers
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -701,6 +703,8 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
             self.facts.config[qualified] = config_facts(node, self._names)
             self.facts.bodies[qualified] = body_facts(node, self._names)
+            if b"flask_jwt_extended" in self.source and jwt_facts.reads_token(node, self._names):
+                self.facts.jwt_readers.add(qualified)
             # a guard's checks run in its wrapper: what they block on and read is the wrapper's
             wrapper = next((s for s in node.body.body if isinstance(s, cst.FunctionDef)), None) if kind == "guard" else None  # type: ignore[union-attr]
             facts = async_facts(wrapper or node, self._names, self._http(wrapper or node))

@@ -182,3 +182,24 @@ def test_tokens_issued_by_one_app_open_the_other(converted):
         assert answers[0]["body"] == {"id": "root", "name": "Root", "role": "admin", "fresh": True}
         assert answers[2]["body"]["access_token"] == {"fresh": False, "type": "access", "sub": "root", "role": "admin"}
 
+
+
+def test_views_take_their_token_from_a_dependency_and_what_stays_flask_s_is_said(converted):
+    """What the answers above were given by: the views' dependencies (the runtime's JWTAuth),
+    not Flask-JWT-Extended; the hooks and the project's own decorator keep calling it."""
+    app, orders = (converted / "jwtshop" / "app.py").read_text(), (converted / "jwtshop" / "orders.py").read_text()
+    extensions = (converted / "jwtshop" / "extensions.py").read_text()
+    assert "def me(token: Annotated[JWT, Depends(jwt.required())]):" in app
+    assert "def refresh(token: Annotated[JWT, Depends(jwt.required(refresh=True))]):" in app
+    assert "def greeting(token: Annotated[JWT, Depends(jwt.required(optional=True))]):" in app
+    assert "def cancel(order_id: int, token: Annotated[JWT, Depends(jwt.required(fresh=True))]):" in orders
+    assert "jwt_required" not in app + orders and "current_user" not in orders
+    assert "jwt = JWTAuth()" in extensions and "flask" not in extensions.replace("flask2fastapi", "")
+    # the hooks, and the view reading what a hook verified, keep Flask-JWT-Extended
+    assert "    verify_jwt_in_request()" in app and 'return {"user": get_jwt_identity(), "theme": "dark"}' in app
+    script = (
+        "from jwtshop.app import api; paths = api.openapi()['paths'];"
+        "print(paths['/me']['get'].get('security'), paths['/public']['get'].get('security'))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=converted, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[0] == "[{'HTTPBearer': []}] None", done.stderr[-2000:]

@@ -20,8 +20,9 @@ In the view, ``get_jwt()`` is ``token.claims``, ``get_jwt_identity()`` ``token.i
 serializes, which Flask and the runtime answer alike. What stays Flask's (a ``before_request``
 hook or a decorator calling ``verify_jwt_in_request``, a view reading a token a hook verified)
 keeps working: ``JWTAuth.init_app`` registers Flask-JWT-Extended's own manager with the same
-loaders on the Flask app. Where the project's manager cannot be taken over
-(codemod/jwt_facts.py), every ``@jwt_required`` stays, with a finding.
+loaders on the Flask app, and answers the dependency's refusals in Flask's cycle, hooks first.
+Where the project's manager cannot be taken over (codemod/jwt_facts.py), or a helper the view
+calls reads the token from Flask-JWT-Extended's context, ``@jwt_required`` stays, with a finding.
 """
 
 from __future__ import annotations
@@ -189,6 +190,55 @@ class JwtAuthTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask
+            from flask_jwt_extended import JWTManager, get_jwt_identity, jwt_required
+
+            app = Flask(__name__)
+            jwt = JWTManager(app)
+
+
+            def owner():
+                return get_jwt_identity()
+
+
+            @app.route("/mine")
+            @jwt_required()
+            def mine():
+                return {"owner": owner()}
+            """,
+            """\
+            from flask import Flask
+            from flask_jwt_extended import get_jwt_identity, jwt_required
+            from flask2fastapi_runtime import FlaskBridge, JWTAuth
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            jwt = JWTAuth(app)
+
+
+            def owner():
+                return get_jwt_identity()
+
+
+            class MineResponse(BaseModel):
+                \"\"\"What mine answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                owner: Any
+
+
+            @api.get("/mine", response_model=MineResponse)
+            # TODO[F2F291]: Flask-JWT-Extended stays for this view: owner reads its token from Flask-JWT-Extended's context
+            @jwt_required()
+            def mine():
+                return {"owner": owner()}
+            """,
+            codes=("F2F291",),
+            title="a helper reading the token the decorator verified keeps the decorator",
+        ),
+        Example(
+            """\
             from flask_jwt_extended import jwt_required
             from jwt import decode
 
@@ -232,8 +282,10 @@ class JwtAuthTransform(Transform):
         token = self.tokens[-1] if self.tokens else None
         requirement = self._requirement(node)
         if requirement is not None:
-            if self.manager is None:
-                self.flag(requirement, "kept", reason=self._blocker())
+            reader = self._reader_reached(node)
+            if self.manager is None or reader is not None:
+                reason = self._blocker() if self.manager is None else f"{reader} reads its token from Flask-JWT-Extended's context"
+                self.flag(requirement, "kept", reason=reason)
             elif self._options(requirement) is not None:
                 taken = parameter_names(node) | names_used(node)
                 token = next(n for n in (*TOKEN_NAMES, *(f"token_{i}" for i in range(2, 99))) if n not in taken)
@@ -257,6 +309,22 @@ class JwtAuthTransform(Transform):
             cst.SubscriptElement(cst.Index(jwt_type)), cst.SubscriptElement(cst.Index(cst.Call(depends, [cst.Arg(dependency)]))),
         ])
         return with_parameter(updated_node.with_changes(decorators=decorators), token, annotation)
+
+    def _reader_reached(self, view: cst.FunctionDef) -> str | None:
+        """A project function the view calls (transitively) that reads the token through
+        Flask-JWT-Extended (codemod/jwt_facts.py): the dependency's token is not there."""
+        functions = self.run.project.functions
+        start = f"{self._module()}.{view.name.value}"
+        seen, todo = {start}, [start]
+        while todo:
+            facts = functions.get(todo.pop())
+            for called in sorted((facts.calls | facts.nested_calls) - seen if facts else ()):
+                if called in self.run.project.jwt_readers:
+                    return called.rpartition(".")[2]
+                if called in functions:
+                    seen.add(called)
+                    todo.append(called)
+        return None
 
     def _requirement(self, node: cst.FunctionDef) -> cst.Decorator | None:
         """The ``@jwt_required(...)`` of a native view whose only other decorators are its routes'."""

@@ -31,11 +31,13 @@ declares an HTTP bearer scheme in OpenAPI (an API key in a cookie or the query w
 ``init_app`` registers. ``jwt.create_access_token`` / ``create_refresh_token`` / ``decode_token``
 are Flask-JWT-Extended's functions.
 
-Given a Flask app (code that keeps Flask next to converted code, on a FlaskBridge), ``init_app``
-also registers a Flask-JWT-Extended ``JWTManager`` with the same loaders on it, so that Flask
-code still calling ``verify_jwt_in_request`` or ``get_jwt`` refuses and answers alike, and the
-handler on the app's bridge (made before). A token a dependency verified is also what
-Flask-JWT-Extended's ``get_jwt()`` gives in that request, for Flask helpers that read it.
+Given a Flask app (served by a FlaskBridge, with code that keeps Flask), ``init_app`` answers a
+refusal through Flask's request cycle (the app's before_request hooks first, its after_request
+hooks on the refusal, as around Flask-JWT-Extended's decorator), and registers a
+Flask-JWT-Extended ``JWTManager`` with the same loaders, so that Flask code still calling
+``verify_jwt_in_request`` or ``get_jwt`` refuses and answers alike. A token a dependency
+verified is not what Flask-JWT-Extended's ``get_jwt()`` gives: Flask code that reads it must
+take it from the view (transforms/jwt_auth.py converts no view with such a helper).
 
 What it does not keep: ``JWT_TOKEN_LOCATION`` including "json" reads the body as JSON the way
 Flask's ``request.is_json``/``request.json`` did, but a form-posted CSRF token
@@ -109,11 +111,16 @@ _ASYMMETRIC = ("RS", "ES", "PS", "Ed")
 
 
 class JWTRefused(Exception):
-    """A request refused for its token: ``response`` is what the app answers."""
+    """A request refused for its token: ``answer`` is what the loader returned (a dict, a
+    ``(body, status[, headers])`` tuple or a response), ``response`` that as a Starlette response."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
+    def __init__(self, answer: Any) -> None:
+        super().__init__(answer)
+        self.answer = answer
+
+    @property
+    def response(self) -> Response:
+        return _response(self.answer)
 
 
 class _NoToken(Exception):
@@ -188,10 +195,11 @@ class JWTAuth:
         self._config = app.config
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        bridge = app.extensions.get("flask2fastapi")
-        if bridge is None:
-            raise RuntimeError("JWTAuth.init_app(flask_app): make the app's FlaskBridge first")
-        bridge.add_exception_handler(JWTRefused, _refusal)
+        # A native route's dependency raises before Flask's cycle; the bridge answers what has no
+        # FastAPI handler as if the view raised it (errors.answer_raised): the before_request
+        # hooks run first and may answer instead, the after_request hooks see the refusal, as
+        # around Flask-JWT-Extended's decorator.
+        app.register_error_handler(JWTRefused, _flask_answer)
         self._register_in_flask(app)
 
     def _register_in_flask(self, flask_app: Any) -> None:
@@ -344,7 +352,7 @@ class JWTAuth:
             except _NoToken:
                 if not optional:
                     raise
-                return self._share(JWT(identity_claim=identity_claim, has_user_lookup=lookup))
+                return JWT(identity_claim=identity_claim, has_user_lookup=lookup)
             if verify_type and refresh != (claims["type"] == "refresh"):
                 raise _Invalid("Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed")
             if fresh and not _is_fresh(claims["fresh"]):
@@ -364,7 +372,7 @@ class JWTAuth:
             raise JWTRefused(self._answer("expired_token_loader", error.jwt_header, error.jwt_data)) from None  # type: ignore[attr-defined]
         except (_Invalid, pyjwt.InvalidTokenError) as error:
             raise JWTRefused(self._answer("invalid_token_loader", str(error))) from None
-        return self._share(JWT(claims, header, location, identity_claim, user, lookup))
+        return JWT(claims, header, location, identity_claim, user, lookup)
 
     def _locations(self) -> tuple[str, ...]:
         configured = self.setting("JWT_TOKEN_LOCATION")
@@ -450,37 +458,24 @@ class JWTAuth:
         callback = self.callbacks.get(name)
         return default if callback is None else await run_in_threadpool(callback, *args)
 
-    def _answer(self, name: str, *args: Any) -> Response:
+    def _answer(self, name: str, *args: Any) -> Any:
+        """What the loader ``name`` answers (Flask-JWT-Extended's default one where the app set none)."""
         callback = self.callbacks.get(name)
         if callback is not None:
-            return _response(callback(*args))
+            return callback(*args)
         key = self.setting("JWT_ERROR_MESSAGE_KEY")
         if name in ("unauthorized_loader", "invalid_token_loader"):
-            return FlaskJSONResponse({key: args[0]}, status_code=401 if name == "unauthorized_loader" else 422)
+            return {key: args[0]}, 401 if name == "unauthorized_loader" else 422
         if name == "user_lookup_error_loader":
             identity = args[1][self.setting("JWT_IDENTITY_CLAIM")]
-            return FlaskJSONResponse({key: f"Error loading the user {identity}"}, status_code=401)
+            return {key: f"Error loading the user {identity}"}, 401
         message, status = {
             "expired_token_loader": ("Token has expired", 401),
             "needs_fresh_token_loader": ("Fresh token required", 401),
             "revoked_token_loader": ("Token has been revoked", 401),
             "token_verification_failed_loader": ("User claims verification failed", 400),
         }[name]
-        return FlaskJSONResponse({key: message}, status_code=status)
-
-    def _share(self, token: JWT) -> JWT:
-        """Where a Flask request is under way (a FlaskBridge), Flask-JWT-Extended's
-        ``get_jwt()``/``current_user`` in the Flask code it runs give this token too."""
-        try:
-            from flask import g, has_request_context
-        except ImportError:
-            return token
-        if has_request_context():
-            g._jwt_extended_jwt = token.claims
-            g._jwt_extended_jwt_header = token.header
-            g._jwt_extended_jwt_user = {"loaded_user": token.loaded_user}
-            g._jwt_extended_jwt_location = token.location
-        return token
+        return {key: message}, status
 
 
 def _is_fresh(fresh: Any) -> bool:
@@ -512,6 +507,11 @@ def _response(value: Any) -> Response:
 async def _refusal(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JWTRefused)
     return exc.response
+
+
+def _flask_answer(exc: JWTRefused) -> Any:
+    """Flask's error handler: the loader's answer, made a response by Flask as before."""
+    return exc.answer
 
 
 class _FlaskJSONEncoder(json.JSONEncoder):

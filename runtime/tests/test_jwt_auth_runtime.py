@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, get_current_user, get_jwt, jwt_required
 
 from flask2fastapi_runtime import FlaskJSONResponse
@@ -164,3 +164,66 @@ def test_the_dependency_declares_its_security_scheme():
     assert schema["components"]["securitySchemes"]["HTTPBearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     assert schema["components"]["securitySchemes"]["APIKeyCookie"]["name"] == "access_token_cookie"
     assert schema["paths"]["/plain"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+def hooked(app: Flask) -> None:
+    """A before_request hook that may answer first, an after_request hook that marks every answer."""
+
+    @app.before_request
+    def maintenance():
+        if request.args.get("down"):
+            return jsonify(down=True), 503
+
+    @app.after_request
+    def stamp(response):
+        response.headers["X-Seen"] = "yes"
+        return response
+
+
+def test_on_a_bridge_refusals_go_through_flask_s_hooks_and_flask_code_left_checks_alike():
+    """``init_app(flask_app)``: a native route's refusal is answered in Flask's cycle (hooks
+    first, after_request on it), and Flask-JWT-Extended's own manager with the same loaders
+    serves the Flask code left (a bridged view calling verify_jwt_in_request)."""
+    from flask_jwt_extended import verify_jwt_in_request
+
+    from flask2fastapi_runtime import FlaskBridge
+
+    original = Flask(__name__)
+    original.config.update(SETTINGS)
+    loaders(JWTManager(original), custom=True)
+    hooked(original)
+    original.add_url_rule("/native", "native", jwt_required()(lambda: jsonify(user=get_current_user())))
+
+    app = Flask(__name__)
+    app.config.update(SETTINGS)
+    hooked(app)
+    api = FlaskBridge(app)
+    auth = JWTAuth()
+    loaders(auth, custom=True)
+    auth.init_app(app)
+
+    @api.get("/native")
+    def native(token: Annotated[JWT, Depends(auth.required())]):
+        return {"user": token.user}
+
+    @app.route("/bridged")
+    def bridged():
+        verify_jwt_in_request()
+        return jsonify(user=get_current_user())
+
+    requests = [
+        ("", {}), ("?down=1", {}), ("?down=1", {"Authorization": f"Bearer {ACCESS}"}), ("", {"Authorization": "Bearer x.y"}),
+        ("", {"Authorization": f"Bearer {token(jti='revoked-jti')}"}), ("", {"Authorization": f"Bearer {token(exp=1700000100)}"}),
+        ("", {"Authorization": f"Bearer {ACCESS}"}),
+    ]
+    before, after = original.test_client(), TestClient(api)
+    seen = []
+    for query, headers in requests:
+        expected = before.get(f"/native{query}", headers=headers)
+        seen.append(expected.status_code)
+        for path in ("/native", "/bridged"):
+            answer = after.get(f"{path}{query}", headers=headers)
+            assert (answer.status_code, answer.content, answer.headers.get("X-Seen"), answer.headers.get("X-Why")) == (
+                expected.status_code, expected.get_data(), "yes", expected.headers.get("X-Why")
+            ), (path, query, headers)
+    assert seen == [401, 503, 503, 422, 401, 401, 200]
