@@ -15,6 +15,7 @@ ROUTE_BY_ROUTE = {
     "httpauth": "test_auth_extensions.test_httpauth_protected_routes_refuse_what_they_refused",
     "login": "test_auth_extensions.test_login_view_redirects_and_sessions_answer_the_same",
     "jwt": "test_jwt_auth.test_every_protected_route_refuses_what_it_refused",
+    "jwtalone": "test_jwt_leaves_flask.test_every_route_answers_as_before",  # each route with each bad token
     "teamnotes": "test_teamnotes.test_every_protected_route_refuses_what_it_refused",
     "silent": "test_silent_changes.test_same_answer",  # its "no token" and "token" cases
     "bodies": "test_request_bodies.test_same_answer",  # "no token, bad body", "bad token", "note"
