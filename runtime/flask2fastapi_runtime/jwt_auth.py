@@ -28,7 +28,8 @@ Use::
 verified ``JWT`` (for ``optional=True`` without a token: no claims, identity and user None). It
 declares an HTTP bearer scheme in OpenAPI (an API key in a cookie or the query where the
 ``locations`` given say so). A refusal is raised as ``JWTRefused``, answered by the handler
-``init_app`` registers. ``jwt.create_access_token`` / ``create_refresh_token`` / ``decode_token``
+``init_app`` registers. ``await jwt.verify(request, ...)`` is ``verify_jwt_in_request``, for code
+that is no dependency (a hook made middleware returns the ``JWTRefused``'s ``response``). ``jwt.create_access_token`` / ``create_refresh_token`` / ``decode_token``
 are Flask-JWT-Extended's functions.
 
 Given a Flask app (served by a FlaskBridge, with code that keeps Flask), ``init_app`` answers a
@@ -100,13 +101,6 @@ DEFAULTS: dict[str, Any] = {
     "JWT_VERIFY_SUB": True,
 }
 LOCATIONS = ("headers", "cookies", "query_string", "json")
-# the loaders of JWTManager, which JWTAuth takes alike
-LOADERS = (
-    "additional_claims_loader", "additional_headers_loader", "decode_key_loader", "encode_key_loader",
-    "expired_token_loader", "invalid_token_loader", "needs_fresh_token_loader", "revoked_token_loader",
-    "token_in_blocklist_loader", "token_verification_failed_loader", "token_verification_loader",
-    "unauthorized_loader", "user_identity_loader", "user_lookup_error_loader", "user_lookup_loader",
-)
 _ASYMMETRIC = ("RS", "ES", "PS", "Ed")
 
 
@@ -181,9 +175,21 @@ class JWTAuth:
         if app is not None:
             self.init_app(app)
 
-    for _name in LOADERS:
-        locals()[_name] = _loader(_name)
-    del _name
+    additional_claims_loader = _loader("additional_claims_loader")
+    additional_headers_loader = _loader("additional_headers_loader")
+    decode_key_loader = _loader("decode_key_loader")
+    encode_key_loader = _loader("encode_key_loader")
+    expired_token_loader = _loader("expired_token_loader")
+    invalid_token_loader = _loader("invalid_token_loader")
+    needs_fresh_token_loader = _loader("needs_fresh_token_loader")
+    revoked_token_loader = _loader("revoked_token_loader")
+    token_in_blocklist_loader = _loader("token_in_blocklist_loader")
+    token_verification_failed_loader = _loader("token_verification_failed_loader")
+    token_verification_loader = _loader("token_verification_loader")
+    unauthorized_loader = _loader("unauthorized_loader")
+    user_identity_loader = _loader("user_identity_loader")
+    user_lookup_error_loader = _loader("user_lookup_error_loader")
+    user_lookup_loader = _loader("user_lookup_loader")
 
     # -- binding to an app ---------------------------------------------------------------
     def init_app(self, app: Any) -> None:
@@ -501,7 +507,8 @@ def _response(value: Any) -> Response:
         if headers:
             value.headers.update(dict(headers))
         return value
-    return FlaskJSONResponse(value, status_code=int(status), headers=dict(headers) if headers else None)
+    code = int(status) if not isinstance(status, str) else int(status.split()[0])  # Flask takes "401 UNAUTHORIZED" too
+    return FlaskJSONResponse(value, status_code=code, headers=dict(headers) if headers else None)
 
 
 async def _refusal(request: Request, exc: Exception) -> Response:
