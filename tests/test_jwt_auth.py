@@ -203,3 +203,12 @@ def test_views_take_their_token_from_a_dependency_and_what_stays_flask_s_is_said
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=converted, capture_output=True, text=True, timeout=120)
     assert done.stdout.split("\n")[0] == "[{'HTTPBearer': []}] None", done.stderr[-2000:]
+
+
+def test_converting_it_again_changes_nothing(converted):
+    from typer.testing import CliRunner
+
+    from codemod.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["convert", str(converted), "--check"])
+    assert result.exit_code == 0, result.output

@@ -133,3 +133,12 @@ def test_a_login_on_either_app_opens_the_other(converted):
         answers = answers_in(other, SPEC, use)
         assert [a["status"] for a in answers] == [200, 200], (issuer, answers)
         assert answers[0]["body"] == {"changed_for": "Bob"}
+
+
+def test_converting_it_again_changes_nothing(converted):
+    from typer.testing import CliRunner
+
+    from codemod.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["convert", str(converted), "--check"])
+    assert result.exit_code == 0, result.output
