@@ -38,7 +38,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.exceptions import HTTPException
 
-from . import errors, handlers, http, httpauth, responses, routing, wsgi
+from . import errors, handlers, http, refusals, responses, routing, wsgi
 from .testing import InlineASGI, bridged_test_client
 
 EXTENSION = "flask2fastapi"
@@ -78,7 +78,7 @@ class FlaskBridge(FastAPI):
         if flask_errors:
             FastAPI.add_exception_handler(self, RequestValidationError, errors.answer_validation_error)
         FastAPI.add_exception_handler(self, StarletteHTTPException, errors.answer_http_error)
-        FastAPI.add_exception_handler(self, httpauth.Refused, httpauth.answer_refused)  # Flask-HTTPAuth's refusals
+        FastAPI.add_exception_handler(self, refusals.Refused, refusals.answer_refused)  # Flask-HTTPAuth's and Flask-Login's refusals
         errors.install(flask_app)
         for key, handler in (options.get("exception_handlers") or {}).items():
             self.add_exception_handler(key, handler)  # the app's own, answering in Flask too

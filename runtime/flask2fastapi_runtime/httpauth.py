@@ -54,6 +54,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from .json_response import FlaskJSONResponse
+from .refusals import Refused, answer_refused
 
 DEFAULT_REALM = "Authentication Required"
 GUARD_REQUEST = "httpauth_request"  # the parameter a guarded view's signature gains
@@ -66,20 +67,6 @@ class Credentials(NamedTuple):
     username: str | None = None
     password: str | None = None
     token: str | None = None
-
-
-class Refused(Exception):
-    """Raised by an auth dependency: ``response`` is the answer, as Flask-HTTPAuth sent it."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-async def answer_refused(request: Request, exc: Exception) -> Response:
-    """The exception handler for ``Refused``: its response, untouched."""
-    assert isinstance(exc, Refused)
-    return exc.response
 
 
 def _declared(scheme_class: type, **options: Any) -> Any:

@@ -55,6 +55,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .refusals import Refused, answer_refused
 from .settings import settings_of
 
 __all__ = [
@@ -492,15 +493,11 @@ def login_redirect(
     return HTMLResponse(page, status_code=302, headers={"Location": location})
 
 
-class LoginRefused(Exception):
+class LoginRefused(Refused):
     """What a converted ``login_required`` dependency raises: the answer Flask-Login gave instead
-    of the view (its ``unauthorized_handler``'s, or ``login_redirect``'s). The app answers it with
-    ``answer_login_refused``: ``app.add_exception_handler(LoginRefused, answer_login_refused)``."""
-
-    def __init__(self, response: Any) -> None:
-        super().__init__(getattr(response, "status_code", None))
-        self.response = response
+    of the view (its ``unauthorized_handler``'s, or ``login_redirect``'s), answered by the app's
+    handler of ``refusals.Refused`` (``answer_login_refused`` is that handler, for an app that
+    registers it by this name: ``app.add_exception_handler(LoginRefused, answer_login_refused)``)."""
 
 
-async def answer_login_refused(request: Any, exc: LoginRefused) -> Any:
-    return exc.response
+answer_login_refused = answer_refused

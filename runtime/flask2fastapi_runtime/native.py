@@ -76,7 +76,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import http, http_errors, httpauth, json_body, params
+from . import http, http_errors, json_body, params, refusals
 from .config import Config
 from .json_response import FlaskJSONResponse
 
@@ -142,8 +142,8 @@ class NativeApp(FastAPI):
         self.add_exception_handler(500, answer_server_error)
         if flask_errors:
             self.add_exception_handler(RequestValidationError, answer_validation_error)
-        # Flask-HTTPAuth's refusals, answered as it answered them (httpauth)
-        FastAPI.add_exception_handler(self, httpauth.Refused, httpauth.answer_refused)
+        # Flask-HTTPAuth's and Flask-Login's refusals, answered as they answered them (refusals)
+        FastAPI.add_exception_handler(self, refusals.Refused, refusals.answer_refused)
 
     @property
     def name(self) -> str:
