@@ -31,8 +31,13 @@ sys.meta_path.insert(0, NoFlask())
 """
 
 
+# the tokens below are made once, at import: valid for a day, not for as long as a run takes to
+# reach this module (a run split across workers may take it up last)
+DAY = 24 * 3600
+
+
 def token(**claims: object) -> str:
-    data = {"fresh": False, "iat": NOW, "nbf": NOW, "jti": "j-1", "type": "access", "sub": "ann", "exp": NOW + 600}
+    data = {"fresh": False, "iat": NOW, "nbf": NOW, "jti": "j-1", "type": "access", "sub": "ann", "exp": NOW + DAY}
     data.update(claims)
     return jwt.encode({k: v for k, v in data.items() if v is not None}, SECRET, "HS256")
 
