@@ -225,9 +225,37 @@ class Project:
                 (native if plan.level == "native" else bridged).add(view)
         return native, bridged
 
+    def _blueprint_hooks(self) -> list[HookFacts]:
+        """The hooks with the blueprint's hooks given their app and Flask name, or a problem: a
+        blueprint registered once, on the project's one app, every view of it native (RequestHooks
+        finds a native route's endpoint; a bridged view's is Flask's). A blueprint's teardown hook
+        that cannot convert stays Flask's, as it did: it runs inside the app, before the app's."""
+        apps = sorted(self.apps)
+        hooks = []
+        for hook in self.hooks:
+            if hook.blueprint is None:
+                hooks.append(hook)
+                continue
+            blueprint = self.blueprints[hook.blueprint]
+            registrations = self.registrations.get(hook.blueprint, [])
+            # the blueprint's views (a route on it), and the plans of their routes
+            views = [key for key, view in self.views.items() if any(hook.blueprint in r.receiver for r in view.routes)]
+            plans = [p for key in views for p in self._plans.get(key, [])]
+            problem = hook.problem
+            if len(apps) != 1 or len(registrations) != 1 or not registrations[0].receiver & set(apps):
+                problem = problem or "its blueprint is not registered once on the app"
+            elif blueprint.problem or registrations[0].problem or blueprint.name is None:
+                problem = problem or "its blueprint's routes stay Flask's"
+            elif not plans or any(p.level != "native" for p in plans):
+                problem = problem or "a view of its blueprint stays Flask's"
+            if problem is not None and hook.kind == "teardown":
+                continue
+            hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=blueprint.name, problem=problem))
+        return hooks
+
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
-        hooks = [] if self.other_hooks else self.hooks
+        hooks = [] if self.other_hooks else self._blueprint_hooks()
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
@@ -716,6 +744,17 @@ class _FactsVisitor(cst.CSTVisitor):
             if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
                 continue
             apps = sorted(self._names(target.value) & set(self.facts.apps))
+            blueprints = sorted(self._names(target.value) & set(self.facts.blueprints))
+            if not apps and blueprints and not self.functions:
+                # a blueprint's own hook: converted with the app's, for its views only; which
+                # app and whether its views allow it, the project decides (Project._plan_state)
+                line = self.get_metadata(PositionProvider, node).start.line
+                qualified = f"{self.module}.{node.name.value}"
+                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names)
+                if len(node.decorators) > 1:  # ``@token_auth.login_required`` under it: not a plain hook
+                    facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
+                self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0]))
+                continue
             if not apps and target.attr.value == "teardown_request":
                 continue  # a blueprint's stays Flask's; what it does with g, the plan checks (state.plan_state)
             if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:

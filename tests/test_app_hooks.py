@@ -128,11 +128,13 @@ def test_the_report_says_why_the_hooks_stay_flasks(tmp_path):
     assert reason.endswith("(the app's hooks stay Flask's: close: it reads the exception Flask hands it)")
 
 
-def test_a_blueprints_hooks_are_named_as_what_keeps_the_apps():
+def test_a_blueprints_app_wide_hook_is_named_as_what_keeps_the_apps():
+    # the blueprint's own hooks are followed (tests/test_blueprint_hooks_converted.py); its
+    # before_app_request hook, which Flask runs among the app's, is not yet
     results = convert_paths(discover([PROJECT.parent.parent / "hooks" / "input"]), ORDER)
     reasons = {route["reason"] for r in results for route in r.routes if route["level"] == "native"}
     assert reasons and all(
-        r.endswith("(the app's hooks stay Flask's: require_team_key is a blueprint's before_request hook, which the converter does not follow)")
+        r.endswith("(the app's hooks stay Flask's: everywhere is a before_app_request hook, which the converter does not follow)")
         for r in reasons
     )
 

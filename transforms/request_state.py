@@ -723,6 +723,21 @@ class RequestStateTransform(Transform):
         kinds = ("before", "after", "teardown")
         listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in kinds}
         args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
+        own = self.plan.blueprint_hooks.get(hook.app, {})
+        if own:
+            # a blueprint's hooks, imported from its module: RequestHooks runs them for its views
+            blueprint_hooks = self.import_reference(original, RUNTIME, "BlueprintHooks", replaces=False)
+
+            def named(h: HookFacts) -> cst.BaseExpression:
+                module, _, name = h.qualified.rpartition(".")
+                return cst.Name(name) if module == self.module else self.import_reference(original, module, name, replaces=False)
+
+            entries = []
+            for name, bp_hooks in own.items():
+                lists = {kind: cst.List([cst.Element(named(h)) for h in bp_hooks if h.kind == kind]) for kind in kinds}
+                made = cst.Call(blueprint_hooks, _with_commas([kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]))
+                entries.append(cst.DictElement(cst.SimpleString(f'"{name}"'), made))
+            args.append(kwarg("blueprints", cst.Dict(_with_commas(entries))))
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])
