@@ -643,7 +643,12 @@ def plan_state(
                 return hook.problem
             if hook.qualified not in functions:
                 return "it is not read"
-            return "it needs Flask's context" if needs_flask(hook) else None
+            if needs_flask(hook):
+                return "it needs Flask's context"
+            if hook.blueprint is not None and hook.qualified in context_hooks:
+                # the app's context is opened from the app its decorator names: a blueprint's names none
+                return "it needs the app's context"
+            return None
 
         # a teardown hook that cannot convert stays Flask's, run inside the app where the
         # converted ones run after it: Flask's order (last registered, first run) when it was

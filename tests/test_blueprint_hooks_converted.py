@@ -195,3 +195,15 @@ def test_a_blueprint_hook_with_a_decorator_of_its_own_keeps_every_hook_flasks(pr
     assert "@bp.before_request\n@checked\ndef team_second():" in code["team.py"]
     reasons = {route["rule"]: route.get("reason") or "" for r in results for route in r.routes}
     assert reasons["/me"].endswith("(the app's hooks stay Flask's: team_second: it has decorators of its own)")
+
+
+def test_a_blueprint_hook_that_needs_the_apps_context_keeps_every_hook_flasks():
+    # teamnotes' count_header queries Flask-SQLAlchemy's db.session: an app's hook of that kind
+    # runs in ``with app.app_context():``, which a blueprint's hook has no app to open from
+    teamnotes = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "teamnotes" / "input"
+    results = convert_paths(discover([teamnotes]), ORDER)
+    code = {Path(r.path).name: r.new.decode() if r.new else Path(r.path).read_text() for r in results}
+    assert "RequestHooks" not in code["__init__.py"]
+    assert "@bp.after_request\ndef count_header(response):" in code["notes.py"]
+    reasons = [route.get("reason") or "" for r in results for route in r.routes]
+    assert reasons and all(r.endswith("(the app's hooks stay Flask's: count_header: it needs the app's context)") for r in reasons)

@@ -695,7 +695,10 @@ class RequestStateTransform(Transform):
     def _hook(self, original: cst.FunctionDef, updated: cst.FunctionDef, hook: HookFacts):
         """A converted hook: Starlette's request (and the response head) as parameters, no
         decorator; after the app's last hook, the middleware that runs them all. A teardown hook
-        takes the request in place of the exception it did not read (codemod/state.hook_facts)."""
+        takes the request in place of the exception it did not read (codemod/state.hook_facts).
+        A blueprint's hook converts alike, in its module; the app's middleware lists it, imported,
+        under ``blueprints={"name": BlueprintHooks(...)}``, which RequestHooks runs for the
+        blueprint's views only."""
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
         params = [cst.Param(cst.Name("request"), cst.Annotation(request))]
         if hook.kind == "after":
@@ -736,7 +739,7 @@ class RequestStateTransform(Transform):
             for name, bp_hooks in own.items():
                 lists = {kind: cst.List([cst.Element(named(h)) for h in bp_hooks if h.kind == kind]) for kind in kinds}
                 made = cst.Call(blueprint_hooks, _with_commas([kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]))
-                entries.append(cst.DictElement(cst.SimpleString(f'"{name}"'), made))
+                entries.append(cst.DictElement(string_literal(name), made))
             args.append(kwarg("blueprints", cst.Dict(_with_commas(entries))))
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
