@@ -39,7 +39,7 @@ from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, pla
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
-from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
+from codemod.state import APP_WIDE_HOOKS, HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -244,10 +244,18 @@ class Project:
             problem = hook.problem
             if len(apps) != 1 or len(registrations) != 1 or not registrations[0].receiver & set(apps):
                 problem = problem or "its blueprint is not registered once on the app"
-            elif blueprint.problem or registrations[0].problem or blueprint.name is None:
+            elif not hook.app_wide and (blueprint.problem or registrations[0].problem or blueprint.name is None):
                 problem = problem or "its blueprint's routes stay Flask's"
-            elif not plans or any(p.level != "native" for p in plans):
+            elif not hook.app_wide and (not plans or any(p.level != "native" for p in plans)):
                 problem = problem or "a view of its blueprint stays Flask's"
+            if hook.app_wide:
+                # one of the app's hooks, where Flask added it: at the registration, in the app's module
+                app = self.apps.get(apps[0]) if len(apps) == 1 else None
+                if problem is None and (app is None or registrations[0].module != app.module):
+                    problem = "its blueprint is registered outside the app's module"
+                line = registrations[0].line if registrations else hook.line
+                hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=None, problem=problem, line=line, rank=hook.line))
+                continue
             if problem is not None and hook.kind == "teardown":
                 continue
             hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=blueprint.name, problem=problem))
@@ -667,6 +675,7 @@ class _FactsVisitor(cst.CSTVisitor):
             registration = Registration.of(node, self._names(node.func.value), self.module)  # type: ignore[attr-defined]
             if node not in self.standalone:
                 registration = dataclasses.replace(registration, problem="registration not a statement of its own")
+            registration = dataclasses.replace(registration, line=self.get_metadata(PositionProvider, node).start.line)
             for name in self._names(node.args[0].value):
                 self.facts.registrations.setdefault(name, []).append(registration)
 
@@ -738,6 +747,17 @@ class _FactsVisitor(cst.CSTVisitor):
             target = decorator.decorator
             if isinstance(target, cst.Attribute) and target.attr.value in REQUEST_HOOKS:
                 self.facts.auth.request_hooks.add(".".join([self.module, *(f.name.value for f in self.functions), node.name.value]))
+            if isinstance(target, cst.Attribute) and target.attr.value in APP_WIDE_HOOKS and not self.functions:
+                blueprints = sorted(self._names(target.value) & set(self.facts.blueprints))
+                if blueprints:
+                    # a blueprint's app-wide hook: one of the app's, added where the blueprint is
+                    # registered (Project._blueprint_hooks)
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    facts = hook_facts(node, APP_WIDE_HOOKS[target.attr.value], f"{self.module}.{node.name.value}", "", line, self._names)
+                    if len(node.decorators) > 1:
+                        facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
+                    self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0], app_wide=True))
+                    continue
             if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
                 self.facts.other_hooks = self.facts.other_hooks or f"{node.name.value} is a {target.attr.value} hook"
                 continue

@@ -42,6 +42,8 @@ REQUEST = frozenset({"flask.request", "flask.globals.request"})
 REQUEST_SAME = ("headers", "method")
 REQUEST_RENAMED = {"path": ("url", "path")}
 HOOK_KINDS = {"before_request": "before", "after_request": "after", "teardown_request": "teardown"}
+# a blueprint's hooks that Flask runs for every request, among the app's
+APP_WIDE_HOOKS = {"before_app_request": "before", "after_app_request": "after", "teardown_app_request": "teardown"}
 # names a guard's primary attribute goes by: the one that becomes the dependency's value
 USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
 AUTHORIZATION = "authorization"
@@ -411,6 +413,10 @@ class HookFacts:
     # a blueprint's own hook (``@bp.before_request``): the blueprint's Flask name (its endpoints'
     # prefix), run by RequestHooks for its views only (hooks.BlueprintHooks); None: the app's
     blueprint: str | None = None
+    # a blueprint's app-wide hook (``@bp.before_app_request``), planned as one of the app's: its
+    # ``line`` is then the blueprint's registration, ``rank`` its own line (the order among them)
+    app_wide: bool = False
+    rank: int = 0
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -616,7 +622,7 @@ def plan_state(
         ):
             del plan.guards[token]
     by_app: dict[str, list[HookFacts]] = {}
-    for hook in sorted(hooks, key=lambda h: (h.app, h.blueprint or "", h.line)):
+    for hook in sorted(hooks, key=lambda h: (h.app, h.blueprint or "", h.line, h.rank)):
         by_app.setdefault(hook.app, []).append(hook)
     if len(by_app) > 1:
         plan.hooks_kept = f"the hooks of {len(by_app)} apps"
@@ -645,7 +651,7 @@ def plan_state(
                 return "it is not read"
             if needs_flask(hook):
                 return "it needs Flask's context"
-            if hook.blueprint is not None and hook.qualified in context_hooks:
+            if (hook.blueprint is not None or hook.app_wide) and hook.qualified in context_hooks:
                 # the app's context is opened from the app its decorator names: a blueprint's names none
                 return "it needs the app's context"
             return None
@@ -666,7 +672,7 @@ def plan_state(
             plan.hooks_kept = f"{refused[0].qualified.rpartition('.')[2]}: {refused[1]}"
         elif not read <= written:
             plan.hooks_kept = f"they read g.{sorted(read - written)[0]}, which no hook sets"
-        elif app_hooks and all(h.blueprint is not None for h in app_hooks):
+        elif app_hooks and all(h.blueprint is not None or h.app_wide for h in app_hooks):
             # RequestHooks is added after the app's last hook: where it has none, it has no place
             # (a blueprint's teardown hooks alone stay Flask's, as they did, silently)
             first = next((h for h in app_hooks if h.kind != "teardown"), None)

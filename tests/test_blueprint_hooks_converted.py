@@ -91,13 +91,25 @@ def team_down(error):
     TRAIL.append("team")
 
 
+@bp.before_app_request
+def everywhere():
+    g.order.append("everywhere")
+
+
+@bp.after_app_request
+def stamped_everywhere(response):
+    g.order.append("stamped_everywhere")
+    response.headers["X-Everywhere"] = "yes"
+    return response
+
+
 @bp.route("/members/<int:member_id>")
 def member(member_id):
     return {"member": member_id, "order": g.order, "trail": TRAIL}
 '''
 SPEC = "bpapp.app:app"
 KEY = {"X-Team-Key": "k-1"}
-HEADERS = ["X-Order", "X-Team"]
+HEADERS = ["X-Order", "X-Team", "X-Everywhere"]
 REQUESTS = [
     {"method": "GET", "path": "/me"},
     {"method": "GET", "path": "/team/members/1"},  # the blueprint's before hook answers: its after hooks still run
@@ -132,11 +144,13 @@ def test_the_blueprints_hooks_join_the_apps_middleware(converted):
     app = (converted / "bpapp" / "app.py").read_text()
     team = (converted / "bpapp" / "team.py").read_text()
     assert "flask" not in (app + team).replace("flask2fastapi_runtime", "")
-    assert "from bpapp.team import team_down, team_key, team_last, team_mark, team_second, router as team_router" in app
+    assert "from bpapp.team import everywhere, stamped_everywhere, team_down, team_key, team_last, team_mark, team_second, router as team_router" in app
+    # the app-wide ones among the app's, where the blueprint is registered: after the app's own
     assert (
-        'api.add_middleware(RequestHooks, before=[start], after=[stamp], teardown=[app_down], blueprints={"team": '
-        "BlueprintHooks(before=[team_key, team_second], after=[team_mark, team_last], teardown=[team_down])})"
+        "api.add_middleware(RequestHooks, before=[start, everywhere], after=[stamp, stamped_everywhere], teardown=[app_down], "
+        'blueprints={"team": BlueprintHooks(before=[team_key, team_second], after=[team_mark, team_last], teardown=[team_down])})'
     ) in app
+    assert "def everywhere(request: Request):" in team and "@bp.before_app_request" not in team
     assert "def team_key(request: Request):\n    request.state.order.append(\"team_key\")" in team
     assert "def team_down(request: Request):\n    TRAIL.append(\"team\")" in team
     assert "@bp." not in team
@@ -146,11 +160,13 @@ def test_the_converted_app_answers_like_the_original(project, converted):
     original = answers_in(project, SPEC, REQUESTS)
     assert [a["status"] for a in original] == [200, 401, 200, 404, 405, 200, 200]
     assert original[1]["body"] == {"error": "team key required"}
-    assert original[1]["headers"] == {"X-Order": "start,team_key,team_last,team_mark,stamp", "X-Team": "yes"}
-    assert original[2]["body"]["order"] == ["start", "team_key", "team_second"]
-    assert original[2]["headers"]["X-Order"] == "start,team_key,team_second,team_last,team_mark,stamp"
-    assert original[3]["headers"] == {"X-Order": "start,stamp", "X-Team": None}
-    assert original[4]["headers"] == {"X-Order": "start,stamp", "X-Team": None}
+    assert original[1]["headers"] == {
+        "X-Order": "start,everywhere,team_key,team_last,team_mark,stamped_everywhere,stamp", "X-Team": "yes", "X-Everywhere": "yes",
+    }
+    assert original[2]["body"]["order"] == ["start", "everywhere", "team_key", "team_second"]
+    assert original[2]["headers"]["X-Order"] == "start,everywhere,team_key,team_second,team_last,team_mark,stamped_everywhere,stamp"
+    assert original[3]["headers"] == {"X-Order": "start,everywhere,stamped_everywhere,stamp", "X-Team": None, "X-Everywhere": "yes"}
+    assert original[4]["headers"] == {"X-Order": "start,everywhere,stamped_everywhere,stamp", "X-Team": None, "X-Everywhere": "yes"}
     assert original[5]["body"]["trail"] == ["team", "team"]  # the blueprint's teardown ran for its two requests
     assert original[6]["body"] == {"teardowns": ["app"] * 6}
     comparison = compare(project, converted, SPEC, REQUESTS)
