@@ -101,6 +101,7 @@ class Registration:
     module: str
     prefix: str | None  # url_prefix given here
     problem: str | None  # why the blueprint's routes stay Flask's, from this call alone
+    line: int = 0  # where it is: Flask adds the blueprint's app-wide hooks to the app's there
 
     @classmethod
     def of(cls, call: cst.Call, receiver: set[str], module: str) -> "Registration":

@@ -40,7 +40,7 @@ from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, Au
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod import jwt_facts
-from codemod.state import HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
+from codemod.state import APP_WIDE_HOOKS, HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -235,9 +235,45 @@ class Project:
                 (native if plan.level == "native" else bridged).add(view)
         return native, bridged
 
+    def _blueprint_hooks(self) -> list[HookFacts]:
+        """The hooks with the blueprint's hooks given their app and Flask name, or a problem: a
+        blueprint registered once, on the project's one app, every view of it native (RequestHooks
+        finds a native route's endpoint; a bridged view's is Flask's). A blueprint's teardown hook
+        that cannot convert stays Flask's, as it did: it runs inside the app, before the app's."""
+        apps = sorted(self.apps)
+        hooks = []
+        for hook in self.hooks:
+            if hook.blueprint is None:
+                hooks.append(hook)
+                continue
+            blueprint = self.blueprints[hook.blueprint]
+            registrations = self.registrations.get(hook.blueprint, [])
+            # the blueprint's views (a route on it), and the plans of their routes
+            views = [key for key, view in self.views.items() if any(hook.blueprint in r.receiver for r in view.routes)]
+            plans = [p for key in views for p in self._plans.get(key, [])]
+            problem = hook.problem
+            if len(apps) != 1 or len(registrations) != 1 or not registrations[0].receiver & set(apps):
+                problem = problem or "its blueprint is not registered once on the app"
+            elif not hook.app_wide and (blueprint.problem or registrations[0].problem or blueprint.name is None):
+                problem = problem or "its blueprint's routes stay Flask's"
+            elif not hook.app_wide and (not plans or any(p.level != "native" for p in plans)):
+                problem = problem or "a view of its blueprint stays Flask's"
+            if hook.app_wide:
+                # one of the app's hooks, where Flask added it: at the registration, in the app's module
+                app = self.apps.get(apps[0]) if len(apps) == 1 else None
+                if problem is None and (app is None or registrations[0].module != app.module):
+                    problem = "its blueprint is registered outside the app's module"
+                line = registrations[0].line if registrations else hook.line
+                hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=None, problem=problem, line=line, rank=hook.line))
+                continue
+            if problem is not None and hook.kind == "teardown":
+                continue
+            hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=blueprint.name, problem=problem))
+        return hooks
+
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
-        hooks = [] if self.other_hooks else self.hooks
+        hooks = [] if self.other_hooks else self._blueprint_hooks()
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
@@ -655,6 +691,7 @@ class _FactsVisitor(cst.CSTVisitor):
             registration = Registration.of(node, self._names(node.func.value), self.module)  # type: ignore[attr-defined]
             if node not in self.standalone:
                 registration = dataclasses.replace(registration, problem="registration not a statement of its own")
+            registration = dataclasses.replace(registration, line=self.get_metadata(PositionProvider, node).start.line)
             for name in self._names(node.args[0].value):
                 self.facts.registrations.setdefault(name, []).append(registration)
 
@@ -733,12 +770,34 @@ class _FactsVisitor(cst.CSTVisitor):
             target = decorator.decorator
             if isinstance(target, cst.Attribute) and target.attr.value in REQUEST_HOOKS:
                 self.facts.auth.request_hooks.add(".".join([self.module, *(f.name.value for f in self.functions), node.name.value]))
+            if isinstance(target, cst.Attribute) and target.attr.value in APP_WIDE_HOOKS and not self.functions:
+                blueprints = sorted(self._names(target.value) & set(self.facts.blueprints))
+                if blueprints:
+                    # a blueprint's app-wide hook: one of the app's, added where the blueprint is
+                    # registered (Project._blueprint_hooks)
+                    line = self.get_metadata(PositionProvider, node).start.line
+                    facts = hook_facts(node, APP_WIDE_HOOKS[target.attr.value], f"{self.module}.{node.name.value}", "", line, self._names)
+                    if len(node.decorators) > 1:
+                        facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
+                    self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0], app_wide=True))
+                    continue
             if isinstance(target, cst.Attribute) and target.attr.value in OTHER_BEFORE_HOOKS:
                 self.facts.other_hooks = self.facts.other_hooks or f"{node.name.value} is a {target.attr.value} hook"
                 continue
             if not isinstance(target, cst.Attribute) or target.attr.value not in HOOK_KINDS:
                 continue
             apps = sorted(self._names(target.value) & set(self.facts.apps))
+            blueprints = sorted(self._names(target.value) & set(self.facts.blueprints))
+            if not apps and blueprints and not self.functions:
+                # a blueprint's own hook: converted with the app's, for its views only; which
+                # app and whether its views allow it, the project decides (Project._plan_state)
+                line = self.get_metadata(PositionProvider, node).start.line
+                qualified = f"{self.module}.{node.name.value}"
+                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names)
+                if len(node.decorators) > 1:  # ``@token_auth.login_required`` under it: not a plain hook
+                    facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
+                self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0]))
+                continue
             if not apps and target.attr.value == "teardown_request":
                 continue  # a blueprint's stays Flask's; what it does with g, the plan checks (state.plan_state)
             if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:

@@ -42,6 +42,8 @@ REQUEST = frozenset({"flask.request", "flask.globals.request"})
 REQUEST_SAME = ("headers", "method")
 REQUEST_RENAMED = {"path": ("url", "path")}
 HOOK_KINDS = {"before_request": "before", "after_request": "after", "teardown_request": "teardown"}
+# a blueprint's hooks that Flask runs for every request, among the app's
+APP_WIDE_HOOKS = {"before_app_request": "before", "after_app_request": "after", "teardown_app_request": "teardown"}
 # names a guard's primary attribute goes by: the one that becomes the dependency's value
 USER_ATTRIBUTES = ("user", "current_user", "account", "identity", "principal", "member")
 AUTHORIZATION = "authorization"
@@ -408,6 +410,13 @@ class HookFacts:
     line: int
     problem: str | None  # why it cannot run as RequestHooks middleware
     answers: bool = False  # a before hook that may answer in the view's place (``return {...}, 503``)
+    # a blueprint's own hook (``@bp.before_request``): the blueprint's Flask name (its endpoints'
+    # prefix), run by RequestHooks for its views only (hooks.BlueprintHooks); None: the app's
+    blueprint: str | None = None
+    # a blueprint's app-wide hook (``@bp.before_app_request``), planned as one of the app's: its
+    # ``line`` is then the blueprint's registration, ``rank`` its own line (the order among them)
+    app_wide: bool = False
+    rank: int = 0
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -493,6 +502,8 @@ class StatePlan:
     guards: dict[str, Guard] = field(default_factory=dict)
     # app -> its hooks, converted together into RequestHooks middleware (registration order)
     hooks: dict[str, list[HookFacts]] = field(default_factory=dict)
+    # app -> blueprint name -> the blueprint's own hooks, converted with the app's (line order)
+    blueprint_hooks: dict[str, dict[str, list[HookFacts]]] = field(default_factory=dict)
     hook_attributes: frozenset[str] = frozenset()  # g attributes the hooks keep, now on request.state
     request_param: str = "request"
     # converted hooks whose body runs in ``with app.app_context():`` (``db.create_all()``)
@@ -516,7 +527,8 @@ class StatePlan:
 
     @property
     def hook_functions(self) -> dict[str, HookFacts]:
-        return {h.qualified: h for hooks in self.hooks.values() for h in hooks}
+        own = {h.qualified: h for hooks in self.hooks.values() for h in hooks}
+        return {**own, **{h.qualified: h for by_bp in self.blueprint_hooks.values() for hooks in by_bp.values() for h in hooks}}
 
 
 def plan_state(
@@ -610,7 +622,7 @@ def plan_state(
         ):
             del plan.guards[token]
     by_app: dict[str, list[HookFacts]] = {}
-    for hook in sorted(hooks, key=lambda h: (h.app, h.line)):
+    for hook in sorted(hooks, key=lambda h: (h.app, h.blueprint or "", h.line, h.rank)):
         by_app.setdefault(hook.app, []).append(hook)
     if len(by_app) > 1:
         plan.hooks_kept = f"the hooks of {len(by_app)} apps"
@@ -637,14 +649,19 @@ def plan_state(
                 return hook.problem
             if hook.qualified not in functions:
                 return "it is not read"
-            return "it needs Flask's context" if needs_flask(hook) else None
+            if needs_flask(hook):
+                return "it needs Flask's context"
+            if (hook.blueprint is not None or hook.app_wide) and hook.qualified in context_hooks:
+                # the app's context is opened from the app its decorator names: a blueprint's names none
+                return "it needs the app's context"
+            return None
 
         # a teardown hook that cannot convert stays Flask's, run inside the app where the
         # converted ones run after it: Flask's order (last registered, first run) when it was
         # registered after them, and when it touches no g attribute of the hooks (checked below
         # with every function that reads them)
-        kept = [h for h in app_hooks if h.kind == "teardown" and problem(h) is not None]
-        converted = [h for h in app_hooks if h.kind == "teardown" and h not in kept]
+        kept = [h for h in app_hooks if h.kind == "teardown" and h.blueprint is None and problem(h) is not None]
+        converted = [h for h in app_hooks if h.kind == "teardown" and h.blueprint is None and h not in kept]
         if kept and converted and min(h.line for h in kept) < max(h.line for h in converted):
             kept = []
         app_hooks = [h for h in app_hooks if h not in kept]
@@ -655,8 +672,17 @@ def plan_state(
             plan.hooks_kept = f"{refused[0].qualified.rpartition('.')[2]}: {refused[1]}"
         elif not read <= written:
             plan.hooks_kept = f"they read g.{sorted(read - written)[0]}, which no hook sets"
+        elif app_hooks and all(h.blueprint is not None or h.app_wide for h in app_hooks):
+            # RequestHooks is added after the app's last hook: where it has none, it has no place
+            # (a blueprint's teardown hooks alone stay Flask's, as they did, silently)
+            first = next((h for h in app_hooks if h.kind != "teardown"), None)
+            if first is not None:
+                plan.hooks_kept = f"{first.qualified.rpartition('.')[2]} is a blueprint's hook, and the app has none of its own"
         elif app_hooks:
-            plan.hooks[app] = app_hooks
+            plan.hooks[app] = [h for h in app_hooks if h.blueprint is None]
+            for hook in app_hooks:
+                if hook.blueprint is not None:
+                    plan.blueprint_hooks.setdefault(app, {}).setdefault(hook.blueprint, []).append(hook)
             plan.hook_attributes = frozenset(written)
             plan.app_context_hooks = frozenset(context_hooks)
     tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
@@ -721,6 +747,7 @@ def plan_state(
                 first, why = functions[unseen[0]], "reads what they keep and is called where the request cannot be passed"
             plan.hooks_kept = f"{first.qualified.rpartition('.')[2]} {why}"
             plan.hooks.clear()
+            plan.blueprint_hooks.clear()
             plan.hook_attributes = frozenset()
             del needs[REQUEST_TOKEN]
         elif any(functions[f].flask_request for f in needs[REQUEST_TOKEN] if f in functions):

@@ -26,7 +26,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
-from codemod.state import ABORT, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
+from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
@@ -695,7 +695,10 @@ class RequestStateTransform(Transform):
     def _hook(self, original: cst.FunctionDef, updated: cst.FunctionDef, hook: HookFacts):
         """A converted hook: Starlette's request (and the response head) as parameters, no
         decorator; after the app's last hook, the middleware that runs them all. A teardown hook
-        takes the request in place of the exception it did not read (codemod/state.hook_facts)."""
+        takes the request in place of the exception it did not read (codemod/state.hook_facts).
+        A blueprint's hook converts alike, in its module; the app's middleware lists it, imported,
+        under ``blueprints={"name": BlueprintHooks(...)}``, which RequestHooks runs for the
+        blueprint's views only."""
         request = self.import_reference(original, "fastapi", "Request", replaces=False)
         params = [cst.Param(cst.Name("request"), cst.Annotation(request))]
         if hook.kind == "after":
@@ -706,7 +709,7 @@ class RequestStateTransform(Transform):
             self.consume(decorator.decorator)
         decorators = [
             d for o, d in zip(original.decorators, updated.decorators)
-            if not (isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+            if not (isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in {*HOOK_KINDS, *APP_WIDE_HOOKS})
         ]
         leading = list(updated.leading_lines)
         if original.decorators and not decorators:  # the comment above the decorator stays above the def
@@ -715,14 +718,33 @@ class RequestStateTransform(Transform):
         if hook.qualified in self.plan.app_context_hooks:
             function = _in_app_context(function, original)
         hooks = self.plan.hooks[hook.app]
-        if hook is not hooks[-1]:
+        if hook is not [h for h in hooks if not h.app_wide][-1]:  # after the app's own last hook
             return function
         app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
         bridge = bridge_reference(self, app, app)
         middleware = self.import_reference(original, RUNTIME, "RequestHooks", replaces=False)
         kinds = ("before", "after", "teardown")
-        listed = {kind: cst.List([cst.Element(cst.Name(h.qualified.rpartition(".")[2])) for h in hooks if h.kind == kind]) for kind in kinds}
+
+        def named(h: HookFacts) -> cst.BaseExpression:
+            """A hook of the app's (its name), or a blueprint's (imported from its module)."""
+            if h.blueprint is None and not h.app_wide:
+                return cst.Name(h.qualified.rpartition(".")[2])
+            module, _, name = h.qualified.rpartition(".")
+            return cst.Name(name) if module == self.module else self.import_reference(original, module, name, replaces=False)
+
+        listed = {kind: cst.List([cst.Element(named(h)) for h in hooks if h.kind == kind]) for kind in kinds}
         args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
+        own = self.plan.blueprint_hooks.get(hook.app, {})
+        if own:
+            # a blueprint's hooks, imported from its module: RequestHooks runs them for its views
+            blueprint_hooks = self.import_reference(original, RUNTIME, "BlueprintHooks", replaces=False)
+
+            entries = []
+            for name, bp_hooks in own.items():
+                lists = {kind: cst.List([cst.Element(named(h)) for h in bp_hooks if h.kind == kind]) for kind in kinds}
+                made = cst.Call(blueprint_hooks, _with_commas([kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]))
+                entries.append(cst.DictElement(string_literal(name), made))
+            args.append(kwarg("blueprints", cst.Dict(_with_commas(entries))))
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])

@@ -56,7 +56,7 @@ from .native import NativeApp, NativeRoute
 from .params import OrDefault
 from .passwords import check_password_hash, generate_password_hash
 from .request_path import request_path
-from .hooks import RequestHooks, ResponseHead
+from .hooks import BlueprintHooks, RequestHooks, ResponseHead
 from .http import (
     BodyReadTimeout, HTTPStatusError, HttpClientOptions, InvalidJSON, http_client, http_params, http_timeout, iter_lines,
     raise_for_status, read_body, read_json, read_text, with_http_client,
@@ -85,7 +85,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 __all__ = [
     "BodyReadTimeout", "BridgedClient", "Config", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
-    "HttpClientOptions", "InvalidJSON", "JWT", "JWTAuth", "JWTRefused", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks",
+    "HttpClientOptions", "InvalidJSON", "JWT", "JWTAuth", "JWTRefused", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks", "BlueprintHooks",
     "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "flask_cors_options",
     "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
     "read_json", "read_text", "request_path", "settings_of", "status_name", "with_http_client",

@@ -409,8 +409,25 @@ def _handler_for(app: Any, exc: HTTPException) -> Callable[..., Any]:
 # -- routes ----------------------------------------------------------------------------------
 
 
+# The scope key a route of the runtime's (NativeRoute, FlaskRoute) sets, when its ``matches`` is
+# full, to its name: Flask's endpoint. The router asks a route whether it matches before handing
+# it the request, and so does RequestHooks, ahead of the router, to learn which blueprint's hooks
+# run (hooks.endpoint_of): a route inside an included router is asked with the scope itself,
+# whatever the router in between gives back.
+ENDPOINT = "flask2fastapi.endpoint"
+
+
+def marked(route: APIRoute, scope: Scope, found: tuple[Match, Scope]) -> tuple[Match, Scope]:
+    if found[0] is Match.FULL:
+        scope[ENDPOINT] = route.name
+    return found
+
+
 class NativeRoute(APIRoute):
     """An APIRoute whose view answers as it did under Flask (module doc)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return marked(self, scope, super().matches(scope))
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         view = getattr(endpoint, "__flask2fastapi_view__", endpoint)  # FastAPI 0.115 copies routes
