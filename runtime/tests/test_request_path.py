@@ -29,4 +29,5 @@ def test_the_path_werkzeug_gave(path, root):
 def test_starlettes_url_path_is_not_it():
     # why the handler does not read request.url.path
     scope = {"type": "http", "method": "GET", "path": "/a?b", "query_string": b"", "headers": []}
-    assert Request(scope).url.path == "/a%3Fb" and request_path(Request(scope)) == "/a?b"
+    # Starlette 0.4x cuts the path at the "?" ("/a"), newer ones quote it ("/a%3Fb"): neither is werkzeug's
+    assert Request(scope).url.path in ("/a", "/a%3Fb") and request_path(Request(scope)) == "/a?b"
