@@ -38,6 +38,7 @@ from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, 
 
 from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
+from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
@@ -297,7 +298,7 @@ class StreamsTransform(Transform):
             return False
         for name in m.findall(function, m.Name()):
             parent = self.get_metadata(ParentNodeProvider, name, None)
-            if _not_a_read(name, parent):
+            if _not_a_read(name, parent) or self._kept_on_state(name, parent, view):
                 continue
             scope = self.get_metadata(ScopeProvider, name, None)
             assignments = list(scope[name.value]) if scope is not None else []
@@ -309,6 +310,17 @@ class StreamsTransform(Transform):
                 if not self._allowed(assignment, view, path, seen):
                     return False
         return True
+
+    def _kept_on_state(self, name: cst.Name, parent: cst.CSTNode | None, view: cst.FunctionDef) -> bool:
+        """``g.user`` where the app's converted hooks keep ``user`` and the view takes Starlette's
+        request: request_state writes ``request.state.user``, the object the hooks wrote, which
+        outlives the view's return as the request's scope does (stream_with_context kept ``g``
+        alive for the same reads)."""
+        if not (isinstance(parent, cst.Attribute) and parent.value is name and self.qualified_names(name) & G):
+            return False
+        plan = self.run.project.state
+        qualified = f"{self.context.full_module_name}.{view.name.value}"
+        return parent.attr.value in plan.hook_attributes and plan.views.get(qualified, {}).get(REQUEST_TOKEN, False)
 
     def _scope_in(self, function: cst.FunctionDef) -> Scope | None:
         body = function.body
