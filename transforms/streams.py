@@ -24,7 +24,10 @@ no Content-Length. Only where that provably holds:
   reads as parameters (an object the view made, such as an iterator another module returned,
   could still need Flask's context: the chatbot's ``llm.stream(...)`` reads ``current_app``
   lazily). Without ``stream_with_context`` the generator ran after Flask's context was gone
-  already, so any generator converts.
+  already, so any generator converts. A read of ``g.x`` where the app's converted hooks keep
+  ``x`` (request_state writes ``request.state.x``, the view taking Starlette's request) needs
+  no Flask context either: the request's state outlives the view as its scope does, and holds
+  what the hooks wrote, as ``g`` did.
 """
 
 from __future__ import annotations
@@ -178,6 +181,44 @@ class StreamsTransform(Transform):
                 return Response(["a", "b"], mimetype="text/plain")
             """,
             title="a generator using g, one streaming another library's iterator, a charset werkzeug adds alone, a list body: all stay",
+        ),
+        Example(
+            """\
+            from flask import Flask, Response, g, request, stream_with_context
+            app = Flask(__name__)
+
+            @app.before_request
+            def who():
+                g.user = request.headers.get("X-User", "anonymous")
+
+            @app.get("/hello")
+            def hello():
+                def generate():
+                    yield f"hello {g.user}\\n"
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from fastapi.responses import StreamingResponse
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            def who(request: Request):
+                request.state.user = request.headers.get("X-User", "anonymous")
+
+
+            api.add_middleware(RequestHooks, before=[who])
+
+            @api.get("/hello")
+            def hello(request: Request):
+                def generate():
+                    yield f"hello {request.state.user}\\n"
+                return StreamingResponse(generate(), media_type="text/plain")
+            """,
+            title="a generator reading what the converted hooks keep: request.state, which outlives the view",
         ),
         Example(
             """\
