@@ -14,7 +14,8 @@ classes provably write the same answer:
 - ``mimetype=`` a literal type both write alike (``streams.charset_alike``: werkzeug adds
   ``; charset=utf-8`` to ``text/*`` and a few other types, Starlette to ``text/*`` only); none is
   Flask's ``text/html``, written out since Starlette's Response has no default; ``status=`` an
-  int literal (werkzeug also takes ``"418 TEAPOT"``); ``headers=`` a dict of literal names (none
+  int literal of a status with a body (werkzeug also takes ``"418 TEAPOT"``; 204 and 304 have
+  their own Content-Length rules in each); ``headers=`` a dict of literal names (none
   of Content-Type, Content-Length, Set-Cookie) and str values; no ``content_type=`` or
   ``direct_passthrough=``;
 - every route of the view is native and it has no decorator but its routes: a bridged route or
@@ -106,6 +107,10 @@ class ResponseObjectsTransform(Transform):
             @app.get("/d")
             def d():
                 return Response("x", status="418 TEAPOT", content_type="text/plain")
+
+            @app.get("/e")
+            def e():
+                return Response("", status=204)
             """,
             """\
             import functools
@@ -139,8 +144,12 @@ class ResponseObjectsTransform(Transform):
             @api.get("/d")
             def d():
                 return Response("x", status="418 TEAPOT", content_type="text/plain")
+
+            @api.get("/e")
+            def e():
+                return Response("", status=204)
             """,
-            title="a list body, a charset werkzeug adds alone, a project decorator, a str status: all stay",
+            title="a list body, a charset werkzeug adds alone, a project decorator, a str status, a status without a body: all stay",
         ),
         Example(
             """\
@@ -199,7 +208,10 @@ class ResponseObjectsTransform(Transform):
                 return False
         status = bound.get("status")
         headers = bound.get("headers")
-        return (status is None or isinstance(status, cst.Integer)) and (headers is None or literal_headers(self, headers, {}))
+        # Starlette sends no Content-Length with a status that has no body; werkzeug decides alone
+        code = status.evaluated_value if isinstance(status, cst.Integer) else None
+        with_body = status is None or (code is not None and 200 <= code < 600 and code not in (204, 304))
+        return with_body and (headers is None or literal_headers(self, headers, {}))
 
     # -- writing --------------------------------------------------------------------------------
     def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
