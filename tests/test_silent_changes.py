@@ -107,3 +107,12 @@ def test_same_answer(case, converted, original_answers):
     request, status = REQUESTS[case]
     assert original_answers[index]["status"] == status
     assert answers_in(converted, SPEC, [request]) == [original_answers[index]]
+
+
+def test_converting_it_again_changes_nothing(converted):
+    from typer.testing import CliRunner
+
+    from codemod.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["convert", str(converted), "--check"])
+    assert result.exit_code == 0, result.output

@@ -76,3 +76,12 @@ def test_streaming_responses_answer_the_same(converted):
     assert original[5]["status"] == 202 and original[5]["headers"]["Content-Type"] == "text/html; charset=utf-8"
     comparison = compare(PROJECT / "input", converted, SPEC, NATIVE_STREAMS)
     assert comparison.same, comparison
+
+
+def test_converting_it_again_changes_nothing(converted):
+    from typer.testing import CliRunner
+
+    from codemod.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["convert", str(converted), "--check"])
+    assert result.exit_code == 0, result.output
