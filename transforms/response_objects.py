@@ -36,8 +36,8 @@ from transforms.streams import MEDIA_TYPE, RENAMED, RESPONSE, charset_alike, _bo
 
 # written where Starlette's Response goes, named once the module's names are known (leave_Module)
 PLACEHOLDER = "__f2f_starlette_response__"
-# werkzeug's Response as Flask re-exports it: a view's ``-> Response`` annotation names one of these
-ANNOTATION = RESPONSE | {"werkzeug.wrappers.Response", "werkzeug.wrappers.response.Response", "werkzeug.Response"}
+# what a view's ``-> Response`` annotation names: Flask's Response, or werkzeug's that it extends
+ANNOTATION = RESPONSE | {"werkzeug.wrappers.Response", "werkzeug.wrappers.response.Response"}
 
 
 class ResponseObjectsTransform(Transform):
