@@ -27,6 +27,10 @@ view's answers provably stay the same:
   use of Flask's request is left in the view. ``request.path``, ``url``, ``remote_addr`` and the
   like stay Flask's: a ``wsgi_app`` wrapper (ProxyFix) or a mount point changes Flask's values
   and not Starlette's.
+- ``sorted(request.args.items(multi=True))`` becomes ``sorted(request.query_params.multi_items())``
+  on the same terms: the same pairs, which werkzeug groups by key and Starlette keeps in the
+  order sent, so only where ``sorted`` (without ``key=``, under which equal keys keep that
+  order) makes the two lists equal.
 
 Reads in nested functions, lambdas and classes stay as they are (they run at another time).
 """
@@ -81,6 +85,7 @@ class ViewReads:
     # top-level ``name = <read>`` statements that become ``name = name``: removed
     redundant: list[cst.SimpleStatementLine] = field(default_factory=list)
     method_reads: list[cst.Attribute] = field(default_factory=list)  # request.method -> Starlette's
+    multi_items: list[cst.Call] = field(default_factory=list)  # sorted(request.args.items(multi=True))'s inner call
     request_param: str | None = None  # "request" when the view gets a Request parameter
     references: list[cst.CSTNode] = field(default_factory=list)  # the view's references to Flask's request
     left: list[cst.CSTNode] = field(default_factory=list)  # ... those no read above converts
@@ -104,6 +109,7 @@ def view_reads(
     body_read = any(m.matches(tree.up(r), m.Attribute(attr=m.Name(m.MatchIfTrue(OTHER_BODY_READS.__contains__)))) for r in references)
     converted: set[cst.CSTNode] = set()
     methods: list[cst.Attribute] = []
+    multi_items: list[cst.Attribute] = []  # their request.args
     for reference in references:
         if reference in tree.nested:
             continue
@@ -120,6 +126,8 @@ def view_reads(
                 reads.setdefault((attribute, param.key if param else repr(node)), []).append((node, param))
         elif attribute == "method" and _method_comparison(tree, source):
             methods.append(source)
+        if attribute == "args" and _sorted_multi_items(tree, source, names):
+            multi_items.append(source)
     # every read of a key converts, or none; a required one only where nothing but reads that
     # cannot fail, or required ones that FastAPI checks before it, comes first (in source order);
     # a form read (any can fail: Flask's 413 limits, parsed before FastAPI checks anything)
@@ -172,11 +180,13 @@ def view_reads(
     # request.method through Starlette's Request, when nothing else of Flask's request is left
     unconverted = [r for r in references if not any(a in converted for a in (r, *tree.ancestors(r)))]
     free = "request" not in taken and _free(tree, "request", references, function)
-    if methods and {tree.up(r) for r in unconverted} <= set(methods) and free:
+    starlette = set(methods) | set(multi_items)
+    if starlette and {tree.up(r) for r in unconverted} <= starlette and free:
         plan.method_reads = methods
+        plan.multi_items = [tree.up(tree.up(a)) for a in multi_items]  # type: ignore[misc]
         plan.request_param = "request"
     plan.references = list(references)
-    plan.left = [r for r in unconverted if not plan.method_reads or tree.up(r) not in methods]
+    plan.left = [r for r in unconverted if plan.request_param is None or tree.up(r) not in starlette]
     return plan
 
 
@@ -281,6 +291,22 @@ def _method_comparison(tree: Tree, method: cst.Attribute) -> bool:
         else:
             return False
     return bool(values) and all(v is not None and v.upper() == v and v not in UNCOMPARABLE_METHODS for v in values)
+
+
+def _sorted_multi_items(tree: Tree, args: cst.Attribute, names: Names) -> bool:
+    """``sorted(request.args.items(multi=True))``: ``args`` the sole argument's ``request.args``."""
+    items = tree.up(args)
+    call = tree.up(items)
+    if not (isinstance(items, cst.Attribute) and items.attr.value == "items" and isinstance(call, cst.Call) and call.func is items):
+        return False
+    if not m.matches(call, m.Call(args=[m.Arg(m.Name("True"), keyword=m.Name("multi"))])):
+        return False
+    argument = tree.up(call)
+    outer = tree.up(argument)
+    return (
+        isinstance(argument, cst.Arg) and isinstance(outer, cst.Call) and len(outer.args) == 1
+        and m.matches(argument, m.Arg(keyword=None, star="")) and "builtins.sorted" in names(outer.func)
+    )
 
 
 def _identifier(key: str) -> str:

@@ -23,6 +23,7 @@ from transforms.http_auth import HttpAuthTransform
 from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
+from transforms.response_objects import ResponseObjectsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
 from transforms.slash_twins import SlashTwinsTransform
@@ -48,6 +49,7 @@ ORDER = (
     ResponsesTransform,
     ResponseModelsTransform,
     StreamsTransform,
+    ResponseObjectsTransform,
     AbortsTransform,
     UrlForTransform,
     ErrorHandlersTransform,

@@ -15,6 +15,11 @@ default). So ``abort(401)`` -> ``raise HTTPException(status_code=401)`` and ``ab
 - no ``try`` with handlers and no ``with`` around it in its function could see the exception
   before Flask does (``except NotFound:`` would no longer catch it).
 
+``name = lookup(x) or abort(404)`` (a raise is no expression) becomes ``name = lookup(x)`` and
+``if not name: raise HTTPException(status_code=404)``: the value is computed once and tested for
+truth as ``or`` tested it. Only for a plain local name in a function with no ``global`` or
+``nonlocal`` (it now holds the falsy value before the raise, which nothing after the raise reads).
+
 Besides native views' own bodies, the same goes for a module-level helper of the view's module
 that every use in the module calls from a native view (outside any try or with), and that the
 module does not export in ``__all__``: it only runs while a native view answers a request.
@@ -28,12 +33,16 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
 from transforms._views import OwnBody, enclosing_function, factory_views, guarded, native_plans
+
+# ``name = value or abort(...)``: the abort is the last operand
+OR_ABORT = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.BooleanOperation(operator=m.Or(), right=m.Call()))])
 
 ABORT = frozenset({"flask.abort", "flask.helpers.abort", "werkzeug.exceptions.abort"})
 # werkzeug.exceptions.default_exceptions: the codes abort() raises an exception for
@@ -147,6 +156,61 @@ class AbortsTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, abort
+            app = Flask(__name__)
+            ITEMS = {1: "pen"}
+            LAST = None
+
+            @app.get("/items/<int:item_id>")
+            def item(item_id):
+                name = ITEMS.get(item_id) or abort(404, "no such item")  # the item's name
+                return {"name": name}
+
+            @app.get("/last/<int:item_id>")
+            def last(item_id):
+                global LAST
+                LAST = ITEMS.get(item_id) or abort(404)
+                return {"name": LAST}
+            """,
+            """\
+            from flask import Flask, abort
+            from fastapi import HTTPException
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            ITEMS = {1: "pen"}
+            LAST = None
+
+            class ItemResponse(BaseModel):
+                \"\"\"What item answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+
+            @api.get("/items/{item_id}", response_model=ItemResponse)
+            def item(item_id: int):
+                name = ITEMS.get(item_id)  # the item's name
+                if not name:
+                    raise HTTPException(status_code=404, detail="no such item")
+                return {"name": name}
+
+            class LastResponse(BaseModel):
+                \"\"\"What last answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+
+            @api.get("/last/{item_id}", response_model=LastResponse)
+            def last(item_id: int):
+                global LAST
+                LAST = ITEMS.get(item_id) or abort(404)
+                return {"name": LAST}
+            """,
+            title="x or abort(404): assigned, then tested as or tested it; not to a global, which would keep the falsy value",
+        ),
+        Example(
+            """\
             from flask import abort
             from myhttp import abort as fail
 
@@ -162,6 +226,7 @@ class AbortsTransform(Transform):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.aborts: set[cst.Expr] = set()
+        self.or_aborts: set[cst.SimpleStatementLine] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         exported = _exported(node)
@@ -172,6 +237,7 @@ class AbortsTransform(Transform):
                 body = OwnBody(statement)
                 if not body.generator:
                     self.aborts |= {s for s in body.statements if self._convertible(s)}
+                    self.or_aborts |= self._or_aborts(statement)
 
     def _only_called_by_views(self, function: cst.FunctionDef, exported: set[str]) -> bool:
         """A helper every use of which in the module is a call from a native view that nothing
@@ -191,9 +257,25 @@ class AbortsTransform(Transform):
                 return False
         return True
 
+    def _or_aborts(self, function: cst.FunctionDef) -> set[cst.SimpleStatementLine]:
+        """``name = value or abort(...)`` lines of the function's own body (module doc)."""
+        if m.findall(function.body, m.Global() | m.Nonlocal()):
+            return set()
+        found = set()
+        for line in m.findall(function.body, OR_ABORT):
+            call = line.body[0].value.right  # type: ignore[attr-defined]
+            if enclosing_function(self, line) is function and self._abort_call(call) and not guarded(self, line):
+                found.add(line)
+        return found  # type: ignore[return-value]
+
     def _convertible(self, statement: cst.Expr) -> bool:
         call = statement.value
-        if not isinstance(call, cst.Call) or not self.names(call.func, *ABORT) or guarded(self, statement):
+        if not isinstance(call, cst.Call) or guarded(self, statement):
+            return False
+        return self._abort_call(call)
+
+    def _abort_call(self, call: cst.Call) -> bool:
+        if not self.names(call.func, *ABORT):
             return False
         if any(a.star for a in call.args) or len(call.args) > 2:
             return False
@@ -212,14 +294,29 @@ class AbortsTransform(Transform):
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         if original_node not in self.aborts or not isinstance(updated_node.value, cst.Call):
             return updated_node
-        self.consume(original_node.value)
-        args = bind(updated_node.value, ("code", "description"))
-        exception = self.import_reference(original_node.value, "fastapi", "HTTPException", replaces=False)
+        return self._raise(original_node.value, updated_node.value).with_changes(semicolon=updated_node.semicolon)  # type: ignore[arg-type]
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        """``name = value or abort(404)`` -> ``name = value`` and ``if not name: raise ...``."""
+        if original_node not in self.or_aborts or not m.matches(updated_node, OR_ABORT):
+            return updated_node
+        assign: cst.Assign = updated_node.body[0]  # type: ignore[assignment]
+        operation: cst.BooleanOperation = assign.value  # type: ignore[assignment]
+        raised = self._raise(original_node.body[0].value.right, operation.right)  # type: ignore[attr-defined]
+        test = cst.UnaryOperation(cst.Not(), assign.targets[0].target)
+        check = cst.If(test, cst.IndentedBlock([cst.SimpleStatementLine([raised])]))
+        kept = updated_node.with_changes(body=[assign.with_changes(value=operation.left)])
+        return cst.FlattenSentinel([kept, check])
+
+    def _raise(self, original: cst.Call, updated: cst.Call) -> cst.Raise:
+        self.consume(original)
+        args = bind(updated, ("code", "description"))
+        exception = self.import_reference(original, "fastapi", "HTTPException", replaces=False)
         arguments = [kwarg("status_code", args["code"].value)]
         if "description" in args:
             arguments.append(kwarg("detail", args["description"].value))
         arguments = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in arguments]
-        return cst.Raise(cst.Call(exception, last_arg(arguments)), semicolon=updated_node.semicolon)
+        return cst.Raise(cst.Call(exception, last_arg(arguments)))
 
 
 def _exported(module: cst.Module) -> set[str]:

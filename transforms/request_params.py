@@ -19,7 +19,8 @@ provably stay the view's); this transform writes them:
   -> ``.file.read()``, ``.stream`` -> ``.file``, a truth test ``f`` -> ``f and f.filename``
   (the runtime's ``forms`` reads them with werkzeug's parser, as Flask did);
 - ``request.method == "POST"`` -> Starlette's ``request.method`` (a ``request: Request``
-  parameter), when nothing else in the view uses Flask's request.
+  parameter), when nothing else in the view uses Flask's request; so does
+  ``sorted(request.args.items(multi=True))`` -> ``sorted(request.query_params.multi_items())``.
 
 A statement that only named the read (``page = request.args.get(...)``) goes: the parameter
 has that name. With ``--native-validation`` a value that does not convert is FastAPI's 422.
@@ -281,6 +282,48 @@ class RequestParamsTransform(Transform):
             """,
             title="a local variable named request is not Flask's",
         ),
+        Example(
+            """\
+            from flask import Flask, request
+            app = Flask(__name__)
+
+            @app.get("/pairs")
+            def pairs():
+                return {"pairs": sorted(request.args.items(multi=True))}
+
+            @app.get("/sent")
+            def sent():
+                return {"pairs": list(request.args.items(multi=True))}
+            """,
+            """\
+            from flask import Flask, request
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            class PairsResponse(BaseModel):
+                \"\"\"What pairs answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                pairs: list
+
+            @api.get("/pairs", response_model=PairsResponse)
+            def pairs(request: Request):
+                return {"pairs": sorted(request.query_params.multi_items())}
+
+            class SentResponse(BaseModel):
+                \"\"\"What sent answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                pairs: list
+
+            @api.get("/sent", response_model=SentResponse)
+            def sent():
+                return {"pairs": list(request.args.items(multi=True))}
+            """,
+            title="every query pair, sorted: Starlette's in the order sent; unsorted, werkzeug's grouped by key stay",
+        ),
     )
 
     def __init__(self, context, run) -> None:  # type: ignore[no-untyped-def]
@@ -288,21 +331,27 @@ class RequestParamsTransform(Transform):
         self.plans: dict[cst.FunctionDef, ViewReads] = {}
         self.reads: dict[cst.CSTNode, Param] = {}
         self.methods: set[cst.CSTNode] = set()
+        self.multi_items: set[cst.CSTNode] = set()
         self.blocks: dict[cst.CSTNode, ViewReads] = {}
         self.file_uses: dict[cst.CSTNode, str] = {}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plan = request_reads(self, node)
-        if plan is None or not (plan.params or plan.method_reads):
+        if plan is None or not (plan.params or plan.method_reads or plan.multi_items):
             return
         self.plans[node] = plan
         self.reads.update(plan.by_read)
         self.methods.update(plan.method_reads)
+        self.multi_items.update(plan.multi_items)
         self.file_uses.update(plan.file_uses)
         self.blocks[node.body] = plan
 
     # -- the reads ------------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self.multi_items:  # request.args.items(multi=True), sorted
+            self.consume(original_node)
+            query = cst.Attribute(cst.Name("request"), cst.Name("query_params"))
+            return cst.Call(cst.Attribute(query, cst.Name("multi_items")))
         param = self.reads.get(original_node)
         if param is None:
             return updated_node

@@ -24,7 +24,10 @@ no Content-Length. Only where that provably holds:
   reads as parameters (an object the view made, such as an iterator another module returned,
   could still need Flask's context: the chatbot's ``llm.stream(...)`` reads ``current_app``
   lazily). Without ``stream_with_context`` the generator ran after Flask's context was gone
-  already, so any generator converts.
+  already, so any generator converts. A read of ``g.x`` where the app's converted hooks keep
+  ``x`` (request_state writes ``request.state.x``, the view taking Starlette's request) needs
+  no Flask context either: the request's state outlives the view as its scope does, and holds
+  what the hooks wrote, as ``g`` did.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, 
 
 from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
+from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
@@ -180,6 +184,44 @@ class StreamsTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, Response, g, request, stream_with_context
+            app = Flask(__name__)
+
+            @app.before_request
+            def who():
+                g.user = request.headers.get("X-User", "anonymous")
+
+            @app.get("/hello")
+            def hello():
+                def generate():
+                    yield f"hello {g.user}\\n"
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from fastapi.responses import StreamingResponse
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            def who(request: Request):
+                request.state.user = request.headers.get("X-User", "anonymous")
+
+
+            api.add_middleware(RequestHooks, before=[who])
+
+            @api.get("/hello")
+            def hello(request: Request):
+                def generate():
+                    yield f"hello {request.state.user}\\n"
+                return StreamingResponse(generate(), media_type="text/plain")
+            """,
+            title="a generator reading what the converted hooks keep: request.state, which outlives the view",
+        ),
+        Example(
+            """\
             from starlette.responses import Response
 
             def page():
@@ -297,7 +339,7 @@ class StreamsTransform(Transform):
             return False
         for name in m.findall(function, m.Name()):
             parent = self.get_metadata(ParentNodeProvider, name, None)
-            if _not_a_read(name, parent):
+            if _not_a_read(name, parent) or self._kept_on_state(name, parent, view):
                 continue
             scope = self.get_metadata(ScopeProvider, name, None)
             assignments = list(scope[name.value]) if scope is not None else []
@@ -309,6 +351,17 @@ class StreamsTransform(Transform):
                 if not self._allowed(assignment, view, path, seen):
                     return False
         return True
+
+    def _kept_on_state(self, name: cst.Name, parent: cst.CSTNode | None, view: cst.FunctionDef) -> bool:
+        """``g.user`` where the app's converted hooks keep ``user`` and the view takes Starlette's
+        request: request_state writes ``request.state.user``, the object the hooks wrote, which
+        outlives the view's return as the request's scope does (stream_with_context kept ``g``
+        alive for the same reads)."""
+        if not (isinstance(parent, cst.Attribute) and parent.value is name and self.qualified_names(name) & G):
+            return False
+        plan = self.run.project.state
+        qualified = f"{self.context.full_module_name}.{view.name.value}"
+        return parent.attr.value in plan.hook_attributes and plan.views.get(qualified, {}).get(REQUEST_TOKEN, False)
 
     def _scope_in(self, function: cst.FunctionDef) -> Scope | None:
         body = function.body
