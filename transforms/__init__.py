@@ -25,6 +25,7 @@ from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.send_files import SendFilesTransform
 from transforms.slash_twins import SlashTwinsTransform
 from transforms.sqlite_client import SqliteClientTransform
 from transforms.streams import StreamsTransform
@@ -50,6 +51,7 @@ ORDER = (
     StreamsTransform,
     AbortsTransform,
     UrlForTransform,
+    SendFilesTransform,
     ErrorHandlersTransform,
     AppLoggerTransform,
     PasswordsTransform,
