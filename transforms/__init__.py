@@ -29,6 +29,7 @@ from transforms.send_files import SendFilesTransform
 from transforms.slash_twins import SlashTwinsTransform
 from transforms.sqlite_client import SqliteClientTransform
 from transforms.streams import StreamsTransform
+from transforms.templates import TemplatesTransform
 from transforms.test_doubles import TestDoublesTransform
 from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
@@ -52,6 +53,7 @@ ORDER = (
     AbortsTransform,
     UrlForTransform,
     SendFilesTransform,
+    TemplatesTransform,
     ErrorHandlersTransform,
     AppLoggerTransform,
     PasswordsTransform,
