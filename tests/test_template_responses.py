@@ -74,3 +74,35 @@ def test_templates_needing_flask_stay_with_a_finding():
         f" Flask's; {shout}; reads version, year, which the view does not pass"
     )
     assert found[1][2] == f'render_template("missing.html") stays Flask\'s: {base}; {shout}; reads name, version, year, which the view does not pass'
+
+
+APP = '''from flask import Flask, render_template
+{extension}
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return render_template("index.html", title="Hi")
+'''
+
+
+@pytest.mark.parametrize("extension, converts", [
+    ("", True),  # nothing adds values: an unpassed name is Jinja's undefined in both
+    ("from flask_login import LoginManager\nLoginManager()", False),  # its context processor: current_user
+    ("", False),  # the template reads Flask's g
+])
+def test_an_unpassed_name_converts_only_where_nothing_adds_values(tmp_path, extension, converts):
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension=extension))
+    reads = "g.user" if not extension and not converts else "current_user"
+    (tmp_path / "site" / "templates" / "index.html").write_text(f"{{{{ title }}}} {{{{ {reads} }}}}")
+    results = convert_paths(discover([tmp_path]), ORDER)
+    findings = [f.message for r in results for f in r.findings]
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    assert ("TemplateResponse" in source) == converts
+    assert findings == ([] if converts else [
+        'render_template("index.html") stays Flask\'s: '
+        + ("reads current_user, which the view does not pass" if extension else "uses Flask's g")
+    ])

@@ -42,6 +42,7 @@ FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 NAME = "templates"
 # what changes the Jinja environment beyond names a template reads
 ENVIRONMENT = re.compile(r"jinja_options|jinja_environment|create_jinja_environment|jinja_env\.(?!globals\b|filters\b|tests\b)")
+EXTENSION = re.compile(r"^\s*(?:from|import)\s+flask_", re.MULTILINE)  # a Flask extension's package
 EXTENSIONS = ("html", "htm", "xml", "xhtml", "svg")  # Flask's select_jinja_autoescape
 
 
@@ -253,14 +254,15 @@ def _rendered(value: cst.BaseExpression | None) -> cst.Call | None:
 
 def _adds_values(folder: Path) -> bool:
     """Whether the project's code next to the app may add values to every template: a context
-    processor, a Jinja global (read as text: a mention is enough)."""
-    words = ("context_processor", "template_global", "jinja_env.globals", "add_template_global")
+    processor, a Jinja global, or a Flask extension (Flask-Login's ``current_user``, Flask-WTF's
+    ``csrf_token``), read as text: a mention is enough."""
+    words = ("context_processor", "template_global", "jinja_env", "add_template_global")
     for path in sorted(folder.rglob("*.py")):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return True
-        if any(word in text for word in words):
+        if any(word in text for word in words) or EXTENSION.search(text):
             return True
     return False
 
