@@ -57,6 +57,8 @@ def test_pages_leave_flask_and_every_route_is_idiomatic(pages):
     assert "render_template" not in source and "from flask import" not in source
     assert source.count("templates.TemplateResponse(request, ") == 5
     assert 'status_code=404' in source
+    # Jinja came with Flask: the runtime's templates extra brings it once Flask left
+    assert (converted / "requirements-fastapi.txt").read_text() == "flask2fastapi-runtime[templates]>=0.1,<0.2\n"
     levels = {r["rule"]: r["level"] for r in report["routes"]}
     assert levels == dict.fromkeys(["/", "/items/<int:item_id>", "/robots.txt", "/badge.svg"], "idiomatic")
 

@@ -33,7 +33,7 @@ import string
 import time
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
@@ -88,7 +88,7 @@ def file_response(
     conditional: bool = True,
     etag: bool | str = True,
     last_modified: datetime | int | float | None = None,
-    max_age: int | None = None,
+    max_age: int | Callable[[str | None], int | None] | None = None,
 ) -> FileSent:
     """What ``send_file(file, ...)`` answered to ``request`` (module doc)."""
     path: str | None = None
@@ -107,6 +107,8 @@ def file_response(
             raise ValueError("Files must be opened in binary mode or use BytesIO.")
     if download_name is None and path is not None:
         download_name = os.path.basename(path)
+    if callable(max_age):  # Flask's send_file takes a function of the path too
+        max_age = max_age(path)
     headers: dict[str, str] = {}
     if media_type is None:
         if download_name is None:

@@ -116,3 +116,17 @@ def test_the_answers_are_what_werkzeug_writes(apps):
     assert fastapi.get("/path/deep/a b.tar.bz2").headers["content-encoding"] == "bzip2"
     assert fastapi.get("/dir/notes.txt", headers={"If-None-Match": '"fixed"'}).status_code == 304
     assert str(root / "files" / "notes.txt") not in fastapi.get("/path/notes.txt").headers["etag"]
+
+
+def test_max_age_may_be_a_function_of_the_path(apps, tmp_path):
+    """As Flask's send_file: ``max_age`` called with the file's path."""
+    _, _, root = apps
+    seen = []
+    api = FastAPI()
+
+    @api.get("/f")
+    def sent(request: Request):
+        return file_response(request, "files/notes.txt", root=root, max_age=lambda path: seen.append(path) or 9)
+
+    answered = TestClient(api).get("/f")
+    assert answered.headers["cache-control"] == "public, max-age=9" and seen == [str(root / "files" / "notes.txt")]
