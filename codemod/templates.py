@@ -36,6 +36,7 @@ class Needs:
 
     names: frozenset[str]
     blockers: tuple[str, ...]
+    found: bool = True  # the template itself is in the folder
 
 
 def needs(folder: Path, name: str) -> Needs:
@@ -80,7 +81,8 @@ def needs(folder: Path, name: str) -> Needs:
         blockers.insert(0, f"uses Flask's {', '.join(flask)}")
     # a name one template declares at its top (``{% import "m.html" as ui %}`` in the base) is
     # the templates' own where another reads it (a child's block)
-    return Needs(frozenset(names - (declared - FLASK_NAMES)), tuple(dict.fromkeys(blockers)))
+    found = _source(folder, name) is not None
+    return Needs(frozenset(names - (declared - FLASK_NAMES)), tuple(dict.fromkeys(blockers)), found)
 
 
 def _declared(tree: nodes.Template) -> set[str]:

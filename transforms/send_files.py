@@ -33,7 +33,7 @@ import libcst.matchers as m
 from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg
-from transforms._views import OwnBody, guarded, native_plans, request_reads, with_parameter
+from transforms._views import OwnBody, guarded, native_plans, request_free, with_parameter
 
 SEND_FILE = frozenset({"flask.send_file", "flask.helpers.send_file"})
 SEND_FROM_DIRECTORY = frozenset({"flask.send_from_directory", "flask.helpers.send_from_directory"})
@@ -168,7 +168,7 @@ class SendFilesTransform(Transform):
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self.allowed or not native_plans(self, node) or not self._request_free(node):
+        if not self.allowed or not native_plans(self, node) or not request_free(self, node):
             return
         state = self.run.project.state
         qualified = f"{self.context.full_module_name or ''}.{node.name.value}"
@@ -176,14 +176,6 @@ class SendFilesTransform(Transform):
         for call in OwnBody(node).calls:
             if self.names(call.func, *SEND_FILE, *SEND_FROM_DIRECTORY) and self._convertible(call):
                 self.calls[call] = self.views[node] = name
-
-    def _request_free(self, view: cst.FunctionDef) -> bool:
-        """Whether ``request`` may name Starlette's request in the converted view (url_for's rule)."""
-        uses = set(m.findall(view, m.Name("request")))
-        if not uses:
-            return True
-        reads = request_reads(self, view)
-        return reads is not None and not reads.left and uses <= set(reads.references)
 
     def _convertible(self, call: cst.Call) -> bool:
         positional = 2 if self.names(call.func, *SEND_FROM_DIRECTORY) else 1

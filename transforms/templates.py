@@ -28,6 +28,7 @@ from pathlib import Path
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import ScopeProvider
 
 from codemod.findings import Code
 from codemod.state import REQUEST_TOKEN
@@ -35,7 +36,7 @@ from codemod.templates import needs
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal
-from transforms._views import OwnBody, native_plans, request_reads, with_parameter
+from transforms._views import OwnBody, native_plans, request_free, with_parameter
 
 RENDER_TEMPLATE = frozenset({"flask.render_template", "flask.templating.render_template"})
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -81,11 +82,9 @@ class TemplatesTransform(Transform):
 
             @api.get("/")
             def index():
-                # TODO[F2F621]: render_template("index.html") stays Flask's: index.html is not in the app's template folder
                 return render_template("index.html", title="Hi")
             """,
-            codes=("F2F621",),
-            title="a template that cannot be read (here: none on disk) stays Flask's, flagged",
+            title="a template not in the app's folder (a blueprint's, or none) stays Flask's; see fixtures/templates/",
         ),
         Example(
             """\
@@ -110,17 +109,12 @@ class TemplatesTransform(Transform):
         apps = [a for a in self.run.project.apps.values() if a.module == module and a.module_level]
         own = m.Call(args=[m.Arg(value=m.Name("__name__"), keyword=None)])
         made = [c for c in m.findall(node, own) if isinstance(c, cst.Call) and self.names(c.func, *FLASK)]
-        scope = self._module_scope(node)
+        scope = self.get_metadata(ScopeProvider, node, None)
         if (
             len(apps) == 1 and len(self.run.project.apps) == 1 and len(made) == 1 and self.context.filename
             and not ENVIRONMENT.search(node.code) and (scope is None or NAME not in scope)
         ):
             self.folder = Path(self.context.filename).parent / "templates"
-
-    def _module_scope(self, node: cst.Module):  # type: ignore[no-untyped-def]
-        from libcst.metadata import ScopeProvider
-
-        return self.get_metadata(ScopeProvider, node, None)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not native_plans(self, node):
@@ -147,10 +141,12 @@ class TemplatesTransform(Transform):
             return Why("the template's name is only known when it runs")
         if any(a.keyword is None or a.star for a in args[1:]):
             return Why("the values it is given are only known when it runs")
-        if self.folder is None or not self._request_free(view):
+        if self.folder is None or not request_free(self, view):
             return Why("not the app module's view, or Flask's request is still read")
         template = args[0].value.evaluated_value  # type: ignore[union-attr]
         found = needs(self.folder, template)
+        if not found.found:  # a blueprint's template, or none: Flask's loader decides, not a person
+            return Why(f"{template} is not in the app's template folder")
         missing = sorted(found.names - {a.keyword.value for a in args[1:]} - _flask_names(found.blockers))  # type: ignore[union-attr]
         blockers = list(found.blockers)
         # a name no one passes is Jinja's undefined in both, unless the app adds values to templates
@@ -158,20 +154,11 @@ class TemplatesTransform(Transform):
             blockers.append(f"reads {', '.join(missing)}, which the view does not pass")
         return Why("; ".join(blockers), analysed=True) if blockers else None
 
-    def _request_free(self, view: cst.FunctionDef) -> bool:
-        """Whether ``request`` may name Starlette's request in the converted view (url_for's rule)."""
-        uses = set(m.findall(view, m.Name("request")))
-        if not uses:
-            return True
-        reads = request_reads(self, view)
-        return reads is not None and not reads.left and uses <= set(reads.references)
-
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
         found = self.returns.get(original_node)
         if found is None:
             return updated_node
         request, original_call = found
-        self.consume(original_node.value if isinstance(original_node.value, cst.Call) else original_call)
         self.consume(original_call)
         value = updated_node.value
         status = None
