@@ -404,6 +404,9 @@ def requirement_files(roots: Sequence[Path], results: Sequence[FileResult]) -> d
     # Flask-JWT-Extended's manager taken over (transforms/jwt_auth.py) signs with PyJWT (the jwt extra)
     if any(b"JWTAuth" in text for text in texts):
         extras.add("jwt")
+    # Jinja2Templates (transforms/templates.py) needs Jinja, which came with Flask (the templates extra)
+    if any(b"Jinja2Templates" in text for text in texts):
+        extras.add("templates")
     # the bridge needs Flask (the flask extra); once Flask left (leave_flask), no line names it
     bridged = any(b"FlaskBridge" in text for text in texts)
     if bridged:

@@ -26,9 +26,11 @@ from transforms.response_models import ResponseModelsTransform
 from transforms.response_objects import ResponseObjectsTransform
 from transforms.responses import ResponsesTransform
 from transforms.routes import RoutesTransform
+from transforms.send_files import SendFilesTransform
 from transforms.slash_twins import SlashTwinsTransform
 from transforms.sqlite_client import SqliteClientTransform
 from transforms.streams import StreamsTransform
+from transforms.templates import TemplatesTransform
 from transforms.test_doubles import TestDoublesTransform
 from transforms.url_for import UrlForTransform
 from transforms.wsgi_harness import WsgiHarnessTransform
@@ -52,6 +54,8 @@ ORDER = (
     ResponseObjectsTransform,
     AbortsTransform,
     UrlForTransform,
+    SendFilesTransform,
+    TemplatesTransform,
     ErrorHandlersTransform,
     AppLoggerTransform,
     PasswordsTransform,

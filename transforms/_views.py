@@ -204,6 +204,17 @@ def request_reads(transform: Transform, function: cst.CSTNode) -> ViewReads | No
     return view_reads(function, transform.qualified_names, bool(view.decorators), helper_of)
 
 
+def request_free(transform: Transform, view: cst.FunctionDef) -> bool:
+    """Whether the name ``request`` may be Starlette's request in the converted view: every
+    use of it is a read of Flask's request that request_params and json_bodies convert
+    (``request.get_json()`` -> a body parameter), or none is left."""
+    uses = set(m.findall(view, m.Name("request")))
+    if not uses:
+        return True
+    reads = request_reads(transform, view)
+    return reads is not None and not reads.left and uses <= set(reads.references)
+
+
 def without_statements(block: cst.IndentedBlock, drop: Callable[[cst.BaseStatement], bool]) -> cst.IndentedBlock:
     """``block`` without the statements ``drop`` picks; their comments go to the statement after."""
     kept: list[cst.BaseStatement] = []

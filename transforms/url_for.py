@@ -40,7 +40,7 @@ from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import string_literal
 from transforms._values import is_parameter, is_str_literal
-from transforms._views import OwnBody, native_plans, request_reads, with_parameter
+from transforms._views import OwnBody, native_plans, request_free, with_parameter
 
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
 INT_CALLS = frozenset({"builtins.int", "builtins.len"})
@@ -184,7 +184,7 @@ class UrlForTransform(Transform):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plans = native_plans(self, node)
-        if not plans or not self._request_free(node):
+        if not plans or not request_free(self, node):
             return
         blueprint = plans[0].endpoint.rpartition(".")[0] if plans[0].blueprint else None
         # the name request_state gives the view's Starlette request, where it gives one: FastAPI
@@ -199,16 +199,6 @@ class UrlForTransform(Transform):
                     self.calls[call] = found
                     self.views.add(node)
                     self.request_names[call] = self.request_names[node] = name
-
-    def _request_free(self, view: cst.FunctionDef) -> bool:
-        """Whether the name ``request`` may be Starlette's request in the converted view: every
-        use of it is a read of Flask's request that request_params and json_bodies convert
-        (``request.get_json()`` -> a body parameter), or none is left."""
-        uses = set(m.findall(view, m.Name("request")))
-        if not uses:
-            return True
-        reads = request_reads(self, view)
-        return reads is not None and not reads.left and uses <= set(reads.references)
 
     def _endpoint(self, call: cst.Call, blueprint: str | None, own: Annotations) -> tuple[str, dict[str, str]] | None:
         """The absolute endpoint ``call`` builds a URL of, where Starlette builds the same, and

@@ -35,6 +35,8 @@
   aiohttp client's call).
 - ``BridgedClient`` (testing): Flask's test client, through the whole converted app;
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
+- ``file_response``, ``safe_path`` (``flask2fastapi_runtime.files``): what Flask's ``send_file`` and
+  ``send_from_directory`` answered (werkzeug's headers, ETag, conditional and range answers).
 - ``FlaskSessionMiddleware``, ``session_user``, ``login_user``, ``logout_user``, ``login_redirect``,
   ``UserMixin``, ``AnonymousUser``, ``LoginRefused`` (``flask2fastapi_runtime.login``): Flask's session cookie and
   Flask-Login's login state without Flask, for a current-user dependency.

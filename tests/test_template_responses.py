@@ -1,0 +1,110 @@
+"""render_template -> Jinja2Templates: the pages project, whose templates need nothing of Flask's
+(extends, super(), an import and an include, macros, autoescape by extension), answers the same
+bytes after conversion, leaves Flask entirely, and every route is idiomatic; templates that need
+Flask's names stay Flask's, with a finding that says which."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codemod.engine import convert_paths, discover
+from codemod.testing import convert_copy
+from codemod.verify import answers_in, compare
+from transforms import ORDER
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
+PAGES = PROJECTS / "pages" / "input"
+SPEC = "pagesapp.app:app"
+HEADERS = ["Content-Type", "Content-Length"]
+REQUESTS = [
+    {"method": "GET", "path": "/", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/?q=<b>tea</b>", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/items/0", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/items/1", "expect_headers": HEADERS},
+    {"method": "GET", "path": "/items/7", "expect_headers": HEADERS},  # a template with a status
+    {"method": "GET", "path": "/robots.txt", "expect_headers": HEADERS},  # not autoescaped
+    {"method": "GET", "path": "/badge.svg?label=a<b", "expect_headers": HEADERS},  # autoescaped
+    {"method": "HEAD", "path": "/items/0", "expect_headers": HEADERS},
+]
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pages")
+    converted = convert_copy(PAGES, root / "converted", "--report", str(root / "report.json"))
+    return converted, json.loads((root / "report.json").read_text())
+
+
+def test_pages_answer_the_same_bytes(pages):
+    converted, _ = pages
+    original = answers_in(PAGES, SPEC, REQUESTS)
+    assert [a["status"] for a in original] == [200, 200, 200, 200, 404, 200, 200, 200]
+    assert "<li class=\"odd\">Tea &lt;green&gt; <span class=\"price\">3.00 €</span> (hot, leaf)</li>" in original[0]["body"]
+    assert "<p>Results for &lt;b&gt;tea&lt;/b&gt;</p>" in original[1]["body"]
+    assert "<title>Tea &lt;green&gt; - Tea &lt;green&gt;</title>" in original[2]["body"]  # super()
+    assert "<footer>NOT HERE · 0 items</footer>" in original[4]["body"]  # a name no one passes
+    assert original[5]["body"] == "User-agent: *\nDisallow: /admin?a=1&b=<2>"
+    assert "<text>a&lt;b</text>" in original[6]["body"]
+    assert original[0]["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    comparison = compare(PAGES, converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+def test_pages_leave_flask_and_every_route_is_idiomatic(pages):
+    converted, report = pages
+    source = (converted / "pagesapp" / "app.py").read_text()
+    assert "render_template" not in source and "from flask import" not in source
+    assert source.count("templates.TemplateResponse(request, ") == 5
+    assert 'status_code=404' in source
+    # Jinja came with Flask: the runtime's templates extra brings it once Flask left
+    assert (converted / "requirements-fastapi.txt").read_text() == "flask2fastapi-runtime[templates]>=0.1,<0.2\n"
+    levels = {r["rule"]: r["level"] for r in report["routes"]}
+    assert levels == dict.fromkeys(["/", "/items/<int:item_id>", "/robots.txt", "/badge.svg"], "idiomatic")
+
+
+def test_templates_needing_flask_stay_with_a_finding():
+    """The files project's templates read config, url_for, get_flashed_messages and request (in
+    their base), filters the app registers and a context processor's values: they stay."""
+    results = convert_paths(discover([PROJECTS / "files" / "input"]), ORDER)
+    found = sorted((Path(f.path).name, f.line, f.message) for r in results for f in r.findings if f.code == "F2F621")
+    base = "uses Flask's config, get_flashed_messages, request, url_for"
+    shout = "base.html uses the shout filter, the app's or Flask's"
+    assert [(name, line) for name, line, _ in found] == [("app.py", 55), ("app.py", 62), ("app.py", 64)]
+    assert found[0][2] == (
+        f'render_template("index.html") stays Flask\'s: {base}; index.html uses the initials filter, the app\'s or'
+        f" Flask's; {shout}; reads version, year, which the view does not pass"
+    )
+    assert found[1][2] == f'render_template("missing.html") stays Flask\'s: {base}; {shout}; reads name, version, year, which the view does not pass'
+
+
+APP = '''from flask import Flask, render_template
+{extension}
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return render_template("index.html", title="Hi")
+'''
+
+
+@pytest.mark.parametrize("extension, converts", [
+    ("", True),  # nothing adds values: an unpassed name is Jinja's undefined in both
+    ("from flask_login import LoginManager\nLoginManager()", False),  # its context processor: current_user
+    ("", False),  # the template reads Flask's g
+])
+def test_an_unpassed_name_converts_only_where_nothing_adds_values(tmp_path, extension, converts):
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension=extension))
+    reads = "g.user" if not extension and not converts else "current_user"
+    (tmp_path / "site" / "templates" / "index.html").write_text(f"{{{{ title }}}} {{{{ {reads} }}}}")
+    results = convert_paths(discover([tmp_path]), ORDER)
+    findings = [f.message for r in results for f in r.findings]
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    assert ("TemplateResponse" in source) == converts
+    assert findings == ([] if converts else [
+        'render_template("index.html") stays Flask\'s: '
+        + ("reads current_user, which the view does not pass" if extension else "uses Flask's g")
+    ])
