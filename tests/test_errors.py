@@ -77,8 +77,18 @@ def test_the_handlers_with_a_fastapi_form_are_the_bridges(converted):
         "return HTMLResponse(f\"<p>not ready: {error.args[0]}</p>\", status_code=503)",
     ):
         assert fastapi in errors, fastapi
-    # the handlers that return error_body()'s Flask tuple stay Flask's, registrations and all
-    for flask in ("@app.errorhandler(NotFound)", "@app.errorhandler(HTTPException)", "@app.errorhandler(APIError)",
-                  "app.register_error_handler(500, internal_error)"):
-        assert flask in errors, flask
+    # the handlers that return error_body()'s Flask tuple are FastAPI's too: error_body answers
+    # the runtime's FlaskJSONResponse (jsonify's bytes), which they return as it is
+    for fastapi in (
+        "def error_body(code, message, status):\n"
+        "    return FlaskJSONResponse({\"error\": {\"code\": code, \"message\": message}}, status_code=status)",
+        "@bridge_of(app).exception_handler(404)\n    def not_found(request: Request, error: StarletteHTTPException):\n"
+        "        return error_body(\"not_found\", error.detail, 404)",
+        "@bridge_of(app).exception_handler(StarletteHTTPException)\n    def http_error(request: Request, error: StarletteHTTPException):\n"
+        "        return error_body(status_name(error.status_code).lower().replace(\" \", \"_\"), error.detail, error.status_code)",
+        "@bridge_of(app).exception_handler(APIError)\n    def api_error(request: Request, error: APIError):",
+        "bridge_of(app).add_exception_handler(500, internal_error)",
+    ):
+        assert fastapi in errors, fastapi
+    assert "jsonify" not in errors and "errorhandler" not in errors and "register_error_handler(" not in errors
 
