@@ -571,7 +571,7 @@ def _reason(
             return registration.problem
         if registration.method == "app_errorhandler":
             return "app_errorhandler: no app at hand where the blueprint registers it"
-        receiver = _receiver_kind(registration.receiver, facts, kind, unseen_calls)
+        receiver = registered_on(registration.receiver, facts, kind, unseen_calls)
         if receiver != "app":
             return receiver or "registered on something not known to be an app"
     keys = tuple(k for r in registrations for k in r.keys)
@@ -587,7 +587,7 @@ def _reason(
     return None
 
 
-def _receiver_kind(receiver: Receiver, facts: ErrorFacts, kind, unseen_calls: set[str]) -> str | None:
+def registered_on(receiver: Receiver, facts: ErrorFacts, kind, unseen_calls: set[str]) -> str | None:
     """"app" when the receiver is an app the project bridges by then; else why not."""
     found = kind(receiver.names)
     if found == "blueprint":

@@ -292,6 +292,9 @@ class RequestStateTransform(Transform):
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
+        # per function: a converted exception handler defined in a function (``init_app(app)``),
+        # which has Starlette's request as ``request``
+        self._nested_sources: list[bool] = []
 
     # -- where we are ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -300,6 +303,7 @@ class RequestStateTransform(Transform):
             nested = f"{self.functions[-1][0]}.{node.name.value}"
             if nested in self.plan.hook_functions:
                 self._hook_stack.append(nested)
+        self._nested_sources.append(bool(self.functions) and bool(self.qualified_names(node.name) & self.plan.request_sources))
         self.functions.append((qualified, node))
 
     def _in_hook(self) -> str | None:
@@ -346,7 +350,10 @@ class RequestStateTransform(Transform):
 
     def _enclosing_tokens(self) -> dict[str, bool]:
         """State a nested function sees through its closure: the user, not resources (which the
-        dependency may have closed by the time a nested function, a streamed body, runs)."""
+        dependency may have closed by the time a nested function, a streamed body, runs); a
+        converted exception handler defined in a function has its own request."""
+        if self._nested_sources and self._nested_sources[-1]:
+            return {REQUEST_TOKEN: True} if self.plan.hooks else {}
         outer = self.functions[0][0] if self.functions else None
         return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards or t == REQUEST_TOKEN}
 
@@ -434,7 +441,7 @@ class RequestStateTransform(Transform):
 
     def _request_name(self, hook: str | None) -> str:
         owner = self.functions[0][0] if self.functions else None
-        if hook is not None or owner in self.plan.request_sources or self._in_guard():
+        if hook is not None or owner in self.plan.request_sources or self._in_guard() or self._nested_sources[-1:] == [True]:
             return "request"  # its own Request parameter
         return self.plan.request_param
 
@@ -525,6 +532,7 @@ class RequestStateTransform(Transform):
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         qualified, _ = self.functions.pop()
+        self._nested_sources.pop()
         hook = None
         if qualified in self.plan.hook_functions:  # a module-level hook
             hook = qualified
