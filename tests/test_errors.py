@@ -132,3 +132,32 @@ def test_every_route_but_the_one_reading_flasks_request_is_idiomatic():
         "errapp.app.echo": "native",
     }
     assert routes["errapp.app.echo"]["reason"] == "Flask left on its code path: app.echo uses request"
+
+
+ECHO = '''    def echo():
+        return {"echo": request.get_json()}
+'''
+ECHO_BY_KEY = '''    def echo():
+        data = request.get_json()
+        return {"echo": data.get("short")}
+'''
+
+
+def test_without_flask_every_error_is_answered_alike(tmp_path):
+    """The same app with an echo view whose body read converts: Flask leaves the project
+    (NativeApp, whose exception handlers and RequestHooks answer alone), and every error, its
+    trail and error_body()'s bytes are still the original's."""
+    import shutil
+
+    original = tmp_path / "original"
+    shutil.copytree(PROJECT / "input", original)
+    app = original / "errapp" / "app.py"
+    assert ECHO in app.read_text()
+    app.write_text(app.read_text().replace(ECHO, ECHO_BY_KEY))
+    converted = convert_copy(original, tmp_path / "converted")
+    errors = (converted / "errapp" / "errors.py").read_text()
+    assert "from flask import" not in errors + (converted / "errapp" / "app.py").read_text()
+    assert "    app.add_middleware(RequestHooks, after=[error_trail])" in errors
+    assert "    @app.exception_handler(StarletteHTTPException)\n    def http_error(" in errors
+    comparison = compare(original, converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
