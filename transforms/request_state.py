@@ -258,6 +258,91 @@ class RequestStateTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, g
+
+
+            def init_app(app):
+                @app.before_request
+                def start():
+                    g.seen = "yes"
+
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            app = Flask(__name__)
+            init_app(app)
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead, bridge_of
+
+
+            def init_app(app):
+                def start(request: Request):
+                    request.state.seen = "yes"
+
+                def stamp(request: Request, response: ResponseHead):
+                    response.headers["X-Seen"] = getattr(request.state, "seen", "no")
+                    return response
+
+                bridge_of(app).add_middleware(RequestHooks, before=[start], after=[stamp])
+
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            init_app(app)
+            """,
+            title="hooks registered on a function's app parameter, every call of which passes the app: the app's bridge runs them",
+        ),
+        Example(
+            """\
+            from flask import Flask, g
+
+
+            def init_app(app):
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            def make(name):
+                return Flask(name)
+
+
+            app = Flask(__name__)
+            init_app(app)
+            init_app(make("other"))
+            """,
+            """\
+            from flask import Flask, g
+            from flask2fastapi_runtime import FlaskBridge
+
+
+            def init_app(app):
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            def make(name):
+                return Flask(name)
+
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            init_app(app)
+            init_app(make("other"))
+            """,
+            title="stay Flask's: hooks on a parameter that some call gives another app",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import g, jsonify, request
