@@ -517,8 +517,10 @@ def _responder_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str], own
         name, responder = found[0], facts.responders[found[0]]
         if responder.problem:
             return f"returns {_short(name)}(...), where {responder.problem}"
-        if name in facts.references or name.rpartition(".")[2] in unseen_calls or name in facts.bodies and any(r.handler == name for r in facts.registrations):
+        if name in facts.references or name.rpartition(".")[2] in unseen_calls:
             return f"returns {_short(name)}(...), which is used other than called"
+        if any(r.handler == name for r in facts.registrations):
+            return f"returns {_short(name)}(...), an error handler itself"
         if own_json:
             return f"returns {_short(name)}(...), whose jsonify() the app's own JSON provider writes"
         for index, param in enumerate(responder.params):

@@ -161,3 +161,22 @@ def test_without_flask_every_error_is_answered_alike(tmp_path):
     assert "    @app.exception_handler(StarletteHTTPException)\n    def http_error(" in errors
     comparison = compare(original, converted, SPEC, REQUESTS)
     assert comparison.same, comparison
+
+
+def test_a_module_level_handlers_helper_keeps_the_hooks_state_alike(tmp_path):
+    """fixtures/error_handlers/helper_reading_g, as a project: the helper's g.error_codes, now the
+    handler's request.state, is what the converted after hook reads, request by request."""
+    import shutil
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "error_handlers" / "helper_reading_g"
+    original = tmp_path / "original"
+    original.mkdir()
+    shutil.copy(fixture / "input.py", original / "gapp.py")
+    converted = convert_copy(original, tmp_path / "converted")
+    code = (converted / "gapp.py").read_text()  # (with no route left to Flask, a NativeApp's)
+    assert "    request.state.error_codes = [*getattr(request.state, \"error_codes\", []), code]" in code
+    assert "remember(error.status_code, request=request)" in code and "add_middleware(RequestHooks, after=[trail])" in code
+    requests = [{"method": m, "path": p, "expect_headers": ["X-Errors"]} for m, p in [("GET", "/a"), ("GET", "/b"), ("POST", "/c")]]
+    assert [a["headers"]["X-Errors"] for a in answers_in(original, "gapp:app", requests)] == ["404", "404", "404"]
+    comparison = compare(original, converted, "gapp:app", requests)
+    assert comparison.same, comparison
