@@ -35,6 +35,13 @@ converts, all of one mode. A handler that logs through ``current_app.logger`` co
 project shows the app's name (the call becomes the module logger's, ``transforms/app_logger.py``);
 one whose JSON needs the runtime's ``FlaskJSONResponse`` does not where the app sets its own
 JSON provider (``app.json = ...``), which FlaskJSONResponse does not know.
+
+A handler may return the answer of a project function (``return error_body("x", msg, 404)``)
+every return of which is ``jsonify(x)`` or ``jsonify(x), status`` (``Responder``): that function
+then answers ``FlaskJSONResponse(x, status_code=status)``, jsonify's bytes as a Starlette response,
+which the handler returns as it is. It converts with its handlers, so only where every call of it
+in the project is such a return of a handler that converts, and each gives its status an int
+(a literal, the exception's code).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider
 
-from codemod.handler_body import Body, bindings, is_flask, read_body
+from codemod.handler_body import Body, bindings, is_flask, is_jsonify, jsonify_content, read_body
 from codemod.vendor import canonical
 
 Names = Callable[[cst.CSTNode], set[str]]
@@ -118,10 +125,21 @@ class Call:
     starred: bool
 
 
+@dataclass(frozen=True)
+class Responder:
+    """A function every return of which is ``jsonify(x)`` or ``jsonify(x), status`` (``status``
+    an int literal or one of its parameters, never bound anew): ``problem`` says why it is not."""
+
+    params: tuple[str, ...]  # its positional parameters
+    statuses: frozenset[str]  # the parameters it returns as the status
+    problem: str | None = None
+
+
 @dataclass
 class ErrorFacts:
     registrations: list[Registration] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
+    responders: dict[str, Responder] = field(default_factory=dict)  # by qualified name
     classes: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     # names used other than called or registered as a handler (held, passed, returned...)
@@ -130,6 +148,7 @@ class ErrorFacts:
     def merge(self, other: ErrorFacts) -> None:
         self.registrations += other.registrations
         self.bodies.update(other.bodies)
+        self.responders.update(other.responders)
         self.classes |= other.classes
         self.calls += other.calls
         self.references |= other.references
@@ -143,6 +162,9 @@ class HandlerPlan:
     path: str = ""  # the file that defines the handler ("" when the project does not)
     keys: tuple[Key, ...] = ()  # what it is registered for, every registration's
     helpers: tuple[str, ...] = ()  # the functions it hands its exception to, converted with it
+    # the functions whose answer it returns (``return error_body(...)``): their ``jsonify(x),
+    # status`` become the runtime's FlaskJSONResponse, converted with it
+    responders: tuple[str, ...] = ()
 
     def to_json(self, handler: str) -> dict[str, object]:
         return {"file": self.path, "handler": handler, "fastapi": self.convert, "reason": self.reason}
@@ -245,6 +267,45 @@ def phrase_is_name(keys: tuple[Key, ...]) -> bool:
     return all(k.kind == "code" and k.code in SAME_PHRASE for k in keys)
 
 
+def read_responder(function: cst.FunctionDef, names: Names) -> Responder | None:
+    """The function as a ``Responder`` (None where no return of its own body is a jsonify)."""
+    returns = [r for r in m.findall(function.body, m.Return()) if r.value is not None]
+    parts = [_jsonify_return(r.value, names) for r in returns]  # type: ignore[arg-type]
+    if not any(part is not None for part in parts):
+        return None
+    params = function.params
+    positional = tuple(p.name.value for p in (*params.posonly_params, *params.params))
+    bound = bindings(function)
+    statuses = {s.value for _, s in filter(None, parts) if isinstance(s, cst.Name)}
+    problem = None
+    if m.findall(function.body, m.FunctionDef() | m.Lambda() | m.ClassDef() | m.Yield() | m.Await()):
+        problem = "it has a nested function or is a generator"
+    elif function.asynchronous is not None or function.decorators:
+        problem = "it is async or decorated"
+    elif len(returns) != len(m.findall(function.body, m.Return())) or None in parts:
+        problem = "it returns other than jsonify(...), alone or with a status"
+    elif not isinstance(function.body, cst.IndentedBlock) or not m.matches(function.body.body[-1], m.SimpleStatementLine([m.Return()])):
+        problem = "it may end without returning"
+    elif any(s not in positional or s in bound for s in statuses):
+        problem = "its status is not one of its parameters or an int"
+    return Responder(positional, frozenset(statuses), problem)
+
+
+def _jsonify_return(value: cst.BaseExpression, names: Names) -> tuple[cst.Call, cst.BaseExpression | None] | None:
+    """(the jsonify call, the status or None) of ``jsonify(x)`` / ``jsonify(x), status``, the
+    status an int literal or a name; None for any other value."""
+    status = None
+    if isinstance(value, cst.Tuple):
+        if len(value.elements) != 2 or not all(isinstance(e, cst.Element) for e in value.elements):
+            return None
+        value, status = value.elements[0].value, value.elements[1].value
+        if not isinstance(status, (cst.Integer, cst.Name)):
+            return None
+    if not is_jsonify(value, names) or jsonify_content(value) is None:  # type: ignore[arg-type]
+        return None
+    return value, status  # type: ignore[return-value]
+
+
 # -- the first pass: facts of one file -------------------------------------------------------------
 class ErrorFactsVisitor(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
@@ -281,6 +342,11 @@ class ErrorFactsVisitor(cst.CSTVisitor):
                 body = Body("", frozenset(), "the handler's name is defined more than once", self.path)
             if body is not None:
                 self.facts.bodies[name] = dataclasses.replace(body, path=self.path)
+            responder = read_responder(node, self._names)
+            if responder is not None or name in self.facts.responders:
+                problem = "its name is defined more than once" if name in self.defined else None
+                responder = responder or Responder((), frozenset())
+                self.facts.responders[name] = dataclasses.replace(responder, problem=problem or responder.problem)
             self.defined.add(name)
         for decorator in node.decorators:
             read = registration_decorator(decorator)
@@ -387,10 +453,23 @@ def plan_handlers(
     }
     keys = {handler: tuple(k for r in registrations for k in r.keys) for handler, registrations in by_handler.items()}
     helpers = {handler: _helpers(facts.bodies[handler], facts) for handler, reason in reasons.items() if reason is None}
+    responders = {handler: _responders(facts.bodies[handler], facts) for handler, reason in reasons.items() if reason is None}
     changed = True
     while changed:  # a helper converts with its handlers only if no other code calls it
         changed = False
         converting = sorted(h for h, reason in reasons.items() if reason is None)
+        answering: dict[str, int] = {}  # responder -> the converting handlers' returns of its calls
+        for handler in converting:
+            for responder in responders[handler]:
+                answering[responder] = answering.get(responder, 0) + 1
+        for handler in converting:
+            for responder in responders[handler]:
+                if sum(1 for call in facts.calls if responder in call.callee) != answering[responder]:
+                    reasons[handler] = f"returns {_short(responder)}(...), which other code calls too"
+                    changed = True
+                    break
+        if changed:
+            continue
         given: dict[str, list[str]] = {}  # helper -> the mode of each converting hand-over
         for handler in converting:
             for helper in helpers[handler]:
@@ -409,6 +488,7 @@ def plan_handlers(
         plans[handler] = HandlerPlan(
             reason is None, reason, mode, body.path if body is not None else "", keys[handler],
             tuple(sorted(set(helpers[handler]))) if reason is None else (),
+            tuple(sorted(set(responders[handler]))) if reason is None else (),
         )
     return plans
 
@@ -420,6 +500,33 @@ def _short(qualified: str) -> str:
 def _helpers(body: Body, facts: ErrorFacts) -> list[str]:
     """The functions of the project a handler hands its exception to, one per call (module doc)."""
     return [sorted(names & set(facts.bodies))[0] for names in body.helpers if names & set(facts.bodies)]
+
+
+def _responders(body: Body, facts: ErrorFacts) -> list[str]:
+    """The functions whose answer the handler returns (``return error_body(...)``), one per return."""
+    return [sorted(names & set(facts.responders))[0] for names, _ in body.responses if names & set(facts.responders)]
+
+
+def _responder_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str], own_json: bool) -> str | None:
+    """Why a function whose answer the handler returns cannot answer with the runtime's
+    FlaskJSONResponse (a Starlette response, which the converted handler returns as it is)."""
+    for names, ints in body.responses:
+        found = sorted(names & set(facts.responders))
+        if not found:
+            return f"returns {_short(sorted(names)[0])}(...), not a function of the project that returns jsonify(...)"
+        name, responder = found[0], facts.responders[found[0]]
+        if responder.problem:
+            return f"returns {_short(name)}(...), where {responder.problem}"
+        if name in facts.references or name.rpartition(".")[2] in unseen_calls:
+            return f"returns {_short(name)}(...), which is used other than called"
+        if any(r.handler == name for r in facts.registrations):
+            return f"returns {_short(name)}(...), an error handler itself"
+        if own_json:
+            return f"returns {_short(name)}(...), whose jsonify() the app's own JSON provider writes"
+        for index, param in enumerate(responder.params):
+            if param in responder.statuses and str(index) not in ints and param not in ints:
+                return f"returns {_short(name)}(...) with a status not known to be an int"
+    return None
 
 
 def _helper_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str]) -> str | None:
@@ -450,6 +557,9 @@ def _reason(
     helper_problem = _helper_reason(body, facts, unseen_calls)
     if helper_problem:
         return helper_problem
+    responder_problem = _responder_reason(body, facts, unseen_calls, own_json)
+    if responder_problem:
+        return responder_problem
     helpers = [facts.bodies[h] for h in _helpers(body, facts)]
     if (body.logs or any(h.logs for h in helpers)) and not logger_known:
         return "uses flask.current_app.logger, of an app whose name the project does not show"
@@ -463,7 +573,7 @@ def _reason(
             return registration.problem
         if registration.method == "app_errorhandler":
             return "app_errorhandler: no app at hand where the blueprint registers it"
-        receiver = _receiver_kind(registration.receiver, facts, kind, unseen_calls)
+        receiver = registered_on(registration.receiver, facts, kind, unseen_calls)
         if receiver != "app":
             return receiver or "registered on something not known to be an app"
     keys = tuple(k for r in registrations for k in r.keys)
@@ -479,7 +589,7 @@ def _reason(
     return None
 
 
-def _receiver_kind(receiver: Receiver, facts: ErrorFacts, kind, unseen_calls: set[str]) -> str | None:
+def registered_on(receiver: Receiver, facts: ErrorFacts, kind, unseen_calls: set[str]) -> str | None:
     """"app" when the receiver is an app the project bridges by then; else why not."""
     found = kind(receiver.names)
     if found == "blueprint":

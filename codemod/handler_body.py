@@ -16,7 +16,8 @@ the one statement of what converts. A handler converts only if each of these hol
   ``response.headers.setdefault(name, value)``) before it is returned;
 - everything it returns is such a response, or a dict or list (which Flask serializes as
   jsonify does) or a str (Flask's HTML page), alone or with a status that is an int (not
-  Flask's "404 NOT FOUND" text);
+  Flask's "404 NOT FOUND" text), or the whole answer of a project function
+  (``return error_body(...)``, ``Body.responses``), which the plan checks returns jsonify;
 - its JSON becomes Starlette's ``JSONResponse`` where the code shows it is JSON data that
   JSONResponse encodes to the same JSON as jsonify (literals, f-strings, ``str()``, str methods
   of str, dicts with str keys and lists of those, local names bound only to them, and the
@@ -76,6 +77,9 @@ class Body:
     logs: bool = False  # calls current_app.logger's logging methods
     flask_json: bool = False  # JSON the code cannot show is plain data: FlaskJSONResponse
     request: bool = False  # reads flask.request (module doc): the converted handler's Request
+    # ``return error_body(...)``: each project function whose call is the whole value of a return,
+    # with the arguments it is given an int (their positions and keywords, ``Responder``)
+    responses: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
 
 
 def is_flask(qualified: str) -> bool:
@@ -161,6 +165,7 @@ def read_body(function: cst.FunctionDef, names: Names) -> Body | None:
     return Body(
         param, frozenset(reader.uses), problem or reader.problem, helper_problem=problem or reader.helper_problem,
         helpers=tuple(reader.helpers), logs=reader.logs, flask_json=reader.flask_json, request=reader.request,
+        responses=tuple(reader.responses),
     )
 
 
@@ -217,6 +222,7 @@ class _BodyReader(cst.CSTVisitor):
         self.replies: list[str] = []  # the problems of what it returns (a handler's alone)
         self.flask: list[str] = []  # the Flask names it uses (jsonify too)
         self.helpers: list[frozenset[str]] = []
+        self.responses: list[tuple[frozenset[str], frozenset[str]]] = []
         self.logs = False
         self.flask_json = False
         self.request = False
@@ -378,10 +384,28 @@ class _BodyReader(cst.CSTVisitor):
         return False
 
     def _reply(self, node: cst.Return) -> None:
+        called = self._responder_call(node.value)
+        if called is not None:
+            self.responses.append(called)  # the plan decides whether it answers a Starlette response
+            return
         if not reply_ok(node.value, self):
             why = f"returns {_shown(node.value)}, not a value it can make an equal Starlette response of"
             self.replies.append(why)
             self._no(why)
+
+    def _responder_call(self, value: cst.BaseExpression | None) -> tuple[frozenset[str], frozenset[str]] | None:
+        """``return error_body("x", exc.description, 404)``: the project function called, with the
+        positions and keywords of the arguments that are ints; None for any other return."""
+        if not isinstance(value, cst.Call) or any(a.star for a in value.args):
+            return None
+        callee = frozenset(self.names(value.func))
+        if not callee or any(is_flask(q) or q.startswith("builtins.") for q in callee):
+            return None
+        ints = {
+            a.keyword.value if a.keyword is not None else str(i)
+            for i, a in enumerate(value.args) if self.is_int(a.value) and not _is_text_literal(a.value)
+        }
+        return callee, frozenset(ints)
 
     # -- what values provably are ----------------------------------------------------------------
     def _exception_attribute(self, node: cst.BaseExpression) -> str | None:

@@ -216,8 +216,10 @@ class _Reader(cst.CSTVisitor):
     # -- functions ----------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         hooked = [owner for owner in map(self._hook_owner, node.decorators) if owner is not None]
-        if not self.stack or hooked:
-            qualified = f"{self.stack[-1][0]}.{node.name.value}" if self.stack else f"{self.module}.{node.name.value}"
+        routed = len(self.stack) == 1 and not hooked and any(map(_is_route, node.decorators))
+        if not self.stack or hooked or routed:
+            # a view an app factory declares is a route's view (``module.view``) of its own
+            qualified = f"{self.stack[-1][0]}.{node.name.value}" if self.stack and not routed else f"{self.module}.{node.name.value}"
             self.stack.append((qualified, _own_names(node)))
             if len(self.stack) == 1 and node.asynchronous is not None:
                 self.facts.asynchronous.add(qualified)
@@ -351,6 +353,15 @@ class _Imports(cst.CSTVisitor):
         for alias in node.names:
             name = alias.evaluated_name
             self.reader.imports[alias.evaluated_alias or name] = f"{base}.{name}" if base else name
+
+
+# what registers a path operation or a Flask view
+ROUTE_METHODS = frozenset({"route", "api_route", "get", "post", "put", "patch", "delete", "head", "options"})
+
+
+def _is_route(decorator: cst.Decorator) -> bool:
+    call = decorator.decorator
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in ROUTE_METHODS
 
 
 def _own_names(function: cst.FunctionDef) -> set[str]:

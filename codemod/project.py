@@ -28,7 +28,8 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
-from codemod.error_handlers import ErrorFacts, HandlerPlan, error_facts, plan_handlers
+from codemod.error_handlers import ErrorFacts, HandlerPlan, Receiver, error_facts, plan_handlers, registered_on
+from codemod.handler_body import bindings
 from codemod.plan import RoutePlan, plan_view
 from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
 from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
@@ -109,6 +110,8 @@ class Project:
     passthroughs: set[str] = field(default_factory=set)
     made_by: dict[str, frozenset[str]] = field(default_factory=dict)  # x = f(...): f's names
     functions: dict[str, FunctionFacts] = field(default_factory=dict)  # module-level, by name
+    # functions defined directly in a module-level one, by ``pkg.mod.outer.<locals>.name``
+    nested_functions: dict[str, FunctionFacts] = field(default_factory=dict)
     # project functions called from outside module-level functions (methods, module code)
     called_outside: set[str] = field(default_factory=set)
     # names called in the files the facts pass did not read (no Flask in them): a function
@@ -130,6 +133,8 @@ class Project:
     # a file says MAX_CONTENT_LENGTH: Flask may answer 413 where the body is read, even silently
     limits_body: bool = False
     hooks: list[HookFacts] = field(default_factory=list)  # app-level before/after request hooks
+    # hooks registered on a parameter (``def init_app(app): @app.after_request``), with it
+    parameter_hooks: list[tuple[HookFacts, Receiver]] = field(default_factory=list)
     # hooks registered some other way (a call, a blueprint's, an app-wide one of a blueprint): the
     # first such, said for the report ("" for none)
     other_hooks: str = ""
@@ -172,6 +177,7 @@ class Project:
         self.passthroughs |= other.passthroughs
         self.made_by.update(other.made_by)
         self.functions.update(other.functions)
+        self.nested_functions.update(other.nested_functions)
         self.called_outside |= other.called_outside
         self.unseen_calls |= other.unseen_calls
         self.referenced |= other.referenced
@@ -182,6 +188,7 @@ class Project:
         self.bodies.update(other.bodies)
         self.limits_body |= other.limits_body
         self.hooks += other.hooks
+        self.parameter_hooks += other.parameter_hooks
         self.other_hooks = self.other_hooks or other.other_hooks
         self.responders |= other.responders
         self.plain_guards |= other.plain_guards
@@ -274,17 +281,43 @@ class Project:
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self._blueprint_hooks()
+        given, kept = self._parameter_hooks()
+        hooks = [] if kept else hooks + given
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
+        # exception handlers defined in a function (``register_error_handlers(app)``) give their
+        # request to the helpers they call, as module-level ones do
+        functions = {**self.functions, **{h: self.nested_functions[h] for h in handlers if h in self.nested_functions}}
         plan = plan_state(
-            self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
+            functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
             frozenset(self.flask_objects), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)),
         )
         if self.other_hooks and self.hooks:
             plan.hooks_kept = f"{self.other_hooks}, which the converter does not follow"
+        elif kept:
+            plan.hooks_kept = kept
         return plan
+
+    def _parameter_hooks(self) -> tuple[list[HookFacts], str | None]:
+        """The hooks registered on a function's parameter, as the app's: where the project has one
+        app, every call of the function passes it (as for error handlers, codemod/error_handlers.py)
+        and the app has no other hooks (whose order with these the plan could not tell). Else why
+        all the app's hooks stay Flask's."""
+        if not self.parameter_hooks:
+            return [], None
+        apps = sorted(self.apps)
+        found = []
+        for hook, receiver in self.parameter_hooks:
+            name = hook.qualified.rpartition(".")[2]
+            kind = registered_on(receiver, self.errors, self.receiver_kind, self.unseen_calls)
+            if len(apps) != 1 or kind != "app":
+                return [], f"{name} is registered on {receiver.param}: {kind or 'not known to be the app'}"
+            found.append(dataclasses.replace(hook, app=apps[0]))
+        if any(h.blueprint is None and not h.app_wide for h in self.hooks):
+            return [], f"{found[0].qualified.rpartition('.')[2]} is registered on a parameter, other hooks on the app"
+        return found, None
 
     @functools.cached_property
     def _state_and_async(self) -> tuple[StatePlan, AsyncPlan]:
@@ -318,7 +351,8 @@ class Project:
         registers one at run time is known by name."""
         if self.other_hooks:
             return "the app registers before_request hooks the converter cannot follow, which Flask would run after an async view"
-        kept = [h for h in self.hooks if h.kind == "before" and h.qualified not in state.hook_functions]
+        hooks = [*self.hooks, *(h for h, _ in self.parameter_hooks)]
+        kept = [h for h in hooks if h.kind == "before" and h.qualified not in state.hook_functions]
         if kept:
             return f"{kept[0].qualified.rpartition('.')[2]} stays a Flask before_request hook, which Flask would run after an async view"
         used = sorted(c for c in self.extension_calls if c in BEFORE_REQUEST_EXTENSIONS)
@@ -724,6 +758,9 @@ class _FactsVisitor(cst.CSTVisitor):
                 problem = jwt_facts.loader_problem(node, self._names)
                 if problem is not None:
                     self.facts.jwt_problems.append(f"{self.module}: {problem}")
+        if self.nesting == 1 and len(self.functions) == 1:  # an exception handler of ``init_app(app)`` may be one
+            for qualified in self._names(node.name):
+                self.facts.nested_functions[qualified] = function_facts(node, qualified, self.module, self._names)
         name = node.name.value
         (self.twice if name in self.defined else self.defined).add(name)
         view = view_facts(self, node, str(self.path), self.module, self.nesting == 0, self._factory())
@@ -800,6 +837,16 @@ class _FactsVisitor(cst.CSTVisitor):
                 continue
             if not apps and target.attr.value == "teardown_request":
                 continue  # a blueprint's stays Flask's; what it does with g, the plan checks (state.plan_state)
+            receiver = self._app_parameter(target.value) if not apps and not blueprints else None
+            if receiver is not None:
+                # ``def register_error_handlers(app): @app.after_request ...``: the app's hook where
+                # every call passes the app (Project._parameter_hooks)
+                qualified = ".".join([self.module, self.functions[0].name.value, node.name.value])
+                line = self.get_metadata(PositionProvider, node).start.line
+                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names)
+                self.facts.parameter_hooks.append((facts, receiver))
+                self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
+                continue
             if not apps or any(not isinstance(f, cst.FunctionDef) for f in self.functions) or len(self.functions) > 1:
                 where = "a blueprint's" if not apps else "a nested function, an app's"
                 self.facts.other_hooks = self.facts.other_hooks or f"{node.name.value} is {where} {target.attr.value} hook"
@@ -810,6 +857,18 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.hooks.append(hook_facts(node, HOOK_KINDS[target.attr.value], qualified, apps[0], line, self._names))
             if outer:
                 self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
+
+    def _app_parameter(self, node: cst.BaseExpression) -> Receiver | None:
+        """The parameter ``node`` is, of the module-level function the hook is defined in directly."""
+        if len(self.functions) != 1 or not isinstance(node, cst.Name) or self.nesting != 1:
+            return None
+        function = self.functions[0]
+        params = [*function.params.posonly_params, *function.params.params]
+        index = next((i for i, p in enumerate(params) if p.name.value == node.value), None)
+        qualified = sorted(self._names(function.name))
+        if index is None or len(qualified) != 1 or bindings(function).get(node.value):
+            return None
+        return Receiver(frozenset(self._names(node)), qualified[0], index, node.value)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()

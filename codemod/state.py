@@ -668,10 +668,14 @@ def plan_state(
         written = set().union(*(functions[h.qualified].writes for h in app_hooks if h.qualified in functions))
         read = set().union(*(functions[h.qualified].reads for h in app_hooks if h.qualified in functions))
         refused = next(((h, p) for h in app_hooks for p in [problem(h)] if p is not None), None)
+        # what the hooks read and none of them sets, another function may set: it then gets the
+        # request too (a helper of the exception handlers, checked with every reader below)
+        hook_names = {h.qualified for h in app_hooks}
+        elsewhere = set().union(*(f.writes for f in functions.values() if f.qualified not in hook_names))
         if refused is not None:
             plan.hooks_kept = f"{refused[0].qualified.rpartition('.')[2]}: {refused[1]}"
-        elif not read <= written:
-            plan.hooks_kept = f"they read g.{sorted(read - written)[0]}, which no hook sets"
+        elif not read <= written | elsewhere:
+            plan.hooks_kept = f"they read g.{sorted(read - written - elsewhere)[0]}, which no hook sets"
         elif app_hooks and all(h.blueprint is not None or h.app_wide for h in app_hooks):
             # RequestHooks is added after the app's last hook: where it has none, it has no place
             # (a blueprint's teardown hooks alone stay Flask's, as they did, silently)
@@ -683,14 +687,14 @@ def plan_state(
             for hook in app_hooks:
                 if hook.blueprint is not None:
                     plan.blueprint_hooks.setdefault(app, {}).setdefault(hook.blueprint, []).append(hook)
-            plan.hook_attributes = frozenset(written)
+            plan.hook_attributes = frozenset(written | read)
             plan.app_context_hooks = frozenset(context_hooks)
     tokens = [*plan.resources, *plan.guards, *([REQUEST_TOKEN] if plan.hooks else [])]
 
     # who needs what: direct needs, then through the functions they call (a fixed point)
     def direct(f: FunctionFacts, token: str) -> bool:
         if token == REQUEST_TOKEN:
-            return bool(f.reads & plan.hook_attributes) and f.qualified not in plan.hook_functions
+            return bool((f.reads | f.writes) & plan.hook_attributes) and f.qualified not in plan.hook_functions
         if token in plan.resources:
             return token in f.calls
         return plan.guards[token].primary in f.reads
@@ -725,14 +729,23 @@ def plan_state(
     if REQUEST_TOKEN in needs:
         # every function that reads what the hooks keep must get the request: else they stay
         # (a factory that defines the hooks has their reads and writes among its own)
-        around = {h.rpartition(".")[0] for h in plan.hook_functions}
+        # (and one whose nested exception handlers convert: ``register_error_handlers(app)``)
+        around = {h.rpartition(".")[0] for h in plan.hook_functions} | {s.partition(".<locals>.")[0] for s in plan.request_sources}
         readers = {f.qualified for f in functions.values() if f.reads & plan.hook_attributes} - set(plan.hook_functions) - around - plan.request_sources
+        # a function that sets what they keep sets request.state where it gets the request (a
+        # helper of the exception handlers); else Flask's g, which they no longer read
         writers = {f.qualified for f in functions.values() if f.writes & plan.hook_attributes} - set(plan.hook_functions) - around
+        writers -= needs[REQUEST_TOKEN]
         helpers = needs[REQUEST_TOKEN] - native_views
         hook_callers = set(plan.hook_functions) | plan.request_sources
         readers -= pending & set(plan.guards)  # a dependency: it takes the request
         stranded = sorted(readers - needs[REQUEST_TOKEN])
-        uncalled = sorted(h for h in helpers if callers_of(functions, h) - needs[REQUEST_TOKEN] - hook_callers)
+
+        def callers(h: str) -> set[str]:
+            """Its callers, but a function around hooks or handlers that calls it only through them."""
+            return {c for c in callers_of(functions, h) if c not in around or h in functions[c].calls}
+
+        uncalled = sorted(h for h in helpers if callers(h) - needs[REQUEST_TOKEN] - hook_callers)
         unseen = sorted(helpers & called_outside | {f for f in helpers if f.rpartition(".")[2] in unseen_calls})
         if stranded or writers or uncalled or unseen:
             if stranded:

@@ -21,7 +21,9 @@ ways that have an equal FastAPI form. Then:
   ``method`` and ``headers`` -> the handler's Request's, its ``path`` -> ``request_path(request)``
   (werkzeug's path, which ``request.url.path`` is not for ``/a%3Fb``). JSON the code
   cannot show is plain data (``jsonify(error_body(...))``) is the runtime's
-  ``FlaskJSONResponse``, which encodes it as jsonify did;
+  ``FlaskJSONResponse``, which encodes it as jsonify did; so is ``return jsonify(x), status`` in
+  a function whose answer only converted handlers return (``return error_body(...)``), which
+  they then return as it is;
 - a function the handler hands its exception to (``_error_code(exc)``) gets the same renames
   in its body, and Starlette's HTTPException for a werkzeug annotation; a helper that reads
   what the app's hooks keep on ``flask.g`` gets the handler's ``request``
@@ -240,6 +242,104 @@ class ErrorHandlersTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, jsonify
+            from werkzeug.exceptions import HTTPException
+
+            app = Flask(__name__)
+
+
+            def problem(code, message, status):
+                return jsonify(error={"code": code, "message": message}), status
+
+
+            @app.errorhandler(HTTPException)
+            def http_error(error):
+                return problem(error.name, error.description, error.code)
+
+
+            @app.errorhandler(500)
+            def crash(error):
+                return problem("internal", "something went wrong", 500)
+            """,
+            """\
+            from flask import Flask
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse, status_name
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def problem(code, message, status):
+                return FlaskJSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+            @api.exception_handler(StarletteHTTPException)
+            def http_error(request: Request, error: StarletteHTTPException):
+                return problem(status_name(error.status_code), error.detail, error.status_code)
+
+
+            @api.exception_handler(500)
+            def crash(request: Request, error: Exception):
+                return problem("internal", "something went wrong", 500)
+            """,
+            title="handlers returning a helper's jsonify(...), status: the helper answers FlaskJSONResponse"
+            " (jsonify's bytes), where converting handlers' returns are its only calls, with an int status",
+        ),
+        Example(
+            """\
+            from flask import Flask, jsonify
+
+            app = Flask(__name__)
+
+
+            def problem(message, status):
+                return jsonify(error=message), status
+
+
+            @app.errorhandler(404)
+            def not_found(error):
+                return problem(error.description, 404)
+
+
+            @app.errorhandler(409)
+            def conflict(error):
+                return problem(error.description, "409 CONFLICT")
+
+
+            def refuse():
+                return problem("refused", 403)
+            """,
+            """\
+            from flask import Flask, jsonify
+            from flask2fastapi_runtime import FlaskBridge
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def problem(message, status):
+                return jsonify(error=message), status
+
+
+            @app.errorhandler(404)
+            def not_found(error):
+                return problem(error.description, 404)
+
+
+            @app.errorhandler(409)
+            def conflict(error):
+                return problem(error.description, "409 CONFLICT")
+
+
+            def refuse():
+                return problem("refused", 403)
+            """,
+            title="stay Flask's: a helper's tuple some other code also takes (and a status given as text)",
+        ),
+        Example(
+            """\
             from flask import Blueprint, Flask, jsonify
 
             app = Flask(__name__)
@@ -363,6 +463,8 @@ class ErrorHandlersTransform(Transform):
         self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...] | None, cst.FunctionDef] | None] = []
         self.bodies: list[cst.BaseSuite] = []  # the converting handlers' bodies being visited
         self.helpers = {h: plan.mode for plan in run.project.error_handlers.values() if plan.convert for h in plan.helpers}
+        self.responders = {r for plan in run.project.error_handlers.values() if plan.convert for r in plan.responders}
+        self.responding: list[bool] = []  # per function: a responder whose jsonify returns become FlaskJSONResponse
 
     # -- where we are ---------------------------------------------------------------------------
     def _plan(self, function: cst.FunctionDef):
@@ -375,6 +477,7 @@ class ErrorHandlersTransform(Transform):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         plan = self._plan(node)
         helper = next((self.helpers[n] for n in sorted(self.qualified_names(node.name)) if n in self.helpers), None)
+        self.responding.append(bool(self.qualified_names(node.name) & self.responders))
         if plan is not None and plan.convert:
             self.handlers.append((node.params.params[0].name.value, plan.mode, node.body, plan.keys, node))
         elif helper is not None:
@@ -505,6 +608,8 @@ class ErrorHandlersTransform(Transform):
         return updated_node.with_changes(iter=cst.Call(cst.Attribute(headers, cst.Name("items"))))
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
+        if self.responding and self.responding[-1] and original_node.value is not None:
+            return self._responder_return(original_node, updated_node)
         if self._converting() is None or original_node.value is None or updated_node.value is None:
             return updated_node
         status = None
@@ -512,7 +617,7 @@ class ErrorHandlersTransform(Transform):
         if isinstance(body, cst.Tuple) and isinstance(new_body, cst.Tuple):
             body, new_body, status = body.elements[0].value, new_body.elements[0].value, new_body.elements[1].value
         kind = reply_kind(body, None, self.qualified_names)
-        if kind == "response" or self.handlers[-1][3] is None:  # type: ignore[index]  (a helper's return is its own)
+        if kind in ("response", None) or self.handlers[-1][3] is None:  # (None: a responder's answer)  # type: ignore[index]  (a helper's return is its own)
             return updated_node
         if kind == "json":
             new_body = cst.Call(self._json_response(original_node, body), [cst.Arg(new_body)])
@@ -524,7 +629,26 @@ class ErrorHandlersTransform(Transform):
             new_body = new_body.with_changes(args=[*args, kwarg("status_code", status)])
         return updated_node.with_changes(value=new_body)
 
+    def _responder_return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
+        """``return jsonify(x), status`` of a function whose answer converted handlers return:
+        ``return FlaskJSONResponse(x, status_code=status)``, jsonify's bytes as a Starlette response."""
+        value = updated_node.value
+        status = None
+        if isinstance(value, cst.Tuple):
+            value, status = value.elements[0].value, value.elements[1].value
+        original = original_node.value.elements[0].value if isinstance(original_node.value, cst.Tuple) else original_node.value
+        assert isinstance(original, cst.Call) and isinstance(value, cst.Call)  # the plan made sure
+        self.consume(original.func)
+        content = jsonify_content(value)
+        assert content is not None
+        response = self.import_reference(original_node, RUNTIME, "FlaskJSONResponse", replaces=False)
+        args = [cst.Arg(content)]
+        if status is not None:
+            args = [cst.Arg(content, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), kwarg("status_code", status)]
+        return updated_node.with_changes(value=cst.Call(response, args))
+
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.responding.pop()
         handler = self.handlers.pop()
         if handler is None:
             return updated_node

@@ -258,6 +258,91 @@ class RequestStateTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, g
+
+
+            def init_app(app):
+                @app.before_request
+                def start():
+                    g.seen = "yes"
+
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            app = Flask(__name__)
+            init_app(app)
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead, bridge_of
+
+
+            def init_app(app):
+                def start(request: Request):
+                    request.state.seen = "yes"
+
+                def stamp(request: Request, response: ResponseHead):
+                    response.headers["X-Seen"] = getattr(request.state, "seen", "no")
+                    return response
+
+                bridge_of(app).add_middleware(RequestHooks, before=[start], after=[stamp])
+
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            init_app(app)
+            """,
+            title="hooks registered on a function's app parameter, every call of which passes the app: the app's bridge runs them",
+        ),
+        Example(
+            """\
+            from flask import Flask, g
+
+
+            def init_app(app):
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            def make(name):
+                return Flask(name)
+
+
+            app = Flask(__name__)
+            init_app(app)
+            init_app(make("other"))
+            """,
+            """\
+            from flask import Flask, g
+            from flask2fastapi_runtime import FlaskBridge
+
+
+            def init_app(app):
+                @app.after_request
+                def stamp(response):
+                    response.headers["X-Seen"] = g.get("seen", "no")
+                    return response
+
+
+            def make(name):
+                return Flask(name)
+
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            init_app(app)
+            init_app(make("other"))
+            """,
+            title="stay Flask's: hooks on a parameter that some call gives another app",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import g, jsonify, request
@@ -292,6 +377,9 @@ class RequestStateTransform(Transform):
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
         self._hook_stack: list[str] = []  # the converted hooks defined in a factory we are in
+        # per function: a converted exception handler defined in a function (``init_app(app)``),
+        # which has Starlette's request as ``request``
+        self._nested_sources: list[bool] = []
 
     # -- where we are ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -300,6 +388,7 @@ class RequestStateTransform(Transform):
             nested = f"{self.functions[-1][0]}.{node.name.value}"
             if nested in self.plan.hook_functions:
                 self._hook_stack.append(nested)
+        self._nested_sources.append(bool(self.functions) and bool(self.qualified_names(node.name) & self.plan.request_sources))
         self.functions.append((qualified, node))
 
     def _in_hook(self) -> str | None:
@@ -346,7 +435,10 @@ class RequestStateTransform(Transform):
 
     def _enclosing_tokens(self) -> dict[str, bool]:
         """State a nested function sees through its closure: the user, not resources (which the
-        dependency may have closed by the time a nested function, a streamed body, runs)."""
+        dependency may have closed by the time a nested function, a streamed body, runs); a
+        converted exception handler defined in a function has its own request."""
+        if self._nested_sources and self._nested_sources[-1]:
+            return {REQUEST_TOKEN: True} if self.plan.hooks else {}
         outer = self.functions[0][0] if self.functions else None
         return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards or t == REQUEST_TOKEN}
 
@@ -434,7 +526,7 @@ class RequestStateTransform(Transform):
 
     def _request_name(self, hook: str | None) -> str:
         owner = self.functions[0][0] if self.functions else None
-        if hook is not None or owner in self.plan.request_sources or self._in_guard():
+        if hook is not None or owner in self.plan.request_sources or self._in_guard() or self._nested_sources[-1:] == [True]:
             return "request"  # its own Request parameter
         return self.plan.request_param
 
@@ -525,6 +617,7 @@ class RequestStateTransform(Transform):
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         qualified, _ = self.functions.pop()
+        self._nested_sources.pop()
         hook = None
         if qualified in self.plan.hook_functions:  # a module-level hook
             hook = qualified

@@ -198,6 +198,9 @@ class FlaskDispatch:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # one request.state for FastAPI's side and Flask's (an exception handler Flask calls gets a
+        # Request of a copy of this scope) and the middleware around them, whatever the server gave
+        scope.setdefault("state", {})
         bridge = self.bridge
         bridge.sync_routes()
         flask_app = bridge.flask_app
@@ -212,7 +215,6 @@ class FlaskDispatch:
             routing.CURRENT.set((flask_app, environ))
             environ[routing.ENDPOINT] = endpoint  # the scope FastAPI gets is a copy: Flask's side reads it here
             scope[handlers.FLASK_ANSWERS] = True
-            scope.setdefault("state", {})  # one request.state for FastAPI's side and Flask's
             native = {**scope, "method": method, routing.ENDPOINT: endpoint}
             try:
                 await self.app(native, wsgi.replay(body, receive), send)
