@@ -480,6 +480,9 @@ class RequestStateTransform(Transform):
             self._consume_all(original_node)
             return cst.RemovalSentinel.REMOVE
         small = updated_node.body[0]
+        popped = self._state_pop(original_node)
+        if popped is not None:
+            return popped
         # ``db = get_db()`` became ``db = db``: nothing left to do
         original_small = original_node.body[0]
         if (
@@ -497,6 +500,27 @@ class RequestStateTransform(Transform):
             self.consume(original.value.func)
             return updated_node.with_changes(body=[self._raise(original.value, updated_node.body[0].value)])  # type: ignore[attr-defined]
         return updated_node
+
+    def _state_pop(self, line: cst.SimpleStatementLine) -> cst.If | None:
+        """``g.pop("member", None)`` as a statement, of what the hooks keep: Starlette's State
+        has no ``pop``, so ``if hasattr(request.state, "member"): del request.state.member``."""
+        pop = m.Expr(m.Call(func=m.Attribute(attr=m.Name("pop")), args=[m.Arg(keyword=None), m.Arg(m.Name("None"), keyword=None)]))
+        if not m.matches(line.body[0], pop):
+            return None
+        call = line.body[0].value  # type: ignore[attr-defined]
+        owner = self._owner()
+        here = self._tokens(owner) if owner is not None or self._in_guard() else self._enclosing_tokens()
+        hook = self._in_hook()
+        attribute = _literal(call.args[0].value)
+        if not self.qualified_names(call.func.value) & G or attribute not in self.plan.hook_attributes:
+            return None
+        if not attribute.isidentifier() or not (hook is not None or REQUEST_TOKEN in here):
+            return None
+        self.consume(call.func.value)
+        state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+        test = cst.Call(cst.Name("hasattr"), [cst.Arg(state, comma=_COMMA), cst.Arg(call.args[0].value)])
+        delete = cst.SimpleStatementLine([cst.Del(cst.Attribute(state, cst.Name(attribute)))])
+        return cst.If(test, cst.IndentedBlock([delete]), leading_lines=line.leading_lines)
 
     def _retired_registration(self, statement: cst.SimpleStatementLine) -> bool:
         """``app.teardown_appcontext(close_db)`` of a retired getter's teardown."""
