@@ -48,6 +48,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider
 
+from codemod.blueprint_handlers import blueprint_of
 from codemod.handler_body import Body, bindings, is_flask, read_body
 from codemod.vendor import canonical
 
@@ -143,6 +144,9 @@ class HandlerPlan:
     path: str = ""  # the file that defines the handler ("" when the project does not)
     keys: tuple[Key, ...] = ()  # what it is registered for, every registration's
     helpers: tuple[str, ...] = ()  # the functions it hands its exception to, converted with it
+    # the qualified name of the blueprint variable it is registered on, when it is a blueprint's:
+    # handed to the runtime's ``blueprint_handlers(bp, {key: handler})`` (codemod/blueprint_handlers.py)
+    blueprint: str = ""
 
     def to_json(self, handler: str) -> dict[str, object]:
         return {"file": self.path, "handler": handler, "fastapi": self.convert, "reason": self.reason}
@@ -409,6 +413,7 @@ def plan_handlers(
         plans[handler] = HandlerPlan(
             reason is None, reason, mode, body.path if body is not None else "", keys[handler],
             tuple(sorted(set(helpers[handler]))) if reason is None else (),
+            blueprint_of(handler, by_handler[handler], kind) if reason is None else "",
         )
     return plans
 
@@ -458,12 +463,13 @@ def _reason(
     called = any(handler in call.callee for call in facts.calls)
     if called or handler in facts.references or handler.rpartition(".")[2] in unseen_calls:
         return "the handler is called or used other than as a handler"
+    on_blueprint = blueprint_of(handler, registrations, kind)
     for registration in registrations:
         if registration.problem:
             return registration.problem
         if registration.method == "app_errorhandler":
             return "app_errorhandler: no app at hand where the blueprint registers it"
-        receiver = _receiver_kind(registration.receiver, facts, kind, unseen_calls)
+        receiver = "app" if on_blueprint else _receiver_kind(registration.receiver, facts, kind, unseen_calls)
         if receiver != "app":
             return receiver or "registered on something not known to be an app"
     keys = tuple(k for r in registrations for k in r.keys)

@@ -1,10 +1,11 @@
-"""Flask error handlers of the app into FastAPI exception handlers, where provably equivalent.
+"""Flask error handlers (the app's, a blueprint's) into FastAPI exception handlers, where provably equivalent.
 
 Targets https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-exception-handlers .
 ``codemod/error_handlers.py`` decides, for the whole program, which handlers convert: all the
-registrations of one are the app's (a blueprint's stay Flask's: FastAPI has no handlers per
-router), nothing else calls or holds it, and its body reads the exception and uses Flask only in
-ways that have an equal FastAPI form. Then:
+registrations of one are the app's, or all are one blueprint's (FastAPI has no handlers per
+router: ``bp_handlers = blueprint_handlers(bp, {404: f})`` after its last registration, see
+``codemod/blueprint_handlers.py``), nothing else calls or holds it, and its body reads the
+exception and uses Flask only in ways that have an equal FastAPI form. Then:
 
 - ``@app.errorhandler(404)`` -> ``@api.exception_handler(404)``; ``app.register_error_handler(key,
   f)`` -> ``<bridge>.add_exception_handler(key, f)``, the bridge being ``bridge_of(app)`` where
@@ -39,6 +40,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.blueprint_handlers import mapping_variable
 from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
 from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, is_jsonify, jsonify_content, reply_kind
 from codemod.state import REQUEST
@@ -248,7 +250,14 @@ class ErrorHandlersTransform(Transform):
 
             @bp.errorhandler(404)
             def item_not_found(error):
-                return jsonify(error="no such item"), 404
+                return jsonify(error="no such item", description=error.description), 404
+
+
+            def item_gone(error):
+                return jsonify(error="gone"), 410
+
+
+            bp.register_error_handler(410, item_gone)
 
 
             @app.errorhandler(403)
@@ -260,16 +269,25 @@ class ErrorHandlersTransform(Transform):
             """,
             """\
             from flask import Blueprint, Flask, jsonify
-            from flask2fastapi_runtime import FlaskBridge
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from fastapi.responses import JSONResponse
+            from flask2fastapi_runtime import FlaskBridge, blueprint_handlers
 
             app = Flask(__name__)
             api = FlaskBridge(app)
             bp = Blueprint("items", __name__)
 
 
-            @bp.errorhandler(404)
-            def item_not_found(error):
-                return jsonify(error="no such item"), 404
+            def item_not_found(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "no such item", "description": error.detail}, status_code=404)
+
+
+            def item_gone(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "gone"}, status_code=410)
+
+
+            bp_handlers = blueprint_handlers(bp, {404: item_not_found, 410: item_gone})
 
 
             @app.errorhandler(403)
@@ -279,7 +297,8 @@ class ErrorHandlersTransform(Transform):
 
             app.register_blueprint(bp)
             """,
-            title="stay Flask's: a blueprint's handler; an attribute of the error Starlette's has no equal for",
+            title="a blueprint's handlers: the runtime's blueprint_handlers registers them for its requests only"
+            " (codemod/blueprint_handlers.py); stays Flask's: an attribute of the error Starlette's has no equal for",
         ),
         Example(
             """\
@@ -363,6 +382,71 @@ class ErrorHandlersTransform(Transform):
         self.handlers: list[tuple[str, str, cst.BaseSuite, tuple[Key, ...] | None, cst.FunctionDef] | None] = []
         self.bodies: list[cst.BaseSuite] = []  # the converting handlers' bodies being visited
         self.helpers = {h: plan.mode for plan in run.project.error_handlers.values() if plan.convert for h in plan.helpers}
+        # a blueprint's converting handlers (codemod/blueprint_handlers.py): per blueprint variable,
+        # its (key, handler) registrations in order, and the statement after which the mapping goes
+        self.blueprint_keys: dict[str, list[tuple[cst.BaseExpression, str]]] = {}
+        self.last_registration: dict[cst.CSTNode, str] = {}
+
+    # -- a blueprint's handlers ------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        for statement in node.body:
+            for blueprint, key, handler in self._blueprint_registrations(statement):
+                self.blueprint_keys.setdefault(blueprint, []).append((key, handler))
+                self.last_registration = {s: b for s, b in self.last_registration.items() if b != blueprint}
+                self.last_registration[statement] = blueprint
+
+    def _blueprint_registrations(self, statement: cst.CSTNode) -> list[tuple[str, cst.BaseExpression, str]]:
+        """(blueprint variable, key, handler's name) of each registration the statement makes of
+        a handler the plan converts as a blueprint's."""
+        found = []
+        if isinstance(statement, cst.FunctionDef):
+            plan = self._plan(statement)
+            for decorator in statement.decorators if plan is not None and plan.convert and plan.blueprint else ():
+                read = registration_decorator(decorator)
+                if read is not None and read[2] is not None:
+                    found.append((plan.blueprint, read[2], statement.name.value))
+        elif m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())])):
+            call = statement.body[0].value  # type: ignore[attr-defined]
+            read = registration_call(call)
+            plan = self._registered_plan(call)
+            if read is not None and read[1] is not None and isinstance(read[2], cst.Name) and plan is not None and plan.blueprint:
+                found.append((plan.blueprint, read[1], read[2].value))
+        return found
+
+    def _registered_plan(self, call: cst.Call):
+        read = registration_call(call)
+        if read is None or read[2] is None:
+            return None
+        plans = self.run.project.error_handlers
+        return next((plans[n] for n in sorted(self.qualified_names(read[2])) if n in plans and plans[n].convert), None)
+
+    def _with_mapping(self, original: cst.CSTNode, updated):
+        """The statement, followed by ``bp_handlers = blueprint_handlers(bp, {key: handler})``
+        where it is the last registration of the blueprint's converting handlers."""
+        blueprint = self.last_registration.get(original)
+        if blueprint is None:
+            return updated
+        helper = self.import_reference(original, RUNTIME, "blueprint_handlers", replaces=False)
+        variable = blueprint.rpartition(".")[2]
+        entries = []
+        for key, handler in self.blueprint_keys[blueprint]:
+            new_key = self._key(key, key.deep_clone())
+            entries.append(cst.DictElement(new_key, cst.Name(handler), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+        entries[-1] = entries[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        call = cst.Call(helper, [cst.Arg(cst.Name(variable), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(cst.Dict(entries))])
+        assign = cst.Assign([cst.AssignTarget(cst.Name(mapping_variable(variable)))], call)
+        line = cst.SimpleStatementLine([assign], leading_lines=[cst.EmptyLine(indent=False)] * 2)
+        if isinstance(updated, cst.RemovalSentinel):
+            return line.with_changes(leading_lines=original.leading_lines)  # type: ignore[attr-defined]
+        return cst.FlattenSentinel([updated, line])
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        """``bp.register_error_handler(401, f)`` of a blueprint's converting handler: the mapping
+        registers it."""
+        if not m.matches(original_node, m.SimpleStatementLine([m.Expr(m.Call())])) or not self._blueprint_registrations(original_node):
+            return updated_node
+        self.consume(original_node.body[0].value)  # type: ignore[attr-defined]
+        return self._with_mapping(original_node, cst.RemovalSentinel.REMOVE)
 
     # -- where we are ---------------------------------------------------------------------------
     def _plan(self, function: cst.FunctionDef):
@@ -407,6 +491,10 @@ class ErrorHandlersTransform(Transform):
         if read is None or not isinstance(function, cst.FunctionDef) or not self._converts(function):
             return updated_node
         receiver, _, key = read
+        plan = self._plan(function)
+        if plan is not None and plan.blueprint:  # a blueprint's: the mapping after it registers it
+            self.consume(original_node.decorator)
+            return cst.RemovalSentinel.REMOVE
         call = updated_node.decorator
         assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and key is not None
         bridge = bridge_reference(self, receiver, call.func.value)
@@ -444,7 +532,7 @@ class ErrorHandlersTransform(Transform):
 
     # -- the handler's body ---------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self._converted_registration(original_node):
+        if self._converted_registration(original_node) and not self._registered_plan(original_node).blueprint:  # type: ignore[union-attr]
             receiver, key, _ = registration_call(original_node)  # type: ignore[misc]
             assert isinstance(updated_node.func, cst.Attribute) and key is not None
             bridge = bridge_reference(self, receiver, updated_node.func.value)
@@ -524,7 +612,10 @@ class ErrorHandlersTransform(Transform):
             new_body = new_body.with_changes(args=[*args, kwarg("status_code", status)])
         return updated_node.with_changes(value=new_body)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
+        return self._with_mapping(original_node, self._converted_function(original_node, updated_node))
+
+    def _converted_function(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         handler = self.handlers.pop()
         if handler is None:
             return updated_node

@@ -26,6 +26,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
+from codemod.blueprint_handlers import blueprint_handler_sets
 from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
@@ -759,6 +760,8 @@ class RequestStateTransform(Transform):
         listed = {kind: cst.List([cst.Element(named(h)) for h in hooks if h.kind == kind]) for kind in kinds}
         args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
         own = self.plan.blueprint_hooks.get(hook.app, {})
+        handled = blueprint_handler_sets(self.run.project)  # a blueprint's converted error handlers
+        own = {**own, **{name: [] for name in sorted(handled) if name not in own}}
         if own:
             # a blueprint's hooks, imported from its module: RequestHooks runs them for its views
             blueprint_hooks = self.import_reference(original, RUNTIME, "BlueprintHooks", replaces=False)
@@ -766,7 +769,12 @@ class RequestStateTransform(Transform):
             entries = []
             for name, bp_hooks in own.items():
                 lists = {kind: cst.List([cst.Element(named(h)) for h in bp_hooks if h.kind == kind]) for kind in kinds}
-                made = cst.Call(blueprint_hooks, _with_commas([kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]))
+                options = [kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]
+                if name in handled:  # what its hooks raise is answered by its handlers first, as in Flask
+                    module, _, variable = handled[name].rpartition(".")
+                    mapping = cst.Name(variable) if module == self.module else self.import_reference(original, module, variable, replaces=False)
+                    options.append(kwarg("handlers", mapping))
+                made = cst.Call(blueprint_hooks, _with_commas(options))
                 entries.append(cst.DictElement(string_literal(name), made))
             args.append(kwarg("blueprints", cst.Dict(_with_commas(entries))))
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
