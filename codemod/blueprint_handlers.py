@@ -43,6 +43,22 @@ def blueprint_of(handler: str, registrations: Iterable[Registration], kind: Call
     return variable
 
 
+def app_wide_of(registrations: Iterable[Registration], kind: Callable[[frozenset[str]], str | None]) -> str:
+    """The blueprint variable of a handler every registration of which is an
+    ``app_errorhandler`` on that one blueprint, else "". Flask adds such a handler to the app
+    where the blueprint is registered: converted, it is ``api.add_exception_handler(key, f)``
+    right after that ``register_blueprint`` (transforms/error_handlers.py), where the project
+    registers the blueprint once, on an app it bridges."""
+    registrations = list(registrations)
+    receivers = {r.receiver.names for r in registrations}
+    if not registrations or len(receivers) != 1 or any(r.method != "app_errorhandler" or r.receiver.function for r in registrations):
+        return ""
+    (names,) = receivers
+    if len(names) != 1 or kind(names) != "blueprint":
+        return ""
+    return next(iter(names))
+
+
 def mapping_variable(blueprint: str) -> str:
     """``pkg.team.bp`` -> ``pkg.team.bp_handlers``."""
     return blueprint + SUFFIX
@@ -53,7 +69,7 @@ def blueprint_handler_sets(project) -> dict[str, str]:  # type: ignore[no-untype
     blueprint some handler of which converts so."""
     found: dict[str, str] = {}
     for plan in project.error_handlers.values():
-        facts = project.blueprints.get(plan.blueprint) if plan.convert and plan.blueprint else None
+        facts = project.blueprints.get(plan.blueprint) if plan.convert and plan.blueprint and not plan.app_wide else None
         if facts is not None and facts.name is not None:
             found[facts.name] = mapping_variable(plan.blueprint)
     return found

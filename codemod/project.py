@@ -451,7 +451,15 @@ class Project:
     def error_handlers(self) -> dict[str, HandlerPlan]:
         """Whether each registered error handler becomes a FastAPI exception handler, by the
         handler's qualified name (codemod/error_handlers.py)."""
-        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json)
+        return plan_handlers(
+            self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json, self._registered_once,
+        )
+
+    def _registered_once(self, blueprint: str) -> bool:
+        """Whether the project registers the blueprint (its variable's qualified name) once, on
+        its one app: its app-wide handlers convert there (codemod/blueprint_handlers.py)."""
+        registrations = self.registrations.get(blueprint, [])
+        return len(self.apps) == 1 and len(registrations) == 1 and bool(registrations[0].receiver & set(self.apps))
 
     @functools.cached_property
     def logger_name(self) -> str | None:

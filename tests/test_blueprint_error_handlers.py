@@ -1,5 +1,6 @@
 """A blueprint's own error handlers (``@bp.errorhandler(NotFound)``, ``bp.register_error_handler(401,
-f)``) convert to FastAPI exception handlers handed to the runtime's ``blueprint_handlers(bp, ...)``:
+f)``) convert to FastAPI exception handlers handed to the runtime's ``blueprint_handlers(bp, ...)``
+(an app-wide ``@bp.app_errorhandler(418)`` is the app's, added where the blueprint is registered):
 they answer the errors of the blueprint's views, and (through ``BlueprintHooks(handlers=...)``)
 those an app's before hook raises for the blueprint's requests, and nothing else, as Flask looked
 them up. Another blueprint's requests, the app's, and a 404 under the blueprint's prefix (no
@@ -56,6 +57,11 @@ def unauthorized(error):
 bp.register_error_handler(401, unauthorized)
 
 
+@bp.app_errorhandler(418)
+def teapot(error):  # app-wide: the shop's 418 too
+    return jsonify(error="short and stout"), 418
+
+
 @bp.route("/members/<int:member_id>")
 def member(member_id):
     if member_id != 1:
@@ -76,6 +82,11 @@ bp = Blueprint("shop", __name__, url_prefix="/shop")
 @bp.route("/items/<int:item_id>")
 def item(item_id):
     abort(404)
+
+
+@bp.route("/brew")
+def brew():
+    abort(418)
 '''
 SPEC = "bhapp.app:app"
 KEY = {"X-Key": "k"}
@@ -89,6 +100,7 @@ REQUESTS = [
     {"method": "GET", "path": "/team/nowhere"},  # no route, so no blueprint: werkzeug's 401
     {"method": "GET", "path": "/shop/items/1"},  # another blueprint: werkzeug's 401
     {"method": "GET", "path": "/shop/items/1", "headers": KEY},  # and werkzeug's 404
+    {"method": "GET", "path": "/shop/brew", "headers": KEY},  # the team's app-wide 418 handler
 ]
 for request in REQUESTS:
     request["expect_headers"] = ["Content-Type"]
@@ -116,15 +128,18 @@ def test_the_blueprints_handlers_are_fastapis(converted):
     assert "bp_handlers = blueprint_handlers(bp, {404: missing, 401: unauthorized})" in team
     assert "errorhandler" not in team and "register_error_handler" not in team
     # an app's hook raises for the team's requests too: the team's handlers answer first
-    assert "from bhapp.team import bp_handlers, bp as team, router as team_router" in app
+    assert "from bhapp.team import bp_handlers, teapot, bp as team, router as team_router" in app
+    # the app-wide one is the app's, where Flask added it: at the blueprint's registration
+    assert "app.register_blueprint(team)\napi.add_exception_handler(418, teapot)\n" in app
     assert 'api.add_middleware(RequestHooks, before=[require_key], blueprints={"team": BlueprintHooks(handlers=bp_handlers)})' in app
 
 
 def test_the_converted_app_answers_like_the_original(project, converted):
     original = answers_in(project, SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [401, 401, 200, 404, 401, 404, 401, 401, 404]
+    assert [a["status"] for a in original] == [401, 401, 200, 404, 401, 404, 401, 401, 404, 418]
     assert original[1]["body"] == original[4]["body"] == {"error": "team key required"}
     assert original[3]["body"] == {"description": "member 2 is not in the team", "error": "no such member"}
+    assert original[9]["body"] == {"error": "short and stout"}
     assert original[0]["media_type"] == original[6]["media_type"] == original[7]["media_type"] == "text/html"
     comparison = compare(project, converted, SPEC, REQUESTS)
     assert comparison.same, comparison
@@ -133,4 +148,4 @@ def test_the_converted_app_answers_like_the_original(project, converted):
 def test_the_blueprints_routes_are_idiomatic(project):
     results = convert_paths(discover([project]), ORDER)
     levels = {route["rule"]: route["level"] for r in results for route in r.routes}
-    assert levels == {rule: "idiomatic" for rule in ("/me", "/team/members/<int:member_id>", "/team/locked", "/shop/items/<int:item_id>")}
+    assert levels == {rule: "idiomatic" for rule in ("/me", "/team/members/<int:member_id>", "/team/locked", "/shop/items/<int:item_id>", "/shop/brew")}

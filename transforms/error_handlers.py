@@ -7,6 +7,8 @@ router: ``bp_handlers = blueprint_handlers(bp, {404: f})`` after its last regist
 ``codemod/blueprint_handlers.py``), nothing else calls or holds it, and its body reads the
 exception and uses Flask only in ways that have an equal FastAPI form. Then:
 
+- ``@bp.app_errorhandler(418)`` -> ``api.add_exception_handler(418, f)`` right after the
+  project's one ``app.register_blueprint(bp)``, where Flask added it to the app;
 - ``@app.errorhandler(404)`` -> ``@api.exception_handler(404)``; ``app.register_error_handler(key,
   f)`` -> ``<bridge>.add_exception_handler(key, f)``, the bridge being ``bridge_of(app)`` where
   the code holds only the Flask app (an ``init_app(app)``), loops over codes included;
@@ -260,6 +262,11 @@ class ErrorHandlersTransform(Transform):
             bp.register_error_handler(410, item_gone)
 
 
+            @bp.app_errorhandler(418)
+            def teapot(error):
+                return jsonify(error="short and stout"), 418
+
+
             @app.errorhandler(403)
             def forbidden(error):
                 return jsonify(error="forbidden", type=error.response), 403
@@ -290,15 +297,21 @@ class ErrorHandlersTransform(Transform):
             bp_handlers = blueprint_handlers(bp, {404: item_not_found, 410: item_gone})
 
 
+            def teapot(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "short and stout"}, status_code=418)
+
+
             @app.errorhandler(403)
             def forbidden(error):
                 return jsonify(error="forbidden", type=error.response), 403
 
 
             app.register_blueprint(bp)
+            api.add_exception_handler(418, teapot)
             """,
-            title="a blueprint's handlers: the runtime's blueprint_handlers registers them for its requests only"
-            " (codemod/blueprint_handlers.py); stays Flask's: an attribute of the error Starlette's has no equal for",
+            title="a blueprint's handlers: the runtime's blueprint_handlers registers them for its requests only,"
+            " an app-wide one is the app's where the blueprint is registered (codemod/blueprint_handlers.py);"
+            " stays Flask's: an attribute of the error Starlette's has no equal for",
         ),
         Example(
             """\
@@ -401,7 +414,7 @@ class ErrorHandlersTransform(Transform):
         found = []
         if isinstance(statement, cst.FunctionDef):
             plan = self._plan(statement)
-            for decorator in statement.decorators if plan is not None and plan.convert and plan.blueprint else ():
+            for decorator in statement.decorators if plan is not None and plan.convert and plan.blueprint and not plan.app_wide else ():
                 read = registration_decorator(decorator)
                 if read is not None and read[2] is not None:
                     found.append((plan.blueprint, read[2], statement.name.value))
@@ -409,7 +422,7 @@ class ErrorHandlersTransform(Transform):
             call = statement.body[0].value  # type: ignore[attr-defined]
             read = registration_call(call)
             plan = self._registered_plan(call)
-            if read is not None and read[1] is not None and isinstance(read[2], cst.Name) and plan is not None and plan.blueprint:
+            if read is not None and read[1] is not None and isinstance(read[2], cst.Name) and plan is not None and plan.blueprint and not plan.app_wide:
                 found.append((plan.blueprint, read[1], read[2].value))
         return found
 
@@ -442,11 +455,42 @@ class ErrorHandlersTransform(Transform):
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
         """``bp.register_error_handler(401, f)`` of a blueprint's converting handler: the mapping
-        registers it."""
-        if not m.matches(original_node, m.SimpleStatementLine([m.Expr(m.Call())])) or not self._blueprint_registrations(original_node):
+        registers it. ``app.register_blueprint(bp)``: the blueprint's app-wide handlers follow it."""
+        if not m.matches(original_node, m.SimpleStatementLine([m.Expr(m.Call())])):
+            return updated_node
+        app_wide = self._app_wide_registrations(original_node, updated_node)
+        if app_wide:
+            return cst.FlattenSentinel([updated_node, *app_wide])
+        if not self._blueprint_registrations(original_node):
             return updated_node
         self.consume(original_node.body[0].value)  # type: ignore[attr-defined]
         return self._with_mapping(original_node, cst.RemovalSentinel.REMOVE)
+
+    def _app_wide_registrations(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
+        """``api.add_exception_handler(418, teapot)`` for each app-wide handler of the blueprint
+        that ``app.register_blueprint(bp)`` registers, where Flask added it to the app."""
+        if not m.matches(updated, m.SimpleStatementLine([m.Expr(m.Call())])):
+            return []  # another transform made it something else (``raise`` for ``abort``)
+        call, new_call = original.body[0].value, updated.body[0].value  # type: ignore[attr-defined]
+        if not m.matches(call.func, m.Attribute(attr=m.Name("register_blueprint"))) or not call.args or call.args[0].keyword is not None:
+            return []
+        registered = self.qualified_names(call.args[0].value)
+        handlers = sorted((name, plan) for name, plan in self.run.project.error_handlers.items() if plan.convert and plan.app_wide and plan.blueprint in registered)
+        lines = []
+        for name, plan in handlers:
+            module, _, short = name.rpartition(".")
+            handler = cst.Name(short) if module == (self.context.full_module_name or "") else self.import_reference(call, module, short, replaces=False)
+            for key in plan.keys:
+                if key.kind == "code":
+                    fastapi_key: cst.BaseExpression = cst.Integer(str(key.code))
+                else:
+                    fastapi_key = self.import_reference(call, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
+                bridge = bridge_reference(self, call.func.value, new_call.func.value)
+                registration = cst.Call(cst.Attribute(bridge, cst.Name("add_exception_handler")), [
+                    cst.Arg(fastapi_key, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(handler),
+                ])
+                lines.append(cst.SimpleStatementLine([cst.Expr(registration)]))
+        return lines
 
     # -- where we are ---------------------------------------------------------------------------
     def _plan(self, function: cst.FunctionDef):
