@@ -1,4 +1,4 @@
-"""``abort(404)`` in native views -> ``raise HTTPException(status_code=404)``, FastAPI's way.
+"""``abort(404)`` in native views and hooks -> ``raise HTTPException(status_code=404)``, FastAPI's way.
 
 Targets https://fastapi.tiangolo.com/tutorial/handling-errors/ .
 A native view runs in Flask's request cycle (the runtime's FlaskRoute), where a FastAPI
@@ -15,9 +15,14 @@ default). So ``abort(401)`` -> ``raise HTTPException(status_code=401)`` and ``ab
 - no ``try`` with handlers and no ``with`` around it in its function could see the exception
   before Flask does (``except NotFound:`` would no longer catch it).
 
-Besides native views' own bodies, the same goes for a module-level helper of the view's module
-that every use in the module calls from a native view (outside any try or with), and that the
-module does not export in ``__all__``: it only runs while a native view answers a request.
+Which calls convert is ``codemod/aborts.py``'s to say, shared with the facts pass. Besides
+native views' own bodies, the same goes for a module-level before hook that the state plan makes
+a RequestHooks hook (codemod/state.py): there the raise is answered by the matched blueprint's
+handlers, then the app's, as Flask answered the abort (hooks.RequestHooks), and the plan keeps
+every hook Flask's where a handler that stays Flask's could answer the code. And for a
+module-level helper of the view's module that every use in the module calls from a native view
+(outside any try or with), and that the module does not export in ``__all__``: it only runs
+while a native view answers a request.
 Another module's calls of it are not seen (the facts pass does not record them): they answer
 requests too in a web app, but a script or test calling the helper outside a request would see
 Starlette's HTTPException instead of werkzeug's.
