@@ -55,6 +55,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider
 
+from codemod.blueprint_handlers import app_wide_of, blueprint_of
 from codemod.handler_body import Body, bindings, is_flask, is_jsonify, jsonify_content, read_body
 from codemod.vendor import canonical
 
@@ -165,6 +166,12 @@ class HandlerPlan:
     # the functions whose answer it returns (``return error_body(...)``): their ``jsonify(x),
     # status`` become the runtime's FlaskJSONResponse, converted with it
     responders: tuple[str, ...] = ()
+    # the qualified name of the blueprint variable it is registered on, when it is a blueprint's:
+    # handed to the runtime's ``blueprint_handlers(bp, {key: handler})`` (codemod/blueprint_handlers.py)
+    blueprint: str = ""
+    # a blueprint's app-wide handler (``@bp.app_errorhandler(418)``): registered with the app where
+    # the project registers the blueprint (``blueprint`` is then that blueprint variable)
+    app_wide: bool = False
 
     def to_json(self, handler: str) -> dict[str, object]:
         return {"file": self.path, "handler": handler, "fastapi": self.convert, "reason": self.reason}
@@ -437,7 +444,7 @@ def error_facts(wrapper, path: str) -> ErrorFacts:
 # -- the plan -------------------------------------------------------------------------------------
 def plan_handlers(
     facts: ErrorFacts, kind: Callable[[frozenset[str]], str | None], unseen_calls: set[str],
-    logger_known: bool = False, own_json: bool = False,
+    logger_known: bool = False, own_json: bool = False, registered: Callable[[str], bool] = lambda blueprint: False,
 ) -> dict[str, HandlerPlan]:
     """Whether each registered handler becomes a FastAPI exception handler, and why not.
     ``kind`` says "app" or "blueprint" for the qualified names of an expression;
@@ -448,7 +455,7 @@ def plan_handlers(
         by_handler.setdefault(registration.handler, []).append(registration)
     by_handler.pop("", None)
     reasons = {
-        handler: _reason(handler, registrations, facts, kind, unseen_calls, logger_known, own_json)
+        handler: _reason(handler, registrations, facts, kind, unseen_calls, logger_known, own_json, registered)
         for handler, registrations in sorted(by_handler.items())
     }
     keys = {handler: tuple(k for r in registrations for k in r.keys) for handler, registrations in by_handler.items()}
@@ -489,6 +496,8 @@ def plan_handlers(
             reason is None, reason, mode, body.path if body is not None else "", keys[handler],
             tuple(sorted(set(helpers[handler]))) if reason is None else (),
             tuple(sorted(set(responders[handler]))) if reason is None else (),
+            (blueprint_of(handler, by_handler[handler], kind) or app_wide_of(by_handler[handler], kind)) if reason is None else "",
+            reason is None and bool(app_wide_of(by_handler[handler], kind)),
         )
     return plans
 
@@ -547,7 +556,7 @@ def _helper_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str]) -> str
 
 def _reason(
     handler: str, registrations: list[Registration], facts: ErrorFacts, kind, unseen_calls: set[str],
-    logger_known: bool = False, own_json: bool = False,
+    logger_known: bool = False, own_json: bool = False, registered: Callable[[str], bool] = lambda blueprint: False,
 ) -> str | None:
     body = facts.bodies.get(handler)
     if body is None:
@@ -568,12 +577,18 @@ def _reason(
     called = any(handler in call.callee for call in facts.calls)
     if called or handler in facts.references or handler.rpartition(".")[2] in unseen_calls:
         return "the handler is called or used other than as a handler"
+    on_blueprint = blueprint_of(handler, registrations, kind)
+    app_wide = app_wide_of(registrations, kind)
     for registration in registrations:
         if registration.problem:
             return registration.problem
-        if registration.method == "app_errorhandler":
+        if registration.method == "app_errorhandler" and not (app_wide and registered(app_wide)):
             return "app_errorhandler: no app at hand where the blueprint registers it"
-        receiver = registered_on(registration.receiver, facts, kind, unseen_calls)
+        if app_wide and any(k.kind not in ("code", "http") for k in registration.keys):
+            return "app_errorhandler for a class: registered where the blueprint is, which does not import it"
+        if app_wide:
+            continue
+        receiver = "app" if on_blueprint else registered_on(registration.receiver, facts, kind, unseen_calls)
         if receiver != "app":
             return receiver or "registered on something not known to be an app"
     keys = tuple(k for r in registrations for k in r.keys)

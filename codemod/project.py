@@ -28,6 +28,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
+from codemod.aborts import kept_handler
 from codemod.error_handlers import ErrorFacts, HandlerPlan, Receiver, error_facts, plan_handlers, registered_on
 from codemod.handler_body import bindings
 from codemod.plan import RoutePlan, plan_view
@@ -278,6 +279,15 @@ class Project:
             hooks.append(dataclasses.replace(hook, app=apps[0] if apps else "", blueprint=blueprint.name, problem=problem))
         return hooks
 
+    def _abort_problem(self, hook: HookFacts) -> str | None:
+        """Why a before hook's ``abort(code)`` cannot be a raise RequestHooks answers: a Flask
+        handler may answer that code (codemod/aborts.py)."""
+        for code in sorted(hook.raises):
+            kept = kept_handler(code, self.errors.registrations, self.error_handlers)
+            if kept is not None:
+                return f"it aborts with {code}, which {kept}, an error handler that stays Flask's, may answer"
+        return None
+
     def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self._blueprint_hooks()
@@ -286,6 +296,7 @@ class Project:
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
+        hooks = [h if h.problem else dataclasses.replace(h, problem=self._abort_problem(h)) for h in hooks]
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         # exception handlers defined in a function (``register_error_handlers(app)``) give their
         # request to the helpers they call, as module-level ones do
@@ -474,7 +485,15 @@ class Project:
     def error_handlers(self) -> dict[str, HandlerPlan]:
         """Whether each registered error handler becomes a FastAPI exception handler, by the
         handler's qualified name (codemod/error_handlers.py)."""
-        return plan_handlers(self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json)
+        return plan_handlers(
+            self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json, self._registered_once,
+        )
+
+    def _registered_once(self, blueprint: str) -> bool:
+        """Whether the project registers the blueprint (its variable's qualified name) once, on
+        its one app: its app-wide handlers convert there (codemod/blueprint_handlers.py)."""
+        registrations = self.registrations.get(blueprint, [])
+        return len(self.apps) == 1 and len(registrations) == 1 and bool(registrations[0].receiver & set(self.apps))
 
     @functools.cached_property
     def logger_name(self) -> str | None:

@@ -32,6 +32,8 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.aborts import abort_arguments, aborts_in
+
 G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
@@ -417,6 +419,8 @@ class HookFacts:
     # ``line`` is then the blueprint's registration, ``rank`` its own line (the order among them)
     app_wide: bool = False
     rank: int = 0
+    # the statuses its ``abort(code)`` calls raise, converted to ``raise HTTPException`` (codemod/aborts.py)
+    raises: frozenset[int] = frozenset()
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -444,16 +448,22 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             for use in _uses_of(function, response)
         ):
             problem = "it reads the response beyond its status and headers"
+    # abort() in a before hook: a raise RequestHooks answers by the blueprint's, then the app's,
+    # handlers (project.py refuses the hooks where one of those stays Flask's)
+    aborts, every_abort_converts = aborts_in(function, names) if kind == "before" else ([], False)
     for statement in body if problem is None else ():
         for q in sorted(_flask_names(statement, names)):
             if q.startswith(tuple(f"{a}." for a in G)):
+                continue
+            if q in ABORT and aborts and every_abort_converts:
                 continue
             attribute = next((q[len(r) + 1:].partition(".")[0] for r in REQUEST if q.startswith(r + ".")), None)
             if attribute in REQUEST_SAME or attribute in REQUEST_RENAMED:
                 continue
             problem = problem or f"it uses {q}"
     answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
-    return HookFacts(qualified, kind, app, line, problem, answers)
+    raises = frozenset(int(abort_arguments(a)[0].value.value) for a in aborts if every_abort_converts)  # type: ignore[index, attr-defined]
+    return HookFacts(qualified, kind, app, line, problem, answers, raises=raises)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:

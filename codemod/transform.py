@@ -419,7 +419,9 @@ class Combined(cst.CSTTransformer):
                 if index is None:
                     leave(original_node, original_node)  # gone: the later ones only keep their books (a stack of functions)
                     continue
-                nodes[index] = leave(original_node, nodes[index])  # type: ignore[assignment]
+                left = leave(original_node, nodes[index])
+                # a later one puts nodes next to it too: one flat sequence, in order
+                nodes[index:index + 1] = list(left.nodes) if isinstance(left, cst.FlattenSentinel) else [left]  # type: ignore[list-item]
                 result = cst.FlattenSentinel(nodes)
                 continue
             if not isinstance(result, cst.CSTNode):

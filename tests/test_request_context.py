@@ -98,3 +98,17 @@ def test_blueprint_hooks_and_handlers_apply_to_its_routes(converted):
     assert original[5]["body"] == {"error": "short and stout"}
     comparison = compare(PROJECT / "input", converted, SPEC, TEAM_REQUESTS)
     assert comparison.same, comparison
+
+
+def test_the_routes_whose_path_left_flask_are_idiomatic():
+    # the hooks (abort in the blueprint's included), g on request.state, the blueprint's handlers
+    # and its app-wide one converted; the rest keep Flask in their own code, named in the reason
+    from codemod.engine import convert_paths, discover
+    from transforms import ORDER
+
+    results = convert_paths(discover([PROJECT / "input"]), ORDER)
+    levels = {(route["rule"], tuple(route["methods"])): route["level"] for r in results for route in r.routes}
+    idiomatic = sorted(rule for (rule, _), level in levels.items() if level == "idiomatic")
+    assert idiomatic == ["/admin", "/boom", "/maintenance", "/me", "/team/brew", "/team/members/<int:member_id>", "/teapot"]
+    reasons = [route["reason"] for r in results for route in r.routes if route["level"] == "native"]
+    assert len(reasons) == 8 and not any("hooks stay Flask's" in r or "teapot" in r for r in reasons)

@@ -1,4 +1,4 @@
-"""``abort(404)`` in native views -> ``raise HTTPException(status_code=404)``, FastAPI's way.
+"""``abort(404)`` in native views and hooks -> ``raise HTTPException(status_code=404)``, FastAPI's way.
 
 Targets https://fastapi.tiangolo.com/tutorial/handling-errors/ .
 A native view runs in Flask's request cycle (the runtime's FlaskRoute), where a FastAPI
@@ -20,9 +20,14 @@ default). So ``abort(401)`` -> ``raise HTTPException(status_code=401)`` and ``ab
 truth as ``or`` tested it. Only for a plain local name in a function with no ``global`` or
 ``nonlocal`` (it now holds the falsy value before the raise, which nothing after the raise reads).
 
-Besides native views' own bodies, the same goes for a module-level helper of the view's module
-that every use in the module calls from a native view (outside any try or with), and that the
-module does not export in ``__all__``: it only runs while a native view answers a request.
+Which calls convert is ``codemod/aborts.py``'s to say, shared with the facts pass. Besides
+native views' own bodies, the same goes for a module-level before hook that the state plan makes
+a RequestHooks hook (codemod/state.py): there the raise is answered by the matched blueprint's
+handlers, then the app's, as Flask answered the abort (hooks.RequestHooks), and the plan keeps
+every hook Flask's where a handler that stays Flask's could answer the code. And for a
+module-level helper of the view's module that every use in the module calls from a native view
+(outside any try or with), and that the module does not export in ``__all__``: it only runs
+while a native view answers a request.
 Another module's calls of it are not seen (the facts pass does not record them): they answer
 requests too in a web app, but a script or test calling the helper outside a request would see
 Starlette's HTTPException instead of werkzeug's.
@@ -30,12 +35,11 @@ Starlette's HTTPException instead of werkzeug's.
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
+from codemod.aborts import ABORT, abort_arguments
 from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
@@ -43,13 +47,6 @@ from transforms._views import OwnBody, enclosing_function, factory_views, guarde
 
 # ``name = value or abort(...)``: the abort is the last operand
 OR_ABORT = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.BooleanOperation(operator=m.Or(), right=m.Call()))])
-
-ABORT = frozenset({"flask.abort", "flask.helpers.abort", "werkzeug.exceptions.abort"})
-# werkzeug.exceptions.default_exceptions: the codes abort() raises an exception for
-CODES = frozenset(
-    {400, 401, 403, 404, 405, 406, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424,
-     428, 429, 431, 451, 500, 501, 502, 503, 504, 505}
-)
 
 
 class AbortsTransform(Transform):
@@ -233,11 +230,19 @@ class AbortsTransform(Transform):
         for statement in (f for s in node.body for f in factory_views(s)):
             if statement.asynchronous is not None:
                 continue
-            if native_plans(self, statement) or self._only_called_by_views(statement, exported):
+            if native_plans(self, statement) or self._only_called_by_views(statement, exported) or self._before_hook(statement):
                 body = OwnBody(statement)
                 if not body.generator:
                     self.aborts |= {s for s in body.statements if self._convertible(s)}
                     self.or_aborts |= self._or_aborts(statement)
+
+    def _before_hook(self, function: cst.FunctionDef) -> bool:
+        """A module-level before hook the plan converts into RequestHooks middleware: what it
+        raises is answered there by the blueprint's, then the app's, handlers (codemod/state.py
+        converts it only where each of its aborts converts and those handlers are FastAPI's)."""
+        module = self.context.full_module_name or ""
+        hook = self.run.project.state.hook_functions.get(f"{module}.{function.name.value}")
+        return hook is not None and hook.kind == "before"
 
     def _only_called_by_views(self, function: cst.FunctionDef, exported: set[str]) -> bool:
         """A helper every use of which in the module is a call from a native view that nothing
@@ -277,19 +282,7 @@ class AbortsTransform(Transform):
     def _abort_call(self, call: cst.Call) -> bool:
         if not self.names(call.func, *ABORT):
             return False
-        if any(a.star for a in call.args) or len(call.args) > 2:
-            return False
-        args = bind(call, ("code", "description"))
-        code = args.get("code")
-        if set(args) - {"code", "description"} or len(args) != len(call.args) or code is None:
-            return False
-        if not isinstance(code.value, cst.Integer) or int(code.value.value) not in CODES:
-            return False
-        description = args.get("description")
-        # the bare phrase is what Starlette fills in for no detail: werkzeug's default would show
-        return description is None or not is_str_literal(description.value) or (
-            description.value.evaluated_value != HTTPStatus(int(code.value.value)).phrase  # type: ignore[union-attr]
-        )
+        return abort_arguments(call) is not None
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         if original_node not in self.aborts or not isinstance(updated_node.value, cst.Call):

@@ -1,11 +1,14 @@
-"""Flask error handlers of the app into FastAPI exception handlers, where provably equivalent.
+"""Flask error handlers (the app's, a blueprint's) into FastAPI exception handlers, where provably equivalent.
 
 Targets https://fastapi.tiangolo.com/tutorial/handling-errors/#install-custom-exception-handlers .
 ``codemod/error_handlers.py`` decides, for the whole program, which handlers convert: all the
-registrations of one are the app's (a blueprint's stay Flask's: FastAPI has no handlers per
-router), nothing else calls or holds it, and its body reads the exception and uses Flask only in
-ways that have an equal FastAPI form. Then:
+registrations of one are the app's, or all are one blueprint's (FastAPI has no handlers per
+router: ``bp_handlers = blueprint_handlers(bp, {404: f})`` after its last registration, see
+``codemod/blueprint_handlers.py``), nothing else calls or holds it, and its body reads the
+exception and uses Flask only in ways that have an equal FastAPI form. Then:
 
+- ``@bp.app_errorhandler(418)`` -> ``api.add_exception_handler(418, f)`` right after the
+  project's one ``app.register_blueprint(bp)``, where Flask added it to the app;
 - ``@app.errorhandler(404)`` -> ``@api.exception_handler(404)``; ``app.register_error_handler(key,
   f)`` -> ``<bridge>.add_exception_handler(key, f)``, the bridge being ``bridge_of(app)`` where
   the code holds only the Flask app (an ``init_app(app)``), loops over codes included;
@@ -41,6 +44,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.blueprint_handlers import mapping_variable
 from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
 from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, is_jsonify, jsonify_content, reply_kind
 from codemod.state import REQUEST
@@ -348,7 +352,19 @@ class ErrorHandlersTransform(Transform):
 
             @bp.errorhandler(404)
             def item_not_found(error):
-                return jsonify(error="no such item"), 404
+                return jsonify(error="no such item", description=error.description), 404
+
+
+            def item_gone(error):
+                return jsonify(error="gone"), 410
+
+
+            bp.register_error_handler(410, item_gone)
+
+
+            @bp.app_errorhandler(418)
+            def teapot(error):
+                return jsonify(error="short and stout"), 418
 
 
             @app.errorhandler(403)
@@ -360,16 +376,29 @@ class ErrorHandlersTransform(Transform):
             """,
             """\
             from flask import Blueprint, Flask, jsonify
-            from flask2fastapi_runtime import FlaskBridge
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+            from fastapi import Request
+            from fastapi.responses import JSONResponse
+            from flask2fastapi_runtime import FlaskBridge, blueprint_handlers
 
             app = Flask(__name__)
             api = FlaskBridge(app)
             bp = Blueprint("items", __name__)
 
 
-            @bp.errorhandler(404)
-            def item_not_found(error):
-                return jsonify(error="no such item"), 404
+            def item_not_found(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "no such item", "description": error.detail}, status_code=404)
+
+
+            def item_gone(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "gone"}, status_code=410)
+
+
+            bp_handlers = blueprint_handlers(bp, {404: item_not_found, 410: item_gone})
+
+
+            def teapot(request: Request, error: StarletteHTTPException):
+                return JSONResponse({"error": "short and stout"}, status_code=418)
 
 
             @app.errorhandler(403)
@@ -378,8 +407,11 @@ class ErrorHandlersTransform(Transform):
 
 
             app.register_blueprint(bp)
+            api.add_exception_handler(418, teapot)
             """,
-            title="stay Flask's: a blueprint's handler; an attribute of the error Starlette's has no equal for",
+            title="a blueprint's handlers: the runtime's blueprint_handlers registers them for its requests only,"
+            " an app-wide one is the app's where the blueprint is registered (codemod/blueprint_handlers.py);"
+            " stays Flask's: an attribute of the error Starlette's has no equal for",
         ),
         Example(
             """\
@@ -465,6 +497,102 @@ class ErrorHandlersTransform(Transform):
         self.helpers = {h: plan.mode for plan in run.project.error_handlers.values() if plan.convert for h in plan.helpers}
         self.responders = {r for plan in run.project.error_handlers.values() if plan.convert for r in plan.responders}
         self.responding: list[bool] = []  # per function: a responder whose jsonify returns become FlaskJSONResponse
+        # a blueprint's converting handlers (codemod/blueprint_handlers.py): per blueprint variable,
+        # its (key, handler) registrations in order, and the statement after which the mapping goes
+        self.blueprint_keys: dict[str, list[tuple[cst.BaseExpression, str]]] = {}
+        self.last_registration: dict[cst.CSTNode, str] = {}
+
+    # -- a blueprint's handlers ------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        for statement in node.body:
+            for blueprint, key, handler in self._blueprint_registrations(statement):
+                self.blueprint_keys.setdefault(blueprint, []).append((key, handler))
+                self.last_registration = {s: b for s, b in self.last_registration.items() if b != blueprint}
+                self.last_registration[statement] = blueprint
+
+    def _blueprint_registrations(self, statement: cst.CSTNode) -> list[tuple[str, cst.BaseExpression, str]]:
+        """(blueprint variable, key, handler's name) of each registration the statement makes of
+        a handler the plan converts as a blueprint's."""
+        found = []
+        if isinstance(statement, cst.FunctionDef):
+            plan = self._plan(statement)
+            for decorator in statement.decorators if plan is not None and plan.convert and plan.blueprint and not plan.app_wide else ():
+                read = registration_decorator(decorator)
+                if read is not None and read[2] is not None:
+                    found.append((plan.blueprint, read[2], statement.name.value))
+        elif m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())])):
+            call = statement.body[0].value  # type: ignore[attr-defined]
+            read = registration_call(call)
+            plan = self._registered_plan(call)
+            if read is not None and read[1] is not None and isinstance(read[2], cst.Name) and plan is not None and plan.blueprint and not plan.app_wide:
+                found.append((plan.blueprint, read[1], read[2].value))
+        return found
+
+    def _registered_plan(self, call: cst.Call):
+        read = registration_call(call)
+        if read is None or read[2] is None:
+            return None
+        plans = self.run.project.error_handlers
+        return next((plans[n] for n in sorted(self.qualified_names(read[2])) if n in plans and plans[n].convert), None)
+
+    def _with_mapping(self, original: cst.CSTNode, updated):
+        """The statement, followed by ``bp_handlers = blueprint_handlers(bp, {key: handler})``
+        where it is the last registration of the blueprint's converting handlers."""
+        blueprint = self.last_registration.get(original)
+        if blueprint is None:
+            return updated
+        helper = self.import_reference(original, RUNTIME, "blueprint_handlers", replaces=False)
+        variable = blueprint.rpartition(".")[2]
+        entries = []
+        for key, handler in self.blueprint_keys[blueprint]:
+            new_key = self._key(key, key.deep_clone())
+            entries.append(cst.DictElement(new_key, cst.Name(handler), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+        entries[-1] = entries[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        call = cst.Call(helper, [cst.Arg(cst.Name(variable), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(cst.Dict(entries))])
+        assign = cst.Assign([cst.AssignTarget(cst.Name(mapping_variable(variable)))], call)
+        line = cst.SimpleStatementLine([assign], leading_lines=[cst.EmptyLine(indent=False)] * 2)
+        if isinstance(updated, cst.RemovalSentinel):
+            return line.with_changes(leading_lines=original.leading_lines)  # type: ignore[attr-defined]
+        return cst.FlattenSentinel([updated, line])
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine):
+        """``bp.register_error_handler(401, f)`` of a blueprint's converting handler: the mapping
+        registers it. ``app.register_blueprint(bp)``: the blueprint's app-wide handlers follow it."""
+        if not m.matches(original_node, m.SimpleStatementLine([m.Expr(m.Call())])):
+            return updated_node
+        app_wide = self._app_wide_registrations(original_node, updated_node)
+        if app_wide:
+            return cst.FlattenSentinel([updated_node, *app_wide])
+        if not self._blueprint_registrations(original_node):
+            return updated_node
+        self.consume(original_node.body[0].value)  # type: ignore[attr-defined]
+        return self._with_mapping(original_node, cst.RemovalSentinel.REMOVE)
+
+    def _app_wide_registrations(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
+        """``api.add_exception_handler(418, teapot)`` for each app-wide handler of the blueprint
+        that ``app.register_blueprint(bp)`` registers, where Flask added it to the app."""
+        if not m.matches(updated, m.SimpleStatementLine([m.Expr(m.Call())])):
+            return []  # another transform made it something else (``raise`` for ``abort``)
+        call, new_call = original.body[0].value, updated.body[0].value  # type: ignore[attr-defined]
+        if not m.matches(call.func, m.Attribute(attr=m.Name("register_blueprint"))) or not call.args or call.args[0].keyword is not None:
+            return []
+        registered = self.qualified_names(call.args[0].value)
+        handlers = sorted((name, plan) for name, plan in self.run.project.error_handlers.items() if plan.convert and plan.app_wide and plan.blueprint in registered)
+        lines = []
+        for name, plan in handlers:
+            module, _, short = name.rpartition(".")
+            handler = cst.Name(short) if module == (self.context.full_module_name or "") else self.import_reference(call, module, short, replaces=False)
+            for key in plan.keys:
+                if key.kind == "code":
+                    fastapi_key: cst.BaseExpression = cst.Integer(str(key.code))
+                else:
+                    fastapi_key = self.import_reference(call, "starlette.exceptions", "HTTPException", replaces=False, alias="StarletteHTTPException")
+                bridge = bridge_reference(self, call.func.value, new_call.func.value)
+                registration = cst.Call(cst.Attribute(bridge, cst.Name("add_exception_handler")), [
+                    cst.Arg(fastapi_key, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(handler),
+                ])
+                lines.append(cst.SimpleStatementLine([cst.Expr(registration)]))
+        return lines
 
     # -- where we are ---------------------------------------------------------------------------
     def _plan(self, function: cst.FunctionDef):
@@ -510,6 +638,10 @@ class ErrorHandlersTransform(Transform):
         if read is None or not isinstance(function, cst.FunctionDef) or not self._converts(function):
             return updated_node
         receiver, _, key = read
+        plan = self._plan(function)
+        if plan is not None and plan.blueprint:  # a blueprint's: the mapping after it registers it
+            self.consume(original_node.decorator)
+            return cst.RemovalSentinel.REMOVE
         call = updated_node.decorator
         assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and key is not None
         bridge = bridge_reference(self, receiver, call.func.value)
@@ -547,7 +679,7 @@ class ErrorHandlersTransform(Transform):
 
     # -- the handler's body ---------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self._converted_registration(original_node):
+        if self._converted_registration(original_node) and not self._registered_plan(original_node).blueprint:  # type: ignore[union-attr]
             receiver, key, _ = registration_call(original_node)  # type: ignore[misc]
             assert isinstance(updated_node.func, cst.Attribute) and key is not None
             bridge = bridge_reference(self, receiver, updated_node.func.value)
@@ -647,8 +779,11 @@ class ErrorHandlersTransform(Transform):
             args = [cst.Arg(content, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), kwarg("status_code", status)]
         return updated_node.with_changes(value=cst.Call(response, args))
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef):
         self.responding.pop()
+        return self._with_mapping(original_node, self._converted_function(original_node, updated_node))
+
+    def _converted_function(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         handler = self.handlers.pop()
         if handler is None:
             return updated_node

@@ -26,6 +26,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
+from codemod.blueprint_handlers import blueprint_handler_sets
 from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
@@ -572,6 +573,9 @@ class RequestStateTransform(Transform):
             self._consume_all(original_node)
             return cst.RemovalSentinel.REMOVE
         small = updated_node.body[0]
+        popped = self._state_pop(original_node)
+        if popped is not None:
+            return popped
         # ``db = get_db()`` became ``db = db``: nothing left to do
         original_small = original_node.body[0]
         if (
@@ -589,6 +593,27 @@ class RequestStateTransform(Transform):
             self.consume(original.value.func)
             return updated_node.with_changes(body=[self._raise(original.value, updated_node.body[0].value)])  # type: ignore[attr-defined]
         return updated_node
+
+    def _state_pop(self, line: cst.SimpleStatementLine) -> cst.If | None:
+        """``g.pop("member", None)`` as a statement, of what the hooks keep: Starlette's State
+        has no ``pop``, so ``if hasattr(request.state, "member"): del request.state.member``."""
+        pop = m.Expr(m.Call(func=m.Attribute(attr=m.Name("pop")), args=[m.Arg(keyword=None), m.Arg(m.Name("None"), keyword=None)]))
+        if not m.matches(line.body[0], pop):
+            return None
+        call = line.body[0].value  # type: ignore[attr-defined]
+        owner = self._owner()
+        here = self._tokens(owner) if owner is not None or self._in_guard() else self._enclosing_tokens()
+        hook = self._in_hook()
+        attribute = _literal(call.args[0].value)
+        if not self.qualified_names(call.func.value) & G or attribute not in self.plan.hook_attributes:
+            return None
+        if not attribute.isidentifier() or not (hook is not None or REQUEST_TOKEN in here):
+            return None
+        self.consume(call.func.value)
+        state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
+        test = cst.Call(cst.Name("hasattr"), [cst.Arg(state, comma=_COMMA), cst.Arg(call.args[0].value)])
+        delete = cst.SimpleStatementLine([cst.Del(cst.Attribute(state, cst.Name(attribute)))])
+        return cst.If(test, cst.IndentedBlock([delete]), leading_lines=line.leading_lines)
 
     def _retired_registration(self, statement: cst.SimpleStatementLine) -> bool:
         """``app.teardown_appcontext(close_db)`` of a retired getter's teardown."""
@@ -828,6 +853,8 @@ class RequestStateTransform(Transform):
         listed = {kind: cst.List([cst.Element(named(h)) for h in hooks if h.kind == kind]) for kind in kinds}
         args = [cst.Arg(middleware)] + [kwarg(kind, listed[kind]) for kind in kinds if listed[kind].elements]
         own = self.plan.blueprint_hooks.get(hook.app, {})
+        handled = blueprint_handler_sets(self.run.project)  # a blueprint's converted error handlers
+        own = {**own, **{name: [] for name in sorted(handled) if name not in own}}
         if own:
             # a blueprint's hooks, imported from its module: RequestHooks runs them for its views
             blueprint_hooks = self.import_reference(original, RUNTIME, "BlueprintHooks", replaces=False)
@@ -835,7 +862,12 @@ class RequestStateTransform(Transform):
             entries = []
             for name, bp_hooks in own.items():
                 lists = {kind: cst.List([cst.Element(named(h)) for h in bp_hooks if h.kind == kind]) for kind in kinds}
-                made = cst.Call(blueprint_hooks, _with_commas([kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]))
+                options = [kwarg(kind, lists[kind]) for kind in kinds if lists[kind].elements]
+                if name in handled:  # what its hooks raise is answered by its handlers first, as in Flask
+                    module, _, variable = handled[name].rpartition(".")
+                    mapping = cst.Name(variable) if module == self.module else self.import_reference(original, module, variable, replaces=False)
+                    options.append(kwarg("handlers", mapping))
+                made = cst.Call(blueprint_hooks, _with_commas(options))
                 entries.append(cst.DictElement(string_literal(name), made))
             args.append(kwarg("blueprints", cst.Dict(_with_commas(entries))))
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))

@@ -8,7 +8,8 @@
 - ``FlaskJson`` (json_body): ``data: Annotated[Model | None, FlaskJson()] = None``, the JSON body
   as the view's ``request.get_json()`` read it, as a Pydantic model.
 - ``@api.exception_handler(key)`` (handlers): a FastAPI exception handler that also answers the
-  errors raised in Flask's request cycle, where Flask's lookup picks it.
+  errors raised in Flask's request cycle, where Flask's lookup picks it; ``blueprint_handlers(bp,
+  {key: handler})``, a blueprint's, for its views and (``BlueprintHooks(handlers=...)``) its hooks.
 - ``FlaskJSONResponse`` (json_response): a JSONResponse with the bytes ``jsonify`` wrote (sorted
   keys, ASCII, a final newline, Flask's dates); ``status_name(code)`` (errors): werkzeug's name
   of a status, what ``error.name`` was; ``request_path(request)`` (request_path): what Flask's
@@ -69,7 +70,7 @@ from .settings import Settings, app_settings, settings_of
 # left (or no JWT) imports this package without them.
 _FLASK_SIDE = {
     "JWTAuth": "jwt_auth", "JWT": "jwt_auth", "JWTRefused": "jwt_auth",  # PyJWT (the jwt extra), not Flask
-    "FlaskBridge": "bridge", "bridge_of": "bridge", "FlaskRoute": "routing", "BridgedClient": "testing", "as_wsgi": "testing",
+    "FlaskBridge": "bridge", "bridge_of": "bridge", "FlaskRoute": "routing", "blueprint_handlers": "handlers", "BridgedClient": "testing", "as_wsgi": "testing",
 }
 
 
@@ -88,7 +89,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BodyReadTimeout", "BridgedClient", "Config", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
     "HttpClientOptions", "InvalidJSON", "JWT", "JWTAuth", "JWTRefused", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks", "BlueprintHooks",
-    "ResponseHead", "Settings", "app_settings", "as_wsgi", "bridge_of", "check_password_hash", "flask_cors_options",
+    "ResponseHead", "Settings", "app_settings", "as_wsgi", "blueprint_handlers", "bridge_of", "check_password_hash", "flask_cors_options",
     "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",
     "read_json", "read_text", "request_path", "settings_of", "status_name", "with_http_client",
 ]

@@ -167,6 +167,13 @@ class FlaskBridge(FastAPI):
                 rule, endpoint=route.name, view_func=routing.native_view, methods=sorted(route.methods or ())
             )
 
+    def endpoint_for(self, scope: Scope) -> str | None:
+        """The endpoint Flask's url_map gives an HTTP request (None where Flask refuses it: a 404,
+        a 405), as the dispatch finds it: RequestHooks runs a blueprint's hooks by it
+        (``hooks.endpoint_of``), before the dispatch has run."""
+        self.sync_routes()
+        return _endpoint(self.flask_app, wsgi.environ_for(scope, b""), self._adapters)
+
     def native_methods(self, endpoint: str | None) -> set[str]:
         return self._native.get(endpoint, set()) if endpoint is not None else set()
 

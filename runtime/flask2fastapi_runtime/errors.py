@@ -48,7 +48,8 @@ from starlette.responses import Response
 from werkzeug import exceptions as werkzeug
 from werkzeug.http import HTTP_STATUS_CODES
 
-from . import responses, routing, wsgi
+from . import native, responses, routing, wsgi
+from .hooks import HOOK_RAISED
 
 
 def werkzeug_error(error: HTTPException) -> werkzeug.HTTPException:
@@ -114,6 +115,10 @@ async def answer_http_error(request: Request, error: Exception) -> Response:
     """FastAPI's handler for HTTPException: on a native route whose view Flask has not called
     yet (a dependency raised it), Flask answers it (module doc)."""
     current = _native(request)
+    if current is None and request.scope.get(HOOK_RAISED):
+        # a converted before hook's raise (hooks.RequestHooks), which no handler of the project's
+        # takes: Flask answered it with werkzeug's page (or the app's handler for Exception)
+        return await native.answer_http_error(request, native.flask_error(request, error))  # type: ignore[arg-type]
     if current is None:
         return await http_exception_handler(request, error)  # type: ignore[arg-type]
     if routing.CALL in current[1]:

@@ -57,6 +57,7 @@ import contextvars
 import functools
 import inspect
 from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from a2wsgi.asgi import build_scope
@@ -93,6 +94,19 @@ def register(flask_app: Flask, key: int | type[BaseException], handler: Handler)
     found = flask_key(key)
     if found is not None:
         flask_app.register_error_handler(found, functools.partial(answer_in_flask, handler, key))
+
+
+def blueprint_handlers(blueprint: Any, handlers: Mapping[int | type[BaseException], Handler]) -> dict[Any, Handler]:
+    """A blueprint's exception handlers written the FastAPI way, where Flask looked them up
+    before the app's for the blueprint's requests only. Each is registered with the Flask
+    blueprint under the Flask key for its key (call it before the app registers the blueprint),
+    so Flask's lookup picks it for the errors of the blueprint's views; what is returned, each
+    as FastAPI's side of it (``fastapi_side``), is for ``hooks.BlueprintHooks(handlers=...)``,
+    which answers the errors of the blueprint's before hooks with it. FastAPI itself has no
+    handlers per router: no app-wide registration is made."""
+    for key, handler in handlers.items():
+        register(blueprint, key, handler)
+    return {key: fastapi_side(key, handler) for key, handler in handlers.items()}
 
 
 def answer_in_flask(handler: Handler, key: int | type[BaseException], error: BaseException) -> Any:

@@ -39,7 +39,8 @@ as Flask ran them, only for a request whose matched endpoint is one of the bluep
 hooks, then the blueprint's (an outer blueprint's before an inner one's); the blueprint's after
 and teardown hooks before the app's (the inner blueprint's first). The middleware runs before
 the router, so it finds the endpoint as the router will: the first route of the app whose
-``matches`` is full, its ``name`` being Flask's endpoint (native routes keep it); a request
+``matches`` is full, its ``name`` being Flask's endpoint (native routes keep it), or on a
+FlaskBridge the endpoint Flask's url_map gives (``FlaskBridge.endpoint_for``); a request
 that matches no route in full (a 404, a 405) belongs to no blueprint, as in Flask, where such a
 request had no ``url_rule``. HEAD is matched as GET, and OPTIONS as any method of the URL, as
 Flask's rules matched them. A blueprint's ``before_app_request`` / ``after_app_request`` hooks
@@ -72,6 +73,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .native import ENDPOINT, flask_response
+
+# Scope key: set where a before hook raised, for the app's handler (a FlaskBridge's answers an
+# HTTPException no handler of the project's takes with werkzeug's page, as Flask did, where one
+# of FastAPI's own routes gets FastAPI's JSON)
+HOOK_RAISED = "flask2fastapi.hook_raised"
 
 Before = Callable[[Request], Any]
 After = Callable[[Request, "ResponseHead"], Any]
@@ -150,6 +156,7 @@ class RequestHooks:
                 handler = _handler(exc, [dict(bp.handlers) for bp in own], scope)
                 if handler is None:
                     raise
+                scope[HOOK_RAISED] = True  # a bridge answers it as Flask did a before hook's (errors)
                 answer = await _called(handler, request, exc)
             if answer is not None:
                 if not isinstance(answer, Response):
@@ -166,6 +173,9 @@ def endpoint_of(scope: Scope) -> str | None:
     """The name of the route the app's router will send the request to (Flask's endpoint), None
     where no route matches it in full. HEAD matches as GET; OPTIONS as any method of the URL."""
     app = scope.get("app")
+    flask_endpoint = getattr(app, "endpoint_for", None)  # a FlaskBridge: Flask's url_map routes
+    if flask_endpoint is not None:
+        return flask_endpoint(scope)
     routes = getattr(getattr(app, "router", None), "routes", None)
     if routes is None:
         return None
