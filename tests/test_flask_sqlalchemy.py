@@ -87,21 +87,58 @@ def test_the_bookshop_answers_the_same(converted):
 
 def test_views_on_db_session_alone_become_async(converted):
     """The views whose database work is db.session's 2.x calls are async def over the
-    AsyncSession dependency; the others stay def, each for what has no async form (the report's
-    reasons); the before_request hook that creates the tables runs as RequestHooks middleware in
-    the app's context, so that Flask runs no hook after an async view."""
+    AsyncSession dependency (over the app's plain sessionmaker); the others stay def and take the
+    sync session as ``db: DbSession``, each for what has no async form (the report's reasons); the
+    before_request hook that creates the tables runs as RequestHooks middleware, on the engine
+    the factory put on the app's state."""
     views = (converted / "bookshop" / "views.py").read_text()
     asynchronous = sorted(re.findall(r"^async def (\w+)\(", views, re.M))
     assert asynchronous == ["delete_tag", "draft_author", "list_tags"]
     assert "async def draft_author(db_session: AsyncDbSessionDep):" in views
     assert "    await db_session.flush()\n" in views and "    db_session.add(author)\n" in views
-    assert "await db_session.execute(db.select(Tag.id, Tag.name).order_by(Tag.name))" in views
-    assert "def create_author():" in views and "db.session.commit()" in views  # Author.query: sync
+    assert "await db_session.execute(select(Tag.id, Tag.name).order_by(Tag.name))" in views
+    assert "def create_author(db: DbSession):" in views and "    db.commit()\n" in views  # Author.query: sync
+    assert "if db.scalars(select(Author).filter_by(name=data[\"name\"])).first() is not None:" in views
+    assert "book = BookEdition.by_title(db, title)" in views
+    assert "from bookshop.extensions import AsyncDbSessionDep, DbSession\n" in views  # db is gone
     extensions = (converted / "bookshop" / "extensions.py").read_text()
-    assert "session = flask_sqlalchemy_session(db, request.app)" in extensions
+    assert "session = async_session(request.app.state.sessionmaker)" in extensions
     factory = (converted / "bookshop" / "__init__.py").read_text()
-    assert "        with app.app_context():\n            db.create_all()" in factory
+    assert "    api.state.engine = engine_from_config(app.config, app.instance_path)\n" in factory
+    assert "    api.state.sessionmaker = sessionmaker(api.state.engine)\n" in factory
+    assert "    def create_tables(request: Request):\n" in factory
+    assert "        Base.metadata.create_all(api.state.engine)\n" in factory
     assert "api.add_middleware(RequestHooks, before=[create_tables])" in factory
+    assert "flask_sqlalchemy" not in "".join(p.read_text() for p in converted.rglob("*.py"))
+
+
+def test_the_models_and_the_extension_become_plain_sqlalchemy(converted):
+    """Byte for byte: fixtures/projects/sqla/expected (the DeclarativeBase, the session
+    dependency, the models with Flask-SQLAlchemy's table names, cls.query in its select() form)."""
+    expected = PROJECT / "expected" / "bookshop"
+    for name in ("extensions.py", "models.py"):
+        assert (converted / "bookshop" / name).read_text() == (expected / name).read_text(), name
+
+
+def test_a_second_conversion_changes_nothing(converted, tmp_path):
+    again = convert_copy(converted, tmp_path / "again")
+    for path in converted.rglob("*.py"):
+        assert (again / path.relative_to(converted)).read_text() == path.read_text(), path
+
+
+def test_the_levels_the_bookshop_reaches(tmp_path):
+    """Before: all 14 routes native (Flask-SQLAlchemy on every path). Now only the four views
+    that read their JSON body with unchecked keys (``data["name"]``) keep Flask's request."""
+    from codemod.engine import convert_paths, discover
+    from transforms import ORDER
+
+    routes = [r for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes]
+    levels = {str(r["view"]).rpartition(".")[2]: r["level"] for r in routes}
+    assert {v for v, level in levels.items() if level == "native"} == {"create_author", "draft_author", "add_book", "review_book"}
+    assert {v for v, level in levels.items() if level == "async"} == {"list_tags", "delete_tag"}
+    assert all(level in ("idiomatic", "async", "native") for level in levels.values()) and len(levels) == 14
+    native = [r for r in routes if r["level"] == "native"]
+    assert all("uses request" in str(r["reason"]) and "SQLAlchemy" not in str(r["reason"]) for r in native)
 
 
 def test_the_report_says_why_each_view_stays_sync(tmp_path):
