@@ -54,6 +54,7 @@ class SqlaUse:
     owner: str | None  # the module-level function, or ``pkg.mod.Class.method``; None: module or class body
     kind: str  # "call", "base" or "attr"
     called: frozenset[str] = frozenset()  # the parts of ``dotted`` that are called (``x.get_or_404`` of ``x.get_or_404(1).y``)
+    statement: bool = False  # the call is a statement of its own (its value is not used)
 
 
 @dataclass
@@ -171,6 +172,8 @@ def _check(
         *steps, last = chain
         if (steps or last not in KEYED) and (last not in TERMINALS or not set(steps) <= CHAIN):
             return f"calls .query.{'.'.join(chain)}(), which has no select() form here", False
+        if last == "delete" and not use.statement:  # Query.delete() gave a count, session.execute() a Result
+            return "uses the count .query...delete() returns", False
         return None, True
     if use.kind == "call" and use.dotted.endswith(".paginate") and in_view:
         return None, True  # a lazy="dynamic" relationship's query (Flask-SQLAlchemy's Query class)
@@ -191,6 +194,7 @@ class _Uses(cst.CSTVisitor):
         self.owners: list[str | None] = [None]
         self.classes: list[str] = []
         self.cls: list[str | None] = [None]  # the class parameter of the classmethod we are in
+        self.statements: set[int] = set()  # the calls that are expression statements
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         qualified = f"{self.module}.{node.name.value}" if not self.classes else f"{self.classes[-1]}.{node.name.value}"
@@ -232,8 +236,11 @@ class _Uses(cst.CSTVisitor):
             if made & EXTENSION and isinstance(target, cst.Name):
                 self.facts.makers[f"{self.module}.{target.value}"] = len(node.value.args)
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self.statements.add(id(node.value))
+
     def visit_Call(self, node: cst.Call) -> bool:
-        if not self._record(node.func, "call"):
+        if not self._record(node.func, "call", id(node) in self.statements):
             node.func.visit(self)
         for arg in node.args:
             arg.visit(self)
@@ -243,7 +250,7 @@ class _Uses(cst.CSTVisitor):
         # the dotted name is one use; calls inside it (``x.f(a).g``) were read by _record
         return not self._record(node, "attr")
 
-    def _record(self, node: cst.BaseExpression, kind: str) -> bool:
+    def _record(self, node: cst.BaseExpression, kind: str, statement: bool = False) -> bool:
         """Record the use ``node`` names; False where it names none (visit it as usual)."""
         dotted = get_full_name_for_node(node)
         root = _head(node)
@@ -259,7 +266,7 @@ class _Uses(cst.CSTVisitor):
             qualified = next(iter(names)).name
         prefix = len(head)
         called = frozenset(f"{qualified}{c[prefix:]}" for c in _called(node, kind))
-        self.facts.uses.append(SqlaUse(f"{qualified}.{rest}" if rest else qualified, self.owners[-1], kind, called))
+        self.facts.uses.append(SqlaUse(f"{qualified}.{rest}" if rest else qualified, self.owners[-1], kind, called, statement))
         for part in _inner_calls(node):
             part.visit(self)
         return True

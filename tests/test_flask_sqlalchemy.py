@@ -98,7 +98,7 @@ def test_views_on_db_session_alone_become_async(converted):
     assert "    await db_session.flush()\n" in views and "    db_session.add(author)\n" in views
     assert "await db_session.execute(select(Tag.id, Tag.name).order_by(Tag.name))" in views
     assert "def create_author(db: DbSession):" in views and "    db.commit()\n" in views  # Author.query: sync
-    assert "if db.scalars(select(Author).filter_by(name=data[\"name\"])).first() is not None:" in views
+    assert "if db.scalars(select(Author).filter_by(name=data[\"name\"]).limit(1)).first() is not None:" in views
     assert "book = BookEdition.by_title(db, title)" in views
     assert "from bookshop.extensions import AsyncDbSessionDep, DbSession\n" in views  # db is gone
     extensions = (converted / "bookshop" / "extensions.py").read_text()
@@ -190,3 +190,54 @@ def direct():
     converted = convert_one(source, "example.py", ORDER).new.decode()
     assert "def held():\n    s = db.session\n    db.session.flush()\n    s.commit()\n" in converted
     assert "async def direct(db_session: AsyncDbSessionDep):\n    await db_session.commit()\n" in converted
+
+
+PLAIN = """\
+from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+db = SQLAlchemy()
+db.init_app(app)
+
+
+class Item(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+@app.delete("/items")
+def clear():
+    {body}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("return jsonify(n=Item.query.delete())", "uses the count .query...delete() returns"),
+        ("return jsonify(n=len(Item.query.join(Item).all()))", "calls .query.join.all(), which has no select() form here"),
+        ("return jsonify(n=db.session.query(Item).count())", "uses db.session.query in clear"),
+        ("return jsonify(n=db.metadata.tables.__len__())", "uses db.metadata in clear"),
+    ],
+)
+def test_a_use_without_a_safe_form_keeps_flask_sqlalchemy(body, why):
+    """One use the plan cannot prove keeps the whole project on Flask-SQLAlchemy, as it was."""
+    from codemod.project import gather
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = PLAIN.format(body=body).encode()
+    assert gather(Path("example.py"), source).plain_sqlalchemy.problem == why
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "db = SQLAlchemy()" in converted and "class Item(db.Model):" in converted and "DeclarativeBase" not in converted
+
+
+def test_a_query_that_deletes_as_a_statement_converts():
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = PLAIN.format(body='Item.query.filter_by(id=1).delete()\n    db.session.commit()\n    return jsonify(ok=1)').encode()
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "def clear(db: DbSession):\n    db.execute(delete(Item).filter_by(id=1))\n    db.commit()\n" in converted
+    assert "from flask_sqlalchemy" not in converted

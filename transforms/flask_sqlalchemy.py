@@ -11,7 +11,9 @@ it safe for the whole project (https://fastapi.tiangolo.com/tutorial/sql-databas
   ``db.Column`` and the other re-exports -> sqlalchemy's own names; ``db.Table(name, ...)`` ->
   ``Table(name, Base.metadata, ...)``;
 - a view that queries takes ``db: DbSession``: ``db.session.add(x)`` -> ``db.add(x)``;
-  ``Model.query.filter_by(...).first()`` -> ``db.scalars(select(Model).filter_by(...)).first()``;
+  ``Model.query.filter_by(...).first()`` -> ``db.scalars(select(Model).filter_by(...).limit(1)).first()``
+  (SQLAlchemy's 2.0 migration guide's forms; ``.unique()`` before ``all()`` / ``one()``, as the
+  legacy Query gave each object once);
   ``db.get_or_404`` / ``first_or_404`` / ``one_or_404`` / ``paginate`` -> the runtime's (sqla.py),
   given the session (``paginate`` also the query string where the page is not given); a model's
   classmethod that queries takes the session from the view that calls it.
@@ -287,9 +289,15 @@ class FlaskSqlalchemyTransform(Transform):
             return cst.Call(cst.Attribute(session, cst.Name("get")), [cst.Arg(model_u), *args])
         if terminal in {"get_or_404", "first_or_404", "paginate"}:
             return self._helper(original, updated.with_changes(args=args), terminal, model_u if terminal == "get_or_404" else built("select"))
-        if terminal in {"first", "all", "one", "one_or_none"}:
-            scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(built("select"))])
+        if terminal == "first":  # Query.first() ran with LIMIT 1
+            limited = cst.Call(cst.Attribute(built("select"), cst.Name("limit")), [cst.Arg(cst.Integer("1"))])
+            scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(limited)])
             return cst.Call(cst.Attribute(scalars, cst.Name(terminal)), args)
+        if terminal in {"all", "one", "one_or_none"}:
+            # the legacy Query gave each object once (a joined eager load repeats it); select() does not
+            scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(built("select"))])
+            unique = cst.Call(cst.Attribute(scalars, cst.Name("unique")))
+            return cst.Call(cst.Attribute(unique, cst.Name(terminal)), args)
         if terminal == "count":
             count = cst.Call(cst.Attribute(self.import_reference(original, "sqlalchemy", "func", replaces=False), cst.Name("count")))
             counted = cst.Call(self.import_reference(original, "sqlalchemy", "select", replaces=False), [cst.Arg(count)])
