@@ -58,6 +58,7 @@ FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
     b"login_required", b"current_user",  # uses of Flask-HTTPAuth objects (codemod/httpauth.py)
     b"relationship(", b"sessionmaker(",  # SQLAlchemy models and session factories (codemod/async_plan.py)
+    b".Model)", b".query.", b".session.",  # uses of Flask-SQLAlchemy's db (codemod/flask_sqlalchemy_plain.py)
     b"import requests",  # a module of HTTP calls the async plan may colour
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )

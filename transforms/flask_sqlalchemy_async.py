@@ -173,7 +173,8 @@ class FlaskSqlalchemyAsyncTransform(Transform):
     def _dependency(self, anchor: cst.CSTNode, resource: FlaskSqlaResource) -> list[cst.BaseStatement]:
         request = self.import_reference(anchor, "fastapi", "Request", replaces=False)
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
-        if self.run.project.plain_sqlalchemy.db == resource.db:  # plain SQLAlchemy's sessionmaker (flask_sqlalchemy.py)
+        plain = self.run.project.plain_sqlalchemy.db == resource.db  # over plain SQLAlchemy's sessionmaker (flask_sqlalchemy.py)
+        if plain:
             opener = self.import_reference(anchor, f"{RUNTIME}.async_db", "async_session", replaces=False)
         else:
             opener = self.import_reference(anchor, f"{RUNTIME}.async_db", "flask_sqlalchemy_session", replaces=False)
@@ -181,7 +182,7 @@ class FlaskSqlalchemyAsyncTransform(Transform):
         iterator = self.import_reference(anchor, "collections.abc", "AsyncIterator", replaces=False)
         annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
         db = resource.db.rpartition(".")[2]
-        opened = "request.app.state.sessionmaker" if opener.value == "async_session" else f"{db}, request.app"
+        opened = "request.app.state.sessionmaker" if plain else f"{db}, request.app"
         source = f'''
 async def {resource.dependency}(request: {request.value}) -> {iterator.value}[{session_type.value}]:
     """The request's async session on {db}'s database, closed (what it did not commit rolled back) after the response."""
