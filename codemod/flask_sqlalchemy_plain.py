@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
 
@@ -63,12 +64,14 @@ class SqlaFileFacts:
     makers: dict[str, int] = field(default_factory=dict)  # db = SQLAlchemy(...) -> its arguments
     classmethods: set[str] = field(default_factory=set)  # pkg.mod.Class.method
     binds: bool = False  # SQLALCHEMY_BINDS is named
+    own_db: set[str] = field(default_factory=set)  # functions binding a name ``db`` of their own (the session's parameter)
 
     def merge(self, other: SqlaFileFacts) -> None:
         self.uses += other.uses
         self.makers.update(other.makers)
         self.classmethods |= other.classmethods
         self.binds |= other.binds
+        self.own_db |= other.own_db
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ def plan_plain(facts: SqlaFileFacts, dbs: list[str], models: dict, apps: dict, n
             bridge = factories[use.owner].bridge  # type: ignore[index]
     if bridge is None:
         return PlainSqlaPlan(problem=f"{db.rpartition('.')[2]}.init_app(app) is not called in an app factory")
+    taken = sorted((users | session_methods) & facts.own_db)
+    if taken:  # the session comes in as ``db``
+        return PlainSqlaPlan(problem=f"{taken[0].rpartition('.')[2]} has a db of its own")
     return PlainSqlaPlan(db, None, bridge, frozenset(flask_models), frozenset(users | session_methods), frozenset(session_methods))
 
 
@@ -219,6 +225,9 @@ class _Uses(cst.CSTVisitor):
                 cls = node.params.params[0].name.value if node.params.params else None
         self.owners.append(owner)
         self.cls.append(cls or self.cls[-1])
+        names = {p.name.value for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)}
+        if "db" in names or m.findall(node.body, m.AssignTarget(m.Name("db")) | m.For(target=m.Name("db"))):
+            self.facts.own_db.add(owner)
         for decorator in node.decorators:
             decorator.visit(self)
         node.params.visit(self)

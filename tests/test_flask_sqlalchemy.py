@@ -219,6 +219,7 @@ def clear():
         ("return jsonify(n=len(Item.query.join(Item).all()))", "calls .query.join.all(), which has no select() form here"),
         ("return jsonify(n=db.session.query(Item).count())", "uses db.session.query in clear"),
         ("return jsonify(n=db.metadata.tables.__len__())", "uses db.metadata in clear"),
+        ("db = 1\n    return jsonify(n=Item.query.count() + db)", "clear has a db of its own"),
     ],
 )
 def test_a_use_without_a_safe_form_keeps_flask_sqlalchemy(body, why):
