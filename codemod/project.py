@@ -38,6 +38,7 @@ from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_setti
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy
+from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, SqlaFileFacts, file_facts as sqla_file_facts, plan_plain
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
@@ -59,6 +60,7 @@ FACTS_PREFILTER = (
     b"Flask", b"Blueprint", b"register_blueprint", b"flask_httpauth", b"wraps", b"flask",
     b"login_required", b"current_user",  # uses of Flask-HTTPAuth objects (codemod/httpauth.py)
     b"relationship(", b"sessionmaker(",  # SQLAlchemy models and session factories (codemod/async_plan.py)
+    b".Model)", b".query.", b".session.",  # uses of Flask-SQLAlchemy's db (codemod/flask_sqlalchemy_plain.py)
     b"import requests",  # a module of HTTP calls the async plan may colour
     b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(", b"jsonify", b"make_response", b"errorhandler", b"error_handler",
 )
@@ -162,6 +164,7 @@ class Project:
     jwt_problems: list[str] = field(default_factory=list)
     jwt_auths: set[str] = field(default_factory=set)  # x = JWTAuth(): a converted project's
     jwt_readers: set[str] = field(default_factory=set)  # functions reading a token they do not verify
+    sqla: SqlaFileFacts = field(default_factory=SqlaFileFacts)  # uses of Flask-SQLAlchemy (flask_sqlalchemy_plain.py)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -205,6 +208,7 @@ class Project:
         self.jwt_problems += other.jwt_problems
         self.jwt_auths |= other.jwt_auths
         self.jwt_readers |= other.jwt_readers
+        self.sqla.merge(other.sqla)
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -301,9 +305,11 @@ class Project:
         # exception handlers defined in a function (``register_error_handlers(app)``) give their
         # request to the helpers they call, as module-level ones do
         functions = {**self.functions, **{h: self.nested_functions[h] for h in handlers if h in self.nested_functions}}
+        # a db that leaves for plain SQLAlchemy needs no Flask context (flask_sqlalchemy_plain.py)
+        plain = {self.plain_sqlalchemy.db} - {None}
         plan = plan_state(
             functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
-            frozenset(self.flask_objects), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)),
+            frozenset(self.flask_objects - plain), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)) - plain,
         )
         if self.other_hooks and self.hooks:
             plan.hooks_kept = f"{self.other_hooks}, which the converter does not follow"
@@ -375,6 +381,12 @@ class Project:
     def httpauth(self) -> AuthPlan:
         """Which Flask-HTTPAuth objects become the runtime's dependencies (codemod/httpauth.py)."""
         return plan_httpauth(self)
+
+    @functools.cached_property
+    def plain_sqlalchemy(self) -> PlainSqlaPlan:
+        """Whether Flask-SQLAlchemy leaves for plain SQLAlchemy (codemod/flask_sqlalchemy_plain.py)."""
+        native, bridged = self._view_levels
+        return plan_plain(self.sqla, extension_objects(self.made_by), self.models, self.apps, native - bridged)
 
     @functools.cached_property
     def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
@@ -942,6 +954,10 @@ def _gather(path: Path, source: bytes) -> Project:
             visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)
         except Exception as error:  # Flask-Login stays where its facts are not known
             visitor.facts.login = LoginFacts(problems=[f"{path}: {type(error).__name__}: {error}"], uses_login=True)
+    try:
+        visitor.facts.sqla = sqla_file_facts(wrapper, visitor.module, source)
+    except Exception:  # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension
+        visitor.facts.sqla = SqlaFileFacts(binds=True)
     try:
         visitor.facts.errors = error_facts(wrapper, str(path))
     except Exception:  # no facts of its error handlers: each stays Flask's, as they are

@@ -87,21 +87,58 @@ def test_the_bookshop_answers_the_same(converted):
 
 def test_views_on_db_session_alone_become_async(converted):
     """The views whose database work is db.session's 2.x calls are async def over the
-    AsyncSession dependency; the others stay def, each for what has no async form (the report's
-    reasons); the before_request hook that creates the tables runs as RequestHooks middleware in
-    the app's context, so that Flask runs no hook after an async view."""
+    AsyncSession dependency (over the app's plain sessionmaker); the others stay def and take the
+    sync session as ``db: DbSession``, each for what has no async form (the report's reasons); the
+    before_request hook that creates the tables runs as RequestHooks middleware, on the engine
+    the factory put on the app's state."""
     views = (converted / "bookshop" / "views.py").read_text()
     asynchronous = sorted(re.findall(r"^async def (\w+)\(", views, re.M))
     assert asynchronous == ["delete_tag", "draft_author", "list_tags"]
     assert "async def draft_author(db_session: AsyncDbSessionDep):" in views
     assert "    await db_session.flush()\n" in views and "    db_session.add(author)\n" in views
-    assert "await db_session.execute(db.select(Tag.id, Tag.name).order_by(Tag.name))" in views
-    assert "def create_author():" in views and "db.session.commit()" in views  # Author.query: sync
+    assert "await db_session.execute(select(Tag.id, Tag.name).order_by(Tag.name))" in views
+    assert "def create_author(db: DbSession):" in views and "    db.commit()\n" in views  # Author.query: sync
+    assert "if db.scalars(select(Author).filter_by(name=data[\"name\"]).limit(1)).first() is not None:" in views
+    assert "book = BookEdition.by_title(db, title)" in views
+    assert "from bookshop.extensions import AsyncDbSessionDep, DbSession\n" in views  # db is gone
     extensions = (converted / "bookshop" / "extensions.py").read_text()
-    assert "session = flask_sqlalchemy_session(db, request.app)" in extensions
+    assert "session = async_session(request.app.state.sessionmaker)" in extensions
     factory = (converted / "bookshop" / "__init__.py").read_text()
-    assert "        with app.app_context():\n            db.create_all()" in factory
+    assert "    api.state.engine = engine_from_config(app.config, app.instance_path)\n" in factory
+    assert "    api.state.sessionmaker = sessionmaker(api.state.engine)\n" in factory
+    assert "    def create_tables(request: Request):\n" in factory
+    assert "        Base.metadata.create_all(api.state.engine)\n" in factory
     assert "api.add_middleware(RequestHooks, before=[create_tables])" in factory
+    assert "flask_sqlalchemy" not in "".join(p.read_text() for p in converted.rglob("*.py"))
+
+
+def test_the_models_and_the_extension_become_plain_sqlalchemy(converted):
+    """Byte for byte: fixtures/projects/sqla/expected (the DeclarativeBase, the session
+    dependency, the models with Flask-SQLAlchemy's table names, cls.query in its select() form)."""
+    expected = PROJECT / "expected" / "bookshop"
+    for name in ("extensions.py", "models.py"):
+        assert (converted / "bookshop" / name).read_text() == (expected / name).read_text(), name
+
+
+def test_a_second_conversion_changes_nothing(converted, tmp_path):
+    again = convert_copy(converted, tmp_path / "again")
+    for path in converted.rglob("*.py"):
+        assert (again / path.relative_to(converted)).read_text() == path.read_text(), path
+
+
+def test_the_levels_the_bookshop_reaches(tmp_path):
+    """Before: all 14 routes native (Flask-SQLAlchemy on every path). Now only the four views
+    that read their JSON body with unchecked keys (``data["name"]``) keep Flask's request."""
+    from codemod.engine import convert_paths, discover
+    from transforms import ORDER
+
+    routes = [r for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes]
+    levels = {str(r["view"]).rpartition(".")[2]: r["level"] for r in routes}
+    assert {v for v, level in levels.items() if level == "native"} == {"create_author", "draft_author", "add_book", "review_book"}
+    assert {v for v, level in levels.items() if level == "async"} == {"list_tags", "delete_tag"}
+    assert all(level in ("idiomatic", "async", "native") for level in levels.values()) and len(levels) == 14
+    native = [r for r in routes if r["level"] == "native"]
+    assert all("uses request" in str(r["reason"]) and "SQLAlchemy" not in str(r["reason"]) for r in native)
 
 
 def test_the_report_says_why_each_view_stays_sync(tmp_path):
@@ -153,3 +190,55 @@ def direct():
     converted = convert_one(source, "example.py", ORDER).new.decode()
     assert "def held():\n    s = db.session\n    db.session.flush()\n    s.commit()\n" in converted
     assert "async def direct(db_session: AsyncDbSessionDep):\n    await db_session.commit()\n" in converted
+
+
+PLAIN = """\
+from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+db = SQLAlchemy()
+db.init_app(app)
+
+
+class Item(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+@app.delete("/items")
+def clear():
+    {body}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("return jsonify(n=Item.query.delete())", "uses the count .query...delete() returns"),
+        ("return jsonify(n=len(Item.query.join(Item).all()))", "calls .query.join.all(), which has no select() form here"),
+        ("return jsonify(n=db.session.query(Item).count())", "uses db.session.query in clear"),
+        ("return jsonify(n=db.metadata.tables.__len__())", "uses db.metadata in clear"),
+        ("db = 1\n    return jsonify(n=Item.query.count() + db)", "clear has a db of its own"),
+    ],
+)
+def test_a_use_without_a_safe_form_keeps_flask_sqlalchemy(body, why):
+    """One use the plan cannot prove keeps the whole project on Flask-SQLAlchemy, as it was."""
+    from codemod.project import gather
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = PLAIN.format(body=body).encode()
+    assert gather(Path("example.py"), source).plain_sqlalchemy.problem == why
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "db = SQLAlchemy()" in converted and "class Item(db.Model):" in converted and "DeclarativeBase" not in converted
+
+
+def test_a_query_that_deletes_as_a_statement_converts():
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    source = PLAIN.format(body='Item.query.filter_by(id=1).delete()\n    db.session.commit()\n    return jsonify(ok=1)').encode()
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "def clear(db: DbSession):\n    db.execute(delete(Item).filter_by(id=1))\n    db.commit()\n" in converted
+    assert "from flask_sqlalchemy" not in converted

@@ -17,6 +17,7 @@ from transforms.helper_bodies import HelperBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
+from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 from transforms.flask_login import FlaskLoginTransform
 from transforms.http_auth import HttpAuthTransform
@@ -62,6 +63,8 @@ ORDER = (
     # after every transform that rewrites calls and attributes: it wraps what they left in awaits
     AsyncRoutesTransform,
     FlaskSqlalchemyAsyncTransform,
+    # after flask_sqlalchemy_async: the views it made async keep their AsyncSession
+    FlaskSqlalchemyTransform,
     # after http_client and async_routes: a test's swap must fit what they made of its target
     TestDoublesTransform,
     # after every transform that adds options to a route decorator: the twin copies them

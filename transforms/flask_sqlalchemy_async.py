@@ -173,15 +173,20 @@ class FlaskSqlalchemyAsyncTransform(Transform):
     def _dependency(self, anchor: cst.CSTNode, resource: FlaskSqlaResource) -> list[cst.BaseStatement]:
         request = self.import_reference(anchor, "fastapi", "Request", replaces=False)
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
-        opener = self.import_reference(anchor, f"{RUNTIME}.async_db", "flask_sqlalchemy_session", replaces=False)
+        plain = self.run.project.plain_sqlalchemy.db == resource.db  # over plain SQLAlchemy's sessionmaker (flask_sqlalchemy.py)
+        if plain:
+            opener = self.import_reference(anchor, f"{RUNTIME}.async_db", "async_session", replaces=False)
+        else:
+            opener = self.import_reference(anchor, f"{RUNTIME}.async_db", "flask_sqlalchemy_session", replaces=False)
         session_type = self.import_reference(anchor, "sqlalchemy.ext.asyncio", "AsyncSession", replaces=False)
         iterator = self.import_reference(anchor, "collections.abc", "AsyncIterator", replaces=False)
         annotated = self.import_reference(anchor, "typing", "Annotated", replaces=False)
         db = resource.db.rpartition(".")[2]
+        opened = "request.app.state.sessionmaker" if plain else f"{db}, request.app"
         source = f'''
 async def {resource.dependency}(request: {request.value}) -> {iterator.value}[{session_type.value}]:
     """The request's async session on {db}'s database, closed (what it did not commit rolled back) after the response."""
-    session = {opener.value}({db}, request.app)
+    session = {opener.value}({opened})
     try:
         yield session
     finally:
