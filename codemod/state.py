@@ -32,6 +32,8 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.jwt_facts import JSONIFY, uses_jwt, verification_problem
+
 G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
@@ -417,6 +419,7 @@ class HookFacts:
     # ``line`` is then the blueprint's registration, ``rank`` its own line (the order among them)
     app_wide: bool = False
     rank: int = 0
+    jwt: bool = False  # it verifies or reads a token with Flask-JWT-Extended (transforms/jwt_hooks.py)
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -444,16 +447,19 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             for use in _uses_of(function, response)
         ):
             problem = "it reads the response beyond its status and headers"
+    jwt = uses_jwt(function, names)
+    if problem is None and jwt:
+        problem = "it uses Flask-JWT-Extended after the view" if kind != "before" else verification_problem(function, names)
     for statement in body if problem is None else ():
         for q in sorted(_flask_names(statement, names)):
-            if q.startswith(tuple(f"{a}." for a in G)):
+            if q.startswith(tuple(f"{a}." for a in G)) or (jwt and q in JSONIFY):  # a JWT hook's answers: checked above
                 continue
             attribute = next((q[len(r) + 1:].partition(".")[0] for r in REQUEST if q.startswith(r + ".")), None)
             if attribute in REQUEST_SAME or attribute in REQUEST_RENAMED:
                 continue
             problem = problem or f"it uses {q}"
     answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
-    return HookFacts(qualified, kind, app, line, problem, answers)
+    return HookFacts(qualified, kind, app, line, problem, answers, jwt=jwt)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:
