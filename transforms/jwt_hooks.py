@@ -237,7 +237,7 @@ class JwtHooksTransform(Transform):
         call = answer(original_node)
         if call is None or not self.qualified_names(call.func) & {"flask.jsonify", "flask.json.jsonify"}:
             return updated_node
-        content = jsonify_content(call)
+        content = jsonify_content(answer(updated_node))  # type: ignore[arg-type]  (the token's reads in it rewritten)
         if content is None:
             return updated_node
         self.consume(call.func)

@@ -66,10 +66,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .hooks import HookRequest
 from .json_response import FlaskJSONResponse
+from .refusals import Refused
 from .settings import settings_of
 
-__all__ = ["JWT", "JWTAuth", "JWTRefused"]
+__all__ = ["JWT", "JWTAuth", "JWTRefused", "HookRefused"]
 
 # Flask-JWT-Extended's defaults (JWTManager._set_default_configuration_options)
 DEFAULTS: dict[str, Any] = {
@@ -112,12 +114,20 @@ class JWTRefused(Exception):
     ``(body, status[, headers])`` tuple or a response), ``response`` that as a Starlette response."""
 
     def __init__(self, answer: Any) -> None:
-        super().__init__(answer)
+        Exception.__init__(self, answer)  # not Refused's, for HookRefused: ``response`` is made from the answer
         self.answer = answer
 
     @property
     def response(self) -> Response:
         return _response(self.answer)
+
+
+class HookRefused(JWTRefused, Refused):
+    """``verify``'s refusal in a before hook run as ``RequestHooks`` middleware, answered there
+    with the app's handler: ``JWTRefused``'s (``init_app`` on a FastAPI app), or on a
+    ``FlaskBridge`` ``Refused``'s, which answers ``response`` as it is. (A dependency's
+    ``JWTRefused`` is no ``Refused``: on a bridge it goes through Flask's cycle, after the hooks
+    that stayed Flask's; a hook made middleware has no Flask hook left to come after.)"""
 
 
 class _NoToken(Exception):
@@ -351,8 +361,18 @@ class JWTAuth:
     async def verify(self, request: Request, optional: bool = False, fresh: bool = False, refresh: bool = False,
                      locations: str | Iterable[str] | None = None, verify_type: bool = True,
                      skip_revocation_check: bool = False) -> JWT | None:
-        """``verify_jwt_in_request``, for ``request``: the token, or ``JWTRefused``; None for an
-        OPTIONS request, which it exempts and verifies no token for (reading one is then an error)."""
+        """``verify_jwt_in_request``, for ``request``: the token, or ``JWTRefused`` (``HookRefused``
+        in a ``RequestHooks`` hook); None for an OPTIONS request, which it exempts and verifies no
+        token for (reading one is then an error)."""
+        try:
+            return await self._verify(request, optional, fresh, refresh, locations, verify_type, skip_revocation_check)
+        except JWTRefused as refused:
+            if isinstance(request, HookRequest):
+                raise HookRefused(refused.answer) from None
+            raise
+
+    async def _verify(self, request: Request, optional: bool, fresh: bool, refresh: bool,
+                      locations: str | Iterable[str] | None, verify_type: bool, skip_revocation_check: bool) -> JWT | None:
         if locations is not None:
             locations = (locations,) if isinstance(locations, str) else tuple(locations)
         identity_claim = self.setting("JWT_IDENTITY_CLAIM")
