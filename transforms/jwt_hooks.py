@@ -112,6 +112,61 @@ class JwtHooksTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, jsonify, request
+            from flask_jwt_extended import JWTManager, get_jwt_identity, verify_jwt_in_request
+
+            app = Flask(__name__)
+            jwt = JWTManager(app)
+
+
+            @app.before_request
+            def api_needs_a_token():
+                if request.path.startswith("/api/"):
+                    verify_jwt_in_request(optional=True)
+                    if get_jwt_identity() == "banned":
+                        return jsonify(msg="banned"), 403
+
+
+            @app.route("/api/me")
+            def me():
+                return jsonify(user=get_jwt_identity())
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Depends, Request
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse, JWT, JWTAuth, RequestHooks
+            from pydantic import BaseModel
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            jwt = JWTAuth(app)
+
+
+            async def api_needs_a_token(request: Request):
+                if request.url.path.startswith("/api/"):
+                    request.state.jwt = await jwt.verify(request, optional=True)
+                    if request.state.jwt.identity == "banned":
+                        return FlaskJSONResponse({"msg": "banned"}, status_code=403)
+
+
+            api.add_middleware(RequestHooks, before=[api_needs_a_token])
+
+
+            class MeResponse(BaseModel):
+                \"\"\"What me answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                user: Any
+
+
+            @api.get("/api/me", response_model=MeResponse)
+            def me(token: Annotated[JWT, Depends(jwt.current)]):
+                return {"user": token.identity}
+            """,
+            title="a hook verifying the token becomes middleware on the runtime's verify; the view reads its token from a dependency",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import Flask, jsonify, request
