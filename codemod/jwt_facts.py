@@ -59,11 +59,13 @@ def uses_jwt(function: cst.FunctionDef, names: Names) -> bool:
 
 
 def verifies(statement: cst.BaseStatement, names: Names) -> cst.Call | None:
-    """``verify_jwt_in_request(...)`` as a statement of its own, with literal options."""
+    """``verify_jwt_in_request(...)`` as a statement of its own, with literal options, not
+    looking in the JSON body (which a hook made middleware does not read)."""
     if not m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())])):
         return None
     call = statement.body[0].value  # type: ignore[attr-defined]
-    return call if names(call.func) & VERIFY and literal_options(call) else None
+    json = any(a.keyword is not None and a.keyword.value == "locations" and m.findall(a.value, m.SimpleString(m.MatchIfTrue(lambda v: "json" in v))) for a in call.args)
+    return call if names(call.func) & VERIFY and literal_options(call) and not json else None
 
 
 def answer(node: cst.CSTNode) -> cst.Call | None:
@@ -210,4 +212,22 @@ def reaches_reader(project: Any, start: str) -> str | None:
             if called in functions:
                 seen.add(called)
                 todo.append(called)
+    return None
+
+
+def hook_blocker(project: Any, hook: str) -> str | None:
+    """Why a before hook using Flask-JWT-Extended cannot await the runtime's ``verify``
+    (transforms/jwt_hooks.py makes it ``async def``): the manager stays Flask-JWT-Extended's, or
+    the hook, or a project function it calls, blocks (it would then block the event loop)."""
+    if len(project.jwt_managers) != 1 or project.jwt_problems:
+        return "its Flask-JWT-Extended stays Flask's"
+    seen, todo = {hook}, [hook]
+    while todo:
+        function = todo.pop()
+        facts = project.async_facts.get(function)
+        if facts is not None and facts.blocking:
+            return f"it awaits the token's verification and blocks on {facts.blocking[0]}"
+        called = project.functions[function].calls if function in project.functions else frozenset()
+        todo += sorted(c for c in called - seen if c in project.functions)
+        seen |= called
     return None

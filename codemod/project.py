@@ -278,8 +278,8 @@ class Project:
         hooks = [] if self.other_hooks else self._blueprint_hooks()
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
-        if len(self.jwt_managers) != 1 or self.jwt_problems:  # the runtime's verify stands for Flask-JWT-Extended's
-            hooks = [dataclasses.replace(h, problem=h.problem or "its Flask-JWT-Extended stays Flask's") if h.jwt else h for h in hooks]
+        if any(h.jwt for h in hooks):  # the runtime's verify stands for Flask-JWT-Extended's, awaited: the hook goes async
+            hooks = [dataclasses.replace(h, problem=h.problem or jwt_facts.hook_blocker(self, h.qualified)) if h.jwt else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
         plan = plan_state(

@@ -261,6 +261,7 @@ class JwtAuthTransform(Transform):
         self.loaders = 0  # loader functions of the manager entered
         # view -> (its @jwt_required, a guard's decorator or None for a hook's token; the token's name or None)
         self.planned: dict[cst.FunctionDef, tuple[cst.Decorator | None, str | None]] = {}
+        self._guards: frozenset[str] | None = None  # codemod/jwt_facts.converted_guards, once a file
 
     # -- where we are ------------------------------------------------------------------------
     @property
@@ -303,7 +304,9 @@ class JwtAuthTransform(Transform):
         qualified = f"{self._module()}.{node.name.value}"
         if view is None or self.manager is None or len(view.decorators) > 1:
             return None
-        guard = converted_guards(project)
+        if self._guards is None:
+            self._guards = converted_guards(project)
+        guard = self._guards
         decorator = next((d for d in node.decorators if self.qualified_names(_called(d.decorator)) & guard), None)
         reads = qualified in project.jwt_readers
         if decorator is None and (view.decorators or not reads):
