@@ -193,6 +193,7 @@ class JwtHooksTransform(Transform):
         self.check: cst.FunctionDef | None = None  # the original wrapper of a guard becoming a dependency
         self.token = "token"
         self.factory = False
+        self._options: list[cst.Arg] = []  # the guard's verify_jwt_in_request options, for jwt.required(...)
         self._guards: frozenset[str] | None = None
 
     @property
@@ -268,8 +269,6 @@ class JwtHooksTransform(Transform):
         ])
         target = cst.AssignTarget(_state_token())
         return updated_node.with_changes(body=[cst.Assign([target], cst.Await(verify))])
-
-    _options: list[cst.Arg] = []
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if not (self.hook or self.check is not None) or original_node.args:
