@@ -165,6 +165,7 @@ class Project:
     jwt_auths: set[str] = field(default_factory=set)  # x = JWTAuth(): a converted project's
     jwt_readers: set[str] = field(default_factory=set)  # functions reading a token they do not verify
     sqla: SqlaFileFacts = field(default_factory=SqlaFileFacts)  # uses of Flask-SQLAlchemy (flask_sqlalchemy_plain.py)
+    jwt_guards: set[str] = field(default_factory=set)  # decorators (or factories) checking a token (jwt_facts.jwt_check)
 
     def merge(self, other: "Project") -> None:
         self.apps.update(other.apps)
@@ -209,6 +210,7 @@ class Project:
         self.jwt_auths |= other.jwt_auths
         self.jwt_readers |= other.jwt_readers
         self.sqla.merge(other.sqla)
+        self.jwt_guards |= other.jwt_guards
 
     # -- the plan (codemod/plan.py), read once every file's facts are merged --------------------
     def receiver_kind(self, names: frozenset[str]) -> str | None:
@@ -299,6 +301,8 @@ class Project:
         hooks = [] if kept else hooks + given
         if self.own_json:  # RequestHooks writes a hook's answer as jsonify's default, not the app's provider
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
+        if any(h.jwt for h in hooks):  # the runtime's verify stands for Flask-JWT-Extended's, awaited: the hook goes async
+            hooks = [dataclasses.replace(h, problem=h.problem or jwt_facts.hook_blocker(self, h.qualified)) if h.jwt else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         hooks = [h if h.problem else dataclasses.replace(h, problem=self._abort_problem(h)) for h in hooks]
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
@@ -784,6 +788,8 @@ class _FactsVisitor(cst.CSTVisitor):
                 self.facts.plain_guards |= self._names(node.name)
             if responder(node, self._names):
                 self.facts.responders |= self._names(node.name)
+            if kind is not None and b"flask_jwt_extended" in self.source and jwt_facts.jwt_check(node, self._names) is not None:
+                self.facts.jwt_guards |= self._names(node.name)
         for decorator in node.decorators:
             if m.matches(decorator.decorator, m.Attribute(attr=m.Name())) and decorator.decorator.attr.value in jwt_facts.LOADERS:  # type: ignore[attr-defined]
                 problem = jwt_facts.loader_problem(node, self._names)

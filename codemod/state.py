@@ -33,6 +33,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.aborts import abort_arguments, aborts_in
+from codemod.jwt_facts import JSONIFY, uses_jwt, verification_problem
 
 G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
@@ -421,6 +422,7 @@ class HookFacts:
     rank: int = 0
     # the statuses its ``abort(code)`` calls raise, converted to ``raise HTTPException`` (codemod/aborts.py)
     raises: frozenset[int] = frozenset()
+    jwt: bool = False  # it verifies or reads a token with Flask-JWT-Extended (transforms/jwt_hooks.py)
 
 
 def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
@@ -451,9 +453,12 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
     # abort() in a before hook: a raise RequestHooks answers by the blueprint's, then the app's,
     # handlers (project.py refuses the hooks where one of those stays Flask's)
     aborts, every_abort_converts = aborts_in(function, names) if kind == "before" else ([], False)
+    jwt = uses_jwt(function, names)
+    if problem is None and jwt:
+        problem = "it uses Flask-JWT-Extended after the view" if kind != "before" else verification_problem(function, names)
     for statement in body if problem is None else ():
         for q in sorted(_flask_names(statement, names)):
-            if q.startswith(tuple(f"{a}." for a in G)):
+            if q.startswith(tuple(f"{a}." for a in G)) or (jwt and q in JSONIFY):  # a JWT hook's answers: checked above
                 continue
             if q in ABORT and aborts and every_abort_converts:
                 continue
@@ -463,7 +468,7 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             problem = problem or f"it uses {q}"
     answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
     raises = frozenset(int(abort_arguments(a)[0].value.value) for a in aborts if every_abort_converts)  # type: ignore[index, attr-defined]
-    return HookFacts(qualified, kind, app, line, problem, answers, raises=raises)
+    return HookFacts(qualified, kind, app, line, problem, answers, raises=raises, jwt=jwt)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:

@@ -100,6 +100,17 @@ SEQUENCE = [
     {"method": "GET", "path": "/admin/stats", "headers": ROOT},
     {"method": "DELETE", "path": "/orders/abc"},  # Flask matched the URL first: a 404, not a 401
     {"method": "DELETE", "path": "/orders/-1", "headers": bearer("bad")},
+    # the app's hook runs where no route matches (a 401 before the 404), the blueprint's only on its routes
+    {"method": "GET", "path": "/account/nothing-here"},
+    {"method": "GET", "path": "/account/nothing-here", "headers": ANN},
+    {"method": "GET", "path": "/reports/nothing-here"},
+    {"method": "HEAD", "path": "/reports/daily", "headers": ROOT},
+    {"method": "HEAD", "path": "/account/settings"},
+    # OPTIONS is exempt from verification: Flask answers it where only the app's hook verifies, and
+    # fails where the blueprint's hook then reads a token no one verified
+    {"method": "OPTIONS", "path": "/account/settings", "expect_headers": ["Allow"]},
+    {"method": "OPTIONS", "path": "/reports/daily"},
+    {"method": "GET", "path": "/admin/users", "headers": bearer(token(role="admin", type="refresh", jti="r-9"))},
 ]
 
 
@@ -156,7 +167,7 @@ def test_every_protected_route_refuses_what_it_refused(converted):
 
 def test_tokens_revocation_and_the_rest_of_the_app_answer_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, SEQUENCE)
-    assert [a["status"] for a in original] == [200, 200, 401, 200, 401, 200, 200, 401, 200, 401, 200, 404, 404]
+    assert [a["status"] for a in original] == [200, 200, 401, 200, 401, 200, 200, 401, 200, 401, 200, 404, 404, 401, 404, 404, 200, 401, 200, 500, 422]
     assert original[7]["body"] == {"msg": "Token has been revoked"}
     comparison = compare(PROJECT / "input", converted, SPEC, SEQUENCE)
     assert comparison.same, comparison
@@ -184,19 +195,32 @@ def test_tokens_issued_by_one_app_open_the_other(converted):
 
 
 
-def test_views_take_their_token_from_a_dependency_and_what_stays_flask_s_is_said(converted):
+def test_views_take_their_token_from_a_dependency_and_no_flask_is_left(converted):
     """What the answers above were given by: the views' dependencies (the runtime's JWTAuth),
-    not Flask-JWT-Extended; the hooks and the project's own decorator keep calling it."""
-    app, orders = (converted / "jwtshop" / "app.py").read_text(), (converted / "jwtshop" / "orders.py").read_text()
-    extensions = (converted / "jwtshop" / "extensions.py").read_text()
+    not Flask-JWT-Extended; the hooks verify with the runtime as RequestHooks middleware, the
+    project's role decorator is a dependency, and Flask leaves the project."""
+    code = {name: (converted / "jwtshop" / f"{name}.py").read_text() for name in ("app", "orders", "extensions", "auth", "reports")}
+    app, orders, extensions, auth, reports = code.values()
     assert "def me(token: Annotated[JWT, Depends(jwt.required())]):" in app
     assert "def refresh(token: Annotated[JWT, Depends(jwt.required(refresh=True))]):" in app
     assert "def greeting(token: Annotated[JWT, Depends(jwt.required(optional=True))]):" in app
     assert "def cancel(order_id: int, token: Annotated[JWT, Depends(jwt.required(fresh=True))]):" in orders
     assert "jwt_required" not in app + orders and "current_user" not in orders
-    assert "jwt = JWTAuth()" in extensions and "flask" not in extensions.replace("flask2fastapi", "")
-    # the hooks, and the view reading what a hook verified, keep Flask-JWT-Extended
-    assert "    verify_jwt_in_request()" in app and 'return {"user": get_jwt_identity(), "theme": "dark"}' in app
+    assert "jwt = JWTAuth()" in extensions
+    # the hooks: middleware verifying with the runtime, answering as jsonify did
+    assert "async def account_pages_need_a_token(request: Request):" in app
+    assert "        request.state.jwt = await jwt.verify(request)\n" in app
+    assert "api.add_middleware(RequestHooks, before=[account_pages_need_a_token], blueprints={\"reports\": BlueprintHooks(before=[reports_need_an_admin])})" in app
+    assert "async def reports_need_an_admin(request: Request):\n    request.state.jwt = await jwt.verify(request)\n" in reports
+    assert 'return FlaskJSONResponse({"msg": "reports are for admins"}, status_code=403)' in reports
+    # the views reading the token a hook verified take it from request.state, through a dependency
+    assert "def settings(token: Annotated[JWT, Depends(jwt.current)]):" in app
+    assert "def daily(token: Annotated[JWT, Depends(jwt.current)]):" in reports
+    # the project's decorator: a dependency factory
+    assert '@api.get("/admin/users", dependencies=[Depends(role_required("admin"))])' in app
+    assert "    def decorator(token: Annotated[JWT, Depends(jwt.required())]):" in auth
+    assert '            raise Refused(FlaskJSONResponse({"msg": f"{role} only"}, status_code=403))' in auth
+    assert all("flask" not in text.replace("flask2fastapi", "") for text in code.values())
     script = (
         "from jwtshop.app import api; paths = api.openapi()['paths'];"
         "print(paths['/me']['get'].get('security'), paths['/public']['get'].get('security'))"

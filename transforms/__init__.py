@@ -13,6 +13,7 @@ from transforms.async_routes import AsyncRoutesTransform
 from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.jwt_auth import JwtAuthTransform
+from transforms.jwt_hooks import JwtHooksTransform
 from transforms.helper_bodies import HelperBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
@@ -46,6 +47,7 @@ ORDER = (
     FlaskLoginTransform,
     HttpAuthTransform,
     JwtAuthTransform,
+    JwtHooksTransform,
     SettingsTransform,
     HttpClientTransform,
     SqliteClientTransform,

@@ -32,10 +32,10 @@ import libcst.matchers as m
 
 from codemod.findings import Code
 from codemod.handler_body import jsonify_content
-from codemod.jwt_facts import LOADERS, MANAGERS, plain_jsonify
+from codemod.jwt_facts import LOADERS, MANAGERS, converted_guards, plain_jsonify, reaches_reader
 from codemod.transform import Example, Transform
-from transforms._flask import RUNTIME
-from transforms._views import names_used, native_plans, parameter_names, with_parameter
+from transforms._flask import RUNTIME, kwarg
+from transforms._views import names_used, native_plans, parameter_names, with_parameter, with_route_options
 
 JWT_REQUIRED = frozenset({"flask_jwt_extended.jwt_required", "flask_jwt_extended.view_decorators.jwt_required"})
 # flask_jwt_extended's readers of the request's token -> the attribute of the runtime's JWT
@@ -259,7 +259,9 @@ class JwtAuthTransform(Transform):
         super().__init__(*args, **kwargs)
         self.tokens: list[str | None] = []  # per function entered: the token parameter of a converted view
         self.loaders = 0  # loader functions of the manager entered
-        self.planned: dict[cst.FunctionDef, tuple[cst.Decorator, str]] = {}
+        # view -> (its @jwt_required, a guard's decorator or None for a hook's token; the token's name or None)
+        self.planned: dict[cst.FunctionDef, tuple[cst.Decorator | None, str | None]] = {}
+        self._guards: frozenset[str] | None = None  # codemod/jwt_facts.converted_guards, once a file
 
     # -- where we are ------------------------------------------------------------------------
     @property
@@ -287,10 +289,39 @@ class JwtAuthTransform(Transform):
                 reason = self._blocker() if self.manager is None else f"{reader} reads its token from Flask-JWT-Extended's context"
                 self.flag(requirement, "kept", reason=reason)
             elif self._options(requirement) is not None:
-                taken = parameter_names(node) | names_used(node)
-                token = next(n for n in (*TOKEN_NAMES, *(f"token_{i}" for i in range(2, 99))) if n not in taken)
+                token = _free_token(node)
                 self.planned[node] = (requirement, token)
+        elif native_plans(self, node):
+            token = self._plan_other(node)
         self.tokens.append(token)
+
+    def _plan_other(self, node: cst.FunctionDef) -> str | None:
+        """A native view's token from elsewhere than ``@jwt_required``: the dependency a JWT guard
+        decorator became (transforms/jwt_hooks.py), or the one giving the token a before hook
+        verified where the view reads it (``jwt.current``). The token's name where it reads it."""
+        project = self.run.project
+        view = project.views.get((self.context.filename or "", node.name.value))
+        qualified = f"{self._module()}.{node.name.value}"
+        if view is None or self.manager is None or len(view.decorators) > 1:
+            return None
+        if self._guards is None:
+            self._guards = converted_guards(project)
+        guard = self._guards
+        decorator = next((d for d in node.decorators if self.qualified_names(_called(d.decorator)) & guard), None)
+        reads = qualified in project.jwt_readers
+        if decorator is None and (view.decorators or not reads):
+            return None
+        if decorator is None:
+            hooks = [h for h in project.hooks if h.jwt]
+            if not hooks or any(h.qualified not in project.state.hook_functions for h in hooks):
+                return None  # the hooks stay Flask's: they verify in Flask-JWT-Extended's context
+            reader = reaches_reader(project, qualified)
+            if reader is not None:
+                self.flag(node, "kept", reason=f"{reader.rpartition('.')[2]} reads its token from Flask-JWT-Extended's context")
+                return None
+        token = _free_token(node) if reads else None
+        self.planned[node] = (decorator, token)
+        return token
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self.tokens.pop()
@@ -299,10 +330,20 @@ class JwtAuthTransform(Transform):
         if planned is None:
             return updated_node
         requirement, token = planned
-        self.consume(requirement.decorator)
         decorators = [d for o, d in zip(original_node.decorators, updated_node.decorators) if o is not requirement]
-        dependency = cst.Call(cst.Attribute(self._manager_name(original_node), cst.Name("required")), self._options(requirement) or [])
+        dependency: cst.BaseExpression
+        if requirement is None:  # the token a hook verified
+            dependency = cst.Attribute(self._manager_name(original_node), cst.Name("current"))
+        elif self.names(_called(requirement.decorator), *JWT_REQUIRED):
+            self.consume(requirement.decorator)
+            dependency = cst.Call(cst.Attribute(self._manager_name(original_node), cst.Name("required")), self._options(requirement) or [])
+        else:  # a guard made a dependency: the decorator's own expression
+            dependency = next(d for o, d in zip(original_node.decorators, updated_node.decorators) if o is requirement).decorator
         depends = self.import_reference(original_node, "fastapi", "Depends", replaces=False)
+        if token is None:  # the view does not read it: its route's dependencies
+            updated_node = updated_node.with_changes(decorators=decorators)
+            listed = cst.List([cst.Element(cst.Call(depends, [cst.Arg(dependency)]))])
+            return with_route_options(self, original_node, updated_node, [kwarg("dependencies", listed)])
         annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
         jwt_type = self.import_reference(original_node, RUNTIME, "JWT", replaces=False)
         annotation = cst.Subscript(annotated, [
@@ -313,18 +354,8 @@ class JwtAuthTransform(Transform):
     def _reader_reached(self, view: cst.FunctionDef) -> str | None:
         """A project function the view calls (transitively) that reads the token through
         Flask-JWT-Extended (codemod/jwt_facts.py): the dependency's token is not there."""
-        functions = self.run.project.functions
-        start = f"{self._module()}.{view.name.value}"
-        seen, todo = {start}, [start]
-        while todo:
-            facts = functions.get(todo.pop())
-            for called in sorted((facts.calls | facts.nested_calls) - seen if facts else ()):
-                if called in self.run.project.jwt_readers:
-                    return called.rpartition(".")[2]
-                if called in functions:
-                    seen.add(called)
-                    todo.append(called)
-        return None
+        reader = reaches_reader(self.run.project, f"{self._module()}.{view.name.value}")
+        return None if reader is None else reader.rpartition(".")[2]
 
     def _requirement(self, node: cst.FunctionDef) -> cst.Decorator | None:
         """The ``@jwt_required(...)`` of a native view whose only other decorators are its routes'."""
@@ -399,3 +430,13 @@ class JwtAuthTransform(Transform):
             return updated_node
         self.consume(original_node)
         return cst.Attribute(cst.Name(token), cst.Name("user"))
+
+
+def _called(decorator: cst.BaseExpression) -> cst.BaseExpression:
+    """What a decorator names: ``f`` of ``@f(...)`` and of ``@f``."""
+    return decorator.func if isinstance(decorator, cst.Call) else decorator
+
+
+def _free_token(view: cst.FunctionDef) -> str:
+    taken = parameter_names(view) | names_used(view)
+    return next(n for n in (*TOKEN_NAMES, *(f"token_{i}" for i in range(2, 99))) if n not in taken)

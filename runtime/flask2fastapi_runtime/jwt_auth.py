@@ -29,8 +29,11 @@ verified ``JWT`` (for ``optional=True`` without a token: no claims, identity and
 declares an HTTP bearer scheme in OpenAPI (an API key in a cookie or the query where the
 ``locations`` given say so). A refusal is raised as ``JWTRefused``, answered by the handler
 ``init_app`` registers. ``await jwt.verify(request, ...)`` is ``verify_jwt_in_request``, for code
-that is no dependency (a hook made middleware returns the ``JWTRefused``'s ``response``). ``jwt.create_access_token`` / ``create_refresh_token`` / ``decode_token``
-are Flask-JWT-Extended's functions.
+that is no dependency: a before hook made ``RequestHooks`` middleware keeps the token it verified
+on ``request.state.jwt`` (a refusal raised there is answered by the app's handler, as the
+middleware answers a hook's exceptions), and a view that read the token the hook verified takes
+it from ``Depends(jwt.current)``. ``jwt.create_access_token`` / ``create_refresh_token`` /
+``decode_token`` are Flask-JWT-Extended's functions.
 
 Given a Flask app (served by a FlaskBridge, with code that keeps Flask), ``init_app`` answers a
 refusal through Flask's request cycle (the app's before_request hooks first, its after_request
@@ -63,10 +66,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .hooks import HookRequest
 from .json_response import FlaskJSONResponse
+from .refusals import Refused
 from .settings import settings_of
 
-__all__ = ["JWT", "JWTAuth", "JWTRefused"]
+__all__ = ["JWT", "JWTAuth", "JWTRefused", "HookRefused"]
 
 # Flask-JWT-Extended's defaults (JWTManager._set_default_configuration_options)
 DEFAULTS: dict[str, Any] = {
@@ -109,12 +114,20 @@ class JWTRefused(Exception):
     ``(body, status[, headers])`` tuple or a response), ``response`` that as a Starlette response."""
 
     def __init__(self, answer: Any) -> None:
-        super().__init__(answer)
+        Exception.__init__(self, answer)  # not Refused's, for HookRefused: ``response`` is made from the answer
         self.answer = answer
 
     @property
     def response(self) -> Response:
         return _response(self.answer)
+
+
+class HookRefused(JWTRefused, Refused):
+    """``verify``'s refusal in a before hook run as ``RequestHooks`` middleware, answered there
+    with the app's handler: ``JWTRefused``'s (``init_app`` on a FastAPI app), or on a
+    ``FlaskBridge`` ``Refused``'s, which answers ``response`` as it is. (A dependency's
+    ``JWTRefused`` is no ``Refused``: on a bridge it goes through Flask's cycle, after the hooks
+    that stayed Flask's; a hook made middleware has no Flask hook left to come after.)"""
 
 
 class _NoToken(Exception):
@@ -340,18 +353,32 @@ class JWTAuth:
             scheme = HTTPBearer(bearerFormat="JWT", auto_error=False)
 
         async def jwt_required(request: Request, _credentials: Any = Depends(scheme)) -> JWT:
-            return await self.verify(request, optional, fresh, refresh, where, verify_type, skip_revocation_check)
+            token = await self.verify(request, optional, fresh, refresh, where, verify_type, skip_revocation_check)
+            return JWT(identity_claim=self.setting("JWT_IDENTITY_CLAIM"), has_user_lookup="user_lookup_loader" in self.callbacks) if token is None else token
 
         return jwt_required
 
     async def verify(self, request: Request, optional: bool = False, fresh: bool = False, refresh: bool = False,
-                     locations: tuple[str, ...] | None = None, verify_type: bool = True,
-                     skip_revocation_check: bool = False) -> JWT:
-        """``verify_jwt_in_request``, for ``request``: the token, or ``JWTRefused``."""
+                     locations: str | Iterable[str] | None = None, verify_type: bool = True,
+                     skip_revocation_check: bool = False) -> JWT | None:
+        """``verify_jwt_in_request``, for ``request``: the token, or ``JWTRefused`` (``HookRefused``
+        in a ``RequestHooks`` hook); None for an OPTIONS request, which it exempts and verifies no
+        token for (reading one is then an error)."""
+        try:
+            return await self._verify(request, optional, fresh, refresh, locations, verify_type, skip_revocation_check)
+        except JWTRefused as refused:
+            if isinstance(request, HookRequest):
+                raise HookRefused(refused.answer) from None
+            raise
+
+    async def _verify(self, request: Request, optional: bool, fresh: bool, refresh: bool,
+                      locations: str | Iterable[str] | None, verify_type: bool, skip_revocation_check: bool) -> JWT | None:
+        if locations is not None:
+            locations = (locations,) if isinstance(locations, str) else tuple(locations)
         identity_claim = self.setting("JWT_IDENTITY_CLAIM")
         lookup = "user_lookup_loader" in self.callbacks
         if request.method == "OPTIONS":  # Flask-JWT-Extended's exempt methods
-            return JWT(identity_claim=identity_claim, has_user_lookup=lookup)
+            return None
         try:
             try:
                 claims, header, location = await self._find(request, locations or self._locations(), refresh)
@@ -379,6 +406,15 @@ class JWTAuth:
         except (_Invalid, pyjwt.InvalidTokenError) as error:
             raise JWTRefused(self._answer("invalid_token_loader", str(error))) from None
         return JWT(claims, header, location, identity_claim, user, lookup)
+
+    async def current(self, request: Request) -> JWT:
+        """The dependency for the token a before hook verified (``request.state.jwt``): what
+        ``get_jwt()`` read after the hook's ``verify_jwt_in_request()``, and its refusal where
+        no hook verified one."""
+        token = getattr(request.state, "jwt", None)
+        if not isinstance(token, JWT):
+            raise RuntimeError("You must call `@jwt_required()` or `verify_jwt_in_request()` before using this method")
+        return token
 
     def _locations(self) -> tuple[str, ...]:
         configured = self.setting("JWT_TOKEN_LOCATION")

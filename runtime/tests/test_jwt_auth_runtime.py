@@ -227,3 +227,43 @@ def test_on_a_bridge_refusals_go_through_flask_s_hooks_and_flask_code_left_check
                 expected.status_code, expected.get_data(), "yes", expected.headers.get("X-Why")
             ), (path, query, headers)
     assert seen == [401, 503, 503, 422, 401, 401, 200]
+
+
+def test_a_hook_verifies_for_the_views_after_it_as_verify_jwt_in_request_did():
+    """``await jwt.verify(request)`` in a RequestHooks hook: its refusal answered by the app's
+    handler (before any view), the token left on request.state for ``Depends(jwt.current)``;
+    OPTIONS is exempt (no token), and reading a token no one verified is an error, as get_jwt()'s."""
+    from flask2fastapi_runtime import RequestHooks
+
+    manager = JWTAuth()
+    loaders(manager, custom=True)
+    app = FastAPI()
+    app.state.settings = {**SETTINGS, "JWT_TOKEN_LOCATION": ["headers"]}
+    manager.init_app(app)
+    seen = []
+
+    async def needs_a_token(request):
+        if request.url.path.startswith("/api/"):
+            request.state.jwt = await manager.verify(request)
+            seen.append(request.state.jwt)
+
+    app.add_middleware(RequestHooks, before=[needs_a_token])
+
+    @app.api_route("/api/me", methods=["GET", "OPTIONS"])
+    def me(token: Annotated[JWT, Depends(manager.current)]):
+        return {"user": token.identity, "name": token.user["name"]}
+
+    @app.get("/open")
+    def open_(token: Annotated[JWT, Depends(manager.current)]):
+        return {"user": token.identity}
+
+    client = TestClient(app, raise_server_exceptions=False)
+    access = pyjwt.encode({"sub": "ann", "type": "access", "fresh": False, "jti": "j"}, SECRET, "HS256")
+    refused = client.get("/api/me")
+    assert (refused.status_code, refused.json()) == (401, {"error": "unauthorized", "why": "Missing Authorization Header"})
+    assert client.get("/api/nothing-here").status_code == 401  # the hook runs where no route matches
+    answer = client.get("/api/me", headers={"Authorization": f"Bearer {access}"})
+    assert (answer.status_code, answer.json()) == (200, {"user": "ann", "name": "Ann"})
+    assert seen[-1].identity == "ann"
+    assert client.options("/api/me").status_code == 500 and seen[-1] is None  # exempt: no token to read
+    assert client.get("/open", headers={"Authorization": f"Bearer {access}"}).status_code == 500  # no hook verified it
