@@ -371,7 +371,7 @@ class Project:
         swapped = self.named | (self.named_in_tests - {f.rpartition(".")[2] for f in self.async_plan.functions})
         return plan_settings(
             self.functions, self.config, native - bridged, bridged, self.called_outside, self.unseen_calls,
-            self.referenced, swapped,
+            self.referenced, swapped, frozenset(self.state.guards),
         )
 
     @functools.cached_property

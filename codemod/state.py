@@ -376,10 +376,12 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
         for assign in m.findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
                 sets += [a for a in reader._g_attributes(target.target) if a not in sets]
-    allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS
+    # the app's settings come from the Settings dependency (codemod/settings.py plans it for guards)
+    allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS + tuple(f"{a}.config." for a in CURRENT_APP)
+    config = {f"{a}.config" for a in CURRENT_APP}
     for statement in checks:
         for q in sorted(_flask_names(statement, names)):
-            if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
+            if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS or q in config):
                 problem = problem or f"its checks use {q}"
     scheme = _scheme(checks)
     return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls), frozenset(reader.reads - set(sets)))
