@@ -26,10 +26,11 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
-from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
+from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource, refusal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
+from transforms.responses import _unwrapped
 
 SCHEMES = {
     "bearer": ("HTTPBearer", "HTTPAuthorizationCredentials"),
@@ -260,7 +261,83 @@ class RequestStateTransform(Transform):
             """\
             from functools import wraps
 
-            from flask import g, jsonify, request
+            from flask import Flask, abort, g, jsonify, request
+
+            app = Flask(__name__)
+
+
+            def token_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("Authorization") != "Bearer ok":
+                        return jsonify(error="unauthorized"), 401
+                    g.user, g.role = "ann", "admin"
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            def admin_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if g.role != "admin":
+                        abort(403)
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            @app.delete("/notes/<int:note_id>")
+            @token_required
+            @admin_required
+            def delete_note(note_id):
+                return {"deleted": note_id, "by": g.user}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Depends, HTTPException, Request
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse
+            from flask2fastapi_runtime.refusals import GuardRefused
+            from pydantic import BaseModel
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def token_required(request: Request):
+                if request.headers.get("Authorization") != "Bearer ok":
+                    raise GuardRefused(FlaskJSONResponse({"error": "unauthorized"}, status_code=401))
+                user, request.state.role = "ann", "admin"
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(token_required)]
+
+
+            def admin_required(request: Request, user: CurrentUser):
+                if request.state.role != "admin":
+                    raise HTTPException(status_code=403)
+
+
+            class DeleteNoteResponse(BaseModel):
+                \"\"\"What delete_note answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                deleted: int
+                by: Any
+
+
+            @api.delete("/notes/{note_id}", dependencies=[Depends(admin_required)], response_model=DeleteNoteResponse)
+            def delete_note(note_id: int, user: CurrentUser):
+                return {"deleted": note_id, "by": user}
+            """,
+            title="a guard that answers with JSON in the view's place raises it (GuardRefused); one checking what it stored (g.role) becomes a dependency on its dependency",
+        ),
+        Example(
+            """\
+            from functools import wraps
+
+            from flask import g, request
 
 
             def get_db():
@@ -273,13 +350,13 @@ class RequestStateTransform(Transform):
                 @wraps(view)
                 def wrapped(*args, **kwargs):
                     if request.headers.get("Authorization") != "Bearer ok":
-                        return jsonify(error="unauthorized"), 401
+                        return "unauthorized", 401
                     g.user = "ann"
                     return view(*args, **kwargs)
 
                 return wrapped
             """,
-            title="a getter without a teardown, and a guard that refuses with a response, stay as they are",
+            title="a getter without a teardown, and a guard that refuses with a response other than JSON, stay as they are",
         ),
     )
 
@@ -462,13 +539,15 @@ class RequestStateTransform(Transform):
         if attribute in self.plan.hook_attributes and (hook is not None or REQUEST_TOKEN in here):
             self.consume(original_node)
             return cst.Attribute(cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state")), cst.Name(attribute))
+        inside = self._in_guard()
+        building = inside is not None and self.plan.guards[inside].base  # the guard it builds on
         for token, guard in self.plan.guards.items():
-            if attribute == guard.primary and (token in here or self._in_guard() == token):
+            if attribute == guard.primary and (token in here or inside == token or building == token):
                 self.consume(original_node)
                 return cst.Name(guard.param)
-            if attribute in guard.others and (owner in self.plan.state_readers or self._in_guard() == token):
+            if attribute in guard.others and (owner in self.plan.state_readers or inside == token or building == token):
                 self.consume(original_node)
-                name = "request" if self._in_guard() == token else self.plan.request_param
+                name = "request" if token in (inside, building) else self.plan.request_param
                 return cst.Attribute(cst.Attribute(cst.Name(name), cst.Name("state")), cst.Name(attribute))
         return updated_node
 
@@ -496,7 +575,25 @@ class RequestStateTransform(Transform):
         if isinstance(original, cst.Expr) and isinstance(original.value, cst.Call) and self.qualified_names(original.value.func) & ABORT:
             self.consume(original.value.func)
             return updated_node.with_changes(body=[self._raise(original.value, updated_node.body[0].value)])  # type: ignore[attr-defined]
+        if isinstance(original, cst.Return) and refusal(original.value, self.qualified_names) is not None:
+            return updated_node.with_changes(body=[self._refusal(original, updated_node.body[0])])  # type: ignore[arg-type]
         return updated_node
+
+    def _refusal(self, original: cst.Return, updated: cst.Return) -> cst.Raise:
+        """``return jsonify(...), 401`` in a guard's checks -> ``raise GuardRefused(FlaskJSONResponse({...},
+        status_code=401))``: the same JSON, answered in the view's place (runtime refusals)."""
+        value, status = updated.value, None
+        if isinstance(value, cst.Tuple):
+            value, status = value.elements[0].value, value.elements[1].value
+        if isinstance(value, cst.Call):
+            self.consume(refusal(original.value, self.qualified_names)[0].func)  # type: ignore[index,union-attr]
+            value = _unwrapped(value)
+        response = self.import_reference(original, RUNTIME, "FlaskJSONResponse", replaces=False)
+        args = [cst.Arg(value, comma=_COMMA)] + ([kwarg("status_code", status)] if status is not None else [])
+        if status is None:
+            args = [cst.Arg(value)]
+        refused = self.import_reference(original, f"{RUNTIME}.refusals", "GuardRefused", replaces=False)
+        return cst.Raise(cst.Call(refused, [cst.Arg(cst.Call(response, args))]))
 
     def _retired_registration(self, statement: cst.SimpleStatementLine) -> bool:
         """``app.teardown_appcontext(close_db)`` of a retired getter's teardown."""
@@ -749,6 +846,15 @@ class RequestStateTransform(Transform):
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])
 
+    def _guard_alias(self, anchor: cst.CSTNode, guard: Guard) -> cst.BaseExpression:
+        """What a dependency declares to depend on ``guard``'s: its alias, else Annotated[None,
+        Depends(guard)] (a guard that only checks returns nothing)."""
+        module, _, name = guard.guard.rpartition(".")
+        if guard.alias:
+            return cst.Name(guard.alias) if module == self.module else self.import_reference(anchor, module, guard.alias, replaces=False)
+        function = cst.Name(name) if module == self.module else self.import_reference(anchor, module, name, replaces=False)
+        return self._annotated(anchor, cst.Name("None"), function)
+
     def _depends(self, anchor: cst.CSTNode, dependency: cst.BaseExpression) -> cst.Call:
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
         return cst.Call(depends, [cst.Arg(dependency)])
@@ -982,6 +1088,9 @@ class RequestStateTransform(Transform):
         for getter in sorted(facts.calls & set(self.plan.resources)) if facts else ():
             resource = self.plan.resources[getter]
             params.append(cst.Param(cst.Name(resource.param), cst.Annotation(self._alias(original, getter, guard.guard))))
+        if guard.base is not None:  # its base's dependency runs first, and gives the user
+            base = self.plan.guards[guard.base]
+            params.append(cst.Param(cst.Name(base.param or "_"), cst.Annotation(self._guard_alias(original, base))))
         statements: list[cst.BaseStatement] = []
         if guard.scheme is not None:
             scheme_class, credentials = SCHEMES.get(guard.scheme, ("APIKeyHeader", None))
