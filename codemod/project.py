@@ -278,6 +278,8 @@ class Project:
             hooks = [dataclasses.replace(h, problem=h.problem or "it answers with JSON the app writes its own way") if h.answers else h for h in hooks]
         handlers = frozenset(name for name, plan in self.error_handlers.items() if plan.convert)
         logs = frozenset(f"{app}.logger.{method}" for app in self.apps for method in LOG_METHODS) if self.logger_name else frozenset()
+        # a factory's view has its facts under the factory's name (``pkg.create_app.whoami``)
+        native = native | {f"{v.factory}.{v.function}" for v in self.views.values() if v.factory and f"{v.module}.{v.function}" in native}
         plan = plan_state(
             self.functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
             frozenset(self.flask_objects), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)),

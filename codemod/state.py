@@ -579,7 +579,8 @@ def plan_state(
     become a module logger's (transforms/app_logger.py): no use of the Flask app.
     ``context_objects``: extension objects that need only the app's context, not a request's
     (Flask-SQLAlchemy's ``db``): a hook of its own that calls them runs them in
-    ``with app.app_context():`` as middleware (``StatePlan.app_context_hooks``)."""
+    ``with app.app_context():`` as middleware (``StatePlan.app_context_hooks``); a blueprint's,
+    which names no app, in the context of the app serving the request (``request.app``)."""
     plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
@@ -703,9 +704,6 @@ def plan_state(
                 return "it is not read"
             if needs_flask(hook):
                 return "it needs Flask's context"
-            if (hook.blueprint is not None or hook.app_wide) and hook.qualified in context_hooks:
-                # the app's context is opened from the app its decorator names: a blueprint's names none
-                return "it needs the app's context"
             return None
 
         # a teardown hook that cannot convert stays Flask's, run inside the app where the

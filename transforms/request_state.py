@@ -377,6 +377,8 @@ class RequestStateTransform(Transform):
             nested = f"{self.functions[-1][0]}.{node.name.value}"
             if nested in self.plan.hook_functions:
                 self._hook_stack.append(nested)
+            elif len(self.functions) == 1 and nested in self.plan.views:
+                qualified = nested  # a factory's view: planned as a module-level one
         self.functions.append((qualified, node))
 
     def _in_hook(self) -> str | None:
@@ -398,7 +400,10 @@ class RequestStateTransform(Transform):
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
 
     def _owner(self) -> str | None:
-        """The planned function whose own body (not a nested function's) we are in."""
+        """The planned function whose own body (not a nested function's) we are in: a
+        module-level function, or a factory's view."""
+        if len(self.functions) == 2 and self.functions[1][0] is not None:
+            return self.functions[1][0]
         if len(self.functions) != 1:
             return None
         return self.functions[0][0]
@@ -425,6 +430,8 @@ class RequestStateTransform(Transform):
         """State a nested function sees through its closure: the user, not resources (which the
         dependency may have closed by the time a nested function, a streamed body, runs)."""
         outer = self.functions[0][0] if self.functions else None
+        if len(self.functions) > 2 and self.functions[1][0] is not None:
+            outer = self.functions[1][0]  # in a factory's view
         return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards or t == REQUEST_TOKEN}
 
     # -- expressions ----------------------------------------------------------------------------
@@ -629,6 +636,8 @@ class RequestStateTransform(Transform):
             hook = self._hook_stack.pop()  # a hook defined in a factory
         if hook is not None:
             return self._hook(original_node, updated_node, self.plan.hook_functions[hook])
+        if len(self.functions) == 1 and qualified is not None and qualified in self.plan.views and native_plans(self, original_node):
+            return self._view(original_node, updated_node, qualified)  # a factory's view
         if self.functions or qualified is None:
             return updated_node
         if qualified in self.plan.guards:
@@ -813,7 +822,7 @@ class RequestStateTransform(Transform):
             leading = [*leading, *updated.decorators[0].leading_lines]
         function = updated.with_changes(params=cst.Parameters(_with_commas(params)), decorators=decorators, leading_lines=leading)
         if hook.qualified in self.plan.app_context_hooks:
-            function = _in_app_context(function, original)
+            function = _in_app_context(function, original, blueprint=hook.blueprint is not None or hook.app_wide)
         hooks = self.plan.hooks[hook.app]
         if hook is not [h for h in hooks if not h.app_wide][-1]:  # after the app's own last hook
             return function
@@ -1195,10 +1204,16 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{text}"""'))])
 
 
-def _in_app_context(function: cst.FunctionDef, original: cst.FunctionDef) -> cst.FunctionDef:
+def _in_app_context(function: cst.FunctionDef, original: cst.FunctionDef, blueprint: bool = False) -> cst.FunctionDef:
     """The hook's body in ``with app.app_context():`` (the app its decorator named): as middleware
-    it runs outside Flask's request, and what it calls (``db.create_all()``) needs the app's context."""
-    app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+    it runs outside Flask's request, and what it calls (``db.create_all()``) needs the app's context.
+    A blueprint's hook names no app: it opens the context of the app serving the request,
+    ``request.app`` (a FlaskBridge hands ``app_context`` to its Flask app)."""
+    app: cst.BaseExpression
+    if blueprint:
+        app = cst.Attribute(cst.Name("request"), cst.Name("app"))
+    else:
+        app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
     opener = cst.Call(cst.Attribute(app, cst.Name("app_context")))
     body = function.body
     statements = list(body.body) if isinstance(body, cst.IndentedBlock) else list(body.body)

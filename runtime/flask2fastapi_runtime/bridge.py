@@ -94,6 +94,11 @@ class FlaskBridge(FastAPI):
         self._delegate = True
 
     # -- the Flask app's attributes ---------------------------------------------------------
+    def flask_endpoint(self, scope: Scope) -> str | None:
+        """The endpoint Flask's url_map gives the request (None: Flask refuses it), as the dispatch
+        finds it: what RequestHooks, outside the bridge, runs a blueprint's hooks by (hooks.endpoint_of)."""
+        return _endpoint(self.flask_app, wsgi.environ_for(scope, b""), self._adapters)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or "flask_app" not in self.__dict__:
             raise AttributeError(name)

@@ -166,6 +166,8 @@ def endpoint_of(scope: Scope) -> str | None:
     """The name of the route the app's router will send the request to (Flask's endpoint), None
     where no route matches it in full. HEAD matches as GET; OPTIONS as any method of the URL."""
     app = scope.get("app")
+    if callable(getattr(type(app), "flask_endpoint", None)):  # a FlaskBridge: Flask's url_map decides
+        return app.flask_endpoint(scope)  # type: ignore[union-attr]
     routes = getattr(getattr(app, "router", None), "routes", None)
     if routes is None:
         return None
