@@ -311,6 +311,8 @@ class Project:
         functions = {**self.functions, **{h: self.nested_functions[h] for h in handlers if h in self.nested_functions}}
         # a db that leaves for plain SQLAlchemy needs no Flask context (flask_sqlalchemy_plain.py)
         plain = {self.plain_sqlalchemy.db} - {None}
+        # a factory's view has its facts under the factory's name (``pkg.create_app.whoami``)
+        native = native | {f"{v.factory}.{v.function}" for v in self.views.values() if v.factory and f"{v.module}.{v.function}" in native}
         plan = plan_state(
             functions, native - bridged, bridged, self.called_outside, self.unseen_calls, hooks, handlers,
             frozenset(self.flask_objects - plain), logs, async_getters, sync_guards, frozenset(extension_objects(self.made_by)) - plain,
@@ -432,7 +434,7 @@ class Project:
         swapped = self.named | (self.named_in_tests - {f.rpartition(".")[2] for f in self.async_plan.functions})
         return plan_settings(
             self.functions, self.config, native - bridged, bridged, self.called_outside, self.unseen_calls,
-            self.referenced, swapped,
+            self.referenced, swapped, frozenset(self.state.guards),
         )
 
     @functools.cached_property

@@ -106,12 +106,16 @@ def plan_settings(
     unseen_calls: set[str] = frozenset(),  # type: ignore[assignment]
     referenced: set[str] = frozenset(),  # type: ignore[assignment]
     named: set[str] = frozenset(),  # type: ignore[assignment]
+    guards: frozenset[str] = frozenset(),
 ) -> SettingsPlan:
     """Who takes the settings: the native views that read ``current_app.config`` (or call a
     function that takes them), and the functions they reach that read it, where every caller of
-    such a function takes them too."""
+    such a function takes them too. ``guards``: the guard decorators that become dependencies
+    (codemod/state.py); one whose checks read it takes them from the dependency, as a view does."""
     if not any(facts.own or facts.nested for facts in config.values()):
         return SettingsPlan()
+    # a guard's checks are its wrapper's body (nested in the decorator), the dependency's own
+    reading_guards = {g for g in guards if g in config and (config[g].own or config[g].nested)}
     callers: dict[str, set[str]] = {}
     for f in functions.values():
         for called in f.calls | f.nested_calls:
@@ -157,7 +161,8 @@ def plan_settings(
         if not refused:
             break
         excluded |= refused
-    plan = SettingsPlan(views=frozenset(needs & native_views))
+    needs |= reading_guards
+    plan = SettingsPlan(views=frozenset(needs & (native_views | reading_guards)))
     for name in sorted(needs):
         used = config[name].identifiers
         plan.params[name] = next(n for n in (*NAMES, *(f"settings_{i}" for i in range(2, 100))) if n not in used)

@@ -38,6 +38,7 @@ from codemod.jwt_facts import JSONIFY, uses_jwt, verification_problem
 G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})
 ABORT = frozenset({"flask.abort", "werkzeug.exceptions.abort", "flask.helpers.abort"})
+JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
 REQUEST_HEADERS = ("flask.request.headers", "flask.globals.request.headers")
 REQUEST = frozenset({"flask.request", "flask.globals.request"})
 # what a converted hook may read of the request: Starlette's request has it under that name, or
@@ -374,18 +375,47 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
     problem = None
     for statement in checks:
         statement.visit(reader)
-        if m.findall(statement, m.Return()):
+        if any(refusal(r.value, names) is None for r in m.findall(statement, m.Return())):  # type: ignore[attr-defined]
             problem = problem or "it refuses by returning a response (a dependency can only raise)"
         for assign in m.findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
                 sets += [a for a in reader._g_attributes(target.target) if a not in sets]
-    allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS
+    # the app's settings come from the Settings dependency (codemod/settings.py plans it for guards)
+    allowed = tuple(f"{a}." for a in G) + REQUEST_HEADERS + tuple(f"{a}.config." for a in CURRENT_APP)
+    config = {f"{a}.config" for a in CURRENT_APP}
     for statement in checks:
+        # jsonify only as the call a refusal returns (the dependency raises what it serializes)
+        refusals = [refusal(r.value, names) for r in m.findall(statement, m.Return())]  # type: ignore[attr-defined]
+        returned = sum(1 for r in refusals if r is not None and isinstance(r[0], cst.Call))
+        called = sum(1 for n in m.findall(statement, m.Name() | m.Attribute()) if names(n) & JSONIFY)
         for q in sorted(_flask_names(statement, names)):
-            if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS):
+            if q in JSONIFY and called == returned:
+                continue
+            if not (q.startswith(allowed) or q in ABORT or q in REQUEST_HEADERS or q in config):
                 problem = problem or f"its checks use {q}"
     scheme = _scheme(checks)
     return GuardFacts(tuple(sets), problem, scheme, frozenset(reader.calls), frozenset(reader.reads - set(sets)))
+
+
+def refusal(value: cst.BaseExpression | None, names: Callable[[cst.CSTNode], set[str]]) -> tuple[cst.BaseExpression, cst.BaseExpression | None] | None:
+    """A guard's answer in the view's place that its dependency can raise as the same JSON
+    (runtime refusals.GuardRefused): ``jsonify(k=v, ...)``, ``jsonify({...})`` or a dict literal,
+    alone or with an int status; (what jsonify serializes, the status), else None."""
+    status = None
+    if isinstance(value, cst.Tuple) and len(value.elements) == 2 and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+        value, status = value.elements[0].value, value.elements[1].value
+        if not isinstance(status, cst.Integer):
+            return None
+    if isinstance(value, cst.Dict) and status is not None:
+        return value, status
+    if not isinstance(value, cst.Call) or not names(value.func) & JSONIFY or any(a.star for a in value.args):
+        return None
+    keywords = [a for a in value.args if a.keyword is not None]
+    if value.args and len(keywords) == len(value.args) and all(a.keyword.value != "self" for a in keywords):  # type: ignore[union-attr]
+        return value, status
+    if len(value.args) == 1 and not keywords and isinstance(value.args[0].value, cst.Dict):
+        return value, status
+    return None
 
 
 def _scheme(checks: list[cst.BaseStatement]) -> str | None:
@@ -506,6 +536,9 @@ class Guard:
     param: str
     alias: str  # the Annotated alias of what it returns ("" for one that only checks)
     scheme: str | None
+    # the guard whose g attributes it checks (``admin_required`` reading the ``g.role`` that
+    # ``token_required`` set): its dependency depends on that one's, which runs first
+    base: str | None = None
 
 
 REQUEST_TOKEN = "request"
@@ -561,7 +594,8 @@ def plan_state(
     become a module logger's (transforms/app_logger.py): no use of the Flask app.
     ``context_objects``: extension objects that need only the app's context, not a request's
     (Flask-SQLAlchemy's ``db``): a hook of its own that calls them runs them in
-    ``with app.app_context():`` as middleware (``StatePlan.app_context_hooks``)."""
+    ``with app.app_context():`` as middleware (``StatePlan.app_context_hooks``); a blueprint's,
+    which names no app, in the context of the app serving the request (``request.app``)."""
     plan = StatePlan(request_sources=frozenset(request_sources))
     teardowns = {f.teardown: f.qualified for f in functions.values() if f.teardown}
     touched: dict[str, set[str]] = {}  # attribute -> functions that read or write it
@@ -589,14 +623,19 @@ def plan_state(
     # dependency reading request.state where the hooks convert
     hook_writes = set().union(*(functions[h.qualified].writes for h in hooks if h.kind == "before" and h.qualified in functions))
     pending: set[str] = set()
+    based: dict[str, str] = {}  # a guard checking what another guard set -> that guard
     for f in sorted(functions.values(), key=lambda f: f.qualified):
         facts = f.guard
         if facts is None or facts.problem or any(c in functions and c not in plan.resources and functions[c].reads | functions[c].writes for c in facts.calls):
             continue
         if facts.outside_reads:
-            if not facts.outside_reads <= hook_writes or facts.sets:
+            base = _base_guard(functions, f)
+            if base is not None:
+                based[f.qualified] = base
+            elif not facts.outside_reads <= hook_writes or facts.sets:
                 continue
-            pending.add(f.qualified)
+            else:
+                pending.add(f.qualified)
         # FastAPI runs a sync dependency in a thread-pool call of its own: a guard that reads the
         # database there would hold a connection while its request waits for the view's call, and
         # enough such requests exhaust the pool while holding every thread (the deadlock in
@@ -607,7 +646,7 @@ def plan_state(
         if used and (not used <= async_getters or not used <= facts.calls or f.qualified in sync_guards):
             continue
         if not facts.sets:  # it only checks: views take it as ``dependencies=[Depends(guard)]``
-            plan.guards[f.qualified] = Guard(f.qualified, None, (), "", "", facts.scheme)
+            plan.guards[f.qualified] = Guard(f.qualified, None, (), "", "", facts.scheme, based.get(f.qualified))
             continue
         primary = next((a for a in USER_ATTRIBUTES if a in facts.sets), facts.sets[0])
         alias = "CurrentUser" if primary in ("user", "current_user") else "".join(p.capitalize() for p in primary.split("_")) + "Dep"
@@ -621,21 +660,35 @@ def plan_state(
         return None
 
     tokens = [*plan.resources, *plan.guards]
-    for token in list(plan.guards):
+    for token in sorted(plan.guards, key=lambda t: plan.guards[t].base is not None):  # the based ones last
         guard = plan.guards[token]
         users = [f for f in functions.values() if token in {n for d in f.decorators for n in d}]
+        if guard.base is not None:
+            # right under its base guard, which is right under the route decorators: the base's
+            # checks run first, as its dependency's do
+            if guard.base not in plan.guards or any(
+                u.qualified not in native_views or not _first_below_routes(u, guard.base) or not _right_under(u, guard.base, token)
+                for u in users
+            ):
+                del plan.guards[token]
+            continue
         if any(u.qualified not in native_views or not _first_below_routes(u, token) for u in users):
             del plan.guards[token]
             continue
         readers = touched.get(guard.primary, set()) | set().union(*(touched.get(a, set()) for a in guard.others))
-        readers -= {token}
+        builders = {t for t, g in plan.guards.items() if g.base == token}  # they read it in their dependency
+        readers -= {token} | builders
         guarded = {u.qualified for u in users}
         reaches = _reach(functions, guarded)
-        others_readers = set().union(*(touched.get(a, set()) for a in guard.others)) - {token}
+        others_readers = set().union(*(touched.get(a, set()) for a in guard.others)) - {token} - builders
         if not readers <= reaches or not others_readers <= guarded or any(
             functions[r].writes & ({guard.primary} | set(guard.others)) for r in readers if r in functions
         ):
             del plan.guards[token]
+    for token in set(based) - set(plan.guards):  # a guard left a decorator reads what its base set on g
+        plan.guards.pop(based[token], None)
+    for token in [t for t, g in plan.guards.items() if g.base is not None and g.base not in plan.guards]:
+        del plan.guards[token]
     by_app: dict[str, list[HookFacts]] = {}
     for hook in sorted(hooks, key=lambda h: (h.app, h.blueprint or "", h.line, h.rank)):
         by_app.setdefault(hook.app, []).append(hook)
@@ -666,9 +719,6 @@ def plan_state(
                 return "it is not read"
             if needs_flask(hook):
                 return "it needs Flask's context"
-            if (hook.blueprint is not None or hook.app_wide) and hook.qualified in context_hooks:
-                # the app's context is opened from the app its decorator names: a blueprint's names none
-                return "it needs the app's context"
             return None
 
         # a teardown hook that cannot convert stays Flask's, run inside the app where the
@@ -829,7 +879,14 @@ def plan_state(
                 plan.threaded[name] = (*plan.threaded.get(name, ()), token)
     for token, guard in plan.guards.items():
         for f in functions.values():
-            if guarded_by(f) == token:
+            if guard.base is not None and token in {n for d in f.decorators for n in d}:
+                # ``dependencies=[Depends(admin_required)]``: it depends on its base's dependency
+                state = plan.views.setdefault(f.qualified, {})
+                if not state.get(guard.base, True):
+                    del state[guard.base]
+                state[token] = False
+                continue
+            if guarded_by(f) == token and not any(g.base == token and g.guard in {n for d in f.decorators for n in d} for g in plan.guards.values()):
                 plan.views.setdefault(f.qualified, {}).setdefault(token, False)
                 if touched and any(f.qualified in touched.get(a, set()) for a in guard.others):
                     plan.state_readers.setdefault(f.qualified, set()).add(token)
@@ -840,6 +897,27 @@ def plan_state(
 
 def callers_of(functions: dict[str, FunctionFacts], name: str) -> set[str]:
     return {f.qualified for f in functions.values() if name in f.calls | f.nested_calls}
+
+
+def _base_guard(functions: dict[str, FunctionFacts], f: FunctionFacts) -> str | None:
+    """The guard whose stored attributes ``f``'s checks read, where ``f`` stores none itself and
+    every view it decorates has that guard too (the one setting them all, with no problem)."""
+    facts = f.guard
+    if facts is None or facts.sets:
+        return None
+    setters = {
+        g.qualified for g in functions.values()
+        if g.guard is not None and not g.guard.problem and facts.outside_reads <= set(g.guard.sets)
+    }
+    if len(setters) != 1:
+        return None
+    return setters.pop()
+
+
+def _right_under(view: FunctionFacts, above: str, below: str) -> bool:
+    """Whether the decorator ``below`` comes right after ``above`` on the view."""
+    names = list(view.decorators)
+    return any(above in first and below in second for first, second in zip(names, names[1:]))
 
 
 def _first_below_routes(view: FunctionFacts, guard: str) -> bool:

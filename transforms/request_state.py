@@ -27,10 +27,11 @@ from libcst.metadata import ParentNodeProvider
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
 from codemod.blueprint_handlers import blueprint_handler_sets
-from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource
+from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource, refusal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
+from transforms.responses import _unwrapped
 
 SCHEMES = {
     "bearer": ("HTTPBearer", "HTTPAuthorizationCredentials"),
@@ -346,7 +347,83 @@ class RequestStateTransform(Transform):
             """\
             from functools import wraps
 
-            from flask import g, jsonify, request
+            from flask import Flask, abort, g, jsonify, request
+
+            app = Flask(__name__)
+
+
+            def token_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("Authorization") != "Bearer ok":
+                        return jsonify(error="unauthorized"), 401
+                    g.user, g.role = "ann", "admin"
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            def admin_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if g.role != "admin":
+                        abort(403)
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            @app.delete("/notes/<int:note_id>")
+            @token_required
+            @admin_required
+            def delete_note(note_id):
+                return {"deleted": note_id, "by": g.user}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Depends, HTTPException, Request
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse
+            from flask2fastapi_runtime.refusals import GuardRefused
+            from pydantic import BaseModel
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def token_required(request: Request):
+                if request.headers.get("Authorization") != "Bearer ok":
+                    raise GuardRefused(FlaskJSONResponse({"error": "unauthorized"}, status_code=401))
+                user, request.state.role = "ann", "admin"
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(token_required)]
+
+
+            def admin_required(request: Request, user: CurrentUser):
+                if request.state.role != "admin":
+                    raise HTTPException(status_code=403)
+
+
+            class DeleteNoteResponse(BaseModel):
+                \"\"\"What delete_note answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                deleted: int
+                by: Any
+
+
+            @api.delete("/notes/{note_id}", dependencies=[Depends(admin_required)], response_model=DeleteNoteResponse)
+            def delete_note(note_id: int, user: CurrentUser):
+                return {"deleted": note_id, "by": user}
+            """,
+            title="a guard that answers with JSON in the view's place raises it (GuardRefused); one checking what it stored (g.role) becomes a dependency on its dependency",
+        ),
+        Example(
+            """\
+            from functools import wraps
+
+            from flask import g, request
 
 
             def get_db():
@@ -359,13 +436,13 @@ class RequestStateTransform(Transform):
                 @wraps(view)
                 def wrapped(*args, **kwargs):
                     if request.headers.get("Authorization") != "Bearer ok":
-                        return jsonify(error="unauthorized"), 401
+                        return "unauthorized", 401
                     g.user = "ann"
                     return view(*args, **kwargs)
 
                 return wrapped
             """,
-            title="a getter without a teardown, and a guard that refuses with a response, stay as they are",
+            title="a getter without a teardown, and a guard that refuses with a response other than JSON, stay as they are",
         ),
     )
 
@@ -389,6 +466,8 @@ class RequestStateTransform(Transform):
             nested = f"{self.functions[-1][0]}.{node.name.value}"
             if nested in self.plan.hook_functions:
                 self._hook_stack.append(nested)
+            elif len(self.functions) == 1 and nested in self.plan.views:
+                qualified = nested  # a factory's view: planned as a module-level one
         self._nested_sources.append(bool(self.functions) and bool(self.qualified_names(node.name) & self.plan.request_sources))
         self.functions.append((qualified, node))
 
@@ -411,7 +490,10 @@ class RequestStateTransform(Transform):
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
 
     def _owner(self) -> str | None:
-        """The planned function whose own body (not a nested function's) we are in."""
+        """The planned function whose own body (not a nested function's) we are in: a
+        module-level function, or a factory's view."""
+        if len(self.functions) == 2 and self.functions[1][0] is not None:
+            return self.functions[1][0]
         if len(self.functions) != 1:
             return None
         return self.functions[0][0]
@@ -441,6 +523,8 @@ class RequestStateTransform(Transform):
         if self._nested_sources and self._nested_sources[-1]:
             return {REQUEST_TOKEN: True} if self.plan.hooks else {}
         outer = self.functions[0][0] if self.functions else None
+        if len(self.functions) > 2 and self.functions[1][0] is not None:
+            outer = self.functions[1][0]  # in a factory's view
         return {t: v for t, v in self._tokens(outer).items() if t in self.plan.guards or t == REQUEST_TOKEN}
 
     # -- expressions ----------------------------------------------------------------------------
@@ -555,13 +639,15 @@ class RequestStateTransform(Transform):
         if attribute in self.plan.hook_attributes and (hook is not None or REQUEST_TOKEN in here):
             self.consume(original_node)
             return cst.Attribute(cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state")), cst.Name(attribute))
+        inside = self._in_guard()
+        building = inside is not None and self.plan.guards[inside].base  # the guard it builds on
         for token, guard in self.plan.guards.items():
-            if attribute == guard.primary and (token in here or self._in_guard() == token):
+            if attribute == guard.primary and (token in here or inside == token or building == token):
                 self.consume(original_node)
                 return cst.Name(guard.param)
-            if attribute in guard.others and (owner in self.plan.state_readers or self._in_guard() == token):
+            if attribute in guard.others and (owner in self.plan.state_readers or inside == token or building == token):
                 self.consume(original_node)
-                name = "request" if self._in_guard() == token else self.plan.request_param
+                name = "request" if token in (inside, building) else self.plan.request_param
                 return cst.Attribute(cst.Attribute(cst.Name(name), cst.Name("state")), cst.Name(attribute))
         return updated_node
 
@@ -592,6 +678,8 @@ class RequestStateTransform(Transform):
         if isinstance(original, cst.Expr) and isinstance(original.value, cst.Call) and self.qualified_names(original.value.func) & ABORT:
             self.consume(original.value.func)
             return updated_node.with_changes(body=[self._raise(original.value, updated_node.body[0].value)])  # type: ignore[attr-defined]
+        if isinstance(original, cst.Return) and refusal(original.value, self.qualified_names) is not None:
+            return updated_node.with_changes(body=[self._refusal(original, updated_node.body[0])])  # type: ignore[arg-type]
         return updated_node
 
     def _state_pop(self, line: cst.SimpleStatementLine) -> cst.If | None:
@@ -614,6 +702,22 @@ class RequestStateTransform(Transform):
         test = cst.Call(cst.Name("hasattr"), [cst.Arg(state, comma=_COMMA), cst.Arg(call.args[0].value)])
         delete = cst.SimpleStatementLine([cst.Del(cst.Attribute(state, cst.Name(attribute)))])
         return cst.If(test, cst.IndentedBlock([delete]), leading_lines=line.leading_lines)
+
+    def _refusal(self, original: cst.Return, updated: cst.Return) -> cst.Raise:
+        """``return jsonify(...), 401`` in a guard's checks -> ``raise GuardRefused(FlaskJSONResponse({...},
+        status_code=401))``: the same JSON, answered in the view's place (runtime refusals)."""
+        value, status = updated.value, None
+        if isinstance(value, cst.Tuple):
+            value, status = value.elements[0].value, value.elements[1].value
+        if isinstance(value, cst.Call):
+            self.consume(refusal(original.value, self.qualified_names)[0].func)  # type: ignore[index,union-attr]
+            value = _unwrapped(value)
+        response = self.import_reference(original, RUNTIME, "FlaskJSONResponse", replaces=False)
+        args = [cst.Arg(value, comma=_COMMA)] + ([kwarg("status_code", status)] if status is not None else [])
+        if status is None:
+            args = [cst.Arg(value)]
+        refused = self.import_reference(original, f"{RUNTIME}.refusals", "GuardRefused", replaces=False)
+        return cst.Raise(cst.Call(refused, [cst.Arg(cst.Call(response, args))]))
 
     def _retired_registration(self, statement: cst.SimpleStatementLine) -> bool:
         """``app.teardown_appcontext(close_db)`` of a retired getter's teardown."""
@@ -650,6 +754,8 @@ class RequestStateTransform(Transform):
             hook = self._hook_stack.pop()  # a hook defined in a factory
         if hook is not None:
             return self._hook(original_node, updated_node, self.plan.hook_functions[hook])
+        if len(self.functions) == 1 and qualified is not None and qualified in self.plan.views and native_plans(self, original_node):
+            return self._view(original_node, updated_node, qualified)  # a factory's view
         if self.functions or qualified is None:
             return updated_node
         if qualified in self.plan.guards:
@@ -834,7 +940,7 @@ class RequestStateTransform(Transform):
             leading = [*leading, *updated.decorators[0].leading_lines]
         function = updated.with_changes(params=cst.Parameters(_with_commas(params)), decorators=decorators, leading_lines=leading)
         if hook.qualified in self.plan.app_context_hooks:
-            function = _in_app_context(function, original)
+            function = _in_app_context(function, original, blueprint=hook.blueprint is not None or hook.app_wide)
         hooks = self.plan.hooks[hook.app]
         if hook is not [h for h in hooks if not h.app_wide][-1]:  # after the app's own last hook
             return function
@@ -873,6 +979,15 @@ class RequestStateTransform(Transform):
         call = cst.Call(cst.Attribute(bridge, cst.Name("add_middleware")), _with_commas(args))
         blank = [cst.EmptyLine(indent=False)] * (1 if self.functions else 2)  # in a factory, or at module level
         return cst.FlattenSentinel([function, cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank)])
+
+    def _guard_alias(self, anchor: cst.CSTNode, guard: Guard) -> cst.BaseExpression:
+        """What a dependency declares to depend on ``guard``'s: its alias, else Annotated[None,
+        Depends(guard)] (a guard that only checks returns nothing)."""
+        module, _, name = guard.guard.rpartition(".")
+        if guard.alias:
+            return cst.Name(guard.alias) if module == self.module else self.import_reference(anchor, module, guard.alias, replaces=False)
+        function = cst.Name(name) if module == self.module else self.import_reference(anchor, module, name, replaces=False)
+        return self._annotated(anchor, cst.Name("None"), function)
 
     def _depends(self, anchor: cst.CSTNode, dependency: cst.BaseExpression) -> cst.Call:
         depends = self.import_reference(anchor, "fastapi", "Depends", replaces=False)
@@ -1107,6 +1222,9 @@ class RequestStateTransform(Transform):
         for getter in sorted(facts.calls & set(self.plan.resources)) if facts else ():
             resource = self.plan.resources[getter]
             params.append(cst.Param(cst.Name(resource.param), cst.Annotation(self._alias(original, getter, guard.guard))))
+        if guard.base is not None:  # its base's dependency runs first, and gives the user
+            base = self.plan.guards[guard.base]
+            params.append(cst.Param(cst.Name(base.param or "_"), cst.Annotation(self._guard_alias(original, base))))
         statements: list[cst.BaseStatement] = []
         if guard.scheme is not None:
             scheme_class, credentials = SCHEMES.get(guard.scheme, ("APIKeyHeader", None))
@@ -1211,10 +1329,16 @@ def _docstring(text: str) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{text}"""'))])
 
 
-def _in_app_context(function: cst.FunctionDef, original: cst.FunctionDef) -> cst.FunctionDef:
+def _in_app_context(function: cst.FunctionDef, original: cst.FunctionDef, blueprint: bool = False) -> cst.FunctionDef:
     """The hook's body in ``with app.app_context():`` (the app its decorator named): as middleware
-    it runs outside Flask's request, and what it calls (``db.create_all()``) needs the app's context."""
-    app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
+    it runs outside Flask's request, and what it calls (``db.create_all()``) needs the app's context.
+    A blueprint's hook names no app: it opens the context of the app serving the request,
+    ``request.app`` (a FlaskBridge hands ``app_context`` to its Flask app)."""
+    app: cst.BaseExpression
+    if blueprint:
+        app = cst.Attribute(cst.Name("request"), cst.Name("app"))
+    else:
+        app = next(o.decorator.value for o in original.decorators if isinstance(o.decorator, cst.Attribute) and o.decorator.attr.value in HOOK_KINDS)
     opener = cst.Call(cst.Attribute(app, cst.Name("app_context")))
     body = function.body
     statements = list(body.body) if isinstance(body, cst.IndentedBlock) else list(body.body)

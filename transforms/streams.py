@@ -43,6 +43,7 @@ from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
 from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
+from codemod.state import G
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
@@ -314,9 +315,12 @@ class StreamsTransform(Transform):
             return False
         getters = {r.getter for r in plan.resources.values()}
         logs = self.run.project.logger_name is not None
+        # g attributes the view takes from a guard's dependency (``g.user``): the closure's ``user``
+        state = self.run.project.state
+        users = {f"{g}.{state.guards[t].primary}" for t, takes in state.views.get(qualified, {}).items() if takes and t in state.guards for g in G}
         for name in m.findall(generator, m.Name() | m.Attribute()):
             found = self.qualified_names(name)
-            if not any(is_flask(q) for q in found) or found & getters:
+            if not any(is_flask(q) for q in found) or found & getters or (found and found <= users):
                 continue
             if logs and all(q.startswith("flask.current_app.logger") or q == "flask.current_app" for q in found):
                 continue

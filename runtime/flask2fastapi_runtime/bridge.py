@@ -79,6 +79,7 @@ class FlaskBridge(FastAPI):
             FastAPI.add_exception_handler(self, RequestValidationError, errors.answer_validation_error)
         FastAPI.add_exception_handler(self, StarletteHTTPException, errors.answer_http_error)
         FastAPI.add_exception_handler(self, refusals.Refused, refusals.answer_refused)  # Flask-HTTPAuth's and Flask-Login's refusals
+        FastAPI.add_exception_handler(self, refusals.GuardRefused, errors.answer_guard_refused)  # a converted guard's
         errors.install(flask_app)
         for key, handler in (options.get("exception_handlers") or {}).items():
             self.add_exception_handler(key, handler)  # the app's own, answering in Flask too

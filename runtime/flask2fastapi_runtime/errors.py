@@ -42,13 +42,14 @@ from typing import Any
 
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from flask import Flask, current_app
+from flask import Response as FlaskResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug import exceptions as werkzeug
 from werkzeug.http import HTTP_STATUS_CODES
 
-from . import native, responses, routing, wsgi
+from . import native, refusals, responses, routing, wsgi
 from .hooks import HOOK_RAISED
 
 
@@ -139,6 +140,24 @@ async def answer_validation_error(request: Request, error: Exception) -> Respons
     missing = [e["loc"][1] for e in getattr(error, "errors", list)() if e.get("type") == "missing" and len(e.get("loc", ())) == 2]
     refusal = werkzeug.BadRequestKeyError(missing[0]) if missing else werkzeug.BadRequest()
     return await _answer(*current, functools.partial(_raise, refusal))
+
+
+async def answer_guard_refused(request: Request, error: Exception) -> Response:
+    """FastAPI's handler for a guard's refusal (``refusals.GuardRefused``): on a native route,
+    Flask answers with its response as the view's return value, through the app's after_request
+    hooks; on any other route, the response as it is."""
+    assert isinstance(error, refusals.GuardRefused)
+    current = _native(request)
+    if current is None:
+        return error.response
+    if routing.CALL in current[1]:
+        raise error  # raised in Flask's cycle: it goes on, as answer_http_error lets it
+    return await _answer(*current, functools.partial(_flask_response, error.response))
+
+
+def _flask_response(response: Response) -> Any:
+    """A Starlette response (its body made already) as a Flask one."""
+    return FlaskResponse(bytes(response.body), status=response.status_code, headers=list(response.headers.items()))
 
 
 def _native(request: Request) -> tuple[Flask, wsgi.Environ] | None:

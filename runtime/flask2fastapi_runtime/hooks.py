@@ -173,9 +173,8 @@ def endpoint_of(scope: Scope) -> str | None:
     """The name of the route the app's router will send the request to (Flask's endpoint), None
     where no route matches it in full. HEAD matches as GET; OPTIONS as any method of the URL."""
     app = scope.get("app")
-    flask_endpoint = getattr(app, "endpoint_for", None)  # a FlaskBridge: Flask's url_map routes
-    if flask_endpoint is not None:
-        return flask_endpoint(scope)
+    if callable(getattr(type(app), "endpoint_for", None)):  # a FlaskBridge: Flask's url_map decides
+        return app.endpoint_for(scope)  # type: ignore[union-attr]
     routes = getattr(getattr(app, "router", None), "routes", None)
     if routes is None:
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Refused", "answer_refused"]
+__all__ = ["GuardRefused", "Refused", "answer_refused"]
 
 
 class Refused(Exception):
@@ -24,6 +24,14 @@ class Refused(Exception):
     def __init__(self, response: Any) -> None:
         super().__init__(getattr(response, "status_code", None))
         self.response = response
+
+
+class GuardRefused(Refused):
+    """Raised by a converted guard decorator's dependency with the response the decorator
+    returned in the view's place (``return jsonify(error="unauthorized"), 401``). A ``NativeApp``
+    answers it as any ``Refused``; a ``FlaskBridge`` has Flask answer a native route's request
+    with it, as if the view returned it (``errors.answer_guard_refused``): the app's
+    after_request hooks see it, as they saw the decorator's answer, and no error handler does."""
 
 
 async def answer_refused(request: Any, exc: Exception) -> Any:
