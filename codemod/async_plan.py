@@ -108,9 +108,12 @@ def _twin(getter: str, param: str, alias: str, kind: str) -> AsyncResource:
 def plan_async(
     functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
     state: StatePlan, native_views: set[str], resources: dict[str, AsyncResource], fixed: set[str], unseen_calls: set[str],
+    sqla_users: frozenset[str] = frozenset(),
 ) -> AsyncPlan:
     """``fixed``: project functions that cannot take an ``await`` at every call (called outside
-    module-level function code, referred to as a value, or swapped by name)."""
+    module-level function code, referred to as a value, or swapped by name). ``sqla_users``: the
+    functions that use Flask-SQLAlchemy's sync session (codemod/flask_sqlalchemy_async.py plans
+    the AsyncSession for the views it can)."""
     plan = AsyncPlan(resources=dict(resources))
     tokens = set(resources)
     sqlite_tokens = frozenset(g for g, r in resources.items() if r.kind == SQLITE3)
@@ -197,6 +200,8 @@ def plan_async(
                 return _blocking(reached, call, fa)
             if reached in takes or reached in sync_takers:
                 return f"{_short(reached)} uses the sync database session"
+            if reached in sqla_users:
+                return f"{_short(reached)} uses Flask-SQLAlchemy's sync session"
             if functions[reached].calls & (tokens | sync_tokens):
                 return f"{_short(reached)} opens the sync database session"
         return None
@@ -224,6 +229,8 @@ def plan_async(
         why_sqlite = _sqlite_problem(name, fa, sqlite_tokens, name in guards)
         if why_sqlite is not None:
             return why_sqlite
+        if name in sqla_users:
+            return f"{_short(name)} uses Flask-SQLAlchemy's sync session"
         if name in sync_takers or calls_of(name) & sync_tokens:
             return f"{_short(name)} uses a request resource with no async form here (a session whose factory expires values on commit, a sqlite3 connection)"
         if fa.generator and name in consumed:

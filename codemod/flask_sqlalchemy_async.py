@@ -90,7 +90,7 @@ def plan_flask_sqlalchemy(
 ) -> FlaskSqlaPlan:
     """``stopped``: why no view can be async at all (a Flask before_request hook stays), or None."""
     plan = FlaskSqlaPlan()
-    flask_models = {q: model for q, model in models.items() if any(b in {f"{db}.Model" for db in dbs} for b in model.bases)}
+    flask_models = models_of(models, dbs)
     relationships = {r for model in flask_models.values() for r in model.relationships | model.backrefs}
     for view in sorted(native_views):
         function = functions.get(view)
@@ -100,7 +100,7 @@ def plan_flask_sqlalchemy(
         why = _problem(function, facts.get(view, AsyncFacts()), db or dbs[0], dbs, flask_models, relationships, functions)
         if db is None:
             # no db.session: only a reason, where the view queries some other way (db.get_or_404)
-            if why is not None and _touches(function, dbs, flask_models):
+            if why is not None and touches(function, dbs, flask_models):
                 plan.reasons[view] = why
             continue
         why = why or stopped
@@ -112,7 +112,20 @@ def plan_flask_sqlalchemy(
     return plan
 
 
-def _touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFacts]) -> bool:
+def models_of(models: dict[str, ModelFacts], dbs: list[str]) -> dict[str, ModelFacts]:
+    """The project's models of Flask-SQLAlchemy's ``db.Model``."""
+    return {q: model for q, model in models.items() if any(b in {f"{db}.Model" for db in dbs} for b in model.bases)}
+
+
+def sync_users(functions: dict[str, FunctionFacts], models: dict[str, ModelFacts], dbs: list[str]) -> frozenset[str]:
+    """The functions whose own code reaches Flask-SQLAlchemy's sync session (``db.session``,
+    ``db.get_or_404``, ``Model.query``...): on the event loop each would block it, so the general
+    async plan leaves them sync; this plan may still give a view the AsyncSession."""
+    flask_models = models_of(models, dbs)
+    return frozenset(name for name, function in functions.items() if dbs and touches(function, dbs, flask_models))
+
+
+def touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFacts]) -> bool:
     """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class."""
     return any(
         (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in function.calls for db in dbs

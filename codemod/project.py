@@ -37,7 +37,7 @@ from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_he
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
-from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy
+from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy, sync_users
 from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, SqlaFileFacts, file_facts as sqla_file_facts, plan_plain
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
@@ -351,17 +351,19 @@ class Project:
         keep = bool(self.session_factories) and all(self.session_factories)
         resources = {**session_resources(self.functions, self.async_facts, state, keep), **sqlite_resources(self.async_facts, state)}
         native, bridged = self._view_levels
+        # Flask-SQLAlchemy's session is sync, also where it leaves for plain SQLAlchemy's Session
+        sqla_users = sync_users(self.functions, self.models, extension_objects(self.made_by))
         before = self._flask_before_hooks(state)
         if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
             fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced}
             # (with the twins: a view on the request resource names the hook, not the resource)
-            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls)
+            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users)
             return state, AsyncPlan(reasons={**would.reasons, **{v: before for v in would.functions & (native - bridged)}})
         fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
         sync_guards: frozenset[str] = frozenset()
         for _ in range(3):  # a guard found unable to be async is planned again as a decorator
             state = self._plan_state(frozenset(resources), sync_guards)
-            plan = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls)
+            plan = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users)
             if plan.sync_guards <= sync_guards:
                 return state, plan
             sync_guards |= plan.sync_guards
@@ -814,7 +816,9 @@ class _FactsVisitor(cst.CSTVisitor):
         if self.nesting == 0:
             qualified = f"{self.module}.{name}"
             self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
-            self.facts.config[qualified] = config_facts(node, self._names)
+            # the module's one app, made at its top level: ``app.config`` reads as current_app's
+            apps = frozenset(self.facts.apps) if len(self.facts.apps) == 1 and all(a.module_level for a in self.facts.apps.values()) else frozenset()
+            self.facts.config[qualified] = config_facts(node, self._names, apps)
             self.facts.bodies[qualified] = body_facts(node, self._names)
             if b"flask_jwt_extended" in self.source and jwt_facts.reads_token(node, self._names):
                 self.facts.jwt_readers.add(qualified)

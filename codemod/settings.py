@@ -39,23 +39,27 @@ class ConfigFacts:
     identifiers: frozenset[str]  # every name it uses or binds, and identifier-like string literals
 
 
-def config_facts(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> ConfigFacts:
-    """Its reads in its body (its decorators and default values run at import, outside it)."""
-    reader = _Reader(names)
+def config_facts(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]], apps: frozenset[str] = frozenset()) -> ConfigFacts:
+    """Its reads in its body (its decorators and default values run at import, outside it).
+    ``apps``: the project's one Flask app, by its qualified names (``app.config`` is then the
+    config ``current_app.config`` is during every request), else empty."""
+    reader = _Reader(names, apps)
     function.params.visit(reader)
     reader.own = reader.nested = False
     function.body.visit(reader)
     return ConfigFacts(reader.own, reader.nested, frozenset(reader.identifiers | {function.name.value}))
 
 
-def is_config(node: cst.CSTNode, names: Callable[[cst.CSTNode], set[str]]) -> bool:
-    """Whether ``node`` is ``current_app.config`` (under any name of current_app)."""
-    return isinstance(node, cst.Attribute) and node.attr.value == "config" and bool(names(node.value) & CURRENT_APP)
+def is_config(node: cst.CSTNode, names: Callable[[cst.CSTNode], set[str]], apps: frozenset[str] = frozenset()) -> bool:
+    """Whether ``node`` is ``current_app.config`` (under any name of current_app), or the
+    ``config`` of ``apps``, the project's one app (the same object during a request)."""
+    return isinstance(node, cst.Attribute) and node.attr.value == "config" and bool(names(node.value) & (CURRENT_APP | apps))
 
 
 class _Reader(cst.CSTVisitor):
-    def __init__(self, names: Callable[[cst.CSTNode], set[str]]) -> None:
+    def __init__(self, names: Callable[[cst.CSTNode], set[str]], apps: frozenset[str] = frozenset()) -> None:
         self.names = names
+        self.apps = apps
         self.depth = 0  # functions, lambdas and classes around the node, in the one read
         self.own = self.nested = False
         self.identifiers: set[str] = set()
@@ -82,7 +86,7 @@ class _Reader(cst.CSTVisitor):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.attributes.add(node.attr)  # ``app.config`` binds no name ``config``
-        if is_config(node, self.names):
+        if is_config(node, self.names, self.apps):
             if self.depth == 0:
                 self.own = True
             else:

@@ -221,7 +221,7 @@ def test_a_blueprint_hook_that_needs_the_apps_context_opens_the_one_serving_the_
     teamnotes = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "teamnotes" / "input"
     results = convert_paths(discover([teamnotes]), ORDER)
     code = {Path(r.path).name: r.new.decode() if r.new else Path(r.path).read_text() for r in results}
-    assert 'blueprints={"notes": BlueprintHooks(before=[mark], after=[count_header])}' in code["__init__.py"]
+    assert 'blueprints={"notes": BlueprintHooks(before=[mark], after=[count_header], handlers=bp_handlers)}' in code["__init__.py"]
     assert "def count_header(request: Request, response: ResponseHead):\n    with request.app.app_context():\n" in code["notes.py"]
     assert '    def whoami(request: Request):\n        return {"request_id": request.state.request_id, "trail": request.state.trail}' in code["__init__.py"]
     reasons = [route.get("reason") or "" for r in results for route in r.routes]

@@ -77,6 +77,42 @@ class SettingsTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask
+
+            app = Flask(__name__)
+            app.config["LIMIT"] = 5
+
+
+            @app.get("/limit")
+            def limit():
+                return {"limit": app.config["LIMIT"], "testing": app.config.get("TESTING", False)}
+            """,
+            """\
+            from flask import Flask
+            from flask2fastapi_runtime import FlaskBridge, Settings
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            app.config["LIMIT"] = 5
+
+
+            class LimitResponse(BaseModel):
+                \"\"\"What limit answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                limit: Any
+                testing: Any
+
+
+            @api.get("/limit", response_model=LimitResponse)
+            def limit(settings: Settings):
+                return {"limit": settings["LIMIT"], "testing": settings.get("TESTING", False)}
+            """,
+            title="the project's one app read as app.config in a view: the same config object, from the dependency",
+        ),
+        Example(
+            """\
             import click
             from flask import Blueprint, current_app
 
@@ -104,6 +140,9 @@ class SettingsTransform(Transform):
         super().__init__(context, run)
         self.plan = run.project.settings
         self.module = context.full_module_name or ""
+        # the project's one app, made at the top of this module: its ``app.config`` is the settings
+        apps = run.project.apps
+        self.apps = frozenset(apps) if len(apps) == 1 and all(a.module == self.module and a.module_level for a in apps.values()) else frozenset()
 
     def _name_at(self, node: cst.CSTNode) -> str | None:
         """The name the settings go by at ``node`` (an original node): the parameter of the
@@ -121,7 +160,7 @@ class SettingsTransform(Transform):
         return self.plan.params.get(f"{self.module}.{child.name.value}")
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
-        if not self.plan.params or not is_config(original_node, self.qualified_names):
+        if not self.plan.params or not is_config(original_node, self.qualified_names, self.apps):
             return updated_node
         name = self._name_at(original_node)
         if name is None:
