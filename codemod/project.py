@@ -309,6 +309,8 @@ class Project:
         # exception handlers defined in a function (``register_error_handlers(app)``) give their
         # request to the helpers they call, as module-level ones do
         functions = {**self.functions, **{h: self.nested_functions[h] for h in handlers if h in self.nested_functions}}
+        # a decorator checking a JWT is Flask-JWT-Extended's to convert (jwt_facts, transforms/jwt_hooks.py)
+        functions = {q: dataclasses.replace(f, guard=None) if q in self.jwt_guards and f.guard is not None else f for q, f in functions.items()}
         # a db that leaves for plain SQLAlchemy needs no Flask context (flask_sqlalchemy_plain.py)
         plain = {self.plain_sqlalchemy.db} - {None}
         # a factory's view has its facts under the factory's name (``pkg.create_app.whoami``)
