@@ -198,29 +198,40 @@ class FlaskSession(dict):  # type: ignore[type-arg]
     def _changed(self) -> None:
         self.accessed = self.modified = True
 
+    # as werkzeug's CallbackDict under Flask's session: a change is one that happened (a pop of
+    # a missing key or a setdefault of a present one changes nothing); every call is an access
     def __setitem__(self, key: str, value: Any) -> None:
-        self._changed()
         super().__setitem__(key, value)
+        self._changed()
 
     def __delitem__(self, key: str) -> None:
-        self._changed()
+        self.accessed = True
         super().__delitem__(key)
+        self._changed()
 
     def pop(self, key: str, *default: Any) -> Any:
-        self._changed()
-        return super().pop(key, *default)
+        self.accessed = True
+        present = super().__contains__(key)
+        value = super().pop(key, *default)
+        if present:
+            self._changed()
+        return value
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        self._changed()
-        return super().setdefault(key, default)
+        self.accessed = True
+        absent = not super().__contains__(key)
+        value = super().setdefault(key, default)
+        if absent:
+            self._changed()
+        return value
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._changed()
         super().update(*args, **kwargs)
+        self._changed()
 
     def clear(self) -> None:
-        self._changed()
         super().clear()
+        self._changed()
 
 
 class FlaskSessionMiddleware:
