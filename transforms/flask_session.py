@@ -7,7 +7,8 @@ Flask's session leaves the project (every use in a native view, in a form a dict
 
 - ``session[k]``, ``session.get(k)``, ``k in session``, ``session.pop(k)``, ``del session[k]``,
   ``session.clear()`` -> the same on ``request.session``, the view taking ``request: Request``;
-- the bridge of the app gets the runtime's ``FlaskSessionMiddleware``, right after it is made:
+- the bridge of the app gets the runtime's ``FlaskSessionMiddleware`` (``login=False``: without
+  Flask-Login's remember-cookie step), right after it is made:
   ``request.session`` holds Flask's cookie, read and written as Flask's
   ``SecureCookieSessionInterface`` did (the same signature, ``Vary: Cookie``, attributes), so a
   cookie of the original app is read by the converted one and the reverse.
@@ -27,7 +28,9 @@ from transforms._flask import RUNTIME
 from transforms._views import names_used, request_free, with_parameter
 
 LOGIN = f"{RUNTIME}.login"
-MIDDLEWARE = m.SimpleStatementLine([m.Expr(m.Call(m.Attribute(attr=m.Name("add_middleware")), [m.Arg(m.Name("FlaskSessionMiddleware"))]))])
+MIDDLEWARE = m.SimpleStatementLine([
+    m.Expr(m.Call(m.Attribute(attr=m.Name("add_middleware")), [m.Arg(m.Name("FlaskSessionMiddleware")), m.ZeroOrMore()]))
+])
 
 
 class FlaskSessionTransform(Transform):
@@ -66,7 +69,7 @@ class FlaskSessionTransform(Transform):
 
             app = Flask(__name__)
             api = FlaskBridge(app)
-            api.add_middleware(FlaskSessionMiddleware)
+            api.add_middleware(FlaskSessionMiddleware, login=False)
             app.config["SECRET_KEY"] = "k"
 
 
@@ -239,6 +242,6 @@ class FlaskSessionTransform(Transform):
         if index is None:
             return updated_node
         middleware = self.import_reference(original_node, LOGIN, "FlaskSessionMiddleware", replaces=False)
-        line = parse_template_statement("{bridge}.add_middleware({middleware})", bridge=cst.Name(apps[0].bridge), middleware=middleware)
+        line = parse_template_statement("{bridge}.add_middleware({middleware}, login=False)", bridge=cst.Name(apps[0].bridge), middleware=middleware)
         body.insert(index + 1, line)
         return updated_node.with_changes(body=body)
