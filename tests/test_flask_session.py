@@ -141,3 +141,38 @@ def test_a_cookie_crosses_the_cutover_both_ways(converted):
         assert [a["body"] for a in answers] == [{"visits": 2, "name": "ann", "known": True}, {"visits": 3}]
         assert content(answers[1]["set_cookie"][0])[0] == {"visits": 3, "name": "cy"}
         assert seen(answers) == seen(run(issuer, steps))
+
+
+REFUSED = {
+    "permanent": (
+        '@app.route("/a", methods=["POST"])\ndef a():\n    session.permanent = True\n    session["n"] = 1\n    return {}\n',
+        "session.permanent (Flask's own session interface would refresh a permanent cookie too)",
+    ),
+    "bridged": (
+        '@app.route("/a")\ndef a():\n    return {"n": session.get("n")}\n\n\n'
+        '@app.route("/b", defaults={"x": 1})\ndef b(x):\n    session["n"] = x\n    return {}\n',
+        "b uses session and is no native view",
+    ),
+    "flash": ('@app.route("/a")\ndef a():\n    flash("hi")\n    return {"n": session.get("n")}\n', "flash()"),
+    "hook": (
+        '@app.before_request\ndef seen():\n    session["seen"] = True\n\n\n@app.route("/a")\ndef a():\n    return {"n": session.get("n")}\n',
+        "seen uses session and is no native view",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_keeps_flasks_session_keeps_every_use_and_says_why(tmp_path, case):
+    """All or nothing: one use the plan cannot convert keeps every view on Flask's session, and
+    the report gives the reason on each route that reads it."""
+    body, reason = REFUSED[case]
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask, flash, make_response, session\n\napp = Flask(__name__)\n"
+        'app.config["SECRET_KEY"] = "k"\n\n\n' + body
+    )
+    results = convert_paths(discover([tmp_path]), ORDER)
+    code = results[0].new.decode()
+    assert "request.session" not in code and "FlaskSessionMiddleware" not in code
+    route = next(route for r in results for route in r.routes if route["endpoint"] == "a")
+    assert route["level"] == "native"
+    assert "Flask's session stays: " in route["reason"] and reason in route["reason"], route["reason"]
