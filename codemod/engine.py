@@ -334,7 +334,7 @@ def convert_paths(
     for result in results:
         if result.code is not None:
             code.merge(result.code)
-    assign_levels([route for r in results for route in r.routes], code, project.sync_reasons, project.helper_bodies.refused, project.state.hooks_kept)
+    assign_levels([route for r in results for route in r.routes], code, project.sync_reasons, {**project.helper_bodies.refused, **project.session_kept}, project.state.hooks_kept)
     if options.leave_flask:
         leave_flask(results, project, options)
     return results

@@ -33,6 +33,7 @@ from codemod.error_handlers import ErrorFacts, HandlerPlan, Receiver, error_fact
 from codemod.handler_body import bindings
 from codemod.plan import RoutePlan, plan_view
 from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
+from codemod.session_facts import SessionFacts, SessionPlan, plan_session, session_facts
 from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
@@ -159,6 +160,7 @@ class Project:
     # for each sessionmaker(...) call: whether it keeps loaded values after commit (expire_on_commit=False)
     session_factories: list[bool] = field(default_factory=list)
     login: LoginFacts = field(default_factory=LoginFacts)  # Flask-Login (codemod/login_facts.py)
+    session: SessionFacts = field(default_factory=SessionFacts)  # Flask's session (codemod/session_facts.py)
     # Flask-JWT-Extended's managers (x = JWTManager()) and what keeps them (codemod/jwt_facts.py)
     jwt_managers: set[str] = field(default_factory=set)
     jwt_problems: list[str] = field(default_factory=list)
@@ -205,6 +207,7 @@ class Project:
         self.models.update(other.models)
         self.session_factories += other.session_factories
         self.login.merge(other.login)
+        self.session.merge(other.session)
         self.jwt_managers |= other.jwt_managers
         self.jwt_problems += other.jwt_problems
         self.jwt_auths |= other.jwt_auths
@@ -231,6 +234,25 @@ class Project:
         native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
         views = {(plans[0].path, plans[0].function) for plans in native}
         return plan_login(self.login, views, {p.endpoint for plans in native for p in plans})
+
+    @functools.cached_property
+    def session_plan(self) -> SessionPlan:
+        """Whether Flask's session leaves the project (codemod/session_facts.py)."""
+        native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
+        views = {(plans[0].path, plans[0].function) for plans in native}
+        apps = [(app.module, app.module_level) for app in self.apps.values()]
+        return plan_session(self.session, views, apps, self.login.uses_login or bool(self.login.managers))
+
+    @property
+    def session_kept(self) -> dict[str, str]:
+        """Why Flask's session stays, by the qualified name of each view using it (for the report)."""
+        plan = self.session_plan
+        if plan.converts or plan.reason is None:
+            return {}
+        return {
+            f"{self.views[key].module}.{key[1]}": f"Flask's session stays: {plan.reason}"
+            for key in sorted(plan.users) if key in self.views
+        }
 
     def plan(self, path: str, function: str) -> list[RoutePlan]:
         """The plans of the routes of a module-level view (none for another function)."""
@@ -968,6 +990,11 @@ def _gather(path: Path, source: bytes) -> Project:
             visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)
         except Exception as error:  # Flask-Login stays where its facts are not known
             visitor.facts.login = LoginFacts(problems=[f"{path}: {type(error).__name__}: {error}"], uses_login=True)
+    if any(word in source for word in (b"session", b"flash", b"render_template")):
+        try:
+            visitor.facts.session = session_facts(wrapper, str(path))
+        except Exception as error:  # Flask's session stays where its uses are not known
+            visitor.facts.session = SessionFacts(problems=[f"{path}: {type(error).__name__}: {error}"])
     try:
         visitor.facts.sqla = sqla_file_facts(wrapper, visitor.module, source)
     except Exception:  # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension

@@ -21,6 +21,7 @@ from transforms.error_handlers import ErrorHandlersTransform
 from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
 from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 from transforms.flask_login import FlaskLoginTransform
+from transforms.flask_session import FlaskSessionTransform
 from transforms.http_auth import HttpAuthTransform
 from transforms.http_client import HttpClientTransform
 from transforms.request_state import RequestStateTransform
@@ -45,6 +46,7 @@ ORDER = (
     HelperBodiesTransform,
     RequestStateTransform,
     FlaskLoginTransform,
+    FlaskSessionTransform,
     HttpAuthTransform,
     JwtAuthTransform,
     JwtHooksTransform,

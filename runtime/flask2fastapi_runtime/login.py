@@ -6,7 +6,7 @@ out, that dependency must read the cookie Flask wrote, and the cookie it writes 
 Flask (and a rollback to the original) reads. Starlette's ``SessionMiddleware`` signs a different
 format, so this module keeps Flask's:
 
-- ``FlaskSessionMiddleware(app, config=...)``: ``request.session`` (Starlette's API) holds the
+- ``FlaskSessionMiddleware(app, config=..., login=True)``: ``request.session`` (Starlette's API) holds the
   content of Flask's ``session`` cookie: itsdangerous' ``URLSafeTimedSerializer`` with the salt
   ``cookie-session``, an HMAC-derived SHA-1 key, Flask's tagged JSON (tuples, bytes, ...), keys
   sorted; ``SECRET_KEY_FALLBACKS`` read; ``PERMANENT_SESSION_LIFETIME`` the age limit. The cookie
@@ -15,6 +15,8 @@ format, so this module keeps Flask's:
   ``Vary: Cookie`` whenever the session was read, and the same attributes (``SESSION_COOKIE_*``).
   ``config`` is a mapping read on each request; without it, the settings of the app serving the
   request (``settings_of``: a bridged Flask app's ``config``, ``NativeApp``'s, ``app.state.settings``).
+  ``login=False`` for an app without Flask-Login: no remember cookie, and the session is read only
+  where the app reads it (Flask-Login's after-request step read it on every request).
 - ``UserMixin`` and ``AnonymousUser``: Flask-Login's ``is_authenticated``, ``is_active``,
   ``is_anonymous`` and ``get_id()``.
 - ``session_user(request, load_user)``: the user Flask-Login's ``current_user`` was, by
@@ -198,37 +200,51 @@ class FlaskSession(dict):  # type: ignore[type-arg]
     def _changed(self) -> None:
         self.accessed = self.modified = True
 
+    # as werkzeug's CallbackDict under Flask's session: a change is one that happened (a pop of
+    # a missing key or a setdefault of a present one changes nothing); every call is an access
     def __setitem__(self, key: str, value: Any) -> None:
-        self._changed()
         super().__setitem__(key, value)
+        self._changed()
 
     def __delitem__(self, key: str) -> None:
-        self._changed()
+        self.accessed = True
         super().__delitem__(key)
+        self._changed()
 
     def pop(self, key: str, *default: Any) -> Any:
-        self._changed()
-        return super().pop(key, *default)
+        self.accessed = True
+        present = super().__contains__(key)
+        value = super().pop(key, *default)
+        if present:
+            self._changed()
+        return value
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        self._changed()
-        return super().setdefault(key, default)
+        self.accessed = True
+        absent = not super().__contains__(key)
+        value = super().setdefault(key, default)
+        if absent:
+            self._changed()
+        return value
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._changed()
         super().update(*args, **kwargs)
+        self._changed()
 
     def clear(self) -> None:
-        self._changed()
         super().clear()
+        self._changed()
 
 
 class FlaskSessionMiddleware:
     """``request.session`` read from and written to Flask's session cookie (module doc)."""
 
-    def __init__(self, app: ASGIApp, config: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, app: ASGIApp, config: Mapping[str, Any] | None = None, login: bool = True) -> None:
         self.app = app
         self.config = config
+        # Flask-Login's after-request step (the remember cookie) runs on every request, and reads
+        # the session as it does (Vary: Cookie); an app without Flask-Login has no such step
+        self.login = login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -243,7 +259,8 @@ class FlaskSessionMiddleware:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                _remember_cookie(session, config, headers, had_remember_cookie)
+                if self.login:
+                    _remember_cookie(session, config, headers, had_remember_cookie)
                 _save(config, session, headers)
             await send(message)
 

@@ -309,3 +309,28 @@ def test_a_login_url_given_as_a_url_gets_next_as_flask_login_wrote_it(login_view
     original, converted = clients(login_view)
     for path in ("/me?x=1", "/me"):
         assert fastapi_answer(converted.get(path)) == flask_answer(original.get(path))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.pop("missing", None),
+        lambda s: s.pop("a"),
+        lambda s: s.setdefault("a", 9),
+        lambda s: s.setdefault("new", 9),
+        lambda s: s.__setitem__("a", 1),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.clear(),
+        lambda s: s.get("a"),
+        lambda s: "a" in s,
+    ],
+)
+def test_the_session_knows_a_change_as_flasks_does(change):
+    """A pop of a missing key or a setdefault of a present one changes nothing for Flask's
+    session (werkzeug's CallbackDict), so its cookie is not written again: nor is ours."""
+    from flask.sessions import SecureCookieSession
+
+    theirs, ours = SecureCookieSession({"a": 1}), login.FlaskSession({"a": 1})
+    assert change(theirs) == change(ours)
+    assert (dict(theirs), theirs.modified) == (dict(ours), ours.modified)
+    assert ours.accessed

@@ -1,0 +1,247 @@
+"""Flask's ``session`` in native views -> Starlette's ``request.session``, kept in Flask's own
+signed cookie.
+
+Targets https://www.starlette.io/requests/#session (``request.session``) and
+https://fastapi.tiangolo.com/advanced/middleware/ . Where ``codemod/session_facts.py`` plans that
+Flask's session leaves the project (every use in a native view, in a form a dict keeps alike):
+
+- ``session[k]``, ``session.get(k)``, ``k in session``, ``session.pop(k)``, ``del session[k]``,
+  ``session.clear()`` -> the same on ``request.session``, the view taking ``request: Request``;
+- the bridge of the app gets the runtime's ``FlaskSessionMiddleware`` (``login=False``: without
+  Flask-Login's remember-cookie step), right after it is made:
+  ``request.session`` holds Flask's cookie, read and written as Flask's
+  ``SecureCookieSessionInterface`` did (the same signature, ``Vary: Cookie``, attributes), so a
+  cookie of the original app is read by the converted one and the reverse.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.helpers import parse_template_statement
+
+from codemod.project import free_name
+from codemod.session_facts import SESSION
+from codemod.state import REQUEST_TOKEN
+from codemod.transform import Example, Transform
+from transforms._flask import RUNTIME
+from transforms._views import names_used, request_free, with_parameter
+
+LOGIN = f"{RUNTIME}.login"
+MIDDLEWARE = m.SimpleStatementLine([
+    m.Expr(m.Call(m.Attribute(attr=m.Name("add_middleware")), [m.Arg(m.Name("FlaskSessionMiddleware")), m.ZeroOrMore()]))
+])
+
+
+class FlaskSessionTransform(Transform):
+    NAME = "flask_session"
+    DESCRIPTION = "Flask's session in native views -> request.session (Flask's signed cookie, FlaskSessionMiddleware)"
+    EXAMPLES = (
+        Example(
+            """\
+            from flask import Flask, session
+
+            app = Flask(__name__)
+            app.config["SECRET_KEY"] = "k"
+
+
+            @app.route("/visit", methods=["POST"])
+            def visit():
+                session["visits"] = session.get("visits", 0) + 1
+                if "gone" in session:
+                    del session["gone"]
+                session.pop("old", None)
+                return {"visits": session["visits"]}
+
+
+            @app.route("/forget", methods=["POST"])
+            def forget():
+                session.clear()
+                return {}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime.login import FlaskSessionMiddleware
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            api.add_middleware(FlaskSessionMiddleware, login=False)
+            app.config["SECRET_KEY"] = "k"
+
+
+            class VisitResponse(BaseModel):
+                \"\"\"What visit answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                visits: Any
+
+
+            @api.post("/visit", response_model=VisitResponse)
+            def visit(request: Request):
+                request.session["visits"] = request.session.get("visits", 0) + 1
+                if "gone" in request.session:
+                    del request.session["gone"]
+                request.session.pop("old", None)
+                return {"visits": request.session["visits"]}
+
+
+            @api.post("/forget")
+            def forget(request: Request):
+                request.session.clear()
+                return {}
+            """,
+            title="the session of native views becomes request.session, over Flask's cookie",
+        ),
+        Example(
+            """\
+            from flask import Flask, session
+
+            app = Flask(__name__)
+
+
+            @app.route("/a")
+            def a():
+                return {"n": session.get("n")}
+
+
+            @app.route("/b")
+            def b():
+                session.permanent = True
+                return {}
+            """,
+            """\
+            from flask import Flask, session
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            class AResponse(BaseModel):
+                \"\"\"What a answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                n: Any
+
+
+            @api.get("/a", response_model=AResponse)
+            def a():
+                return {"n": session.get("n")}
+
+
+            @api.get("/b")
+            def b():
+                session.permanent = True
+                return {}
+            """,
+            title="session.permanent (Flask would refresh the cookie too) keeps every use Flask's",
+        ),
+        Example(
+            """\
+            from flask import Flask, flash, session
+
+            app = Flask(__name__)
+
+
+            @app.route("/a")
+            def a():
+                flash("hi")
+                return {"n": session.get("n")}
+            """,
+            """\
+            from flask import Flask, flash, session
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            class AResponse(BaseModel):
+                \"\"\"What a answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                n: Any
+
+
+            @api.get("/a", response_model=AResponse)
+            def a():
+                flash("hi")
+                return {"n": session.get("n")}
+            """,
+            title="flashes share the cookie through Flask: the session stays",
+        ),
+        Example(
+            """\
+            from beaker import session
+
+            def a():
+                return session.get("n")
+            """,
+            title="a session of another library stays",
+        ),
+    )
+
+    def __init__(self, context, run) -> None:
+        super().__init__(context, run)
+        plan = run.project.session_plan
+        path = context.filename or ""
+        self.converts = plan.converts
+        self.views = {function for file, function in plan.views if file == path}
+        self.requests: dict[str, str] = {}  # view -> the name of its Starlette request
+        self.functions: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node.name.value)
+        if len(self.functions) > 1 or node.name.value not in self.views:
+            return
+        # the name request_state gives the view's Starlette request, where it gives one: FastAPI
+        # fills one parameter of the type, so the two must be one
+        state = self.run.project.state
+        qualified = f"{self.context.full_module_name or ''}.{node.name.value}"
+        if REQUEST_TOKEN in state.views.get(qualified, {}):
+            name = state.request_param
+        elif request_free(self, node):
+            name = "request"
+        else:  # Flask's request stays in the view
+            name = free_name(("http_request", "starlette_request"), names_used(node))
+        self.requests[node.name.value] = name
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.functions.pop()
+        name = self.requests.get(original_node.name.value) if not self.functions else None
+        if name is None:
+            return updated_node
+        annotation = self.import_reference(original_node, "fastapi", "Request", replaces=False)
+        return with_parameter(updated_node, name, annotation)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self._session(original_node, updated_node)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return self._session(original_node, updated_node)
+
+    def _session(self, original, updated):
+        if len(self.functions) != 1 or self.functions[0] not in self.requests or not self.names(original, *SESSION):
+            return updated
+        self.consume(original)
+        return cst.Attribute(cst.Name(self.requests[self.functions[0]]), cst.Name("session"))
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """The middleware, once, right after the bridge of the app made in this module."""
+        apps = [a for a in self.run.project.apps.values() if a.module == self.context.full_module_name]
+        if not self.converts or len(apps) != 1 or any(m.matches(s, MIDDLEWARE) for s in updated_node.body):
+            return updated_node
+        made = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name(apps[0].bridge))], m.Call())])
+        body = list(updated_node.body)
+        index = next((i for i, s in enumerate(body) if m.matches(s, made)), None)
+        if index is None:
+            return updated_node
+        middleware = self.import_reference(original_node, LOGIN, "FlaskSessionMiddleware", replaces=False)
+        line = parse_template_statement("{bridge}.add_middleware({middleware}, login=False)", bridge=cst.Name(apps[0].bridge), middleware=middleware)
+        body.insert(index + 1, line)
+        return updated_node.with_changes(body=body)
