@@ -201,7 +201,8 @@ def registered(package: Path, package_name: str, app_module: str, app: str) -> R
     opaque: list[str] = []
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).with_suffix("").parts
-        module = ".".join((package_name, *relative[:-1], *([] if relative[-1] == "__init__" else relative[-1:])))
+        parts = (package_name, *relative[:-1], *([] if relative[-1] == "__init__" else relative[-1:]))
+        module = ".".join(part for part in parts if part)
         try:
             source = path.read_text(encoding="utf-8")
             tree = cst.parse_module(source) if any(w in source for w in ENVIRONMENT_WORDS) else None

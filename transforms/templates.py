@@ -327,7 +327,7 @@ class TemplatesTransform(Transform):
             f"    env={names['Environment']}(\n"
             f"        loader={names['FileSystemLoader']}({names['Path']}(__file__).parent / \"templates\"),\n"
             f"        autoescape={names['select_autoescape']}(({extensions})),\n"
-            f"    ),\n{processors}"
+            f"    ){',' if context else ''}\n{processors}"
             ")\n"
         )
         said = "# the app's template folder, autoescaped as Flask did"
