@@ -3,6 +3,7 @@ sends files (paths, in-memory files, a directory named by the client) and has a 
 the same requests, and runs the same command, after conversion."""
 
 import os
+import shutil
 import subprocess
 import sys
 import zlib
@@ -104,6 +105,35 @@ def test_files_and_templates_answer_the_same(converted):
     assert "Nothing at /get." in original[17]["body"]  # the app's 404 handler answered
     assert original[29]["body"] == "to " and original[29]["headers"]["Content-Range"] == "bytes 4-6/27"
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
+    assert comparison.same, comparison
+
+
+@pytest.fixture(scope="module")
+def unflashed(tmp_path_factory):
+    """The project with a base template that shows no flashed messages: the rest of what Flask's
+    template context gave (config, url_for, request.path, the app's and a blueprint's filters, a
+    global, a context processor) the converted app's Jinja2Templates gives, so its views convert."""
+    root = tmp_path_factory.mktemp("unflashed")
+    shutil.copytree(PROJECT / "input", root / "input", ignore=shutil.ignore_patterns("__pycache__"))
+    base = root / "input" / "filesapp" / "templates" / "base.html"
+    base.write_text("".join(line for line in base.read_text().splitlines(True) if "get_flashed_messages" not in line))
+    return root / "input", convert_copy(root / "input", root / "converted")
+
+
+def test_flasks_template_context_converts(unflashed):
+    original, converted = unflashed
+    source = (converted / "filesapp" / "app.py").read_text()
+    assert source.count("templates.TemplateResponse(request, ") == 3
+    assert "context_processors=[flask_template_context]" in source
+    assert 'templates.env.filters.update({"initials": initials, "shout": shout})' in source
+    assert 'templates.env.globals.update({"config": app.config, "version": "1.0"})' in source
+    assert '{**site_context(), "notes": NOTES, "name": name, "banner": BANNER}' in source  # the view's name wins
+    asked = [*REQUESTS[:4], *REQUESTS[15:24], {"method": "GET", "path": "/notes/1?x=%2F"}]
+    answered = answers_in(original, SPEC, asked)
+    assert '<footer>/ 2026 v1.0 NOTES! &lt;b&gt;ann&lt;/b&gt;</footer>' in answered[0]["body"]
+    assert '<a href="/files/manual.txt">manual</a>' in answered[1]["body"]
+    assert "<footer>/notes/9 2026 v1.0 NOTES! nobody</footer>" in answered[2]["body"]
+    comparison = compare(original, converted, SPEC, asked)
     assert comparison.same, comparison
 
 

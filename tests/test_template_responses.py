@@ -64,18 +64,51 @@ def test_pages_leave_flask_and_every_route_is_idiomatic(pages):
 
 
 def test_templates_needing_flask_stay_with_a_finding():
-    """The files project's templates read config, url_for, get_flashed_messages and request (in
-    their base), filters the app registers and a context processor's values: they stay."""
+    """The files project's base template reads config, url_for, request.path, the app's filters,
+    a global and a context processor's values, which a converted app gives its templates too; and
+    get_flashed_messages, which it does not: they stay (tests/test_files_templates.py converts a
+    copy without it)."""
     results = convert_paths(discover([PROJECTS / "files" / "input"]), ORDER)
     found = sorted((Path(f.path).name, f.line, f.message) for r in results for f in r.findings if f.code == "F2F621")
-    base = "uses Flask's config, get_flashed_messages, request, url_for"
-    shout = "base.html uses the shout filter, the app's or Flask's"
     assert [(name, line) for name, line, _ in found] == [("app.py", 55), ("app.py", 62), ("app.py", 64)]
-    assert found[0][2] == (
-        f'render_template("index.html") stays Flask\'s: {base}; index.html uses the initials filter, the app\'s or'
-        f" Flask's; {shout}; reads version, year, which the view does not pass"
-    )
-    assert found[1][2] == f'render_template("missing.html") stays Flask\'s: {base}; {shout}; reads name, version, year, which the view does not pass'
+    assert found[0][2] == 'render_template("index.html") stays Flask\'s: uses Flask\'s get_flashed_messages'
+    assert found[1][2] == 'render_template("missing.html") stays Flask\'s: uses Flask\'s get_flashed_messages'
+
+
+FLASKY = '''from flask import Flask, render_template
+app = Flask(__name__)
+app.jinja_env.filters["upper_first"] = str.capitalize
+
+
+@app.route("/")
+def index():
+    return render_template("index.html", title="Hi")
+
+
+@app.route("/items/<int:item_id>")
+def item(item_id):
+    return {"id": item_id}
+'''
+
+
+@pytest.mark.parametrize("template, why", [
+    ("{{ request.args }}", "uses Flask's request"),  # only request.path reads alike
+    ("{{ url_for('item', item_id=1, page=2) }}", "uses Flask's url_for"),  # werkzeug's query string
+    ("{{ url_for('.item', item_id=1) }}", "uses Flask's url_for"),  # relative to the blueprint
+    ("{{ url_for('nowhere') }}", "uses Flask's url_for"),  # not a route
+    ("{{ url_for }}", "uses Flask's url_for"),
+    ("{{ title | upper_first }}", "uses the upper_first filter, Flask's or one registered in a way not converted"),
+    ("{{ title | tojson }}", "uses the tojson filter, Flask's or one registered in a way not converted"),
+    ("{{ session.user }}", "uses Flask's session"),
+])
+def test_flask_context_that_does_not_convert(tmp_path, template, why):
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(FLASKY)
+    (tmp_path / "site" / "templates" / "index.html").write_text(template)
+    results = convert_paths(discover([tmp_path]), ORDER)
+    findings = [f.message for r in results for f in r.findings if f.code == "F2F621"]
+    assert findings == [f'render_template("index.html") stays Flask\'s: {why}']
 
 
 APP = '''from flask import Flask, render_template

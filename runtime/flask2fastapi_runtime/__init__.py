@@ -38,6 +38,9 @@
   ``as_wsgi(app)``: the app as WSGI harnesses (WebTest's ``TestApp``) drive it.
 - ``file_response``, ``safe_path`` (``flask2fastapi_runtime.files``): what Flask's ``send_file`` and
   ``send_from_directory`` answered (werkzeug's headers, ETag, conditional and range answers).
+- ``flask_template_context`` (``flask2fastapi_runtime.templating``): a ``Jinja2Templates`` context
+  processor giving templates Flask's ``request.path`` and ``url_for`` (the route's path, quoted as
+  werkzeug quotes).
 - ``FlaskSessionMiddleware``, ``session_user``, ``login_user``, ``logout_user``, ``login_redirect``,
   ``UserMixin``, ``AnonymousUser``, ``LoginRefused`` (``flask2fastapi_runtime.login``): Flask's session cookie and
   Flask-Login's login state without Flask, for a current-user dependency.
