@@ -123,20 +123,18 @@ class JsonBodiesTransform(Transform):
 
             @app.post("/echo")
             def echo():
-                data = request.get_json(silent=True) or {}
-                return {"echo": data}
+                return {"echo": request.get_json()}
 
-            @app.post("/raw")
-            def raw():
-                log = len(request.headers)
-                data = request.get_json()
-                return {"name": data["name"]}
+            @app.post("/authors")
+            def create_author():
+                data = request.get_json(silent=True) or {}
+                return {"name": data["name"], "all": data}
             """,
             """\
-            from flask import Flask, request
-            from flask2fastapi_runtime import FlaskBridge
+            from flask import Flask
+            from flask2fastapi_runtime import FlaskBridge, FlaskJson
             from pydantic import BaseModel
-            from typing import Any
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -147,9 +145,51 @@ class JsonBodiesTransform(Transform):
                 echo: Any
 
             @api.post("/echo", response_model=EchoResponse)
-            def echo():
-                data = request.get_json(silent=True) or {}
+            def echo(data: Annotated[Any, FlaskJson()] = None):
                 return {"echo": data}
+
+            class CreateAuthorResponse(BaseModel):
+                \"\"\"What create_author answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+                all: Any
+
+            @api.post("/authors", response_model=CreateAuthorResponse)
+            def create_author(data: Annotated[Any, FlaskJson(silent=True, or_empty=True)] = None):
+                return {"name": data["name"], "all": data}
+            """,
+            title="no model proven (the body used whole, a key no check proved sent): the value get_json gave",
+        ),
+        Example(
+            """\
+            from flask import Flask, request
+            from .auth import login_required
+            app = Flask(__name__)
+
+            @app.post("/raw")
+            def raw():
+                log = len(request.headers)
+                data = request.get_json()
+                return {"name": data["name"]}
+
+            @app.post("/maybe")
+            def maybe():
+                return {"data": request.args.get("a") and request.get_json()}
+
+            @app.post("/guarded")
+            @login_required
+            def guarded():
+                return {"echo": request.get_json(silent=True)}
+            """,
+            """\
+            from flask import Flask, request
+            from .auth import login_required
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
 
             class RawResponse(BaseModel):
                 \"\"\"What raw answers with (documents its 200 answer in OpenAPI).\"\"\"
@@ -161,8 +201,22 @@ class JsonBodiesTransform(Transform):
                 log = len(request.headers)
                 data = request.get_json()
                 return {"name": data["name"]}
+
+            class MaybeResponse(BaseModel):
+                \"\"\"What maybe answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                data: Any
+
+            @api.post("/maybe", response_model=MaybeResponse)
+            def maybe(a: str | None = None):
+                return {"data": a and request.get_json()}
+
+            @app.post("/guarded")
+            @login_required
+            def guarded():
+                return {"echo": request.get_json(silent=True)}
             """,
-            title="stay Flask's: the body used whole; a read after a call, a key not proven sent",
+            title="stay Flask's: a read after a call, a read that may not happen, a read under a decorator",
         ),
         Example(
             """\
@@ -199,6 +253,7 @@ class JsonBodiesTransform(Transform):
         self.key_reads: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.checks: dict[cst.CSTNode, tuple[Body, bool]] = {}
         self.presence: dict[cst.CSTNode, tuple[Body, str]] = {}
+        self.inline: dict[cst.CSTNode, str] = {}  # a read in place (raw) -> the parameter's name
         self.models: dict[str, tuple[str, cst.ClassDef]] = {}  # view -> (model, its class)
         self.helpers: dict[str, Body] = {}  # view -> its body, read through a helper
         self.taken: set[str] = set()
@@ -213,9 +268,13 @@ class JsonBodiesTransform(Transform):
         self.key_reads.update({read: (body, name) for read, name in body.key_reads.items()})
         self.checks.update({check: (body, negated) for check, negated in body.checks.items()})
         self.presence.update({test: (body, name) for test, name in body.presence.items()})
+        if body.inline is not None:
+            self.inline[body.inline] = body.variable
 
     # -- the view's uses of its body ------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self.inline:
+            return self._inline(original_node, updated_node)
         if original_node in self.key_reads:
             return self._field(original_node)
         if original_node in self.checks:
@@ -226,6 +285,16 @@ class JsonBodiesTransform(Transform):
                 test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # x == (data is not None)
             return test
         return updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return self._inline(original_node, updated_node) if original_node in self.inline else updated_node  # request.json
+
+    def leave_BooleanOperation(self, original_node: cst.BooleanOperation, updated_node: cst.BooleanOperation) -> cst.BaseExpression:
+        return self._inline(original_node, updated_node) if original_node in self.inline else updated_node  # <read> or {}
+
+    def _inline(self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression) -> cst.BaseExpression:
+        """The read in place -> the parameter (its parentheses kept)."""
+        return cst.Name(self.inline.pop(original_node), lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         return self._field(original_node) if original_node in self.key_reads else updated_node
@@ -251,7 +320,7 @@ class JsonBodiesTransform(Transform):
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         body = self.blocks.get(original_node)
-        if body is None or body.helper is not None:  # ``data = helper()``: see leave_Module
+        if body is None or body.helper is not None or body.statement is None:  # ``data = helper()``: see leave_Module; an inline read
             return updated_node
         return without_statements(updated_node, body.statement.deep_equals)
 
@@ -262,6 +331,8 @@ class JsonBodiesTransform(Transform):
             return updated_node
         if body.reference is not None:
             self.consume(body.reference)
+        if body.raw:
+            return self._raw(original_node, updated_node, body)
         view = original_node.name.value
         model = self._model_name(original_node)
         self.models[view] = (model, self._model(original_node, view, model, body))
@@ -274,6 +345,19 @@ class JsonBodiesTransform(Transform):
         annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
         optional = cst.BinaryOperation(cst.Name(model), cst.BitOr(), cst.Name("None"))
         annotation = cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(optional)), cst.SubscriptElement(cst.Index(cst.Call(flask_json, options)))])
+        return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
+
+    def _raw(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef, body: Body) -> cst.FunctionDef:
+        """``data: Annotated[Any, FlaskJson(...)] = None``: the value get_json gave, no model
+        (with --native-validation, ``Body()``: FastAPI parses it, answering malformed JSON 422)."""
+        annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
+        any_ = self.import_reference(original_node, "typing", "Any", replaces=False)
+        if self.run.options.native_validation:
+            marker = cst.Call(self.import_reference(original_node, "fastapi", "Body", replaces=False))
+        else:
+            flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
+            marker = cst.Call(flask_json, [kwarg(o, cst.Name("True")) for o in ("force", "silent", "or_empty") if getattr(body, o)])
+        annotation = cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(any_)), cst.SubscriptElement(cst.Index(marker))])
         return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
 
     def _model_name(self, function: cst.FunctionDef) -> str:
