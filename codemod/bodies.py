@@ -28,7 +28,11 @@ view's own body, evaluated whatever the values (``return {"echo": request.get_js
 ``Author(name=request.get_json()["name"])``; not under ``and``/``or``, ``if``-``else``, a lambda
 or a comprehension), which becomes a parameter of a name the view does not use. Nothing that
 could answer or fail may come before it, nor a decorator under the route, ``silent`` or not (a
-silent read still answers werkzeug's 413 over MAX_CONTENT_LENGTH).
+silent read still answers werkzeug's 413 over MAX_CONTENT_LENGTH). Where something could
+(``author = Author.query.get_or_404(author_id)`` first), the read stays where it was and answers
+there: ``body: Annotated[Any, FlaskJson(deferred=True)] = None`` and ``body.read()`` in place of
+``request.get_json() [or {}]`` (``Body.deferred``), for a read of the view's own code (not of a
+function defined in it, which could run after the view).
 
 A read that is not ``silent`` answers a bad body with Flask's 415 or 400 before the view's
 decorators run: only where nothing comes before it in the view and no decorator is under the
@@ -83,6 +87,7 @@ class Body:
     helper: str | None = None  # ``data = helper()``: the helper, whose object check takes its place
     raw: bool = False  # no model: the value get_json gave (``Annotated[Any, FlaskJson()]``)
     inline: cst.BaseExpression | None = None  # raw: the read in place (``<read> [or {}]``), which becomes the name
+    deferred: bool = False  # raw: ``inline`` becomes ``<variable>.read()``, the read where it was
 
 
 class _NotProven(Exception):
@@ -248,16 +253,24 @@ class _Planner:
         tree = self.tree
         read = _reader(tree, reference)
         assert read is not None
-        if decorated or not tree.quiet_before(read, converted) or read in tree.nested:
-            raise _NotProven  # Flask's 415/400/413 would come before something that answered first
+        if read in tree.nested:
+            raise _NotProven
+        force, silent = _options(read)
+        value = _or_empty(tree, read) or read
+        used = {n.value for n in tree.identifiers()} | parameter_names(self.function) | taken
+        if decorated or not _first_to_answer(tree, read, converted):
+            # Flask's 415/400/413 would come before something that answered first: read there
+            variable = _free(("body", "json_body", "payload"), used)
+            return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=value, deferred=True)  # type: ignore[arg-type]
         try:
             force, silent, or_empty, assign, statement = _shape(tree, read)
         except _NotProven:
-            force, silent = _options(read)
-            value = _or_empty(tree, read) or read
-            inline = self._unconditional(value)
-            used = {n.value for n in tree.identifiers()} | parameter_names(self.function) | taken
-            variable = next(n for n in ("data", "payload", "json_body", *(f"data{i}" for i in range(2, 100))) if n not in used)
+            try:
+                inline = self._unconditional(value)
+            except _NotProven:  # a read that may not happen: where it was
+                variable = _free(("body", "json_body", "payload"), used)
+                return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=value, deferred=True)  # type: ignore[arg-type]
+            variable = _free(("data", "payload", "json_body"), used)
             return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=inline)  # type: ignore[arg-type]
         variable = assign.targets[0].target.value  # type: ignore[attr-defined]
         at = tree.statements.index(statement)
@@ -347,6 +360,19 @@ class _Planner:
             body.key_reads[read] = entry.name
             entry.types += self.checks.evidence(read)
         return entry
+
+def _first_to_answer(tree: Tree, read: cst.CSTNode, converted: set[cst.CSTNode]) -> bool:
+    """Nothing before the read could answer or fail (``quiet_before``), nor return."""
+    before, around = tree.order[: tree.position[read]], tree.ancestors(read)
+    return tree.quiet_before(read, converted) and not any(
+        isinstance(n, cst.Return) and n not in tree.nested and n not in around for n in before
+    )
+
+
+def _free(names: tuple[str, ...], used: set[str]) -> str:
+    """The first of ``names`` not used, else the first numbered."""
+    return next(n for n in (*names, *(f"{names[0]}{i}" for i in range(2, 100))) if n not in used)
+
 
 def _docstring(statement: cst.BaseStatement) -> bool:
     return m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())]))

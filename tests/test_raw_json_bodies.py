@@ -1,5 +1,7 @@
 """json_bodies where no model is proven: the view takes the body as the value ``get_json`` gave
-(``data: Annotated[Any, FlaskJson(...)] = None``). A key read with no check of the view's own
+(``data: Annotated[Any, FlaskJson(...)] = None``), or, where Flask could answer before the read
+(a 404 first, a read that may not happen), reads it where Flask did (``body.read()``,
+``FlaskJson(deferred=True)``). A key read with no check of the view's own
 (Flask's KeyError, TypeError: the app's 500), the body used whole, ``silent``/``or {}``,
 ``force``, ``request.json`` and a read inline answer every request as the Flask app did, on the
 runtime alone (Flask leaves the project) and on the bridge (a route keeps Flask's request)."""
@@ -12,7 +14,7 @@ from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
 
 SPEC = "rawapi:app"
-APP = '''from flask import Flask, request
+APP = '''from flask import Flask, abort, request
 
 app = Flask(__name__)
 
@@ -48,13 +50,27 @@ def forced():
 def whole():
     payload = request.json
     return {"whole": payload, "type": type(payload).__name__}
+
+
+@app.post("/late/<int:n>")
+def late(n):
+    if n > 3:
+        abort(404)
+    data = request.get_json()
+    return {"a": data["a"]}, 201
+
+
+@app.post("/maybe")
+def maybe():
+    if request.args.get("read"):
+        return {"got": request.get_json(silent=True) or {}}
+    return {"got": None}
 '''
 KEPT = '''
 
 @app.post("/kept")
 def kept():
-    request.get_data()
-    return {"echo": request.get_json()}
+    return {"echo": request.get_json(), "again": request.json}
 '''
 JSON = {"Content-Type": "application/json"}
 BODIES = {
@@ -73,7 +89,7 @@ BODIES = {
     "no content type": {"data": '{"name": "t", "stars": 2}'},
     "json suffix": {"data": '{"name": "t"}', "headers": {"Content-Type": "application/merge-patch+json"}},
 }
-PATHS = [("POST", "/echo"), ("POST", "/authors"), ("POST", "/quiet"), ("POST", "/forced"), ("PUT", "/whole")]
+PATHS = [("POST", "/echo"), ("POST", "/authors"), ("POST", "/quiet"), ("POST", "/forced"), ("PUT", "/whole"), ("POST", "/late/1"), ("POST", "/late/9"), ("POST", "/maybe?read=1"), ("POST", "/maybe")]
 REQUESTS = [{"method": method, "path": path, **body} for method, path in PATHS for body in BODIES.values()]
 
 
@@ -104,6 +120,10 @@ def test_the_views_take_the_value(native):
         "def quiet(data: Annotated[Any, FlaskJson(silent=True, or_empty=True)] = None):\n    return {",
         'def forced(data: Annotated[Any, FlaskJson(force=True)] = None):\n    return {"stars": int(data["stars"])}',
         "def whole(payload: Annotated[Any, FlaskJson()] = None):\n    return {",
+        "def late(n: int, body: Annotated[Any, FlaskJson(deferred=True)] = None):\n"
+        "    if n > 3:\n        raise HTTPException(status_code=404)\n    data = body.read()\n",
+        'body: Annotated[Any, FlaskJson(silent=True, or_empty=True, deferred=True)] = None,\n):\n'
+        '    if read:\n        return {"got": body.read()}',
     ):
         assert fastapi in code, fastapi
 
@@ -116,6 +136,8 @@ def test_the_originals_answer_what_the_cases_say(native):
     assert status["POST", "/echo", "text"] == 415 and status["POST", "/echo", "malformed"] == 400
     assert status["POST", "/quiet", "text"] == 200 and status["POST", "/forced", "no content type"] == 200
     assert status["POST", "/forced", "wrong type"] == 500  # int("many"): ValueError
+    assert status["POST", "/late/9", "text"] == 404 and status["POST", "/late/1", "text"] == 415  # the 404 first
+    assert status["POST", "/maybe", "malformed"] == 200
 
 
 @pytest.mark.parametrize("project", ["native", "bridged"])
@@ -128,7 +150,7 @@ def test_same_answers(project, request):
 def test_the_bridged_app_keeps_the_read_it_cannot_prove(bridged):
     code = (bridged[1] / "rawapi.py").read_text()
     assert 'def echo(data: Annotated[Any, FlaskJson()] = None):' in code
-    assert 'def kept():\n    request.get_data()\n    return {"echo": request.get_json()}' in code
+    assert 'def kept():\n    return {"echo": request.get_json(), "again": request.json}' in code
 
 
 @pytest.mark.parametrize("project", ["native", "bridged"])
@@ -137,9 +159,9 @@ def test_openapi_documents_a_json_body(project, request):
     (answer,) = answers_in(converted, SPEC, [{"method": "GET", "path": "/openapi.json"}])
     paths = answer["body"]["paths"]
     for method, path in PATHS:
-        operation = paths[path][method.lower()]
+        operation = paths[path.replace("/1", "/{n}").replace("/9", "/{n}").partition("?")[0]][method.lower()]
         body = operation["requestBody"]
         assert body.get("required", False) is False
         schema = body["content"]["application/json"]["schema"]
         assert "$ref" not in schema and "type" not in schema and "anyOf" not in schema  # any JSON value
-        assert "parameters" not in operation  # not taken for a query parameter
+        assert not [p for p in operation.get("parameters", ()) if p["name"] in ("data", "body", "payload")]  # no query parameter

@@ -17,6 +17,13 @@ The runtime's ``FlaskJson`` gives the view what the read gave it (the model with
 sent, or None for anything but an object), so the view's checks answer as they did. With
 ``--native-validation`` the model is strict, the keys a check refuses to do without are required,
 and FastAPI answers a body that does not fit with 422.
+
+Where no model is proven (a key read no check refused a body without, the body used whole), the
+view takes the value ``get_json`` gave: ``data: Annotated[Any, FlaskJson()] = None`` and its code
+as it was (``data["name"]`` raises the KeyError Flask's view raised); a read inline becomes the
+parameter's name. Where Flask could answer before the read, ``FlaskJson(deferred=True)`` and
+``body.read()`` read it there. There is no model for ``--native-validation`` to make strict: such
+a body is ``FlaskJson``'s with it too.
 """
 
 from __future__ import annotations
@@ -176,6 +183,10 @@ class JsonBodiesTransform(Transform):
             def maybe():
                 return {"data": request.args.get("a") and request.get_json()}
 
+            @app.post("/twice")
+            def twice():
+                return {"a": request.get_json(), "b": request.json}
+
             @app.post("/guarded")
             @login_required
             def guarded():
@@ -184,9 +195,9 @@ class JsonBodiesTransform(Transform):
             """\
             from flask import Flask, request
             from .auth import login_required
-            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime import FlaskBridge, FlaskJson
             from pydantic import BaseModel
-            from typing import Any
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -197,9 +208,9 @@ class JsonBodiesTransform(Transform):
                 name: Any
 
             @api.post("/raw", response_model=RawResponse)
-            def raw():
+            def raw(body: Annotated[Any, FlaskJson(deferred=True)] = None):
                 log = len(request.headers)
-                data = request.get_json()
+                data = body.read()
                 return {"name": data["name"]}
 
             class MaybeResponse(BaseModel):
@@ -208,15 +219,26 @@ class JsonBodiesTransform(Transform):
                 data: Any
 
             @api.post("/maybe", response_model=MaybeResponse)
-            def maybe(a: str | None = None):
-                return {"data": a and request.get_json()}
+            def maybe(a: str | None = None, body: Annotated[Any, FlaskJson(deferred=True)] = None):
+                return {"data": a and body.read()}
+
+            class TwiceResponse(BaseModel):
+                \"\"\"What twice answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                a: Any
+                b: Any
+
+            @api.post("/twice", response_model=TwiceResponse)
+            def twice():
+                return {"a": request.get_json(), "b": request.json}
 
             @app.post("/guarded")
             @login_required
             def guarded():
                 return {"echo": request.get_json(silent=True)}
             """,
-            title="stay Flask's: a read after a call, a read that may not happen, a read under a decorator",
+            title="read where Flask read it (a call could answer first, a read that may not happen): deferred, body.read(); "
+            "two reads, a decorator of the project: Flask's",
         ),
         Example(
             """\
@@ -253,7 +275,7 @@ class JsonBodiesTransform(Transform):
         self.key_reads: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.checks: dict[cst.CSTNode, tuple[Body, bool]] = {}
         self.presence: dict[cst.CSTNode, tuple[Body, str]] = {}
-        self.inline: dict[cst.CSTNode, str] = {}  # a read in place (raw) -> the parameter's name
+        self.inline: dict[cst.CSTNode, Body] = {}  # a read in place (raw) -> its body
         self.models: dict[str, tuple[str, cst.ClassDef]] = {}  # view -> (model, its class)
         self.helpers: dict[str, Body] = {}  # view -> its body, read through a helper
         self.taken: set[str] = set()
@@ -269,7 +291,7 @@ class JsonBodiesTransform(Transform):
         self.checks.update({check: (body, negated) for check, negated in body.checks.items()})
         self.presence.update({test: (body, name) for test, name in body.presence.items()})
         if body.inline is not None:
-            self.inline[body.inline] = body.variable
+            self.inline[body.inline] = body
 
     # -- the view's uses of its body ------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -293,8 +315,11 @@ class JsonBodiesTransform(Transform):
         return self._inline(original_node, updated_node) if original_node in self.inline else updated_node  # <read> or {}
 
     def _inline(self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression) -> cst.BaseExpression:
-        """The read in place -> the parameter (its parentheses kept)."""
-        return cst.Name(self.inline.pop(original_node), lpar=updated_node.lpar, rpar=updated_node.rpar)
+        """The read in place -> the parameter, or ``body.read()`` where it reads there (deferred)."""
+        body = self.inline.pop(original_node)
+        if body.deferred:
+            return cst.Call(cst.Attribute(cst.Name(body.variable), cst.Name("read")), lpar=updated_node.lpar, rpar=updated_node.rpar)
+        return cst.Name(body.variable, lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         return self._field(original_node) if original_node in self.key_reads else updated_node
@@ -348,15 +373,13 @@ class JsonBodiesTransform(Transform):
         return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
 
     def _raw(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef, body: Body) -> cst.FunctionDef:
-        """``data: Annotated[Any, FlaskJson(...)] = None``: the value get_json gave, no model
-        (with --native-validation, ``Body()``: FastAPI parses it, answering malformed JSON 422)."""
+        """``data: Annotated[Any, FlaskJson(...)] = None``: the value get_json gave, no model (so
+        also with --native-validation: there is no model for FastAPI to validate)."""
         annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
         any_ = self.import_reference(original_node, "typing", "Any", replaces=False)
-        if self.run.options.native_validation:
-            marker = cst.Call(self.import_reference(original_node, "fastapi", "Body", replaces=False))
-        else:
-            flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
-            marker = cst.Call(flask_json, [kwarg(o, cst.Name("True")) for o in ("force", "silent", "or_empty") if getattr(body, o)])
+        flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
+        options = ("force", "silent", "or_empty", "deferred")
+        marker = cst.Call(flask_json, [kwarg(o, cst.Name("True")) for o in options if getattr(body, o)])
         annotation = cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(any_)), cst.SubscriptElement(cst.Index(marker))])
         return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
 
