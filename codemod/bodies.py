@@ -17,7 +17,22 @@ become ``data.k`` (the value as sent, the ``.get`` default when missing); ``"k" 
 way on a body that is no object: ``data.get`` anywhere (an AttributeError either way),
 ``data["k"]`` and ``in`` only where the object check has passed, and ``data["k"]`` only where a
 check refused a body without ``k`` (else Flask's KeyError, a 500, would be a default now). Any
-other use of ``data`` (passed on, iterated, tested for truth or None) keeps the view as it was.
+other use of ``data`` (passed on, iterated, tested for truth or None) takes no model.
+
+Where no model is proven (``raw=True``, views only), the view takes the value ``get_json`` gave
+as it is, ``data: Annotated[Any, FlaskJson(...)] = None`` (``Body.raw``), and its code is left
+as it was: ``data["name"]`` raises Flask's KeyError (a dict) or TypeError (a list) and ``data``
+used whole is the same value. The read must be one Flask surely made and made first: ``data =
+<read> [or {}]`` with ``data`` not bound before it, or the read inline in a statement of the
+view's own body, evaluated whatever the values (``return {"echo": request.get_json()}``,
+``Author(name=request.get_json()["name"])``; not under ``and``/``or``, ``if``-``else``, a lambda
+or a comprehension), which becomes a parameter of a name the view does not use. Nothing that
+could answer or fail may come before it, nor a decorator under the route, ``silent`` or not (a
+silent read still answers werkzeug's 413 over MAX_CONTENT_LENGTH). Where something could
+(``author = Author.query.get_or_404(author_id)`` first), the read stays where it was and answers
+there: ``body: Annotated[Any, FlaskJson(deferred=True)] = None`` and ``body.read()`` in place of
+``request.get_json() [or {}]`` (``Body.deferred``), for a read of the view's own code (not of a
+function defined in it, which could run after the view).
 
 A read that is not ``silent`` answers a bad body with Flask's 415 or 400 before the view's
 decorators run: only where nothing comes before it in the view and no decorator is under the
@@ -61,7 +76,7 @@ class Field:
 class Body:
     variable: str
     reference: cst.CSTNode | None  # Flask's request in the read (None: the read is a helper's)
-    statement: cst.SimpleStatementLine  # ``data = request.get_json(...)``: it goes
+    statement: cst.SimpleStatementLine | None  # ``data = request.get_json(...)``: it goes (None: inline)
     force: bool
     silent: bool
     or_empty: bool
@@ -70,6 +85,9 @@ class Body:
     presence: dict[cst.Comparison, str] = field(default_factory=dict)  # ``"k" in data`` -> field name
     checks: dict[cst.CSTNode, bool] = field(default_factory=dict)  # isinstance check -> negated
     helper: str | None = None  # ``data = helper()``: the helper, whose object check takes its place
+    raw: bool = False  # no model: the value get_json gave (``Annotated[Any, FlaskJson()]``)
+    inline: cst.BaseExpression | None = None  # raw: the read in place (``<read> [or {}]``), which becomes the name
+    deferred: bool = False  # raw: ``inline`` becomes ``<variable>.read()``, the read where it was
 
 
 class _NotProven(Exception):
@@ -79,9 +97,11 @@ class _NotProven(Exception):
 def plan_body(
     function: cst.FunctionDef, tree: Tree, names: Names, decorated: bool, references: list[cst.CSTNode],
     converted: set[cst.CSTNode], taken: set[str], helper_of: Callable[[cst.Call], cst.FunctionDef | None],
+    raw: bool = False,
 ) -> Body | None:
     """The body plan of a view (see the module doc); None where it keeps Flask's read.
-    ``helper_of``: the module-level function a call without arguments calls, if any."""
+    ``helper_of``: the module-level function a call without arguments calls, if any; ``raw``:
+    the value itself where no model is proven."""
     readers = [r for r in references if _reader(tree, r) is not None]
     if len(readers) > 1 or (readers and readers[0] in tree.nested):
         return None
@@ -90,6 +110,12 @@ def plan_body(
         if readers:
             return planner.direct(readers[0], decorated, converted, taken)
         return planner.through_helper(helper_of, decorated, converted, taken)
+    except _NotProven:
+        pass
+    if not (raw and readers):
+        return None
+    try:
+        return _Planner(function, tree, names).raw(readers[0], decorated, converted, taken)
     except _NotProven:
         return None
 
@@ -107,20 +133,33 @@ def _reader(tree: Tree, reference: cst.CSTNode) -> cst.BaseExpression | None:
     return None
 
 
+def _options(read: cst.BaseExpression) -> tuple[bool, bool]:
+    """(force, silent) of ``request.get_json(...)`` (literal True/False only), or of ``request.json``."""
+    if not isinstance(read, cst.Call):
+        return False, False
+    arguments = bound(read, ("force", "silent", "cache"))
+    if arguments is None or "cache" in arguments or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in arguments.values()):
+        raise _NotProven
+    return m.matches(arguments.get("force"), m.Name("True")), m.matches(arguments.get("silent"), m.Name("True"))
+
+
+def _or_empty(tree: Tree, read: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``<read> or {}`` around the read, if it is."""
+    parent = tree.up(read)
+    if m.matches(parent, m.BooleanOperation(operator=m.Or(), right=m.Dict([]))) and parent.left is read:  # type: ignore[union-attr]
+        return parent  # type: ignore[return-value]
+    return None
+
+
 def _shape(tree: Tree, read: cst.BaseExpression) -> tuple[bool, bool, bool, cst.Assign, cst.SimpleStatementLine]:
     """(force, silent, or_empty, the assignment, its statement) of ``name = <read> [or {}]``, a
     statement of the function's own body."""
-    force = silent = False
-    if isinstance(read, cst.Call):
-        arguments = bound(read, ("force", "silent", "cache"))
-        if arguments is None or "cache" in arguments or not all(m.matches(v, m.Name("True") | m.Name("False")) for v in arguments.values()):
-            raise _NotProven
-        force = m.matches(arguments.get("force"), m.Name("True"))
-        silent = m.matches(arguments.get("silent"), m.Name("True"))
+    force, silent = _options(read)
     value, or_empty = read, False
     parent = tree.up(read)
-    if m.matches(parent, m.BooleanOperation(operator=m.Or(), right=m.Dict([]))) and parent.left is read:  # type: ignore[union-attr]
-        value, or_empty, parent = parent, True, tree.up(parent)  # type: ignore[assignment,arg-type]
+    around = _or_empty(tree, read)
+    if around is not None:
+        value, or_empty, parent = around, True, tree.up(around)
     statement = tree.up(parent) if parent is not None else None
     if not (
         isinstance(parent, cst.Assign) and parent.value is value and len(parent.targets) == 1
@@ -209,6 +248,57 @@ class _Planner:
             entry.required = self.checks.required(key)
         return body
 
+    def raw(self, reference: cst.CSTNode, decorated: bool, converted: set[cst.CSTNode], taken: set[str]) -> Body:
+        """The value itself (module doc): ``data = <read> [or {}]`` or the read inline."""
+        tree = self.tree
+        read = _reader(tree, reference)
+        assert read is not None
+        if read in tree.nested:
+            raise _NotProven
+        force, silent = _options(read)
+        value = _or_empty(tree, read) or read
+        used = {n.value for n in tree.identifiers()} | parameter_names(self.function) | taken
+        if decorated or not _first_to_answer(tree, read, converted):
+            # Flask's 415/400/413 would come before something that answered first: read there
+            variable = _free(("body", "json_body", "payload"), used)
+            return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=value, deferred=True)  # type: ignore[arg-type]
+        try:
+            force, silent, or_empty, assign, statement = _shape(tree, read)
+        except _NotProven:
+            try:
+                inline = self._unconditional(value)
+            except _NotProven:  # a read that may not happen: where it was
+                variable = _free(("body", "json_body", "payload"), used)
+                return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=value, deferred=True)  # type: ignore[arg-type]
+            variable = _free(("data", "payload", "json_body"), used)
+            return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=inline)  # type: ignore[arg-type]
+        variable = assign.targets[0].target.value  # type: ignore[attr-defined]
+        at = tree.statements.index(statement)
+        if variable in taken or m.findall(self.function, m.Global() | m.Nonlocal()):
+            raise _NotProven
+        for use in tree.identifiers():
+            if use.value == variable and use is not assign.targets[0].target and tree.top[use] <= at:
+                raise _NotProven  # the name means something else before the read
+        return Body(variable, reference, statement, force, silent, or_empty, raw=True)
+
+    def _unconditional(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``value`` where a simple statement of the view's own body evaluates it whatever the
+        values: no ``and``/``or`` (but as their first operand), ``if``-``else``, lambda or
+        comprehension around it."""
+        tree, child = self.tree, value
+        node = tree.up(value)
+        while node is not None and node not in tree.statements:
+            if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.IndentedBlock)):
+                raise _NotProven
+            if isinstance(node, cst.BooleanOperation) and node.left is not child:
+                raise _NotProven
+            if isinstance(node, cst.IfExp) and node.test is not child:
+                raise _NotProven
+            child, node = node, tree.up(node)
+        if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+            raise _NotProven
+        return value
+
     def _object_check(self, test: cst.BaseExpression, variable: str) -> bool:
         checked = isinstance_of(test.expression, self.names) if m.matches(test, m.UnaryOperation(m.Not())) else None  # type: ignore[attr-defined]
         return checked is not None and m.matches(checked[0], m.Name(variable)) and checked[1] == ["dict"]
@@ -270,6 +360,19 @@ class _Planner:
             body.key_reads[read] = entry.name
             entry.types += self.checks.evidence(read)
         return entry
+
+def _first_to_answer(tree: Tree, read: cst.CSTNode, converted: set[cst.CSTNode]) -> bool:
+    """Nothing before the read could answer or fail (``quiet_before``), nor return."""
+    before, around = tree.order[: tree.position[read]], tree.ancestors(read)
+    return tree.quiet_before(read, converted) and not any(
+        isinstance(n, cst.Return) and n not in tree.nested and n not in around for n in before
+    )
+
+
+def _free(names: tuple[str, ...], used: set[str]) -> str:
+    """The first of ``names`` not used, else the first numbered."""
+    return next(n for n in (*names, *(f"{names[0]}{i}" for i in range(2, 100))) if n not in used)
+
 
 def _docstring(statement: cst.BaseStatement) -> bool:
     return m.matches(statement, m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())]))

@@ -174,7 +174,7 @@ def view_reads(
             converted.add(node)
         plan.file_uses.update(param.uses)
         plan.redundant += _redundant(tree, param)
-    plan.body = bodies.plan_body(function, tree, names, decorated, references, set(plan.by_read), taken, helper_of)
+    plan.body = bodies.plan_body(function, tree, names, decorated, references, set(plan.by_read), taken, helper_of, raw=True)
     if plan.body is not None and plan.body.reference is not None:
         converted.add(plan.body.reference)
     # request.method through Starlette's Request, when nothing else of Flask's request is left

@@ -17,6 +17,13 @@ The runtime's ``FlaskJson`` gives the view what the read gave it (the model with
 sent, or None for anything but an object), so the view's checks answer as they did. With
 ``--native-validation`` the model is strict, the keys a check refuses to do without are required,
 and FastAPI answers a body that does not fit with 422.
+
+Where no model is proven (a key read no check refused a body without, the body used whole), the
+view takes the value ``get_json`` gave: ``data: Annotated[Any, FlaskJson()] = None`` and its code
+as it was (``data["name"]`` raises the KeyError Flask's view raised); a read inline becomes the
+parameter's name. Where Flask could answer before the read, ``FlaskJson(deferred=True)`` and
+``body.read()`` read it there. There is no model for ``--native-validation`` to make strict: such
+a body is ``FlaskJson``'s with it too.
 """
 
 from __future__ import annotations
@@ -123,20 +130,18 @@ class JsonBodiesTransform(Transform):
 
             @app.post("/echo")
             def echo():
-                data = request.get_json(silent=True) or {}
-                return {"echo": data}
+                return {"echo": request.get_json()}
 
-            @app.post("/raw")
-            def raw():
-                log = len(request.headers)
-                data = request.get_json()
-                return {"name": data["name"]}
+            @app.post("/authors")
+            def create_author():
+                data = request.get_json(silent=True) or {}
+                return {"name": data["name"], "all": data}
             """,
             """\
-            from flask import Flask, request
-            from flask2fastapi_runtime import FlaskBridge
+            from flask import Flask
+            from flask2fastapi_runtime import FlaskBridge, FlaskJson
             from pydantic import BaseModel
-            from typing import Any
+            from typing import Annotated, Any
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -147,9 +152,55 @@ class JsonBodiesTransform(Transform):
                 echo: Any
 
             @api.post("/echo", response_model=EchoResponse)
-            def echo():
-                data = request.get_json(silent=True) or {}
+            def echo(data: Annotated[Any, FlaskJson()] = None):
                 return {"echo": data}
+
+            class CreateAuthorResponse(BaseModel):
+                \"\"\"What create_author answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                name: Any
+                all: Any
+
+            @api.post("/authors", response_model=CreateAuthorResponse)
+            def create_author(data: Annotated[Any, FlaskJson(silent=True, or_empty=True)] = None):
+                return {"name": data["name"], "all": data}
+            """,
+            title="no model proven (the body used whole, a key no check proved sent): the value get_json gave",
+        ),
+        Example(
+            """\
+            from flask import Flask, request
+            from .auth import login_required
+            app = Flask(__name__)
+
+            @app.post("/raw")
+            def raw():
+                log = len(request.headers)
+                data = request.get_json()
+                return {"name": data["name"]}
+
+            @app.post("/maybe")
+            def maybe():
+                return {"data": request.args.get("a") and request.get_json()}
+
+            @app.post("/twice")
+            def twice():
+                return {"a": request.get_json(), "b": request.json}
+
+            @app.post("/guarded")
+            @login_required
+            def guarded():
+                return {"echo": request.get_json(silent=True)}
+            """,
+            """\
+            from flask import Flask, request
+            from .auth import login_required
+            from flask2fastapi_runtime import FlaskBridge, FlaskJson
+            from pydantic import BaseModel
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
 
             class RawResponse(BaseModel):
                 \"\"\"What raw answers with (documents its 200 answer in OpenAPI).\"\"\"
@@ -157,12 +208,37 @@ class JsonBodiesTransform(Transform):
                 name: Any
 
             @api.post("/raw", response_model=RawResponse)
-            def raw():
+            def raw(body: Annotated[Any, FlaskJson(deferred=True)] = None):
                 log = len(request.headers)
-                data = request.get_json()
+                data = body.read()
                 return {"name": data["name"]}
+
+            class MaybeResponse(BaseModel):
+                \"\"\"What maybe answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                data: Any
+
+            @api.post("/maybe", response_model=MaybeResponse)
+            def maybe(a: str | None = None, body: Annotated[Any, FlaskJson(deferred=True)] = None):
+                return {"data": a and body.read()}
+
+            class TwiceResponse(BaseModel):
+                \"\"\"What twice answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                a: Any
+                b: Any
+
+            @api.post("/twice", response_model=TwiceResponse)
+            def twice():
+                return {"a": request.get_json(), "b": request.json}
+
+            @app.post("/guarded")
+            @login_required
+            def guarded():
+                return {"echo": request.get_json(silent=True)}
             """,
-            title="stay Flask's: the body used whole; a read after a call, a key not proven sent",
+            title="read where Flask read it (a call could answer first, a read that may not happen): deferred, body.read(); "
+            "two reads, a decorator of the project: Flask's",
         ),
         Example(
             """\
@@ -199,6 +275,7 @@ class JsonBodiesTransform(Transform):
         self.key_reads: dict[cst.CSTNode, tuple[Body, str]] = {}
         self.checks: dict[cst.CSTNode, tuple[Body, bool]] = {}
         self.presence: dict[cst.CSTNode, tuple[Body, str]] = {}
+        self.inline: dict[cst.CSTNode, Body] = {}  # a read in place (raw) -> its body
         self.models: dict[str, tuple[str, cst.ClassDef]] = {}  # view -> (model, its class)
         self.helpers: dict[str, Body] = {}  # view -> its body, read through a helper
         self.taken: set[str] = set()
@@ -213,9 +290,13 @@ class JsonBodiesTransform(Transform):
         self.key_reads.update({read: (body, name) for read, name in body.key_reads.items()})
         self.checks.update({check: (body, negated) for check, negated in body.checks.items()})
         self.presence.update({test: (body, name) for test, name in body.presence.items()})
+        if body.inline is not None:
+            self.inline[body.inline] = body
 
     # -- the view's uses of its body ------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self.inline:
+            return self._inline(original_node, updated_node)
         if original_node in self.key_reads:
             return self._field(original_node)
         if original_node in self.checks:
@@ -226,6 +307,19 @@ class JsonBodiesTransform(Transform):
                 test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # x == (data is not None)
             return test
         return updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return self._inline(original_node, updated_node) if original_node in self.inline else updated_node  # request.json
+
+    def leave_BooleanOperation(self, original_node: cst.BooleanOperation, updated_node: cst.BooleanOperation) -> cst.BaseExpression:
+        return self._inline(original_node, updated_node) if original_node in self.inline else updated_node  # <read> or {}
+
+    def _inline(self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression) -> cst.BaseExpression:
+        """The read in place -> the parameter, or ``body.read()`` where it reads there (deferred)."""
+        body = self.inline.pop(original_node)
+        if body.deferred:
+            return cst.Call(cst.Attribute(cst.Name(body.variable), cst.Name("read")), lpar=updated_node.lpar, rpar=updated_node.rpar)
+        return cst.Name(body.variable, lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         return self._field(original_node) if original_node in self.key_reads else updated_node
@@ -251,7 +345,7 @@ class JsonBodiesTransform(Transform):
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         body = self.blocks.get(original_node)
-        if body is None or body.helper is not None:  # ``data = helper()``: see leave_Module
+        if body is None or body.helper is not None or body.statement is None:  # ``data = helper()``: see leave_Module; an inline read
             return updated_node
         return without_statements(updated_node, body.statement.deep_equals)
 
@@ -262,6 +356,8 @@ class JsonBodiesTransform(Transform):
             return updated_node
         if body.reference is not None:
             self.consume(body.reference)
+        if body.raw:
+            return self._raw(original_node, updated_node, body)
         view = original_node.name.value
         model = self._model_name(original_node)
         self.models[view] = (model, self._model(original_node, view, model, body))
@@ -274,6 +370,17 @@ class JsonBodiesTransform(Transform):
         annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
         optional = cst.BinaryOperation(cst.Name(model), cst.BitOr(), cst.Name("None"))
         annotation = cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(optional)), cst.SubscriptElement(cst.Index(cst.Call(flask_json, options)))])
+        return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
+
+    def _raw(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef, body: Body) -> cst.FunctionDef:
+        """``data: Annotated[Any, FlaskJson(...)] = None``: the value get_json gave, no model (so
+        also with --native-validation: there is no model for FastAPI to validate)."""
+        annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)
+        any_ = self.import_reference(original_node, "typing", "Any", replaces=False)
+        flask_json = self.import_reference(original_node, RUNTIME, "FlaskJson", replaces=False)
+        options = ("force", "silent", "or_empty", "deferred")
+        marker = cst.Call(flask_json, [kwarg(o, cst.Name("True")) for o in options if getattr(body, o)])
+        annotation = cst.Subscript(annotated, [cst.SubscriptElement(cst.Index(any_)), cst.SubscriptElement(cst.Index(marker))])
         return with_parameter(updated_node, body.variable, annotation, cst.Name("None"))
 
     def _model_name(self, function: cst.FunctionDef) -> str:

@@ -16,7 +16,12 @@ decorators included) is called, the parameter becomes what the view's
   ``model_fields_set`` the keys that were sent;
 - anything else (a list, a number, ``null``, and with ``silent`` a body that is not JSON): None.
 
-So every answer is the one the view gave. A list body reaches the view's own check. Flask's
+So every answer is the one the view gave. Where no model can be proven faithful (the view
+indexes keys no check of its own proved sent, or uses the body whole), the view takes the value
+itself: ``data: Annotated[Any, FlaskJson()] = None`` is exactly what ``get_json`` returned (``or
+{}``), any JSON value, so ``data["name"]`` raises the KeyError (a dict) or TypeError (a list) of
+Flask's view and ``{"echo": data}`` answers the same bytes; OpenAPI documents it as a JSON body of
+any schema (the runtime gives FastAPI the parameter as ``Body()``). A list body reaches the view's own check. Flask's
 own ``get_json`` raises its 415 (not a JSON content type) and 400 (malformed or empty), through
 the app's error handlers and a custom ``request_class``'s ``on_json_loading_failed``; it does so
 before the view's decorators run, so the converter reads a body that way only where nothing
@@ -68,7 +73,7 @@ class FlaskJson:
         options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
         return options[0] if len(options) == 1 and len(json_schema) == 1 else json_schema
 
-    def read(self, model: type[BaseModel], flask_request: Any = None) -> Any:
+    def read(self, model: type[BaseModel] | None, flask_request: Any = None) -> Any:
         """The model of the body, None when not an object: read by Flask's request of the
         request context, or by ``flask_request`` (``fastpath``, which has no context); with
         ``deferred``, a ``BodyReader`` that reads it so when asked."""
@@ -76,17 +81,20 @@ class FlaskJson:
             return BodyReader(lambda: self._read_now(model, flask_request))
         return self._read_now(model, flask_request)
 
-    def _read_now(self, model: type[BaseModel], flask_request: Any) -> BaseModel | None:
+    def _read_now(self, model: type[BaseModel] | None, flask_request: Any) -> Any:
         if flask_request is None:
             from flask import request as flask_request  # the bridge's: only it has Flask
 
         return self.model_of(flask_request.get_json(force=self.force, silent=self.silent), model)
 
-    def model_of(self, value: Any, model: type[BaseModel]) -> BaseModel | None:
+    def model_of(self, value: Any, model: type[BaseModel] | None) -> Any:
         """The model of what ``get_json`` gave (``or {}`` with ``or_empty``), None when that is no
-        object (``native`` reads the body itself, without Flask)."""
+        object (``native`` reads the body itself, without Flask); with no model (``Any``), the
+        value itself."""
         if self.or_empty:
             value = value or {}
+        if model is None:
+            return value
         if not isinstance(value, dict):
             return None
         sent = {}
@@ -115,8 +123,9 @@ def _as_it_is(value: Any, handler: Any) -> Any:
     return value
 
 
-def json_parameters(signature: inspect.Signature) -> dict[str, tuple[FlaskJson, type[BaseModel]]]:
-    """The parameters of a view's signature that are FlaskJson bodies: name -> (how, model)."""
+def json_parameters(signature: inspect.Signature) -> dict[str, tuple[FlaskJson, type[BaseModel] | None]]:
+    """The parameters of a view's signature that are FlaskJson bodies: name -> (how, model), the
+    model None for ``Annotated[Any, FlaskJson()]`` (the value as ``get_json`` gave it)."""
     found = {}
     for name, parameter in signature.parameters.items():
         annotation = parameter.annotation
@@ -126,12 +135,28 @@ def json_parameters(signature: inspect.Signature) -> dict[str, tuple[FlaskJson, 
         markers = [m for m in metadata if isinstance(m, FlaskJson)]
         if not markers:
             continue
-        options = typing.get_args(value_type) if typing.get_origin(value_type) in (Union, UnionType) else (value_type,)
-        models = [t for t in options if t is not type(None)]
-        if len(models) != 1 or not (isinstance(models[0], type) and issubclass(models[0], BaseModel)):
-            raise TypeError(f"FlaskJson: {name} must be annotated as a Pydantic model (or the model | None)")
         if parameter.default is inspect.Parameter.empty:
             # a required body would let FastAPI refuse an empty one before Flask reads it
             raise TypeError(f"FlaskJson: {name} needs a default (None)")
+        if value_type is Any:
+            found[name] = (markers[0], None)
+            continue
+        options = typing.get_args(value_type) if typing.get_origin(value_type) in (Union, UnionType) else (value_type,)
+        models = [t for t in options if t is not type(None)]
+        if len(models) != 1 or not (isinstance(models[0], type) and issubclass(models[0], BaseModel)):
+            raise TypeError(f"FlaskJson: {name} must be annotated as a Pydantic model (or the model | None), or Any")
         found[name] = (markers[0], models[0])
     return found
+
+
+def as_bodies(parameters: list[inspect.Parameter], bodies: dict[str, tuple[FlaskJson, Any]]) -> list[inspect.Parameter]:
+    """The parameters FastAPI reads: a FlaskJson value of no model (``Annotated[Any,
+    FlaskJson()]``), which FastAPI would take for a query parameter, marked as the JSON body
+    (``Body()``: documented as ``application/json`` of any schema)."""
+    from fastapi import Body
+
+    return [
+        p.replace(annotation=typing.Annotated[p.annotation, Body()])
+        if p.name in bodies and bodies[p.name][1] is None else p
+        for p in parameters
+    ]

@@ -624,7 +624,7 @@ def _native_endpoint(view: Callable[..., Any], status_code: int | None) -> tuple
         value = await view(**kwargs) if asynchronous else await run_in_threadpool(view, **kwargs)
         return flask_response(value, status_code, sub_response)
 
-    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    endpoint.__signature__ = signature.replace(parameters=json_body.as_bodies(parameters, bodies))  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved
     return endpoint, bool(bodies)

@@ -220,7 +220,7 @@ def _through_flask(view: Callable[..., Any], status_code: int | None) -> Callabl
         response.background = environ.get(responses.BACKGROUND)  # None: FastAPI sets its own
         return response
 
-    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    endpoint.__signature__ = signature.replace(parameters=json_body.as_bodies(parameters, bodies))  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_view__ = view  # type: ignore[attr-defined]
     endpoint.__flask2fastapi_json__ = bool(bodies)  # type: ignore[attr-defined]
     del endpoint.__wrapped__  # FastAPI reads the signature above, already resolved

@@ -5,7 +5,7 @@ an empty body, and in the order the view's decorator and checks gave them."""
 from __future__ import annotations
 
 import functools
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from a2wsgi import WSGIMiddleware
@@ -215,4 +215,30 @@ def test_a_flask_json_body_needs_a_default() -> None:
 
         @APIRouter(route_class=FlaskRoute).post("/x")
         def no_default(data: Annotated[CreateNoteBody | None, FlaskJson()]):
+            return {}
+
+
+def test_a_value_of_no_model_is_what_get_json_gave() -> None:
+    """``Annotated[Any, FlaskJson()]``: the value itself (``or {}`` applied), no model; FastAPI
+    takes it as the JSON body (``Body()``), not as a query parameter."""
+    import inspect
+
+    from flask2fastapi_runtime.json_body import as_bodies, json_parameters
+
+    def view(data: Annotated[Any, FlaskJson(or_empty=True)] = None, q: str = ""):
+        return data
+
+    signature = inspect.signature(view, eval_str=True)  # (this module's annotations are strings)
+    bodies = json_parameters(signature)
+    assert bodies == {"data": (FlaskJson(or_empty=True), None)}
+    how = bodies["data"][0]
+    assert how.model_of([], None) == {} and how.model_of([1], None) == [1] and how.model_of("s", None) == "s"
+    assert FlaskJson().model_of(None, None) is None and FlaskJson().model_of({"a": 1}, None) == {"a": 1}
+    data, q = as_bodies(list(signature.parameters.values()), bodies)
+    assert q.annotation is str
+    assert [type(m).__name__ for m in data.annotation.__metadata__] == ["FlaskJson", "Body"]
+    with pytest.raises(TypeError, match="default"):
+
+        @APIRouter(route_class=FlaskRoute).post("/x")
+        def no_default(data: Annotated[Any, FlaskJson()]):
             return {}
