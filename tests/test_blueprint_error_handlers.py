@@ -149,3 +149,52 @@ def test_the_blueprints_routes_are_idiomatic(project):
     results = convert_paths(discover([project]), ORDER)
     levels = {route["rule"]: route["level"] for r in results for route in r.routes}
     assert levels == {rule: "idiomatic" for rule in ("/me", "/team/members/<int:member_id>", "/team/locked", "/shop/items/<int:item_id>", "/shop/brew")}
+
+
+FACTORY = '''\
+from flask import Flask
+
+extension = {"name": "made at import"}
+
+
+def create_app():
+    app = Flask(__name__)
+    from cyapp.errors import bp as errors
+    app.register_blueprint(errors)
+
+    @app.route("/missing")
+    def missing():
+        return {"never": True}, 200 if False else 404
+
+    return app
+'''
+ERRORS = '''\
+from flask import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from cyapp.app import extension
+
+bp = Blueprint("errors", __name__)
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error):
+    return {"code": error.code, "by": extension["name"]}, error.code
+'''
+
+
+def test_an_app_wide_handler_registered_in_a_factory_is_imported_there(tmp_path):
+    # the blueprint's module imports the factory's module at its top (microblog-api does): an
+    # import of the handler at the top of the factory's module would be an import cycle
+    root = tmp_path / "input"
+    (root / "cyapp").mkdir(parents=True)
+    (root / "cyapp" / "__init__.py").write_text("")
+    (root / "cyapp" / "app.py").write_text(FACTORY)
+    (root / "cyapp" / "errors.py").write_text(ERRORS)
+    converted = convert_copy(root, tmp_path / "converted")
+    code = (converted / "cyapp" / "app.py").read_text()
+    assert "\n    from cyapp.errors import http_error\n    app.add_exception_handler(StarletteHTTPException, http_error)\n" in code, code
+    assert "\nfrom cyapp.errors" not in code
+    requests = [{"method": "GET", "path": "/nowhere"}, {"method": "POST", "path": "/missing"}]
+    comparison = compare(root, converted, "cyapp.app:create_app()", requests)
+    assert comparison.same, comparison

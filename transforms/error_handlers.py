@@ -568,6 +568,12 @@ class ErrorHandlersTransform(Transform):
         self.consume(original_node.body[0].value)  # type: ignore[attr-defined]
         return self._with_mapping(original_node, cst.RemovalSentinel.REMOVE)
 
+    def _in_function(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        while parent is not None and not isinstance(parent, cst.FunctionDef):
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+        return parent is not None
+
     def _app_wide_registrations(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
         """``api.add_exception_handler(418, teapot)`` for each app-wide handler of the blueprint
         that ``app.register_blueprint(bp)`` registers, where Flask added it to the app."""
@@ -581,7 +587,18 @@ class ErrorHandlersTransform(Transform):
         lines = []
         for name, plan in handlers:
             module, _, short = name.rpartition(".")
-            handler = cst.Name(short) if module == (self.context.full_module_name or "") else self.import_reference(call, module, short, replaces=False)
+            if module == (self.context.full_module_name or ""):
+                handler: cst.BaseExpression = cst.Name(short)
+            elif self._in_function(original):
+                # registered in a factory, which imports the blueprint's module there: so does the
+                # handler's import, as a module-level one could make an import cycle (the module
+                # may import the factory's module at its top)
+                handler = cst.Name(short)
+                lines.append(cst.SimpleStatementLine([cst.ImportFrom(
+                    module=cst.parse_expression(module), names=[cst.ImportAlias(cst.Name(short))],  # type: ignore[arg-type]
+                )]))
+            else:
+                handler = self.import_reference(call, module, short, replaces=False)
             for key in plan.keys:
                 if key.kind == "code":
                     fastapi_key: cst.BaseExpression = cst.Integer(str(key.code))
