@@ -258,8 +258,9 @@ class _Planner:
         force, silent = _options(read)
         value = _or_empty(tree, read) or read
         used = {n.value for n in tree.identifiers()} | parameter_names(self.function) | taken
-        if decorated or not _first_to_answer(tree, read, converted):
-            # Flask's 415/400/413 would come before something that answered first: read there
+        if not silent and (decorated or not _first_to_answer(tree, read, converted)):
+            # Flask's 415/400 would come before something that answered first: read there (a
+            # silent read never answers, so it may come first, as in ``_finish``)
             variable = _free(("body", "json_body", "payload"), used)
             return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=value, deferred=True)  # type: ignore[arg-type]
         try:

@@ -72,7 +72,15 @@ def test_the_state_became_dependencies(converted):
     ) in notes
     assert "get_db" not in notes
     # every view goes async on the runtime's async connection
-    assert "async def create_note(db: AsyncDbDep, user: CurrentUser):" in notes
+    assert (
+        "async def create_note(\n"
+        "    data: Annotated[Any, FlaskJson(silent=True, or_empty=True)] = None,\n"
+        "    *,\n"
+        "    db: AsyncDbDep,\n"
+        "    user: CurrentUser,\n"
+        "):\n"
+        '    text = data.get("text", "")\n'  # a silent read never answers: read before the guard
+    ) in notes
     assert "    cursor = await db.execute(" in notes and "    await db.commit()" in notes
     assert "async def owned(note_id, db, user):" in notes and "dict(await owned(note_id, db=db, user=user))" in notes
     db = (converted / "stateapp" / "db.py").read_text()

@@ -316,10 +316,10 @@ class JsonBodiesTransform(Transform):
 
     def _inline(self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression) -> cst.BaseExpression:
         """The read in place -> the parameter, or ``body.read()`` where it reads there (deferred)."""
-        body = self.inline.pop(original_node)
+        body = self.inline.pop(original_node)  # a name or a call: the read's parentheses go
         if body.deferred:
-            return cst.Call(cst.Attribute(cst.Name(body.variable), cst.Name("read")), lpar=updated_node.lpar, rpar=updated_node.rpar)
-        return cst.Name(body.variable, lpar=updated_node.lpar, rpar=updated_node.rpar)
+            return cst.Call(cst.Attribute(cst.Name(body.variable), cst.Name("read")))
+        return cst.Name(body.variable)
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         return self._field(original_node) if original_node in self.key_reads else updated_node

@@ -93,7 +93,8 @@ class LeaveFlaskTransform(Transform):
         self.handled: set[cst.CSTNode] = set()  # Flask references rewritten here
         self.in_import = 0
         self.deferred: set[cst.CSTNode] = set()  # names of calls decided where the call is left
-        self.renamed: set[cst.CSTNode] = set()  # the bridge variable's uses, in a factory
+        # the bridge variable's uses in a factory, nested functions' included -> its key in bridges
+        self.renamed: dict[cst.CSTNode, tuple[Scope, str]] = {}
         self.dead: list[list[str]] = []  # the blockers of each unused function being left
         # the statements that go, by id, removed by their block (held here: a freed one's id is reused)
         self.removed: dict[int, cst.BaseStatement] = {}
@@ -106,8 +107,9 @@ class LeaveFlaskTransform(Transform):
                 scope = self.get_metadata(ScopeProvider, target, None)
                 module_level = isinstance(self.get_metadata(ParentNodeProvider, self.get_metadata(ParentNodeProvider, assign)), cst.Module)
                 self.bridges[(scope, target.value)] = (call.args[0].value.value, call, module_level)
-                if scope is not None and not module_level:
-                    self.renamed.update(access.node for access in scope.accesses[target.value])
+                if scope is not None and not module_level:  # references: nested scopes' reads too
+                    for assignment in scope.assignments[target.value]:
+                        self.renamed.update((access.node, (scope, target.value)) for access in assignment.references)
         served = {(scope, app) for (scope, _), (app, _, _) in self.bridges.items()}
         for assign in m.findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
@@ -252,7 +254,7 @@ class LeaveFlaskTransform(Transform):
         if self.in_import or original_node in self.deferred:
             return updated_node
         if original_node in self.renamed:
-            return updated_node.with_changes(value=self.bridges[self._bridge_key(original_node)][0])
+            return updated_node.with_changes(value=self.bridges[self.renamed[original_node]][0])
         if original_node in self.handled:
             return updated_node
         names = self.qualified_names(original_node)
@@ -354,6 +356,8 @@ class LeaveFlaskTransform(Transform):
         return (self.get_metadata(ScopeProvider, name, None), name.value) in self.apps
 
     def _bridge_key(self, name: cst.Name) -> tuple[Scope, str] | None:
+        if name in self.renamed:  # a factory's bridge, read in a nested function too
+            return self.renamed[name]
         key = (self.get_metadata(ScopeProvider, name, None), name.value)
         return key if key in self.bridges else None
 
