@@ -38,6 +38,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from codemod.discovery import discover
 from codemod.findings import Code
 from codemod.state import REQUEST_TOKEN
 from codemod.plan import RoutePlan
@@ -133,6 +134,7 @@ class TemplatesTransform(Transform):
         scope = self.get_metadata(ScopeProvider, node, None)
         if (
             len(apps) == 1 and len(self.run.project.apps) == 1 and len(made) == 1 and self.context.filename
+            and Path(self.context.filename).is_file()  # a module on disk, next to its templates
             and not ENVIRONMENT.search(node.code) and (scope is None or NAME not in scope)
         ):
             self.folder = Path(self.context.filename).parent / "templates"
@@ -370,7 +372,7 @@ def _rendered(value: cst.BaseExpression | None) -> cst.Call | None:
 def _extension(folder: Path) -> bool:
     """Whether the project's code next to the app imports a Flask extension, which may add
     values to every template (Flask-Login's ``current_user``, Flask-WTF's ``csrf_token``)."""
-    for path in sorted(folder.rglob("*.py")):
+    for path in discover([folder]):  # the project's files: not a virtual environment's
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
