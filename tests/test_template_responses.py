@@ -141,3 +141,21 @@ def test_an_unpassed_name_converts_only_where_nothing_adds_values(tmp_path, exte
         'render_template("index.html") stays Flask\'s: '
         + ("reads current_user, which the view does not pass" if extension else "uses Flask's g")
     ])
+
+
+def test_a_virtual_environment_in_the_project_is_not_read(tmp_path):
+    """The project's own files decide what templates may read: a .venv (or venv/) inside the
+    project holds Flask-Login's own source, which is no import of the project's."""
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension=""))
+    (tmp_path / "site" / "templates" / "index.html").write_text("{{ title }} {{ current_user }}")
+    for venv in (tmp_path / "site" / ".venv", tmp_path / "site" / "venv"):
+        (venv / "lib" / "flask_login").mkdir(parents=True)
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        (venv / "lib" / "flask_login" / "utils.py").write_text(
+            "from flask_login import LoginManager\n\n@app.context_processor\ndef inject():\n    return {}\n"
+        )
+    results = convert_paths(discover([tmp_path]), ORDER)
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    assert "TemplateResponse" in source, [f.message for r in results for f in r.findings]
