@@ -40,7 +40,7 @@ ADDOPTS = f"-p {PLUGIN} -p no:randomly -p no:cacheprovider"
 
 
 @dataclass
-class Test:
+class RecordedTest:
     outcome: str = "unknown"
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     unstable: bool = False
@@ -50,7 +50,7 @@ class Test:
 class Recording:
     command: str
     routes: list[list[Any]] = field(default_factory=list)
-    tests: dict[str, Test] = field(default_factory=dict)
+    tests: dict[str, RecordedTest] = field(default_factory=dict)
     returncode: int | None = None
     output: str = ""
 
@@ -111,9 +111,9 @@ def merge(command: str, lines: list[dict[str, Any]]) -> Recording:
         elif "phase" in line:
             phases.setdefault(line["test"], {})[line["phase"]] = line["outcome"]
         else:
-            recording.tests.setdefault(line["test"], Test()).exchanges.append(line)
+            recording.tests.setdefault(line["test"], RecordedTest()).exchanges.append(line)
     for test, outcomes in phases.items():
-        recording.tests.setdefault(test, Test()).outcome = _outcome(outcomes)
+        recording.tests.setdefault(test, RecordedTest()).outcome = _outcome(outcomes)
     for test in recording.tests.values():
         test.exchanges.sort(key=lambda exchange: exchange["seq"])
         for index, exchange in enumerate(test.exchanges):
@@ -149,7 +149,7 @@ def load(path: Path) -> Recording:
         raise RecordingError(f"{path}: not a {FORMAT} file of version {VERSION}")
     recording = Recording(lines[0]["command"], routes=lines[0].get("routes", []))
     for line in lines[1:]:
-        test = recording.tests.setdefault(line["test"], Test())
+        test = recording.tests.setdefault(line["test"], RecordedTest())
         if "outcome" in line:
             test.outcome, test.unstable = line["outcome"], line.get("unstable", False)
         else:

@@ -106,7 +106,10 @@ def summary(before: Recording, after: Recording, result: Replay) -> Table:
     table.add_row("requests different", str(totals["different"]))
     table.add_row("requests not compared", str(totals["not compared"]))
     table.add_row("tests with other requests / not run / unstable", f"{len(result.sequences)} / {len(result.only_original)} / {len(result.unstable)}")
-    table.add_row("converted tests run (exit code)", f"{len(after.tests)} ({after.returncode})")
+    ran = f"{len(after.tests)} (exit {after.returncode})"
+    if before.returncode is not None:  # recorded in this run, not loaded
+        ran = f"{len(before.tests)} (exit {before.returncode}) / {ran}"
+    table.add_row("tests run: original / converted" if before.returncode is not None else "converted tests run", ran)
     rows = len(table_rows(before.routes))
     table.add_row("routes reached", f"{rows - len(result.unreached)} of {rows}")
     return table
