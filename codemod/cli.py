@@ -262,6 +262,7 @@ def verify(
         None, "--converted-tests", help="The test command in the converted folder (default: the recorded one)."
     ),
     cors: str = typer.Option("strict", "--cors", help="strict: CORS headers byte for byte; browser: as a browser reads them."),
+    runs: int = typer.Option(2, "--runs", min=2, help="With --record-tests: record the original this many times to find what changes."),
 ) -> None:
     """Check that the converted app has the original's routes and answers the same requests."""
     from codemod.verify import VerifyError
@@ -286,7 +287,7 @@ def verify(
             from codemod.replay_report import run
 
             try:
-                same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors) and same
+                same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors, runs) and same
             except RecordingError as error:
                 err.print(f"[bold red]error:[/] {error}", markup=True)
                 raise typer.Exit(EXIT_ERRORS)

@@ -1,6 +1,6 @@
 """Which parts of an exchange change from run to run, and the differences no such change explains.
 
-The original is recorded twice. Every place where the two views of an exchange
+The original is recorded twice (``--runs N``: N times). Every place where two views of an exchange
 (codemod/exchange_view.py) differ is a JSON pointer (RFC 6901) into the view, so a value is masked
 at the finest grain its form allows: one header, one cookie's value or attribute, one leaf of a
 JSON body (``/response/body/created_at``), one form field or query parameter, one token of a

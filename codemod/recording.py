@@ -6,7 +6,8 @@ through ``PYTEST_ADDOPTS``, and returns a ``Recording``: per test (pytest's node
 and the requests it sent, in order, with their answers; and the Flask route table.
 
 The file (``save`` / ``load``) is JSON lines, stable (keys sorted, tests and requests in order)
-and diffable, one JSON object a line:
+and diffable, one JSON object a line; a name ending in ``.gz`` is written gzip-compressed (the
+same bytes on every save: no timestamp), for suites whose pages make the plain file large:
 
 1. a header: ``{"format": "flask2fastapi-recording", "version": 1, "command": ..., "routes":
    [[rule, [methods], endpoint], ...]}`` (the Flask url_map the tests reached, HEAD and OPTIONS
@@ -16,14 +17,18 @@ and diffable, one JSON object a line:
    "rule", "endpoint", "request": {"method", "path", "query", "headers": [[name, value]...],
    "body" | "body_base64"}, "response": {"status", "headers", "body" | "body_base64"[, "raised"]},
    "masked": [pointer...], "optional": [pointer...]}``. Header names are lower case; a body is
-   text when it is UTF-8, else base64; ``raised`` names the exception a request raised into the
-   test. ``masked`` and ``optional`` are JSON pointers into the exchange's comparable form
-   (codemod/masking.py): values that differed between two recordings of the original, and parts
-   present in only one of them. The test id ``""`` holds requests sent outside any test.
+   text when it is UTF-8, else base64, and past 64 KiB only ``body_length`` and ``body_sha256``;
+   ``raised`` names the exception a request raised into the test; ``rule`` and ``endpoint`` are
+   Flask's match (null where Flask matched none: a 404, a 405). ``masked`` and ``optional`` (left
+   out when empty) are JSON pointers into the exchange's comparable form (codemod/masking.py):
+   values that differed between recordings of the original, and parts present in only some of
+   them. ``unstable``: the test sent other requests in another recording; it is not compared.
+   The test id ``""`` holds requests sent outside any test.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -137,13 +142,16 @@ def save(recording: Recording, path: Path) -> None:
     for name, test in recording.tests.items():
         lines.append({"test": name, "outcome": test.outcome, "unstable": test.unstable})
         lines += [{k: v for k, v in exchange.items() if k != "test"} | {"test": name} for exchange in test.exchanges]
-    path.write_text("".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n" for line in lines), "utf-8")
+    data = "".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
 
 
 def load(path: Path) -> Recording:
     try:
-        lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as error:
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8")
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (OSError, ValueError, EOFError) as error:
         raise RecordingError(f"{path}: {error}") from error
     if not lines or lines[0].get("format") != FORMAT or lines[0].get("version") != VERSION:
         raise RecordingError(f"{path}: not a {FORMAT} file of version {VERSION}")

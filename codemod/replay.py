@@ -29,16 +29,21 @@ IMPLICIT = frozenset({"HEAD", "OPTIONS"})
 NO_RULE = "(no rule)"
 
 
-def mask(first: Recording, second: Recording) -> Recording:
-    """``first`` with the masks that its differences from ``second`` show (module doc)."""
+def mask(first: Recording, *others: Recording) -> Recording:
+    """``first`` with the masks that its differences from the ``others`` show (module doc)."""
     for name, test in first.tests.items():
-        other = second.tests.get(name)
+        twins = [other.tests.get(name) for other in others]
         methods = [e["request"]["method"] for e in test.exchanges]
-        if other is None or methods != [e["request"]["method"] for e in other.exchanges]:
+        if any(twin is None or methods != [e["request"]["method"] for e in twin.exchanges] for twin in twins):
             test.unstable = bool(test.exchanges)
             continue
-        for exchange, twin in zip(test.exchanges, other.exchanges):
-            masked, optional = masks(view(exchange), view(twin))
+        for index, exchange in enumerate(test.exchanges):
+            masked: list[str] = []
+            optional: list[str] = []
+            for twin in twins:
+                more, maybe = masks(view(exchange), view(twin.exchanges[index]))  # type: ignore[union-attr]
+                masked += [p for p in more if p not in masked]
+                optional += [p for p in maybe if p not in optional]
             exchange.update({k: v for k, v in (("masked", masked), ("optional", optional)) if v})
     return first
 

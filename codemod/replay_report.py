@@ -22,13 +22,15 @@ from codemod.replay import Replay, compare, mask, table_rows
 SHOWN = 5  # differences printed in full; the rest are counted per route
 
 
-def original_recording(original: Path, command: str | None, replay: Path | None, env: dict[str, str], keep: Path | None) -> Recording:
+def original_recording(
+    original: Path, command: str | None, replay: Path | None, env: dict[str, str], keep: Path | None, runs: int = 2
+) -> Recording:
     """The original's recording, masked: loaded from ``replay`` or made by running ``command``
-    twice in ``original`` (and saved to ``keep``)."""
+    ``runs`` times in ``original`` (and saved to ``keep``)."""
     if replay is not None:
         return load(replay)
     assert command is not None
-    recording = mask(record(original, command, env), record(original, command, env))
+    recording = mask(*(record(original, command, env) for _ in range(runs)))
     if keep is not None:
         save(recording, keep)
     return recording
@@ -44,10 +46,11 @@ def run(
     converted_command: str | None,
     console: Console,
     cors: str = "strict",
+    runs: int = 2,
     shown: int = SHOWN,
 ) -> bool:
     """Record (or load), replay, compare and print; whether the converted app answered the same."""
-    before = original_recording(original, command, replay, env, keep)
+    before = original_recording(original, command, replay, env, keep, runs)
     after = record(converted, converted_command or command or before.command, env)
     result = compare(before, after, cors)
     report(before, after, result, console, shown)

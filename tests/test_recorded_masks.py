@@ -162,3 +162,8 @@ def test_recorder_lines_merge_into_tests_in_order_and_a_file_round_trips(tmp_pat
     assert {n: (t.outcome, t.exchanges) for n, t in again.tests.items()} == {n: (t.outcome, t.exchanges) for n, t in merged.tests.items()}
     save(again, tmp_path / "s.jsonl")
     assert (tmp_path / "s.jsonl").read_bytes() == (tmp_path / "r.jsonl").read_bytes()  # stable
+    save(again, tmp_path / "r.jsonl.gz")
+    packed = (tmp_path / "r.jsonl.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b" and load(tmp_path / "r.jsonl.gz").tests == again.tests
+    save(load(tmp_path / "r.jsonl.gz"), tmp_path / "r.jsonl.gz")
+    assert (tmp_path / "r.jsonl.gz").read_bytes() == packed  # no timestamp in the gzip header
