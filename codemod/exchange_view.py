@@ -7,6 +7,9 @@
      "response": {"status", "headers": {name: value}, "cookies": {name: {"value", attribute...}},
                   "body": ...[, "raised": exception name]}}
 
+An exception that went out of the app instead of an answer, or with a 500 (Starlette's error
+middleware answers, then raises it on), is ``{"raised": name}`` alone: that is what the test got.
+
 - A body is parsed as JSON when its media type says JSON, as a form (``{name: [values]}``) when it
   is ``application/x-www-form-urlencoded``; other text is ``{"text": [tokens]}``, split at white
   space and at ``< > " ' = & ; , ( ) [ ] { }`` with the separators kept, so that one token (a CSRF
@@ -61,7 +64,10 @@ def view(exchange: dict[str, Any], cors: str = "strict") -> dict[str, Any]:
         },
     }
     if "raised" in response:
-        result["response"]["raised"] = response["raised"]
+        # what reached the test is the exception: Flask's client raises it (PROPAGATE_EXCEPTIONS)
+        # before any answer, Starlette's error middleware sends its 500 and raises it on
+        result["response"] = {"raised": response["raised"]} if response["status"] in (None, 500) else {
+            **result["response"], "raised": response["raised"]}
     if cors == "browser":
         _as_browser(result["request"], result["response"])
     return result

@@ -15,7 +15,9 @@ text body (a CSRF value in a page). A body kept as bytes or a digest is one valu
   set headers app-wide). A token of a text body is masked only in its own request: positions in
   another text mean nothing. So a value that happened to be the same in both runs (a duration rounded
   to 0.06 ms twice) is still masked where the same value changed elsewhere.
-- What changes more slowly than two runs (today's date) is not seen: record again then.
+- The runs start at least two seconds apart, so a time of whole seconds (a signed session
+  cookie's, a token's ``iat``) differs between them; what changes more slowly (today's date) is
+  not seen: record again then.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ the route table that no test reached. It returns verify's exit code: 0 the same,
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from codemod.recording import Recording, load, record, save
 from codemod.replay import Replay, compare, mask, table_rows
 
 SHOWN = 5  # differences printed in full; the rest are counted per route
+APART = 2.0  # seconds between the starts of two recordings of the original
 
 
 def original_recording(
@@ -30,7 +32,12 @@ def original_recording(
     if replay is not None:
         return load(replay)
     assert command is not None
-    recording = mask(*(record(original, command, env) for _ in range(runs)))
+    recordings = []
+    for _ in range(runs):
+        # runs start seconds apart, so that a time of whole seconds (a signed cookie's) changes
+        time.sleep(max(0.0, recordings[-1][0] + APART - time.monotonic()) if recordings else 0)
+        recordings.append((time.monotonic(), record(original, command, env)))
+    recording = mask(*(made for _, made in recordings))
     if keep is not None:
         save(recording, keep)
     return recording
@@ -70,21 +77,21 @@ def report(before: Recording, after: Recording, result: Replay, console: Console
         request = pair.before["request"]
         target = request["path"] + (f"?{request['query']}" if request["query"] else "")
         console.print(f"[red]different answer[/] {pair.route} ({request['method']} {target})", markup=True, soft_wrap=True)
-        console.print(f"  in {pair.test}, request {pair.before['seq'] + 1}", markup=False, soft_wrap=True)
+        console.print(f"  in {_name(pair.test)}, request {pair.before['seq'] + 1}", markup=False, soft_wrap=True)
         for pointer, one, other in pair.differences[:8]:
             console.print(f"  {pointer}: {show(one)} -> {show(other)}", markup=False, soft_wrap=True)
     if len(result.different) > shown:
         console.print(f"... and {len(result.different) - shown} more different answers (counted per route below)")
     for test, what in result.sequences:
-        console.print(f"[red]different requests[/] {test}: {what}", markup=True, soft_wrap=True)
+        console.print(f"[red]different requests[/] {_name(test)}: {what}", markup=True, soft_wrap=True)
     for test in result.only_original:
-        console.print(f"[red]test not run on the converted side[/] {test}", markup=True, soft_wrap=True)
+        console.print(f"[red]test not run on the converted side[/] {_name(test)}", markup=True, soft_wrap=True)
     for test in result.only_converted:
-        console.print(f"[yellow]test only on the converted side[/] {test}", markup=True, soft_wrap=True)
+        console.print(f"[yellow]test only on the converted side[/] {_name(test)}", markup=True, soft_wrap=True)
     for test in result.unstable:
-        console.print(f"[yellow]not compared: its requests differ between two runs of the original[/] {test}", markup=True, soft_wrap=True)
+        console.print(f"[yellow]not compared: its requests differ between runs of the original[/] {_name(test)}", markup=True, soft_wrap=True)
     for test, one, other in result.outcomes:
-        console.print(f"[yellow]test outcome {one} -> {other}[/] {test}", markup=True, soft_wrap=True)
+        console.print(f"[yellow]test outcome {one} -> {other}[/] {_name(test)}", markup=True, soft_wrap=True)
     if result.through_flask:
         console.print(f"[yellow]{result.through_flask} request(s) of the converted tests went to a Flask app directly, not through the converted app[/]", markup=True)
     routes = Table(title="requests per route (Flask rule of the original)", show_header=True, header_style="bold")
@@ -96,6 +103,10 @@ def report(before: Recording, after: Recording, result: Replay, console: Console
         routes.add_row(route, "0", "-", "-", "not reached", style="yellow")
     console.print(routes)
     console.print(summary(before, after, result))
+
+
+def _name(test: str) -> str:
+    return test or "(outside any test)"
 
 
 def summary(before: Recording, after: Recording, result: Replay) -> Table:

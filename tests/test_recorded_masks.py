@@ -61,6 +61,16 @@ def test_an_empty_body_compares_without_its_media_type():
     assert view(exchange(body='{"a": 1}')) != view(exchange(body='{"a": 2}'))
 
 
+def test_an_exception_into_the_test_compares_by_its_name():
+    flask = exchange(body="")
+    flask["response"] = {"status": None, "headers": [], "body": "", "raised": "KeyError"}
+    starlette = exchange(status=500, headers=[("content-type", "text/plain; charset=utf-8")], body="Internal Server Error")
+    starlette["response"]["raised"] = "KeyError"
+    assert view(flask)["response"] == view(starlette)["response"] == {"raised": "KeyError"}
+    starlette["response"]["raised"] = "TypeError"
+    assert view(flask) != view(starlette)
+
+
 def test_a_large_body_is_kept_as_its_digest():
     fields = body_fields(b"x" * (LARGE + 1))
     assert set(fields) == {"body_length", "body_sha256"}
