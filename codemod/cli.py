@@ -1,4 +1,7 @@
-"""The ``flask2fastapi`` command line: convert, verify, lint, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, routes, lint, list, explain.
+
+routes (route table, levels, --compare) exits as verify does: 0 the same routes, 1 a route
+missing or extra, 4 an app could not be loaded.
 
 Exit codes (also in the README):
   0  done; nothing needs a person (verify: same routes and answers; lint: no blocking call)

@@ -129,7 +129,7 @@ def route_rows(root: Path, spec: str, env: dict[str, str] | None = None) -> list
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     """A row as the command shows it: the view by its module-qualified name."""
-    view = f"{module_of(Path(row['file'])).name}.{row['view']}" if row["file"] and row["view"] else row["view"]
+    view = f"{module_of(Path(row['file'])).name}.{row['view'].replace('<locals>.', '')}" if row["file"] and row["view"] else row["view"]
     kept = {k: row[k] for k in ("method", "path", "endpoint", "level", "served_by")}
     return {**kept, "view": view, **{k: row[k] for k in ("reason", "async_reason") if row.get(k)}}
 
@@ -172,10 +172,8 @@ def _qualified(row: dict[str, Any], facts: CodeFacts) -> str | None:
         return None
     module = module_of(Path(row["file"])).name
     parts = [part for part in row["view"].split(".") if part != "<locals>"]
-    for name in (".".join([module, *parts]), f"{module}.{parts[-1]}"):
-        if name in facts.refers:
-            return name
-    return None
+    names = [".".join([module, *parts])] + ([f"{module}.{parts[-1]}"] if "<locals>" in row["view"] else [])
+    return next((name for name in names if name in facts.refers), None)
 
 
 def _blueprint(row: dict[str, Any], facts: CodeFacts) -> str | None:

@@ -10,34 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codemod.cli import EXIT_DIFFERENT, EXIT_ERRORS, EXIT_OK, EXIT_USAGE, app
+from codemod.cli import EXIT_DIFFERENT, EXIT_ERRORS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, app
 from codemod.routes import FLASK_VARIABLE
+from test_diff_review import SMALL  # one route of each level a FlaskBridge serves but async
 
 HOOKS = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "hooks" / "input"
 ENV = {"COLUMNS": "250", "NO_COLOR": "1"}
 
-# one route of each level a FlaskBridge serves: idiomatic, native (request left), bridged (defaults=)
-TINY = """\
-from flask import Flask, jsonify, request
-
-app = Flask(__name__)
-
-
-@app.route("/items/<int:item_id>")
-def item(item_id):
-    return jsonify(id=item_id)
-
-
-@app.route("/whoami", methods=["GET", "POST"])
-def whoami():
-    return jsonify(address=request.remote_addr)
-
-
-@app.route("/legacy", defaults={"page": 1})
-@app.route("/legacy/<int:page>")
-def legacy(page):
-    return f"page {page}"
-"""
 # an app written for FastAPI by hand: plain APIRoutes, one through a router included with a prefix,
 # and one whose view is code of another folder (on PYTHONPATH)
 HANDWRITTEN = """\
@@ -98,8 +77,8 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("tiny")
     (root / "original" / "tiny").mkdir(parents=True)
     (root / "original" / "tiny" / "__init__.py").write_text("")
-    (root / "original" / "tiny" / "app.py").write_text(TINY)
-    return root / "original", convert(root / "original", root / "converted", root / "report.json")
+    (root / "original" / "tiny" / "app.py").write_text(SMALL)
+    return root / "original", convert(root / "original", root / "converted", root / "report.json", EXIT_FINDINGS)
 
 
 def test_every_route_of_a_flask_app_is_flask():
