@@ -81,12 +81,15 @@ def routes_table(rows: list[dict[str, Any]], other: list[dict[str, Any]] | None 
     """The route table; with ``other`` (``--compare``), its level of each route next to this one,
     and a row for each route only it has."""
     table = Table(title=title, show_header=True, header_style="bold")
-    for column in ("method", "path", "endpoint", "level"):
-        table.add_column(column)
+    # on a narrow terminal, paths and names wrap rather than end in an ellipsis
+    table.add_column("method", no_wrap=True)
+    table.add_column("path", overflow="fold")
+    table.add_column("endpoint", overflow="fold")
+    table.add_column("level", no_wrap=True)
     if other is not None:
-        table.add_column("level in --compare")
-    table.add_column("served by")
-    table.add_column("why not higher")
+        table.add_column("level in --compare", no_wrap=True)
+    table.add_column("served by", no_wrap=True)
+    table.add_column("why not higher", overflow="fold")
     theirs = {(row["method"], row["path"]): row for row in other or []}
     mine = {(row["method"], row["path"]) for row in rows}
     for row in rows:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from codemod import cli
 from codemod.cli import EXIT_DIFFERENT, EXIT_ERRORS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, app
 from codemod.routes import FLASK_VARIABLE
 from test_diff_review import SMALL  # one route of each level a FlaskBridge serves but async
@@ -41,6 +42,13 @@ async def waits():
 app.include_router(router, prefix="/v1")
 app.add_api_route("/shared", shared_view)
 """
+
+
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli
+    makes its console, which keeps that width (ENV's COLUMNS only counts where it did not)."""
+    monkeypatch.setattr(cli.out, "width", 250)
 
 
 def invoke(*args: object):
