@@ -189,9 +189,12 @@ class TemplatePlan:
             given.add("url_for")
         if self.flashes:
             given.add("get_flashed_messages")
-        overridden = sorted(found.names & passed & CONTEXT)
+        # Starlette's context processors win over the values of the call and the app's processors
+        overridden = sorted(found.names & (passed | self.registered.given) & CONTEXT)
         left = sorted((found.names & FLASK_NAMES) - passed - given)
-        return [f"uses Flask's {', '.join(left)}"] * bool(left) + [f"passes {', '.join(overridden)}, which the converted context gives"] * bool(overridden)
+        return [f"uses Flask's {', '.join(left)}"] * bool(left) + [
+            f"is given {', '.join(overridden)} by the view or a context processor, which the converted context would override"
+        ] * bool(overridden)
 
     def _url_alike(self, call: UrlFor) -> bool:
         """Whether the runtime's url_for writes what Flask's wrote for this template call: a

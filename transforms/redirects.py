@@ -21,10 +21,12 @@ from __future__ import annotations
 import string
 
 import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import ParentNodeProvider
 
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
-from transforms._views import OwnBody, native_plans
+from transforms._views import OwnBody, factory_views, native_plans
 
 REDIRECT = frozenset({"flask.redirect", "flask.helpers.redirect", "werkzeug.utils.redirect"})
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
@@ -112,12 +114,18 @@ class RedirectsTransform(Transform):
                 return response
 
 
+            @app.get("/d")
+            def d():
+                return redirect("/")
+
+
             @app.get("/")
             def index():
                 return "home"
             """,
             """\
             from flask import Flask, redirect, url_for
+            from flask2fastapi_runtime.redirects import redirect as redirects_redirect
             from flask2fastapi_runtime import FlaskBridge
 
             app = Flask(__name__)
@@ -141,11 +149,16 @@ class RedirectsTransform(Transform):
                 return response
 
 
+            @api.get("/d")
+            def d():
+                return redirects_redirect("/")
+
+
             @api.get("/")
             def index():
                 return "home"
             """,
-            title="an absolute url_for, a path iri_to_uri quotes, a redirect used as a value: Flask's",
+            title="an absolute url_for, a path iri_to_uri quotes, a redirect used as a value: Flask's (the runtime's by another name)",
         ),
         Example(
             """\
@@ -167,8 +180,20 @@ class RedirectsTransform(Transform):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.calls: set[cst.Call] = set()
+        self.every = False  # every use of Flask's redirect in the module converts
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_Module(self, node: cst.Module) -> None:
+        for statement in node.body:
+            for view in factory_views(statement):
+                self._calls(view)
+        uses = [n for n in m.findall(node, m.Name() | m.Attribute()) if self.names(n, *REDIRECT) and not self._imported(n)]
+        self.every = len(uses) == len(self.calls)
+
+    def _imported(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return isinstance(parent, (cst.ImportAlias, cst.ImportFrom)) or isinstance(parent, cst.Attribute) and parent.attr is node
+
+    def _calls(self, node: cst.FunctionDef) -> None:
         if self.run.project.own_response_class or not native_plans(self, node):
             return
         for returned in OwnBody(node).returns:
@@ -195,5 +220,7 @@ class RedirectsTransform(Transform):
         if original_node not in self.calls:
             return updated_node
         self.consume(original_node.func)
-        redirect = self.import_reference(original_node.func, REDIRECTS, "redirect", replaces=False, supersedes=lambda q: q in REDIRECT)
+        # the name of Flask's redirect, where no use of it is left
+        supersedes = (lambda q: q in REDIRECT) if self.every else None
+        redirect = self.import_reference(original_node.func, REDIRECTS, "redirect", replaces=False, supersedes=supersedes)
         return updated_node.with_changes(func=redirect)
