@@ -133,6 +133,11 @@ def test_the_views_leave_flask(converted):
     assert "from flask import (\n    Flask,\n    current_app,\n)\n" in source  # for the app and the CLI
 
 
+def test_converting_again_changes_nothing(converted):
+    results = convert_paths(discover([converted]), ORDER)
+    assert [r.status for r in results] == ["unchanged"] * len(results) and results
+
+
 def test_every_route_but_the_blueprints_is_idiomatic():
     results = convert_paths(discover([PROJECT / "input"]), ORDER)
     levels = {route["endpoint"]: route["level"] for result in results for route in result.routes}

@@ -19,7 +19,8 @@ the reverse, so a cutover between a flash and the page after it loses nothing.
 - ``flashes_in_flask_templates(flask_app)``: the Flask app's own templates (those a converted app
   still renders through Flask) get ``get_flashed_messages`` over that same session, instead of
   Flask's, which reads the session Flask opened from the cookie: one request has one list of
-  messages, and one writer of the cookie.
+  messages, and one writer of the cookie. It sets a global of the app's Jinja environment, which
+  Flask makes on first use (as ``app.add_template_global`` does).
 
 Starlette's templates get ``get_flashed_messages`` from ``templating.flask_template_context``.
 """
