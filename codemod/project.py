@@ -1024,7 +1024,7 @@ def _gather(path: Path, source: bytes) -> Project:
         try:
             visitor.facts.templates[visitor.module] = template_facts(wrapper, path, visitor.module, source)
         except Exception:  # no facts of its templates: they stay Flask's, and so does the session
-            visitor.facts.templates[visitor.module] = TemplateFacts(str(path), visitor.module, folders=(UNKNOWN,))
+            visitor.facts.templates[visitor.module] = TemplateFacts(str(path), visitor.module, folders=(UNKNOWN,), renders=True)
     try:
         visitor.facts.sqla = sqla_file_facts(wrapper, visitor.module, source)
     except Exception:  # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension

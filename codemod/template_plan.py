@@ -44,6 +44,7 @@ from codemod.vendor import canonical
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 BLUEPRINT = frozenset({"flask.Blueprint", "flask.blueprints.Blueprint"})
 RENDER_STRING = frozenset({"flask.render_template_string", "flask.templating.render_template_string"})
+RENDER = RENDER_STRING | {"flask.render_template", "flask.templating.render_template"}
 NAME = "templates"  # the converted module's Jinja2Templates
 # what changes the Jinja environment beyond names a template reads
 ENVIRONMENT = re.compile(r"jinja_options|jinja_environment|create_jinja_environment|jinja_env\.(?!globals\b|filters\b|tests\b)")
@@ -73,6 +74,7 @@ class TemplateFacts:
     # (all of them for a source that is no literal)
     strings_read: frozenset[str] = frozenset()
     url_defaults: bool = False  # registers url_defaults: url_for writes more than a route's path
+    renders: bool = False  # calls render_template or render_template_string
 
 
 def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: bytes) -> TemplateFacts:
@@ -91,7 +93,10 @@ def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: by
             options = keywords(call)
             default = "templates" if found & FLASK else None
             folder = literal(options["template_folder"]) if "template_folder" in options else default
-            if "template_folder" in options and folder is None:
+            # template_folder given by position, or a root_path: not read here
+            positional = sum(1 for a in call.args if a.keyword is None)
+            odd = positional > (6 if found & FLASK else 4) or "root_path" in options or any(a.star for a in call.args)
+            if odd or "template_folder" in options and folder is None:
                 folders.append(UNKNOWN)
             elif folder is not None:
                 folders.append(str(path.parent / folder))
@@ -99,6 +104,7 @@ def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: by
             text = call.args[0].value if call.args and call.args[0].keyword is None else None
             read |= _session_reads(text.evaluated_value) if isinstance(text, cst.SimpleString) else set(SESSION_NAMES)
     made = sum(1 for c in calls if m.matches(c, own) and called(c) & FLASK)
+    renders = any(called(c) & RENDER for c in calls)
     imported = {
         cst.Module([]).code_for_node(i.module) for i in m.findall(wrapper.module, m.ImportFrom(relative=[]))
         if isinstance(i, cst.ImportFrom) and i.module is not None
@@ -106,7 +112,7 @@ def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: by
     defaults = m.findall(wrapper.module, m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults")))
     return TemplateFacts(
         str(path), module, made, bool(ENVIRONMENT.search(source.decode("utf-8", "replace"))),
-        scope is not None and NAME in scope, frozenset(imported), tuple(folders), frozenset(read), bool(defaults),
+        scope is not None and NAME in scope, frozenset(imported), tuple(folders), frozenset(read), bool(defaults), renders,
     )
 
 
@@ -122,9 +128,12 @@ def _session_reads(text: str | bytes) -> set[str]:
 
 def session_reads(facts: dict[str, TemplateFacts]) -> tuple[frozenset[str], list[str]]:
     """Of Flask's session names, what any template of the project's folders (or a source given to
-    render_template_string) reads; and why that cannot be known, where it cannot."""
+    render_template_string) reads; and why that cannot be known, where it cannot. Nothing for a
+    project that renders no template."""
     read: set[str] = set()
     unknown: list[str] = []
+    if not any(module.renders for module in facts.values()):
+        return frozenset(), []
     for module in facts.values():
         read |= module.strings_read
         for folder in module.folders:
