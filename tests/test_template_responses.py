@@ -183,3 +183,49 @@ def test_a_context_processor_giving_flasks_names_keeps_the_template(tmp_path):
         'render_template("index.html") stays Flask\'s: is given url_for by the view or a context processor, '
         "which the converted context would override"
     ]
+
+
+FLASHING = '''from flask import Flask, flash, redirect, render_template, url_for
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "k"
+
+
+@app.route("/")
+def index():
+    return render_template("index.html")
+
+
+@app.post("/star")
+def star():
+    flash("starred <3", "info")
+    return redirect(url_for("index"))
+'''
+
+
+def test_a_site_that_flashes_leaves_flask(tmp_path):
+    """flash, redirect and a template showing the messages: every route idiomatic, Flask leaves
+    (its templates' flashes went with it), and a browser sees the same pages and cookies."""
+    source_root = tmp_path / "src"
+    (source_root / "notesite" / "templates").mkdir(parents=True)
+    (source_root / "notesite" / "__init__.py").write_text("")
+    (source_root / "notesite" / "app.py").write_text(FLASHING)
+    (source_root / "notesite" / "templates" / "index.html").write_text(
+        '{% for c, m in get_flashed_messages(with_categories=true) %}<p class="{{ c }}">{{ m }}</p>{% endfor %}'
+        "<a href=\"{{ url_for('index') }}\">home</a>"
+    )
+    converted = convert_copy(source_root, tmp_path / "converted")
+    source = (converted / "notesite" / "app.py").read_text()
+    assert "app = NativeApp(__name__)" in source and "from flask " not in source and "flashes_in_flask_templates" not in source
+    levels = {route["endpoint"]: route["level"] for r in convert_paths(discover([source_root]), ORDER) for route in r.routes}
+    assert levels == {"index": "idiomatic", "star": "idiomatic"}
+    asked = [
+        {"method": "POST", "path": "/star", "expect_headers": ["Location", "Vary", "Content-Type", "Content-Length"]},
+        {"method": "GET", "path": "/", "expect_headers": ["Vary", "Content-Length"]},
+        {"method": "GET", "path": "/", "expect_headers": ["Vary", "Content-Length"]},
+    ]
+    original = answers_in(source_root, "notesite.app:app", asked)
+    assert '<p class="info">starred &lt;3</p><a href="/">home</a>' == original[1]["body"]
+    assert original[2]["body"] == '<a href="/">home</a>'
+    comparison = compare(source_root, converted, "notesite.app:app", asked)
+    assert comparison.same, comparison
