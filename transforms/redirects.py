@@ -13,7 +13,8 @@ is: a ``url_for(...)`` of Flask (without ``_external``, ``_scheme`` or ``_anchor
 query werkzeug quoted; transforms/url_for.py may make it Starlette's, which writes the same), or a
 literal path of plain ASCII URL characters. The code, if given, is an int literal werkzeug takes;
 the call is the whole value of a ``return`` in a native view's own body, in a project whose app
-keeps Flask's ``response_class``.
+keeps Flask's ``response_class``; and every use of Flask's ``redirect`` in the module converts, so
+that ``redirect`` names one function there.
 """
 
 from __future__ import annotations
@@ -125,7 +126,6 @@ class RedirectsTransform(Transform):
             """,
             """\
             from flask import Flask, redirect, url_for
-            from flask2fastapi_runtime.redirects import redirect as redirects_redirect
             from flask2fastapi_runtime import FlaskBridge
 
             app = Flask(__name__)
@@ -151,14 +151,14 @@ class RedirectsTransform(Transform):
 
             @api.get("/d")
             def d():
-                return redirects_redirect("/")
+                return redirect("/")
 
 
             @api.get("/")
             def index():
                 return "home"
             """,
-            title="an absolute url_for, a path iri_to_uri quotes, a redirect used as a value: Flask's (the runtime's by another name)",
+            title="an absolute url_for, a path iri_to_uri quotes, a redirect used as a value: Flask's, and so the module's others",
         ),
         Example(
             """\
@@ -179,15 +179,15 @@ class RedirectsTransform(Transform):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.calls: set[cst.Call] = set()
-        self.every = False  # every use of Flask's redirect in the module converts
+        self.calls: set[cst.Call] = set()  # every use of Flask's redirect in the module, or none
 
     def visit_Module(self, node: cst.Module) -> None:
         for statement in node.body:
             for view in factory_views(statement):
                 self._calls(view)
         uses = [n for n in m.findall(node, m.Name() | m.Attribute()) if self.names(n, *REDIRECT) and not self._imported(n)]
-        self.every = len(uses) == len(self.calls)
+        if len(uses) != len(self.calls):  # one redirect stays Flask's: so do the module's others, under the one name
+            self.calls.clear()
 
     def _imported(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)
@@ -220,7 +220,6 @@ class RedirectsTransform(Transform):
         if original_node not in self.calls:
             return updated_node
         self.consume(original_node.func)
-        # the name of Flask's redirect, where no use of it is left
-        supersedes = (lambda q: q in REDIRECT) if self.every else None
-        redirect = self.import_reference(original_node.func, REDIRECTS, "redirect", replaces=False, supersedes=supersedes)
+        # the name of Flask's redirect: no use of it is left
+        redirect = self.import_reference(original_node.func, REDIRECTS, "redirect", replaces=False, supersedes=lambda q: q in REDIRECT)
         return updated_node.with_changes(func=redirect)
