@@ -36,6 +36,7 @@ import libcst.matchers as m
 from jinja2 import nodes
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ScopeProvider
 
+from codemod.discovery import discover
 from codemod.facts import keywords, literal
 from codemod.plan import RoutePlan
 from codemod.templates import FLASK_FILTERS, FLASK_NAMES, Needs, Registered, UrlFor, needs, registered
@@ -238,8 +239,8 @@ def plan_templates(
         return TemplatePlan()
     app, module, _ = apps[0]
     own = facts.get(module)
-    if own is None or own.made != 1 or own.environment or own.templates_taken:
-        return TemplatePlan()
+    if own is None or own.made != 1 or own.environment or own.templates_taken or not Path(own.path).is_file():
+        return TemplatePlan()  # (a module on disk, next to its templates)
     folder = Path(own.path).parent / "templates"
     return TemplatePlan(module, folder, app, {} if own.url_defaults else endpoints, own.imported, flashes)
 
@@ -247,7 +248,7 @@ def plan_templates(
 def _extension(folder: Path) -> bool:
     """Whether the project's code next to the app imports a Flask extension, which may add
     values to every template (Flask-Login's ``current_user``, Flask-WTF's ``csrf_token``)."""
-    for path in sorted(folder.rglob("*.py")):
+    for path in discover([folder]):  # the project's files: not a virtual environment's
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -27,6 +27,8 @@ import libcst.matchers as m
 from jinja2 import meta, nodes
 from jinja2.loaders import split_template_path
 
+from codemod.discovery import discover
+
 # what Flask's environment adds to every template
 FLASK_NAMES = frozenset({"request", "session", "g", "config", "url_for", "get_flashed_messages"})
 FLASK_FILTERS = frozenset({"tojson"})  # Flask's own, not Jinja's (sorted keys, its JSON provider)
@@ -202,7 +204,7 @@ def registered(package: Path, package_name: str, app_module: str, app: str) -> R
     processors: list[tuple[str, str]] = []
     given: set[str] = set()
     opaque: list[str] = []
-    for path in sorted(package.rglob("*.py")):
+    for path in discover([package]):  # the project's files: not a virtual environment's
         relative = path.relative_to(package).with_suffix("").parts
         parts = (package_name, *relative[:-1], *([] if relative[-1] == "__init__" else relative[-1:]))
         module = ".".join(part for part in parts if part)

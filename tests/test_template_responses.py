@@ -229,3 +229,21 @@ def test_a_site_that_flashes_leaves_flask(tmp_path):
     assert original[2]["body"] == '<a href="/">home</a>'
     comparison = compare(source_root, converted, "notesite.app:app", asked)
     assert comparison.same, comparison
+
+
+def test_a_virtual_environment_in_the_project_is_not_read(tmp_path):
+    """The project's own files decide what templates may read: a .venv (or venv/) inside the
+    project holds Flask-Login's own source, which is no import of the project's."""
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension=""))
+    (tmp_path / "site" / "templates" / "index.html").write_text("{{ title }} {{ current_user }}")
+    for venv in (tmp_path / "site" / ".venv", tmp_path / "site" / "venv"):
+        (venv / "lib" / "flask_login").mkdir(parents=True)
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        (venv / "lib" / "flask_login" / "utils.py").write_text(
+            "from flask_login import LoginManager\n\n@app.context_processor\ndef inject():\n    return {}\n"
+        )
+    results = convert_paths(discover([tmp_path]), ORDER)
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    assert "TemplateResponse" in source, [f.message for r in results for f in r.findings]

@@ -43,7 +43,6 @@ from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
 from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
-from codemod.state import G
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
