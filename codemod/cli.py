@@ -1,4 +1,7 @@
-"""The ``flask2fastapi`` command line: convert, verify, lint, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, routes, lint, list, explain.
+
+routes (route table, levels, --compare) exits as verify does: 0 the same routes, 1 a route
+missing or extra, 4 an app could not be loaded.
 
 Exit codes (also in the README):
   0  done; nothing needs a person (verify: same routes and answers; lint: no blocking call)
@@ -12,11 +15,8 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
-import difflib
-import io
 import json
 import os
-import tokenize
 from pathlib import Path
 from typing import List, Optional
 
@@ -44,6 +44,7 @@ from codemod.engine import (
 )
 from codemod.blocking import BlockingCalls
 from codemod.findings import ENGINE_CODES, by_code, catalogue
+from codemod.review import diff_lines, file_summary, line_counts, total_line
 from codemod.transform import Options
 from codemod.vendor import VENDORED, vendor
 from transforms.leave_flask import LeaveFlaskTransform
@@ -78,7 +79,8 @@ def _fail(message: str) -> typer.Exit:
 def convert(
     paths: List[Path] = typer.Argument(..., help="Files or folders to convert."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write a converted copy of the whole tree to DIR; PATH stays as it is."),
-    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of every change; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Print each changed file's summary (routes and their levels, findings) and diff; write nothing."),
+    stat: bool = typer.Option(False, "--stat", help="With --diff: only the summaries, and a total line; write nothing."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when any file would change."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Only these transforms or finding codes (comma-separated)."),
     ignore: Optional[List[str]] = typer.Option(
@@ -118,7 +120,7 @@ def convert(
         native_validation=native_validation,
         leave_flask=leave,
     )
-    writes = not (diff or check)
+    writes = not (diff or stat or check)
     if out_dir is not None:
         _check_out(out_dir, paths)
 
@@ -126,12 +128,8 @@ def convert(
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
-    if diff:
-        for result in results:
-            if result.status == "changed":
-                _print_diff(result)
-        for path, content in requirements.items():
-            _print_diff(FileResult(str(path), "changed", old=path.read_bytes() if path.exists() else b"", new=content))
+    if diff or stat:
+        _print_review(results, requirements, stat)
     if writes:
         if out_dir is not None:
             _write_out(results, paths, out_dir, requirements)
@@ -184,14 +182,23 @@ def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, requ
         write_atomic(target, content)
 
 
-def _print_diff(result: FileResult) -> None:
-    assert result.old is not None and result.new is not None
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(result.old).readline)
-    old = result.old.decode(encoding, errors="replace").splitlines(keepends=True)
-    new = result.new.decode(encoding, errors="replace").splitlines(keepends=True)
-    name = _display(result.path)
-    text = "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
-    out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)
+def _print_review(results: list[FileResult], requirements: dict[Path, bytes], stat: bool) -> None:
+    """Each changed file's summary, then its diff (``--stat``: the summaries and a total line)."""
+    changed = [r for r in results if r.status == "changed"]
+    changed += [FileResult(str(p), "changed", old=p.read_bytes() if p.exists() else b"", new=c) for p, c in requirements.items()]
+    added = removed = 0
+    for result in changed:
+        name = _display(result.path)
+        lines = diff_lines(result, name)
+        counts = line_counts(lines)
+        added, removed = added + counts[0], removed + counts[1]
+        for line in file_summary(result, name, counts, reasons=not stat):
+            out.print(line, soft_wrap=True)
+        if not stat:
+            out.print(Syntax("".join(lines), "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)
+    if stat:
+        routes = [route for r in changed for route in r.routes]
+        out.print(total_line(len(changed), (added, removed), routes, [f for r in changed for f in r.findings]), soft_wrap=True)
 
 
 def _display(path: str) -> str:
@@ -403,6 +410,46 @@ def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131
     else:
         out.print(f"marker: # TODO[{entry.code}]: {entry.template}", markup=False)
     out.print(entry.explanation, markup=False)
+
+
+@app.command()
+def routes(
+    path: Path = typer.Argument(..., help="The folder the app is imported from (a Flask app or a converted one)."),
+    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app()."),
+    compare: Optional[Path] = typer.Option(
+        None, "--compare", help="The folder of the app to compare with (the original), imported with the same --app: exit 1 when a route differs."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the table (and the comparison) as one JSON document on stdout."),
+    env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for the app (repeatable)."),
+) -> None:
+    """Show an app's route table: method, path, endpoint and the level each route reached."""
+    from codemod.route_report import differences, route_rows
+    from codemod.review import routes_table
+    from codemod.verify import VerifyError
+
+    for folder in (path, *([compare] if compare is not None else [])):
+        if not folder.is_dir():
+            raise _fail(f"{folder}: no such folder")
+    variables = dict(item.partition("=")[::2] for item in env or [])
+    try:
+        rows = route_rows(path, app_spec, variables)
+        other = route_rows(compare, app_spec, variables) if compare is not None else None
+    except VerifyError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_ERRORS)
+    missing, extra = differences(rows, other) if other is not None else ([], [])
+    if as_json:
+        document: dict = {"routes": rows}
+        if other is not None:
+            document.update(compare={"routes": other, "missing": missing, "extra": extra})
+        out.print_json(data=document)
+    else:
+        out.print(routes_table(rows, other, title=f"routes of {app_spec} in {path}"))
+        for method, route in missing:
+            err.print(f"[red]missing route[/] {method} {route}", markup=True)
+        for method, route in extra:
+            err.print(f"[yellow]extra route[/] {method} {route}", markup=True)
+    raise typer.Exit(EXIT_DIFFERENT if missing or extra else EXIT_OK)
 
 
 def main() -> None:

@@ -62,8 +62,10 @@ class Needs:
     url_fors: tuple[UrlFor, ...] = ()  # "url_for" in names, not called: an UrlFor(None, ...)
 
 
-def needs(folder: Path, name: str) -> Needs:
-    """What the template ``name`` of ``folder`` and the templates it uses read (module doc)."""
+def needs(folder: Path, name: str, text: str | None = None) -> Needs:
+    """What the template ``name`` of ``folder`` and the templates it uses read (module doc);
+    ``text``: the source of ``name`` itself, a template given as a string (``render_template_string``,
+    which Flask autoescapes whatever it is called)."""
     names: set[str] = set()
     blockers: list[str] = []
     seen: set[str] = set()
@@ -79,11 +81,12 @@ def needs(folder: Path, name: str) -> Needs:
         if current in seen:
             continue
         seen.add(current)
-        source = _source(folder, current)
+        given = text is not None and current == name
+        source = text if given else _source(folder, current)
         if source is None:
             blockers.append(f"{current} is not in the app's template folder")
             continue
-        if current.lower().endswith(AUTOESCAPED) != current.endswith(AUTOESCAPED):
+        if not given and current.lower().endswith(AUTOESCAPED) != current.endswith(AUTOESCAPED):
             blockers.append(f"{current}: Flask's autoescape reads its extension case-sensitively")
         try:
             tree = parser.parse(source)
@@ -108,7 +111,7 @@ def needs(folder: Path, name: str) -> Needs:
                 todo.append(referred)
     # a name one template declares at its top (``{% import "m.html" as ui %}`` in the base) is
     # the templates' own where another reads it (a child's block)
-    found = _source(folder, name) is not None
+    found = text is not None or _source(folder, name) is not None
     return Needs(
         frozenset(names - (declared - FLASK_NAMES)), tuple(dict.fromkeys(blockers)), found,
         frozenset(filters), frozenset(tests), frozenset(request), tuple(url_fors),
