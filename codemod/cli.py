@@ -296,7 +296,7 @@ def verify(
             try:
                 same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors, runs) and same
             except RecordingError as error:
-                err.print(f"[bold red]error:[/] {error}", markup=True)
+                err.print(f"[bold red]error:[/] {error}", markup=True, soft_wrap=True)
                 raise typer.Exit(EXIT_ERRORS)
     except VerifyError as error:
         err.print(f"[bold red]error:[/] {error}", markup=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from codemod import cli
 from codemod.cli import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, app
 from codemod.recording import load, save
 
@@ -25,6 +26,13 @@ TALLY = ROOT / "fixtures" / "projects" / "recorded" / "input"
 # the repository's pytest options (-n auto) are not the chatbot's; no plugin may reorder the tests
 PYTEST = f"{shlex.quote(sys.executable)} -m pytest -q -o addopts= -p no:xdist"
 CONVERSATIONS = "example_chatbot/tests/test_conversations.py"
+
+
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli
+    makes its console, which keeps that width."""
+    monkeypatch.setattr(cli.err, "width", 240)
 
 
 def verify(*args) -> tuple[int, str]:
