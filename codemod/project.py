@@ -45,6 +45,7 @@ from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod import jwt_facts
 from codemod.state import APP_WIDE_HOOKS, HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
+from codemod.sync_streams import sync_streams
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -450,6 +451,12 @@ class Project:
     def async_plan(self) -> AsyncPlan:
         """The functions that become ``async def`` and what they await (codemod/async_plan.py)."""
         return self._state_and_async[1]
+
+    @functools.cached_property
+    def sync_streams(self) -> dict[str, frozenset[str]]:
+        """Sync views whose streamed generator opens the request's resource itself (codemod/sync_streams.py)."""
+        native, bridged = self._view_levels
+        return sync_streams(self.async_facts, self.state, self.async_plan.functions, native - bridged)
 
     @functools.cached_property
     def settings(self) -> SettingsPlan:
