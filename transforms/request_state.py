@@ -527,14 +527,14 @@ class RequestStateTransform(Transform):
         Example(
             """\
             import psycopg2
-            from flask import Flask, Response, current_app, g, stream_with_context
+            from flask import Flask, Response, g, stream_with_context
 
             app = Flask(__name__)
 
 
             def get_db():
                 if "db" not in g:
-                    g.db = psycopg2.connect(current_app.config["DSN"])
+                    g.db = psycopg2.connect("dbname=app")
                 return g.db
 
 
@@ -548,15 +548,7 @@ class RequestStateTransform(Transform):
 
 
             def log(what):
-                db = get_db()
-                db.cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
-                db.commit()
-
-
-            @app.post("/ping")
-            def ping():
-                log("ping")
-                return {}
+                get_db().cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
 
 
             @app.get("/stream")
@@ -566,14 +558,13 @@ class RequestStateTransform(Transform):
                 def generate():
                     yield "start\n"
                     log("streamed")
-                    yield "end\n"
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
             """,
             """\
             import psycopg2
-            from flask import Flask, Response, current_app, g, stream_with_context
-            from fastapi import Depends, Request
+            from flask import Flask, Response, g, stream_with_context
+            from fastapi import Depends
             from flask2fastapi_runtime import FlaskBridge
             from typing import Annotated, Any
 
@@ -583,13 +574,13 @@ class RequestStateTransform(Transform):
 
             def get_db():
                 if "db" not in g:
-                    g.db = psycopg2.connect(current_app.config["DSN"])
+                    g.db = psycopg2.connect("dbname=app")
                 return g.db
 
 
-            async def provide_db(request: Request):
+            async def provide_db():
                 \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
-                db = psycopg2.connect(request.app.config["DSN"])
+                db = psycopg2.connect("dbname=app")
                 try:
                     yield db
                 finally:
@@ -610,13 +601,6 @@ class RequestStateTransform(Transform):
 
             def log(what, db):
                 db.cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
-                db.commit()
-
-
-            @api.post("/ping")
-            def ping(db: DbDep):
-                log("ping", db=db)
-                return {}
 
 
             @api.get("/stream")
@@ -626,7 +610,6 @@ class RequestStateTransform(Transform):
                 def generate():
                     yield "start\n"
                     log("streamed", db=get_db())
-                    yield "end\n"
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
             """,
