@@ -461,9 +461,9 @@ class RequestStateTransform(Transform):
             @app.get("/stream")
             def stream():
                 def generate():
-                    yield "start\n"
+                    yield "start\\n"
                     log("streamed")
-                    yield "end\n"
+                    yield "end\\n"
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
             """,
@@ -516,9 +516,9 @@ class RequestStateTransform(Transform):
             def stream(http_request: Request):
                 def generate():
                     with open_db(http_request) as db:
-                        yield "start\n"
+                        yield "start\\n"
                         log("streamed", db=db)
-                        yield "end\n"
+                        yield "end\\n"
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
             """,
@@ -556,7 +556,7 @@ class RequestStateTransform(Transform):
                 log("opened")
 
                 def generate():
-                    yield "start\n"
+                    yield "start\\n"
                     log("streamed")
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
@@ -608,7 +608,7 @@ class RequestStateTransform(Transform):
                 log("opened", db=db)
 
                 def generate():
-                    yield "start\n"
+                    yield "start\\n"
                     log("streamed", db=get_db())
 
                 return Response(stream_with_context(generate()), mimetype="text/plain")
