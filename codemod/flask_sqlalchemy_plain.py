@@ -120,14 +120,14 @@ def plan_plain(
     leaving = sorted(v for v in users - hooks if facts.pending.get(v, frozenset()) & {db, OBJECT})
     if hooks and leaving:
         hook, view = sorted(hooks)[0].rpartition(".")[2], leaving[0].rpartition(".")[2]
-        return PlainSqlaPlan(problem=f"the hook {hook} queries {short_name(db)}.session, and {view} may leave a change uncommitted that Flask's shared session showed it")
+        return PlainSqlaPlan(problem=f"the hook {hook} queries {_short(db)}.session, and {view} may leave a change uncommitted that Flask's shared session showed it")
     return PlainSqlaPlan(
         db, None, bridge, frozenset(flask_models), frozenset(users | session_methods), frozenset(session_methods),
         frozenset(hooks), frozenset(locals_),
     )
 
 
-def short_name(qualified: str) -> str:
+def _short(qualified: str) -> str:
     return qualified.rpartition(".")[2]
 
 
@@ -233,5 +233,5 @@ def _local_query(use: SqlaUse, locals_: set[str], models: set[str]) -> tuple[str
     local = next(name for name in sorted(locals_) if use.dotted.startswith(f"{name}."))
     *steps, last = use.dotted.removeprefix(f"{local}.").split(".")
     if use.kind != "call" or not set(steps) <= CHAIN or last not in TERMINALS - {"delete"}:
-        return f"uses the query {short_name(local)} other than by a call of a query method", False
+        return f"uses the query {_short(local)} other than by a call of a query method", False
     return None, True

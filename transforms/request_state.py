@@ -1010,8 +1010,8 @@ class RequestStateTransform(Transform):
         it unseen (a file the facts pass did not read, module code, a callback, a string naming it)."""
         project = self.run.project
         twin = getter in self.async_plan.resources
-        takers = {f for f, tokens in self.plan.views.items() if tokens.get(getter)} | {f for f, tokens in self.plan.threaded.items() if getter in tokens}
         threaded = {f for f, tokens in self.plan.threaded.items() if getter in tokens}
+        takers = threaded | {f for f, tokens in self.plan.views.items() if tokens.get(getter)}
         streams = project.sync_streams
         resource = self.plan.resources[getter]
         for name in (getter, resource.teardown):
@@ -1027,9 +1027,12 @@ class RequestStateTransform(Transform):
                 return False
             if getter in f.calls and f.qualified not in async_ | takers | startup:
                 return False
-            if getter in streams.get(f.qualified, ()):
-                continue  # its nested calls are its streamed generator's, which opens the resource
             streamed = project.async_facts.get(f.qualified)
+            if getter in streams.get(f.qualified, ()):
+                # its streamed generator opens the resource: no other nested code may use it
+                if (f.nested_calls - (streamed.streamed if streamed else frozenset())) & (threaded | {getter}):
+                    return False
+                continue
             replaced = f.qualified in self.async_plan.guards or (streamed is not None and getter in streamed.streamed)
             if getter in f.nested_calls and (f.qualified not in async_ or not replaced):
                 return False
