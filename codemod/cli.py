@@ -255,28 +255,66 @@ def _exit_code(results: list[FileResult], requirements: dict[Path, bytes], check
 def verify(
     original: Path = typer.Argument(..., help="The folder the original Flask app is imported from."),
     converted: Path = typer.Argument(..., help="The folder the converted FastAPI app is imported from."),
-    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app() (the same in both folders)."),
+    app_spec: Optional[str] = typer.Option(
+        None, "--app", help="module:app or module:create_app() (the same in both folders); optional with --record-tests or --replay."
+    ),
     requests_file: Optional[Path] = typer.Option(None, "--requests", help="A JSON list of requests to send to both apps."),
     env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for both apps (repeatable)."),
+    record_tests: Optional[str] = typer.Option(
+        None, "--record-tests", help="The original's pytest command (a shell command, run in each folder): record its requests, replay them."
+    ),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="A recording kept from --record-tests --recording FILE: replay it."),
+    recording: Optional[Path] = typer.Option(None, "--recording", help="With --record-tests: keep the original's recording in FILE."),
+    converted_tests: Optional[str] = typer.Option(
+        None, "--converted-tests", help="The test command in the converted folder (default: the recorded one)."
+    ),
+    cors: str = typer.Option("strict", "--cors", help="strict: CORS headers byte for byte; browser: as a browser reads them."),
+    runs: int = typer.Option(2, "--runs", min=2, help="With --record-tests: record the original this many times to find what changes."),
 ) -> None:
     """Check that the converted app has the original's routes and answers the same requests."""
-    from codemod.verify import VerifyError, compare
+    from codemod.verify import VerifyError
 
     for folder in (original, converted):
         if not folder.is_dir():
             raise _fail(f"{folder}: no such folder")
+    recorded = record_tests is not None or replay is not None
+    if app_spec is None and not recorded:
+        raise _fail("--app is needed (unless --record-tests or --replay is given)")
+    if recording is not None and record_tests is None:
+        raise _fail("--recording is written by --record-tests")
+    if cors not in ("strict", "browser"):
+        raise _fail(f"--cors {cors}: strict or browser")
     variables = dict(item.partition("=")[::2] for item in env or [])
+    same = True
+    try:
+        if app_spec is not None:
+            same = _verify_requests(original, converted, app_spec, requests_file, variables)
+        if recorded:
+            from codemod.recording import RecordingError
+            from codemod.replay_report import run
+
+            try:
+                same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors, runs) and same
+            except RecordingError as error:
+                err.print(f"[bold red]error:[/] {error}", markup=True)
+                raise typer.Exit(EXIT_ERRORS)
+    except VerifyError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_ERRORS)
+    raise typer.Exit(EXIT_OK if same else EXIT_DIFFERENT)
+
+
+def _verify_requests(original: Path, converted: Path, app_spec: str, requests_file: Optional[Path], variables: dict[str, str]) -> bool:
+    """The route tables and the answers to ``--requests``, compared and printed."""
+    from codemod.verify import compare
+
     requests: list = []
     if requests_file is not None:
         try:
             requests = json.loads(requests_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise _fail(f"--requests {requests_file}: {error}")
-    try:
-        result = compare(original, converted, app_spec, requests, variables)
-    except VerifyError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
-        raise typer.Exit(EXIT_ERRORS)
+    result = compare(original, converted, app_spec, requests, variables)
     for method, path in result.missing_routes:
         err.print(f"[red]missing route[/] {method} {path}", markup=True)
     for method, path in result.extra_routes:
@@ -292,7 +330,7 @@ def verify(
     table.add_row("routes missing / extra", f"{len(result.missing_routes)} / {len(result.extra_routes)}")
     table.add_row("answers different", f"{len(result.differences)} of {len(requests)}")
     err.print(table)
-    raise typer.Exit(EXIT_OK if result.same else EXIT_DIFFERENT)
+    return result.same
 
 
 @app.command()

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from codemod.cli import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, EXIT_WOULD_CHANGE, app
+from codemod.cli import EXIT_DIFFERENT, EXIT_OK, EXIT_WOULD_CHANGE, app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "fixtures" / "projects" / "shop" / "input"
@@ -49,16 +49,49 @@ def commit_all(repo: Path, message: str) -> None:
     git(repo, "-c", "commit.gpgsign=false", "commit", "-q", "-m", message)
 
 
+# the shop's own tests, which the job's `verify --replay` step replays (as a team's suite would be)
+SHOP_TESTS = """\
+import uuid
+
+from shop.app import app
+
+
+def test_orders():
+    client = app.test_client()
+    assert client.get("/api/orders/1").status_code == 200
+    assert client.put("/api/orders/1/quantity/2.0").headers["X-Scaled"] == "yes"
+    assert client.get(f"/api/orders/{uuid.uuid4()}/receipt").status_code == 200
+
+
+def test_items():
+    assert app.test_client().get("/api/items/tea").status_code in (200, 404)
+"""
+RECORD = "python -m pytest -q tests"  # the test command the README's recording is made with
+
+
 def shop_repository(repo: Path) -> Path:
-    """A git repository of the shop fixture: its Flask original tagged ``flask-original``, then the
-    conversion in place committed on top."""
+    """A git repository of the shop fixture and its tests: its Flask original tagged
+    ``flask-original``, then the conversion in place committed on top, with the recording of the
+    original's test traffic that the README says to make once and commit."""
     shutil.copytree(SHOP, repo)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_shop.py").write_text(SHOP_TESTS)
     git(repo, "init", "-q")
     commit_all(repo, "the Flask app")
     git(repo, "tag", "flask-original")
     result = CliRunner().invoke(app, ["convert", str(repo), "--jobs", "1"])
     assert result.exit_code == EXIT_OK, result.output
     commit_all(repo, "flask2fastapi convert .")
+    original = repo.parent / "recording-original"
+    git(repo, "worktree", "add", "-q", str(original), "flask-original")
+    result = CliRunner().invoke(
+        app,
+        ["verify", str(original), str(repo), "--record-tests", RECORD, "--recording", str(repo / "flask2fastapi-recording.json")],
+        env={"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    git(repo, "worktree", "remove", "--force", str(original))
+    commit_all(repo, "the original's test traffic, recorded")
     return repo
 
 
@@ -172,11 +205,11 @@ def test_the_ci_job_passes_on_a_faithful_conversion(job):
         "The original, next to the converted tree": 0,
         "Nothing left to convert": EXIT_OK,
         "The original's routes, no more, no less": EXIT_OK,
-        # `verify --replay` is issue 12's part 1; until it lands the option is unknown
-        "The original's answers to its own tests' requests": EXIT_USAGE,
+        "The original's answers to its own tests' requests": EXIT_OK,
     }, {name: r.stdout[-2000:] + r.stderr[-2000:] for name, r in done.items()}
     assert (repo.parent / "flask-original" / "shop" / "app.py").read_text() == (SHOP / "shop" / "app.py").read_text()
-    assert "No such option: --replay" in done["The original's answers to its own tests' requests"].stderr
+    replayed = done["The original's answers to its own tests' requests"].stderr
+    assert re.search(r"requests identical\s+│\s+4 │", replayed), replayed
 
 
 def test_the_ci_job_fails_on_new_flask_code_and_a_lost_route(job, tmp_path):
@@ -187,13 +220,17 @@ def test_the_ci_job_fails_on_new_flask_code_and_a_lost_route(job, tmp_path):
     assert '"/{token}/receipt"' in orders.read_text()
     orders.write_text(orders.read_text().replace('"/{token}/receipt"', '"/{token}/receipts"'))
     (original,) = [s for s in steps if s["name"] == "The original, next to the converted tree"]
-    checks = [s for s in steps if s["name"] in ("Nothing left to convert", "The original's routes, no more, no less")]
+    checks = [s for s in steps if s["name"] != "The original, next to the converted tree"]
     done = run_steps(broken, env, [original, *checks])
     assert {name: result.returncode for name, result in done.items()} == {
         "The original, next to the converted tree": 0,
         "Nothing left to convert": EXIT_WOULD_CHANGE,
         "The original's routes, no more, no less": EXIT_DIFFERENT,
+        "The original's answers to its own tests' requests": EXIT_DIFFERENT,
     }
     routes = done["The original's routes, no more, no less"]
     assert "missing route GET /api/orders/{token}/receipt" in routes.stderr
     assert "extra route GET /api/orders/{token}/receipts" in routes.stderr
+    replayed = done["The original's answers to its own tests' requests"].stderr
+    assert "different answer GET /api/orders/<uuid:token>/receipt" in replayed, replayed
+    assert "/response/status: 200 -> 404" in replayed
