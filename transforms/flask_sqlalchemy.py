@@ -31,6 +31,7 @@ import re
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import ParentNodeProvider
 
 from codemod.flask_sqlalchemy_plain import CORE_NAMES, HELPERS, KEYED, ORM_NAMES, PlainSqlaPlan
 from codemod.transform import Example, Transform
