@@ -13,7 +13,13 @@ where every use of the one ``db = SQLAlchemy()`` object (no options) is one of:
   ``first_or_404`` / ``one_or_404`` / ``paginate``;
 - ``Model.query.<chain>.<terminal>(...)`` in a native view or in a classmethod of the model that
   views call as ``Model.method(...)``, with a chain of ``filter_by``, ``filter``, ``where``,
-  ``order_by``, ``limit``, ``offset`` and a terminal that has a ``select()`` form.
+  ``order_by``, ``limit``, ``offset`` and a terminal that has a ``select()`` form; in a view, the
+  chain may be built over statements in a local that holds nothing else (``query =
+  Model.query.order_by(...)``, ``query = query.filter_by(...)``, ``query.all()``), and
+  ``db.session.query(Model)`` may stand for ``Model.query`` (plain SQLAlchemy's Session has it);
+- ``db.session`` in an after_request hook of the app that becomes RequestHooks middleware (the
+  project checks it does): the hook opens a session of its own, where no view that takes the
+  session may leave a change uncommitted (codemod/sqla_flow.py).
 
 Anything else (an option of ``SQLAlchemy(...)``, ``SQLALCHEMY_BINDS``, ``db.session`` in a script
 or a test, a model inheriting another) keeps the whole project on Flask-SQLAlchemy, with the
@@ -22,14 +28,11 @@ reason in ``problem``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import libcst as cst
-import libcst.matchers as m
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
-
-from codemod.flask_sqlalchemy_async import EXTENSION, SESSION_METHODS
+from codemod.flask_sqlalchemy_async import SESSION_METHODS
+from codemod.sqla_flow import OBJECT
+from codemod.sqla_uses import SqlaFileFacts, SqlaUse
 
 # db.<x> Flask-SQLAlchemy takes from sqlalchemy (else sqlalchemy.orm): what the converter imports
 CORE_NAMES = frozenset({
@@ -50,31 +53,6 @@ KEYED = frozenset({"get", "get_or_404"})
 
 
 @dataclass(frozen=True)
-class SqlaUse:
-    dotted: str  # qualified, through calls (``pkg.models.Author.query.filter_by.first``)
-    owner: str | None  # the module-level function, or ``pkg.mod.Class.method``; None: module or class body
-    kind: str  # "call", "base" or "attr"
-    called: frozenset[str] = frozenset()  # the parts of ``dotted`` that are called (``x.get_or_404`` of ``x.get_or_404(1).y``)
-    statement: bool = False  # the call is a statement of its own (its value is not used)
-
-
-@dataclass
-class SqlaFileFacts:
-    uses: list[SqlaUse] = field(default_factory=list)
-    makers: dict[str, int] = field(default_factory=dict)  # db = SQLAlchemy(...) -> its arguments
-    classmethods: set[str] = field(default_factory=set)  # pkg.mod.Class.method
-    binds: bool = False  # SQLALCHEMY_BINDS is named
-    own_db: set[str] = field(default_factory=set)  # functions binding a name ``db`` of their own (the session's parameter)
-
-    def merge(self, other: SqlaFileFacts) -> None:
-        self.uses += other.uses
-        self.makers.update(other.makers)
-        self.classmethods |= other.classmethods
-        self.binds |= other.binds
-        self.own_db |= other.own_db
-
-
-@dataclass(frozen=True)
 class PlainSqlaPlan:
     db: str | None = None  # the converted db object, qualified; None: the project keeps Flask-SQLAlchemy
     problem: str | None = None
@@ -82,22 +60,24 @@ class PlainSqlaPlan:
     models: frozenset[str] = frozenset()
     session_users: frozenset[str] = frozenset()  # functions that take the session (views, classmethods)
     session_methods: frozenset[str] = frozenset()  # model classmethods among them, called Model.method(db, ...)
+    # after_request hooks among them: as RequestHooks middleware, each opens a session of its own
+    hook_users: frozenset[str] = frozenset()
+    # locals of views holding a query built over statements (``query = Model.query.order_by(...)``,
+    # ``query = query.filter_by(...)``, ``query.all()``): a select() there
+    query_locals: frozenset[str] = frozenset()
 
     @property
     def module(self) -> str:
         return (self.db or "").rpartition(".")[0]
 
 
-def file_facts(wrapper: MetadataWrapper, module: str, source: bytes) -> SqlaFileFacts:
-    reader = _Uses(module)
-    wrapper.visit(reader)
-    reader.facts.binds = b"SQLALCHEMY_BINDS" in source
-    return reader.facts
-
-
-def plan_plain(facts: SqlaFileFacts, dbs: list[str], models: dict, apps: dict, native_views: set[str]) -> PlainSqlaPlan:
+def plan_plain(
+    facts: SqlaFileFacts, dbs: list[str], models: dict, apps: dict, native_views: set[str], after_hooks: frozenset[str] = frozenset(),
+) -> PlainSqlaPlan:
     """``models``: the project's ModelFacts; ``apps``: its AppFacts; ``native_views``: the views
-    that become FastAPI routes (only their code can take the session as a parameter)."""
+    that become FastAPI routes (only their code can take the session as a parameter);
+    ``after_hooks``: the after_request hooks that become RequestHooks middleware, where they
+    are the project's one app's (the project checks that they do)."""
     if not dbs:
         return PlainSqlaPlan()
     if len(dbs) != 1:
@@ -120,8 +100,9 @@ def plan_plain(facts: SqlaFileFacts, dbs: list[str], models: dict, apps: dict, n
             session_methods.add(owner)
     users: set[str] = set()
     bridge = None
+    locals_ = _query_locals(facts, flask_models, native_views)
     for use in facts.uses:
-        why, user = _check(use, db, flask_models, native_views, session_methods, factories)
+        why, user = _check(use, db, flask_models, native_views, session_methods, factories, locals_, after_hooks)
         if why is not None:
             return PlainSqlaPlan(problem=why)
         if user:
@@ -133,7 +114,48 @@ def plan_plain(facts: SqlaFileFacts, dbs: list[str], models: dict, apps: dict, n
     taken = sorted((users | session_methods) & facts.own_db)
     if taken:  # the session comes in as ``db``
         return PlainSqlaPlan(problem=f"{taken[0].rpartition('.')[2]} has a db of its own")
-    return PlainSqlaPlan(db, None, bridge, frozenset(flask_models), frozenset(users | session_methods), frozenset(session_methods))
+    hooks = users & after_hooks
+    # a hook's own session sees what the views committed; Flask's shared session, what they left
+    # pending too (codemod/sqla_flow.py): the views leave nothing pending
+    leaving = sorted(v for v in users - hooks if facts.pending.get(v, frozenset()) & {db, OBJECT})
+    if hooks and leaving:
+        hook, view = sorted(hooks)[0].rpartition(".")[2], leaving[0].rpartition(".")[2]
+        return PlainSqlaPlan(problem=f"the hook {hook} queries {_short(db)}.session, and {view} may leave a change uncommitted that Flask's shared session showed it")
+    return PlainSqlaPlan(
+        db, None, bridge, frozenset(flask_models), frozenset(users | session_methods), frozenset(session_methods),
+        frozenset(hooks), frozenset(locals_),
+    )
+
+
+def _short(qualified: str) -> str:
+    return qualified.rpartition(".")[2]
+
+
+def _query_locals(facts: SqlaFileFacts, models: set[str], views: set[str]) -> set[str]:
+    """Locals of views that only ever hold a query: every value they are given is
+    ``Model.query.<steps>`` or ``<local>.<steps>`` (steps of CHAIN), and every other use of them is
+    the root of such a chain (no bare use: a query passed on or iterated stays a legacy Query)."""
+    given: dict[str, list[SqlaUse]] = {}
+    for use in facts.uses:
+        if use.assigned_to is not None:
+            given.setdefault(use.assigned_to, []).append(use)
+    found = set()
+    for local, values in given.items():
+        if local in facts.bare or not any(v.owner in views and _query_of(v.dotted, models) is not None for v in values):
+            continue
+        if all(_chain_value(v, local, models) for v in values):
+            found.add(local)
+    return found
+
+
+def _chain_value(use: SqlaUse, local: str, models: set[str]) -> bool:
+    """``Model.query.<steps>`` or ``<local>.<steps>``, steps of CHAIN (called, where there are any)."""
+    chain = _query_of(use.dotted, models)
+    if chain is None and use.dotted.startswith(f"{local}."):
+        chain = use.dotted.removeprefix(f"{local}.").split(".")
+        if not chain:
+            return False
+    return chain is not None and set(chain) <= CHAIN and (use.kind == "call" or not chain)
 
 
 def _query_of(dotted: str, models: set[str]) -> list[str] | None:
@@ -146,10 +168,14 @@ def _query_of(dotted: str, models: set[str]) -> list[str] | None:
 
 def _check(
     use: SqlaUse, db: str, models: set[str], views: set[str], methods: set[str], factories: dict,
+    locals_: set[str] = frozenset(), hooks: frozenset[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[str | None, bool]:
-    """Why the use keeps Flask-SQLAlchemy (None: it converts), and whether its owner takes the session."""
+    """Why the use keeps Flask-SQLAlchemy (None: it converts), and whether its owner takes the
+    session (a hook: opens one)."""
     short = db.rpartition(".")[2]
     in_view = use.owner in views
+    if use.assigned_to in locals_ or any(use.dotted.startswith(f"{local}.") for local in locals_):
+        return _local_query(use, locals_, models)
     if use.dotted == db or use.dotted.startswith(f"{db}."):
         rest = use.dotted.removeprefix(f"{db}").lstrip(".").split(".")
         head = rest[0]
@@ -157,7 +183,15 @@ def _check(
             return (None, False) if use.kind == "base" else (f"uses {short}.Model other than as a model's base", False)
         if head in CORE_NAMES | ORM_NAMES:
             return None, False
-        if head == "session" and len(rest) >= 2 and rest[1] in SESSION_METHODS and f"{db}.session.{rest[1]}" in use.called and in_view:
+        if head == "session" and len(rest) >= 2 and rest[1] in SESSION_METHODS and f"{db}.session.{rest[1]}" in use.called and (in_view or use.owner in hooks):
+            return None, True
+        if head == "session" and len(rest) >= 2 and rest[1] == "query" and f"{db}.session.query" in use.called and (in_view or use.owner in hooks):
+            # the legacy Query of plain SQLAlchemy's Session: the methods it has (not Flask-SQLAlchemy's *_or_404, paginate)
+            chain = rest[2:]
+            if not chain or use.kind != "call" or not set(chain[:-1]) <= CHAIN or chain[-1] not in TERMINALS - {"first_or_404", "paginate"}:
+                return f"calls {short}.session.query(...){''.join('.' + c for c in chain)}, which has no plain form here", False
+            if chain[-1] == "delete" and not use.statement:
+                return "uses the count .query...delete() returns", False
             return None, True
         if head in HELPERS and f"{db}.{head}" in use.called and in_view:
             return None, True
@@ -181,7 +215,7 @@ def _check(
         if last == "delete" and not use.statement:  # Query.delete() gave a count, session.execute() a Result
             return "uses the count .query...delete() returns", False
         return None, True
-    if use.kind == "call" and use.dotted.endswith(".paginate") and in_view:
+    if use.kind == "call" and use.dotted.endswith(".paginate") and in_view:  # (a query local's is _local_query's)
         return None, True  # a lazy="dynamic" relationship's query (Flask-SQLAlchemy's Query class)
     for method in methods:
         if use.dotted == method:
@@ -191,121 +225,13 @@ def _check(
     return None, False
 
 
-class _Uses(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
-
-    def __init__(self, module: str) -> None:
-        self.module = module
-        self.facts = SqlaFileFacts()
-        self.owners: list[str | None] = [None]
-        self.classes: list[str] = []
-        self.cls: list[str | None] = [None]  # the class parameter of the classmethod we are in
-        self.statements: set[int] = set()  # the calls that are expression statements
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        qualified = f"{self.module}.{node.name.value}" if not self.classes else f"{self.classes[-1]}.{node.name.value}"
-        self.classes.append(qualified)
-        for base in node.bases:
-            if not self._record(base.value, "base"):
-                base.visit(self)
-        for part in (*node.keywords, *node.decorators, node.body):
-            part.visit(self)
-        return False
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.classes.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        owner = self.owners[-1]
-        cls = None
-        if owner is None:
-            owner = f"{self.classes[-1]}.{node.name.value}" if self.classes else f"{self.module}.{node.name.value}"
-            if self.classes and any(get_full_name_for_node(d.decorator) == "classmethod" for d in node.decorators):
-                self.facts.classmethods.add(owner)
-                cls = node.params.params[0].name.value if node.params.params else None
-        self.owners.append(owner)
-        self.cls.append(cls or self.cls[-1])
-        names = {p.name.value for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)}
-        if "db" in names or m.findall(node.body, m.AssignTarget(m.Name("db")) | m.For(target=m.Name("db"))):
-            self.facts.own_db.add(owner)
-        for decorator in node.decorators:
-            decorator.visit(self)
-        node.params.visit(self)
-        node.body.visit(self)
-        return False
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.owners.pop()
-        self.cls.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self.owners[-1] is None and isinstance(node.value, cst.Call) and len(node.targets) == 1:
-            target = node.targets[0].target
-            made = {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node.value.func, set())}
-            if made & EXTENSION and isinstance(target, cst.Name):
-                self.facts.makers[f"{self.module}.{target.value}"] = len(node.value.args)
-
-    def visit_Expr(self, node: cst.Expr) -> None:
-        self.statements.add(id(node.value))
-
-    def visit_Call(self, node: cst.Call) -> bool:
-        if not self._record(node.func, "call", id(node) in self.statements):
-            node.func.visit(self)
-        for arg in node.args:
-            arg.visit(self)
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        # the dotted name is one use; calls inside it (``x.f(a).g``) were read by _record
-        return not self._record(node, "attr")
-
-    def _record(self, node: cst.BaseExpression, kind: str, statement: bool = False) -> bool:
-        """Record the use ``node`` names; False where it names none (visit it as usual)."""
-        dotted = get_full_name_for_node(node)
-        root = _head(node)
-        if dotted is None or root is None or ("." not in dotted and kind != "base"):
-            return False
-        head, _, rest = dotted.partition(".")
-        if head == self.cls[-1] and self.classes:
-            qualified = self.classes[-1]
-        else:
-            names = self.get_metadata(FullyQualifiedNameProvider, root, set())
-            if len(names) != 1:
-                return False
-            qualified = next(iter(names)).name
-        prefix = len(head)
-        called = frozenset(f"{qualified}{c[prefix:]}" for c in _called(node, kind))
-        self.facts.uses.append(SqlaUse(f"{qualified}.{rest}" if rest else qualified, self.owners[-1], kind, called, statement))
-        for part in _inner_calls(node):
-            part.visit(self)
-        return True
-
-
-def _head(node: cst.BaseExpression) -> cst.Name | None:
-    while isinstance(node, (cst.Attribute, cst.Call)):
-        node = node.value if isinstance(node, cst.Attribute) else node.func
-    return node if isinstance(node, cst.Name) else None
-
-
-def _called(node: cst.BaseExpression, kind: str) -> list[str]:
-    """The dotted names called along a chain (the chain itself too, where ``kind`` is "call")."""
-    found = [get_full_name_for_node(node) or ""] if kind == "call" else []
-    while isinstance(node, (cst.Attribute, cst.Call)):
-        if isinstance(node, cst.Call):
-            found.append(get_full_name_for_node(node.func) or "")
-            node = node.func
-        else:
-            node = node.value
-    return found
-
-
-def _inner_calls(node: cst.BaseExpression) -> list[cst.CSTNode]:
-    """The arguments of the calls inside a chain (``x.filter_by(a=f(b)).first``): uses of their own."""
-    found: list[cst.CSTNode] = []
-    while isinstance(node, (cst.Attribute, cst.Call)):
-        if isinstance(node, cst.Call):
-            found += node.args
-            node = node.func
-        else:
-            node = node.value
-    return found
+def _local_query(use: SqlaUse, locals_: set[str], models: set[str]) -> tuple[str | None, bool]:
+    """A use of a query local (``_query_locals``): a value it is given (checked there), or a
+    terminal called on a chain from it."""
+    if use.assigned_to in locals_:
+        return None, True
+    local = next(name for name in sorted(locals_) if use.dotted.startswith(f"{name}."))
+    *steps, last = use.dotted.removeprefix(f"{local}.").split(".")
+    if use.kind != "call" or not set(steps) <= CHAIN or last not in TERMINALS - {"delete"}:
+        return f"uses the query {_short(local)} other than by a call of a query method", False
+    return None, True

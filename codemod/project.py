@@ -40,12 +40,14 @@ from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_setti
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy, sync_users
-from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, SqlaFileFacts, file_facts as sqla_file_facts, plan_plain
+from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, plan_plain
+from codemod.sqla_uses import SqlaFileFacts, file_facts as sqla_file_facts
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod import jwt_facts
 from codemod.state import APP_WIDE_HOOKS, HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
+from codemod.sync_streams import sync_streams
 
 # The classes under every name Flask exports them by (``from flask.blueprints import Blueprint``).
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
@@ -334,7 +336,10 @@ class Project:
                 return f"it aborts with {code}, which {kept}, an error handler that stays Flask's, may answer"
         return None
 
-    def _plan_state(self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset()) -> StatePlan:
+    def _plan_state(
+        self, async_getters: frozenset[str] = frozenset(), sync_guards: frozenset[str] = frozenset(), plain: str | None | bool = True,
+    ) -> StatePlan:
+        """``plain``: the db that leaves for plain SQLAlchemy (True: as ``plain_sqlalchemy`` plans)."""
         native, bridged = self._view_levels
         hooks = [] if self.other_hooks else self._blueprint_hooks()
         given, kept = self._parameter_hooks()
@@ -352,7 +357,7 @@ class Project:
         # a decorator checking a JWT is Flask-JWT-Extended's to convert (jwt_facts, transforms/jwt_hooks.py)
         functions = {q: dataclasses.replace(f, guard=None) if q in self.jwt_guards and f.guard is not None else f for q, f in functions.items()}
         # a db that leaves for plain SQLAlchemy needs no Flask context (flask_sqlalchemy_plain.py)
-        plain = {self.plain_sqlalchemy.db} - {None}
+        plain = {self.plain_sqlalchemy.db if plain is True else plain} - {None}
         # a factory's view has its facts under the factory's name (``pkg.create_app.whoami``)
         native = native | {f"{v.factory}.{v.function}" for v in self.views.values() if v.factory and f"{v.module}.{v.function}" in native}
         plan = plan_state(
@@ -436,7 +441,16 @@ class Project:
     def plain_sqlalchemy(self) -> PlainSqlaPlan:
         """Whether Flask-SQLAlchemy leaves for plain SQLAlchemy (codemod/flask_sqlalchemy_plain.py)."""
         native, bridged = self._view_levels
-        return plan_plain(self.sqla, extension_objects(self.made_by), self.models, self.apps, native - bridged)
+        after = frozenset(h.qualified for h in self.hooks if h.kind == "after")
+        plan = plan_plain(self.sqla, extension_objects(self.made_by), self.models, self.apps, native - bridged, after)
+        if plan.hook_users:
+            # a hook that queries opens its own session as RequestHooks middleware: it must become one
+            state = self._plan_state(plain=plan.db)
+            kept = sorted(plan.hook_users - set(state.hook_functions))
+            if kept:
+                why = f" ({state.hooks_kept})" if state.hooks_kept else ""
+                return PlainSqlaPlan(problem=f"the hook {kept[0].rpartition('.')[2]} uses {plan.db.rpartition('.')[2]}.session and stays Flask's{why}")  # type: ignore[union-attr]
+        return plan
 
     @functools.cached_property
     def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
@@ -468,6 +482,12 @@ class Project:
     def async_plan(self) -> AsyncPlan:
         """The functions that become ``async def`` and what they await (codemod/async_plan.py)."""
         return self._state_and_async[1]
+
+    @functools.cached_property
+    def sync_streams(self) -> dict[str, frozenset[str]]:
+        """Sync views whose streamed generator opens the request's resource itself (codemod/sync_streams.py)."""
+        native, bridged = self._view_levels
+        return sync_streams(self.async_facts, self.state, self.async_plan.functions, native - bridged)
 
     @functools.cached_property
     def settings(self) -> SettingsPlan:

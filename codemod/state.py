@@ -527,6 +527,12 @@ class Resource:
     alias: str  # Annotated[..., Depends(dependency)], next to it
     teardown: str  # qualified
 
+    @property
+    def opener(self) -> str:
+        """The context manager next to the dependency that a sync view's streamed body opens it
+        with, for as long as it runs (codemod/sync_streams.py)."""
+        return f"open_{self.getter.rpartition('.')[2].removeprefix('get_')}"
+
 
 @dataclass(frozen=True)
 class Guard:
@@ -615,9 +621,10 @@ def plan_state(
         name = f.qualified.rpartition(".")[2]
         dependency = f"{name}_dependency" if not name.startswith("get_") else f"provide_{name.removeprefix('get_')}"
         twin = f"provide_async_{name.removeprefix('get_')}"  # its async twin (codemod/async_plan.py)
-        if f"{f.module}.{dependency}" in functions or f"{f.module}.{twin}" in functions:
+        resource = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
+        if any(f"{f.module}.{made}" in functions for made in (dependency, twin, resource.opener)):
             continue  # converted before: the dependency is there
-        plan.resources[f.qualified] = Resource(f.qualified, f.getter, param, dependency, f"{camel}Dep", teardowns[f.getter])
+        plan.resources[f.qualified] = resource
 
     # guards; one that reads what a before hook of the app keeps (``g.user``) is pending: a
     # dependency reading request.state where the hooks convert

@@ -213,13 +213,24 @@ def test_a_blueprint_hook_with_a_decorator_of_its_own_keeps_every_hook_flasks(pr
     assert reasons["/me"].endswith("(the app's hooks stay Flask's: team_second: it has decorators of its own)")
 
 
-def test_a_blueprint_hook_that_needs_the_apps_context_opens_the_one_serving_the_request():
-    # teamnotes' count_header queries Flask-SQLAlchemy's db.session: as RequestHooks middleware it
-    # runs in the app context of the app serving the request (a FlaskBridge hands app_context to
-    # its Flask app), its blueprint naming no app; the factory's own view reads what the hooks keep
-    # on request.state. (tests/test_teamnotes.py: the converted app sends the same X-Notes.)
-    teamnotes = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "teamnotes" / "input"
-    results = convert_paths(discover([teamnotes]), ORDER)
+def test_a_blueprint_hook_that_needs_the_apps_context_opens_the_one_serving_the_request(tmp_path):
+    # teamnotes' count_header queries Flask-SQLAlchemy's db.session. Where the project keeps
+    # Flask-SQLAlchemy (here: delete_note no longer commits, so the hook's own plain session would
+    # not see what Flask's shared one showed it), as RequestHooks middleware it runs in the app
+    # context of the app serving the request (a FlaskBridge hands app_context to its Flask app),
+    # its blueprint naming no app; the factory's own view reads what the hooks keep on
+    # request.state. (tests/test_teamnotes.py: the converted app sends the same X-Notes, on plain
+    # SQLAlchemy.)
+    teamnotes = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "teamnotes" / "input" / "teamnotes"
+    root = tmp_path / "input"
+    (root / "teamnotes").mkdir(parents=True)
+    for path in teamnotes.glob("*.py"):
+        (root / "teamnotes" / path.name).write_text(path.read_text())
+    notes = (root / "teamnotes" / "notes.py").read_text()
+    uncommitted = notes.replace("    db.session.delete(note)\n    db.session.commit()\n", "    db.session.delete(note)\n")
+    assert uncommitted != notes
+    (root / "teamnotes" / "notes.py").write_text(uncommitted)
+    results = convert_paths(discover([root]), ORDER)
     code = {Path(r.path).name: r.new.decode() if r.new else Path(r.path).read_text() for r in results}
     assert 'blueprints={"notes": BlueprintHooks(before=[mark], after=[count_header], handlers=bp_handlers)}' in code["__init__.py"]
     assert "def count_header(request: Request, response: ResponseHead):\n    with request.app.app_context():\n" in code["notes.py"]

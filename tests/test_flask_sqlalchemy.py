@@ -219,7 +219,8 @@ def clear():
     [
         ("return jsonify(n=Item.query.delete())", "uses the count .query...delete() returns"),
         ("return jsonify(n=len(Item.query.join(Item).all()))", "calls .query.join.all(), which has no select() form here"),
-        ("return jsonify(n=db.session.query(Item).count())", "uses db.session.query in clear"),
+        ("return jsonify(n=db.session.query(Item).first_or_404().id)", "calls db.session.query(...).first_or_404.id, which has no plain form here"),
+        ("query = Item.query\n    return jsonify(n=len(list(query)))", "uses a model's query other than by calling a method of it"),  # iterated whole: a legacy Query
         ("return jsonify(n=db.metadata.tables.__len__())", "uses db.metadata in clear"),
         ("db = 1\n    return jsonify(n=Item.query.count() + db)", "clear has a db of its own"),
     ],
@@ -234,6 +235,20 @@ def test_a_use_without_a_safe_form_keeps_flask_sqlalchemy(body, why):
     assert gather(Path("example.py"), source).plain_sqlalchemy.problem == why
     converted = convert_one(source, "example.py", ORDER).new.decode()
     assert "db = SQLAlchemy()" in converted and "class Item(db.Model):" in converted and "DeclarativeBase" not in converted
+
+
+def test_the_sessions_legacy_query_and_a_query_built_in_a_local_convert():
+    # db.session.query(Item) is the legacy Query Item.query is; a local that only ever holds a
+    # query (given Item.query, then a chain of itself) holds its select()
+    from codemod.testing import convert_one
+    from transforms import ORDER
+
+    body = "query = Item.query\n    if request.args.get('odd'):\n        query = query.filter(Item.id % 2 == 1)\n    return jsonify(n=db.session.query(Item).count(), none=query.first() is None)"
+    source = PLAIN.format(body=body).replace("import Flask, jsonify", "import Flask, jsonify, request").encode()
+    converted = convert_one(source, "example.py", ORDER).new.decode()
+    assert "    query = select(Item)\n    if odd:\n        query = query.filter(Item.id % 2 == 1)\n" in converted
+    assert '{"n": db.scalar(select(func.count()).select_from(Item)), "none": db.scalars(query.limit(1)).first() is None}' in converted
+    assert "from flask_sqlalchemy" not in converted
 
 
 def test_a_query_that_deletes_as_a_statement_converts():

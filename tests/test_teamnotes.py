@@ -43,6 +43,13 @@ REQUESTS = [
     ask("GET", "/api/notes", ROOT),
     {**ask("GET", "/health", {**NOBODY, "Origin": "https://team.example"}), "expect_headers": [*HOOKS, "Access-Control-Allow-Origin", "Access-Control-Expose-Headers"]},
     ask("GET", "/api/notes/audit", ROOT),  # the delete's audit row too
+    ask("DELETE", "/api/notes/1", ANN),  # admin_required refuses a member: 403, X-Notes still 1
+    ask("DELETE", "/api/notes/9", ROOT),  # the view's own abort(404, description=...)
+    ask("GET", "/api/notes/9/read", ANN),  # get_or_404 without a description: werkzeug's
+    ask("POST", "/api/notes", ANN, json={"title": "   "}),  # APIError after the body is read
+    ask("GET", "/api/notes?author=ann", ANN),  # the query built over statements, filtered
+    ask("GET", "/api/notes/1/read", ROOT),  # a second stream, its own audit connection
+    ask("GET", "/api/notes/audit", ROOT),  # both streams' rows, written after their last word
 ]
 
 # Every protected route, asked without a token, with a bad one, with a member's (too small a role
@@ -69,13 +76,21 @@ def converted(tmp_path_factory):
 
 def test_the_converted_app_answers_the_sequence_the_same(converted):
     original = answers_in(PROJECT / "input", SPEC, REQUESTS)
-    assert [a["status"] for a in original] == [200, 200, 201, 400, 201, 200, 200, 200, 404, 404, 200, 405, 404, 200, 204, 200, 200, 200]
+    assert [a["status"] for a in original] == [
+        200, 200, 201, 400, 201, 200, 200, 200, 404, 404, 200, 405, 404, 200, 204, 200, 200, 200,
+        403, 404, 404, 400, 200, 200, 200,
+    ]
     assert original[8]["body"] == {"error": "note_not_found", "message": "note 9 does not exist"}
     assert original[9]["body"]["error"] == "not_found"
     assert original[5]["headers"] == {"X-Request-ID": "r-ann", "X-Trail": "app,notes", "X-Notes": "2"}
     assert original[10]["body"] == "event: start\ndata: ann\n\ndata: ship\n\ndata: the\n\ndata: migration\n\nevent: end\ndata: done\n\n"
     assert original[13]["body"] == {"entries": [{"action": "create 1", "who": "ann"}, {"action": "create 2", "who": "root"}, {"action": "read 1", "who": "ann"}]}
     assert original[17]["body"]["entries"][-1] == {"action": "delete 2", "who": "root"}
+    assert original[15]["headers"]["X-Notes"] == original[18]["headers"]["X-Notes"] == "1"  # after the delete
+    assert original[19]["body"] == {"error": "note_not_found", "message": "note 9 does not exist"}
+    assert original[20]["body"]["error"] == "note_not_found" and original[20]["body"]["message"].startswith("The requested URL")
+    assert [n["id"] for n in original[22]["body"]["notes"]] == [1]
+    assert original[24]["body"]["entries"][-1] == {"action": "read 1", "who": "root"}
     comparison = compare(PROJECT / "input", converted, SPEC, REQUESTS)
     assert comparison.same, comparison
 
@@ -90,10 +105,11 @@ def test_every_protected_route_refuses_what_it_refused(converted):
     assert answers_in(converted, SPEC, AUTH_REQUESTS) == original
 
 
-def test_views_on_flask_sqlalchemys_sync_session_stay_def_and_block_nothing(converted):
+def test_views_on_the_sync_session_stay_def_and_block_nothing(converted):
     # the async audit connection makes every native view a candidate for async def; the notes
-    # views call db.session / TeamNote.query / db.get_or_404, which block: they stay def (the
-    # thread pool), and the lint finds no blocking call in an async def of the views' module
+    # views use the sync Session of plain SQLAlchemy (Flask-SQLAlchemy's db.session, TeamNote.query,
+    # db.get_or_404 before), which blocks: they stay def (the thread pool), and the lint finds no
+    # blocking call in an async def of the views' module
     from codemod.lint import lint_paths
 
     code = (converted / "teamnotes" / "notes.py").read_text()
@@ -101,3 +117,20 @@ def test_views_on_flask_sqlalchemys_sync_session_stay_def_and_block_nothing(conv
         assert f"\ndef {view}(" in code, view
     findings = lint_paths([converted]).findings
     assert not [f for f in findings if f.path.endswith("notes.py")], findings
+
+
+def test_flask_leaves_every_route_but_the_stream(converted):
+    # the audit getter retires with its teardown (the stream opens its own connection, init_audit_db
+    # at start-up too), Flask-SQLAlchemy leaves for plain SQLAlchemy (count_header opens its own
+    # session as RequestHooks middleware): 7 of the 8 routes have no Flask on their path
+    from codemod.engine import convert_paths, discover
+    from transforms import ORDER
+
+    levels = {r["view"].rpartition(".")[2]: r["level"] for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes}
+    assert levels.pop("read_note") == "native"  # Flask's Response(stream_with_context(...)) stays
+    assert set(levels.values()) <= {"idiomatic", "async"} and len(levels) == 7, levels
+    code = {path.name: path.read_text() for path in (converted / "teamnotes").glob("*.py")}
+    assert "get_audit_db" not in "".join(code.values()) and "teardown_appcontext" not in code["__init__.py"]
+    assert "flask_sqlalchemy" not in "".join(code.values())
+    assert "    def generate():\n        with open_audit_db(http_request) as conn:\n" in code["notes.py"]
+    assert "def count_header(request: Request, response: ResponseHead):\n    with contextmanager(get_session)(request) as db:\n" in code["notes.py"]

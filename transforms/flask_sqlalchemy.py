@@ -16,7 +16,13 @@ it safe for the whole project (https://fastapi.tiangolo.com/tutorial/sql-databas
   legacy Query gave each object once);
   ``db.get_or_404`` / ``first_or_404`` / ``one_or_404`` / ``paginate`` -> the runtime's (sqla.py),
   given the session (``paginate`` also the query string where the page is not given); a model's
-  classmethod that queries takes the session from the view that calls it.
+  classmethod that queries takes the session from the view that calls it;
+- a query built over statements in a local (``query = Model.query.order_by(...)``, ``query =
+  query.filter_by(...)``) holds its ``select()``, and its terminal runs it (``db.scalars(query)``);
+  ``db.session.query(Model)...`` is the same legacy Query as ``Model.query``;
+- an after_request hook that queried ``db.session`` (RequestHooks middleware) opens a session of
+  its own, ``with contextmanager(get_session)(request) as db:``, where no view leaves a change
+  uncommitted that Flask-SQLAlchemy's shared session would have shown it (codemod/sqla_flow.py).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import re
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import ParentNodeProvider
 
 from codemod.flask_sqlalchemy_plain import CORE_NAMES, HELPERS, KEYED, ORM_NAMES, PlainSqlaPlan
 from codemod.transform import Example, Transform
@@ -138,6 +145,191 @@ class FlaskSqlalchemyTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, request
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+            db = SQLAlchemy()
+            db.init_app(app)
+
+
+            class Note(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                author = db.Column(db.String(40))
+
+
+            @app.get("/notes")
+            def notes():
+                author = request.args.get("author")
+                query = Note.query.order_by(Note.id)
+                if author:
+                    query = query.filter_by(author=author)
+                return {"ids": [note.id for note in query.all()], "total": query.count()}
+
+
+            @app.delete("/notes/<int:note_id>")
+            def delete_note(note_id):
+                db.session.delete(db.get_or_404(Note, note_id))
+                db.session.commit()
+                return {}
+
+
+            @app.after_request
+            def count_header(response):
+                response.headers["X-Notes"] = str(db.session.query(Note).count())
+                return response
+            """,
+            """\
+            from flask import Flask
+            from collections.abc import Iterator
+            from contextlib import contextmanager
+            from fastapi import Depends, Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead
+            from flask2fastapi_runtime.sqla import engine_from_config, get_or_404, model_repr
+            from pydantic import BaseModel
+            from sqlalchemy import Column, Integer, String, func, select
+            from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+
+
+            class Base(DeclarativeBase):
+                \"\"\"The models' base (Flask-SQLAlchemy's db.Model), which writes a model as it did: <Model 1>.\"\"\"
+
+                __repr__ = model_repr
+
+
+            def get_session(request: Request) -> Iterator[Session]:
+                \"\"\"The request's session, closed after the response (what it did not commit is rolled back).\"\"\"
+                with request.app.state.sessionmaker() as session:
+                    yield session
+
+
+            DbSession = Annotated[Session, Depends(get_session)]
+
+
+            api.state.engine = engine_from_config(app.config, app.instance_path)
+            api.state.sessionmaker = sessionmaker(api.state.engine)
+
+
+            class Note(Base):
+                __tablename__ = "note"
+
+                id = Column(Integer, primary_key=True)
+                author = Column(String(40))
+
+
+            class NotesResponse(BaseModel):
+                \"\"\"What notes answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                ids: list
+                total: Any
+
+
+            @api.get("/notes", response_model=NotesResponse)
+            def notes(author: str | None = None, *, db: DbSession):
+                query = select(Note).order_by(Note.id)
+                if author:
+                    query = query.filter_by(author=author)
+                return {"ids": [note.id for note in db.scalars(query).unique().all()], "total": db.scalar(select(func.count()).select_from(query.subquery()))}
+
+
+            @api.delete("/notes/{note_id}")
+            def delete_note(note_id: int, db: DbSession):
+                db.delete(get_or_404(db, Note, note_id))
+                db.commit()
+                return {}
+
+
+            def count_header(request: Request, response: ResponseHead):
+                with contextmanager(get_session)(request) as db:
+                    response.headers["X-Notes"] = str(db.scalar(select(func.count()).select_from(Note)))
+                    return response
+
+
+            api.add_middleware(RequestHooks, after=[count_header])
+            """,
+            title="a query built over statements in a local (a select() there), db.session.query(...), and an after_request hook that queries: RequestHooks middleware with a session of its own",
+        ),
+        Example(
+            """\
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            db = SQLAlchemy()
+            db.init_app(app)
+
+
+            class Note(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+
+            @app.post("/notes")
+            def add_note():
+                db.session.add(Note())
+                return {}
+
+
+            @app.after_request
+            def count_header(response):
+                response.headers["X-Notes"] = str(db.session.query(Note).count())
+                return response
+            """,
+            """\
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from collections.abc import AsyncIterator
+            from fastapi import Depends, Request
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead
+            from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+            from sqlalchemy.ext.asyncio import AsyncSession
+            from typing import Annotated
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            db = SQLAlchemy()
+
+
+            async def provide_async_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+                \"\"\"The request's async session on db's database, closed (what it did not commit rolled back) after the response.\"\"\"
+                session = flask_sqlalchemy_session(db, request.app)
+                try:
+                    yield session
+                finally:
+                    await session.close()
+
+
+            AsyncDbSessionDep = Annotated[AsyncSession, Depends(provide_async_db_session)]
+            db.init_app(app)
+
+
+            class Note(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+
+
+            @api.post("/notes")
+            async def add_note(db_session: AsyncDbSessionDep):
+                db_session.add(Note())
+                return {}
+
+
+            def count_header(request: Request, response: ResponseHead):
+                with app.app_context():
+                    response.headers["X-Notes"] = str(db.session.query(Note).count())
+                    return response
+
+
+            api.add_middleware(RequestHooks, after=[count_header])
+            """,
+            title="the hook's own session would not see what a view left uncommitted (Flask's shared session did): the project keeps Flask-SQLAlchemy",
+        ),
+        Example(
+            """\
             from flask_sqlalchemy import SQLAlchemy
 
             db = SQLAlchemy()
@@ -191,6 +383,11 @@ class FlaskSqlalchemyTransform(Transform):
             self.consume(node)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node):
+        if (  # ``query = Model.query``: the statement the query local holds
+            self.plan.query_locals and original_node.attr.value == "query" and self._user()
+            and self.names(original_node.value, *self.plan.models) and self._query_local_value(original_node)
+        ):
+            return cst.Call(self.import_reference(original_node, "sqlalchemy", "select", replaces=False), [cst.Arg(updated_node.value)])
         if self.plan.db is None or not self._db(original_node.value):
             return updated_node
         attr = original_node.attr.value
@@ -261,50 +458,73 @@ class FlaskSqlalchemyTransform(Transform):
         return cst.Call(function, args, whitespace_before_args=updated.whitespace_before_args)
 
     def _query(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression | None:
-        """``Model.query.<steps>.<terminal>(...)`` in its ``select()`` form (None: not one)."""
+        """``Model.query.<steps>.<terminal>(...)`` in its ``select()`` form (None: not one); also
+        ``db.session.query(Model).<steps>...``, the same legacy Query, and a chain from a query
+        local (its statement), or the chain given to one (``query = Model.query.order_by(...)``)."""
         steps: list[tuple[str, list[cst.Arg]]] = []
         node_o: cst.BaseExpression = original
         node_u: cst.BaseExpression = updated
+        first_args: list[cst.Arg] = []  # the original arguments of the first step
         while isinstance(node_o, cst.Call) and isinstance(node_o.func, cst.Attribute):
             steps.insert(0, (node_o.func.attr.value, list(node_u.args)))  # type: ignore[attr-defined]
+            first_args = list(node_o.args)
             node_o, node_u = node_o.func.value, node_u.func.value  # type: ignore[attr-defined]
-        if not m.matches(node_o, m.Attribute(attr=m.Name("query"))) or not steps:
+        start: cst.BaseExpression | None = None  # a query local: the statement it holds
+        if m.matches(node_o, m.Attribute(attr=m.Name("query"))) and (self.names(node_o.value, *self.plan.models) or self._own_class(node_o.value)):  # type: ignore[attr-defined]
+            model_u = node_u.value  # type: ignore[attr-defined]
+        elif (
+            m.matches(node_o, m.Attribute(attr=m.Name("session"))) and self._db(node_o.value) and steps and steps[0][0] == "query"  # type: ignore[attr-defined]
+            and len(first_args) == 1 and m.matches(first_args[0], m.Arg(keyword=None, star="")) and self.names(first_args[0].value, *self.plan.models)
+        ):
+            model_u, steps = steps[0][1][0].value, steps[1:]
+        elif isinstance(node_o, cst.Name) and self.qualified_names(node_o) & self.plan.query_locals:
+            model_u, start = None, node_u
+        else:
             return None
-        model_o, model_u = node_o.value, node_u.value  # type: ignore[attr-defined]
-        if not (self.names(model_o, *self.plan.models) or self._own_class(model_o)):
-            return None
-        (*chain, (terminal, args)) = steps
+        if not steps or (start is not None and self._query_local_value(original)):
+            return None  # ``query = query.filter_by(...)``: a select() already
         session = cst.Name(SESSION)
 
-        def built(start: str) -> cst.BaseExpression:
-            statement: cst.BaseExpression = cst.Call(self.import_reference(original, "sqlalchemy", start, replaces=False), [cst.Arg(model_u)])
+        def built(kind: str, chain: list[tuple[str, list[cst.Arg]]]) -> cst.BaseExpression:
+            statement = start if start is not None else cst.Call(self.import_reference(original, "sqlalchemy", kind, replaces=False), [cst.Arg(model_u)])
             for name, step_args in chain:
                 statement = cst.Call(cst.Attribute(statement, cst.Name(name)), step_args)
             return statement
 
+        if self._query_local_value(original):
+            return built("select", steps)
+        (*chain, (terminal, args)) = steps
         if terminal in KEYED and chain:
             return None
         if terminal == "get":
             return cst.Call(cst.Attribute(session, cst.Name("get")), [cst.Arg(model_u), *args])
         if terminal in {"get_or_404", "first_or_404", "paginate"}:
-            return self._helper(original, updated.with_changes(args=args), terminal, model_u if terminal == "get_or_404" else built("select"))
+            return self._helper(original, updated.with_changes(args=args), terminal, model_u if terminal == "get_or_404" else built("select", chain))
         if terminal == "first":  # Query.first() ran with LIMIT 1
-            limited = cst.Call(cst.Attribute(built("select"), cst.Name("limit")), [cst.Arg(cst.Integer("1"))])
+            limited = cst.Call(cst.Attribute(built("select", chain), cst.Name("limit")), [cst.Arg(cst.Integer("1"))])
             scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(limited)])
             return cst.Call(cst.Attribute(scalars, cst.Name(terminal)), args)
         if terminal in {"all", "one", "one_or_none"}:
             # the legacy Query gave each object once (a joined eager load repeats it); select() does not
-            scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(built("select"))])
+            scalars = cst.Call(cst.Attribute(session, cst.Name("scalars")), [cst.Arg(built("select", chain))])
             unique = cst.Call(cst.Attribute(scalars, cst.Name("unique")))
             return cst.Call(cst.Attribute(unique, cst.Name(terminal)), args)
         if terminal == "count":
             count = cst.Call(cst.Attribute(self.import_reference(original, "sqlalchemy", "func", replaces=False), cst.Name("count")))
             counted = cst.Call(self.import_reference(original, "sqlalchemy", "select", replaces=False), [cst.Arg(count)])
-            source = model_u if not chain else cst.Call(cst.Attribute(built("select"), cst.Name("subquery")))
+            source = model_u if not chain and start is None else cst.Call(cst.Attribute(built("select", chain), cst.Name("subquery")))
             return cst.Call(cst.Attribute(session, cst.Name("scalar")), [cst.Arg(cst.Call(cst.Attribute(counted, cst.Name("select_from")), [cst.Arg(source)]))])
         if terminal == "delete":
-            return cst.Call(cst.Attribute(session, cst.Name("execute")), [cst.Arg(built("delete"))])
+            return cst.Call(cst.Attribute(session, cst.Name("execute")), [cst.Arg(built("delete", chain))])
         return None
+
+    def _query_local_value(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is the whole value given to a query local (``query = ...``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return (
+            m.matches(parent, m.Assign([m.AssignTarget(m.Name())])) and parent.value is node  # type: ignore[union-attr]
+            and bool(self.qualified_names(parent.targets[0].target) & self.plan.query_locals)  # type: ignore[union-attr]
+        )
 
     def _own_class(self, node: cst.BaseExpression) -> bool:
         """``cls`` in a classmethod of a model that takes the session."""
@@ -341,9 +561,23 @@ class FlaskSqlalchemyTransform(Transform):
             return updated_node.with_changes(params=updated_node.params.with_changes(params=[params[0], param, *params[1:]]))
         if function not in self.plan.session_users or function in self.run.project.flask_sqlalchemy_plan.views:
             return updated_node
+        if function in self.plan.hook_users:
+            return self._own_session(original_node, updated_node)
         if function in self.needs_request:
             updated_node = with_parameter(updated_node, "request", self.import_reference(original_node, "fastapi", "Request", replaces=False))
         return with_parameter(updated_node, SESSION, self._local(original_node, "DbSession"))
+
+    def _own_session(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        """A hook that queried ``db.session`` (RequestHooks middleware, which hands it Starlette's
+        request as ``request``): its body in ``with contextmanager(get_session)(request) as db:``,
+        a session of its own, as the view's dependency opens one (codemod/sqla_flow.py: the views
+        leave nothing uncommitted that Flask's shared session would have shown it)."""
+        manager = self.import_reference(original, "contextlib", "contextmanager", replaces=False)
+        opener = cst.Call(cst.Call(manager, [cst.Arg(self._local(original, "get_session"))]), [cst.Arg(cst.Name("request"))])
+        statements = list(updated.body.body)  # type: ignore[attr-defined]
+        docstring = statements[:1] if statements and m.matches(statements[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else []
+        block = cst.With([cst.WithItem(opener, asname=cst.AsName(cst.Name(SESSION)))], cst.IndentedBlock(statements[len(docstring):]))
+        return updated.with_changes(body=updated.body.with_changes(body=[*docstring, block]))
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node):
         qualified = self.classes.pop()

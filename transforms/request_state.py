@@ -15,7 +15,11 @@ program, which guards and getters can move; this transform writes it:
 - views take ``user: CurrentUser`` and ``db: DbDep`` (or ``dependencies=[Depends(guard)]`` when
   they do not read the user) and lose the decorator; the functions on their path take the state
   as keyword arguments, passed on by their callers. Code that cannot take a parameter passes the
-  getter's value (``db=get_db()``).
+  getter's value (``db=get_db()``);
+- the streamed body of a sync view that used the connection after the view returned opens its
+  own for as long as it runs, ``with open_db(http_request) as db:`` (codemod/sync_streams.py);
+  once nothing calls the getter any more (every user takes a dependency's connection or opens
+  its own), the getter, its teardown and the teardown's registration go.
 """
 
 from __future__ import annotations
@@ -421,6 +425,198 @@ class RequestStateTransform(Transform):
         ),
         Example(
             """\
+            import psycopg2
+            from flask import Flask, Response, current_app, g, stream_with_context
+
+            app = Flask(__name__)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = psycopg2.connect(current_app.config["DSN"])
+                return g.db
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            def log(what):
+                db = get_db()
+                db.cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
+                db.commit()
+
+
+            @app.post("/ping")
+            def ping():
+                log("ping")
+                return {}
+
+
+            @app.get("/stream")
+            def stream():
+                def generate():
+                    yield "start\\n"
+                    log("streamed")
+                    yield "end\\n"
+
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            """\
+            import psycopg2
+            from flask import Flask, Response, stream_with_context
+            from contextlib import contextmanager
+            from fastapi import Depends, Request
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            async def provide_db(request: Request):
+                \"\"\"The request's db, closed after the response.\"\"\"
+                db = psycopg2.connect(request.app.config["DSN"])
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+
+            DbDep = Annotated[Any, Depends(provide_db)]
+
+
+            @contextmanager
+            def open_db(request: Request):
+                \"\"\"The db of a streamed body that runs after its view returned, closed when it ends.\"\"\"
+                db = psycopg2.connect(request.app.config["DSN"])
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+
+            def log(what, db):
+                db.cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
+                db.commit()
+
+
+            @api.post("/ping")
+            def ping(db: DbDep):
+                log("ping", db=db)
+                return {}
+
+
+            @api.get("/stream")
+            def stream(http_request: Request):
+                def generate():
+                    with open_db(http_request) as db:
+                        yield "start\\n"
+                        log("streamed", db=db)
+                        yield "end\\n"
+
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            title="a streamed body of a sync view that used the request's connection opens one of its own for as long as it runs (Flask's stream_with_context kept g for it); nothing calls the getter any more: it retires with its teardown",
+        ),
+        Example(
+            """\
+            import psycopg2
+            from flask import Flask, Response, g, stream_with_context
+
+            app = Flask(__name__)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = psycopg2.connect("dbname=app")
+                return g.db
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            def log(what):
+                get_db().cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
+
+
+            @app.get("/stream")
+            def stream():
+                log("opened")
+
+                def generate():
+                    yield "start\\n"
+                    log("streamed")
+
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            """\
+            import psycopg2
+            from flask import Flask, Response, g, stream_with_context
+            from fastapi import Depends
+            from flask2fastapi_runtime import FlaskBridge
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+
+            def get_db():
+                if "db" not in g:
+                    g.db = psycopg2.connect("dbname=app")
+                return g.db
+
+
+            async def provide_db():
+                \"\"\"The request's db, closed after the response (get_db keeps it on flask.g).\"\"\"
+                db = psycopg2.connect("dbname=app")
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+
+            DbDep = Annotated[Any, Depends(provide_db)]
+
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()
+
+
+            app.teardown_appcontext(close_db)
+
+
+            def log(what, db):
+                db.cursor().execute("INSERT INTO log (what) VALUES (%s)", (what,))
+
+
+            @api.get("/stream")
+            def stream(db: DbDep):
+                log("opened", db=db)
+
+                def generate():
+                    yield "start\\n"
+                    log("streamed", db=get_db())
+
+                return Response(stream_with_context(generate()), mimetype="text/plain")
+            """,
+            title="a view that uses the connection itself and streams a body that uses it too: the body keeps the getter's (on Flask's g, which stream_with_context keeps for it), and the getter stays",
+        ),
+        Example(
+            """\
             from functools import wraps
 
             from flask import g, request
@@ -485,6 +681,14 @@ class RequestStateTransform(Transform):
             return False
         view, node = self.functions[0]
         return view in self.async_plan.functions and self.functions[1][1] in streamed_generators(node)
+
+    def _in_sync_stream(self, getter: str) -> bool:
+        """Whether we are in a streamed generator of a sync view that opens the getter's resource
+        itself for as long as it runs (codemod/sync_streams.py; ``_stream_opening``)."""
+        if len(self.functions) != 2:
+            return False
+        view, node = self.functions[0]
+        return getter in self.run.project.sync_streams.get(view or "", ()) and self.functions[1][1] in streamed_generators(node)
 
     def _module_level(self, node: cst.FunctionDef) -> bool:
         return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
@@ -555,7 +759,7 @@ class RequestStateTransform(Transform):
             state = cst.Attribute(cst.Name(self._request_name(hook)), cst.Name("state"))
             return updated_node.with_changes(args=[updated_node.args[0].with_changes(value=state), *updated_node.args[1:]])
         for getter in names & set(self.plan.resources):
-            if getter in here and not original_node.args:
+            if (getter in here or self._in_sync_stream(getter)) and not original_node.args:
                 self.consume(original_node.func)
                 return cst.Name(self.plan.resources[getter].param)
         for called in sorted(names & set(self.plan.threaded)):
@@ -567,8 +771,9 @@ class RequestStateTransform(Transform):
                     continue
                 if token in here:
                     extra.append(kwarg(param, cst.Name(self._local(token, owner))))
-                elif token in self.plan.resources and (self._retired(token) or self._in_async_stream(token)):
-                    # a streamed generator of an async view: async_routes opens the session as ``param``
+                elif token in self.plan.resources and (self._retired(token) or self._in_async_stream(token) or self._in_sync_stream(token)):
+                    # a streamed generator: it opens the resource as ``param`` (async_routes for an
+                    # async view's, _stream_opening for a sync one's)
                     extra.append(kwarg(param, cst.Name(param)))
                 elif token in self.plan.resources:
                     extra.append(kwarg(param, cst.Call(self._getter(original_node, token))))
@@ -754,6 +959,8 @@ class RequestStateTransform(Transform):
             hook = self._hook_stack.pop()  # a hook defined in a factory
         if hook is not None:
             return self._hook(original_node, updated_node, self.plan.hook_functions[hook])
+        if len(self.functions) == 1 and self.functions[0][0] in self.run.project.sync_streams and original_node in streamed_generators(self.functions[0][1]):
+            return self._stream_opening(original_node, updated_node, self.functions[0][0])  # type: ignore[arg-type]
         if len(self.functions) == 1 and qualified is not None and qualified in self.plan.views and native_plans(self, original_node):
             return self._view(original_node, updated_node, qualified)  # a factory's view
         if self.functions or qualified is None:
@@ -761,7 +968,9 @@ class RequestStateTransform(Transform):
         if qualified in self.plan.guards:
             return self._dependency_of_guard(original_node, updated_node, self.plan.guards[qualified])
         if qualified in self.plan.views and native_plans(self, original_node):
-            return self._view(original_node, updated_node, qualified)
+            return self._stream_request(original_node, self._view(original_node, updated_node, qualified), qualified)
+        if qualified in self.run.project.sync_streams:
+            return self._stream_request(original_node, updated_node, qualified)
         if qualified in self.plan.threaded:
             for token in self.plan.threaded[qualified]:
                 updated_node = with_parameter(updated_node, self.plan.token_param(token), None)
@@ -769,6 +978,8 @@ class RequestStateTransform(Transform):
         getter = self.plan.resources.get(qualified)
         if getter is not None:
             added = self._resource_dependency(original_node, getter) if self._sync_users(qualified) else []
+            if any(qualified in used for used in self.run.project.sync_streams.values()):
+                added += self._resource_dependency(original_node, getter, opener=True)
             twin = self.async_plan.resources.get(qualified)
             if twin is not None:
                 added += self._async_dependency(original_node, getter, twin)
@@ -792,14 +1003,16 @@ class RequestStateTransform(Transform):
         return self._retirements[getter]
 
     def _retires(self, getter: str) -> bool:
-        """Whether the sync getter and its teardown go, with the teardown's registration: the
-        async twin serves every user, and no code is left that calls the getter (every caller's
-        call became the async session: a view or helper the plan made async, a streamed
-        generator of an async view) or may call it unseen (a file the facts pass did not read,
-        module code, a callback, a string naming it)."""
-        if getter not in self.async_plan.resources or self._sync_users(getter):
-            return False
+        """Whether the sync getter and its teardown go, with the teardown's registration: no code
+        is left that calls the getter (every caller's call became a dependency's value: the async
+        twin's of a view or helper the plan made async, the sync one's of a view or helper that
+        takes it; a streamed generator opens its own, of an async view or a sync one) or may call
+        it unseen (a file the facts pass did not read, module code, a callback, a string naming it)."""
         project = self.run.project
+        twin = getter in self.async_plan.resources
+        threaded = {f for f, tokens in self.plan.threaded.items() if getter in tokens}
+        takers = threaded | {f for f, tokens in self.plan.views.items() if tokens.get(getter)}
+        streams = project.sync_streams
         resource = self.plan.resources[getter]
         for name in (getter, resource.teardown):
             short = name.rpartition(".")[2]
@@ -808,15 +1021,23 @@ class RequestStateTransform(Transform):
         if getter in project.referenced:
             return False
         startup = self._startup_users(getter)
+        async_ = self.async_plan.functions if twin else frozenset()
         for f in project.functions.values():
             if resource.teardown in f.calls | f.nested_calls:
                 return False
-            if getter in f.calls and f.qualified not in self.async_plan.functions and f.qualified not in startup:
+            if getter in f.calls and f.qualified not in async_ | takers | startup:
                 return False
             streamed = project.async_facts.get(f.qualified)
+            if getter in streams.get(f.qualified, ()):
+                # its streamed generator opens the resource: no other nested code may use it
+                if (f.nested_calls - (streamed.streamed if streamed else frozenset())) & (threaded | {getter}):
+                    return False
+                continue
             replaced = f.qualified in self.async_plan.guards or (streamed is not None and getter in streamed.streamed)
-            if getter in f.nested_calls and (f.qualified not in self.async_plan.functions or not replaced):
+            if getter in f.nested_calls and (f.qualified not in async_ or not replaced):
                 return False
+            if f.nested_calls & threaded and f.qualified not in async_:
+                return False  # its nested code would be handed a connection it does not have
         return True
 
     def _startup_users(self, getter: str) -> frozenset[str]:
@@ -1010,7 +1231,10 @@ class RequestStateTransform(Transform):
         return self.import_reference(anchor, module, alias, replaces=False)
 
     # -- the dependencies -----------------------------------------------------------------------
-    def _resource_dependency(self, getter: cst.FunctionDef, resource: Resource) -> list[cst.BaseStatement]:
+    def _resource_dependency(self, getter: cst.FunctionDef, resource: Resource, opener: bool = False) -> list[cst.BaseStatement]:
+        """The yield dependency opening the resource as the getter did, closing it as the teardown
+        did, and its alias; ``opener``: the context manager a sync view's streamed body opens it
+        with instead (codemod/sync_streams.py), the same code run in the thread that streams it."""
         teardown = self._sibling(resource.teardown)
         local = resource.param
         opening = list(getter.body.body[-2].body.body)  # type: ignore[attr-defined]  (the if's block)
@@ -1039,6 +1263,8 @@ class RequestStateTransform(Transform):
                 return updated_node
 
         statements = [s.visit(Rename()) for s in opening]
+        # names the copies refer to (``sqlite3``) keep their imports, should the getter go
+        self.run.reused |= {n.value for st in statements for n in m.findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
         closing: list[cst.BaseStatement] = []
         if teardown is not None:
             popped = _popped_local(teardown)
@@ -1046,13 +1272,18 @@ class RequestStateTransform(Transform):
             closing = [s.visit(_Renamer(popped, local)) for s in check.body.body]  # type: ignore[attr-defined]
         returns = None
         if getter.returns is not None:
-            iterator = self.import_reference(getter, "collections.abc", "AsyncIterator", replaces=False)
+            iterator = self.import_reference(getter, "collections.abc", "Iterator" if opener else "AsyncIterator", replaces=False)
             returns = cst.Annotation(cst.Subscript(iterator, [cst.SubscriptElement(cst.Index(getter.returns.annotation))]))
         params = []
-        if uses_app:
+        if uses_app or opener:  # (the streamed body hands its view's request to any opener)
             params.append(cst.Param(cst.Name("request"), cst.Annotation(self.import_reference(getter, "fastapi", "Request", replaces=False))))
+        kept = "" if self._retired(resource.getter) else f" ({getter.name.value} keeps it on flask.g)"
+        docstring = (
+            f"The {resource.attribute} of a streamed body that runs after its view returned, closed when it ends{kept}."
+            if opener else f"The request's {resource.attribute}, closed after the response{kept}."
+        )
         body = [
-            _docstring(f"The request's {resource.attribute}, closed after the response ({getter.name.value} keeps it on flask.g)."),
+            _docstring(docstring),
             *statements,
             cst.Try(
                 cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Yield(cst.Name(local)))])]),
@@ -1067,11 +1298,42 @@ class RequestStateTransform(Transform):
             cst.Name(resource.dependency), cst.Parameters(params), cst.IndentedBlock(body), returns=returns,
             asynchronous=cst.Asynchronous(), leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
         )
+        if opener:
+            manager = cst.Decorator(self.import_reference(getter, "contextlib", "contextmanager", replaces=False))
+            return [function.with_changes(name=cst.Name(resource.opener), asynchronous=None, decorators=[manager])]
         annotated = self._annotated(getter, getter.returns.annotation if getter.returns is not None else None, cst.Name(resource.dependency))
         alias = cst.SimpleStatementLine(
             [cst.Assign([cst.AssignTarget(cst.Name(resource.alias))], annotated)], leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
         )
         return [function, alias]
+
+    def _stream_opening(self, original: cst.FunctionDef, updated: cst.FunctionDef, view: str) -> cst.FunctionDef:
+        """A sync view's streamed generator that used the request's resource (Flask's
+        ``stream_with_context`` kept ``g`` for it): its body in ``with open_db(request) as db:``,
+        the connection its own for as long as it runs (codemod/sync_streams.py)."""
+        items = []
+        for getter in sorted(self.run.project.sync_streams[view]):
+            resource = self.plan.resources[getter]
+            module, _, _ = getter.rpartition(".")
+            opener = cst.Name(resource.opener) if module == self.module else self.import_reference(original, module, resource.opener, replaces=False)
+            opened = cst.Call(opener, [cst.Arg(cst.Name(self._stream_request_name(view)))])
+            items.append(cst.WithItem(opened, asname=cst.AsName(cst.Name(resource.param)), comma=_COMMA))
+        items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=cst.IndentedBlock([cst.With(items, updated.body)]))  # type: ignore[arg-type]
+
+    def _stream_request_name(self, view: str) -> str:
+        """The name of Starlette's request in a view whose streamed body opens a resource: the
+        one it takes already, else ``http_request`` (as an async view's, transforms/async_routes.py)."""
+        if self.plan.views.get(view, {}).get(REQUEST_TOKEN) or view in self.plan.state_readers:
+            return self.plan.request_param
+        return "http_request"
+
+    def _stream_request(self, original: cst.FunctionDef, updated: cst.FunctionDef, view: str) -> cst.FunctionDef:
+        """A view whose streamed body opens a resource takes the request it opens it with."""
+        if view not in self.run.project.sync_streams:
+            return updated
+        request = self.import_reference(original, "fastapi", "Request", replaces=False)
+        return with_parameter(updated, self._stream_request_name(view), request)
 
     def _sync_users(self, getter: str) -> bool:
         """Whether any function keeps taking the sync session from its dependency."""
