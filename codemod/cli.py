@@ -1,4 +1,7 @@
-"""The ``flask2fastapi`` command line: convert, verify, lint, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, routes, lint, list, explain.
+
+routes (route table, levels, --compare) exits as verify does: 0 the same routes, 1 a route
+missing or extra, 4 an app could not be loaded.
 
 Exit codes (also in the README):
   0  done; nothing needs a person (verify: same routes and answers; lint: no blocking call)
@@ -12,11 +15,8 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
-import difflib
-import io
 import json
 import os
-import tokenize
 from pathlib import Path
 from typing import List, Optional
 
@@ -44,6 +44,7 @@ from codemod.engine import (
 )
 from codemod.blocking import BlockingCalls
 from codemod.findings import ENGINE_CODES, by_code, catalogue
+from codemod.review import diff_lines, file_summary, line_counts, total_line
 from codemod.transform import Options
 from codemod.vendor import VENDORED, vendor
 from transforms.leave_flask import LeaveFlaskTransform
@@ -78,7 +79,8 @@ def _fail(message: str) -> typer.Exit:
 def convert(
     paths: List[Path] = typer.Argument(..., help="Files or folders to convert."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write a converted copy of the whole tree to DIR; PATH stays as it is."),
-    diff: bool = typer.Option(False, "--diff", help="Print a unified diff of every change; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Print each changed file's summary (routes and their levels, findings) and diff; write nothing."),
+    stat: bool = typer.Option(False, "--stat", help="With --diff: only the summaries, and a total line; write nothing."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when any file would change."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Only these transforms or finding codes (comma-separated)."),
     ignore: Optional[List[str]] = typer.Option(
@@ -118,7 +120,7 @@ def convert(
         native_validation=native_validation,
         leave_flask=leave,
     )
-    writes = not (diff or check)
+    writes = not (diff or stat or check)
     if out_dir is not None:
         _check_out(out_dir, paths)
 
@@ -126,12 +128,8 @@ def convert(
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
-    if diff:
-        for result in results:
-            if result.status == "changed":
-                _print_diff(result)
-        for path, content in requirements.items():
-            _print_diff(FileResult(str(path), "changed", old=path.read_bytes() if path.exists() else b"", new=content))
+    if diff or stat:
+        _print_review(results, requirements, stat)
     if writes:
         if out_dir is not None:
             _write_out(results, paths, out_dir, requirements)
@@ -184,14 +182,23 @@ def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, requ
         write_atomic(target, content)
 
 
-def _print_diff(result: FileResult) -> None:
-    assert result.old is not None and result.new is not None
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(result.old).readline)
-    old = result.old.decode(encoding, errors="replace").splitlines(keepends=True)
-    new = result.new.decode(encoding, errors="replace").splitlines(keepends=True)
-    name = _display(result.path)
-    text = "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
-    out.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)
+def _print_review(results: list[FileResult], requirements: dict[Path, bytes], stat: bool) -> None:
+    """Each changed file's summary, then its diff (``--stat``: the summaries and a total line)."""
+    changed = [r for r in results if r.status == "changed"]
+    changed += [FileResult(str(p), "changed", old=p.read_bytes() if p.exists() else b"", new=c) for p, c in requirements.items()]
+    added = removed = 0
+    for result in changed:
+        name = _display(result.path)
+        lines = diff_lines(result, name)
+        counts = line_counts(lines)
+        added, removed = added + counts[0], removed + counts[1]
+        for line in file_summary(result, name, counts, reasons=not stat):
+            out.print(line, soft_wrap=True)
+        if not stat:
+            out.print(Syntax("".join(lines), "diff", theme="ansi_dark", background_color="default"), soft_wrap=True)
+    if stat:
+        routes = [route for r in changed for route in r.routes]
+        out.print(total_line(len(changed), (added, removed), routes, [f for r in changed for f in r.findings]), soft_wrap=True)
 
 
 def _display(path: str) -> str:
@@ -248,28 +255,66 @@ def _exit_code(results: list[FileResult], requirements: dict[Path, bytes], check
 def verify(
     original: Path = typer.Argument(..., help="The folder the original Flask app is imported from."),
     converted: Path = typer.Argument(..., help="The folder the converted FastAPI app is imported from."),
-    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app() (the same in both folders)."),
+    app_spec: Optional[str] = typer.Option(
+        None, "--app", help="module:app or module:create_app() (the same in both folders); optional with --record-tests or --replay."
+    ),
     requests_file: Optional[Path] = typer.Option(None, "--requests", help="A JSON list of requests to send to both apps."),
     env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for both apps (repeatable)."),
+    record_tests: Optional[str] = typer.Option(
+        None, "--record-tests", help="The original's pytest command (a shell command, run in each folder): record its requests, replay them."
+    ),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="A recording kept from --record-tests --recording FILE: replay it."),
+    recording: Optional[Path] = typer.Option(None, "--recording", help="With --record-tests: keep the original's recording in FILE."),
+    converted_tests: Optional[str] = typer.Option(
+        None, "--converted-tests", help="The test command in the converted folder (default: the recorded one)."
+    ),
+    cors: str = typer.Option("strict", "--cors", help="strict: CORS headers byte for byte; browser: as a browser reads them."),
+    runs: int = typer.Option(2, "--runs", min=2, help="With --record-tests: record the original this many times to find what changes."),
 ) -> None:
     """Check that the converted app has the original's routes and answers the same requests."""
-    from codemod.verify import VerifyError, compare
+    from codemod.verify import VerifyError
 
     for folder in (original, converted):
         if not folder.is_dir():
             raise _fail(f"{folder}: no such folder")
+    recorded = record_tests is not None or replay is not None
+    if app_spec is None and not recorded:
+        raise _fail("--app is needed (unless --record-tests or --replay is given)")
+    if recording is not None and record_tests is None:
+        raise _fail("--recording is written by --record-tests")
+    if cors not in ("strict", "browser"):
+        raise _fail(f"--cors {cors}: strict or browser")
     variables = dict(item.partition("=")[::2] for item in env or [])
+    same = True
+    try:
+        if app_spec is not None:
+            same = _verify_requests(original, converted, app_spec, requests_file, variables)
+        if recorded:
+            from codemod.recording import RecordingError
+            from codemod.replay_report import run
+
+            try:
+                same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors, runs) and same
+            except RecordingError as error:
+                err.print(f"[bold red]error:[/] {error}", markup=True)
+                raise typer.Exit(EXIT_ERRORS)
+    except VerifyError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_ERRORS)
+    raise typer.Exit(EXIT_OK if same else EXIT_DIFFERENT)
+
+
+def _verify_requests(original: Path, converted: Path, app_spec: str, requests_file: Optional[Path], variables: dict[str, str]) -> bool:
+    """The route tables and the answers to ``--requests``, compared and printed."""
+    from codemod.verify import compare
+
     requests: list = []
     if requests_file is not None:
         try:
             requests = json.loads(requests_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise _fail(f"--requests {requests_file}: {error}")
-    try:
-        result = compare(original, converted, app_spec, requests, variables)
-    except VerifyError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
-        raise typer.Exit(EXIT_ERRORS)
+    result = compare(original, converted, app_spec, requests, variables)
     for method, path in result.missing_routes:
         err.print(f"[red]missing route[/] {method} {path}", markup=True)
     for method, path in result.extra_routes:
@@ -285,7 +330,7 @@ def verify(
     table.add_row("routes missing / extra", f"{len(result.missing_routes)} / {len(result.extra_routes)}")
     table.add_row("answers different", f"{len(result.differences)} of {len(requests)}")
     err.print(table)
-    raise typer.Exit(EXIT_OK if result.same else EXIT_DIFFERENT)
+    return result.same
 
 
 @app.command()
@@ -365,6 +410,46 @@ def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131
     else:
         out.print(f"marker: # TODO[{entry.code}]: {entry.template}", markup=False)
     out.print(entry.explanation, markup=False)
+
+
+@app.command()
+def routes(
+    path: Path = typer.Argument(..., help="The folder the app is imported from (a Flask app or a converted one)."),
+    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app()."),
+    compare: Optional[Path] = typer.Option(
+        None, "--compare", help="The folder of the app to compare with (the original), imported with the same --app: exit 1 when a route differs."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the table (and the comparison) as one JSON document on stdout."),
+    env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for the app (repeatable)."),
+) -> None:
+    """Show an app's route table: method, path, endpoint and the level each route reached."""
+    from codemod.route_report import differences, route_rows
+    from codemod.review import routes_table
+    from codemod.verify import VerifyError
+
+    for folder in (path, *([compare] if compare is not None else [])):
+        if not folder.is_dir():
+            raise _fail(f"{folder}: no such folder")
+    variables = dict(item.partition("=")[::2] for item in env or [])
+    try:
+        rows = route_rows(path, app_spec, variables)
+        other = route_rows(compare, app_spec, variables) if compare is not None else None
+    except VerifyError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_ERRORS)
+    missing, extra = differences(rows, other) if other is not None else ([], [])
+    if as_json:
+        document: dict = {"routes": rows}
+        if other is not None:
+            document.update(compare={"routes": other, "missing": missing, "extra": extra})
+        out.print_json(data=document)
+    else:
+        out.print(routes_table(rows, other, title=f"routes of {app_spec} in {path}"))
+        for method, route in missing:
+            err.print(f"[red]missing route[/] {method} {route}", markup=True)
+        for method, route in extra:
+            err.print(f"[yellow]extra route[/] {method} {route}", markup=True)
+    raise typer.Exit(EXIT_DIFFERENT if missing or extra else EXIT_OK)
 
 
 def main() -> None:

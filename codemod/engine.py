@@ -19,24 +19,19 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper
 
+from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the engine's API)
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
 from codemod.project import Project, gather, module_of, wrap
 from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform, import_source
 
-# Folders that hold no code of the project's own (or no code at all), and the runtime package
-# (a copy of it in the project is not the project's code).
-SKIP_DIRS = frozenset(
-    {"__pycache__", "build", "dist", "node_modules", "site-packages", "flask2fastapi_runtime", "_flask2fastapi_runtime"}
-)
 RUNTIME_REQUIREMENT = "flask2fastapi-runtime>=0.1,<0.2"
 # Never copied into --out: caches and version control, not part of the program.
 NOT_COPIED = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"})
@@ -64,30 +59,6 @@ class FileResult:
             "findings": [f.to_json() for f in self.findings],
             "flask_uses": self.flask_uses,
         }
-
-
-def _is_venv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").exists()
-
-
-def _skipped(folder: Path) -> bool:
-    name = folder.name
-    return name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info") or _is_venv(folder)
-
-
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """The .py files under ``paths``, in a stable order. Files named directly are always kept."""
-    found: dict[Path, None] = {}
-    for path in paths:
-        if path.is_file():
-            found[path] = None
-            continue
-        for folder, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not _skipped(Path(folder) / d))
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    found[Path(folder) / name] = None
-    return list(found)
 
 
 # -- one file ------------------------------------------------------------------------------
@@ -508,7 +479,7 @@ def copy_tree(source: Path, target: Path) -> None:
         return
 
     def ignore(folder: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in NOT_COPIED or _is_venv(Path(folder) / n)}
+        return {n for n in names if n in NOT_COPIED or is_venv(Path(folder) / n)}
 
     shutil.copytree(source, target, ignore=ignore, symlinks=True, dirs_exist_ok=True)
 

@@ -60,6 +60,8 @@ from codemod.handler_body import Body, bindings, is_flask, is_jsonify, jsonify_c
 from codemod.vendor import canonical
 
 Names = Callable[[cst.CSTNode], set[str]]
+# why the template a handler renders does not render alike without Flask: (module, name, passed) -> why
+Templates = Callable[[str, str, frozenset[str]], str | None]
 
 DECORATORS = frozenset({"errorhandler", "app_errorhandler"})
 REGISTER = "register_error_handler"
@@ -445,17 +447,19 @@ def error_facts(wrapper, path: str) -> ErrorFacts:
 def plan_handlers(
     facts: ErrorFacts, kind: Callable[[frozenset[str]], str | None], unseen_calls: set[str],
     logger_known: bool = False, own_json: bool = False, registered: Callable[[str], bool] = lambda blueprint: False,
+    templates: Templates = lambda module, template, passed: "templates stay Flask's",
 ) -> dict[str, HandlerPlan]:
     """Whether each registered handler becomes a FastAPI exception handler, and why not.
     ``kind`` says "app" or "blueprint" for the qualified names of an expression;
     ``logger_known``: the app's logger has a name the project shows (codemod/app_logger.py);
-    ``own_json``: the app sets its own JSON provider."""
+    ``own_json``: the app sets its own JSON provider; ``templates``: why a template the handler
+    renders does not render alike without Flask (None: it does; codemod/template_plan.py)."""
     by_handler: dict[str, list[Registration]] = {}
     for registration in facts.registrations:
         by_handler.setdefault(registration.handler, []).append(registration)
     by_handler.pop("", None)
     reasons = {
-        handler: _reason(handler, registrations, facts, kind, unseen_calls, logger_known, own_json, registered)
+        handler: _reason(handler, registrations, facts, kind, unseen_calls, logger_known, own_json, registered, templates)
         for handler, registrations in sorted(by_handler.items())
     }
     keys = {handler: tuple(k for r in registrations for k in r.keys) for handler, registrations in by_handler.items()}
@@ -557,12 +561,17 @@ def _helper_reason(body: Body, facts: ErrorFacts, unseen_calls: set[str]) -> str
 def _reason(
     handler: str, registrations: list[Registration], facts: ErrorFacts, kind, unseen_calls: set[str],
     logger_known: bool = False, own_json: bool = False, registered: Callable[[str], bool] = lambda blueprint: False,
+    templates: Templates = lambda module, template, passed: "templates stay Flask's",
 ) -> str | None:
     body = facts.bodies.get(handler)
     if body is None:
         return "handler not a function of one parameter in the project"
     if body.problem:
         return body.problem
+    for template, passed in body.templates:
+        why = templates(handler.rpartition(".")[0], template, passed) if template is not None else "its name or values are only known when it runs"
+        if why is not None:
+            return f"renders {template or 'a template'} through Flask: {why}"
     helper_problem = _helper_reason(body, facts, unseen_calls)
     if helper_problem:
         return helper_problem

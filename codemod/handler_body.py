@@ -16,7 +16,9 @@ the one statement of what converts. A handler converts only if each of these hol
   ``response.headers.setdefault(name, value)``) before it is returned;
 - everything it returns is such a response, or a dict or list (which Flask serializes as
   jsonify does) or a str (Flask's HTML page), alone or with a status that is an int (not
-  Flask's "404 NOT FOUND" text), or the whole answer of a project function
+  Flask's "404 NOT FOUND" text), or ``render_template("page.html", x=...)`` alone or with an int
+  literal status (``Body.templates``: the plan asks codemod/template_plan.py whether the template
+  renders alike without Flask; transforms/templates.py converts it), or the whole answer of a project function
   (``return error_body(...)``, ``Body.responses``), which the plan checks returns jsonify;
 - its JSON becomes Starlette's ``JSONResponse`` where the code shows it is JSON data that
   JSONResponse encodes to the same JSON as jsonify (literals, f-strings, ``str()``, str methods
@@ -53,6 +55,7 @@ from codemod.state import REQUEST
 Names = Callable[[cst.CSTNode], set[str]]
 
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
+RENDER_TEMPLATE = frozenset({"flask.render_template", "flask.templating.render_template"})
 STR_METHODS = frozenset({"lower", "upper", "title", "capitalize", "casefold", "strip", "lstrip", "rstrip", "replace"})
 CONTENT_TYPE = "content-type"
 # what a handler may read of flask.request: Starlette's Request has it (path: request_path)
@@ -80,6 +83,8 @@ class Body:
     # ``return error_body(...)``: each project function whose call is the whole value of a return,
     # with the arguments it is given an int (their positions and keywords, ``Responder``)
     responses: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    # ``return render_template(...)``: its template (None: not a literal) and the names it passes
+    templates: tuple[tuple[str | None, frozenset[str]], ...] = ()
 
 
 def is_flask(qualified: str) -> bool:
@@ -165,7 +170,7 @@ def read_body(function: cst.FunctionDef, names: Names) -> Body | None:
     return Body(
         param, frozenset(reader.uses), problem or reader.problem, helper_problem=problem or reader.helper_problem,
         helpers=tuple(reader.helpers), logs=reader.logs, flask_json=reader.flask_json, request=reader.request,
-        responses=tuple(reader.responses),
+        responses=tuple(reader.responses), templates=tuple(reader.templates),
     )
 
 
@@ -223,6 +228,7 @@ class _BodyReader(cst.CSTVisitor):
         self.flask: list[str] = []  # the Flask names it uses (jsonify too)
         self.helpers: list[frozenset[str]] = []
         self.responses: list[tuple[frozenset[str], frozenset[str]]] = []
+        self.templates: list[tuple[str | None, frozenset[str]]] = []
         self.logs = False
         self.flask_json = False
         self.request = False
@@ -293,6 +299,9 @@ class _BodyReader(cst.CSTVisitor):
             if qualified & JSONIFY and isinstance(parent, cst.Call) and parent.func is node:
                 self._placed(parent)  # says why not, if not
                 return False
+            if qualified & RENDER_TEMPLATE and isinstance(parent, cst.Call) and parent.func is node:
+                self._template(parent)  # says why not, if not
+                return False
             return self._no(f"uses {flask[0]}")
         if isinstance(node, cst.Attribute):
             return True
@@ -356,6 +365,22 @@ class _BodyReader(cst.CSTVisitor):
         if m.matches(parent, m.Assign(targets=[m.AssignTarget(m.Name(self.response or ""))])):
             return True
         return self._no("jsonify() other than returned or as the response")
+
+    def _template(self, call: cst.Call) -> bool:
+        """``return render_template(name, x=...)``, alone or with an int literal status."""
+        parent = self.stack[-2] if len(self.stack) >= 2 else None
+        returned = isinstance(parent, cst.Return) or (
+            isinstance(parent, cst.Element) and isinstance(self._parent(3), cst.Tuple) and isinstance(self._parent(4), cst.Return)
+            and self._parent(3).elements[0] is parent and isinstance(self._parent(3).elements[1].value, cst.Integer)  # type: ignore[union-attr]
+        )
+        if not returned:
+            return self._no("render_template() other than returned, alone or with a status")
+        first = call.args[0] if call.args else None
+        name = first.value.evaluated_value if first is not None and first.keyword is None and isinstance(first.value, cst.SimpleString) else None
+        if any(a.keyword is None or a.star for a in call.args[1:]):
+            name = None
+        self.templates.append((name, frozenset(a.keyword.value for a in call.args[1:] if a.keyword is not None)))
+        return True
 
     def _response_use(self, node: cst.Name) -> bool:
         parent, grandparent = self._parent(), self._parent(2)
@@ -508,7 +533,7 @@ def reply_ok(value: cst.BaseExpression | None, reader: _BodyReader) -> bool:
         if len(value.elements) != 2 or not all(isinstance(e, cst.Element) for e in value.elements):
             return False
         body, status = (e.value for e in value.elements)
-        return reply_kind(body, reader) in ("jsonify", "json", "html") and reader.is_int(status) and not _is_text_literal(status)
+        return reply_kind(body, reader) in ("jsonify", "json", "html", "template") and reader.is_int(status) and not _is_text_literal(status)
     return reply_kind(value, reader) is not None
 
 
@@ -518,10 +543,13 @@ def _is_text_literal(node: cst.BaseExpression) -> bool:
 
 def reply_kind(value: cst.BaseExpression, reader: _BodyReader | None, names: Names | None = None) -> str | None:
     """jsonify | json (a dict or list, which Flask serializes as jsonify) | html (a str, which
-    Flask serves as an HTML page) | response (the response variable) | None."""
+    Flask serves as an HTML page) | template (render_template) | response (the response
+    variable) | None."""
     names = names or (reader.names if reader is not None else None)
     if names is not None and is_jsonify(value, names):
         return "jsonify"
+    if names is not None and isinstance(value, cst.Call) and names(value.func) & RENDER_TEMPLATE:
+        return "template"
     if isinstance(value, (cst.Dict, cst.List)):
         if reader is not None and not reader.is_data(value):
             reader.flask_json = True  # Flask made it as jsonify did: FlaskJSONResponse

@@ -34,6 +34,12 @@ APP_WIDE = frozenset({"before_app_request", "after_app_request", "teardown_app_r
 # FastAPI's registrations of an exception handler (a FlaskBridge's too): the handler runs around
 # every route of the app, but registering it this way is no use of Flask
 FASTAPI_HOOKS = frozenset({"exception_handler", "add_exception_handler"})
+# Flask's decorators that register a function with the app's Jinja environment or template
+# context and return it as it was: calling the function later runs none of Flask
+REGISTERS = frozenset({
+    "context_processor", "app_context_processor", "template_filter", "app_template_filter",
+    "template_global", "app_template_global", "template_test", "app_template_test",
+})
 SHOWN = 3  # functions named in a route's reason
 # Registering a function through these on an object (``@auth.verify_password``, Flask-HTTPAuth's
 # or the runtime's) makes it run for every route that uses the object
@@ -234,9 +240,19 @@ class _Reader(cst.CSTVisitor):
                 func = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
                 if func.attr.value in HOOKS:  # type: ignore[union-attr]  (Flask runs it: a use of Flask's hooks)
                     self.facts.flask[self.stack[-1][0]].add(f"flask.{func.attr.value}")  # type: ignore[union-attr]
-            else:
+            elif not self._registers(decorator):
                 self._refer(decorator.decorator)
                 self._callback(decorator, self.stack[-1][0])
+
+    def _registers(self, decorator: cst.Decorator) -> bool:
+        """``@app.context_processor``, ``@bp.app_template_filter("x")``: Flask's registrations that
+        leave the function as it was (REGISTERS), no part of what calling it runs."""
+        target = decorator.decorator
+        func = target.func if isinstance(target, cst.Call) else target
+        if not isinstance(func, cst.Attribute) or func.attr.value not in REGISTERS:
+            return False
+        qualified = self.resolve(func)
+        return qualified is not None and is_flask(qualified)
 
     def _callback(self, decorator: cst.Decorator, function: str) -> None:
         """``@auth.verify_password`` on ``function``: whoever uses ``auth`` runs it."""

@@ -34,6 +34,7 @@ from codemod.handler_body import bindings
 from codemod.plan import RoutePlan, plan_view
 from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
 from codemod.session_facts import SessionFacts, SessionPlan, plan_session, session_facts
+from codemod.template_plan import UNKNOWN, TemplateFacts, TemplatePlan, plan_templates, session_reads, template_facts
 from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
@@ -151,6 +152,8 @@ class Project:
     # the app's JSON is made its own way (app.json = ..., json_provider_class, app.json.x = ...):
     # Starlette's JSONResponse would not write what it writes
     own_json: bool = False
+    # a file says response_class: Flask's helpers (redirect) may make responses of another class
+    own_response_class: bool = False
     # module-level objects a Flask extension's call made (``db = SQLAlchemy()``): they need Flask's context
     flask_objects: set[str] = field(default_factory=set)
     errors: ErrorFacts = field(default_factory=ErrorFacts)  # error handlers (codemod/error_handlers.py)
@@ -163,6 +166,7 @@ class Project:
     session_factories: list[bool] = field(default_factory=list)
     login: LoginFacts = field(default_factory=LoginFacts)  # Flask-Login (codemod/login_facts.py)
     session: SessionFacts = field(default_factory=SessionFacts)  # Flask's session (codemod/session_facts.py)
+    templates: dict[str, TemplateFacts] = field(default_factory=dict)  # by module (codemod/template_plan.py)
     # Flask-JWT-Extended's managers (x = JWTManager()) and what keeps them (codemod/jwt_facts.py)
     jwt_managers: set[str] = field(default_factory=set)
     jwt_problems: list[str] = field(default_factory=list)
@@ -202,6 +206,7 @@ class Project:
         self.responders |= other.responders
         self.plain_guards |= other.plain_guards
         self.own_json |= other.own_json
+        self.own_response_class |= other.own_response_class
         self.errors.merge(other.errors)
         self.flask_objects |= other.flask_objects
         self.logger_set |= other.logger_set
@@ -210,6 +215,7 @@ class Project:
         self.session_factories += other.session_factories
         self.login.merge(other.login)
         self.session.merge(other.session)
+        self.templates.update(other.templates)
         self.jwt_managers |= other.jwt_managers
         self.jwt_problems += other.jwt_problems
         self.jwt_auths |= other.jwt_auths
@@ -243,7 +249,19 @@ class Project:
         native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
         views = {(plans[0].path, plans[0].function) for plans in native}
         apps = [(app.module, app.module_level) for app in self.apps.values()]
-        return plan_session(self.session, views, apps, self.login.uses_login or bool(self.login.managers))
+        reads, unknown = session_reads(self.templates)
+        return plan_session(self.session, views, apps, self.login.uses_login or bool(self.login.managers), reads, tuple(unknown))
+
+    @functools.cached_property
+    def template_plan(self) -> TemplatePlan:
+        """Where render_template converts, and what templates are given (codemod/template_plan.py)."""
+        endpoints: dict[str, list[RoutePlan]] = {}
+        for key in sorted(self.views):
+            for plan in self._plans.get(key, []):
+                endpoints.setdefault(plan.endpoint, []).append(plan)
+        apps = [(name.rpartition(".")[2], app.module, app.module_level) for name, app in sorted(self.apps.items())]
+        plan = self.session_plan
+        return plan_templates(self.templates, apps, endpoints, plan.converts and plan.templates)
 
     @property
     def session_kept(self) -> dict[str, str]:
@@ -551,7 +569,12 @@ class Project:
         handler's qualified name (codemod/error_handlers.py)."""
         return plan_handlers(
             self.errors, self.receiver_kind, self.unseen_calls, self.logger_name is not None, self.own_json, self._registered_once,
+            self._template_blockers,
         )
+
+    def _template_blockers(self, module: str, template: str, passed: frozenset[str]) -> str | None:
+        """Why the template does not render alike without Flask in ``module`` (None: it does)."""
+        return "; ".join(self.template_plan.blockers(module, template, passed)[1]) or None
 
     def _registered_once(self, blueprint: str) -> bool:
         """Whether the project registers the blueprint (its variable's qualified name) once, on
@@ -987,10 +1010,11 @@ def is_test_file(path: Path) -> bool:
 
 def _gather(path: Path, source: bytes) -> Project:
     limits = b"MAX_CONTENT_LENGTH" in source or b"max_content_length" in source
+    response_class = b"response_class" in source
     if not any(token in source for token in FACTS_PREFILTER):
         return Project(
             unseen_calls={n.decode() for n in CALLED.findall(source)}, named={n.decode() for _, n in NAMED.findall(source)},
-            limits_body=limits,
+            limits_body=limits, own_response_class=response_class,
         )
     try:
         module = cst.parse_module(source)
@@ -999,6 +1023,7 @@ def _gather(path: Path, source: bytes) -> Project:
     visitor = _FactsVisitor(path, module_of(path).name)
     visitor.source = source
     visitor.facts.limits_body = limits
+    visitor.facts.own_response_class = response_class
     visitor._link(module.body)
     try:
         wrapper = wrap(module, path)
@@ -1015,6 +1040,11 @@ def _gather(path: Path, source: bytes) -> Project:
             visitor.facts.session = session_facts(wrapper, str(path))
         except Exception as error:  # Flask's session stays where its uses are not known
             visitor.facts.session = SessionFacts(problems=[f"{path}: {type(error).__name__}: {error}"])
+    if b"flask" in source:
+        try:
+            visitor.facts.templates[visitor.module] = template_facts(wrapper, path, visitor.module, source)
+        except Exception:  # no facts of its templates: they stay Flask's, and so does the session
+            visitor.facts.templates[visitor.module] = TemplateFacts(str(path), visitor.module, folders=(UNKNOWN,), renders=True)
     try:
         visitor.facts.sqla = sqla_file_facts(wrapper, visitor.module, source)
     except Exception:  # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension

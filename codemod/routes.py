@@ -43,7 +43,12 @@ def route_table(app: Any) -> set[Route]:
 
 
 def _flask_routes(app: Any) -> set[Route]:
-    table = set()
+    return {(method, path) for method, path, _ in flask_rules(app)}
+
+
+def flask_rules(app: Any) -> list[tuple[str, str, Any]]:
+    """(METHOD, /path/{var}, werkzeug rule) for each route of a Flask app's (or a bridge's) url_map."""
+    found = []
     rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
     # a rule ``/x/`` next to ``/x`` of the same endpoint and methods is the URL with a slash
     # that ``strict_slashes=False`` served: one route (a converted one serves it by a second
@@ -53,15 +58,20 @@ def _flask_routes(app: Any) -> set[Route]:
         if rule.rule.endswith("/") and (rule.endpoint, rule.rule[:-1], frozenset(rule.methods)) in plain:
             continue
         path = FLASK_VARIABLE.sub(r"{\1}", rule.rule)
-        table |= {(method, path) for method in rule.methods - IMPLICIT_METHODS}
-    return table
+        found += [(method, path, rule) for method in sorted(rule.methods - IMPLICIT_METHODS)]
+    return found
 
 
 def _fastapi_routes(app: Any) -> set[Route]:
     # The OpenAPI document is the public, version-stable view of every route, included routers
     # too (recent FastAPI versions include routers lazily, so app.routes does not list theirs).
-    table = set()
-    for path, operations in app.openapi().get("paths", {}).items():
+    return {(method, path) for method, path, _ in openapi_operations(app.openapi())}
+
+
+def openapi_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(METHOD, /path/{var}, operation) for each operation of an OpenAPI document."""
+    found = []
+    for path, operations in document.get("paths", {}).items():
         path = FASTAPI_VARIABLE.sub(r"{\1}", path)
-        table |= {(method.upper(), path) for method in operations if method.upper() in HTTP_METHODS}
-    return table
+        found += [(method.upper(), path, operation) for method, operation in operations.items() if method.upper() in HTTP_METHODS]
+    return found

@@ -14,11 +14,22 @@ Anything else keeps Flask's session as it is, for the reason the plan gives:
 - ``session.permanent = ...``: Flask's own interface still opens the cookie on the bridge, and it
   refreshes a permanent session's cookie on every request (``SESSION_REFRESH_EACH_REQUEST``): a
   second ``Set-Cookie`` next to the middleware's;
-- flashes and templates (they read and write the same cookie through Flask), a custom
-  ``session_interface``, Flask-Login (its ``login_user`` writes the session Flask-Login reads;
-  codemod/login_facts.py refuses a project using Flask's session);
+- a template that reads ``session`` (Flask gives its templates the session it opened from the
+  cookie), one that cannot be known (a template folder or a ``render_template_string`` source
+  that is no literal), ``get_flashed_messages()`` in Python code, Flask's ``message_flashed``
+  signal, a custom ``session_interface``, Flask-Login (its ``login_user`` writes the session
+  Flask-Login reads; codemod/login_facts.py refuses a project using Flask's session);
 - a project of more than one Flask app, or one made in a factory (the middleware goes next to the
   bridge of the one module-level app).
+
+Flashed messages live in the same cookie (Flask's ``_flashes`` list), so they leave with it:
+every ``flash(message[, category])`` must be a statement of a native view's own body (it becomes
+the runtime's ``flash(request, ...)``, runtime/flask2fastapi_runtime/flashing.py). Templates that
+call ``get_flashed_messages`` then get the runtime's, over ``request.session``: those that
+convert through their context processor, those Flask still renders through
+``flashes_in_flask_templates(app)``, so one request has one list of messages and one writer of the
+cookie. A project whose templates call it leaves Flask's session for that too, with no ``flash``
+of its own (Flask-Login's redirect flashes through the runtime already).
 """
 
 from __future__ import annotations
@@ -26,24 +37,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from codemod.vendor import canonical
 
 SESSION = frozenset({"flask.session", "flask.globals.session"})
-# what shares Flask's session cookie or puts the session in a template's context
+FLASH = frozenset({"flask.flash", "flask.helpers.flash"})
+# what reads Flask's session cookie through Flask in Python code, or hears of its flashes
 KEEPS_SESSION = {
-    "flask.flash": "flash()",
-    "flask.helpers.flash": "flash()",
     "flask.get_flashed_messages": "get_flashed_messages()",
     "flask.helpers.get_flashed_messages": "get_flashed_messages()",
-    "flask.render_template": "templates (Flask gives them session)",
-    "flask.templating.render_template": "templates (Flask gives them session)",
-    "flask.render_template_string": "templates (Flask gives them session)",
-    "flask.templating.render_template_string": "templates (Flask gives them session)",
+    "flask.message_flashed": "the message_flashed signal",
+    "flask.signals.message_flashed": "the message_flashed signal",
 }
 METHODS = frozenset({"get", "pop", "clear"})
+FLASH_ARGUMENTS = ("message", "category")
 
 
 @dataclass
@@ -52,11 +60,13 @@ class SessionFacts:
     users: set[tuple[str, str]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)  # "path:line: what": a use this cannot convert
     blockers: list[str] = field(default_factory=list)  # "path:line: what": what else keeps the session Flask's
+    flashes: set[tuple[str, str]] = field(default_factory=set)  # ... of the functions that flash()
 
     def merge(self, other: SessionFacts) -> None:
         self.users |= other.users
         self.problems += other.problems
         self.blockers += other.blockers
+        self.flashes |= other.flashes
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class SessionPlan:
     reason: str | None = None  # why not, where the project uses the session
     views: frozenset[tuple[str, str]] = frozenset()
     users: frozenset[tuple[str, str]] = frozenset()  # every function using it
+    flashes: frozenset[tuple[str, str]] = frozenset()  # the views whose flash() calls convert
+    templates: bool = False  # templates call get_flashed_messages: the runtime's, everywhere
 
 
 class _Visitor(cst.CSTVisitor):
@@ -113,6 +125,8 @@ class _Visitor(cst.CSTVisitor):
         kept = sorted(KEEPS_SESSION[n] for n in names if n in KEEPS_SESSION)
         if kept:
             self.facts.blockers.append(f"{self._where(node)}: {kept[0]}")
+        if names & FLASH:
+            self._flash(node, parent)
         if not names & SESSION:
             return
         form = _form(node, parent, self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None)
@@ -122,6 +136,29 @@ class _Visitor(cst.CSTVisitor):
             self.facts.problems.append(f"{self._where(node)}: session used outside a module-level function's own body")
         else:
             self.facts.users.add((self.path, self.functions[0].name.value))
+
+
+    def _flash(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+        """``flash(message[, category])`` as a statement of a module-level function's own body."""
+        statement = self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None
+        if not isinstance(parent, cst.Call) or parent.func is not node or not isinstance(statement, cst.Expr):
+            self.facts.problems.append(f"{self._where(node)}: flash used other than as a statement flash(...)")
+        elif not _flash_arguments(parent):
+            self.facts.problems.append(f"{self._where(node)}: flash() given other than a message and a category")
+        elif len(self.functions) != 1 or self.lambdas:
+            self.facts.problems.append(f"{self._where(node)}: flash() outside a module-level function's own body")
+        else:
+            self.facts.flashes.add((self.path, self.functions[0].name.value))
+
+
+def _flash_arguments(call: cst.Call) -> bool:
+    """One or two arguments, the message and the category, by position or by name."""
+    args = call.args
+    if not 1 <= len(args) <= 2 or any(a.star for a in args):
+        return False
+    return all(a.keyword is None or a.keyword.value == FLASH_ARGUMENTS[i] for i, a in enumerate(args)) and (
+        args[0].keyword is None or all(a.keyword is not None for a in args)
+    )
 
 
 def _form(node: cst.CSTNode, parent: cst.CSTNode | None, grandparent: cst.CSTNode | None) -> str | None:
@@ -146,12 +183,19 @@ def session_facts(wrapper: MetadataWrapper, path: str) -> SessionFacts:
     return visitor.facts
 
 
-def plan_session(facts: SessionFacts, native_views: set[tuple[str, str]], apps: list[tuple[str, bool]], uses_login: bool) -> SessionPlan:
+def plan_session(
+    facts: SessionFacts, native_views: set[tuple[str, str]], apps: list[tuple[str, bool]], uses_login: bool,
+    template_reads: frozenset[str] = frozenset(), template_unknown: tuple[str, ...] = (),
+) -> SessionPlan:
     """Whether Flask's session leaves the project (module doc). ``native_views``: (path,
     function) of every view all of whose routes are native; ``apps``: (module, made at module
-    level) of each Flask app; ``uses_login``: the project uses Flask-Login."""
+    level) of each Flask app; ``uses_login``: the project uses Flask-Login; ``template_reads``:
+    what the project's templates read of ``session`` and ``get_flashed_messages``, and
+    ``template_unknown``, why that cannot be known where it cannot (codemod/template_plan.py)."""
     users = frozenset(facts.users)
-    if not users and not facts.problems:
+    flashes = frozenset(facts.flashes)
+    templates = "get_flashed_messages" in template_reads
+    if not users and not flashes and not facts.problems and not templates:
         return SessionPlan()
 
     def no(reason: str) -> SessionPlan:
@@ -161,11 +205,15 @@ def plan_session(facts: SessionFacts, native_views: set[tuple[str, str]], apps: 
         return no(facts.problems[0])
     if facts.blockers:
         return no(facts.blockers[0])
+    if "session" in template_reads:
+        return no("a template reads Flask's session, which Flask gives it from the cookie")
+    if template_unknown:
+        return no(f"what its templates read is not known: {template_unknown[0]}")
     if uses_login:
         return no("Flask-Login, which keeps its login in Flask's session")
     if len(apps) != 1 or not apps[0][1]:
         return no("not one Flask app made at module level")
-    for path, function in sorted(users):
+    for path, function in sorted(users | flashes):
         if (path, function) not in native_views:
-            return no(f"{path}: {function} uses session and is no native view")
-    return SessionPlan(True, None, users, users)
+            return no(f"{path}: {function} uses {'session' if (path, function) in users else 'flash'} and is no native view")
+    return SessionPlan(True, None, users, users, flashes, templates)

@@ -33,7 +33,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.aborts import abort_arguments, aborts_in
-from codemod.jwt_facts import JSONIFY, uses_jwt, verification_problem
+from codemod.jwt_facts import uses_jwt, verification_problem
 
 G = frozenset({"flask.g", "flask.globals.g"})
 CURRENT_APP = frozenset({"flask.current_app", "flask.globals.current_app"})

@@ -27,6 +27,8 @@ import libcst.matchers as m
 from jinja2 import meta, nodes
 from jinja2.loaders import split_template_path
 
+from codemod.discovery import discover
+
 # what Flask's environment adds to every template
 FLASK_NAMES = frozenset({"request", "session", "g", "config", "url_for", "get_flashed_messages"})
 FLASK_FILTERS = frozenset({"tojson"})  # Flask's own, not Jinja's (sorted keys, its JSON provider)
@@ -60,8 +62,10 @@ class Needs:
     url_fors: tuple[UrlFor, ...] = ()  # "url_for" in names, not called: an UrlFor(None, ...)
 
 
-def needs(folder: Path, name: str) -> Needs:
-    """What the template ``name`` of ``folder`` and the templates it uses read (module doc)."""
+def needs(folder: Path, name: str, text: str | None = None) -> Needs:
+    """What the template ``name`` of ``folder`` and the templates it uses read (module doc);
+    ``text``: the source of ``name`` itself, a template given as a string (``render_template_string``,
+    which Flask autoescapes whatever it is called)."""
     names: set[str] = set()
     blockers: list[str] = []
     seen: set[str] = set()
@@ -77,11 +81,12 @@ def needs(folder: Path, name: str) -> Needs:
         if current in seen:
             continue
         seen.add(current)
-        source = _source(folder, current)
+        given = text is not None and current == name
+        source = text if given else _source(folder, current)
         if source is None:
             blockers.append(f"{current} is not in the app's template folder")
             continue
-        if current.lower().endswith(AUTOESCAPED) != current.endswith(AUTOESCAPED):
+        if not given and current.lower().endswith(AUTOESCAPED) != current.endswith(AUTOESCAPED):
             blockers.append(f"{current}: Flask's autoescape reads its extension case-sensitively")
         try:
             tree = parser.parse(source)
@@ -106,7 +111,7 @@ def needs(folder: Path, name: str) -> Needs:
                 todo.append(referred)
     # a name one template declares at its top (``{% import "m.html" as ui %}`` in the base) is
     # the templates' own where another reads it (a child's block)
-    found = _source(folder, name) is not None
+    found = text is not None or _source(folder, name) is not None
     return Needs(
         frozenset(names - (declared - FLASK_NAMES)), tuple(dict.fromkeys(blockers)), found,
         frozenset(filters), frozenset(tests), frozenset(request), tuple(url_fors),
@@ -199,7 +204,7 @@ def registered(package: Path, package_name: str, app_module: str, app: str) -> R
     processors: list[tuple[str, str]] = []
     given: set[str] = set()
     opaque: list[str] = []
-    for path in sorted(package.rglob("*.py")):
+    for path in discover([package]):  # the project's files: not a virtual environment's
         relative = path.relative_to(package).with_suffix("").parts
         parts = (package_name, *relative[:-1], *([] if relative[-1] == "__init__" else relative[-1:]))
         module = ".".join(part for part in parts if part)

@@ -92,10 +92,10 @@ def _client(app: Any, flask: bool, cookies: dict[str, str] | None) -> Any:
     return TestClient(app, base_url="http://localhost", raise_server_exceptions=False, cookies=cookies, follow_redirects=False)
 
 
-def in_folder(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
-    """Run this module's ``main`` in ``root`` (a process of its own); its JSON answer."""
+def in_folder(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120, module: str = "codemod.verify") -> Any:
+    """Run ``module``'s ``main`` (this one's by default) in ``root``, a process of its own; its JSON answer."""
     done = subprocess.run(
-        [sys.executable, "-m", "codemod.verify", *args],
+        [sys.executable, "-m", module, *args],
         cwd=root, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
     if done.returncode != 0:

@@ -228,10 +228,13 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path):
     assert not (tmp_path / "requirements-fastapi.txt").exists()  # the requirement is shown, not written
     assert "+++ b/" in result.stdout and "requirements-fastapi.txt" in result.stdout
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("--- a/") and lines[0].endswith("app.py")
-    assert lines[1].startswith("+++ b/") and lines[1].endswith("app.py")
-    assert lines[2].startswith("@@ -1,11 +1,12 @@")
-    body = [line.rstrip() for line in lines[3:]]
+    # the file's summary first (tests/test_diff_review.py), then its hunks
+    assert lines[0].endswith("app.py | +6 -5 | 1 route: 1 idiomatic | no findings")
+    assert lines[1] == "    idiomatic  POST /x/<int:n>  (x)"
+    assert lines[2].startswith("--- a/") and lines[2].endswith("app.py")
+    assert lines[3].startswith("+++ b/") and lines[3].endswith("app.py")
+    assert lines[4].startswith("@@ -1,11 +1,12 @@")
+    body = [line.rstrip() for line in lines[5:]]
     assert "+from flask2fastapi_runtime import NativeApp" in body
     assert "-app = Flask(__name__)  # created once" in body
     assert "+app = NativeApp(__name__)  # created once" in body

@@ -1,6 +1,8 @@
 """Files, templates, the app context and the CLI: a Flask notes site that renders templates,
-sends files (paths, in-memory files, a directory named by the client) and has a command answers
-the same requests, and runs the same command, after conversion."""
+flashes messages, redirects, sends files (paths, in-memory files, a directory named by the client),
+renders its own 404 page and has a command answers the same requests, and runs the same command,
+after conversion; its routes leave Flask (Jinja2Templates, the runtime's flash, redirect and a
+FastAPI exception handler), but the blueprint's, whose templates Flask still renders."""
 
 import os
 import shutil
@@ -10,9 +12,13 @@ import zlib
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
+from codemod.engine import convert_paths, discover
 from codemod.testing import convert_copy
 from codemod.verify import answers_in, compare
+from transforms import ORDER
 
 PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "files"
 SPEC = "filesapp.app:app"
@@ -72,8 +78,7 @@ REQUESTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    # its templates need Flask's names: F2F621 says so (tests/test_template_responses.py)
-    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("files") / "converted", "--ignore", "F2F621")
+    return convert_copy(PROJECT / "input", tmp_path_factory.mktemp("files") / "converted")
 
 
 def test_the_whole_tree_is_copied(converted):
@@ -108,32 +113,117 @@ def test_files_and_templates_answer_the_same(converted):
     assert comparison.same, comparison
 
 
-@pytest.fixture(scope="module")
-def unflashed(tmp_path_factory):
-    """The project with a base template that shows no flashed messages: the rest of what Flask's
-    template context gave (config, url_for, request.path, the app's and a blueprint's filters, a
-    global, a context processor) the converted app's Jinja2Templates gives, so its views convert."""
-    root = tmp_path_factory.mktemp("unflashed")
-    shutil.copytree(PROJECT / "input", root / "input", ignore=shutil.ignore_patterns("__pycache__"))
-    base = root / "input" / "filesapp" / "templates" / "base.html"
-    base.write_text("".join(line for line in base.read_text().splitlines(True) if "get_flashed_messages" not in line))
-    return root / "input", convert_copy(root / "input", root / "converted")
-
-
-def test_flasks_template_context_converts(unflashed):
-    original, converted = unflashed
+def test_the_views_leave_flask(converted):
+    """Templates through Jinja2Templates with Flask's context (config, url_for, request.path, the
+    flashes, the app's and a blueprint's filters, a global, a context processor), the runtime's
+    flash and redirect, the 404 handler a FastAPI one; the session in Flask's own cookie."""
     source = (converted / "filesapp" / "app.py").read_text()
-    assert source.count("templates.TemplateResponse(request, ") == 3
+    assert source.count("templates.TemplateResponse(request, ") == 4
     assert "context_processors=[flask_template_context]" in source
     assert 'templates.env.filters.update({"initials": initials, "shout": shout})' in source
     assert 'templates.env.globals.update({"config": app.config, "version": "1.0"})' in source
     assert '{**site_context(), "notes": NOTES, "name": name, "banner": BANNER}' in source  # the view's name wins
-    asked = [*REQUESTS[:4], *REQUESTS[15:24], {"method": "GET", "path": "/notes/1?x=%2F"}]
-    answered = answers_in(original, SPEC, asked)
-    assert '<footer>/ 2026 v1.0 NOTES! &lt;b&gt;ann&lt;/b&gt;</footer>' in answered[0]["body"]
-    assert '<a href="/files/manual.txt">manual</a>' in answered[1]["body"]
-    assert "<footer>/notes/9 2026 v1.0 NOTES! nobody</footer>" in answered[2]["body"]
-    comparison = compare(original, converted, SPEC, asked)
+    assert "api.add_middleware(FlaskSessionMiddleware, login=False)\nflashes_in_flask_templates(app)\n" in source
+    assert 'flash(request, f"Starred {NOTES[note_id][\'title\']} <3", "info")' in source
+    assert 'return redirect(request.url_for("index").path)' in source
+    assert "from flask2fastapi_runtime.redirects import redirect" in source
+    assert 'HTMLResponse(templates.env.from_string("<p>Hello {{ name }} from {{ config.SITE_NAME }}</p>")' in source
+    assert "@api.exception_handler(404)\ndef not_found(request: Request, error: StarletteHTTPException):" in source
+    assert '"404.html", {**site_context(), "path": request_path(request)}, status_code=404)' in source
+    assert "from flask import (\n    Flask,\n    current_app,\n)\n" in source  # for the app and the CLI
+
+
+def test_converting_again_changes_nothing(converted):
+    results = convert_paths(discover([converted]), ORDER)
+    assert [r.status for r in results] == ["unchanged"] * len(results) and results
+
+
+def test_every_route_but_the_blueprints_is_idiomatic():
+    results = convert_paths(discover([PROJECT / "input"]), ORDER)
+    levels = {route["endpoint"]: route["level"] for result in results for route in result.routes}
+    native = {endpoint for endpoint, level in levels.items() if level != "idiomatic"}
+    assert len(levels) == 12 and native == {"admin.panel", "admin.shadowed"}, levels
+
+
+def _cookie(answer: dict) -> dict:
+    """The answer with its session Set-Cookie read by Flask's own serializer (its signature's
+    timestamp aside, what a browser keeps) and its attributes."""
+    header = answer["headers"].get("Set-Cookie")
+    if header is None:
+        return answer
+    pair, _, attributes = header.partition(";")
+    value = pair.partition("=")[2]
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "dev"
+    content = SecureCookieSessionInterface().get_signing_serializer(app).loads(value) if value else None
+    return {**answer, "headers": {**answer["headers"], "Set-Cookie": (content, attributes.strip())}}
+
+
+FLASHED = ["Location", "Set-Cookie", "Vary", "Content-Type", "Content-Length"]
+FLASHES = [
+    {"method": "POST", "path": "/notes/0/star", "expect_headers": FLASHED},
+    {"method": "GET", "path": "/notes/1", "expect_headers": FLASHED},  # shown, then the cookie emptied
+    {"method": "GET", "path": "/notes/1", "expect_headers": FLASHED},  # once
+    {"method": "POST", "path": "/notes/1/star", "expect_headers": FLASHED},
+    {"method": "GET", "path": "/admin/", "expect_headers": FLASHED},  # a page Flask still renders shows them
+    {"method": "POST", "path": "/notes/0/star", "expect_headers": FLASHED},
+    {"method": "GET", "path": "/nowhere", "expect_headers": FLASHED},  # and so does the 404 page
+    {"method": "GET", "path": "/hello/x", "expect_headers": FLASHED},  # no flashes read: no Vary
+]
+
+
+def test_flashes_and_the_cookie_are_flasks(converted):
+    original = [_cookie(a) for a in answers_in(PROJECT / "input", SPEC, FLASHES)]
+    assert [a["status"] for a in original] == [302, 200, 200, 302, 200, 302, 404, 200]
+    flashed = ({"_flashes": [("info", "Starred Groceries <3"), ("message", "Stars are public")]}, "HttpOnly; Path=/")
+    assert original[0]["headers"]["Set-Cookie"] == flashed and original[0]["headers"]["Location"] == "/"
+    assert original[0]["body"].startswith("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>")
+    assert '<p class="info">Starred Groceries &lt;3</p><p class="message">Stars are public</p>' in original[1]["body"]
+    assert original[1]["headers"]["Set-Cookie"] == (None, "Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/")
+    assert "<p class" not in original[2]["body"] and original[2]["headers"]["Set-Cookie"] is None
+    assert '<p class="info">Starred Ideas &lt;3</p>' in original[4]["body"] and "<li>ann</li>" in original[4]["body"]
+    assert '<p class="info">Starred Groceries &lt;3</p>' in original[6]["body"] and "Nothing at /nowhere." in original[6]["body"]
+    assert [a["headers"]["Vary"] for a in original] == ["Cookie"] * 7 + [None]
+    converted_answers = [_cookie(a) for a in answers_in(converted, SPEC, FLASHES)]
+    assert converted_answers == original
+
+
+@pytest.mark.parametrize("flasher", ["original", "converted"])
+def test_flashes_cross_the_cutover(converted, flasher):
+    """A message flashed before the cutover is shown after it, and one flashed after a rollback too."""
+    roots = {"original": PROJECT / "input", "converted": converted}
+    made = answers_in(roots[flasher], SPEC, [{"method": "POST", "path": "/notes/1/star", "expect_headers": ["Set-Cookie"]}])
+    cookie = made[0]["headers"]["Set-Cookie"].partition(";")[0].partition("=")[2]
+    asked = [{"method": "GET", "path": "/", "cookies": {"session": cookie}}]
+    shown = answers_in(roots["converted" if flasher == "original" else "original"], SPEC, asked)[0]
+    assert '<p class="info">Starred Ideas &lt;3</p><p class="message">Stars are public</p>' in shown["body"]
+
+
+APP_ABORT = """
+
+@app.route("/notes/<int:note_id>/body")
+def body(note_id):
+    if note_id >= len(NOTES):
+        abort(404)
+    return NOTES[note_id]["body"]
+"""
+
+
+def test_abort_and_flasks_own_404_answer_the_apps_page(tmp_path):
+    """abort(404) in a converted view and a URL no route knows are both the handler's page."""
+    shutil.copytree(PROJECT / "input", tmp_path / "input", ignore=shutil.ignore_patterns("__pycache__"))
+    app = tmp_path / "input" / "filesapp" / "app.py"
+    app.write_text(app.read_text().replace("    flash,\n", "    abort,\n    flash,\n") + APP_ABORT)
+    converted = convert_copy(tmp_path / "input", tmp_path / "converted")
+    assert "raise HTTPException(status_code=404)" in (converted / "filesapp" / "app.py").read_text()
+    asked = [
+        {"method": "GET", "path": path, "expect_headers": ["Content-Type", "Content-Length"]}
+        for path in ("/notes/0/body", "/notes/5/body", "/notes/x/body", "/n%C3%B6pe/a%3Fb")
+    ]
+    original = answers_in(tmp_path / "input", SPEC, asked)
+    assert [a["status"] for a in original] == [200, 404, 404, 404]
+    assert "<p>Nothing at /notes/5/body.</p>" in original[1]["body"] and "Nothing at /nöpe/a?b." in original[3]["body"]
+    comparison = compare(tmp_path / "input", converted, SPEC, asked)
     assert comparison.same, comparison
 
 

@@ -153,7 +153,15 @@ REFUSED = {
         '@app.route("/b", defaults={"x": 1})\ndef b(x):\n    session["n"] = x\n    return {}\n',
         "b uses session and is no native view",
     ),
-    "flash": ('@app.route("/a")\ndef a():\n    flash("hi")\n    return {"n": session.get("n")}\n', "flash()"),
+    # a flash in a view converts with the session (the runtime's flash); elsewhere it keeps it
+    "flash": (
+        'def warn():\n    flash("hi", "warning")\n\n\n@app.route("/a")\ndef a():\n    warn()\n    return {"n": session.get("n")}\n',
+        "warn uses flash and is no native view",
+    ),
+    "flashes read": (
+        '@app.route("/a")\ndef a():\n    return {"n": session.get("n"), "shown": get_flashed_messages()}\n',
+        "get_flashed_messages()",
+    ),
     "hook": (
         '@app.before_request\ndef seen():\n    session["seen"] = True\n\n\n@app.route("/a")\ndef a():\n    return {"n": session.get("n")}\n',
         "seen uses session and is no native view",
@@ -167,7 +175,7 @@ def test_what_keeps_flasks_session_keeps_every_use_and_says_why(tmp_path, case):
     the report gives the reason on each route that reads it."""
     body, reason = REFUSED[case]
     (tmp_path / "app.py").write_text(
-        "from flask import Flask, flash, make_response, session\n\napp = Flask(__name__)\n"
+        "from flask import Flask, flash, get_flashed_messages, make_response, session\n\napp = Flask(__name__)\n"
         'app.config["SECRET_KEY"] = "k"\n\n\n' + body
     )
     results = convert_paths(discover([tmp_path]), ORDER)

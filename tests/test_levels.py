@@ -123,6 +123,34 @@ def test_names_a_function_binds_itself_are_not_the_modules():
     assert facts.flask["pkg.views.other"] == {"flask.g.user"}
 
 
+def test_flasks_registering_decorators_leave_the_function_as_it_was():
+    """``@app.context_processor`` and ``@bp.app_template_filter("x")`` register the function and
+    return it as it was: a view calling it runs no Flask. A decorator of that name on something
+    else may wrap it: it counts."""
+    module = cst.parse_module(textwrap.dedent("""\
+        from flask import Blueprint, Flask
+        from pkg.wrapping import registry
+
+        app = Flask(__name__)
+        bp = Blueprint("bp", __name__)
+
+        @app.context_processor
+        def site():
+            return {"year": 2026}
+
+        @bp.app_template_filter("initials")
+        def initials(text):
+            return text[:1]
+
+        @registry.context_processor
+        def other():
+            return {}
+        """))
+    facts = code_facts(module, "pkg.views", "pkg")
+    assert facts.flask["pkg.views.site"] == facts.flask["pkg.views.initials"] == set()
+    assert facts.refers["pkg.views.other"] >= {"pkg.wrapping.registry.context_processor"}
+
+
 ERRORS = """\
     from flask import Flask, jsonify
     from werkzeug.exceptions import NotFound

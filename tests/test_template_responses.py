@@ -63,16 +63,41 @@ def test_pages_leave_flask_and_every_route_is_idiomatic(pages):
     assert levels == dict.fromkeys(["/", "/items/<int:item_id>", "/robots.txt", "/badge.svg"], "idiomatic")
 
 
-def test_templates_needing_flask_stay_with_a_finding():
-    """The files project's base template reads config, url_for, request.path, the app's filters,
-    a global and a context processor's values, which a converted app gives its templates too; and
-    get_flashed_messages, which it does not: they stay (tests/test_files_templates.py converts a
-    copy without it)."""
-    results = convert_paths(discover([PROJECTS / "files" / "input"]), ORDER)
-    found = sorted((Path(f.path).name, f.line, f.message) for r in results for f in r.findings if f.code == "F2F621")
-    assert [(name, line) for name, line, _ in found] == [("app.py", 55), ("app.py", 62), ("app.py", 64)]
-    assert found[0][2] == 'render_template("index.html") stays Flask\'s: uses Flask\'s get_flashed_messages'
-    assert found[1][2] == 'render_template("missing.html") stays Flask\'s: uses Flask\'s get_flashed_messages'
+FLASHES = '''from flask import Flask, render_template
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "k"
+
+
+@app.route("/")
+def index():
+    return render_template("index.html")
+
+
+@app.errorhandler(404)
+def not_found(error):
+    return render_template("index.html"), 404
+'''
+
+
+@pytest.mark.parametrize("account, converts", [
+    ("<p>{{ name }}</p>", True),  # the session leaves Flask: get_flashed_messages is the runtime's
+    ("<p>{{ session.user }}</p>", False),  # Flask gives templates its session: it stays, flashes too
+])
+def test_flashes_in_templates_convert_where_the_session_leaves_flask(tmp_path, account, converts):
+    """A template calling get_flashed_messages converts, in a view and in an error handler, only
+    where Flask's session cookie leaves Flask (codemod/session_facts.py): a template anywhere in the
+    app's folders reading ``session`` keeps it, and the finding says so."""
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(FLASHES)
+    (tmp_path / "site" / "templates" / "index.html").write_text("{{ get_flashed_messages() }}")
+    (tmp_path / "site" / "templates" / "account.html").write_text(account)
+    results = convert_paths(discover([tmp_path]), ORDER)
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    findings = [f.message for r in results for f in r.findings]
+    assert ("@api.exception_handler(404)" in source) == converts == ("FlaskSessionMiddleware, login=False" in source)
+    assert source.count("templates.TemplateResponse(request, ") == (2 if converts else 0)
+    assert findings == ([] if converts else ['render_template("index.html") stays Flask\'s: uses Flask\'s get_flashed_messages'])
 
 
 FLASKY = '''from flask import Flask, render_template
@@ -141,3 +166,84 @@ def test_an_unpassed_name_converts_only_where_nothing_adds_values(tmp_path, exte
         'render_template("index.html") stays Flask\'s: '
         + ("reads current_user, which the view does not pass" if extension else "uses Flask's g")
     ])
+
+
+def test_a_context_processor_giving_flasks_names_keeps_the_template(tmp_path):
+    """Starlette's context processors win over the app's: one giving ``url_for`` (or ``request``)
+    would be overridden by the runtime's, so the template stays Flask's."""
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension="") + (
+        "\n\n@app.context_processor\ndef links():\n    return {\"url_for\": str}\n"
+    ))
+    (tmp_path / "site" / "templates" / "index.html").write_text("{{ url_for('index') }}")
+    results = convert_paths(discover([tmp_path]), ORDER)
+    findings = [f.message for r in results for f in r.findings]
+    assert findings == [
+        'render_template("index.html") stays Flask\'s: is given url_for by the view or a context processor, '
+        "which the converted context would override"
+    ]
+
+
+FLASHING = '''from flask import Flask, flash, redirect, render_template, url_for
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "k"
+
+
+@app.route("/")
+def index():
+    return render_template("index.html")
+
+
+@app.post("/star")
+def star():
+    flash("starred <3", "info")
+    return redirect(url_for("index"))
+'''
+
+
+def test_a_site_that_flashes_leaves_flask(tmp_path):
+    """flash, redirect and a template showing the messages: every route idiomatic, Flask leaves
+    (its templates' flashes went with it), and a browser sees the same pages and cookies."""
+    source_root = tmp_path / "src"
+    (source_root / "notesite" / "templates").mkdir(parents=True)
+    (source_root / "notesite" / "__init__.py").write_text("")
+    (source_root / "notesite" / "app.py").write_text(FLASHING)
+    (source_root / "notesite" / "templates" / "index.html").write_text(
+        '{% for c, m in get_flashed_messages(with_categories=true) %}<p class="{{ c }}">{{ m }}</p>{% endfor %}'
+        "<a href=\"{{ url_for('index') }}\">home</a>"
+    )
+    converted = convert_copy(source_root, tmp_path / "converted")
+    source = (converted / "notesite" / "app.py").read_text()
+    assert "app = NativeApp(__name__)" in source and "from flask " not in source and "flashes_in_flask_templates" not in source
+    levels = {route["endpoint"]: route["level"] for r in convert_paths(discover([source_root]), ORDER) for route in r.routes}
+    assert levels == {"index": "idiomatic", "star": "idiomatic"}
+    asked = [
+        {"method": "POST", "path": "/star", "expect_headers": ["Location", "Vary", "Content-Type", "Content-Length"]},
+        {"method": "GET", "path": "/", "expect_headers": ["Vary", "Content-Length"]},
+        {"method": "GET", "path": "/", "expect_headers": ["Vary", "Content-Length"]},
+    ]
+    original = answers_in(source_root, "notesite.app:app", asked)
+    assert '<p class="info">starred &lt;3</p><a href="/">home</a>' == original[1]["body"]
+    assert original[2]["body"] == '<a href="/">home</a>'
+    comparison = compare(source_root, converted, "notesite.app:app", asked)
+    assert comparison.same, comparison
+
+
+def test_a_virtual_environment_in_the_project_is_not_read(tmp_path):
+    """The project's own files decide what templates may read: a .venv (or venv/) inside the
+    project holds Flask-Login's own source, which is no import of the project's."""
+    (tmp_path / "site" / "templates").mkdir(parents=True)
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "app.py").write_text(APP.format(extension=""))
+    (tmp_path / "site" / "templates" / "index.html").write_text("{{ title }} {{ current_user }}")
+    for venv in (tmp_path / "site" / ".venv", tmp_path / "site" / "venv"):
+        (venv / "lib" / "flask_login").mkdir(parents=True)
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        (venv / "lib" / "flask_login" / "utils.py").write_text(
+            "from flask_login import LoginManager\n\n@app.context_processor\ndef inject():\n    return {}\n"
+        )
+    results = convert_paths(discover([tmp_path]), ORDER)
+    source = next((r.new or b"").decode() for r in results if str(r.path).endswith("app.py"))
+    assert "TemplateResponse" in source, [f.message for r in results for f in r.findings]

@@ -32,11 +32,12 @@ def test_vendored_copy_serves_under_any_folder_name(tmp_path):
     copy = out / "_flask2fastapi_runtime"
     used = [
         "__init__.py", "async_db.py", "config.py", "cors.py", "doubles.py", "forms.py", "hooks.py", "http.py", "http_errors.py",
-        "json_body.py", "json_response.py", "native.py", "native_testing.py", "params.py", "passwords.py", "refusals.py",
-        "settings.py",
+        "json_body.py", "json_response.py", "native.py", "native_testing.py", "params.py", "passwords.py", "redirects.py",
+        "refusals.py", "settings.py",
     ]
     # no Flask is left in the chatbot (leave_flask): its app is a NativeApp (native: config, http,
-    # http_errors, json_body, params and forms' Flask-free half, the refusals handler; its test client,
+    # http_errors, json_body, params and forms' Flask-free half, the refusals handler, werkzeug's
+    # redirect page for its slash redirects (redirects); its test client,
     # native_testing),
     # with Flask-CORS's options (cors); its hooks are RequestHooks, its views take Settings, its error
     # handlers answer with FlaskJSONResponse, its async routes' session is async_db's; the converted

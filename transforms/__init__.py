@@ -24,6 +24,7 @@ from transforms.flask_login import FlaskLoginTransform
 from transforms.flask_session import FlaskSessionTransform
 from transforms.http_auth import HttpAuthTransform
 from transforms.http_client import HttpClientTransform
+from transforms.redirects import RedirectsTransform
 from transforms.request_state import RequestStateTransform
 from transforms.response_models import ResponseModelsTransform
 from transforms.response_objects import ResponseObjectsTransform
@@ -59,6 +60,7 @@ ORDER = (
     ResponseObjectsTransform,
     AbortsTransform,
     UrlForTransform,
+    RedirectsTransform,
     SendFilesTransform,
     TemplatesTransform,
     ErrorHandlersTransform,

@@ -766,7 +766,7 @@ class ErrorHandlersTransform(Transform):
         if isinstance(body, cst.Tuple) and isinstance(new_body, cst.Tuple):
             body, new_body, status = body.elements[0].value, new_body.elements[0].value, new_body.elements[1].value
         kind = reply_kind(body, None, self.qualified_names)
-        if kind in ("response", None) or self.handlers[-1][3] is None:  # (None: a responder's answer)  # type: ignore[index]  (a helper's return is its own)
+        if kind in ("response", "template", None) or self.handlers[-1][3] is None:  # (None: a responder's answer)  # type: ignore[index]  (a helper's return is its own)
             return updated_node
         if kind == "json":
             new_body = cst.Call(self._json_response(original_node, body), [cst.Arg(new_body)])
@@ -826,10 +826,7 @@ class ErrorHandlersTransform(Transform):
         return updated_node.with_changes(params=updated_node.params.with_changes(params=[request, exc]))
 
     def _request_name(self, function: cst.FunctionDef) -> str:
-        """The name of the handler's Request: ``request``, unless the handler has a ``request``
-        of its own (Flask's it reads becomes this one)."""
-        own = [n for n in m.findall(function, m.Name("request")) if not self.qualified_names(n) & REQUEST]
-        return "http_request" if own else "request"
+        return handler_request(self, function)
 
     def _annotation(self, function: cst.FunctionDef, param: cst.Param, mode: str, keys: int) -> cst.BaseExpression | None:
         """The exception's annotation; None to keep the one written (in "same" mode, not Flask's)."""
@@ -845,3 +842,10 @@ class ErrorHandlersTransform(Transform):
         if mode == "same" and keys == 1 and len(own) == 1 and isinstance(own[0], (cst.Name, cst.Attribute)):
             return own[0].deep_clone()  # the class of its decorator, bound where the decorator is
         return cst.Name("Exception")
+
+
+def handler_request(transform: Transform, function: cst.FunctionDef) -> str:
+    """The name of a converted handler's Request: ``request``, unless the handler has a
+    ``request`` of its own (Flask's it reads becomes this one)."""
+    own = [n for n in m.findall(function, m.Name("request")) if not transform.qualified_names(n) & REQUEST]
+    return "http_request" if own else "request"

@@ -7,11 +7,16 @@ Flask's session leaves the project (every use in a native view, in a form a dict
 
 - ``session[k]``, ``session.get(k)``, ``k in session``, ``session.pop(k)``, ``del session[k]``,
   ``session.clear()`` -> the same on ``request.session``, the view taking ``request: Request``;
+- ``flash(message, category)`` -> the runtime's ``flash(request, message, category)``, which
+  appends to Flask's ``_flashes`` list in ``request.session`` as Flask did;
 - the bridge of the app gets the runtime's ``FlaskSessionMiddleware`` (``login=False``: without
   Flask-Login's remember-cookie step), right after it is made:
   ``request.session`` holds Flask's cookie, read and written as Flask's
   ``SecureCookieSessionInterface`` did (the same signature, ``Vary: Cookie``, attributes), so a
-  cookie of the original app is read by the converted one and the reverse.
+  cookie of the original app is read by the converted one and the reverse;
+- where templates call ``get_flashed_messages``, the Flask app's own templates get the runtime's
+  (``flashes_in_flask_templates(app)``, after the middleware): those Flask still renders pop the
+  same list as converted ones (transforms/templates.py), from ``request.session``.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ import libcst.matchers as m
 from libcst.helpers import parse_template_statement
 
 from codemod.project import free_name
-from codemod.session_facts import SESSION
+from codemod.session_facts import FLASH, SESSION
 from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import names_used, request_free, with_parameter
 
 LOGIN = f"{RUNTIME}.login"
+FLASHING = f"{RUNTIME}.flashing"
 MIDDLEWARE = m.SimpleStatementLine([
     m.Expr(m.Call(m.Attribute(attr=m.Name("add_middleware")), [m.Arg(m.Name("FlaskSessionMiddleware")), m.ZeroOrMore()]))
 ])
@@ -150,6 +156,51 @@ class FlaskSessionTransform(Transform):
             @app.route("/a")
             def a():
                 flash("hi")
+                flash("careful", "warning")
+                return {"n": session.get("n")}
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime.flashing import flash
+            from flask2fastapi_runtime.login import FlaskSessionMiddleware
+            from pydantic import BaseModel
+            from typing import Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            api.add_middleware(FlaskSessionMiddleware, login=False)
+
+
+            class AResponse(BaseModel):
+                \"\"\"What a answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                n: Any
+
+
+            @api.get("/a", response_model=AResponse)
+            def a(request: Request):
+                flash(request, "hi")
+                flash(request, "careful", "warning")
+                return {"n": request.session.get("n")}
+            """,
+            title="flashes live in the same cookie: they leave Flask with the session, as the runtime's flash",
+        ),
+        Example(
+            """\
+            from flask import Flask, flash, session
+
+            app = Flask(__name__)
+
+
+            def warn(message):
+                flash(message, "warning")
+
+
+            @app.route("/a")
+            def a():
+                warn("hi")
                 return {"n": session.get("n")}
             """,
             """\
@@ -162,6 +213,10 @@ class FlaskSessionTransform(Transform):
             api = FlaskBridge(app)
 
 
+            def warn(message):
+                flash(message, "warning")
+
+
             class AResponse(BaseModel):
                 \"\"\"What a answers with (documents its 200 answer in OpenAPI).\"\"\"
 
@@ -170,10 +225,10 @@ class FlaskSessionTransform(Transform):
 
             @api.get("/a", response_model=AResponse)
             def a():
-                flash("hi")
+                warn("hi")
                 return {"n": session.get("n")}
             """,
-            title="flashes share the cookie through Flask: the session stays",
+            title="a flash outside a native view keeps every use of the session Flask's",
         ),
         Example(
             """\
@@ -191,7 +246,8 @@ class FlaskSessionTransform(Transform):
         plan = run.project.session_plan
         path = context.filename or ""
         self.converts = plan.converts
-        self.views = {function for file, function in plan.views if file == path}
+        self.views = {function for file, function in (*plan.views, *plan.flashes) if file == path}
+        self.templates = plan.templates
         self.requests: dict[str, str] = {}  # view -> the name of its Starlette request
         self.functions: list[str] = []
 
@@ -225,6 +281,15 @@ class FlaskSessionTransform(Transform):
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         return self._session(original_node, updated_node)
 
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        """``flash(message, category)`` -> ``flash(request, message, category)``, the runtime's."""
+        if len(self.functions) != 1 or self.functions[0] not in self.requests or not self.names(original_node.func, *FLASH):
+            return updated_node
+        self.consume(original_node.func)
+        flash = self.import_reference(original_node.func, FLASHING, "flash", replaces=False, supersedes=lambda imported: imported in FLASH)
+        request = cst.Arg(cst.Name(self.requests[self.functions[0]]), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return updated_node.with_changes(func=flash, args=[request, *updated_node.args])
+
     def _session(self, original, updated):
         if len(self.functions) != 1 or self.functions[0] not in self.requests or not self.names(original, *SESSION):
             return updated
@@ -243,5 +308,10 @@ class FlaskSessionTransform(Transform):
             return updated_node
         middleware = self.import_reference(original_node, LOGIN, "FlaskSessionMiddleware", replaces=False)
         line = parse_template_statement("{bridge}.add_middleware({middleware}, login=False)", bridge=cst.Name(apps[0].bridge), middleware=middleware)
-        body.insert(index + 1, line)
+        lines = [line]
+        if self.templates:  # the app's own templates read the same flashes
+            shared = self.import_reference(original_node, FLASHING, "flashes_in_flask_templates", replaces=False)
+            app = next(name for name, a in self.run.project.apps.items() if a is apps[0]).rpartition(".")[2]
+            lines.append(parse_template_statement("{shared}({app})", shared=shared, app=cst.Name(app)))
+        body[index + 1:index + 1] = lines
         return updated_node.with_changes(body=body)

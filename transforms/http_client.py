@@ -16,7 +16,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemod.findings import Code
-from codemod.http_io import RUNTIME, Analysis, ModuleFacts, analyse, module_facts
+from codemod.http_io import RUNTIME, Analysis, analyse, module_facts
 from codemod.transform import Example, Transform
 from transforms._awaits import functions_in
 

@@ -28,6 +28,9 @@ needs once every route is native::
 - ``CORS(app, ...)`` (Flask-CORS) becomes Starlette's ``CORSMiddleware`` with the same options
   (the runtime's ``flask_cors_options``, whose docstring lists what a browser sees differently).
 
+``flashes_in_flask_templates(app)`` goes too: it gave the templates Flask still rendered the
+runtime's ``get_flashed_messages``, and Flask renders none any more.
+
 A private module-level function (``_json_object``) that nothing calls any more, because the
 views now take what it read as parameters, goes with the Flask it used (``unused``: its name
 is nowhere else in the project's text).
@@ -56,6 +59,8 @@ BRIDGE = f"{RUNTIME}.FlaskBridge"
 BRIDGE_OF = f"{RUNTIME}.bridge_of"
 FLASK_ROUTE = f"{RUNTIME}.FlaskRoute"
 RUNTIME_FLASK_SIDE = frozenset({BRIDGE, BRIDGE_OF, FLASK_ROUTE, f"{RUNTIME}.BridgedClient", f"{RUNTIME}.as_wsgi"})
+# what gives the templates Flask renders the runtime's flashes: once Flask leaves, it renders none
+FLASK_TEMPLATES = f"{RUNTIME}.flashing.flashes_in_flask_templates"
 
 # What factory code may use of the app object: NativeApp has these (or FastAPI does).
 # (not ``root_path``: FastAPI's is the ASGI root path; NativeApp's folder is ``folder``)
@@ -235,7 +240,7 @@ class LeaveFlaskTransform(Transform):
             if isinstance(arg.value, cst.Name) and self._is_app(arg.value):
                 callee = self.qualified_names(call.func)
                 project = self.run.project
-                if callee & app_takers(project.jwt_managers, project.jwt_problems, project.jwt_auths):
+                if callee & app_takers(project.jwt_managers, project.jwt_problems, project.jwt_auths) or FLASK_TEMPLATES in callee:
                     continue
                 if not callee & set(self.run.project.functions):
                     self._block(call, f"the app given to {_describe(call.func)}, which is no function of the project")
@@ -284,6 +289,10 @@ class LeaveFlaskTransform(Transform):
                 return self._removed(updated_node)
             if self.names(small.value.func, *BLUEPRINT):
                 return self._blueprint(small, target, updated_node)
+        if m.matches(small, m.Expr(m.Call(args=[m.Arg(m.Name())]))) and self.names(small.value.func, FLASK_TEMPLATES):
+            if self._is_app(small.value.args[0].value):  # Flask renders no template any more
+                self._handle(small.value.func)
+                return self._removed(updated_node)
         if m.matches(small, m.Expr(m.Call(m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))))):
             owner = small.value.func.value
             if self._is_app(owner) or self._bridge_key(owner) is not None:

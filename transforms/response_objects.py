@@ -32,7 +32,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans
-from transforms.streams import MEDIA_TYPE, RENAMED, RESPONSE, charset_alike, _bound
+from transforms.streams import MEDIA_TYPE, RENAMED, RESPONSE, _bound, charset_alike, flask_response
 
 # written where Starlette's Response goes, named once the module's names are known (leave_Module)
 PLACEHOLDER = "__f2f_starlette_response__"
@@ -153,6 +153,36 @@ class ResponseObjectsTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, Response
+            try:
+                from werkzeug.wrappers import Response
+            except ImportError:
+                from werkzeug.wrappers import BaseResponse as Response
+            app = Flask(__name__)
+
+            @app.get("/status")
+            def status():
+                return Response("Invalid status code", status=400)
+            """,
+            """\
+            from flask import Flask, Response
+            from flask2fastapi_runtime import FlaskBridge
+
+            try:
+                from werkzeug.wrappers import Response
+            except ImportError:
+                from werkzeug.wrappers import BaseResponse as Response
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+
+            @api.get("/status")
+            def status():
+                return Response("Invalid status code", status=400)
+            """,
+            title="a name werkzeug's Response rebinds (text/plain by default, not Flask's text/html) stays (httpbin)",
+        ),
+        Example(
+            """\
             from starlette.responses import Response
 
             def page():
@@ -181,7 +211,7 @@ class ResponseObjectsTransform(Transform):
         if not self._only_native_routes(node):
             return
         calls = [r.value for r in OwnBody(node).returns]
-        convertible = [c for c in calls if isinstance(c, cst.Call) and self.names(c.func, *RESPONSE) and self._convertible(c)]
+        convertible = [c for c in calls if isinstance(c, cst.Call) and flask_response(self, c.func) and self._convertible(c)]
         self.rewrites.update(convertible)  # type: ignore[arg-type]
         if convertible and len(convertible) == len(calls) and node.returns is not None:
             if self.names(node.returns.annotation, *ANNOTATION):

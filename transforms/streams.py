@@ -43,7 +43,6 @@ from codemod.async_facts import streamed_generators
 from codemod.levels import is_flask
 from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
-from codemod.state import G
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
@@ -51,6 +50,13 @@ from transforms._views import OwnBody, native_plans, request_reads
 RESPONSE = frozenset({"flask.Response", "flask.wrappers.Response"})
 STREAM_WITH_CONTEXT = frozenset({"flask.stream_with_context", "flask.helpers.stream_with_context"})
 RESPONSE_PARAMETERS = ("response", "status", "headers", "mimetype", "content_type", "direct_passthrough")
+
+
+def flask_response(transform: Transform, node: cst.CSTNode) -> bool:
+    """Whether ``node`` is Flask's Response and nothing else: a name bound to werkzeug's too
+    (``try: from werkzeug.wrappers import Response``) answers ``text/plain`` by default."""
+    names = transform.qualified_names(node)
+    return bool(names) and names <= RESPONSE
 RENAMED = {"status": "status_code", "headers": "headers", "mimetype": "media_type"}
 MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 # werkzeug.utils.get_content_type adds the charset to these besides text/* and */*+xml
@@ -248,7 +254,7 @@ class StreamsTransform(Transform):
             return
         for returned in OwnBody(node).returns:
             call = returned.value
-            if isinstance(call, cst.Call) and self.names(call.func, *RESPONSE):
+            if isinstance(call, cst.Call) and flask_response(self, call.func):
                 if self._convertible(node, call, plans[0].annotations):
                     self.rewrites.add(call)
 

@@ -39,8 +39,12 @@
 - ``file_response``, ``safe_path`` (``flask2fastapi_runtime.files``): what Flask's ``send_file`` and
   ``send_from_directory`` answered (werkzeug's headers, ETag, conditional and range answers).
 - ``flask_template_context`` (``flask2fastapi_runtime.templating``): a ``Jinja2Templates`` context
-  processor giving templates Flask's ``request.path`` and ``url_for`` (the route's path, quoted as
-  werkzeug quotes).
+  processor giving templates Flask's ``request.path``, ``url_for`` (the route's path, quoted as
+  werkzeug quotes) and ``get_flashed_messages``.
+- ``flash``, ``get_flashed_messages``, ``flashes_in_flask_templates`` (``flask2fastapi_runtime.flashing``):
+  Flask's message flashing over ``request.session``, in Flask's own cookie.
+- ``redirect`` (``flask2fastapi_runtime.redirects``): werkzeug's redirect (its HTML page) as a
+  Starlette response.
 - ``FlaskSessionMiddleware``, ``session_user``, ``login_user``, ``logout_user``, ``login_redirect``,
   ``UserMixin``, ``AnonymousUser``, ``LoginRefused`` (``flask2fastapi_runtime.login``): Flask's session cookie and
   Flask-Login's login state without Flask, for a current-user dependency.

@@ -47,7 +47,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from werkzeug import exceptions as werkzeug
-from werkzeug.http import HTTP_STATUS_CODES
 
 from . import native, refusals, responses, routing, wsgi
 from .hooks import HOOK_RAISED

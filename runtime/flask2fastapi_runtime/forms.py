@@ -35,10 +35,13 @@ import inspect
 import io
 import weakref
 from collections.abc import Iterable, ItemsView, ValuesView
-from typing import Any, NamedTuple, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NamedTuple, Union, get_args, get_origin
 
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    import flask
 
 try:
     from types import UnionType

@@ -160,10 +160,10 @@ def error_page(status_code: int, text: str | None) -> str:
     """The HTML page werkzeug answered an error with, ``text`` its description (escaped, line
     breaks as ``<br>``, as werkzeug wrote it)."""
     name = status_name(status_code)
-    body = f"<p>{_escaped(text).replace(chr(10), '<br>')}</p>\n" if text else ""
-    return f"<!doctype html>\n<html lang=en>\n<title>{status_code} {_escaped(name)}</title>\n<h1>{_escaped(name)}</h1>\n{body}"
+    body = f"<p>{escaped(text).replace(chr(10), '<br>')}</p>\n" if text else ""
+    return f"<!doctype html>\n<html lang=en>\n<title>{status_code} {escaped(name)}</title>\n<h1>{escaped(name)}</h1>\n{body}"
 
 
-def _escaped(text: str) -> str:
+def escaped(text: str) -> str:
     """HTML-escaped as MarkupSafe does it (werkzeug's escaping): quotes as numeric references."""
     return html.escape(text, quote=False).replace('"', "&#34;").replace("'", "&#39;")

@@ -54,7 +54,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from .json_response import FlaskJSONResponse
-from .refusals import Refused, answer_refused
+from .refusals import Refused, answer_refused  # noqa: F401 (answer_refused: for an app of its own, module doc)
 
 DEFAULT_REALM = "Authentication Required"
 GUARD_REQUEST = "httpauth_request"  # the parameter a guarded view's signature gains

@@ -41,7 +41,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -57,6 +56,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .flashing import flash
+from .redirects import redirect
 from .refusals import Refused, answer_refused
 from .settings import settings_of
 
@@ -180,6 +181,7 @@ class FlaskSession(dict):  # type: ignore[type-arg]
         super().__init__(initial)
         self.modified = False
         self.accessed = False
+        self.flashes: list[Any] | None = None  # what get_flashed_messages popped (flashing)
 
     @property
     def permanent(self) -> bool:
@@ -236,6 +238,19 @@ class FlaskSession(dict):  # type: ignore[type-arg]
         self._changed()
 
 
+class NullSession(FlaskSession):
+    """Flask's ``NullSession``, the session of an app without a ``SECRET_KEY``: it reads as
+    empty, and any change raises Flask's RuntimeError. It is never written back."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            "The session is unavailable because no secret key was set.  Set the secret_key on the"
+            " application to something unique and secret."
+        )
+
+    __setitem__ = __delitem__ = pop = setdefault = update = clear = popitem = _fail  # type: ignore[assignment]
+
+
 class FlaskSessionMiddleware:
     """``request.session`` read from and written to Flask's session cookie (module doc)."""
 
@@ -270,7 +285,9 @@ class FlaskSessionMiddleware:
 
 def _load(config: Mapping[str, Any], cookie: str | None) -> FlaskSession:
     secret = config.get("SECRET_KEY")
-    if not secret or not cookie:
+    if not secret:
+        return NullSession()
+    if not cookie:
         return FlaskSession()
     max_age = _seconds(_setting(config, "PERMANENT_SESSION_LIFETIME"))
     try:
@@ -282,6 +299,8 @@ def _load(config: Mapping[str, Any], cookie: str | None) -> FlaskSession:
 
 def _save(config: Mapping[str, Any], session: FlaskSession, headers: MutableHeaders) -> None:
     name = _setting(config, "SESSION_COOKIE_NAME")
+    if isinstance(session, NullSession):
+        return  # Flask saves no null session: no cookie, no Vary
     if session.accessed:
         _vary_cookie(headers)
     if not session:
@@ -335,6 +354,8 @@ def _cookie_header(name: str, value: str, config: Mapping[str, Any], kind: str, 
 
 
 def _quoted(value: str) -> str:
+    if not value:
+        return ""  # werkzeug's dump_cookie writes a deleted cookie's empty value bare, not ""
     cookie: SimpleCookie = SimpleCookie()
     cookie["x"] = value
     return cookie["x"].coded_value
@@ -491,8 +512,7 @@ def login_redirect(
 ) -> HTMLResponse:
     """The answer of Flask-Login's ``unauthorized()`` with a login view (module doc)."""
     if message:
-        flashes = connection.session.get("_flashes", [])
-        connection.session["_flashes"] = [*flashes, (category, message)]
+        flash(connection, message, category)
     current = urlsplit(str(connection.url))
     login = urlsplit(login_url)
     if (not login.scheme or login.scheme == current.scheme) and (not login.netloc or login.netloc == current.netloc):
@@ -502,12 +522,7 @@ def login_redirect(
     query: dict[str, Any] = parse_qs(login.query, keep_blank_values=True)
     query[next_field] = next_url  # a next= the login URL had is replaced where it stood
     location = urlunsplit((login.scheme, login.netloc, login.path, urlencode(query, doseq=True), login.fragment))
-    shown = html.escape(location)
-    page = (
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected automatically to the target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
-    )
-    return HTMLResponse(page, status_code=302, headers={"Location": location})
+    return redirect(location)
 
 
 class LoginRefused(Refused):

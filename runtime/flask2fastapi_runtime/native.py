@@ -49,7 +49,6 @@ hooks.
 from __future__ import annotations
 
 import functools
-import html
 import importlib.util
 import inspect
 import json
@@ -79,6 +78,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import http, http_errors, json_body, params, refusals
 from .config import Config
 from .json_response import FlaskJSONResponse
+from .redirects import redirect
 
 __all__ = ["FlaskConventions", "NativeApp", "NativeRoute", "flask_response"]
 
@@ -306,12 +306,7 @@ def _redirect(scope: Scope, path: str) -> Response:
     """werkzeug's 308 to the URL with the slash (its absolute Location and its page)."""
     request = Request(scope)
     url = str(request.url.replace(path=(scope.get("root_path") or "") + path))
-    shown = html.escape(url)  # the page's link, escaped as werkzeug escaped it (a query's "&")
-    page = (
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected automatically to the target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
-    )
-    return HTMLResponse(page, status_code=308, headers={"Location": url})
+    return redirect(url, 308)
 
 
 # -- errors ----------------------------------------------------------------------------------

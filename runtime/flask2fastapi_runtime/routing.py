@@ -66,7 +66,7 @@ from starlette.routing import Match, NoMatchFound
 from starlette.types import Receive, Scope
 
 from . import fastpath, forms, json_body, params, responses, wsgi
-from .native import _resolved_signature, marked  # the same resolution, on the Flask-free side
+from .native import _resolved_signature  # the same resolution, on the Flask-free side
 
 # The endpoint Flask's url_map chose for the request (scope and environ key), and the view call
 # that the Flask side of a native route makes (environ key).
@@ -126,9 +126,6 @@ class FlaskRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
         _ROUTES[id(self)] = self
         GENERATION[0] = next(_generation)
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        return marked(self, scope, super().matches(scope))
 
     def get_route_handler(self) -> Callable[[Request], Any]:
         # FastAPI's documented way to give a route a request class of its own
