@@ -21,6 +21,7 @@ ROUTE_BY_ROUTE = {
     "bodies": "test_request_bodies.test_same_answer",  # "no token, bad body", "bad token", "note"
     "state": "test_request_state.test_the_converted_app_answers_like_the_original",  # each guarded route without, with bad tokens
     "responses": "test_responses.test_same_answer",  # its one refusal, abort(401) on PUT /items/0
+    "recorded": "test_verify_recorded.test_the_tally_refuses_what_it_refused",
 }
 
 

@@ -193,3 +193,26 @@ def test_options_are_checked(tmp_path, tally):
     (tmp_path / "x.jsonl").write_text(json.dumps({"format": "other"}) + "\n")
     code, output = verify(original, converted, "--replay", tmp_path / "x.jsonl")
     assert code == 4 and "not a flask2fastapi-recording" in output
+
+
+def test_the_tally_refuses_what_it_refused(tally):
+    """The security bar (tests/test_security_bar.py) for the session fixture: each protected
+    route without a session, with a forged session cookie and after a wrong password, then with
+    the session a login made, answers as the original did."""
+    from codemod.verify import answers_in, compare
+
+    original, converted = tally
+    forged = {"session": "eyJ1c2VyIjoiYW5uIn0.forged.signature"}
+    requests = [
+        {"method": "GET", "path": "/me"},
+        {"method": "POST", "path": "/items", "json": {"name": "x"}},
+        {"method": "GET", "path": "/me", "cookies": forged},
+        {"method": "POST", "path": "/items", "json": {"name": "x"}, "cookies": forged},
+        {"method": "POST", "path": "/login", "json": {"user": "ann", "password": "wrong"}},
+        {"method": "GET", "path": "/me"},
+        {"method": "POST", "path": "/login", "json": {"user": "ann", "password": "open sesame"}},
+        {"method": "GET", "path": "/me"},
+    ]
+    assert [a["status"] for a in answers_in(original, "tally:create_app()", requests)] == [401, 401, 401, 401, 401, 401, 200, 200]
+    result = compare(original, converted, "tally:create_app()", requests)
+    assert result.same, result
