@@ -26,7 +26,12 @@ where httpx.AsyncClient collapsed at 70-100, at a fifth of the CPU per request (
 - requests' defaults, kept: no timeout unless the call gives one (requests waited forever), no
   cookies kept from one call to the next (``requests.post`` used a new session each call; a
   shared cookie jar would hand one user's upstream cookies to the next), proxies and .netrc from
-  the environment (``trust_env``).
+  the environment. Those are looked at once, when the session opens: with a proxy variable set or
+  a .netrc file present the session trusts the environment (aiohttp's ``trust_env``), otherwise
+  it does not. requests looked at both on every call; aiohttp's ``trust_env`` does too, with two
+  hops to a worker thread per call (the .netrc read and the proxy lookup), a few per cent of an
+  async chat request's CPU with nothing to find (bench/README.md, issue 11). A proxy or .netrc
+  that appears while the app runs is seen after a restart.
 - ``http_params(params)``: requests' ``params=`` (None values left out, lists repeated, any value
   as ``str()``), where aiohttp refuses a None, a bool or a list.
 - ``http_timeout(timeout)``: requests' ``timeout=`` (seconds, or a (connect, read) pair, or None)
@@ -58,8 +63,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -145,11 +153,25 @@ def _client(loop: asyncio.AbstractEventLoop, options: HttpClientOptions) -> _Cli
             connector=aiohttp.TCPConnector(limit=options.limit, limit_per_host=options.limit_per_host),
             timeout=aiohttp.ClientTimeout(),  # none, as requests had none unless given
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
+            trust_env=_environment_has_settings(),
         )
         client = _CLIENTS[loop] = _Client(session, set(), _closed_at_shutdown(loop, session))
         _start(client.closer)
     return client
+
+
+def _environment_has_settings() -> bool:
+    """Whether requests would have found a proxy or a .netrc file here (module doc)."""
+    if urllib.request.getproxies():
+        return True
+    netrc = os.environ.get("NETRC")
+    if netrc is not None:
+        return Path(netrc).exists()
+    try:
+        home = Path.home()
+    except RuntimeError:
+        return False
+    return (home / ".netrc").exists() or (home / "_netrc").exists()
 
 
 async def _closed_at_shutdown(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> AsyncIterator[None]:

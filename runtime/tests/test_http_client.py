@@ -135,6 +135,33 @@ def test_requests_share_one_session_and_its_connections(upstream):
     assert seen[0].closed  # closed at shutdown
 
 
+@pytest.mark.parametrize(
+    ("variables", "netrc", "trusted"),
+    [
+        ({}, False, False),  # nothing to find: no look at the environment on every call
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, False, True),
+        ({"no_proxy": "internal"}, False, True),
+        ({}, True, True),  # a .netrc in the home folder
+        ({"NETRC": "{tmp}/netrc"}, True, True),
+        ({"NETRC": "{tmp}/missing"}, True, False),  # NETRC names the only file looked at
+    ],
+)
+def test_the_environment_is_trusted_where_requests_would_find_something(monkeypatch, tmp_path, variables, netrc, trusted):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    if netrc:
+        (tmp_path / ".netrc").write_text("machine upstream.internal login bot password secret\n")
+        (tmp_path / "netrc").write_text("machine upstream.internal login bot password secret\n")
+
+    async def opened() -> bool:
+        return http_client().trust_env
+
+    assert asyncio.run(opened()) is trusted
+
+
 def test_the_pool_is_sized_by_the_bridge():
     api = FlaskBridge(Flask(__name__), http_client_options=HttpClientOptions(limit=0, limit_per_host=50))
     router = APIRouter()
