@@ -234,6 +234,101 @@ class FlaskSessionTransform(Transform):
         ),
         Example(
             """\
+            from flask import Flask, session
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SECRET_KEY"] = "k"
+                visits = []
+
+                @app.route("/visit", methods=["POST"])
+                def visit():
+                    session["visits"] = session.get("visits", 0) + 1
+                    visits.append(session["visits"])
+                    return {"visits": session["visits"]}
+
+                return app
+            """,
+            """\
+            from flask import Flask
+            from fastapi import Request
+            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime.login import FlaskSessionMiddleware
+            from pydantic import BaseModel
+            from typing import Any
+
+
+            class VisitResponse(BaseModel):
+                \"\"\"What visit answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                visits: Any
+
+
+            def create_app():
+                app = Flask(__name__)
+                api = FlaskBridge(app)
+                api.add_middleware(FlaskSessionMiddleware, login=False)
+                app.config["SECRET_KEY"] = "k"
+                visits = []
+
+                @api.post("/visit", response_model=VisitResponse)
+                def visit(request: Request):
+                    request.session["visits"] = request.session.get("visits", 0) + 1
+                    visits.append(request.session["visits"])
+                    return {"visits": request.session["visits"]}
+
+                return api
+            """,
+            title="an app factory's view: request.session, the middleware right after the factory's bridge",
+        ),
+        Example(
+            """\
+            from flask import Flask, session
+
+
+            def create_app():
+                app = Flask(__name__)
+
+                def remembered():
+                    return session.get("n")
+
+                @app.route("/b")
+                def b():
+                    return {"n": session.get("n")}
+
+                return app
+            """,
+            """\
+            from flask import Flask, session
+            from flask2fastapi_runtime import FlaskBridge
+            from pydantic import BaseModel
+            from typing import Any
+
+
+            class BResponse(BaseModel):
+                \"\"\"What b answers with (documents its 200 answer in OpenAPI).\"\"\"
+
+                n: Any
+
+
+            def create_app():
+                app = Flask(__name__)
+                api = FlaskBridge(app)
+
+                def remembered():
+                    return session.get("n")
+
+                @api.get("/b", response_model=BResponse)
+                def b():
+                    return {"n": session.get("n")}
+
+                return api
+            """,
+            title="a factory's function that is no view keeps every use of the session Flask's",
+        ),
+        Example(
+            """\
             from beaker import session
 
             def a():
