@@ -98,6 +98,9 @@ class AppFacts:
     bridge: str  # the FlaskBridge's variable, in the same scope
     bridged: bool  # the bridge is already there (a converted file, converted again)
     name: str | None = None  # app.name, its logger's name (codemod/app_logger.py); None: not known
+    # the module-level function (qualified) that makes it in its own body, not in a block of it:
+    # an app factory, whose bridge is a statement of that body too
+    factory: str | None = None
 
 
 @dataclass
@@ -247,8 +250,9 @@ class Project:
     def session_plan(self) -> SessionPlan:
         """Whether Flask's session leaves the project (codemod/session_facts.py)."""
         native = [plans for plans in self._plans.values() if plans and all(p.level == "native" for p in plans)]
-        views = {(plans[0].path, plans[0].function) for plans in native}
-        apps = [(app.module, app.module_level) for app in self.apps.values()]
+        # a factory's view by its place in the module (``create_app.login``), as session_facts names it
+        views = {(plans[0].path, self._scoped(plans[0].path, plans[0].function)) for plans in native}
+        apps = [(app.module, app.module_level or app.factory is not None) for app in self.apps.values()]
         reads, unknown = session_reads(self.templates)
         return plan_session(self.session, views, apps, self.login.uses_login or bool(self.login.managers), reads, tuple(unknown))
 
@@ -269,10 +273,16 @@ class Project:
         plan = self.session_plan
         if plan.converts or plan.reason is None:
             return {}
+        views = {(path, self._scoped(path, function)): view for (path, function), view in self.views.items()}
         return {
-            f"{self.views[key].module}.{key[1]}": f"Flask's session stays: {plan.reason}"
-            for key in sorted(plan.users) if key in self.views
+            f"{views[key].module}.{views[key].function}": f"Flask's session stays: {plan.reason}"
+            for key in sorted(plan.users) if key in views
         }
+
+    def _scoped(self, path: str, function: str) -> str:
+        """A view's name in its module: ``login``, or ``create_app.login`` for an app factory's."""
+        factory = self.views[(path, function)].factory
+        return f"{factory.rpartition('.')[2]}.{function}" if factory else function
 
     def plan(self, path: str, function: str) -> list[RoutePlan]:
         """The plans of the routes of a module-level view (none for another function)."""
@@ -764,8 +774,11 @@ class _FactsVisitor(cst.CSTVisitor):
             app_name = import_name(value, self.module)
             if self.runs_as_script and "." in self.module and app_name == self.module:
                 app_name = None  # run as ``python -m pkg.mod``, Flask names the app "mod"
+            factory = self._factory()
+            if factory is not None and node not in self.functions[0].body.body:
+                factory = None
             for name in names:
-                self.facts.apps[name] = AppFacts(self.module, self.nesting == 0, bridge, bridged, app_name)
+                self.facts.apps[name] = AppFacts(self.module, self.nesting == 0, bridge, bridged, app_name, factory)
         elif called & BLUEPRINT:
             router, _ = self._existing(node, API_ROUTER)
             for name in names:

@@ -10,7 +10,8 @@ the own body of a native view (every route of it native), as ``session[k]`` (rea
 deleted), ``session.get(k[, d])``, ``k in session``, ``session.pop(k[, d])``, ``session.clear()``.
 Anything else keeps Flask's session as it is, for the reason the plan gives:
 
-- a use elsewhere: a bridged view, a hook or helper Flask runs, a nested function, module level;
+- a use elsewhere: a bridged view, a hook or helper Flask runs, a function nested deeper than an
+  app factory's view (a module-level function's own nested function), module level;
 - ``session.permanent = ...``: Flask's own interface still opens the cookie on the bridge, and it
   refreshes a permanent session's cookie on every request (``SESSION_REFRESH_EACH_REQUEST``): a
   second ``Set-Cookie`` next to the middleware's;
@@ -19,8 +20,13 @@ Anything else keeps Flask's session as it is, for the reason the plan gives:
   that is no literal), ``get_flashed_messages()`` in Python code, Flask's ``message_flashed``
   signal, a custom ``session_interface``, Flask-Login (its ``login_user`` writes the session
   Flask-Login reads; codemod/login_facts.py refuses a project using Flask's session);
-- a project of more than one Flask app, or one made in a factory (the middleware goes next to the
-  bridge of the one module-level app).
+- a project of more than one Flask app, or of one made elsewhere than at module level or in the
+  own body of a module-level function, its factory (the middleware goes right after the bridge of
+  the one app, in the same body).
+
+A function is named by its place in its module: ``login`` at module level, ``create_app.login``
+for a view an app factory defines (where project.py's plans name it so too), so a factory's view
+and a module-level function of the same name stay apart.
 
 Flashed messages live in the same cookie (Flask's ``_flashes`` list), so they leave with it:
 every ``flash(message[, category])`` must be a statement of a native view's own body (it becomes
@@ -56,7 +62,8 @@ FLASH_ARGUMENTS = ("message", "category")
 
 @dataclass
 class SessionFacts:
-    # (path, function) of the module-level functions using flask.session, in a form this converts
+    # (path, function) of the functions using flask.session, in a form this converts; a function
+    # nested in a module-level one (an app factory's view) is named "factory.view" (module doc)
     users: set[tuple[str, str]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)  # "path:line: what": a use this cannot convert
     blockers: list[str] = field(default_factory=list)  # "path:line: what": what else keeps the session Flask's
@@ -89,6 +96,7 @@ class _Visitor(cst.CSTVisitor):
         self.path = path
         self.facts = SessionFacts()
         self.functions: list[cst.FunctionDef] = []
+        self.scopes: list[str] = []  # the names of the functions and classes the node is in
         self.lambdas = 0
 
     def _names(self, node: cst.CSTNode) -> set[str]:
@@ -99,9 +107,24 @@ class _Visitor(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(node)
+        self.scopes.append(node.name.value)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
+        self.scopes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def _function(self) -> str | None:
+        """The name of the function whose own body the node is in (module doc): a module-level
+        function or one nested in it; None elsewhere (deeper, in a lambda, at module level)."""
+        if not 1 <= len(self.functions) <= 2 or self.lambdas or len(self.scopes) != len(self.functions):
+            return None
+        return ".".join(self.scopes)
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambdas += 1
@@ -132,10 +155,10 @@ class _Visitor(cst.CSTVisitor):
         form = _form(node, parent, self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None)
         if form is not None:
             self.facts.problems.append(f"{self._where(node)}: {form}")
-        elif len(self.functions) != 1 or self.lambdas:
-            self.facts.problems.append(f"{self._where(node)}: session used outside a module-level function's own body")
+        elif (function := self._function()) is None:
+            self.facts.problems.append(f"{self._where(node)}: session used outside a module-level function's or a factory view's own body")
         else:
-            self.facts.users.add((self.path, self.functions[0].name.value))
+            self.facts.users.add((self.path, function))
 
 
     def _flash(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
@@ -145,10 +168,10 @@ class _Visitor(cst.CSTVisitor):
             self.facts.problems.append(f"{self._where(node)}: flash used other than as a statement flash(...)")
         elif not _flash_arguments(parent):
             self.facts.problems.append(f"{self._where(node)}: flash() given other than a message and a category")
-        elif len(self.functions) != 1 or self.lambdas:
-            self.facts.problems.append(f"{self._where(node)}: flash() outside a module-level function's own body")
+        elif (function := self._function()) is None:
+            self.facts.problems.append(f"{self._where(node)}: flash() outside a module-level function's or a factory view's own body")
         else:
-            self.facts.flashes.add((self.path, self.functions[0].name.value))
+            self.facts.flashes.add((self.path, function))
 
 
 def _flash_arguments(call: cst.Call) -> bool:
@@ -188,8 +211,8 @@ def plan_session(
     template_reads: frozenset[str] = frozenset(), template_unknown: tuple[str, ...] = (),
 ) -> SessionPlan:
     """Whether Flask's session leaves the project (module doc). ``native_views``: (path,
-    function) of every view all of whose routes are native; ``apps``: (module, made at module
-    level) of each Flask app; ``uses_login``: the project uses Flask-Login; ``template_reads``:
+    function, named as in the module doc) of every view all of whose routes are native; ``apps``:
+    (module, made at module level or in its factory's own body) of each Flask app; ``uses_login``: the project uses Flask-Login; ``template_reads``:
     what the project's templates read of ``session`` and ``get_flashed_messages``, and
     ``template_unknown``, why that cannot be known where it cannot (codemod/template_plan.py)."""
     users = frozenset(facts.users)
@@ -212,7 +235,7 @@ def plan_session(
     if uses_login:
         return no("Flask-Login, which keeps its login in Flask's session")
     if len(apps) != 1 or not apps[0][1]:
-        return no("not one Flask app made at module level")
+        return no("not one Flask app made at module level or in an app factory's own body")
     for path, function in sorted(users | flashes):
         if (path, function) not in native_views:
             return no(f"{path}: {function} uses {'session' if (path, function) in users else 'flash'} and is no native view")

@@ -176,7 +176,7 @@ def test_a_session_check_lost_in_the_converted_copy_is_caught(tmp_path, tally):
     shutil.copytree(converted, copy)
     module = copy / "tally" / "__init__.py"
     text = module.read_text()
-    check = '        if "user" not in session:\n            raise HTTPException(status_code=401)\n'
+    check = '        if "user" not in request.session:\n            raise HTTPException(status_code=401)\n'
     assert text.count(check) == 1, text
     module.write_text(text.replace(check, ""))
     code, output = verify(original, copy, "--replay", recording)

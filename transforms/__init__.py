@@ -14,6 +14,7 @@ from transforms.entrypoint import EntrypointTransform
 from transforms.json_bodies import JsonBodiesTransform
 from transforms.jwt_auth import JwtAuthTransform
 from transforms.jwt_hooks import JwtHooksTransform
+from transforms.made_responses import MadeResponsesTransform
 from transforms.helper_bodies import HelperBodiesTransform
 from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
@@ -58,6 +59,7 @@ ORDER = (
     ResponseModelsTransform,
     StreamsTransform,
     ResponseObjectsTransform,
+    MadeResponsesTransform,
     AbortsTransform,
     UrlForTransform,
     RedirectsTransform,

@@ -35,6 +35,17 @@ def native_plans(transform: Transform, function: cst.CSTNode) -> list[RoutePlan]
     return [p for p in project.plan(transform.context.filename or "", function.name.value) if p.level == "native"]
 
 
+def only_native_routes(transform: Transform, function: cst.FunctionDef) -> bool:
+    """Every route of the view is native and it has no decorator but its routes: what it returns
+    goes to FastAPI alone (a bridged route or a project decorator would get the Starlette
+    response where it got Flask's)."""
+    plans = native_plans(transform, function)
+    if not plans:
+        return False
+    every = transform.run.project.plan(transform.context.filename or "", function.name.value)
+    return len(every) == len(plans) == len(function.decorators)
+
+
 def factory_views(statement: cst.CSTNode) -> list[cst.FunctionDef]:
     """The functions a module-level statement defines that may be views: a function, and the
     functions defined directly in its body (an app factory's ``@app.route`` views, which the plan

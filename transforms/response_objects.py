@@ -31,7 +31,7 @@ from libcst.metadata import ParentNodeProvider
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
-from transforms._views import OwnBody, native_plans
+from transforms._views import OwnBody, only_native_routes
 from transforms.streams import MEDIA_TYPE, RENAMED, RESPONSE, _bound, charset_alike, flask_response
 
 # written where Starlette's Response goes, named once the module's names are known (leave_Module)
@@ -208,7 +208,7 @@ class ResponseObjectsTransform(Transform):
                 self.references.append(name)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self._only_native_routes(node):
+        if not only_native_routes(self, node):
             return
         calls = [r.value for r in OwnBody(node).returns]
         convertible = [c for c in calls if isinstance(c, cst.Call) and flask_response(self, c.func) and self._convertible(c)]
@@ -217,31 +217,9 @@ class ResponseObjectsTransform(Transform):
             if self.names(node.returns.annotation, *ANNOTATION):
                 self.annotations.add(node.returns)
 
-    def _only_native_routes(self, node: cst.FunctionDef) -> bool:
-        plans = native_plans(self, node)
-        if not plans:
-            return False
-        every = self.run.project.plan(self.context.filename or "", node.name.value)
-        return len(every) == len(plans) == len(node.decorators)
-
     def _convertible(self, call: cst.Call) -> bool:
         bound = _bound(call)
-        if bound is None or "response" not in bound or set(bound) - set(RENAMED) - {"response"}:
-            return False
-        body = bound["response"]
-        if not (is_str_literal(body) or _bytes_literal(body) or isinstance(body, cst.FormattedString)):
-            return False
-        media = bound.get("mimetype")
-        if media is not None:
-            media_type = media.evaluated_value if is_str_literal(media) else None  # type: ignore[union-attr]
-            if not (media_type and MEDIA_TYPE.fullmatch(media_type) and charset_alike(media_type)):
-                return False
-        status = bound.get("status")
-        headers = bound.get("headers")
-        # Starlette sends no Content-Length with a status that has no body; werkzeug decides alone
-        code = status.evaluated_value if isinstance(status, cst.Integer) else None
-        with_body = status is None or (code is not None and 200 <= code < 600 and code not in (204, 304))
-        return with_body and (headers is None or literal_headers(self, headers, {}))
+        return bound is not None and alike(self, bound)
 
     # -- writing --------------------------------------------------------------------------------
     def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
@@ -281,6 +259,27 @@ class ResponseObjectsTransform(Transform):
         supersedes = (lambda q: q in RESPONSE) if gone and self.references else None
         made = self.import_reference(self.anchor, "fastapi", "Response", replaces=False, supersedes=supersedes)
         return updated_node.visit(_Named(made.value))
+
+
+def alike(t: Transform, bound: dict[str, cst.BaseExpression]) -> bool:
+    """flask.Response's arguments, by parameter name, that Starlette's Response writes alike
+    (module doc): a literal body, a media type and a status with a body, literal headers."""
+    if "response" not in bound or set(bound) - set(RENAMED) - {"response"}:
+        return False
+    body = bound["response"]
+    if not (is_str_literal(body) or _bytes_literal(body) or isinstance(body, cst.FormattedString)):
+        return False
+    media = bound.get("mimetype")
+    if media is not None:
+        media_type = media.evaluated_value if is_str_literal(media) else None  # type: ignore[union-attr]
+        if not (media_type and MEDIA_TYPE.fullmatch(media_type) and charset_alike(media_type)):
+            return False
+    status = bound.get("status")
+    headers = bound.get("headers")
+    # Starlette sends no Content-Length with a status that has no body; werkzeug decides alone
+    code = status.evaluated_value if isinstance(status, cst.Integer) else None
+    with_body = status is None or (code is not None and 200 <= code < 600 and code not in (204, 304))
+    return with_body and (headers is None or literal_headers(t, headers, {}))
 
 
 def _bytes_literal(node: cst.BaseExpression) -> bool:
