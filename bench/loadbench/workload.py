@@ -8,8 +8,9 @@ one request after another in one process, with the app's own models and engine s
 
 - ``sync``: the original's libraries (a Session; psycopg or sqlite3; ``requests`` to the upstream,
   a new connection per call as llm._post makes it);
-- ``async``: what an async conversion runs (an AsyncSession; asyncpg or aiosqlite; one shared
-  aiohttp ClientSession).
+- ``async``: what an async conversion runs (an AsyncSession on the runtime's async twin of the
+  app's engine, as the converted app makes it: asyncpg or aiosqlite, the same pool settings and
+  pre-ping; one shared aiohttp ClientSession).
 
 CPU (process_time) is split into the database (the ORM and the driver), JSON (the request body,
 the upstream's payload and answer, the response body), the upstream client, and the rest of the
@@ -29,11 +30,10 @@ import time
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from example_chatbot.auth import hash_token
-from example_chatbot.db import _enable_sqlite_foreign_keys, make_engine
+from example_chatbot.db import make_engine
 from example_chatbot.models import Base, Conversation, Message, Token, User, utcnow
 
 REQUEST_BODY = json.dumps({"content": "What is the weather like today, and should I take an umbrella?"})
@@ -53,12 +53,6 @@ class Clock:
             yield
         finally:
             self.spent[category] += time.process_time() - started
-
-
-def async_url(url: str) -> str:
-    parsed = make_url(url)
-    driver = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}[parsed.get_backend_name()]
-    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}").render_as_string(hide_password=False)
 
 
 def seed(url: str) -> tuple[str, int]:
@@ -157,15 +151,12 @@ def run_sync(args: argparse.Namespace, raw: str, conversation_id: int) -> tuple[
 
 async def run_async(args: argparse.Namespace, raw: str, conversation_id: int) -> tuple[Clock, float]:
     import aiohttp
-    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from flask2fastapi_runtime.async_db import async_engine
+    from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    url = make_url(args.database_url)
-    options = {}
-    if url.get_backend_name() != "sqlite":
-        options = {"pool_pre_ping": True, "pool_size": args.pool_size, "max_overflow": args.max_overflow}
-    engine = create_async_engine(async_url(args.database_url), **options)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+    # the async twin of the app's own engine, as the converted app derives it (the runtime's
+    # async_db: same pool settings, the project's connect listeners, its one-round-trip ping)
+    engine = async_engine(make_engine(args.database_url, pool_size=args.pool_size, max_overflow=args.max_overflow))
     factory = async_sessionmaker(bind=engine, expire_on_commit=False)
     upstream = args.upstream.rstrip("/") + "/chat/completions"
     client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
