@@ -84,7 +84,7 @@ class Plan:
 
 
 PRESETS = {
-    "full": Plan(steps=[5, 10, 25, 50, 100, 200, 400, 800], latencies=[0.2, 2.0], databases=["postgres", "sqlite"],
+    "full": Plan(steps=[5, 10, 25, 50, 100, 150, 200, 300, 400, 600, 800], latencies=[0.2, 2.0], databases=["postgres", "sqlite"],
                  warmup=2, duration=6, search_duration=3, candidates=[(2, 16), (2, 32), (2, 64), (2, 128)],
                  accounts=10),
     "quick": Plan(steps=[10, 50], latencies=[0.2], databases=["postgres", "sqlite"], warmup=1, duration=3,
