@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codemod import cli
+from codemod import cli_shared
 from codemod.cli import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, app
 from codemod.recording import load, save
 
@@ -31,9 +31,9 @@ CONVERSATIONS = "example_chatbot/tests/test_conversations.py"
 
 @pytest.fixture(autouse=True)
 def wide(monkeypatch):
-    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli
+    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli_shared
     makes its console, which keeps that width."""
-    monkeypatch.setattr(cli.err, "width", 240)
+    monkeypatch.setattr(cli_shared.err, "width", 240)
 
 
 def verify(*args) -> tuple[int, str]:
