@@ -1,4 +1,5 @@
-"""The ``flask2fastapi`` command line: convert, verify, routes, lint, list, explain.
+"""The ``flask2fastapi`` command line: convert, verify, routes, lint, list, explain (verify's and
+routes' options and reports are in codemod/cli_verify.py; the consoles in codemod/cli_shared.py).
 
 routes (route table, levels, --compare) exits as verify does: 0 the same routes, 1 a route
 missing or extra, 4 an app could not be loaded.
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,10 +49,11 @@ from codemod.transform import Options
 from codemod.vendor import VENDORED, vendor
 from transforms.leave_flask import LeaveFlaskTransform
 from transforms import BY_NAME, ORDER
+from codemod.cli_shared import (  # noqa: F401 (the exit codes: the command line's API)
+    EXIT_BLOCKING, EXIT_DIFFERENT, EXIT_ERRORS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, EXIT_WOULD_CHANGE, err, fail, out,
+)
+from codemod.cli_verify import routes, verify
 
-EXIT_OK, EXIT_WOULD_CHANGE, EXIT_USAGE, EXIT_FINDINGS, EXIT_ERRORS = 0, 1, 2, 3, 4
-EXIT_DIFFERENT = 1  # verify: the converted app differs from the original
-EXIT_BLOCKING = 1  # lint: a blocking call inside an async def
 PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar is worth drawing
 
 app = typer.Typer(
@@ -62,17 +63,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(EXIT_USAGE)
 
 
 @app.command()
@@ -102,13 +96,13 @@ def convert(
     """Rewrite Flask code as FastAPI code (in place, or into --out DIR)."""
     for path in paths:
         if not path.exists():
-            raise _fail(f"{path}: no such file or folder")
+            raise fail(f"{path}: no such file or folder")
     codes = catalogue(ORDER)
     selected, ignored = _split(select), _split(ignore)
     names = [*BY_NAME, LeaveFlaskTransform.NAME]
     for item in (*selected, *ignored):
         if item not in names and item not in codes:
-            raise _fail(f"{item!r} is neither a transform ({', '.join(names)}) nor a finding code (see `flask2fastapi list`)")
+            raise fail(f"{item!r} is neither a transform ({', '.join(names)}) nor a finding code (see `flask2fastapi list`)")
     chosen = [t for t in ORDER if t.NAME in selected] or list(ORDER)
     chosen = [t for t in chosen if t.NAME not in ignored]
     # the last step runs after all the others, so only in a whole run (or where it is selected)
@@ -153,10 +147,10 @@ def convert(
 
 def _check_out(out_dir: Path, paths: list[Path]) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise _fail(f"--out {out_dir}: exists and is not an empty folder")
+        raise fail(f"--out {out_dir}: exists and is not an empty folder")
     for path in paths:
         if path.is_dir() and out_dir.resolve().is_relative_to(path.resolve()):
-            raise _fail(f"--out {out_dir}: is inside {path}, which is being converted")
+            raise fail(f"--out {out_dir}: is inside {path}, which is being converted")
 
 
 def _run(files: list[Path], chosen, options: Options, jobs: int) -> list[FileResult]:
@@ -251,86 +245,7 @@ def _exit_code(results: list[FileResult], requirements: dict[Path, bytes], check
     return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_OK
 
 
-@app.command()
-def verify(
-    original: Path = typer.Argument(..., help="The folder the original Flask app is imported from."),
-    converted: Path = typer.Argument(..., help="The folder the converted FastAPI app is imported from."),
-    app_spec: Optional[str] = typer.Option(
-        None, "--app", help="module:app or module:create_app() (the same in both folders); optional with --record-tests or --replay."
-    ),
-    requests_file: Optional[Path] = typer.Option(None, "--requests", help="A JSON list of requests to send to both apps."),
-    env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for both apps (repeatable)."),
-    record_tests: Optional[str] = typer.Option(
-        None, "--record-tests", help="The original's pytest command (a shell command, run in each folder): record its requests, replay them."
-    ),
-    replay: Optional[Path] = typer.Option(None, "--replay", help="A recording kept from --record-tests --recording FILE: replay it."),
-    recording: Optional[Path] = typer.Option(None, "--recording", help="With --record-tests: keep the original's recording in FILE."),
-    converted_tests: Optional[str] = typer.Option(
-        None, "--converted-tests", help="The test command in the converted folder (default: the recorded one)."
-    ),
-    cors: str = typer.Option("strict", "--cors", help="strict: CORS headers byte for byte; browser: as a browser reads them."),
-    runs: int = typer.Option(2, "--runs", min=2, help="With --record-tests: record the original this many times to find what changes."),
-) -> None:
-    """Check that the converted app has the original's routes and answers the same requests."""
-    from codemod.verify import VerifyError
-
-    for folder in (original, converted):
-        if not folder.is_dir():
-            raise _fail(f"{folder}: no such folder")
-    recorded = record_tests is not None or replay is not None
-    if app_spec is None and not recorded:
-        raise _fail("--app is needed (unless --record-tests or --replay is given)")
-    if recording is not None and record_tests is None:
-        raise _fail("--recording is written by --record-tests")
-    if cors not in ("strict", "browser"):
-        raise _fail(f"--cors {cors}: strict or browser")
-    variables = dict(item.partition("=")[::2] for item in env or [])
-    same = True
-    try:
-        if app_spec is not None:
-            same = _verify_requests(original, converted, app_spec, requests_file, variables)
-        if recorded:
-            from codemod.recording import RecordingError
-            from codemod.replay_report import run
-
-            try:
-                same = run(original, converted, record_tests, replay, variables, recording, converted_tests, err, cors, runs) and same
-            except RecordingError as error:
-                err.print(f"[bold red]error:[/] {error}", markup=True, soft_wrap=True)
-                raise typer.Exit(EXIT_ERRORS)
-    except VerifyError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
-        raise typer.Exit(EXIT_ERRORS)
-    raise typer.Exit(EXIT_OK if same else EXIT_DIFFERENT)
-
-
-def _verify_requests(original: Path, converted: Path, app_spec: str, requests_file: Optional[Path], variables: dict[str, str]) -> bool:
-    """The route tables and the answers to ``--requests``, compared and printed."""
-    from codemod.verify import compare
-
-    requests: list = []
-    if requests_file is not None:
-        try:
-            requests = json.loads(requests_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise _fail(f"--requests {requests_file}: {error}")
-    result = compare(original, converted, app_spec, requests, variables)
-    for method, path in result.missing_routes:
-        err.print(f"[red]missing route[/] {method} {path}", markup=True)
-    for method, path in result.extra_routes:
-        err.print(f"[yellow]extra route[/] {method} {path}", markup=True)
-    for before, after in result.differences:
-        err.print(f"[red]different answer[/] {before['request']}", markup=True)
-        for key in ("status", "media_type", "body", "headers"):
-            if before[key] != after[key]:
-                err.print(f"  {key}: {before[key]!r} -> {after[key]!r}", markup=False, soft_wrap=True)
-    table = Table(title="flask2fastapi verify", show_header=True, header_style="bold")
-    table.add_column("check")
-    table.add_column("result", justify="right")
-    table.add_row("routes missing / extra", f"{len(result.missing_routes)} / {len(result.extra_routes)}")
-    table.add_row("answers different", f"{len(result.differences)} of {len(requests)}")
-    err.print(table)
-    return result.same
+app.command()(verify)
 
 
 @app.command()
@@ -345,11 +260,11 @@ def lint(
 
     for path in paths:
         if not path.exists():
-            raise _fail(f"{path}: no such file or folder")
+            raise fail(f"{path}: no such file or folder")
     codes = {c.code for c in BlockingCalls.FINDINGS.values()}
     ignored = set(_split(ignore))
     for item in ignored - codes:
-        raise _fail(f"--ignore {item}: not a lint code ({', '.join(sorted(codes))})")
+        raise fail(f"--ignore {item}: not a lint code ({', '.join(sorted(codes))})")
     result = lint_paths(paths, jobs or os.cpu_count() or 1)
     findings = [f for f in result.findings if f.code not in ignored]
     if as_json:
@@ -402,7 +317,7 @@ def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131
     codes = catalogue(owners)
     entry = codes.get(code.upper())
     if entry is None:
-        raise _fail(f"unknown finding code {code!r}; `flask2fastapi list` shows them all")
+        raise fail(f"unknown finding code {code!r}; `flask2fastapi list` shows them all")
     owner = next((t.NAME for t in owners if entry in t.FINDINGS.values()), "engine")
     out.print(f"[bold]{entry.code}[/] ({owner})")
     if owner == BlockingCalls.NAME:
@@ -412,44 +327,7 @@ def explain(code: str = typer.Argument(..., help="A finding code, such as F2F131
     out.print(entry.explanation, markup=False)
 
 
-@app.command()
-def routes(
-    path: Path = typer.Argument(..., help="The folder the app is imported from (a Flask app or a converted one)."),
-    app_spec: str = typer.Option(..., "--app", help="module:app or module:create_app()."),
-    compare: Optional[Path] = typer.Option(
-        None, "--compare", help="The folder of the app to compare with (the original), imported with the same --app: exit 1 when a route differs."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the table (and the comparison) as one JSON document on stdout."),
-    env: Optional[List[str]] = typer.Option(None, "--env", help="NAME=VALUE set for the app (repeatable)."),
-) -> None:
-    """Show an app's route table: method, path, endpoint and the level each route reached."""
-    from codemod.route_report import differences, route_rows
-    from codemod.review import routes_table
-    from codemod.verify import VerifyError
-
-    for folder in (path, *([compare] if compare is not None else [])):
-        if not folder.is_dir():
-            raise _fail(f"{folder}: no such folder")
-    variables = dict(item.partition("=")[::2] for item in env or [])
-    try:
-        rows = route_rows(path, app_spec, variables)
-        other = route_rows(compare, app_spec, variables) if compare is not None else None
-    except VerifyError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
-        raise typer.Exit(EXIT_ERRORS)
-    missing, extra = differences(rows, other) if other is not None else ([], [])
-    if as_json:
-        document: dict = {"routes": rows}
-        if other is not None:
-            document.update(compare={"routes": other, "missing": missing, "extra": extra})
-        out.print_json(data=document)
-    else:
-        out.print(routes_table(rows, other, title=f"routes of {app_spec} in {path}"))
-        for method, route in missing:
-            err.print(f"[red]missing route[/] {method} {route}", markup=True)
-        for method, route in extra:
-            err.print(f"[yellow]extra route[/] {method} {route}", markup=True)
-    raise typer.Exit(EXIT_DIFFERENT if missing or extra else EXIT_OK)
+app.command()(routes)
 
 
 def main() -> None:

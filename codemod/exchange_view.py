@@ -24,8 +24,9 @@ middleware answers, then raises it on), is ``{"raised": name}`` alone: that is w
 - With ``cors="browser"``, CORS is compared as a browser reads it rather than byte for byte:
   the ``access-control-*`` headers and ``Vary``'s CORS entries become one verdict per answer
   (the origin allowed or not, credentials, the headers exposed; for a preflight, whether it
-  lets the request through). The runtime's CORS middleware differs from Flask-CORS in ways no
-  browser sees (runtime/flask2fastapi_runtime/cors.py lists them).
+  lets the request through). The converter's ``FlaskCorsMiddleware`` answers as Flask-CORS did,
+  byte for byte; Starlette's ``CORSMiddleware`` (what earlier conversions wrote) differs in ways
+  no browser sees (runtime/flask2fastapi_runtime/starlette_cors.py lists them).
 """
 
 from __future__ import annotations

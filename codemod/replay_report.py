@@ -66,7 +66,7 @@ def run(
         if browser:
             console.print(
                 f"{browser} of the {len(result.different)} different answers differ only in CORS headers as no browser "
-                "reads them (--cors browser compares them as a browser does; runtime/flask2fastapi_runtime/cors.py lists why)",
+                "reads them (--cors browser compares them as a browser does; runtime/flask2fastapi_runtime/starlette_cors.py lists why)",
                 soft_wrap=True,
             )
     return result.same

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codemod import cli
+from codemod import cli_shared
 from codemod.cli import EXIT_DIFFERENT, EXIT_ERRORS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, app
 from codemod.routes import FLASK_VARIABLE
 from test_diff_review import SMALL  # one route of each level a FlaskBridge serves but async
@@ -46,9 +46,9 @@ app.add_api_route("/shared", shared_view)
 
 @pytest.fixture(autouse=True)
 def wide(monkeypatch):
-    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli
+    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli_shared
     makes its console, which keeps that width (ENV's COLUMNS only counts where it did not)."""
-    monkeypatch.setattr(cli.out, "width", 250)
+    monkeypatch.setattr(cli_shared.out, "width", 250)
 
 
 def invoke(*args: object):

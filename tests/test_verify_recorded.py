@@ -2,7 +2,8 @@
 replayed against the converted app.
 
 The chatbot's whole Flask suite is recorded and replayed against the converted chatbot (every
-request the same, every route reached); deliberately broken copies of the converted chatbot (a
+request the same in strict mode, CORS headers included; every route reached); Starlette's CORS
+middleware in its place differs only as no browser sees (--cors browser); deliberately broken copies of the converted chatbot (a
 changed status, a dropped header, a lost ownership check) are caught and their route named; a small
 session app with a unittest TestCase, generated ids and a one-time token in a page shows the
 masks the two recordings find."""
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from codemod import cli
+from codemod import cli_shared
 from codemod.cli import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, app
 from codemod.recording import load, save
 
@@ -30,9 +31,9 @@ CONVERSATIONS = "example_chatbot/tests/test_conversations.py"
 
 @pytest.fixture(autouse=True)
 def wide(monkeypatch):
-    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli
+    """A wide console: under xdist, COLUMNS=80 is in the worker's environment when codemod.cli_shared
     makes its console, which keeps that width."""
-    monkeypatch.setattr(cli.err, "width", 240)
+    monkeypatch.setattr(cli_shared.err, "width", 240)
 
 
 def verify(*args) -> tuple[int, str]:
@@ -51,13 +52,12 @@ def chatbot_recording(tmp_path_factory, converted_chatbot) -> tuple[Path, int, s
     """The original chatbot's suite recorded (twice, masked) and replayed against the converted one:
     (the recording, verify's exit code, its output)."""
     recording = tmp_path_factory.mktemp("recording") / "chatbot.jsonl"
-    code, output = verify(
-        ROOT, converted_chatbot, "--record-tests", f"{PYTEST} example_chatbot/tests", "--recording", recording, "--cors", "browser"
-    )
+    code, output = verify(ROOT, converted_chatbot, "--record-tests", f"{PYTEST} example_chatbot/tests", "--recording", recording)
     return recording, code, output
 
 
 def test_the_chatbots_suite_replays_identically_and_reaches_every_route(chatbot_recording):
+    # strict: every header byte for byte, CORS's too (FlaskCorsMiddleware answers as Flask-CORS did)
     recording, code, output = chatbot_recording
     assert code == EXIT_OK, output
     kept = load(recording)
@@ -73,14 +73,35 @@ def test_the_chatbots_suite_replays_identically_and_reaches_every_route(chatbot_
     assert {"/response/headers/x-request-id", "/response/body/access_token"} <= set(login["masked"])
 
 
-def test_strict_cors_shows_flask_cors_and_starlette_differ(tmp_path, chatbot_recording, converted_chatbot):
-    """By default CORS headers compare byte for byte: the runtime's CORSMiddleware differs from
-    Flask-CORS where no browser sees it (runtime/flask2fastapi_runtime/cors.py), and verify says so."""
-    cors = subset(chatbot_recording[0], tmp_path, "example_chatbot/tests/test_app.py::TestCors")
-    code, output = verify(ROOT, converted_chatbot, "--replay", cors, "--converted-tests", f"{PYTEST} example_chatbot/tests/test_app.py::TestCors")
+# what converted apps of earlier versions read: Starlette's CORSMiddleware given Flask-CORS's options
+STARLETTE_CORS = """
+
+from flask2fastapi_runtime import flask_cors_options
+from starlette.middleware.cors import CORSMiddleware
+
+
+class StarletteCors(CORSMiddleware):
+    def __init__(self, app, config=None, **options):
+        super().__init__(app, **flask_cors_options(config, **options))
+"""
+
+
+def test_starlettes_cors_differs_in_strict_mode_and_is_the_same_to_a_browser(tmp_path, chatbot_recording, converted_chatbot):
+    """Starlette's CORSMiddleware differs from Flask-CORS where no browser sees it
+    (runtime/flask2fastapi_runtime/starlette_cors.py): strict mode says so, --cors browser finds
+    the answers the same."""
+    copy = broken(converted_chatbot, tmp_path, "__init__.py", "        FlaskCorsMiddleware,\n", "        StarletteCors,\n")
+    with open(copy / "example_chatbot" / "__init__.py", "a") as module:
+        module.write(STARLETTE_CORS)
+    selected = "example_chatbot/tests/test_app.py::TestCors"
+    cors = subset(chatbot_recording[0], tmp_path, selected)
+    code, output = verify(ROOT, copy, "--replay", cors, "--converted-tests", f"{PYTEST} {selected}")
     assert code == EXIT_DIFFERENT
     assert "/response/headers/vary: (absent) -> \"Origin\"" in output
     assert re.search(r"(\d+) of the \1 different answers differ only in CORS headers", output), output
+    code, output = verify(ROOT, copy, "--replay", cors, "--converted-tests", f"{PYTEST} {selected}", "--cors", "browser")
+    assert code == EXIT_OK, output
+    assert cell(output, "requests different") == "0"
 
 
 def subset(recording: Path, folder: Path, *prefixes: str) -> Path:
@@ -126,7 +147,7 @@ def test_a_broken_conversion_is_caught_and_its_route_named(
     selected = f"{CONVERSATIONS}::{tests}"
     recording = subset(chatbot_recording[0], tmp_path, f"{selected}::")
     copy = broken(converted_chatbot, tmp_path, module, old, new)
-    code, output = verify(ROOT, copy, "--replay", recording, "--converted-tests", f"{PYTEST} {selected}", "--cors", "browser")
+    code, output = verify(ROOT, copy, "--replay", recording, "--converted-tests", f"{PYTEST} {selected}")
     assert code == EXIT_DIFFERENT, output
     assert f"different answer {route} (" in output
     assert difference in output

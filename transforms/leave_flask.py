@@ -9,7 +9,7 @@ needs once every route is native::
 
     app = Flask(__name__, instance_relative_config=True)     app = NativeApp(__name__, instance_relative_config=True)
     api = FlaskBridge(app)                                 ->  app.config.from_object(Config)
-    app.config.from_object(Config)                             app.add_middleware(CORSMiddleware, **flask_cors_options(app.config, origins=...))
+    app.config.from_object(Config)                             app.add_middleware(FlaskCorsMiddleware, config=app.config, origins=...)
     CORS(app, origins=...)                                     errors.init_app(app)
     errors.init_app(app)                                       app.include_router(auth.router, prefix="/auth")
     app.register_blueprint(auth.bp)                            return app
@@ -25,8 +25,9 @@ needs once every route is native::
   already carry their prefixes. ``bridge_of(app)`` is the app itself; ``FlaskRoute`` becomes
   ``NativeRoute``; a ``Flask`` annotation (``def init_app(app: Flask)``) or class reference (a
   test's ``monkeypatch.setattr(Flask, ...)``) becomes ``NativeApp``.
-- ``CORS(app, ...)`` (Flask-CORS) becomes Starlette's ``CORSMiddleware`` with the same options
-  (the runtime's ``flask_cors_options``, whose docstring lists what a browser sees differently).
+- ``CORS(app, ...)`` (Flask-CORS) becomes the runtime's ``FlaskCorsMiddleware`` with the same
+  options and the app's config, which it reads as Flask-CORS did: its answers are Flask-CORS's,
+  byte for byte (runtime/flask2fastapi_runtime/cors.py).
 
 ``flashes_in_flask_templates(app)`` goes too: it gave the templates Flask still rendered the
 runtime's ``get_flashed_messages``, and Flask renders none any more.
@@ -70,9 +71,10 @@ APP_ATTRIBUTES = frozenset({
 })
 # Flask's constructor arguments NativeApp honours (static_folder only as None: no static files)
 APP_ARGUMENTS = frozenset({"import_name", "instance_path", "instance_relative_config"})
-# Flask-CORS options flask_cors_options carries over
+# Flask-CORS options FlaskCorsMiddleware carries over (all but resources, which it takes only as every path)
 CORS_OPTIONS = frozenset({
     "origins", "methods", "expose_headers", "allow_headers", "supports_credentials", "max_age", "send_wildcard",
+    "vary_header", "always_send", "allow_private_network", "automatic_options", "intercept_exceptions",
 })
 # what only the bridge has
 BRIDGE_ATTRIBUTES = frozenset({"flask_app", "sync_routes", "native_methods", "wsgi", "url_map", "route"})
@@ -214,21 +216,18 @@ class LeaveFlaskTransform(Transform):
         options = updated.args[1:]
         unknown = [a.keyword.value if a.keyword else "*" for a in options if a.keyword is None or a.keyword.value not in CORS_OPTIONS]
         if unknown:
-            self._block(original, f"Flask-CORS option {', '.join(unknown)} (no CORSMiddleware equal)")
+            self._block(original, f"Flask-CORS option {', '.join(unknown)} (FlaskCorsMiddleware takes every path only)")
             return updated
         self._handle(original.func)
         self.handled.add(app)
-        middleware = self.import_reference(original.func, "starlette.middleware.cors", "CORSMiddleware", replaces=False)
-        options_of = self.import_reference(original.func, RUNTIME, "flask_cors_options", replaces=False)
+        middleware = self.import_reference(original.func, RUNTIME, "FlaskCorsMiddleware", replaces=False)
         # laid out as a formatter would (LibCST indents the lines to the block)
         code = cst.Module([]).code_for_node
         lines = [
             f"{app.value}.add_middleware(",
             f"    {middleware.value},",
-            f"    **{options_of.value}(",
-            f"        {app.value}.config,",
-            *(f"        {code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip()}," for arg in options),
-            "    ),",
+            f"    config={app.value}.config,",
+            *(f"    {code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip()}," for arg in options),
             ")",
         ]
         return cst.parse_expression("\n".join(lines))

@@ -15,9 +15,10 @@
   of a status, what ``error.name`` was; ``request_path(request)`` (request_path): what Flask's
   ``request.path`` was, where Starlette's ``request.url.path`` writes an odd path otherwise.
 - ``bridge_of`` (bridge): the bridge of a Flask app, for code that holds only the Flask app.
-- ``NativeApp``, ``NativeRoute`` (native), ``Config`` (config), ``flask_cors_options`` (cors): the
+- ``NativeApp``, ``NativeRoute`` (native), ``Config`` (config), ``FlaskCorsMiddleware`` (cors): the
   converted app once no Flask is left in it, with Flask's conventions, config loading and
-  Flask-CORS's options for Starlette's CORSMiddleware; importing them needs no Flask.
+  Flask-CORS's answers byte for byte; ``flask_cors_options`` (starlette_cors): Flask-CORS's options
+  for Starlette's CORSMiddleware instead. Importing them needs no Flask.
 - ``RequestHooks``, ``ResponseHead`` (hooks): before/after request hooks as pure ASGI middleware.
 - ``Settings`` (settings): ``settings: Settings``, the app's settings mapping (the Flask app's
   ``config`` on a bridge) where Flask code read ``current_app.config``; ``app_settings``,
@@ -57,7 +58,7 @@
 from typing import Any
 
 from .config import Config
-from .cors import flask_cors_options
+from .cors import FlaskCorsMiddleware
 from .doubles import awaitable, requests_double
 from .http_errors import status_name
 from .json_body import FlaskJson
@@ -72,6 +73,7 @@ from .http import (
     raise_for_status, read_body, read_json, read_text, with_http_client,
 )
 from .settings import Settings, app_settings, settings_of
+from .starlette_cors import flask_cors_options
 
 # What needs Flask (the flask extra) or PyJWT (the jwt extra): imported when first named, so that an app with no Flask
 # left (or no JWT) imports this package without them.
@@ -94,7 +96,7 @@ def __getattr__(name: str) -> Any:
 
 __version__ = "0.1.0"
 __all__ = [
-    "BodyReadTimeout", "BridgedClient", "Config", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
+    "BodyReadTimeout", "BridgedClient", "Config", "FlaskCorsMiddleware", "HTTPStatusError", "FlaskBridge", "FlaskJSONResponse", "FlaskJson", "FlaskRoute",
     "HttpClientOptions", "InvalidJSON", "JWT", "JWTAuth", "JWTRefused", "NativeApp", "NativeRoute", "OrDefault", "awaitable", "requests_double", "RequestHooks", "BlueprintHooks",
     "ResponseHead", "Settings", "app_settings", "as_wsgi", "blueprint_handlers", "bridge_of", "check_password_hash", "flask_cors_options",
     "generate_password_hash", "http_client", "http_params", "http_timeout", "iter_lines", "raise_for_status", "read_body",

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_cors import CORS
 from starlette.middleware.cors import CORSMiddleware
 
-from flask2fastapi_runtime.cors import flask_cors_options
+from flask2fastapi_runtime.starlette_cors import flask_cors_options
 
 HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Vary")
 PREFLIGHT = ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods")

@@ -330,8 +330,7 @@ sys.meta_path.insert(0, NoFlask())
 from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel
-from flask2fastapi_runtime import FlaskJson, NativeApp, NativeRoute, OrDefault, Settings, flask_cors_options
-from starlette.middleware.cors import CORSMiddleware
+from flask2fastapi_runtime import FlaskCorsMiddleware, FlaskJson, NativeApp, NativeRoute, OrDefault, Settings
 from starlette.exceptions import HTTPException
 
 class Body(BaseModel):
@@ -339,7 +338,7 @@ class Body(BaseModel):
 
 app = NativeApp("noflask")
 app.config.from_mapping(PAGE=3)
-app.add_middleware(CORSMiddleware, **flask_cors_options(app.config, origins=["https://a.example"]))
+app.add_middleware(FlaskCorsMiddleware, config=app.config, origins=["https://a.example"])
 router = APIRouter(route_class=NativeRoute)
 
 @router.post("/things", name="things.create", status_code=201)
