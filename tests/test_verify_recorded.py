@@ -91,8 +91,15 @@ def test_starlettes_cors_differs_in_strict_mode_and_is_the_same_to_a_browser(tmp
     (runtime/flask2fastapi_runtime/starlette_cors.py): strict mode says so, --cors browser finds
     the answers the same."""
     copy = broken(converted_chatbot, tmp_path, "__init__.py", "        FlaskCorsMiddleware,\n", "        StarletteCors,\n")
-    with open(copy / "example_chatbot" / "__init__.py", "a") as module:
-        module.write(STARLETTE_CORS)
+    init = copy / "example_chatbot" / "__init__.py"
+    # inside the hooks, where it was before FlaskCorsMiddleware: outside them Starlette's answers a
+    # preflight before the hooks stamp it, a difference beyond CORS headers
+    text = init.read_text()
+    start = text.index("    # around the hooks")
+    end = text.index("    )\n", start) + len("    )\n")
+    block, text = text[start:end], text[:start] + text[end:]
+    at = text.index("    app.add_middleware(RequestHooks")
+    init.write_text(text[:at] + block + "\n" + text[at:] + STARLETTE_CORS)
     selected = "example_chatbot/tests/test_app.py::TestCors"
     cors = subset(chatbot_recording[0], tmp_path, selected)
     code, output = verify(ROOT, copy, "--replay", cors, "--converted-tests", f"{PYTEST} {selected}")

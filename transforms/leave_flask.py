@@ -27,7 +27,10 @@ needs once every route is native::
   test's ``monkeypatch.setattr(Flask, ...)``) becomes ``NativeApp``.
 - ``CORS(app, ...)`` (Flask-CORS) becomes the runtime's ``FlaskCorsMiddleware`` with the same
   options and the app's config, which it reads as Flask-CORS did: its answers are Flask-CORS's,
-  byte for byte (runtime/flask2fastapi_runtime/cors.py).
+  byte for byte (runtime/flask2fastapi_runtime/cors.py). It goes below the block's
+  ``add_middleware(RequestHooks, ...)``, so that it wraps the hooks: Flask-CORS was an
+  after_request function, and Flask ran those on every answer, a before hook's early one too
+  (Starlette's last added middleware is the outermost).
 
 ``flashes_in_flask_templates(app)`` goes too: it gave the templates Flask still rendered the
 runtime's ``get_flashed_messages``, and Flask renders none any more.
@@ -105,6 +108,7 @@ class LeaveFlaskTransform(Transform):
         self.dead: list[list[str]] = []  # the blockers of each unused function being left
         # the statements that go, by id, removed by their block (held here: a freed one's id is reused)
         self.removed: dict[int, cst.BaseStatement] = {}
+        self.cors_calls: set[cst.CSTNode] = set()  # the add_middleware(FlaskCorsMiddleware, ...) calls made here
 
     # -- what there is ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -230,7 +234,9 @@ class LeaveFlaskTransform(Transform):
             *(f"    {code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip()}," for arg in options),
             ")",
         ]
-        return cst.parse_expression("\n".join(lines))
+        made = cst.parse_expression("\n".join(lines))
+        self.cors_calls.add(made)
+        return made
 
     def _check_app_arguments(self, call: cst.Call) -> None:
         """The app handed to a function: fine for the project's own (its parameter is checked
@@ -328,11 +334,28 @@ class LeaveFlaskTransform(Transform):
         return self._is_app(func.value) or self._bridge_key(func.value) is not None  # type: ignore[attr-defined]
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(body=self._without_removed(updated_node.body))
+        return updated_node.with_changes(body=self._cors_outside_hooks(self._without_removed(updated_node.body)))
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.BaseSuite:
-        body = self._without_removed(updated_node.body)
+        body = self._cors_outside_hooks(self._without_removed(updated_node.body))
         return updated_node.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+
+    def _cors_outside_hooks(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The block with its CORS middleware moved below its last ``add_middleware(RequestHooks, ...)``
+        (module doc), a comment saying why."""
+        hooks = [i for i, statement in enumerate(body) if _adds_middleware(statement, "RequestHooks")]
+        if not hooks:
+            return body
+        last = hooks[-1]
+        moved = [s for s in body[:last] if isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Expr) and s.body[0].value in self.cors_calls]
+        if not moved:
+            return body
+        kept = [s for s in body if not any(s is m_ for m_ in moved)]
+        at = next(i for i, s in enumerate(kept) if s is body[last]) + 1
+        why = cst.EmptyLine(comment=cst.Comment("# around the hooks: Flask-CORS's after_request ran on every answer, a before hook's too"))
+        first = moved[0]
+        moved[0] = first.with_changes(leading_lines=[*(first.leading_lines or [cst.EmptyLine(indent=False)]), why])
+        return [*kept[:at], *moved, *kept[at:]]
 
     def _removed(self, statement: cst.BaseStatement) -> cst.BaseStatement:
         self.removed[id(statement)] = statement
@@ -381,6 +404,12 @@ class LeaveFlaskTransform(Transform):
 
 def _describe(node: cst.BaseExpression) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+def _adds_middleware(statement: cst.BaseStatement, middleware: str) -> bool:
+    """Whether ``statement`` is ``<app>.add_middleware(<middleware>, ...)``."""
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Expr(value=m.Call(
+        func=m.Attribute(attr=m.Name("add_middleware")), args=[m.Arg(value=m.Name(middleware)), m.ZeroOrMore()]))]))
 
 
 def _without_trailing_comma(args: list[cst.Arg]) -> list[cst.Arg]:
