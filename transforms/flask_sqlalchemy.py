@@ -365,7 +365,9 @@ class FlaskSqlalchemyTransform(Transform):
         """Whether the function we are in takes the session (and is not an async view: those
         take the AsyncSession of flask_sqlalchemy_async)."""
         function = self.functions[-1]
-        return function in self.plan.session_users and function not in self.run.project.flask_sqlalchemy_plan.views
+        if function in self.run.project.flask_sqlalchemy_plan.views:  # its sync forms: flask_sqlalchemy_awaits makes them async
+            return self.run.project.flask_sqlalchemy_plan.plain
+        return function in self.plan.session_users
 
     def _db(self, node: cst.CSTNode | None) -> bool:
         return node is not None and self.plan.db is not None and self.names(node, self.plan.db)
@@ -465,7 +467,7 @@ class FlaskSqlalchemyTransform(Transform):
         node_o: cst.BaseExpression = original
         node_u: cst.BaseExpression = updated
         first_args: list[cst.Arg] = []  # the original arguments of the first step
-        while isinstance(node_o, cst.Call) and isinstance(node_o.func, cst.Attribute):
+        while isinstance(node_o, cst.Call) and isinstance(node_o.func, cst.Attribute) and isinstance(node_u, cst.Call) and isinstance(node_u.func, cst.Attribute):
             steps.insert(0, (node_o.func.attr.value, list(node_u.args)))  # type: ignore[attr-defined]
             first_args = list(node_o.args)
             node_o, node_u = node_o.func.value, node_u.func.value  # type: ignore[attr-defined]
@@ -559,12 +561,14 @@ class FlaskSqlalchemyTransform(Transform):
             params = list(updated_node.params.params)
             param = cst.Param(cst.Name(SESSION), cst.Annotation(session), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             return updated_node.with_changes(params=updated_node.params.with_changes(params=[params[0], param, *params[1:]]))
-        if function not in self.plan.session_users or function in self.run.project.flask_sqlalchemy_plan.views:
+        if function not in self.plan.session_users:
             return updated_node
         if function in self.plan.hook_users:
             return self._own_session(original_node, updated_node)
         if function in self.needs_request:
             updated_node = with_parameter(updated_node, "request", self.import_reference(original_node, "fastapi", "Request", replaces=False))
+        if function in self.run.project.flask_sqlalchemy_plan.views:
+            return updated_node  # it takes the AsyncSession (flask_sqlalchemy_async)
         return with_parameter(updated_node, SESSION, self._local(original_node, "DbSession"))
 
     def _own_session(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
