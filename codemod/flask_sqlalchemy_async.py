@@ -82,6 +82,8 @@ class FlaskSqlaPlan:
     sync_attrs: frozenset[str] = frozenset()
     # async view -> (local, attr) reads a commit expired (run_sync wraps them too)
     sync_reads: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    # async view -> its locals that hold what a query loaded (in the session: refresh() can load them)
+    loaded: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def functions(self) -> frozenset[str]:
@@ -124,7 +126,7 @@ def plan_flask_sqlalchemy(
         if plain and db is None and touches(function, dbs, flask_models):
             db = dbs[0]
         if plain and db is not None and why is None:
-            plan.sync_reads[view] = expired_reads(function, fa, db, flask_models)
+            plan.sync_reads[view], plan.loaded[view] = expired_reads(function, fa, db, flask_models)
         if db is None:
             # no db.session: only a reason, where the view queries some other way (db.get_or_404)
             if why is not None and touches(function, dbs, flask_models):
@@ -230,12 +232,20 @@ def _plain_problem(function: FunctionFacts, fa: AsyncFacts, functions: dict[str,
     return None
 
 
-def expired_reads(function: FunctionFacts, fa: AsyncFacts, db: str, models: dict[str, ModelFacts]) -> frozenset[tuple[str, str]]:
+# the queries that give one model (or None)
+_ONE = tuple(f".{name}" for name in ("get", "get_or_404", "first", "first_or_404", "one", "one_or_404", "one_or_none"))
+
+
+def expired_reads(
+    function: FunctionFacts, fa: AsyncFacts, db: str, models: dict[str, ModelFacts],
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """In a view that commits, the attribute reads of locals that may hold a model (a model made
-    or loaded there, or of unknown kind): the commit expired them, and reading one loads it."""
+    or loaded there, or of unknown kind): a commit before them may have expired them, and reading
+    one loads it (codemod/commit_expiry.py tells which, in order); and the locals among them a
+    query loaded."""
     if f"{db}.session.commit" not in function.calls:
-        return frozenset()
-    found = set()
+        return frozenset(), frozenset()
+    found, held = set(), set()
     for read in fa.reads:
         if read.given is not None or read.local.startswith("g."):
             continue
@@ -246,4 +256,6 @@ def expired_reads(function: FunctionFacts, fa: AsyncFacts, db: str, models: dict
         )
         if not read.types or kinds & set(models) or loaded:
             found.add((read.local, read.attr))
-    return frozenset(found)
+        if kinds and all(k.startswith((f"{db}.", *(f"{model}." for model in models))) and k.endswith(_ONE) for k in kinds):
+            held.add(read.local)
+    return frozenset(found), frozenset(held)

@@ -17,6 +17,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.commit_expiry import Expiry, commit_expiry
 from codemod.transform import Example, Transform
 from transforms._awaits import bare_await
 from transforms._flask import RUNTIME
@@ -125,12 +126,23 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
         self.depth = 0
         self.region: cst.CSTNode | None = None  # the expression that runs in run_sync
         self.twins: set[str] = set()  # the helpers whose async twins it called
+        self.expiry = Expiry()  # what the view's commits expired
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
         qualified = f"{self.module}.{node.name.value}"
         if self.depth == 1 and self.plan.plain and qualified in self.plan.views:
             self.view = qualified
+            # what may load on access runs in run_sync anyway: the column reads are left
+            candidates = frozenset(r for r in self.plan.sync_reads.get(qualified, frozenset()) if r[1] not in self.plan.sync_attrs)
+            self.expiry = commit_expiry(node, candidates, self.plan.loaded.get(qualified, frozenset()), self._session_call)
+
+    def _session_call(self, call: cst.Call) -> str | None:
+        """``"commit"`` for ``db.session.commit()`` of the view's db, and so on."""
+        func = call.func
+        if m.matches(func, m.Attribute(m.Attribute(attr=m.Name("session")), m.Name())) and self.names(func.value.value, self.plan.views[self.view]):  # type: ignore[attr-defined,index]
+            return func.attr.value  # type: ignore[attr-defined]
+        return None
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node):
         self.depth -= 1
@@ -145,11 +157,10 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
     def _loads(self, node: cst.CSTNode) -> bool:
         """Whether the chain's spine (``a.b(...).c``, as the project wrote it) reads what may load
         on access, or the engine."""
-        reads = self.plan.sync_reads.get(self.view or "", frozenset())
         db = self.plan.views.get(self.view or "", "")
         while isinstance(node, (cst.Attribute, cst.Call)):
             if isinstance(node, cst.Attribute):
-                if node.attr.value in self.plan.sync_attrs or (isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in reads):
+                if node.attr.value in self.plan.sync_attrs or node in self.expiry.run_sync:
                     return True
                 if node.attr.value in {"engine", "inspect"} and self.names(node.value, db):
                     return True
@@ -222,6 +233,19 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
             if not any(id(n) not in attributes for n in m.findall(updated_node, m.Name(helper))):
                 self.run.support_imports.discard((SQLA_RUNTIME, helper, None))
         return updated_node
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node):
+        """``await db_session.refresh(review)`` before the first statement that reads ``review``
+        again after the commit expired it (codemod/commit_expiry.py)."""
+        wanted = self.expiry.refresh.get(original_node) if self.view is not None else None
+        if not wanted or not isinstance(updated_node, cst.SimpleStatementLine):
+            return updated_node
+        lines = [
+            cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(self._param()), cst.Name("refresh")), [cst.Arg(cst.Name(local))])))])
+            for local in wanted
+        ]
+        lines[0] = lines[0].with_changes(leading_lines=updated_node.leading_lines)
+        return cst.FlattenSentinel([*lines, updated_node.with_changes(leading_lines=[])])
 
     def leave_Assign(self, original_node: cst.Assign, updated_node):
         return bare_await(updated_node, cst.Assign)
