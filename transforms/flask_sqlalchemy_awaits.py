@@ -46,10 +46,11 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
 
             class Shelf(db.Model):
                 id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(30))
                 books = db.relationship("Book")
 
                 def to_dict(self):
-                    return {"id": self.id, "books": len(self.books)}
+                    return {"id": self.id, "name": self.name, "books": len(self.books)}
 
 
             class Book(db.Model):
@@ -62,22 +63,25 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
                 return jsonify(db.get_or_404(Shelf, shelf_id).to_dict())
 
 
-            @app.get("/books")
-            def books():
-                return jsonify(first=Book.query.order_by(Book.id).first().id, total=Book.query.count())
+            @app.post("/shelves/<int:shelf_id>/books")
+            def add_book(shelf_id):
+                shelf = Shelf.query.get_or_404(shelf_id)
+                book = Book(shelf_id=shelf.id)
+                db.session.add(book)
+                db.session.commit()
+                return jsonify(id=book.id, shelf=shelf.name, total=Book.query.count()), 201
             """,
             """\
             from flask import Flask
-            from collections.abc import AsyncIterator, Iterator
+            from collections.abc import AsyncIterator
             from fastapi import Depends, Request
-            from flask2fastapi_runtime import FlaskBridge
+            from flask2fastapi_runtime import FlaskBridge, async_sqla
             from flask2fastapi_runtime.async_db import async_session
             from flask2fastapi_runtime.sqla import engine_from_config, get_or_404, model_repr
-            from pydantic import BaseModel
-            from sqlalchemy import Column, ForeignKey, Integer, func, select
+            from sqlalchemy import Column, ForeignKey, Integer, String, func, select
             from sqlalchemy.ext.asyncio import AsyncSession
-            from sqlalchemy.orm import DeclarativeBase, Session, relationship, sessionmaker
-            from typing import Annotated, Any
+            from sqlalchemy.orm import DeclarativeBase, relationship, sessionmaker
+            from typing import Annotated
 
             app = Flask(__name__)
             api = FlaskBridge(app)
@@ -88,15 +92,6 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
                 \"\"\"The models' base (Flask-SQLAlchemy's db.Model), which writes a model as it did: <Model 1>.\"\"\"
 
                 __repr__ = model_repr
-
-
-            def get_session(request: Request) -> Iterator[Session]:
-                \"\"\"The request's session, closed after the response (what it did not commit is rolled back).\"\"\"
-                with request.app.state.sessionmaker() as session:
-                    yield session
-
-
-            DbSession = Annotated[Session, Depends(get_session)]
 
 
             async def provide_async_db_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -113,8 +108,63 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
 
             api.state.engine = engine_from_config(app.config, app.instance_path)
             api.state.sessionmaker = sessionmaker(api.state.engine)
+
+
+            class Shelf(Base):
+                __tablename__ = "shelf"
+
+                id = Column(Integer, primary_key=True)
+                name = Column(String(30))
+                books = relationship("Book")
+
+                def to_dict(self):
+                    return {"id": self.id, "name": self.name, "books": len(self.books)}
+
+
+            class Book(Base):
+                __tablename__ = "book"
+
+                id = Column(Integer, primary_key=True)
+                shelf_id = Column(Integer, ForeignKey("shelf.id"))
+
+
+            @api.get("/shelves/{shelf_id}")
+            async def shelf(shelf_id: int, db_session: AsyncDbSessionDep):
+                return await db_session.run_sync(lambda db: get_or_404(db, Shelf, shelf_id).to_dict())
+
+
+            @api.post("/shelves/{shelf_id}/books", status_code=201)
+            async def add_book(shelf_id: int, db_session: AsyncDbSessionDep):
+                shelf = await async_sqla.get_or_404(db_session, Shelf, shelf_id)
+                book = Book(shelf_id=shelf.id)
+                db_session.add(book)
+                await db_session.commit()
+                await db_session.refresh(book)
+                await db_session.refresh(shelf)
+                return {"id": book.id, "shelf": shelf.name, "total": await db_session.scalar(select(func.count()).select_from(Book))}
             """,
-            title="placeholder",
+            title="session calls awaited, db.get_or_404 its async twin, a model method in run_sync; the commit expired book and shelf: one refresh each before they are read again (shelf.id before the commit is read as it is)",
+        ),
+        Example(
+            """\
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class Shelf(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(30))
+
+
+            def rename(shelf_id, name):
+                shelf = db.session.get(Shelf, shelf_id)
+                shelf.name = name
+                db.session.commit()
+                return shelf.name
+            """,
+            None,
+            title="no route: a function of a script keeps db.session and reads what its commit expired on access",
         ),
     )
 
