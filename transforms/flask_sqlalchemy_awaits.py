@@ -19,7 +19,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.commit_expiry import Expiry, commit_expiry
 from codemod.transform import Example, Transform
-from transforms._awaits import bare_await
+from transforms._awaits import BareAwaits, bare_await
 from transforms._flask import RUNTIME
 from transforms.async_routes import SESSION_IO
 from transforms.flask_sqlalchemy import SESSION, SQLA_RUNTIME
@@ -28,7 +28,7 @@ HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
 
 
-class FlaskSqlalchemyAwaitsTransform(Transform):
+class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
     NAME = "flask_sqlalchemy_awaits"
     DESCRIPTION = "plain SQLAlchemy's session calls in async views -> awaited on the AsyncSession, lazy loads in run_sync"
     PREFILTER = (b"SQLAlchemy",)
@@ -296,21 +296,6 @@ class FlaskSqlalchemyAwaitsTransform(Transform):
         ]
         lines[0] = lines[0].with_changes(leading_lines=updated_node.leading_lines)
         return cst.FlattenSentinel([*lines, updated_node.with_changes(leading_lines=[])])
-
-    def leave_Assign(self, original_node: cst.Assign, updated_node):
-        return bare_await(updated_node, cst.Assign)
-
-    def leave_Return(self, original_node: cst.Return, updated_node):
-        return bare_await(updated_node, cst.Return)
-
-    def leave_Expr(self, original_node: cst.Expr, updated_node):
-        return bare_await(updated_node, cst.Expr)
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node):
-        return bare_await(updated_node, cst.Arg)
-
-    def leave_DictElement(self, original_node: cst.DictElement, updated_node):
-        return bare_await(updated_node, cst.DictElement)
 
     def leave_ListComp(self, original_node: cst.ListComp, updated_node):
         return bare_await(updated_node, cst.ListComp, "elt")
