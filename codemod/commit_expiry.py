@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from codemod.state import target_names
+
 # expressions whose parts may run or not: a read there is not sure to run with its statement
 _BRANCHES = (cst.IfExp, cst.BooleanOperation, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _LOOPS = (cst.For, cst.While)
@@ -87,7 +89,7 @@ class _Reader(cst.CSTVisitor):
         self.branches -= isinstance(original_node, _BRANCHES)
 
     def _bind(self, target: cst.BaseExpression) -> None:
-        for name in _names(target):
+        for name in target_names(target):
             self.bound.setdefault(name, []).append(self._tick())
 
     # a binding happens after its value ran: on leaving the statement
@@ -137,14 +139,6 @@ class _Reader(cst.CSTVisitor):
         if isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.candidates:
             sure = self.line if self.branches == 0 else None
             self.reads.append(_Read(node, node.value.value, self._tick(), sure, self.blocks[-1] if self.blocks else None))
-
-
-def _names(target: cst.CSTNode) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for element in target.elements for n in _names(element.value)]
-    return []
 
 
 def commit_expiry(
