@@ -32,7 +32,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, only_native_routes
-from transforms.streams import MEDIA_TYPE, RENAMED, RESPONSE, _bound, charset_alike, flask_response
+from transforms.streams import RENAMED, RESPONSE, _bound, flask_response, mimetype_alike
 
 # written where Starlette's Response goes, named once the module's names are known (leave_Module)
 PLACEHOLDER = "__f2f_starlette_response__"
@@ -269,11 +269,8 @@ def alike(t: Transform, bound: dict[str, cst.BaseExpression]) -> bool:
     body = bound["response"]
     if not (is_str_literal(body) or _bytes_literal(body) or isinstance(body, cst.FormattedString)):
         return False
-    media = bound.get("mimetype")
-    if media is not None:
-        media_type = media.evaluated_value if is_str_literal(media) else None  # type: ignore[union-attr]
-        if not (media_type and MEDIA_TYPE.fullmatch(media_type) and charset_alike(media_type)):
-            return False
+    if not mimetype_alike(bound):
+        return False
     status = bound.get("status")
     headers = bound.get("headers")
     # Starlette sends no Content-Length with a status that has no body; werkzeug decides alone

@@ -73,6 +73,16 @@ def charset_alike(media_type: str) -> bool:
     return werkzeug == media_type.startswith("text/")
 
 
+def mimetype_alike(bound: dict[str, cst.BaseExpression]) -> bool:
+    """Whether a ``mimetype=`` among flask.Response's bound arguments (none: True) is a literal
+    media type that werkzeug and Starlette write alike."""
+    media = bound.get("mimetype")
+    if media is None:
+        return True
+    media_type = media.evaluated_value if is_str_literal(media) else None  # type: ignore[union-attr]
+    return bool(media_type and MEDIA_TYPE.fullmatch(media_type) and charset_alike(media_type))
+
+
 class StreamsTransform(Transform):
     NAME = "streams"
     DESCRIPTION = "native views: Response(stream_with_context(gen()), mimetype=) -> StreamingResponse(gen(), media_type=)"
@@ -281,11 +291,8 @@ class StreamsTransform(Transform):
             return False
         if context and not self._async_streamed(view, generator) and not (self._clean(generator, view, path, set()) and self._plain_arguments(body, view, path)):  # type: ignore[arg-type]
             return False
-        media = bound.get("mimetype")
-        if media is not None:
-            media_type = media.evaluated_value if is_str_literal(media) else None  # type: ignore[union-attr]
-            if not (media_type and MEDIA_TYPE.fullmatch(media_type) and charset_alike(media_type)):
-                return False
+        if not mimetype_alike(bound):
+            return False
         status = bound.get("status")
         headers = bound.get("headers")
         return (status is None or isinstance(status, cst.Integer)) and (headers is None or literal_headers(self, headers, {n: q for n, (q, _) in path.items()}))
