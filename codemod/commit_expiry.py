@@ -4,14 +4,21 @@ columns again on the next read after a commit, which an AsyncSession cannot do o
 
 A read is expired when a commit runs before it and the local it reads was bound before that
 commit (``review = StarReview(...)``; ``latest = ...`` after the commit holds what it loaded then).
-An engineer writes one ``await session.refresh(obj)`` before the first statement that reads it
-again; that is only the same where the refresh runs exactly when the read does and ``obj`` is
-surely in the session: the read stands in a simple statement of the commit's own block (not in a
-branch of an ``if`` expression, an ``and``/``or``, a comprehension or a lambda), and the object was
-loaded by a query or added with ``session.add(obj)`` (never deleted or expunged). Any other expired
-read (a commit in a loop, a read in a nested block) runs as it did, in ``run_sync``.
-"""
+An engineer writes one ``await session.refresh(obj)`` right after the commit for each object read
+again. That loads what the first read would have loaded (what the view sets on the object after it
+stays set, as it did), and only where:
 
+- the read surely runs when the commit did: it stands in a later simple statement of the commit's
+  own block (not in a branch of an ``if`` expression, an ``and``/``or``, a comprehension or a
+  lambda);
+- the object is surely in the session and not None: added with ``session.add(obj)`` before the
+  commit, or loaded by a query, and between the commit and the read the view uses ``obj`` only as
+  ``obj.attr`` (no ``if obj is None``, no ``f(obj)``: a guard a refresh of None would not pass);
+  never deleted or expunged.
+
+Any other expired read (a commit in a loop, a read in another block) runs as it did, in
+``run_sync``.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,7 +37,7 @@ _LOOPS = (cst.For, cst.While)
 class Expiry:
     """What the commits of one view expired."""
 
-    refresh: dict[cst.SimpleStatementLine, list[str]] = field(default_factory=dict)  # locals to refresh before it
+    refresh: dict[cst.SimpleStatementLine, list[str]] = field(default_factory=dict)  # commit -> locals to refresh after it
     run_sync: set[cst.Attribute] = field(default_factory=set)  # the other expired reads
 
 
@@ -53,6 +60,8 @@ class _Reader(cst.CSTVisitor):
         self.added: dict[str, list[int]] = {}
         self.gone: set[str] = set()  # deleted or expunged
         self.reads: list[_Read] = []
+        self.used: dict[str, list[int]] = {}  # local -> where it is used other than as ``local.attr``
+        self.named: set[int] = set()  # ids of the names that are no use of a local: ``name.attr``, ``f(name=)``
         self.looped = False  # a commit in a loop: the order is not the text's
         self.loops = 0
         self.branches = 0
@@ -135,7 +144,18 @@ class _Reader(cst.CSTVisitor):
             else:
                 self.gone.add(name)
 
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.named.add(id(node.keyword))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self.named:
+            self.used.setdefault(node.value, []).append(self._tick())
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name):
+            self.named.add(id(node.value))
+        self.named.add(id(node.attr))
         if isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.candidates:
             sure = self.line if self.branches == 0 else None
             self.reads.append(_Read(node, node.value.value, self._tick(), sure, self.blocks[-1] if self.blocks else None))
@@ -151,7 +171,6 @@ def commit_expiry(
     reader = _Reader(candidates, session_call)
     function.visit(reader)
     expiry = Expiry()
-    refreshed: dict[str, int] = {}  # local -> the commit it was refreshed after
     for read in reader.reads:
         if reader.looped:
             expiry.run_sync.add(read.node)  # the order is not the text's: every read may follow a commit
@@ -163,10 +182,12 @@ def commit_expiry(
         at, block, line = commits[-1]
         since = bound[-1] if bound else 0
         held = read.local in loaded or any(since < a < at for a in reader.added.get(read.local, []))
+        guarded = any(at < u < read.at for u in reader.used.get(read.local, []))
         sure = line is not None and read.statement is not None and read.statement is not line and read.block is block
-        if not (sure and held) or read.local in reader.gone:
+        if not (sure and held) or guarded or read.local in reader.gone:
             expiry.run_sync.add(read.node)
-        elif refreshed.get(read.local) != at:
-            refreshed[read.local] = at
-            expiry.refresh.setdefault(read.statement, []).append(read.local)  # type: ignore[arg-type]
+            continue
+        wanted = expiry.refresh.setdefault(line, [])  # type: ignore[arg-type]
+        if read.local not in wanted:
+            wanted.append(read.local)
     return expiry

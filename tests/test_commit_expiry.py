@@ -1,5 +1,5 @@
 """codemod/commit_expiry.py: which reads a commit expired, in the order the view runs, and which
-of them one ``refresh()`` before their statement can load."""
+of them one ``refresh()`` right after the commit can load."""
 
 import textwrap
 
@@ -37,8 +37,26 @@ def test_read_before_the_commit_is_not_expired_and_one_refresh_after_it():
         {("book", "id"), ("review", "id"), ("review", "stars"), ("latest", "id")},
         loaded={"book", "latest"},
     )
-    assert refresh == {'return {"id": review.id, "book": book.id, "stars": review.stars}': ["review", "book"]}
+    assert refresh == {"db.session.commit()": ["review", "book"]}
     assert run_sync == []
+
+
+def test_a_guard_between_the_commit_and_the_read_keeps_run_sync():
+    """A refresh of None would fail where the view's own check answered."""
+    refresh, run_sync = expiry(
+        """\
+        def view():
+            tag = db.session.scalars(select(Tag)).first()
+            db.session.commit()
+            if tag is None:
+                return "none"
+            return tag.name
+        """,
+        {("tag", "name")},
+        loaded={"tag"},
+    )
+    assert refresh == {}
+    assert run_sync == ["tag.name"]
 
 
 def test_what_a_refresh_cannot_prove_runs_in_run_sync():
@@ -85,10 +103,10 @@ def test_a_second_commit_needs_a_second_refresh():
             db.session.commit()
             a = tag.id
             b = tag.name
-            db.session.commit()
+            db.session.commit()  # again
             return tag.id
         """,
         {("tag", "id"), ("tag", "name")},
         loaded={"tag"},
     )
-    assert refresh == {"a = tag.id": ["tag"], "return tag.id": ["tag"]}
+    assert refresh == {"db.session.commit()": ["tag"], "db.session.commit()  # again": ["tag"]}

@@ -6,9 +6,13 @@ AsyncSession (https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html):
   that does I/O awaited, ``db.add(x)`` -> ``db_session.add(x)``);
 - the runtime's ``get_or_404(db, ...)`` / ``first_or_404`` / ``one_or_404`` / ``paginate`` ->
   ``await`` their async twins (flask2fastapi_runtime.async_sqla) on ``db_session``;
+- an object whose columns the view reads again after its commit expired them gets one
+  ``await db_session.refresh(obj)`` right after the commit (codemod/commit_expiry.py: in the order
+  the view runs; a read before the commit is left as it is);
 - an expression that may load on attribute access (a model method, a relationship, the engine,
-  a value the view's commit expired: the plan's ``sync_attrs`` / ``sync_reads``) runs as it did,
-  on the AsyncSession's sync session: ``await db_session.run_sync(lambda db: author.to_dict())``.
+  an expired value a refresh cannot be proven to load the same: the plan's ``sync_attrs``,
+  commit_expiry's ``run_sync``) runs as it did, on the AsyncSession's sync session:
+  ``await db_session.run_sync(lambda db: author.to_dict())``.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
                 await db_session.refresh(shelf)
                 return {"id": book.id, "shelf": shelf.name, "total": await db_session.scalar(select(func.count()).select_from(Book))}
             """,
-            title="session calls awaited, db.get_or_404 its async twin, a model method in run_sync; the commit expired book and shelf: one refresh each before they are read again (shelf.id before the commit is read as it is)",
+            title="session calls awaited, db.get_or_404 its async twin, a model method in run_sync; the commit expired book and shelf: one refresh each right after it (shelf.id before the commit is read as it is)",
         ),
         Example(
             """\
@@ -285,17 +289,14 @@ class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
         return updated_node
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node):
-        """``await db_session.refresh(review)`` before the first statement that reads ``review``
-        again after the commit expired it (codemod/commit_expiry.py)."""
+        """``await db_session.refresh(review)`` right after the commit for each object the view
+        reads again after it (codemod/commit_expiry.py)."""
         wanted = self.expiry.refresh.get(original_node) if self.view is not None else None
         if not wanted or not isinstance(updated_node, cst.SimpleStatementLine):
             return updated_node
-        lines = [
-            cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(cst.Attribute(cst.Name(self._param()), cst.Name("refresh")), [cst.Arg(cst.Name(local))])))])
-            for local in wanted
-        ]
-        lines[0] = lines[0].with_changes(leading_lines=updated_node.leading_lines)
-        return cst.FlattenSentinel([*lines, updated_node.with_changes(leading_lines=[])])
+        refresh = cst.Attribute(cst.Name(self._param()), cst.Name("refresh"))
+        lines = [cst.SimpleStatementLine([cst.Expr(cst.Await(cst.Call(refresh, [cst.Arg(cst.Name(local))])))]) for local in wanted]
+        return cst.FlattenSentinel([updated_node, *lines])
 
     def leave_ListComp(self, original_node: cst.ListComp, updated_node):
         return bare_await(updated_node, cst.ListComp, "elt")
