@@ -20,11 +20,16 @@ sync (the thread pool) with the reason in the report:
 - an attribute read of an ORM object in a view that commits: Flask-SQLAlchemy's session expires
   every loaded value on commit (``expire_on_commit`` stays as the project set it), and reading one
   again would load it on access;
-- a call of a project function, or a blocking call (codemod/blocking.py);
-- a decorator other than the route's.
+- a blocking call (codemod/blocking.py).
 
-A view that does not use ``db.session`` is left to the general async plan (codemod/async_plan.py);
-the reason here is the report's where it queries some other way (``db.get_or_404``).
+The views left (``session_views``) go to the general async plan (codemod/async_plan.py) as
+functions with something to await, as a view taking a SQLAlchemy session's async twin does: it
+follows their decorators (a guard made a dependency, async where its own I/O has an async form;
+any other decorator keeps the view sync) and the project functions they call (awaited where they
+become async, the sqlite3 audit log's ``record(...)``; a helper that blocks keeps the view sync),
+and names what stops each. ``plan_flask_sqlalchemy`` gives the AsyncSession to those it colours.
+A view that does not use ``db.session`` is the general plan's alone; the reason here is the
+report's where it queries some other way (``db.get_or_404``).
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ EXPRESSIONS = frozenset({
     "true", "false", "exists", "update", "delete", "insert", "literal_column", "column", "tuple_", "distinct",
 })
 NO_ASYNC_FORM = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
-ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete"})
 
 
 @dataclass(frozen=True)
@@ -84,31 +88,41 @@ def uses_session(function: FunctionFacts, dbs: list[str]) -> str | None:
     return next((db for db in dbs if any(c.startswith(f"{db}.session.") for c in function.calls)), None)
 
 
-def plan_flask_sqlalchemy(
+def session_views(
     functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
-    dbs: list[str], native_views: set[str], stopped: str | None,
-) -> FlaskSqlaPlan:
-    """``stopped``: why no view can be async at all (a Flask before_request hook stays), or None."""
-    plan = FlaskSqlaPlan()
+    dbs: list[str], native_views: set[str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The sync native views whose ``db.session`` work has an async form (view -> its db), and
+    why the others that use Flask-SQLAlchemy cannot (view -> reason)."""
+    found: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     flask_models = models_of(models, dbs)
     relationships = {r for model in flask_models.values() for r in model.relationships | model.backrefs}
     for view in sorted(native_views):
         function = functions.get(view)
-        if function is None or not function.sync:
+        if function is None or not function.sync or not dbs:
             continue
         db = uses_session(function, dbs)
-        why = _problem(function, facts.get(view, AsyncFacts()), db or dbs[0], dbs, flask_models, relationships, functions)
+        why = _problem(function, facts.get(view, AsyncFacts()), db or dbs[0], dbs, flask_models, relationships)
         if db is None:
             # no db.session: only a reason, where the view queries some other way (db.get_or_404)
             if why is not None and touches(function, dbs, flask_models):
-                plan.reasons[view] = why
-            continue
-        why = why or stopped
-        if why is None:
+                reasons[view] = why
+        elif why is None:
+            found[view] = db
+        else:
+            reasons[view] = why
+    return found, reasons
+
+
+def plan_flask_sqlalchemy(candidates: dict[str, str], reasons: dict[str, str], colour: frozenset[str]) -> FlaskSqlaPlan:
+    """``candidates`` and ``reasons`` as ``session_views`` found them; ``colour``: the functions
+    the general async plan makes async (it says why a candidate it left sync stays so)."""
+    plan = FlaskSqlaPlan(reasons=dict(reasons))
+    for view, db in sorted(candidates.items()):
+        if view in colour:
             plan.views[view] = db
             plan.resources[db] = resource_for(db)
-        else:
-            plan.reasons[view] = why
     return plan
 
 
@@ -126,20 +140,19 @@ def sync_users(functions: dict[str, FunctionFacts], models: dict[str, ModelFacts
 
 
 def touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFacts]) -> bool:
-    """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class."""
+    """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class
+    (a guard decorator: in its wrapper, where its checks are)."""
+    calls = function.calls | function.nested_calls if function.guard is not None else function.calls
     return any(
-        (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in function.calls for db in dbs
-    ) or any(c.startswith(f"{model}.") for c in function.calls for model in models)
+        (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in calls for db in dbs
+    ) or any(c.startswith(f"{model}.") for c in calls for model in models)
 
 
 def _problem(
     function: FunctionFacts, fa: AsyncFacts, db: str, dbs: list[str], models: dict[str, ModelFacts],
-    relationships: set[str], functions: dict[str, FunctionFacts],
+    relationships: set[str],
 ) -> str | None:
     short = db.rpartition(".")[2]
-    for names in function.decorators:
-        if not any(n.rpartition(".")[2] in ROUTE_DECORATORS for n in names):
-            return f"decorated by {sorted(names)[0].rpartition('.')[2] if names else 'a decorator'}, which the plan does not follow"
     for call in sorted(function.calls):
         for other in dbs:
             if not call.startswith(f"{other}."):
@@ -165,8 +178,6 @@ def _problem(
                 return f"uses {label}.query, the legacy Query, which has no async form here"
             if len(rest) == 1 and rest[0] in models[model].params:
                 return f"calls {label}.{rest[0]}(), a model method the plan does not follow (it may query)"
-        if call in functions:
-            return f"calls {call.rpartition('.')[2]}(), a project function (helpers of Flask-SQLAlchemy views stay sync)"
     for call in fa.blocking:
         return f"calls {call} ({blocking_kind(call)})"
     commits = f"{db}.session.commit" in function.calls
