@@ -26,6 +26,7 @@ import libcst.matchers as m
 
 from codemod.blocking import BLOCKING_FUNCTIONS, DATABASE, FACTORIES, FILES, HTTP, KINDS, NETWORK, SUBPROCESS
 from codemod.blocking import SLEEP as SLEEP_CODE
+from codemod.expired_reads import CommitFacts, commit_facts
 from codemod.http_io import HttpFacts
 from codemod.sqlite_io import SqliteFacts
 
@@ -103,6 +104,8 @@ class AsyncFacts:
     sqlite: tuple[tuple[str, SqliteFacts], ...] = ()
     # a function that opens sqlite3: why the async twin cannot be written from its opening (a getter's)
     sqlite_opening: str | None = None
+    # its ``<x>.session.commit()`` and what it reads after it (codemod/expired_reads.py)
+    commit: CommitFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def async_facts(function: cst.FunctionDef, names: Names, http: HttpFacts | None 
     return AsyncFacts(
         tuple(reader.blocking), tuple(reader.reads), returns, http, is_generator(function),
         frozenset(streamed), tuple(g.name.value for g in generators), frozenset(reader.consumed),
-        reader.value_returns,
+        reader.value_returns, commit=commit_facts(function),
     )
 
 

@@ -65,6 +65,8 @@ class FlaskSqlaResource:
 class FlaskSqlaPlan:
     resources: dict[str, FlaskSqlaResource] = field(default_factory=dict)  # by db, qualified
     views: dict[str, str] = field(default_factory=dict)  # async view -> the db it takes
+    # async view -> the locals refreshed after its commit (``await db_session.refresh(note)``)
+    refreshes: dict[str, frozenset[str]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)  # view using db.session -> why it stays sync
 
     @property
@@ -115,7 +117,9 @@ def session_views(
     return found, reasons
 
 
-def plan_flask_sqlalchemy(candidates: dict[str, str], reasons: dict[str, str], colour: frozenset[str]) -> FlaskSqlaPlan:
+def plan_flask_sqlalchemy(
+    candidates: dict[str, str], reasons: dict[str, str], colour: frozenset[str], facts: dict[str, AsyncFacts],
+) -> FlaskSqlaPlan:
     """``candidates`` and ``reasons`` as ``session_views`` found them; ``colour``: the functions
     the general async plan makes async (it says why a candidate it left sync stays so)."""
     plan = FlaskSqlaPlan(reasons=dict(reasons))
@@ -123,6 +127,9 @@ def plan_flask_sqlalchemy(candidates: dict[str, str], reasons: dict[str, str], c
         if view in colour:
             plan.views[view] = db
             plan.resources[db] = resource_for(db)
+            fa = facts.get(view, AsyncFacts())
+            if refreshed(fa):
+                plan.refreshes[view] = refreshed(fa)
     return plan
 
 
@@ -146,6 +153,15 @@ def touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFact
     return any(
         (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in calls for db in dbs
     ) or any(c.startswith(f"{model}.") for c in calls for model in models)
+
+
+def refreshed(fa: AsyncFacts) -> frozenset[str]:
+    """The locals an async view refreshes after its commit, before it reads them again
+    (codemod/expired_reads.py): each read then finds its values loaded."""
+    commit = fa.commit
+    if commit is None or not commit.simple:
+        return frozenset()
+    return (commit.read_after & commit.added) - commit.deleted
 
 
 def _problem(
@@ -188,12 +204,15 @@ def _problem(
         held = {t.removeprefix("call:") for t in read.types} & set(models)
         unknown = not read.types
         if read.given is not None:
-            if held or (unknown and read.attr in model_methods):
+            # a method of a model the code shows, reading no relationship (ModelFacts), on an
+            # object loaded when it runs: before the commit, or refreshed after it
+            loads = held and any(models[h].active_reads(read.attr, read.given) or models[h].other_calls.get(read.attr) for h in held)
+            if unknown and read.attr in model_methods or loads or (held and commits and read.local not in refreshed(fa)):
                 return f"calls {read.local}.{read.attr}(), a model method that may load relationships on access"
             continue
         if (held or unknown) and read.attr in relationships:
             return f"reads {read.local}.{read.attr}, a relationship an async session cannot load on access"
-        if commits and (held or unknown):
+        if commits and (held or unknown) and read.local not in refreshed(fa):
             return (
                 f"reads {read.local}.{read.attr} in a view that commits: Flask-SQLAlchemy's session expires "
                 "loaded values on commit, and an async session cannot load them again on access"

@@ -474,7 +474,7 @@ class Project:
     @functools.cached_property
     def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
         """The views that go async over Flask-SQLAlchemy's session (codemod/flask_sqlalchemy_async.py)."""
-        return plan_flask_sqlalchemy(*self._flask_sqlalchemy_views, self.async_plan.functions)
+        return plan_flask_sqlalchemy(*self._flask_sqlalchemy_views, self.async_plan.functions, self.async_facts)
 
     @property
     def sync_reasons(self) -> dict[str, str]:

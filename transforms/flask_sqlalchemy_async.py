@@ -92,6 +92,99 @@ class FlaskSqlalchemyAsyncTransform(Transform):
         ),
         Example(
             """\
+            from functools import wraps
+
+            from flask import Flask, g, jsonify, request
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            db = SQLAlchemy(app)
+
+
+            class Item(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(40))
+
+
+            def key_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("X-Key") != "k":
+                        return jsonify(error="unauthorized"), 401
+                    g.user = "ann"
+                    return view(*args, **kwargs)
+
+                return wrapped
+
+
+            @app.post("/items")
+            @key_required
+            def add_item():
+                item = Item(name=g.user)
+                db.session.add(item)
+                db.session.commit()
+                return {"id": item.id, "name": item.name}, 201
+            """,
+            """\
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from collections.abc import AsyncIterator
+            from fastapi import Depends, Request
+            from fastapi.security import APIKeyHeader
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse
+            from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+            from flask2fastapi_runtime.refusals import GuardRefused
+            from sqlalchemy.ext.asyncio import AsyncSession
+            from typing import Annotated, Any
+
+            app = Flask(__name__)
+            api = FlaskBridge(app)
+            db = SQLAlchemy(app)
+
+
+            async def provide_async_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+                \"\"\"The request's async session on db's database, closed (what it did not commit rolled back) after the response.\"\"\"
+                session = flask_sqlalchemy_session(db, request.app)
+                try:
+                    yield session
+                finally:
+                    await session.close()
+
+
+            AsyncDbSessionDep = Annotated[AsyncSession, Depends(provide_async_db_session)]
+
+
+            class Item(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(40))
+
+
+            # declares the scheme for OpenAPI; the checks below read the header themselves
+            key_required_scheme = APIKeyHeader(name="X-Key", auto_error=False)
+
+
+            def key_required(request: Request, credentials: Annotated[str | None, Depends(key_required_scheme)]):
+                if request.headers.get("X-Key") != "k":
+                    raise GuardRefused(FlaskJSONResponse({"error": "unauthorized"}, status_code=401))
+                user = "ann"
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(key_required)]
+
+
+            @api.post("/items", status_code=201)
+            async def add_item(user: CurrentUser, db_session: AsyncDbSessionDep):
+                item = Item(name=user)
+                db_session.add(item)
+                await db_session.commit()
+                await db_session.refresh(item)
+                return {"id": item.id, "name": item.name}
+            """,
+            title="a guard made a dependency is followed; an object read after the commit is refreshed first (the sync session loaded it again on access)",
+        ),
+        Example(
+            """\
             from flask_sqlalchemy import SQLAlchemy
 
             db = SQLAlchemy()
@@ -140,7 +233,28 @@ class FlaskSqlalchemyAsyncTransform(Transform):
             return updated_node
         self.current = None
         alias = self._alias(original_node, resource)
-        return with_parameter(updated_node, resource.param, alias).with_changes(asynchronous=cst.Asynchronous())
+        # (laid out as a def, as async_routes lays out the views it makes async)
+        updated_node = with_parameter(updated_node.with_changes(asynchronous=None), resource.param, alias)
+        return self._refreshed(original_node, updated_node, resource).with_changes(asynchronous=cst.Asynchronous())
+
+    def _refreshed(self, original: cst.FunctionDef, updated: cst.FunctionDef, resource: FlaskSqlaResource) -> cst.FunctionDef:
+        """``await db_session.refresh(obj)`` before the first statement after the commit that reads
+        ``obj`` (codemod/expired_reads.py: where the sync session loaded it again on access)."""
+        wanted = set(self.plan.refreshes.get(f"{self.module}.{original.name.value}", ()))
+        if not wanted or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        commit = m.Expr(value=m.Await(expression=m.Call(func=m.Attribute(value=m.Name(resource.param), attr=m.Name("commit")))))
+        body: list[cst.BaseStatement] = []
+        committed = False
+        for statement in updated.body.body:
+            reads = {a.value.value for a in m.findall(statement, m.Attribute(value=m.Name()))} & wanted if committed else set()  # type: ignore[attr-defined]
+            for local in sorted(reads):
+                refresh = cst.Await(cst.Call(cst.Attribute(cst.Name(resource.param), cst.Name("refresh")), [cst.Arg(cst.Name(local))]))
+                body.append(cst.SimpleStatementLine([cst.Expr(refresh)]))
+                wanted.discard(local)
+            body.append(statement)
+            committed = committed or m.matches(statement, m.SimpleStatementLine(body=[commit]))
+        return updated.with_changes(body=updated.body.with_changes(body=body))
 
     def leave_Call(self, original_node: cst.Call, updated_node):
         resource = self.current
