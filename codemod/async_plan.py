@@ -108,12 +108,13 @@ def _twin(getter: str, param: str, alias: str, kind: str) -> AsyncResource:
 def plan_async(
     functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
     state: StatePlan, native_views: set[str], resources: dict[str, AsyncResource], fixed: set[str], unseen_calls: set[str],
-    sqla_users: frozenset[str] = frozenset(),
+    sqla_users: frozenset[str] = frozenset(), sqla_views: frozenset[str] = frozenset(),
 ) -> AsyncPlan:
     """``fixed``: project functions that cannot take an ``await`` at every call (called outside
     module-level function code, referred to as a value, or swapped by name). ``sqla_users``: the
-    functions that use Flask-SQLAlchemy's sync session (codemod/flask_sqlalchemy_async.py plans
-    the AsyncSession for the views it can)."""
+    functions that use Flask-SQLAlchemy's sync session; ``sqla_views``: the views whose session
+    work has an async form (codemod/flask_sqlalchemy_async.py gives those coloured here the
+    AsyncSession): they have something to await, as a view taking a session's twin has."""
     plan = AsyncPlan(resources=dict(resources))
     tokens = set(resources)
     sqlite_tokens = frozenset(g for g, r in resources.items() if r.kind == SQLITE3)
@@ -133,7 +134,7 @@ def plan_async(
     views = {v for v in native_views if v in functions and functions[v].sync}
     relationships = {r for model in models.values() for r in model.relationships}
     # the functions that would have something to await, and every function that calls one
-    needs = takes | guards | sleepers | fetchers
+    needs = takes | guards | sleepers | fetchers | set(sqla_views)
     grown = True
     while grown:
         grown = False
@@ -143,7 +144,7 @@ def plan_async(
                 grown = True
     # with an async session every native view goes async (a view with nothing to await runs on
     # the loop at no cost); without one, only the views that reach something to await
-    candidates = (views | needs) if tokens else needs
+    candidates = (views | needs) if tokens or sqla_views else needs
     # only what a route reaches: a function no view calls may be a script's or a CLI command's
     reached = views | guards | _reach(functions, views | guards)
     reached |= {c for f in reached for c in facts.get(f, AsyncFacts()).streamed}
@@ -206,6 +207,21 @@ def plan_async(
                 return f"{_short(reached)} opens the sync database session"
         return None
 
+    def guard_blocks(guard: str, colour: set[str]) -> str | None:
+        """Why a guard dependency that stays sync blocks: a blocking call in its check, the sync
+        session (Flask-SQLAlchemy's included), or a project function it calls that blocks."""
+        fa = facts.get(guard, AsyncFacts())
+        for call in fa.blocking:
+            return f"calls {call} ({blocking_kind(call)})"
+        if guard in sqla_users:
+            return "uses Flask-SQLAlchemy's sync session"
+        checks = functions[guard].guard
+        for called in sorted((checks.calls if checks else frozenset()) & set(functions)):
+            why = None if called in colour else blocks(called, colour)
+            if why is not None:
+                return f"calls {_short(called)}: {why}"
+        return None
+
     def calls_of(name: str) -> frozenset[str]:
         return functions[name].calls | facts.get(name, AsyncFacts()).streamed
 
@@ -222,6 +238,11 @@ def plan_async(
         kept = sorted(n for names in f.decorators for n in names if n in functions and n not in state.guards)
         if kept:
             return f"{_short(name)} keeps the decorator {_short(kept[0])}, a sync wrapper"
+        # a guard made a sync dependency runs before the view, on the request's path: its own I/O
+        for guard in sorted(n for names in f.decorators for n in names if n in state.guards and n not in guards):
+            why = guard_blocks(guard, colour)
+            if why is not None:
+                return f"decorated by {_short(guard)}, which {why}"
         fa = facts.get(name, AsyncFacts())
         for call in fa.blocking:
             if call != SLEEP and not (call.startswith("requests.") and _http_ok(fa)):
@@ -250,7 +271,9 @@ def plan_async(
             why = blocks(called, colour)
             if why is not None:
                 return why
-        return lazy_problem(name)
+        # a Flask-SQLAlchemy view's reads were planned there: refused where they may load on
+        # access, or run in run_sync (codemod/flask_sqlalchemy_async.py)
+        return None if name in sqla_views else lazy_problem(name)
 
     colour = set(candidates)
     reasons: dict[str, str] = {}

@@ -20,16 +20,21 @@ sync (the thread pool) with the reason in the report:
 - an attribute read of an ORM object in a view that commits: Flask-SQLAlchemy's session expires
   every loaded value on commit (``expire_on_commit`` stays as the project set it), and reading one
   again would load it on access;
-- a call of a project function, or a blocking call (codemod/blocking.py);
-- a decorator other than the route's.
+- a blocking call (codemod/blocking.py).
 
-A view that does not use ``db.session`` is left to the general async plan (codemod/async_plan.py);
-the reason here is the report's where it queries some other way (``db.get_or_404``).
+The views left go to the general async plan (codemod/async_plan.py) as functions with something
+to await, as a view taking a SQLAlchemy session's async twin does: it follows their decorators (a
+guard made a dependency, async where its own I/O has an async form; any other decorator keeps the
+view sync) and the project functions they call (awaited where they become async, the sqlite3
+audit log's ``record(...)``; a helper that blocks keeps the view sync), and names what stops each.
+``plan_flask_sqlalchemy`` gives the AsyncSession to those it colours. A view that does not use
+``db.session`` is the general plan's alone; the reason here is the report's where it queries some
+other way (``db.get_or_404``).
 
 Where the whole project leaves Flask-SQLAlchemy for plain SQLAlchemy (codemod/flask_sqlalchemy_plain.py
 proved every use has a ``select()`` form), most of that list has an async form, and a view that
-touches the db or a model goes async unless it calls a project function, a blocking call, or a
-decorator stops it (transforms/flask_sqlalchemy_awaits.py writes it):
+touches the db or a model is left to the general plan unless a blocking call stops it
+(transforms/flask_sqlalchemy_awaits.py writes it):
 
 - the legacy query's ``select()`` forms and ``db.session`` calls are awaited on the AsyncSession;
   ``db.get_or_404`` and friends, and ``db.paginate`` of a ``select()``, are the runtime's async
@@ -39,11 +44,12 @@ decorator stops it (transforms/flask_sqlalchemy_awaits.py writes it):
   async driver): a model method or a classmethod (``author.to_dict()``, ``BookEdition.by_title``),
   a relationship (``book.reviews.order_by(...)``, a dynamic one's legacy Query), the engine
   (``db.inspect(db.engine)``), and in a view that commits, an attribute of a local that may hold
-  a model (expired by the commit: ``sync_reads``).
+  a model (expired by the commit: ``sync_reads``; codemod/commit_expiry.py refreshes what it can).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from codemod.async_facts import AsyncFacts, ModelFacts, blocking_kind
@@ -61,7 +67,6 @@ EXPRESSIONS = frozenset({
     "true", "false", "exists", "update", "delete", "insert", "literal_column", "column", "tuple_", "distinct",
 })
 NO_ASYNC_FORM = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
-ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete"})
 
 
 @dataclass(frozen=True)
@@ -106,23 +111,24 @@ def uses_session(function: FunctionFacts, dbs: list[str]) -> str | None:
     return next((db for db in dbs if any(c.startswith(f"{db}.session.") for c in function.calls)), None)
 
 
-def plan_flask_sqlalchemy(
+def session_views(
     functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
-    dbs: list[str], native_views: set[str], stopped: str | None, plain: bool = False,
+    dbs: list[str], native_views: set[str], plain: bool = False,
 ) -> FlaskSqlaPlan:
-    """``stopped``: why no view can be async at all (a Flask before_request hook stays), or None;
-    ``plain``: the project leaves Flask-SQLAlchemy for plain SQLAlchemy (module doc)."""
+    """The candidates: a plan whose ``views`` are the sync native views whose db work has an async
+    form (view -> its db), with why the others that use Flask-SQLAlchemy have none; ``plain``: the
+    project leaves Flask-SQLAlchemy for plain SQLAlchemy (module doc)."""
     flask_models = models_of(models, dbs)
     relationships = {r for model in flask_models.values() for r in model.relationships | model.backrefs}
     methods = {m for model in flask_models.values() for m in model.params}
     plan = FlaskSqlaPlan(plain=plain, sync_attrs=frozenset(relationships | methods) if plain else frozenset())
     for view in sorted(native_views):
         function = functions.get(view)
-        if function is None or not function.sync:
+        if function is None or not function.sync or not dbs:
             continue
         db = uses_session(function, dbs)
         fa = facts.get(view, AsyncFacts())
-        why = _problem(function, fa, db or dbs[0], dbs, flask_models, relationships, functions, plain)
+        why = _problem(function, fa, db or dbs[0], dbs, flask_models, relationships, plain)
         if plain and db is None and touches(function, dbs, flask_models):
             db = dbs[0]
         if plain and db is not None and why is None:
@@ -131,14 +137,22 @@ def plan_flask_sqlalchemy(
             # no db.session: only a reason, where the view queries some other way (db.get_or_404)
             if why is not None and touches(function, dbs, flask_models):
                 plan.reasons[view] = why
-            continue
-        why = why or stopped
-        if why is None:
+        elif why is None:
             plan.views[view] = db
-            plan.resources[db] = resource_for(db)
         else:
             plan.reasons[view] = why
     return plan
+
+
+def plan_flask_sqlalchemy(candidates: FlaskSqlaPlan, colour: frozenset[str]) -> FlaskSqlaPlan:
+    """``candidates`` as ``session_views`` found them; ``colour``: the functions the general async
+    plan makes async (it says why a candidate it left sync stays so)."""
+    views = {view: db for view, db in candidates.views.items() if view in colour}
+    return dataclasses.replace(
+        candidates, views=views, resources={db: resource_for(db) for db in sorted(set(views.values()))},
+        reasons=dict(candidates.reasons), sync_reads={v: r for v, r in candidates.sync_reads.items() if v in views},
+        loaded={v: held for v, held in candidates.loaded.items() if v in views},
+    )
 
 
 def models_of(models: dict[str, ModelFacts], dbs: list[str]) -> dict[str, ModelFacts]:
@@ -155,22 +169,21 @@ def sync_users(functions: dict[str, FunctionFacts], models: dict[str, ModelFacts
 
 
 def touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFacts]) -> bool:
-    """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class."""
+    """Whether the view calls Flask-SQLAlchemy's db (other than to build SQL) or a model's class
+    (a guard decorator: in its wrapper, where its checks are)."""
+    calls = function.calls | function.nested_calls if function.guard is not None else function.calls
     return any(
-        (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in function.calls for db in dbs
-    ) or any(c.startswith(f"{model}.") for c in function.calls for model in models)
+        (c.startswith(f"{db}.") and c.removeprefix(f"{db}.").split(".")[0] not in EXPRESSIONS) for c in calls for db in dbs
+    ) or any(c.startswith(f"{model}.") for c in calls for model in models)
 
 
 def _problem(
     function: FunctionFacts, fa: AsyncFacts, db: str, dbs: list[str], models: dict[str, ModelFacts],
-    relationships: set[str], functions: dict[str, FunctionFacts], plain: bool = False,
+    relationships: set[str], plain: bool = False,
 ) -> str | None:
     short = db.rpartition(".")[2]
-    for names in function.decorators:
-        if not any(n.rpartition(".")[2] in ROUTE_DECORATORS for n in names):
-            return f"decorated by {sorted(names)[0].rpartition('.')[2] if names else 'a decorator'}, which the plan does not follow"
     if plain:
-        return _plain_problem(function, fa, functions)
+        return _plain_problem(fa)
     for call in sorted(function.calls):
         for other in dbs:
             if not call.startswith(f"{other}."):
@@ -196,8 +209,6 @@ def _problem(
                 return f"uses {label}.query, the legacy Query, which has no async form here"
             if len(rest) == 1 and rest[0] in models[model].params:
                 return f"calls {label}.{rest[0]}(), a model method the plan does not follow (it may query)"
-        if call in functions:
-            return f"calls {call.rpartition('.')[2]}(), a project function (helpers of Flask-SQLAlchemy views stay sync)"
     for call in fa.blocking:
         return f"calls {call} ({blocking_kind(call)})"
     commits = f"{db}.session.commit" in function.calls
@@ -208,7 +219,10 @@ def _problem(
         held = {t.removeprefix("call:") for t in read.types} & set(models)
         unknown = not read.types
         if read.given is not None:
-            if held or (unknown and read.attr in model_methods):
+            # a method of a model the code shows, reading no relationship (ModelFacts), on an
+            # object loaded when it runs, before any commit
+            loads = held and any(models[h].active_reads(read.attr, read.given) or models[h].other_calls.get(read.attr) for h in held)
+            if unknown and read.attr in model_methods or loads or (held and commits):
                 return f"calls {read.local}.{read.attr}(), a model method that may load relationships on access"
             continue
         if (held or unknown) and read.attr in relationships:
@@ -221,12 +235,10 @@ def _problem(
     return None
 
 
-def _plain_problem(function: FunctionFacts, fa: AsyncFacts, functions: dict[str, FunctionFacts]) -> str | None:
+def _plain_problem(fa: AsyncFacts) -> str | None:
     """Why a view of a project on plain SQLAlchemy stays sync (module doc): every use of the db
-    and the models has an async form or runs in run_sync."""
-    for call in sorted(function.calls):
-        if call in functions:
-            return f"calls {call.rpartition('.')[2]}(), a project function (helpers of Flask-SQLAlchemy views stay sync)"
+    and the models has an async form or runs in run_sync; its decorators and the project
+    functions it calls are the general async plan's to follow."""
     for call in fa.blocking:
         return f"calls {call} ({blocking_kind(call)})"
     return None

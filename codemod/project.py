@@ -39,7 +39,7 @@ from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_he
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
 from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_facts, model_facts
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
-from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy, sync_users
+from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy, session_views, sync_users
 from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, plan_plain
 from codemod.sqla_uses import SqlaFileFacts, file_facts as sqla_file_facts
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
@@ -408,19 +408,21 @@ class Project:
         keep = bool(self.session_factories) and all(self.session_factories)
         resources = {**session_resources(self.functions, self.async_facts, state, keep), **sqlite_resources(self.async_facts, state)}
         native, bridged = self._view_levels
-        # Flask-SQLAlchemy's session is sync, also where it leaves for plain SQLAlchemy's Session
-        sqla_users = sync_users(self.functions, self.models, extension_objects(self.made_by))
+        # Flask-SQLAlchemy's session is sync, also where it leaves for plain SQLAlchemy's Session;
+        # a view whose session work has an async form takes an AsyncSession where the plan colours it
+        sqla_views = frozenset(self._flask_sqlalchemy_views.views)
+        sqla_users = sync_users(self.functions, self.models, extension_objects(self.made_by)) - sqla_views
         before = self._flask_before_hooks(state)
         if before is not None:  # an async view runs before Flask's cycle (the runtime's routing)
             fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced}
             # (with the twins: a view on the request resource names the hook, not the resource)
-            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users)
+            would = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users, sqla_views)
             return state, AsyncPlan(reasons={**would.reasons, **{v: before for v in would.functions & (native - bridged)}})
         fixed = {f for f in self.functions if f in self.called_outside or f in self.referenced or f.rpartition(".")[2] in self.named}
         sync_guards: frozenset[str] = frozenset()
         for _ in range(3):  # a guard found unable to be async is planned again as a decorator
             state = self._plan_state(frozenset(resources), sync_guards)
-            plan = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users)
+            plan = plan_async(self.functions, self.async_facts, self.models, state, native - bridged, resources, fixed, self.unseen_calls, sqla_users, sqla_views)
             if plan.sync_guards <= sync_guards:
                 return state, plan
             sync_guards |= plan.sync_guards
@@ -463,15 +465,17 @@ class Project:
         return plan
 
     @functools.cached_property
+    def _flask_sqlalchemy_views(self) -> FlaskSqlaPlan:
+        """The views whose Flask-SQLAlchemy work has an async form, and why the others' has none
+        (codemod/flask_sqlalchemy_async.session_views)."""
+        native, bridged = self._view_levels
+        plain = self.plain_sqlalchemy.db is not None
+        return session_views(self.functions, self.async_facts, self.models, extension_objects(self.made_by), native - bridged, plain)
+
+    @functools.cached_property
     def flask_sqlalchemy_plan(self) -> FlaskSqlaPlan:
         """The views that go async over Flask-SQLAlchemy's session (codemod/flask_sqlalchemy_async.py)."""
-        dbs = extension_objects(self.made_by)
-        if not dbs:
-            return FlaskSqlaPlan()
-        native, bridged = self._view_levels
-        stopped = self._flask_before_hooks(self.state)
-        plain = self.plain_sqlalchemy.db is not None
-        return plan_flask_sqlalchemy(self.functions, self.async_facts, self.models, dbs, native - bridged - self.async_plan.functions, stopped, plain)
+        return plan_flask_sqlalchemy(self._flask_sqlalchemy_views, self.async_plan.functions)
 
     @property
     def sync_reasons(self) -> dict[str, str]:

@@ -105,32 +105,34 @@ def test_every_protected_route_refuses_what_it_refused(converted):
     assert answers_in(converted, SPEC, AUTH_REQUESTS) == original
 
 
-def test_views_on_the_sync_session_stay_def_and_block_nothing(converted):
-    # the async audit connection makes every native view a candidate for async def; the notes
-    # views use the sync Session of plain SQLAlchemy (Flask-SQLAlchemy's db.session, TeamNote.query,
-    # db.get_or_404 before), which blocks: they stay def (the thread pool), and the lint finds no
-    # blocking call in an async def of the views' module
+def test_notes_views_are_async_and_block_nothing(converted):
+    # Flask-SQLAlchemy leaves for plain SQLAlchemy and the views take its AsyncSession; the general
+    # async plan follows token_required (a dependency) and the audit helpers (awaited on the async
+    # audit connection): every view of the notes is async def, and the lint finds no blocking call
+    # in an async def of the converted project
     from codemod.lint import lint_paths
 
     code = (converted / "teamnotes" / "notes.py").read_text()
-    for view in ("list_notes", "create_note", "get_note", "delete_note", "read_note"):
-        assert f"\ndef {view}(" in code, view
-    findings = lint_paths([converted]).findings
-    assert not [f for f in findings if f.path.endswith("notes.py")], findings
+    for view in ("list_notes", "create_note", "get_note", "delete_note", "read_note", "audit"):
+        assert f"\nasync def {view}(" in code, view
+    assert "    await db_session.commit()\n    await db_session.refresh(note)\n    await record(user, f\"create {note.id}\", conn=conn)\n" in code
+    assert lint_paths([converted]).findings == []
 
 
-def test_flask_leaves_every_route_but_the_stream(converted):
+def test_flask_leaves_every_route(converted):
     # the audit getter retires with its teardown (the stream opens its own connection, init_audit_db
     # at start-up too), Flask-SQLAlchemy leaves for plain SQLAlchemy (count_header opens its own
-    # session as RequestHooks middleware): 7 of the 8 routes have no Flask on their path
+    # session as RequestHooks middleware): no route has Flask on its path, and all but whoami (a
+    # view defined inside create_app) are async, the stream an async generator
     from codemod.engine import convert_paths, discover
     from transforms import ORDER
 
     levels = {r["view"].rpartition(".")[2]: r["level"] for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes}
-    assert levels.pop("read_note") == "native"  # Flask's Response(stream_with_context(...)) stays
-    assert set(levels.values()) <= {"idiomatic", "async"} and len(levels) == 7, levels
+    assert levels.pop("whoami") == "idiomatic"
+    assert set(levels.values()) == {"async"} and len(levels) == 7, levels
     code = {path.name: path.read_text() for path in (converted / "teamnotes").glob("*.py")}
     assert "get_audit_db" not in "".join(code.values()) and "teardown_appcontext" not in code["__init__.py"]
     assert "flask_sqlalchemy" not in "".join(code.values())
-    assert "    def generate():\n        with open_audit_db(http_request) as conn:\n" in code["notes.py"]
+    assert "    async def generate():\n        async with asynccontextmanager(provide_async_audit_db)(http_request) as conn:\n" in code["notes.py"]
+    assert "StreamingResponse(generate(), media_type=\"text/event-stream\")" in code["notes.py"]
     assert "def count_header(request: Request, response: ResponseHead):\n    with contextmanager(get_session)(request) as db:\n" in code["notes.py"]

@@ -31,7 +31,9 @@ class FlaskSqlalchemyAsyncTransform(Transform):
     EXAMPLES = (
         Example(
             """\
-            from flask import Flask, jsonify
+            from functools import wraps
+
+            from flask import Flask, g, jsonify, request
             from flask_sqlalchemy import SQLAlchemy
 
             app = Flask(__name__)
@@ -40,19 +42,41 @@ class FlaskSqlalchemyAsyncTransform(Transform):
 
             class Item(db.Model):
                 id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(40))
+
+
+            def key_required(view):
+                @wraps(view)
+                def wrapped(*args, **kwargs):
+                    if request.headers.get("X-Key") != "k":
+                        return jsonify(error="unauthorized"), 401
+                    g.user = "ann"
+                    return view(*args, **kwargs)
+
+                return wrapped
 
 
             @app.get("/items")
             def items():
                 return jsonify(count=db.session.scalar(db.select(db.func.count(Item.id))))
+
+
+            @app.post("/items")
+            @key_required
+            def add_item():
+                db.session.add(Item(name=g.user))
+                db.session.commit()
+                return {"name": g.user}, 201
             """,
             """\
             from flask import Flask
             from flask_sqlalchemy import SQLAlchemy
             from collections.abc import AsyncIterator
             from fastapi import Depends, Request
-            from flask2fastapi_runtime import FlaskBridge
+            from fastapi.security import APIKeyHeader
+            from flask2fastapi_runtime import FlaskBridge, FlaskJSONResponse
             from flask2fastapi_runtime.async_db import flask_sqlalchemy_session
+            from flask2fastapi_runtime.refusals import GuardRefused
             from pydantic import BaseModel
             from sqlalchemy.ext.asyncio import AsyncSession
             from typing import Annotated, Any
@@ -76,6 +100,21 @@ class FlaskSqlalchemyAsyncTransform(Transform):
 
             class Item(db.Model):
                 id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(40))
+
+
+            # declares the scheme for OpenAPI; the checks below read the header themselves
+            key_required_scheme = APIKeyHeader(name="X-Key", auto_error=False)
+
+
+            def key_required(request: Request, credentials: Annotated[str | None, Depends(key_required_scheme)]):
+                if request.headers.get("X-Key") != "k":
+                    raise GuardRefused(FlaskJSONResponse({"error": "unauthorized"}, status_code=401))
+                user = "ann"
+                return user
+
+
+            CurrentUser = Annotated[Any, Depends(key_required)]
 
 
             class ItemsResponse(BaseModel):
@@ -87,8 +126,15 @@ class FlaskSqlalchemyAsyncTransform(Transform):
             @api.get("/items", response_model=ItemsResponse)
             async def items(db_session: AsyncDbSessionDep):
                 return {"count": await db_session.scalar(db.select(db.func.count(Item.id)))}
+
+
+            @api.post("/items", status_code=201)
+            async def add_item(user: CurrentUser, db_session: AsyncDbSessionDep):
+                db_session.add(Item(name=user))
+                await db_session.commit()
+                return {"name": user}
             """,
-            title="a view on db.session alone goes async; the dependency goes next to db",
+            title="a view on db.session alone goes async, one behind a guard made a dependency too; the dependency goes next to db",
         ),
         Example(
             """\
@@ -140,7 +186,9 @@ class FlaskSqlalchemyAsyncTransform(Transform):
             return updated_node
         self.current = None
         alias = self._alias(original_node, resource)
-        return with_parameter(updated_node, resource.param, alias).with_changes(asynchronous=cst.Asynchronous())
+        # (laid out as a def, as async_routes lays out the views it makes async)
+        updated_node = with_parameter(updated_node.with_changes(asynchronous=None), resource.param, alias)
+        return updated_node.with_changes(asynchronous=cst.Asynchronous())
 
     def leave_Call(self, original_node: cst.Call, updated_node):
         resource = self.current
