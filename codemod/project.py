@@ -480,7 +480,12 @@ class Project:
     @property
     def sync_reasons(self) -> dict[str, str]:
         """Why each native view that stays sync does, for the report."""
-        return {**self.async_plan.reasons, **self.flask_sqlalchemy_plan.reasons}
+        reasons = {**self.async_plan.reasons, **self.flask_sqlalchemy_plan.reasons}
+        if self.async_plan.functions:  # where views go async, an app factory's stays def for where it is
+            for view in self.views.values():
+                if view.factory is not None:
+                    reasons.setdefault(f"{view.module}.{view.function}", f"defined inside {view.factory.rpartition('.')[2]}, where the async plan does not follow views")
+        return reasons
 
     @property
     def state(self) -> StatePlan:

@@ -127,8 +127,10 @@ def test_flask_leaves_every_route(converted):
     from codemod.engine import convert_paths, discover
     from transforms import ORDER
 
-    levels = {r["view"].rpartition(".")[2]: r["level"] for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes}
+    routes = {r["view"].rpartition(".")[2]: r for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes}
+    levels = {view: route["level"] for view, route in routes.items()}
     assert levels.pop("whoami") == "idiomatic"
+    assert routes["whoami"]["async_reason"] == "defined inside create_app, where the async plan does not follow views"
     assert set(levels.values()) == {"async"} and len(levels) == 7, levels
     code = {path.name: path.read_text() for path in (converted / "teamnotes").glob("*.py")}
     assert "get_audit_db" not in "".join(code.values()) and "teardown_appcontext" not in code["__init__.py"]
