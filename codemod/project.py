@@ -993,9 +993,11 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.factories |= self._names(self.functions[-1].name)
 
 
-def gather(path: Path, source: bytes) -> Project:
-    """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
-    facts = _gather(path, source)
+def gather(path: Path, source: bytes, parsed: dict[Path, tuple[cst.Module, MetadataWrapper]] | None = None) -> Project:
+    """The facts one file contributes (nothing when it does not parse: pass 2 reports that).
+    ``parsed`` keeps the file's tree and its resolved metadata for the transform pass (the
+    engine's fast path: one parse and one resolution per file and run)."""
+    facts = _gather(path, source, parsed)
     if is_test_file(path):
         facts.named_in_tests, facts.named = facts.named, set()
     return facts
@@ -1008,7 +1010,7 @@ def is_test_file(path: Path) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or bool({"tests", "test"} & set(path.parts[:-1]))
 
 
-def _gather(path: Path, source: bytes) -> Project:
+def _gather(path: Path, source: bytes, parsed: dict[Path, tuple[cst.Module, MetadataWrapper]] | None = None) -> Project:
     limits = b"MAX_CONTENT_LENGTH" in source or b"max_content_length" in source
     response_class = b"response_class" in source
     if not any(token in source for token in FACTS_PREFILTER):
@@ -1030,6 +1032,8 @@ def _gather(path: Path, source: bytes) -> Project:
         wrapper.visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    if parsed is not None:
+        parsed[path] = (module, wrapper)
     if b"flask_login" in source:
         try:
             visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)
