@@ -329,11 +329,19 @@ def _merged(facts: Sequence[Project]) -> Project:
     return project
 
 
-def _convert_kept(path: Path, source: bytes | None, parsed, project: Project, *, classes, options: Options) -> FileResult:
+def _gather_kept(kept: workers.Kept, path: Path) -> Project:
+    return kept.gather(path)
+
+
+def _convert_kept(kept: workers.Kept, path: Path, *, project: Project, classes, options: Options) -> FileResult:
     """Pass 2 of the fast path, on the worker that read and resolved the file in pass 1."""
+    source, parsed = kept.take(path)
     if source is None:  # not read in pass 1: read (and report) it now
         return convert_file(path, project, classes, options)
-    return convert_source(path, source, project, classes, options, parsed=parsed, fast=True)
+    result = convert_source(path, source, project, classes, options, parsed=parsed, fast=True)
+    if options.leave_flask and result.status == "unchanged" and any(word in source for word in _FLASK_WORDS):
+        kept.keep(path, source, parsed)  # leave_flask may read it: the same tree serves
+    return result
 
 
 def convert_paths(
@@ -347,18 +355,24 @@ def convert_paths(
     """Convert ``files`` as one project. ``fast`` (default: ``fast_path()``): each file parsed
     and resolved once, on a worker pinned to it (codemod/workers.py); else each pass on its own."""
     if fast if fast is not None else fast_path():
-        convert = functools.partial(_convert_kept, classes=classes, options=options)
-        project, results = workers.run(files, jobs, _merged, convert, on_done)
-    else:
-        project = gather_project(files, jobs)
-        results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+        with workers.Pinned(files, jobs) as pool:
+            project = _merged(pool.each(_gather_kept, files))
+            task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
+            return _finish(pool.each(task, files, on_done), project, options, pool)
+    project = gather_project(files, jobs)
+    results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+    return _finish(results, project, options, None)
+
+
+def _finish(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None) -> list[FileResult]:
+    """The levels of the routes, from what the converted code uses; then leave_flask."""
     code = CodeFacts()
     for result in results:
         if result.code is not None:
             code.merge(result.code)
     assign_levels([route for r in results for route in r.routes], code, project.sync_reasons, {**project.helper_bodies.refused, **project.session_kept}, project.state.hooks_kept)
     if options.leave_flask:
-        leave_flask(results, project, options)
+        leave_flask(results, project, options, pool)
     return results
 
 
@@ -366,13 +380,12 @@ def convert_paths(
 _FLASK_WORDS = (b"flask", b"Flask", b"werkzeug", b"bridge_of")
 
 
-def leave_flask(results: list[FileResult], project: Project, options: Options) -> list[str]:
+def leave_flask(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None = None) -> list[str]:
     """The last step (transforms/leave_flask.py): where the converted project's only Flask left
     is its app's plumbing, rewrite every file that has some into Flask-free code, in place in
     ``results``. Returns what keeps Flask (``path:line: what``), empty where Flask left or no
-    bridge was there to leave; on any blocker, nothing changes."""
-    from transforms.leave_flask import LeaveFlaskTransform  # transforms import the engine's modules
-
+    bridge was there to leave; on any blocker, nothing changes. ``pool``: the fast path's
+    workers rewrite their own files (a file no transform changed keeps its tree from pass 1)."""
     texts, every = {}, []
     for result in results:
         if result.status == "failed":
@@ -387,13 +400,16 @@ def leave_flask(results: list[FileResult], project: Project, options: Options) -
     unused = frozenset(
         name.decode() for name in private if sum(len(re.findall(rb"\b" + name + rb"\b", text)) for text in every) == 1
     )
-    transform = type(LeaveFlaskTransform.__name__, (LeaveFlaskTransform,), {"unused": unused})
+    task = functools.partial(_leave_one, project=project, options=options, unused=unused)
+    items = [(result.path, texts[result.path]) if result.path in texts else None for result in results]
+    answers = pool.each(task, items) if pool is not None else [task(None, item) if item else None for item in items]
     blockers: list[str] = []
-    rewritten: dict[str, tuple[bytes, FileRun]] = {}
-    for path, text in texts.items():
-        module, run = transform_module(cst.parse_module(text), Path(path), project, [transform], options)
-        blockers += run.flask_blockers
-        rewritten[path] = (module.bytes, run)
+    rewritten: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
+    for item, answer in zip(items, answers):
+        if item is not None:
+            new, found, kept_by = answer
+            blockers += kept_by
+            rewritten[item[0]] = (new, found)
     if blockers:
         for result in results:
             result.flask_blockers = [b for b in blockers if b.startswith(f"{result.path}:")]
@@ -401,12 +417,28 @@ def leave_flask(results: list[FileResult], project: Project, options: Options) -
     for result in results:
         if result.path not in rewritten:
             continue
-        new, run = rewritten[result.path]
+        new, found = rewritten[result.path]
         old = result.old if result.old is not None else Path(result.path).read_bytes()
         result.flask_uses = 0
-        result.findings += locate(run.findings, new.decode("utf-8", "replace"), result.path)
+        result.findings += locate(found, new.decode("utf-8", "replace"), result.path)
         result.status, result.old, result.new = ("unchanged", None, None) if new == old else ("changed", old, new)
     return []
+
+
+@functools.lru_cache(maxsize=8)
+def _leave_class(unused: frozenset[str]) -> type[Transform]:
+    from transforms.leave_flask import LeaveFlaskTransform  # transforms import the engine's modules
+
+    return type(LeaveFlaskTransform.__name__, (LeaveFlaskTransform,), {"unused": unused})
+
+
+def _leave_one(kept: workers.Kept | None, item: tuple[str, bytes], *, project: Project, options: Options, unused: frozenset[str]):
+    """leave_flask's rewrite of one file: its new text, findings and blockers."""
+    path, text = item
+    parsed = kept.tree_of(Path(path), text) if kept is not None else None
+    module = parsed[0] if parsed is not None else cst.parse_module(text)
+    new, run = transform_module(module, Path(path), project, [_leave_class(unused)], options, parsed[1] if parsed is not None else None)
+    return new.bytes, run.findings, run.flask_blockers
 
 
 # -- writing ---------------------------------------------------------------------------------

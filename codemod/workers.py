@@ -6,7 +6,8 @@ the bare parse. The facts pass (codemod/project.py's ``gather``) resolves them f
 that may define an app, a blueprint or a route; the transform pass needs the same providers (and
 ParentNodeProvider) on the same original tree. So each worker keeps the trees and wrappers of the
 files it gathered, and converts those same files once the project's facts are merged: a file
-stays on one worker for both passes.
+stays on one worker for both passes, and for leave_flask after them (a file the transforms left
+as it was is the same text again: its tree and metadata serve a third time).
 
 The files are shared out before pass 1, largest first, each to the worker with the fewest bytes
 so far (the largest files take most of the time; a late large file would leave one worker
@@ -17,11 +18,13 @@ converts every fixture both ways and compares the bytes (tests/test_fast_path.py
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import multiprocessing
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -45,8 +48,18 @@ class Kept:
         return gather(path, source, self.trees)
 
     def take(self, path: Path) -> tuple[bytes | None, tuple[cst.Module, MetadataWrapper] | None]:
-        """The file's source and tree, given up: pass 2 needs them once."""
+        """The file's source and tree, given up (``keep`` puts them back for the last step)."""
         return self.sources.pop(path, None), self.trees.pop(path, None)
+
+    def keep(self, path: Path, source: bytes, tree: tuple[cst.Module, MetadataWrapper] | None) -> None:
+        """A file the transforms left as it was: leave_flask reads the same text again."""
+        self.sources[path] = source
+        if tree is not None:
+            self.trees[path] = tree
+
+    def tree_of(self, path: Path, text: bytes) -> tuple[cst.Module, MetadataWrapper] | None:
+        """The tree kept for ``path`` if ``text`` is the source it was parsed from."""
+        return self.trees.get(path) if self.sources.get(path) == text else None
 
 
 def shares(sizes: Sequence[int], jobs: int) -> list[list[int]]:
@@ -68,66 +81,76 @@ def _size(path: Path) -> int:
         return 0
 
 
-Convert = Callable[[Path, bytes | None, "tuple[cst.Module, MetadataWrapper] | None", Project], object]
+class Pinned:
+    """Workers, each with its share of ``files`` for the whole run: ``each(task, items)`` runs
+    ``task(kept, item)`` for every file's item on the worker the file is pinned to, and gives
+    the answers in the files' order. With one job, in this process."""
 
+    def __init__(self, files: Sequence[Path], jobs: int) -> None:
+        self.files = list(files)
+        self.local: Kept | None = None
+        self.pipes: list[Connection] = []
+        self.processes: list = []
+        if jobs <= 1 or len(self.files) <= 1:
+            self.local = Kept()
+            self.parts = [list(range(len(self.files)))]
+            return
+        self.parts = [part for part in shares([_size(p) for p in self.files], min(jobs, len(self.files))) if part]
+        context = multiprocessing.get_context()
+        for _ in self.parts:
+            parent, child = context.Pipe()
+            process = context.Process(target=_work, args=(child,), daemon=True)
+            process.start()
+            child.close()
+            self.pipes.append(parent)
+            self.processes.append(process)
 
-def _work(conn: Connection, files: list[Path], convert: Convert) -> None:
-    kept = Kept()
-    conn.send([kept.gather(path) for path in files])
-    project = conn.recv()
-    if project is None:
-        return
-    for index, path in enumerate(files):
-        conn.send((index, convert(path, *kept.take(path), project)))
+    def each(self, task: Callable[[Kept, object], object], items: Sequence, on_done: Callable[[], None] | None = None) -> list:
+        """``task(kept, items[i])`` for each file i (an item None: the file is left out, None)."""
+        answers: list = [None] * len(self.files)
+        if self.local is not None:
+            for index, item in enumerate(items):
+                if item is not None:
+                    answers[index] = task(self.local, item)
+                    if on_done:
+                        on_done()
+            return answers
+        wanted = [[i for i in part if items[i] is not None] for part in self.parts]
+        for pipe, indexes in zip(self.pipes, wanted):
+            pipe.send((task, [items[i] for i in indexes]))
+        left = {pipe: collections.deque(indexes) for pipe, indexes in zip(self.pipes, wanted) if indexes}
+        while left:
+            for pipe in wait(list(left)):
+                answers[left[pipe].popleft()] = _receive(pipe)  # type: ignore[index]
+                if on_done:
+                    on_done()
+                if not left[pipe]:  # type: ignore[index]
+                    del left[pipe]  # type: ignore[arg-type]
+        return answers
 
-
-def run(
-    files: Sequence[Path], jobs: int, merge: Callable[[Sequence[Project]], Project], convert: Convert,
-    on_done: Callable[[], None] | None = None,
-) -> tuple[Project, list]:
-    """Both passes over ``files``: ``merge`` the facts of all files (in the files' order) into
-    the project, then ``convert(path, source, tree, project)`` each file on the worker that
-    gathered it. The results come back in the files' order."""
-    if jobs <= 1 or len(files) <= 1:
-        kept = Kept()
-        project = merge([kept.gather(path) for path in files])
-        results = []
-        for path in files:
-            results.append(convert(path, *kept.take(path), project))
-            if on_done:
-                on_done()
-        return project, results
-    parts = [part for part in shares([_size(p) for p in files], min(jobs, len(files))) if part]
-    context = multiprocessing.get_context()
-    pipes, processes = [], []
-    for part in parts:
-        parent, child = context.Pipe()
-        process = context.Process(target=_work, args=(child, [files[i] for i in part], convert), daemon=True)
-        process.start()
-        child.close()
-        pipes.append(parent)
-        processes.append(process)
-    try:
-        facts: list[Project | None] = [None] * len(files)
-        for part, pipe in zip(parts, pipes):
-            for index, found in zip(part, _receive(pipe)):
-                facts[index] = found
-        project = merge(facts)  # type: ignore[arg-type]
-        for pipe in pipes:
-            pipe.send(project)
-        results: list = [None] * len(files)
-        for index, result in _results(parts, pipes):
-            results[index] = result
-            if on_done:
-                on_done()
-        return project, results
-    finally:
-        for pipe in pipes:
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
             pipe.close()
-        for process in processes:
+        for process in self.processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+
+    def __enter__(self) -> "Pinned":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _work(conn: Connection) -> None:
+    kept = Kept()
+    while (message := conn.recv()) is not None:
+        task, items = message
+        for item in items:
+            conn.send(task(kept, item))
 
 
 def _receive(pipe: Connection):
@@ -135,16 +158,3 @@ def _receive(pipe: Connection):
         return pipe.recv()
     except EOFError:
         raise RuntimeError("a conversion worker died") from None
-
-
-def _results(parts: list[list[int]], pipes: list[Connection]) -> Iterator[tuple[int, object]]:
-    """(file index, result) as the workers finish them."""
-    left = {pipe: len(part) for part, pipe in zip(parts, pipes)}
-    owner = {pipe: part for part, pipe in zip(parts, pipes)}
-    while left:
-        for pipe in wait(list(left)):
-            local, result = _receive(pipe)  # type: ignore[misc]
-            yield owner[pipe][local], result  # type: ignore[index]
-            left[pipe] -= 1  # type: ignore[index]
-            if not left[pipe]:  # type: ignore[index]
-                del left[pipe]  # type: ignore[arg-type]
