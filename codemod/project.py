@@ -25,6 +25,7 @@ import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, PositionProvider
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
+from codemod.find import findall
 from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
@@ -704,7 +705,7 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.http_module = module_facts(node, self._names) if b"requests" in self.source else None
-        self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
+        self.used = {n.value for n in findall(node, m.Name())}  # type: ignore[union-attr]
         main = m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]))
         self.runs_as_script = any(m.matches(s, main) for s in node.body)
         for statement in node.body:
@@ -719,7 +720,7 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.auth.merge(auth_facts(original_node, self.module, self._names))
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        self.bindings |= set(m.findall(node, m.Name()))
+        self.bindings |= set(findall(node, m.Name()))
 
     def visit_Param(self, node: cst.Param) -> None:
         self.bindings.add(node.name)
@@ -896,7 +897,7 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.async_facts[qualified] = dataclasses.replace(facts, sqlite=sqlite_uses(wrapper or node, self._names), sqlite_opening=opening)
             # calls in its decorators and default values run where no settings can be handed over
             for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
-                for call in m.findall(part, m.Call()):
+                for call in findall(part, m.Call()):
                     self.facts.referenced |= self._names(call.func)  # type: ignore[attr-defined]
         self._hooks(node)
         self.functions.append(node)
