@@ -13,7 +13,7 @@ The files are shared out before pass 1, largest first, each to the worker with t
 so far (the largest files take most of the time; a late large file would leave one worker
 alone at the end). With one job, both passes run in this process. The slow path (the engine's
 ``fast=False``, or ``FLASK2FASTAPI_SLOW=1``) parses and resolves in each pass, as before: a test
-converts every fixture both ways and compares the bytes (tests/test_fast_path.py).
+converts every fixture both ways and compares the bytes (tests/test_engine_fast_path.py).
 """
 
 from __future__ import annotations
