@@ -132,8 +132,9 @@ def main() -> None:
             bare_converted = _run("bare", jobs, [converted], args.repeat)
             check = _run("convert", jobs, [converted], args.repeat)
             rows.append((jobs, bare, convert, slow, bare_converted, check))
-    key = "cpu" if len(jobs_list) == 1 else "wall"
-    print(f"\n| processes | what | CPU s | wall s | files/s | lines/s | x bare ({key}) |")
+    # the ratio: of CPU time in one process (the machine's other load inflates wall time), of wall
+    # time in several (their point is the wall time)
+    print("\n| processes | what | CPU s | wall s | files/s | lines/s | x bare (1: CPU, 2: wall) |")
     print("|---|---|---|---|---|---|---|")
     for jobs, bare, convert, slow, bare_converted, check in rows:
         for name, found, base, count, nlines in (
