@@ -118,7 +118,10 @@ def convert(
     if out_dir is not None:
         _check_out(out_dir, paths)
 
-    files = discover(paths)
+    skipped: list[tuple[Path, str]] = []
+    files = discover(paths, skipped)
+    for where, why in skipped:  # someone else's code: never converted (codemod/discovery.py)
+        err.print(f"skipped {_display(str(where))}: {why}", soft_wrap=True, markup=False)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
