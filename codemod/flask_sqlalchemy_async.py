@@ -25,6 +25,21 @@ sync (the thread pool) with the reason in the report:
 
 A view that does not use ``db.session`` is left to the general async plan (codemod/async_plan.py);
 the reason here is the report's where it queries some other way (``db.get_or_404``).
+
+Where the whole project leaves Flask-SQLAlchemy for plain SQLAlchemy (codemod/flask_sqlalchemy_plain.py
+proved every use has a ``select()`` form), most of that list has an async form, and a view that
+touches the db or a model goes async unless it calls a project function, a blocking call, or a
+decorator stops it (transforms/flask_sqlalchemy_awaits.py writes it):
+
+- the legacy query's ``select()`` forms and ``db.session`` calls are awaited on the AsyncSession;
+  ``db.get_or_404`` and friends, and ``db.paginate`` of a ``select()``, are the runtime's async
+  twins (async_sqla.py);
+- what may load on attribute access runs as it did, on the AsyncSession's sync session inside
+  ``await db_session.run_sync(lambda db: ...)`` (SQLAlchemy runs it in a greenlet, its I/O on the
+  async driver): a model method or a classmethod (``author.to_dict()``, ``BookEdition.by_title``),
+  a relationship (``book.reviews.order_by(...)``, a dynamic one's legacy Query), the engine
+  (``db.inspect(db.engine)``), and in a view that commits, an attribute of a local that may hold
+  a model (expired by the commit: ``sync_reads``).
 """
 
 from __future__ import annotations
@@ -62,6 +77,13 @@ class FlaskSqlaPlan:
     resources: dict[str, FlaskSqlaResource] = field(default_factory=dict)  # by db, qualified
     views: dict[str, str] = field(default_factory=dict)  # async view -> the db it takes
     reasons: dict[str, str] = field(default_factory=dict)  # view using db.session -> why it stays sync
+    plain: bool = False  # the project leaves for plain SQLAlchemy: its sync forms have async ones
+    # attributes that may load on access (model methods, relationships): run_sync wraps them
+    sync_attrs: frozenset[str] = frozenset()
+    # async view -> (local, attr) reads a commit expired (run_sync wraps them too)
+    sync_reads: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    # async view -> its locals that hold what a query loaded (in the session: refresh() can load them)
+    loaded: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def functions(self) -> frozenset[str]:
@@ -86,18 +108,25 @@ def uses_session(function: FunctionFacts, dbs: list[str]) -> str | None:
 
 def plan_flask_sqlalchemy(
     functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], models: dict[str, ModelFacts],
-    dbs: list[str], native_views: set[str], stopped: str | None,
+    dbs: list[str], native_views: set[str], stopped: str | None, plain: bool = False,
 ) -> FlaskSqlaPlan:
-    """``stopped``: why no view can be async at all (a Flask before_request hook stays), or None."""
-    plan = FlaskSqlaPlan()
+    """``stopped``: why no view can be async at all (a Flask before_request hook stays), or None;
+    ``plain``: the project leaves Flask-SQLAlchemy for plain SQLAlchemy (module doc)."""
     flask_models = models_of(models, dbs)
     relationships = {r for model in flask_models.values() for r in model.relationships | model.backrefs}
+    methods = {m for model in flask_models.values() for m in model.params}
+    plan = FlaskSqlaPlan(plain=plain, sync_attrs=frozenset(relationships | methods) if plain else frozenset())
     for view in sorted(native_views):
         function = functions.get(view)
         if function is None or not function.sync:
             continue
         db = uses_session(function, dbs)
-        why = _problem(function, facts.get(view, AsyncFacts()), db or dbs[0], dbs, flask_models, relationships, functions)
+        fa = facts.get(view, AsyncFacts())
+        why = _problem(function, fa, db or dbs[0], dbs, flask_models, relationships, functions, plain)
+        if plain and db is None and touches(function, dbs, flask_models):
+            db = dbs[0]
+        if plain and db is not None and why is None:
+            plan.sync_reads[view], plan.loaded[view] = expired_reads(function, fa, db, flask_models)
         if db is None:
             # no db.session: only a reason, where the view queries some other way (db.get_or_404)
             if why is not None and touches(function, dbs, flask_models):
@@ -134,12 +163,14 @@ def touches(function: FunctionFacts, dbs: list[str], models: dict[str, ModelFact
 
 def _problem(
     function: FunctionFacts, fa: AsyncFacts, db: str, dbs: list[str], models: dict[str, ModelFacts],
-    relationships: set[str], functions: dict[str, FunctionFacts],
+    relationships: set[str], functions: dict[str, FunctionFacts], plain: bool = False,
 ) -> str | None:
     short = db.rpartition(".")[2]
     for names in function.decorators:
         if not any(n.rpartition(".")[2] in ROUTE_DECORATORS for n in names):
             return f"decorated by {sorted(names)[0].rpartition('.')[2] if names else 'a decorator'}, which the plan does not follow"
+    if plain:
+        return _plain_problem(function, fa, functions)
     for call in sorted(function.calls):
         for other in dbs:
             if not call.startswith(f"{other}."):
@@ -188,3 +219,43 @@ def _problem(
                 "loaded values on commit, and an async session cannot load them again on access"
             )
     return None
+
+
+def _plain_problem(function: FunctionFacts, fa: AsyncFacts, functions: dict[str, FunctionFacts]) -> str | None:
+    """Why a view of a project on plain SQLAlchemy stays sync (module doc): every use of the db
+    and the models has an async form or runs in run_sync."""
+    for call in sorted(function.calls):
+        if call in functions:
+            return f"calls {call.rpartition('.')[2]}(), a project function (helpers of Flask-SQLAlchemy views stay sync)"
+    for call in fa.blocking:
+        return f"calls {call} ({blocking_kind(call)})"
+    return None
+
+
+# the queries that give one model (or None)
+_ONE = tuple(f".{name}" for name in ("get", "get_or_404", "first", "first_or_404", "one", "one_or_404", "one_or_none"))
+
+
+def expired_reads(
+    function: FunctionFacts, fa: AsyncFacts, db: str, models: dict[str, ModelFacts],
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """In a view that commits, the attribute reads of locals that may hold a model (a model made
+    or loaded there, or of unknown kind): a commit before them may have expired them, and reading
+    one loads it (codemod/commit_expiry.py tells which, in order); and the locals among them a
+    query loaded."""
+    if f"{db}.session.commit" not in function.calls:
+        return frozenset(), frozenset()
+    found, held = set(), set()
+    for read in fa.reads:
+        if read.given is not None or read.local.startswith("g."):
+            continue
+        kinds = {t.removeprefix("call:") for t in read.types}
+        loaded = any(
+            k.startswith((f"{db}.", *(f"{model}." for model in models))) and not k.endswith((".paginate", ".count"))
+            for k in kinds
+        )
+        if not read.types or kinds & set(models) or loaded:
+            found.add((read.local, read.attr))
+        if kinds and all(k.startswith((f"{db}.", *(f"{model}." for model in models))) and k.endswith(_ONE) for k in kinds):
+            held.add(read.local)
+    return frozenset(found), frozenset(held)

@@ -286,6 +286,12 @@ class _Reader(cst.CSTVisitor):
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.stack.pop()
 
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self.annotations = getattr(self, "annotations", 0) + 1
+
+    def leave_Annotation(self, original_node: cst.Annotation) -> None:
+        self.annotations -= 1
+
     def visit_Name(self, node: cst.Name) -> None:
         self._refer(node)
 
@@ -309,7 +315,7 @@ class _Reader(cst.CSTVisitor):
         function = self.stack[-1][0]
         if is_flask(qualified):
             self.facts.flask[function].add(qualified)
-        else:
+        elif not getattr(self, "annotations", 0):  # an annotation names a type, it calls nothing
             self.facts.refers[function].add(qualified)
             # ``pkg.module.function`` may name a module attribute: refer to every prefix too
             parts = qualified.split(".")

@@ -471,7 +471,8 @@ class Project:
             return FlaskSqlaPlan()
         native, bridged = self._view_levels
         stopped = self._flask_before_hooks(self.state)
-        return plan_flask_sqlalchemy(self.functions, self.async_facts, self.models, dbs, native - bridged - self.async_plan.functions, stopped)
+        plain = self.plain_sqlalchemy.db is not None
+        return plan_flask_sqlalchemy(self.functions, self.async_facts, self.models, dbs, native - bridged - self.async_plan.functions, stopped, plain)
 
     @property
     def sync_reasons(self) -> dict[str, str]:

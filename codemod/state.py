@@ -213,7 +213,7 @@ class _Reader(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
-            for name in _target_names(target.target):
+            for name in target_names(target.target):
                 if self.depth == 0:
                     self.bound.add(name)
             if self.depth == 0 and isinstance(target.target, cst.Name) and isinstance(node.value, cst.Call):
@@ -224,11 +224,11 @@ class _Reader(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         if self.depth == 0:
-            self.bound.update(_target_names(node.target))
+            self.bound.update(target_names(node.target))
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if self.depth == 0 and node.asname is not None:
-            self.bound.update(_target_names(node.asname.name))
+            self.bound.update(target_names(node.asname.name))
 
     def visit_Call(self, node: cst.Call) -> None:
         called = self.names(node.func)
@@ -275,11 +275,12 @@ class _Reader(cst.CSTVisitor):
         return []
 
 
-def _target_names(target: cst.BaseExpression) -> list[str]:
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """The names a binding target binds (``a``, ``a, (b, c)``; none for ``x.y`` or ``x[0]``)."""
     if isinstance(target, cst.Name):
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_names(e.value)]
+        return [n for e in target.elements for n in target_names(e.value)]
     return []
 
 

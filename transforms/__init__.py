@@ -20,6 +20,7 @@ from transforms.passwords import PasswordsTransform
 from transforms.request_params import RequestParamsTransform
 from transforms.error_handlers import ErrorHandlersTransform
 from transforms.flask_sqlalchemy import FlaskSqlalchemyTransform
+from transforms.flask_sqlalchemy_awaits import FlaskSqlalchemyAwaitsTransform
 from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 from transforms.flask_login import FlaskLoginTransform
 from transforms.flask_session import FlaskSessionTransform
@@ -73,6 +74,8 @@ ORDER = (
     FlaskSqlalchemyAsyncTransform,
     # after flask_sqlalchemy_async: the views it made async keep their AsyncSession
     FlaskSqlalchemyTransform,
+    # after flask_sqlalchemy: the sync forms it wrote in async views are awaited
+    FlaskSqlalchemyAwaitsTransform,
     # after http_client and async_routes: a test's swap must fit what they made of its target
     TestDoublesTransform,
     # after every transform that adds options to a route decorator: the twin copies them

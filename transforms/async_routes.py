@@ -31,7 +31,7 @@ from codemod.async_facts import SLEEP, streamed_generators
 from codemod.async_plan import SQLALCHEMY
 from codemod.find import findall
 from codemod.transform import Example, Transform
-from transforms._awaits import bare_await
+from transforms._awaits import BareAwaits
 
 # AsyncSession's methods that are coroutines (the others, add/add_all/expunge..., are not)
 SESSION_IO = frozenset({
@@ -48,7 +48,7 @@ STREAMED = "<streamed>"
 REQUEST_PARAM = "http_request"  # request_state's name for the view's Request parameter  # the stack's mark for a streamed generator of an async view
 
 
-class AsyncRoutesTransform(Transform):
+class AsyncRoutesTransform(BareAwaits, Transform):
     NAME = "async_routes"
     DESCRIPTION = "views whose path can run on the event loop -> async def, awaiting the async session and each other"
     METADATA_DEPENDENCIES = (ParentNodeProvider,)
@@ -392,26 +392,7 @@ class AsyncRoutesTransform(Transform):
         loaded = cst.Attribute(cst.Attribute(updated_node.value, cst.Name("awaitable_attrs")), original_node.attr)
         return cst.Await(loaded, **_PARENS)
 
-    # -- statements: an await that stands alone needs no parentheses ----------------------------
-    # (an earlier transform may have made the node another kind: it is left as it is)
-    def leave_Assign(self, original_node: cst.Assign, updated_node):
-        return bare_await(updated_node, cst.Assign)
-
-    def leave_Return(self, original_node: cst.Return, updated_node):
-        return bare_await(updated_node, cst.Return)
-
-    def leave_Expr(self, original_node: cst.Expr, updated_node):
-        return bare_await(updated_node, cst.Expr)
-
-    def leave_Arg(self, original_node: cst.Arg, updated_node):
-        return bare_await(updated_node, cst.Arg)
-
-    def leave_Element(self, original_node: cst.Element, updated_node):
-        return bare_await(updated_node, cst.Element)
-
-    def leave_DictElement(self, original_node: cst.DictElement, updated_node):
-        return bare_await(updated_node, cst.DictElement)
-
+    # -- statements (an await that stands alone needs no parentheses: BareAwaits) ---------------
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node):
         if isinstance(updated_node, cst.SimpleStatementLine):
             loop = self._yield_from(original_node, updated_node)

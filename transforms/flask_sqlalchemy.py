@@ -4,7 +4,8 @@ it safe for the whole project (https://fastapi.tiangolo.com/tutorial/sql-databas
 - ``db = SQLAlchemy()`` -> the models' ``Base`` (a ``DeclarativeBase`` writing itself as
   ``db.Model`` did), a yield dependency ``get_session`` over the app's ``sessionmaker`` (closed
   after the response: what the request did not commit is rolled back, as when Flask-SQLAlchemy
-  removed its session) and ``DbSession``, its ``Annotated`` alias;
+  removed its session) and ``DbSession``, its ``Annotated`` alias (where a sync view or hook still
+  takes them: flask_sqlalchemy_async's views take the AsyncSession);
 - ``db.init_app(app)`` -> the engine Flask-SQLAlchemy made from the same config, and its
   ``sessionmaker``, on the FastAPI app's ``state``; ``db.create_all()`` -> ``Base.metadata.create_all``;
 - ``class M(db.Model)`` -> ``class M(Base)`` with the table name Flask-SQLAlchemy gave it;
@@ -81,13 +82,15 @@ class FlaskSqlalchemyTransform(Transform):
             """,
             """\
             from flask import Flask
-            from collections.abc import Iterator
+            from collections.abc import AsyncIterator
             from fastapi import Depends, Request
-            from flask2fastapi_runtime import FlaskBridge
-            from flask2fastapi_runtime.sqla import engine_from_config, get_or_404, model_repr
+            from flask2fastapi_runtime import FlaskBridge, async_sqla
+            from flask2fastapi_runtime.async_db import async_session
+            from flask2fastapi_runtime.sqla import engine_from_config, model_repr
             from pydantic import BaseModel
             from sqlalchemy import Boolean, Column, Integer, func, select
-            from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+            from sqlalchemy.ext.asyncio import AsyncSession
+            from sqlalchemy.orm import DeclarativeBase, sessionmaker
             from typing import Annotated, Any
 
             app = Flask(__name__)
@@ -101,13 +104,16 @@ class FlaskSqlalchemyTransform(Transform):
                 __repr__ = model_repr
 
 
-            def get_session(request: Request) -> Iterator[Session]:
-                \"\"\"The request's session, closed after the response (what it did not commit is rolled back).\"\"\"
-                with request.app.state.sessionmaker() as session:
+            async def provide_async_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+                \"\"\"The request's async session on db's database, closed (what it did not commit rolled back) after the response.\"\"\"
+                session = async_session(request.app.state.sessionmaker)
+                try:
                     yield session
+                finally:
+                    await session.close()
 
 
-            DbSession = Annotated[Session, Depends(get_session)]
+            AsyncDbSessionDep = Annotated[AsyncSession, Depends(provide_async_db_session)]
 
 
             api.state.engine = engine_from_config(app.config, app.instance_path)
@@ -128,8 +134,8 @@ class FlaskSqlalchemyTransform(Transform):
 
 
             @api.get("/todos/{todo_id}", response_model=TodoResponse)
-            def todo(todo_id: int, db: DbSession):
-                return {"done": get_or_404(db, TodoItem, todo_id).done}
+            async def todo(todo_id: int, db_session: AsyncDbSessionDep):
+                return {"done": (await async_sqla.get_or_404(db_session, TodoItem, todo_id)).done}
 
 
             class OpenItemsResponse(BaseModel):
@@ -139,8 +145,8 @@ class FlaskSqlalchemyTransform(Transform):
 
 
             @api.get("/open", response_model=OpenItemsResponse)
-            def open_items(db: DbSession):
-                return {"count": db.scalar(select(func.count()).select_from(select(TodoItem).filter_by(done=False).subquery()))}
+            async def open_items(db_session: AsyncDbSessionDep):
+                return {"count": await db_session.scalar(select(func.count()).select_from(select(TodoItem).filter_by(done=False).subquery()))}
             """,
             title="the models, the engine, the session dependency and the queries, in one module",
         ),
@@ -183,13 +189,15 @@ class FlaskSqlalchemyTransform(Transform):
             """,
             """\
             from flask import Flask
-            from collections.abc import Iterator
+            from collections.abc import AsyncIterator, Iterator
             from contextlib import contextmanager
             from fastapi import Depends, Request
-            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead
-            from flask2fastapi_runtime.sqla import engine_from_config, get_or_404, model_repr
+            from flask2fastapi_runtime import FlaskBridge, RequestHooks, ResponseHead, async_sqla
+            from flask2fastapi_runtime.async_db import async_session
+            from flask2fastapi_runtime.sqla import engine_from_config, model_repr
             from pydantic import BaseModel
             from sqlalchemy import Column, Integer, String, func, select
+            from sqlalchemy.ext.asyncio import AsyncSession
             from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
             from typing import Annotated, Any
 
@@ -213,6 +221,18 @@ class FlaskSqlalchemyTransform(Transform):
             DbSession = Annotated[Session, Depends(get_session)]
 
 
+            async def provide_async_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+                \"\"\"The request's async session on db's database, closed (what it did not commit rolled back) after the response.\"\"\"
+                session = async_session(request.app.state.sessionmaker)
+                try:
+                    yield session
+                finally:
+                    await session.close()
+
+
+            AsyncDbSessionDep = Annotated[AsyncSession, Depends(provide_async_db_session)]
+
+
             api.state.engine = engine_from_config(app.config, app.instance_path)
             api.state.sessionmaker = sessionmaker(api.state.engine)
 
@@ -232,17 +252,17 @@ class FlaskSqlalchemyTransform(Transform):
 
 
             @api.get("/notes", response_model=NotesResponse)
-            def notes(author: str | None = None, *, db: DbSession):
+            async def notes(author: str | None = None, *, db_session: AsyncDbSessionDep):
                 query = select(Note).order_by(Note.id)
                 if author:
                     query = query.filter_by(author=author)
-                return {"ids": [note.id for note in db.scalars(query).unique().all()], "total": db.scalar(select(func.count()).select_from(query.subquery()))}
+                return {"ids": [note.id for note in (await db_session.scalars(query)).unique().all()], "total": await db_session.scalar(select(func.count()).select_from(query.subquery()))}
 
 
             @api.delete("/notes/{note_id}")
-            def delete_note(note_id: int, db: DbSession):
-                db.delete(get_or_404(db, Note, note_id))
-                db.commit()
+            async def delete_note(note_id: int, db_session: AsyncDbSessionDep):
+                await db_session.delete(await async_sqla.get_or_404(db_session, Note, note_id))
+                await db_session.commit()
                 return {}
 
 
@@ -366,7 +386,9 @@ class FlaskSqlalchemyTransform(Transform):
         """Whether the function we are in takes the session (and is not an async view: those
         take the AsyncSession of flask_sqlalchemy_async)."""
         function = self.functions[-1]
-        return function in self.plan.session_users and function not in self.run.project.flask_sqlalchemy_plan.views
+        if function in self.run.project.flask_sqlalchemy_plan.views:  # its sync forms: flask_sqlalchemy_awaits makes them async
+            return self.run.project.flask_sqlalchemy_plan.plain
+        return function in self.plan.session_users
 
     def _db(self, node: cst.CSTNode | None) -> bool:
         return node is not None and self.plan.db is not None and self.names(node, self.plan.db)
@@ -466,7 +488,7 @@ class FlaskSqlalchemyTransform(Transform):
         node_o: cst.BaseExpression = original
         node_u: cst.BaseExpression = updated
         first_args: list[cst.Arg] = []  # the original arguments of the first step
-        while isinstance(node_o, cst.Call) and isinstance(node_o.func, cst.Attribute):
+        while isinstance(node_o, cst.Call) and isinstance(node_o.func, cst.Attribute) and isinstance(node_u, cst.Call) and isinstance(node_u.func, cst.Attribute):
             steps.insert(0, (node_o.func.attr.value, list(node_u.args)))  # type: ignore[attr-defined]
             first_args = list(node_o.args)
             node_o, node_u = node_o.func.value, node_u.func.value  # type: ignore[attr-defined]
@@ -560,12 +582,14 @@ class FlaskSqlalchemyTransform(Transform):
             params = list(updated_node.params.params)
             param = cst.Param(cst.Name(SESSION), cst.Annotation(session), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             return updated_node.with_changes(params=updated_node.params.with_changes(params=[params[0], param, *params[1:]]))
-        if function not in self.plan.session_users or function in self.run.project.flask_sqlalchemy_plan.views:
+        if function not in self.plan.session_users:
             return updated_node
         if function in self.plan.hook_users:
             return self._own_session(original_node, updated_node)
         if function in self.needs_request:
             updated_node = with_parameter(updated_node, "request", self.import_reference(original_node, "fastapi", "Request", replaces=False))
+        if function in self.run.project.flask_sqlalchemy_plan.views:
+            return updated_node  # it takes the AsyncSession (flask_sqlalchemy_async)
         return with_parameter(updated_node, SESSION, self._local(original_node, "DbSession"))
 
     def _own_session(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
@@ -611,16 +635,21 @@ class FlaskSqlalchemyTransform(Transform):
         for maker in findall(original_node, m.Assign([m.AssignTarget(m.Name(name))], m.Call())):
             self.consume(maker.value.func)  # type: ignore[attr-defined]
         after = body[index + 1:]
-        if after and not any(line.comment is None for line in after[0].leading_lines):  # two blank lines after the definitions
-            after[0] = after[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *after[0].leading_lines])
+        # two blank lines after the definitions (and the async session's, flask_sqlalchemy_async's)
+        resource = self.run.project.flask_sqlalchemy_plan.resources.get(self.plan.db)
+        written = m.OneOf(*(m.Name(n) for n in (resource.dependency, resource.alias))) if resource is not None else None
+        first = 0
+        while written is not None and first < len(after) and m.matches(after[first], m.FunctionDef(written) | m.SimpleStatementLine([m.Assign([m.AssignTarget(written)])])):
+            first += 1
+        if first < len(after) and not any(line.comment is None for line in after[first].leading_lines):
+            after[first] = after[first].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *after[first].leading_lines])
         return updated_node.with_changes(body=[*body[:index], *self._definitions(original_node, body[index]), *after])
 
     def _definitions(self, anchor: cst.CSTNode, replaced: cst.BaseStatement) -> list[cst.BaseStatement]:
         ref = {
             (module, name): self.import_reference(anchor, module, name, replaces=False).value
             for module, name in [
-                ("sqlalchemy.orm", "DeclarativeBase"), ("sqlalchemy.orm", "Session"), (SQLA_RUNTIME, "model_repr"),
-                ("fastapi", "Request"), ("fastapi", "Depends"), ("collections.abc", "Iterator"), ("typing", "Annotated"),
+                ("sqlalchemy.orm", "DeclarativeBase"), (SQLA_RUNTIME, "model_repr"),
             ]
         }
         source = f'''
@@ -628,6 +657,28 @@ class Base({ref["sqlalchemy.orm", "DeclarativeBase"]}):
     """The models' base (Flask-SQLAlchemy's db.Model), which writes a model as it did: <Model 1>."""
 
     __repr__ = {ref[SQLA_RUNTIME, "model_repr"]}
+'''
+        if self._sync_session_taken():
+            source += self._sync_session(anchor)
+        statements = list(cst.parse_module(source).body)
+        blank = [cst.EmptyLine(), cst.EmptyLine()]
+        comments = [line for line in replaced.leading_lines if line.comment]
+        return [s.with_changes(leading_lines=[*blank, *(comments if not i else ())]) for i, s in enumerate(statements)]
+
+    def _sync_session_taken(self) -> bool:
+        """Whether a view or hook takes the sync session (not every one became async)."""
+        views = set(self.run.project.flask_sqlalchemy_plan.views)
+        return bool(self.plan.hook_users or self.plan.session_users - self.plan.session_methods - views)
+
+    def _sync_session(self, anchor: cst.CSTNode) -> str:
+        """``get_session`` and ``DbSession``, its ``Annotated`` alias."""
+        ref = {
+            (module, name): self.import_reference(anchor, module, name, replaces=False).value
+            for module, name in [
+                ("sqlalchemy.orm", "Session"), ("fastapi", "Request"), ("fastapi", "Depends"), ("collections.abc", "Iterator"), ("typing", "Annotated"),
+            ]
+        }
+        return f'''
 
 
 def get_session(request: {ref["fastapi", "Request"]}) -> {ref["collections.abc", "Iterator"]}[{ref["sqlalchemy.orm", "Session"]}]:
@@ -638,7 +689,3 @@ def get_session(request: {ref["fastapi", "Request"]}) -> {ref["collections.abc",
 
 DbSession = {ref["typing", "Annotated"]}[{ref["sqlalchemy.orm", "Session"]}, {ref["fastapi", "Depends"]}(get_session)]
 '''
-        statements = list(cst.parse_module(source).body)
-        blank = [cst.EmptyLine(), cst.EmptyLine()]
-        comments = [line for line in replaced.leading_lines if line.comment]
-        return [s.with_changes(leading_lines=[*blank, *(comments if not i else ())]) for i, s in enumerate(statements)]
