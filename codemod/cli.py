@@ -305,7 +305,8 @@ def list_transforms() -> None:
     """Show the transforms in the order they run, with their finding codes."""
     table = Table(show_header=True, header_style="bold")
     for column in ("#", "transform", "what it converts", "findings"):
-        table.add_column(column)
+        # a transform's name is what --only and --ignore take: never cut short
+        table.add_column(column, no_wrap=column == "transform", min_width=max(len(t.NAME) for t in ORDER) if column == "transform" else None)
     for index, transform in enumerate(ORDER, 1):
         table.add_row(str(index), transform.NAME, transform.DESCRIPTION, " ".join(c.code for c in transform.FINDINGS.values()))
     lint_codes = " ".join(c.code for c in BlockingCalls.FINDINGS.values())
