@@ -1,54 +1,159 @@
 """How long a conversion takes compared with LibCST's bare parse + codegen of the same files.
 
-../shared/MEASURED.md sets the aim: convert in at most 4x the bare parse + codegen time. The
-default corpus is real code that says "flask" everywhere (Flask and Werkzeug as installed, and
-the example chatbot), so the textual prefilter lets nearly every file through: the worst case.
+../shared/MEASURED.md sets the aim: convert in at most 4x the bare parse + codegen time. In one
+run, on 1 and on 2 processes, side by side:
 
-    python bench/convert_speed.py [PATH ...] [--jobs N]
+- bare: ``cst.parse_module(source).bytes`` of every file (2 processes: a pool, in chunks);
+- convert: ``convert_paths`` of every file as one project, what ``convert --diff`` computes;
+- check: ``convert_paths`` of the tree ``convert --out`` wrote (what ``convert --check`` of a
+  converted tree costs), next to the bare parse of that tree;
+- with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1).
+
+Each measurement runs in a fresh process and reports its CPU time (its own and its workers') and
+its wall time; with ``--repeat N`` the lowest of N. The default corpus is bench/speed_corpus.toml.
+
+    python bench/convert_speed.py [PATH ...] [--jobs 1 --jobs 2] [--repeat N] [--slow]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import flask
 import libcst as cst
-import werkzeug
-
-from codemod.engine import convert_paths, discover
-from transforms import ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from codemod.discovery import discover  # noqa: E402
+
+MANIFEST = Path(__file__).resolve().parent / "speed_corpus.toml"
+CORPUS_ROOT = Path("/work/scratch/corpus")
+
+
+def corpus_paths(manifest: Path = MANIFEST) -> list[Path]:
+    """The folders bench/speed_corpus.toml lists (those present on this machine)."""
+    spec = tomllib.loads(manifest.read_text())
+    paths = [Path(importlib.import_module(entry["module"]).__file__).parent for entry in spec.get("installed", [])]
+    for app in spec.get("app", []):
+        root = Path(app.get("root", CORPUS_ROOT))
+        for name in app.get("corpus", []):
+            paths.append(root / name)
+        if "name" in app:
+            paths.append(root / app.get("subdir", app["name"]))
+    paths += [ROOT / entry["path"] for entry in spec.get("local", [])]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"missing (left out): {', '.join(map(str, missing))}", file=sys.stderr)
+    return [p for p in paths if p.exists()]
+
+
+def _bare_one(path: Path) -> None:
+    try:
+        cst.parse_module(path.read_bytes()).bytes
+    except cst.ParserSyntaxError:
+        pass
+
+
+def _cpu() -> float:
+    own, children = time.process_time(), os.times()
+    return own + children.children_user + children.children_system
+
+
+def measure(mode: str, jobs: int, paths: list[Path]) -> dict[str, float]:
+    """One measurement, in this process: CPU seconds (with workers') and wall seconds."""
+    files = discover(paths)
+    cpu, wall = _cpu(), time.perf_counter()
+    if mode == "bare":
+        if jobs <= 1:
+            for path in files:
+                _bare_one(path)
+        else:
+            with ProcessPoolExecutor(jobs) as pool:
+                list(pool.map(_bare_one, files, chunksize=max(1, len(files) // (jobs * 8))))
+    else:
+        from codemod.engine import convert_paths
+        from transforms import ORDER
+
+        convert_paths(files, ORDER, jobs=jobs, fast=mode != "slow")
+    return {"cpu": _cpu() - cpu, "wall": time.perf_counter() - wall}
+
+
+def _run(mode: str, jobs: int, paths: list[Path], repeat: int) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", mode, "--jobs", str(jobs), *map(str, paths)],
+            check=True, capture_output=True, text=True, cwd=ROOT,
+        ).stdout
+        found = json.loads(out.strip().splitlines()[-1])
+        best = {k: min(v, best.get(k, v)) for k, v in found.items()}
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path)
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--jobs", type=int, action="append")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--slow", action="store_true", help="convert on the slow path too")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    paths = args.paths or [Path(flask.__file__).parent, Path(werkzeug.__file__).parent, ROOT / "example_chatbot"]
+    paths = [p.resolve() for p in args.paths] or corpus_paths()
+    jobs_list = args.jobs or [1, 2]
+    if args.one:
+        print(json.dumps(measure(args.one, jobs_list[0], paths)))
+        return
     files = discover(paths)
     lines = sum(len(p.read_bytes().splitlines()) for p in files)
-
-    start = time.perf_counter()
-    for path in files:
-        source = path.read_bytes()
-        try:
-            cst.parse_module(source).bytes
-        except cst.ParserSyntaxError:
-            pass
-    bare = time.perf_counter() - start
-
-    start = time.perf_counter()
-    results = convert_paths(files, ORDER, jobs=args.jobs)
-    convert = time.perf_counter() - start
-
-    changed = sum(r.status == "changed" for r in results)
-    print(f"{len(files)} files, {lines} lines; {changed} would change")
-    print(f"bare parse + codegen (1 process): {bare:6.2f} s")
-    print(f"convert (--jobs {args.jobs}):            {convert:6.2f} s  = {convert / bare:.1f}x the bare parse")
+    print(f"corpus: {len(files)} files, {lines:,} lines")
+    with tempfile.TemporaryDirectory() as tmp:
+        converted = Path(tmp) / "converted"
+        subprocess.run(
+            [sys.executable, "-m", "codemod.cli", "convert", *map(str, paths), "--out", str(converted), "--jobs", "2"],
+            cwd=ROOT, capture_output=True,
+        )
+        converted_files = discover([converted])
+        converted_lines = sum(len(p.read_bytes().splitlines()) for p in converted_files)
+        print(f"converted tree: {len(converted_files)} files, {converted_lines:,} lines")
+        rows = []
+        for jobs in jobs_list:
+            bare = _run("bare", jobs, paths, args.repeat)
+            convert = _run("convert", jobs, paths, args.repeat)
+            slow = _run("slow", jobs, paths, args.repeat) if args.slow else None
+            bare_converted = _run("bare", jobs, [converted], args.repeat)
+            check = _run("convert", jobs, [converted], args.repeat)
+            rows.append((jobs, bare, convert, slow, bare_converted, check))
+    # the ratio: of CPU time in one process (the machine's other load inflates wall time), of wall
+    # time in several (their point is the wall time)
+    print("\n| processes | what | CPU s | wall s | files/s | lines/s | x bare (1: CPU, 2: wall) |")
+    print("|---|---|---|---|---|---|---|")
+    for jobs, bare, convert, slow, bare_converted, check in rows:
+        for name, found, base, count, nlines in (
+            ("bare parse + codegen", bare, bare, len(files), lines),
+            ("convert", convert, bare, len(files), lines),
+            ("convert, slow path", slow, bare, len(files), lines),
+            ("bare parse + codegen, converted tree", bare_converted, bare_converted, len(converted_files), converted_lines),
+            ("convert --check, converted tree", check, bare_converted, len(converted_files), converted_lines),
+        ):
+            if found is None:
+                continue
+            ratio = found["cpu"] / base["cpu"] if jobs == 1 else found["wall"] / base["wall"]
+            print(
+                f"| {jobs} | {name} | {found['cpu']:.1f} | {found['wall']:.1f} | {count / found['wall']:,.0f} | "
+                f"{nlines / found['wall']:,.0f} | {ratio:.1f}x |"
+            )
+    if len(rows) > 1:
+        one, two = rows[0][2], rows[-1][2]
+        print(f"\nconvert: {one['wall'] / two['wall']:.2f}x faster (wall) on {rows[-1][0]} processes than on {rows[0][0]}")
 
 
 if __name__ == "__main__":

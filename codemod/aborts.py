@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.find import findall
+
 if TYPE_CHECKING:
     from codemod.error_handlers import HandlerPlan, Registration
 
@@ -105,7 +107,7 @@ def aborts_in(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]
             if self.shelter or abort_arguments(node) is None or id(node) not in statements:
                 every = False
 
-    statements = {id(s.value) for s in m.findall(function.body, m.Expr(m.Call()))}
+    statements = {id(s.value) for s in findall(function.body, m.Expr(m.Call()))}
     for statement in function.body.body if isinstance(function.body, cst.IndentedBlock) else ():
         statement.visit(Reader())
     return found, every

@@ -26,6 +26,7 @@ import libcst.matchers as m
 
 from codemod.blocking import BLOCKING_FUNCTIONS, DATABASE, FACTORIES, FILES, HTTP, KINDS, NETWORK, SUBPROCESS
 from codemod.blocking import SLEEP as SLEEP_CODE
+from codemod.find import findall
 from codemod.http_io import HttpFacts
 from codemod.sqlite_io import SqliteFacts
 
@@ -180,9 +181,9 @@ def streamed_generators(function: cst.FunctionDef) -> list[cst.FunctionDef]:
         if not isinstance(statement, cst.FunctionDef) or statement.decorators or statement.asynchronous or not is_generator(statement):
             continue
         name = statement.name.value
-        uses = [n for n in m.findall(function.body, m.Name(name))]
+        uses = [n for n in findall(function.body, m.Name(name))]
         in_returns = [
-            c for r in m.findall(function.body, m.Return()) for c in m.findall(r, m.Call(func=m.Name(name), args=[]))
+            c for r in findall(function.body, m.Return()) for c in findall(r, m.Call(func=m.Name(name), args=[]))
         ]
         # every use: its def's name and one call with no arguments in a return
         if len(in_returns) == 1 and len(uses) == 2:
@@ -325,7 +326,7 @@ def model_facts(node: cst.ClassDef, qualified: str, names: Names) -> ModelFacts 
             methods[statement.name.value] = tuple(reads)
         other_calls[statement.name.value] = frozenset(
             c.func.attr.value  # type: ignore[attr-defined]
-            for c in m.findall(statement, m.Call(func=m.Attribute()))
+            for c in findall(statement, m.Call(func=m.Attribute()))
             if not m.matches(c.func.value, m.Name(self_name))  # type: ignore[attr-defined]
         )
     if not relationships and not (bases & DECLARATIVE) and not _flask_model(bases):

@@ -53,6 +53,7 @@ import libcst.matchers as m
 
 from codemod.body_checks import OBJECT, Checks, exits, isinstance_of, key_read
 from codemod.facts import literal
+from codemod.find import findall
 from codemod.view_tree import Names, Tree, bound, literal_type, parameter_names, request_references
 
 # names a field cannot take: BaseModel's own attributes (and its protected "model_" prefix)
@@ -214,12 +215,12 @@ class _Planner:
             m.matches(returned, m.SimpleStatementLine([m.Return(m.Name(variable))]))
             and isinstance(check, cst.If) and check.orelse is None and exits(check.body, self.names)
             and self._object_check(check.test, variable)
-            and not any(n.value == variable for n in m.findall(check.body, m.Name()))  # type: ignore[union-attr]
+            and not any(n.value == variable for n in findall(check.body, m.Name()))  # type: ignore[union-attr]
         ):
             raise _NotProven
         # the check's code runs in the view: its names must mean there what they meant in the helper
         own_names = {n.value for n in self.tree.identifiers() if self.tree.is_target(n)} | parameter_names(self.function)
-        if {n.value for n in m.findall(check.body, m.Name())} & own_names:  # type: ignore[union-attr]
+        if {n.value for n in findall(check.body, m.Name())} & own_names:  # type: ignore[union-attr]
             raise _NotProven
         target = assign.targets[0].target.value  # type: ignore[attr-defined]
         body = Body(target, None, statement, force, silent, or_empty)  # type: ignore[arg-type]
@@ -275,7 +276,7 @@ class _Planner:
             return Body(variable, reference, None, force, silent, value is not read, raw=True, inline=inline)  # type: ignore[arg-type]
         variable = assign.targets[0].target.value  # type: ignore[attr-defined]
         at = tree.statements.index(statement)
-        if variable in taken or m.findall(self.function, m.Global() | m.Nonlocal()):
+        if variable in taken or findall(self.function, m.Global() | m.Nonlocal()):
             raise _NotProven
         for use in tree.identifiers():
             if use.value == variable and use is not assign.targets[0].target and tree.top[use] <= at:

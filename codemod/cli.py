@@ -118,7 +118,10 @@ def convert(
     if out_dir is not None:
         _check_out(out_dir, paths)
 
-    files = discover(paths)
+    skipped: list[tuple[Path, str]] = []
+    files = discover(paths, skipped)
+    for where, why in skipped:  # someone else's code: never converted (codemod/discovery.py)
+        err.print(f"skipped {_display(str(where))}: {why}", soft_wrap=True, markup=False)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
@@ -302,8 +305,8 @@ def list_transforms() -> None:
     """Show the transforms in the order they run, with their finding codes."""
     table = Table(show_header=True, header_style="bold")
     for column in ("#", "transform", "what it converts", "findings"):
-        # a transform's name is never wrapped: one copies it whole (the descriptions wrap instead)
-        table.add_column(column, no_wrap=column in ("#", "transform"))
+        # a transform's name is what --only and --ignore take: never cut short
+        table.add_column(column, no_wrap=column == "transform", min_width=max(len(t.NAME) for t in ORDER) if column == "transform" else None)
     for index, transform in enumerate(ORDER, 1):
         table.add_row(str(index), transform.NAME, transform.DESCRIPTION, " ".join(c.code for c in transform.FINDINGS.values()))
     lint_codes = " ".join(c.code for c in BlockingCalls.FINDINGS.values())

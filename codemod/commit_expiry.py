@@ -67,6 +67,7 @@ class _Reader(cst.CSTVisitor):
         self.branches = 0
         self.blocks: list[cst.CSTNode] = []
         self.line: cst.SimpleStatementLine | None = None
+        self.own: list[set[str]] = []  # the names each comprehension we are in binds
 
     def _tick(self) -> int:
         self.at += 1
@@ -119,13 +120,20 @@ class _Reader(cst.CSTVisitor):
         self._bind(node.target)
 
     def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> None:
-        # its targets are bound before its element runs (LibCST visits the element first)
+        # its targets are its own (they bind nothing outside it), bound anew as its element runs:
+        # no commit comes between, so its reads of them are never expired
+        names: set[str] = set()
         for_in: cst.CompFor | None = node.for_in
         while for_in is not None:
-            self._bind(for_in.target)
+            names.update(target_names(for_in.target))
             for_in = for_in.inner_for_in
+        self.own.append(names)
+
+    def _comprehension_left(self, original_node: cst.CSTNode) -> None:
+        self.own.pop()
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _comprehension_left
 
     def leave_AsName(self, original_node: cst.AsName) -> None:
         self._bind(original_node.name)  # type: ignore[arg-type]
@@ -153,12 +161,14 @@ class _Reader(cst.CSTVisitor):
             self.used.setdefault(node.value, []).append(self._tick())
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name):
-            self.named.add(id(node.value))
         self.named.add(id(node.attr))
-        if isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) in self.candidates:
+        if not isinstance(node.value, cst.Name):
+            return
+        local = node.value.value
+        self.named.add(id(node.value))
+        if (local, node.attr.value) in self.candidates and not any(local in own for own in self.own):
             sure = self.line if self.branches == 0 else None
-            self.reads.append(_Read(node, node.value.value, self._tick(), sure, self.blocks[-1] if self.blocks else None))
+            self.reads.append(_Read(node, local, self._tick(), sure, self.blocks[-1] if self.blocks else None))
 
 
 def commit_expiry(

@@ -10,7 +10,9 @@ converted project needs the runtime package: ``requirement_files`` adds it to it
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
+from codemod import workers
 from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the engine's API)
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
@@ -64,9 +67,10 @@ class FileResult:
 # -- one file ------------------------------------------------------------------------------
 
 
-def _traverse(module: cst.Module, path: Path, base: CodemodContext, build, run: FileRun) -> cst.Module:
-    """One metadata resolution and one traversal for the transforms ``build(context)`` makes."""
-    wrapper = wrap(module, path)
+def _traverse(module: cst.Module, path: Path, base: CodemodContext, build, run: FileRun, wrapper: MetadataWrapper | None = None) -> cst.Module:
+    """One metadata resolution and one traversal for the transforms ``build(context)`` makes
+    (``wrapper``: the module's, its metadata resolved by the facts pass)."""
+    wrapper = wrapper or wrap(module, path)
     context = replace(base, wrapper=wrapper)
     return wrapper.visit(Combined(build(context), run))
 
@@ -84,7 +88,9 @@ def _without_new_top_blank_lines(module: cst.Module, original: cst.Module) -> cs
     return module.with_changes(body=[first.with_changes(leading_lines=kept), *module.body[1:]])
 
 
-def transform_module(module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options) -> tuple[cst.Module, FileRun]:
+def transform_module(
+    module: cst.Module, path: Path, project: Project, classes: Sequence[type[Transform]], options: Options, wrapper: MetadataWrapper | None = None
+) -> tuple[cst.Module, FileRun]:
     """Run the transforms on a parsed module: the new module, and the run (findings, Flask
     uses). One metadata resolution and one traversal for all transforms; then
     LibCST's AddImportsVisitor (which needs no metadata) and the removal of the imports whose
@@ -93,7 +99,7 @@ def transform_module(module: cst.Module, path: Path, project: Project, classes: 
     module_id = module_of(path)
     base = CodemodContext(filename=str(path), full_module_name=module_id.name, full_package_name=module_id.package)
     original = module
-    module = _traverse(module, path, base, lambda context: [*(c(context, run) for c in classes), FlaskUses(context, run)], run)
+    module = _traverse(module, path, base, lambda context: [*(c(context, run) for c in classes), FlaskUses(context, run)], run, wrapper)
     if run.sibling_imports:
         module = module.visit(_SiblingImports(run.sibling_imports))
     for needed in run.needed_imports():
@@ -198,20 +204,29 @@ class _ImportRemover(cst.CSTTransformer):
         return updated_node.with_changes(body=body, footer=[*left, *updated_node.footer])
 
 
-def convert_source(path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options()) -> FileResult:
+def convert_source(
+    path: Path, source: bytes, project: Project, classes: Sequence[type[Transform]], options: Options = Options(),
+    parsed: tuple[cst.Module, MetadataWrapper] | None = None, fast: bool = False,
+) -> FileResult:
+    """One file's result. ``parsed``: its tree and metadata from the facts pass. ``fast``: a file
+    the prefilter turns away is not parsed by LibCST (CPython's parser checks that it parses)."""
     name = str(path)
-    try:
-        module = cst.parse_module(source)
-    except Exception as error:  # ParserSyntaxError, or an undecodable file
-        message = PARSE_ERROR.message(error=_first_line(error))
-        return FileResult(name, "failed", [Finding(PARSE_ERROR.code, name, _error_line(error), message)])
     # the project's words, and those a transform needs that name no Flask object (TestApp)
     tokens = project.prefilter_tokens.union(*(transform.PREFILTER for transform in classes))
+    wanted = any(token in source for token in tokens)
+    module = parsed[0] if parsed is not None else None
+    if module is None and (wanted or not fast or not _compiles(source, name)):
+        try:
+            module = cst.parse_module(source)
+        except Exception as error:  # ParserSyntaxError, or an undecodable file
+            message = PARSE_ERROR.message(error=_first_line(error))
+            return FileResult(name, "failed", [Finding(PARSE_ERROR.code, name, _error_line(error), message)])
     handlers = [plan.to_json(h) for h, plan in project.error_handlers.items() if plan.path == name]
-    if not any(token in source for token in tokens):
+    if not wanted:
         return FileResult(name, "unchanged", error_handlers=handlers)
+    assert module is not None
     try:
-        new_module, run = transform_module(module, path, project, classes, options)
+        new_module, run = transform_module(module, path, project, classes, options, parsed[1] if parsed is not None else None)
         new = new_module.bytes
     except Exception as error:
         where = traceback.extract_tb(error.__traceback__)[-1]
@@ -229,6 +244,16 @@ def convert_source(path: Path, source: bytes, project: Project, classes: Sequenc
     return FileResult(
         name, "changed", findings, old=source, new=new, routes=routes, flask_uses=run.flask_uses, code=code, error_handlers=handlers
     )
+
+
+def _compiles(source: bytes, name: str) -> bool:
+    """Whether CPython's parser (about 20 times faster than LibCST's) reads the file; when it
+    does not, LibCST's parse says why, in the words the slow path reports."""
+    try:
+        compile(source, name, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, UnicodeError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _first_line(error: BaseException) -> str:
@@ -292,22 +317,62 @@ def gather_project(files: Sequence[Path], jobs: int = 1) -> Project:
     return project
 
 
+def fast_path() -> bool:
+    """The engine's default: the fast path (codemod/workers.py), unless FLASK2FASTAPI_SLOW is set."""
+    return os.environ.get("FLASK2FASTAPI_SLOW", "") in ("", "0")
+
+
+def _merged(facts: Sequence[Project]) -> Project:
+    project = Project()
+    for found in facts:
+        project.merge(found)
+    return project
+
+
+def _gather_kept(kept: workers.Kept, path: Path) -> Project:
+    return kept.gather(path)
+
+
+def _convert_kept(kept: workers.Kept, path: Path, *, project: Project, classes, options: Options) -> FileResult:
+    """Pass 2 of the fast path, on the worker that read and resolved the file in pass 1."""
+    source, parsed = kept.take(path)
+    if source is None:  # not read in pass 1: read (and report) it now
+        return convert_file(path, project, classes, options)
+    result = convert_source(path, source, project, classes, options, parsed=parsed, fast=True)
+    if options.leave_flask and result.status == "unchanged" and any(word in source for word in _FLASK_WORDS):
+        kept.keep(path, source, parsed)  # leave_flask may read it: the same tree serves
+    return result
+
+
 def convert_paths(
     files: Sequence[Path],
     classes: Sequence[type[Transform]],
     options: Options = Options(),
     jobs: int = 1,
     on_done: Callable[[], None] | None = None,
+    fast: bool | None = None,
 ) -> list[FileResult]:
+    """Convert ``files`` as one project. ``fast`` (default: ``fast_path()``): each file parsed
+    and resolved once, on a worker pinned to it (codemod/workers.py); else each pass on its own."""
+    if fast if fast is not None else fast_path():
+        with workers.Pinned(files, jobs) as pool:
+            project = _merged(pool.each(_gather_kept, files))
+            task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
+            return _finish(pool.each(task, files, on_done), project, options, pool)
     project = gather_project(files, jobs)
     results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
+    return _finish(results, project, options, None)
+
+
+def _finish(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None) -> list[FileResult]:
+    """The levels of the routes, from what the converted code uses; then leave_flask."""
     code = CodeFacts()
     for result in results:
         if result.code is not None:
             code.merge(result.code)
     assign_levels([route for r in results for route in r.routes], code, project.sync_reasons, {**project.helper_bodies.refused, **project.session_kept}, project.state.hooks_kept)
     if options.leave_flask:
-        leave_flask(results, project, options)
+        leave_flask(results, project, options, pool)
     return results
 
 
@@ -315,13 +380,12 @@ def convert_paths(
 _FLASK_WORDS = (b"flask", b"Flask", b"werkzeug", b"bridge_of")
 
 
-def leave_flask(results: list[FileResult], project: Project, options: Options) -> list[str]:
+def leave_flask(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None = None) -> list[str]:
     """The last step (transforms/leave_flask.py): where the converted project's only Flask left
     is its app's plumbing, rewrite every file that has some into Flask-free code, in place in
     ``results``. Returns what keeps Flask (``path:line: what``), empty where Flask left or no
-    bridge was there to leave; on any blocker, nothing changes."""
-    from transforms.leave_flask import LeaveFlaskTransform  # transforms import the engine's modules
-
+    bridge was there to leave; on any blocker, nothing changes. ``pool``: the fast path's
+    workers rewrite their own files (a file no transform changed keeps its tree from pass 1)."""
     texts, every = {}, []
     for result in results:
         if result.status == "failed":
@@ -336,13 +400,16 @@ def leave_flask(results: list[FileResult], project: Project, options: Options) -
     unused = frozenset(
         name.decode() for name in private if sum(len(re.findall(rb"\b" + name + rb"\b", text)) for text in every) == 1
     )
-    transform = type(LeaveFlaskTransform.__name__, (LeaveFlaskTransform,), {"unused": unused})
+    task = functools.partial(_leave_one, project=project, options=options, unused=unused)
+    items = [(result.path, texts[result.path]) if result.path in texts else None for result in results]
+    answers = pool.each(task, items) if pool is not None else [task(None, item) if item else None for item in items]
     blockers: list[str] = []
-    rewritten: dict[str, tuple[bytes, FileRun]] = {}
-    for path, text in texts.items():
-        module, run = transform_module(cst.parse_module(text), Path(path), project, [transform], options)
-        blockers += run.flask_blockers
-        rewritten[path] = (module.bytes, run)
+    rewritten: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
+    for item, answer in zip(items, answers):
+        if item is not None:
+            new, found, kept_by = answer
+            blockers += kept_by
+            rewritten[item[0]] = (new, found)
     if blockers:
         for result in results:
             result.flask_blockers = [b for b in blockers if b.startswith(f"{result.path}:")]
@@ -350,12 +417,28 @@ def leave_flask(results: list[FileResult], project: Project, options: Options) -
     for result in results:
         if result.path not in rewritten:
             continue
-        new, run = rewritten[result.path]
+        new, found = rewritten[result.path]
         old = result.old if result.old is not None else Path(result.path).read_bytes()
         result.flask_uses = 0
-        result.findings += locate(run.findings, new.decode("utf-8", "replace"), result.path)
+        result.findings += locate(found, new.decode("utf-8", "replace"), result.path)
         result.status, result.old, result.new = ("unchanged", None, None) if new == old else ("changed", old, new)
     return []
+
+
+@functools.lru_cache(maxsize=8)
+def _leave_class(unused: frozenset[str]) -> type[Transform]:
+    from transforms.leave_flask import LeaveFlaskTransform  # transforms import the engine's modules
+
+    return type(LeaveFlaskTransform.__name__, (LeaveFlaskTransform,), {"unused": unused})
+
+
+def _leave_one(kept: workers.Kept | None, item: tuple[str, bytes], *, project: Project, options: Options, unused: frozenset[str]):
+    """leave_flask's rewrite of one file: its new text, findings and blockers."""
+    path, text = item
+    parsed = kept.tree_of(Path(path), text) if kept is not None else None
+    module = parsed[0] if parsed is not None else cst.parse_module(text)
+    new, run = transform_module(module, Path(path), project, [_leave_class(unused)], options, parsed[1] if parsed is not None else None)
+    return new.bytes, run.findings, run.flask_blockers
 
 
 # -- writing ---------------------------------------------------------------------------------

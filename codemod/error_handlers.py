@@ -56,6 +56,7 @@ import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider
 
 from codemod.blueprint_handlers import app_wide_of, blueprint_of
+from codemod.find import findall
 from codemod.handler_body import Body, bindings, is_flask, is_jsonify, jsonify_content, read_body
 from codemod.vendor import canonical
 
@@ -278,7 +279,7 @@ def phrase_is_name(keys: tuple[Key, ...]) -> bool:
 
 def read_responder(function: cst.FunctionDef, names: Names) -> Responder | None:
     """The function as a ``Responder`` (None where no return of its own body is a jsonify)."""
-    returns = [r for r in m.findall(function.body, m.Return()) if r.value is not None]
+    returns = [r for r in findall(function.body, m.Return()) if r.value is not None]
     parts = [_jsonify_return(r.value, names) for r in returns]  # type: ignore[arg-type]
     if not any(part is not None for part in parts):
         return None
@@ -287,11 +288,11 @@ def read_responder(function: cst.FunctionDef, names: Names) -> Responder | None:
     bound = bindings(function)
     statuses = {s.value for _, s in filter(None, parts) if isinstance(s, cst.Name)}
     problem = None
-    if m.findall(function.body, m.FunctionDef() | m.Lambda() | m.ClassDef() | m.Yield() | m.Await()):
+    if findall(function.body, m.FunctionDef() | m.Lambda() | m.ClassDef() | m.Yield() | m.Await()):
         problem = "it has a nested function or is a generator"
     elif function.asynchronous is not None or function.decorators:
         problem = "it is async or decorated"
-    elif len(returns) != len(m.findall(function.body, m.Return())) or None in parts:
+    elif len(returns) != len(findall(function.body, m.Return())) or None in parts:
         problem = "it returns other than jsonify(...), alone or with a status"
     elif not isinstance(function.body, cst.IndentedBlock) or not m.matches(function.body.body[-1], m.SimpleStatementLine([m.Return()])):
         problem = "it may end without returning"

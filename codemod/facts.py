@@ -17,6 +17,8 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider
 
+from codemod.find import findall
+
 # Flask's route decorators: route(), and the shortcuts for one method.
 SHORTCUTS = ("get", "post", "put", "patch", "delete")
 ROUTE_DECORATOR = m.Decorator(m.Call(func=m.Attribute(attr=m.Name(m.MatchIfTrue(lambda n: n == "route" or n in SHORTCUTS)))))
@@ -288,9 +290,9 @@ def is_guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]
     if not statements or not m.matches(statements[-1], m.SimpleStatementLine([m.Return(call)])):
         return False
     read = m.Attribute(value=m.Name(view), attr=m.Name(m.MatchIfTrue(lambda n: n in view_attributes)))
-    allowed = {a.value for s in statements[:-1] for a in m.findall(s, read)}  # type: ignore[union-attr]
-    used = {n.value for s in statements[:-1] for n in m.findall(s, m.Name()) if n not in allowed}  # type: ignore[union-attr]
-    return not used & {view, args, kwargs} and not any(m.findall(s, m.Yield() | m.Await()) for s in statements[:-1])
+    allowed = {a.value for s in statements[:-1] for a in findall(s, read)}  # type: ignore[union-attr]
+    used = {n.value for s in statements[:-1] for n in findall(s, m.Name()) if n not in allowed}  # type: ignore[union-attr]
+    return not used & {view, args, kwargs} and not any(findall(s, m.Yield() | m.Await()) for s in statements[:-1])
 
 
 def _without_wraps_import(body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:

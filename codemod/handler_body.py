@@ -50,6 +50,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.app_logger import current_app_log
+from codemod.find import findall
 from codemod.state import REQUEST
 
 Names = Callable[[cst.CSTNode], set[str]]
@@ -190,7 +191,7 @@ def bindings(function: cst.FunctionDef) -> dict[str, list[Binding]]:
         elif isinstance(target, cst.StarredElement):
             bind(target.value, None)
 
-    for node in m.findall(function.body, m.Assign() | m.AnnAssign() | m.AugAssign() | m.For() | m.WithItem() | m.NamedExpr() | m.CompFor() | m.Del() | m.ExceptHandler()):
+    for node in findall(function.body, m.Assign() | m.AnnAssign() | m.AugAssign() | m.For() | m.WithItem() | m.NamedExpr() | m.CompFor() | m.Del() | m.ExceptHandler()):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 bind(target.target, node.value if len(node.targets) == 1 else None)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.find import findall
 from codemod.state import FunctionFacts
 from codemod.view_tree import Names, Tree, parameter_names, request_references
 
@@ -67,7 +68,7 @@ def body_facts(function: cst.FunctionDef, names: Names) -> BodyFacts:
     from codemod import bodies  # the body plan reads view_tree's Tree, as codemod/reads.py does
 
     tree = Tree(function)
-    identifiers = frozenset(n.value for n in m.findall(function, m.Name()))  # type: ignore[union-attr]
+    identifiers = frozenset(n.value for n in findall(function, m.Name()))  # type: ignore[union-attr]
     first = _first_calls(function, names)
     readers = [r for r in request_references(tree, names) if bodies._reader(tree, r) is not None]
     if not readers:

@@ -33,6 +33,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.facts import ROUTE_DECORATOR
+from codemod.find import findall
 
 FLASK_HTTPAUTH = {
     "flask_httpauth.HTTPBasicAuth": "basic", "flask_httpauth.HTTPTokenAuth": "token", "flask_httpauth.MultiAuth": "multi",
@@ -99,9 +100,9 @@ def auth_facts(module: cst.Module, name: str, names: Callable[[cst.CSTNode], set
     """The Flask-HTTPAuth facts of one module (``names``: its qualified-name lookup)."""
     facts = AuthFacts()
     # names bound by imports are no use
-    handled: set[cst.CSTNode] = set(m.findall(module, m.ImportAlias()))
+    handled: set[cst.CSTNode] = set(findall(module, m.ImportAlias()))
     for alias in list(handled):
-        handled |= set(m.findall(alias, m.Name()))
+        handled |= set(findall(alias, m.Name()))
     for statement in module.body:
         for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
             if m.matches(small, m.Assign([m.AssignTarget(m.Name())], m.Call())):
@@ -120,7 +121,7 @@ def auth_facts(module: cst.Module, name: str, names: Callable[[cst.CSTNode], set
         if isinstance(function, cst.FunctionDef):
             _function_uses(function, f"{name}.{function.name.value}", names, facts, handled)
     # anything else that names a module-level object: the plan keeps such an object Flask-HTTPAuth's
-    for node in m.findall(module, m.Name()):
+    for node in findall(module, m.Name()):
         if node in handled:
             continue
         for qualified in names(node):
@@ -164,13 +165,13 @@ def _function_uses(
         facts.before_hooks[qualified] = False
     if checks > 1:
         facts.uses += [AuthUse(u.obj, "other", qualified, "more than one check on a view") for u in facts.uses if u.function == qualified and u.kind == "check"]
-    for call in m.findall(function.body, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("current_user")), args=[])):
+    for call in findall(function.body, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("current_user")), args=[])):
         handled.add(call.func.value)  # type: ignore[attr-defined]
         facts.uses += [AuthUse(o, "current_user", qualified) for o in names(call.func.value)]  # type: ignore[attr-defined]
-    for attribute in m.findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in OTHER_ATTRIBUTES)))):
+    for attribute in findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in OTHER_ATTRIBUTES)))):
         handled.add(attribute.value)  # type: ignore[attr-defined]
         facts.uses += [AuthUse(o, "other", qualified, f".{attribute.attr.value}, which the runtime's objects have not") for o in names(attribute.value)]  # type: ignore[attr-defined]
-    for attribute in m.findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in KNOWN)))):
+    for attribute in findall(function, m.Attribute(value=m.Name(), attr=m.Name(m.MatchIfTrue(lambda n: n in KNOWN)))):
         if attribute.value not in handled:  # ``auth.login_required`` as a value, a callback called...
             facts.uses += [AuthUse(o, "other", qualified, f".{attribute.attr.value} used another way") for o in names(attribute.value)]  # type: ignore[attr-defined]
             handled.add(attribute.value)  # type: ignore[attr-defined]
@@ -184,18 +185,18 @@ def _callback_problem(function: cst.FunctionDef, names: Callable[[cst.CSTNode], 
     """Why the callback's Flask cannot go (None: at most ``g.x = value`` statements and
     ``return jsonify(...)[, status]``)."""
     allowed: set[cst.CSTNode] = set()
-    for assign in m.findall(function.body, m.Assign([m.AssignTarget(m.Attribute(value=m.Name(), attr=m.Name()))])):
+    for assign in findall(function.body, m.Assign([m.AssignTarget(m.Attribute(value=m.Name(), attr=m.Name()))])):
         value = assign.targets[0].target.value  # type: ignore[attr-defined]
         if names(value) & G:
             allowed |= {value, assign.targets[0].target}  # type: ignore[attr-defined]
-    for returned in m.findall(function.body, m.Return()):
+    for returned in findall(function.body, m.Return()):
         value = returned.value  # type: ignore[attr-defined]
         call = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
         if isinstance(call, cst.Call) and names(call.func) & JSONIFY and _jsonify_convertible(call):
             allowed.add(call.func)
-    if allowed and any(n.value == "request" for n in m.findall(function, m.Name())):  # type: ignore[union-attr]
+    if allowed and any(n.value == "request" for n in findall(function, m.Name())):  # type: ignore[union-attr]
         return f"{function.name.value} names something request, the parameter its g would come in through"
-    for node in m.findall(function, m.Name() | m.Attribute()):
+    for node in findall(function, m.Name() | m.Attribute()):
         if node in allowed:
             continue
         flask = {q for q in names(node) if q.partition(".")[0] in ("flask", "werkzeug")}

@@ -17,6 +17,7 @@ from typing import Any
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.find import findall
 from codemod.levels import is_flask
 
 MANAGERS = frozenset({"flask_jwt_extended.JWTManager", "flask_jwt_extended.jwt_manager.JWTManager"})
@@ -55,7 +56,7 @@ def literal_options(call: cst.Call) -> bool:
 
 def uses_jwt(function: cst.FunctionDef, names: Names) -> bool:
     """Whether the function refers to Flask-JWT-Extended."""
-    return any(q.startswith("flask_jwt_extended") for n in m.findall(function, m.Name() | m.Attribute()) for q in names(n))
+    return any(q.startswith("flask_jwt_extended") for n in findall(function, m.Name() | m.Attribute()) for q in names(n))
 
 
 def verifies(statement: cst.BaseStatement, names: Names) -> cst.Call | None:
@@ -64,7 +65,7 @@ def verifies(statement: cst.BaseStatement, names: Names) -> cst.Call | None:
     if not m.matches(statement, m.SimpleStatementLine([m.Expr(m.Call())])):
         return None
     call = statement.body[0].value  # type: ignore[attr-defined]
-    json = any(a.keyword is not None and a.keyword.value == "locations" and m.findall(a.value, m.SimpleString(m.MatchIfTrue(lambda v: "json" in v))) for a in call.args)
+    json = any(a.keyword is not None and a.keyword.value == "locations" and findall(a.value, m.SimpleString(m.MatchIfTrue(lambda v: "json" in v))) for a in call.args)
     return call if names(call.func) & VERIFY and literal_options(call) and not json else None
 
 
@@ -84,19 +85,19 @@ def verification_problem(function: cst.FunctionDef, names: Names) -> str | None:
     options, read the token it verified (``get_jwt()``, ``current_user``...), and answer
     ``return jsonify(...)[, status]`` with a plain jsonify; nothing else of the extension."""
     allowed: set[cst.CSTNode] = set()
-    for line in m.findall(function, m.SimpleStatementLine()):
+    for line in findall(function, m.SimpleStatementLine()):
         call = verifies(line, names)  # type: ignore[arg-type]
         if call is not None:
             allowed.add(call.func)
-    for call in m.findall(function, m.Call()):
+    for call in findall(function, m.Call()):
         if not call.args and names(call.func) & TOKEN_READS:  # type: ignore[attr-defined]
             allowed.add(call.func)  # type: ignore[attr-defined]
-    for returned in m.findall(function, m.Return()):
+    for returned in findall(function, m.Return()):
         call = answer(returned)  # type: ignore[arg-type]
         if call is not None and plain_jsonify(call, names):
             allowed.add(call.func)
     bare = {f"flask_jwt_extended{module}.current_user" for module in ("", ".utils")}
-    for node in m.findall(function, m.Name() | m.Attribute()):
+    for node in findall(function, m.Name() | m.Attribute()):
         used = {q for q in names(node) if q.startswith("flask_jwt_extended.") or q in JSONIFY}
         # the attributes of what an allowed call returns (``get_jwt().get``) are the project's reads
         used = {q for q in used if q not in bare and not any(q.startswith(r + ".") for r in TOKEN_READS | bare)}
@@ -120,12 +121,12 @@ def jwt_check(guard: cst.FunctionDef, names: Names) -> cst.FunctionDef | None:
     statements = _body(wrapped)
     if len(statements) < 2 or verifies(statements[0], names) is None or verification_problem(wrapped, names) is not None:
         return None
-    returns = [r for s in statements[:-1] for r in m.findall(s, m.Return())]
+    returns = [r for s in statements[:-1] for r in findall(s, m.Return())]
     if any(answer(r) is None or not plain_jsonify(answer(r), names) for r in returns):  # type: ignore[arg-type]
         return None
-    if m.findall(wrapped.body, m.FunctionDef() | m.Lambda() | m.ClassDef()):
+    if findall(wrapped.body, m.FunctionDef() | m.Lambda() | m.ClassDef()):
         return None
-    for node in m.findall(wrapped.body, m.Name() | m.Attribute()):
+    for node in findall(wrapped.body, m.Name() | m.Attribute()):
         if any(is_flask(q) and not q.startswith("flask_jwt_extended") and q not in JSONIFY for q in names(node)):
             return None
     return wrapped
@@ -136,7 +137,7 @@ def reads_token(function: cst.FunctionDef, names: Names) -> bool:
     ``get_jwt()``, ``current_user``... and neither calls ``verify_jwt_in_request`` nor is
     decorated with ``jwt_required`` itself. A view converted to a dependency cannot call it."""
     used: set[str] = set()
-    for node in m.findall(function, m.Name() | m.Attribute()):
+    for node in findall(function, m.Name() | m.Attribute()):
         used |= names(node)
     return bool(used & TOKEN_READS) and not used & VERIFIERS
 
@@ -155,10 +156,10 @@ def plain_jsonify(call: cst.Call, names: Names) -> bool:
 def loader_problem(function: cst.FunctionDef, names: Names) -> str | None:
     """Why a loader cannot run without Flask: a use of Flask other than a plain ``jsonify``."""
     allowed: set[cst.CSTNode] = set()
-    for call in m.findall(function.body, m.Call()):
+    for call in findall(function.body, m.Call()):
         if plain_jsonify(call, names):  # type: ignore[arg-type]
             allowed.add(call.func)  # type: ignore[attr-defined]
-    for node in m.findall(function.body, m.Name() | m.Attribute()):
+    for node in findall(function.body, m.Name() | m.Attribute()):
         if node in allowed:
             continue
         used = sorted(q for q in names(node) if is_flask(q))

@@ -21,6 +21,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from codemod.find import findall
 from codemod.vendor import canonical
 
 MANAGER = frozenset({"flask_login.LoginManager", "flask_login.login_manager.LoginManager"})
@@ -228,7 +229,7 @@ def _member(name: str) -> bool:
 def _answers_jsonify(function: cst.FunctionDef, names) -> bool:
     """Every return of ``function`` is ``jsonify(...)`` or ``jsonify(...), <int>`` (keywords or
     one positional value): FlaskJSONResponse writes the same."""
-    returns = m.findall(function.body, m.Return())
+    returns = findall(function.body, m.Return())
     if not returns:
         return False
     for node in returns:

@@ -25,6 +25,7 @@ import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, PositionProvider
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
+from codemod.find import findall
 from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
@@ -724,7 +725,7 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.http_module = module_facts(node, self._names) if b"requests" in self.source else None
-        self.used = {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
+        self.used = {n.value for n in findall(node, m.Name())}  # type: ignore[union-attr]
         main = m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]))
         self.runs_as_script = any(m.matches(s, main) for s in node.body)
         for statement in node.body:
@@ -739,7 +740,7 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.auth.merge(auth_facts(original_node, self.module, self._names))
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
-        self.bindings |= set(m.findall(node, m.Name()))
+        self.bindings |= set(findall(node, m.Name()))
 
     def visit_Param(self, node: cst.Param) -> None:
         self.bindings.add(node.name)
@@ -919,7 +920,7 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.async_facts[qualified] = dataclasses.replace(facts, sqlite=sqlite_uses(wrapper or node, self._names), sqlite_opening=opening)
             # calls in its decorators and default values run where no settings can be handed over
             for part in (*node.decorators, *(p.default for p in (*node.params.params, *node.params.kwonly_params) if p.default)):
-                for call in m.findall(part, m.Call()):
+                for call in findall(part, m.Call()):
                     self.facts.referenced |= self._names(call.func)  # type: ignore[attr-defined]
         self._hooks(node)
         self.functions.append(node)
@@ -1016,9 +1017,11 @@ class _FactsVisitor(cst.CSTVisitor):
             self.facts.factories |= self._names(self.functions[-1].name)
 
 
-def gather(path: Path, source: bytes) -> Project:
-    """The facts one file contributes (nothing when it does not parse: pass 2 reports that)."""
-    facts = _gather(path, source)
+def gather(path: Path, source: bytes, parsed: dict[Path, tuple[cst.Module, MetadataWrapper]] | None = None) -> Project:
+    """The facts one file contributes (nothing when it does not parse: pass 2 reports that).
+    ``parsed`` keeps the file's tree and its resolved metadata for the transform pass (the
+    engine's fast path: one parse and one resolution per file and run)."""
+    facts = _gather(path, source, parsed)
     if is_test_file(path):
         facts.named_in_tests, facts.named = facts.named, set()
     return facts
@@ -1031,7 +1034,7 @@ def is_test_file(path: Path) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or bool({"tests", "test"} & set(path.parts[:-1]))
 
 
-def _gather(path: Path, source: bytes) -> Project:
+def _gather(path: Path, source: bytes, parsed: dict[Path, tuple[cst.Module, MetadataWrapper]] | None = None) -> Project:
     limits = b"MAX_CONTENT_LENGTH" in source or b"max_content_length" in source
     response_class = b"response_class" in source
     if not any(token in source for token in FACTS_PREFILTER):
@@ -1053,6 +1056,8 @@ def _gather(path: Path, source: bytes) -> Project:
         wrapper.visit(visitor)
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
         return Project()
+    if parsed is not None:
+        parsed[path] = (module, wrapper)
     if b"flask_login" in source:
         try:
             visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)

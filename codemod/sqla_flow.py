@@ -19,6 +19,8 @@ from typing import Callable
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.find import findall
+
 Names = Callable[[cst.CSTNode], set[str]]
 
 SESSION_WRITES = frozenset({
@@ -34,7 +36,7 @@ def pending_writes(function: cst.FunctionDef, names: Names) -> frozenset[str]:
     """What the function may leave uncommitted: the objects whose ``session`` it wrote
     (``pkg.models.db``), and ``OBJECT`` for a local object it changed (module doc)."""
     pending: set[str] = set()
-    for block in m.findall(function, m.IndentedBlock()):
+    for block in findall(function, m.IndentedBlock()):
         open_: set[str] = set()
         for statement in block.body:  # type: ignore[attr-defined]
             committed = _commit(statement, names)
@@ -69,15 +71,15 @@ def _commit(statement: cst.CSTNode, names: Names) -> str | None:
 
 def _writes(statement: cst.CSTNode, names: Names) -> set[str]:
     found: set[str] = set()
-    for call in m.findall(statement, m.Call()):
+    for call in findall(statement, m.Call()):
         session = _session_call(call, names)
         if session is not None and session[1] in SESSION_WRITES:
             found.add(session[0])
         elif m.matches(call, m.Call(func=m.Attribute(value=m.Attribute(value=m.Name()), attr=m.Name()))) and call.func.attr.value in MUTATORS:  # type: ignore[attr-defined]
             if _local(call.func.value.value, names):  # type: ignore[attr-defined]
                 found.add(OBJECT)
-    targets = [t.target for t in m.findall(statement, m.AssignTarget())] + [
-        s.target for s in m.findall(statement, m.AugAssign() | m.AnnAssign())  # type: ignore[attr-defined]
+    targets = [t.target for t in findall(statement, m.AssignTarget())] + [
+        s.target for s in findall(statement, m.AugAssign() | m.AnnAssign())  # type: ignore[attr-defined]
     ]
     for target in targets:
         if isinstance(target, cst.Attribute) and _local(_root(target), names):
@@ -92,9 +94,9 @@ def _only_writes(statement: cst.CSTNode) -> bool:
         return False
     small = statement.body[0]
     if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-        return not any(m.findall(a, m.Call()) for a in small.value.args)
+        return not any(findall(a, m.Call()) for a in small.value.args)
     if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and small.value is not None:
-        return not m.findall(small.value, m.Call())
+        return not findall(small.value, m.Call())
     return False
 
 

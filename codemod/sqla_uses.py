@@ -17,6 +17,7 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
 
+from codemod.find import findall
 from codemod.flask_sqlalchemy_async import EXTENSION
 from codemod.sqla_flow import pending_writes
 
@@ -94,7 +95,7 @@ class _Uses(cst.CSTVisitor):
         self.owners.append(owner)
         self.cls.append(cls or self.cls[-1])
         names = {p.name.value for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)}
-        if "db" in names or m.findall(node.body, m.AssignTarget(m.Name("db")) | m.For(target=m.Name("db"))):
+        if "db" in names or findall(node.body, m.AssignTarget(m.Name("db")) | m.For(target=m.Name("db"))):
             self.facts.own_db.add(owner)
         if len(self.owners) == 2:  # a module-level function, or a class's method
             self.facts.pending[owner] = pending_writes(node, self._qualified)

@@ -33,6 +33,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.aborts import abort_arguments, aborts_in
+from codemod.find import findall
 from codemod.jwt_facts import uses_jwt, verification_problem
 
 G = frozenset({"flask.g", "flask.globals.g"})
@@ -104,8 +105,8 @@ def _unpacked_returns(function: cst.FunctionDef, names: Callable[[cst.CSTNode], 
     """``content, error = helper(...)`` in the function's own body, each element whose name is
     used only as a whole ``return error`` or the test of an ``if`` (``if error:``, ``if not error:``)."""
     found: set[tuple[str, int]] = set()
-    own = [n for n in m.findall(function.body, m.Assign([m.AssignTarget(m.Tuple())], m.Call()))]
-    nested = {n for f in m.findall(function.body, m.FunctionDef() | m.Lambda()) for n in m.findall(f, m.Assign())}
+    own = [n for n in findall(function.body, m.Assign([m.AssignTarget(m.Tuple())], m.Call()))]
+    nested = {n for f in findall(function.body, m.FunctionDef() | m.Lambda()) for n in findall(f, m.Assign())}
     for assign in own:
         if assign in nested or len([a for a in own if a.targets[0].target.deep_equals(assign.targets[0].target)]) != 1:  # type: ignore[attr-defined]
             continue
@@ -114,11 +115,11 @@ def _unpacked_returns(function: cst.FunctionDef, names: Callable[[cst.CSTNode], 
             if not isinstance(element.value, cst.Name):
                 continue
             name = element.value.value
-            uses = [n for n in m.findall(function.body, m.Name(name)) if n is not element.value]
-            whole = set(m.findall(function.body, m.Return(m.Name(name)))) | set(
-                m.findall(function.body, m.If(test=m.Name(name) | m.UnaryOperation(m.Not(), m.Name(name))))
+            uses = [n for n in findall(function.body, m.Name(name)) if n is not element.value]
+            whole = set(findall(function.body, m.Return(m.Name(name)))) | set(
+                findall(function.body, m.If(test=m.Name(name) | m.UnaryOperation(m.Not(), m.Name(name))))
             )
-            allowed = {id(n) for w in whole for n in ([w.value] if isinstance(w, cst.Return) else m.findall(w.test, m.Name(name)))}  # type: ignore[attr-defined]
+            allowed = {id(n) for w in whole for n in ([w.value] if isinstance(w, cst.Return) else findall(w.test, m.Name(name)))}  # type: ignore[attr-defined]
             if uses and all(id(u) in allowed for u in uses):
                 found.update((c, index) for c in called)
     return frozenset(found)
@@ -155,7 +156,7 @@ def _opens_with(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[st
     if len(called) != 1:
         return None
     (qualified,) = called
-    if sum(1 for c in m.findall(function, m.Call()) if qualified in names(c.func)) != 1:
+    if sum(1 for c in findall(function, m.Call()) if qualified in names(c.func)) != 1:
         return None
     return assign.targets[0].target.value, qualified
 
@@ -338,7 +339,7 @@ def _flask_names(node: cst.CSTNode, names: Callable[[cst.CSTNode], set[str]]) ->
     """The Flask and werkzeug names used under ``node``, each by its longest dotted form:
     ``request.headers.get`` is one use, not three."""
     found: set[str] = set()
-    for expression in m.findall(node, m.Name() | m.Attribute()):
+    for expression in findall(node, m.Name() | m.Attribute()):
         found |= {q for q in names(expression) if q.startswith(("flask.", "werkzeug."))}
     return {q for q in found if not any(other.startswith(q + ".") for other in found)}
 
@@ -376,9 +377,9 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
     problem = None
     for statement in checks:
         statement.visit(reader)
-        if any(refusal(r.value, names) is None for r in m.findall(statement, m.Return())):  # type: ignore[attr-defined]
+        if any(refusal(r.value, names) is None for r in findall(statement, m.Return())):  # type: ignore[attr-defined]
             problem = problem or "it refuses by returning a response (a dependency can only raise)"
-        for assign in m.findall(statement, m.Assign()):
+        for assign in findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
                 sets += [a for a in reader._g_attributes(target.target) if a not in sets]
     # the app's settings come from the Settings dependency (codemod/settings.py plans it for guards)
@@ -386,9 +387,9 @@ def _guard(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) 
     config = {f"{a}.config" for a in CURRENT_APP}
     for statement in checks:
         # jsonify only as the call a refusal returns (the dependency raises what it serializes)
-        refusals = [refusal(r.value, names) for r in m.findall(statement, m.Return())]  # type: ignore[attr-defined]
+        refusals = [refusal(r.value, names) for r in findall(statement, m.Return())]  # type: ignore[attr-defined]
         returned = sum(1 for r in refusals if r is not None and isinstance(r[0], cst.Call))
-        called = sum(1 for n in m.findall(statement, m.Name() | m.Attribute()) if names(n) & JSONIFY)
+        called = sum(1 for n in findall(statement, m.Name() | m.Attribute()) if names(n) & JSONIFY)
         for q in sorted(_flask_names(statement, names)):
             if q in JSONIFY and called == returned:
                 continue
@@ -422,7 +423,7 @@ def refusal(value: cst.BaseExpression | None, names: Callable[[cst.CSTNode], set
 def _scheme(checks: list[cst.BaseStatement]) -> str | None:
     """The security scheme the checks implement, from the header they read and the scheme
     word they compare with: "bearer", "basic", or an API key header's name."""
-    strings = [s.evaluated_value for c in checks for s in m.findall(c, m.SimpleString())]  # type: ignore[attr-defined]
+    strings = [s.evaluated_value for c in checks for s in findall(c, m.SimpleString())]  # type: ignore[attr-defined]
     words = {s.lower() for s in strings if isinstance(s, str)}
     if AUTHORIZATION in words:
         if "bearer" in words or "bearer " in words:
@@ -464,12 +465,12 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
         problem = "its parameters are not Flask's hook parameters"
     elif function.asynchronous is not None:
         problem = "an async hook"
-    returns = m.findall(function.body, m.Return())
+    returns = findall(function.body, m.Return())
     response = params[0] if params else None
     # a before hook's answer (``return {"error": "maintenance"}, 503``) is made a response by
     # RequestHooks as make_response made it; one that Flask builds (jsonify, redirect) stays
     # Flask's through the check of its names below
-    if problem is None and kind == "teardown" and m.findall(function.body, m.Name(params[0])):
+    if problem is None and kind == "teardown" and findall(function.body, m.Name(params[0])):
         # RequestHooks hands a teardown hook no exception: the app's handlers answered it inside
         problem = "it reads the exception Flask hands it"
     if problem is None and kind == "after":
@@ -507,11 +508,11 @@ def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:
     through the attribute around it (the bare name where it is used alone, ``return response``
     excepted)."""
     uses: list[cst.CSTNode] = []
-    for attribute in m.findall(function.body, m.Attribute(value=m.Name(name))):
+    for attribute in findall(function.body, m.Attribute(value=m.Name(name))):
         uses.append(attribute)
-    bare = [n for n in m.findall(function.body, m.Name(name))]
+    bare = [n for n in findall(function.body, m.Name(name))]
     as_value = {id(a.value) for a in uses}  # type: ignore[attr-defined]
-    returned = {id(r.value) for r in m.findall(function.body, m.Return(m.Name(name)))}  # type: ignore[attr-defined]
+    returned = {id(r.value) for r in findall(function.body, m.Return(m.Name(name)))}  # type: ignore[attr-defined]
     uses += [n for n in bare if id(n) not in as_value and id(n) not in returned]
     return uses
 

@@ -38,6 +38,7 @@ from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ScopePr
 
 from codemod.discovery import discover
 from codemod.facts import keywords, literal
+from codemod.find import findall
 from codemod.plan import RoutePlan
 from codemod.templates import FLASK_FILTERS, FLASK_NAMES, Needs, Registered, UrlFor, needs, registered
 from codemod.vendor import canonical
@@ -85,7 +86,7 @@ def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: by
     def called(call: cst.Call) -> set[str]:
         return {canonical(q.name) for q in names.get(call.func, ())}
 
-    calls = [c for c in m.findall(wrapper.module, m.Call()) if isinstance(c, cst.Call)]
+    calls = [c for c in findall(wrapper.module, m.Call()) if isinstance(c, cst.Call)]
     own = m.Call(args=[m.Arg(value=m.Name("__name__"), keyword=None)])
     folders, read = [], set()
     for call in calls:
@@ -107,10 +108,10 @@ def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: by
     made = sum(1 for c in calls if m.matches(c, own) and called(c) & FLASK)
     renders = any(called(c) & RENDER for c in calls)
     imported = {
-        cst.Module([]).code_for_node(i.module) for i in m.findall(wrapper.module, m.ImportFrom(relative=[]))
+        cst.Module([]).code_for_node(i.module) for i in findall(wrapper.module, m.ImportFrom(relative=[]))
         if isinstance(i, cst.ImportFrom) and i.module is not None
     }
-    defaults = m.findall(wrapper.module, m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults")))
+    defaults = findall(wrapper.module, m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults")))
     return TemplateFacts(
         str(path), module, made, bool(ENVIRONMENT.search(source.decode("utf-8", "replace"))),
         scope is not None and NAME in scope, frozenset(imported), tuple(folders), frozenset(read), bool(defaults), renders,

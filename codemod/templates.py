@@ -28,6 +28,7 @@ from jinja2 import meta, nodes
 from jinja2.loaders import split_template_path
 
 from codemod.discovery import discover
+from codemod.find import findall
 
 # what Flask's environment adds to every template
 FLASK_NAMES = frozenset({"request", "session", "g", "config", "url_for", "get_flashed_messages"})
@@ -248,8 +249,8 @@ def registered(package: Path, package_name: str, app_module: str, app: str) -> R
                 literal = _global_literal(small, app) if module == app_module else None
                 if literal is not None:
                     literals[literal[0]] = literal[1]
-                    understood |= {id(n) for n in m.findall(small, m.Attribute(attr=m.Name("jinja_env")))}
-        for attribute in m.findall(tree, m.Attribute()):
+                    understood |= {id(n) for n in findall(small, m.Attribute(attr=m.Name("jinja_env")))}
+        for attribute in findall(tree, m.Attribute()):
             assert isinstance(attribute, cst.Attribute)
             word = attribute.attr.value
             if id(attribute) in understood:
@@ -278,7 +279,7 @@ def _literal_name(call: cst.Call | None, default: str) -> str | None:
 def _flask_imports(tree: cst.Module) -> set[str]:
     """The names a module binds from Flask or a Flask extension (``from flask import g``)."""
     names: set[str] = set()
-    for node in m.findall(tree, m.ImportFrom() | m.Import()):
+    for node in findall(tree, m.ImportFrom() | m.Import()):
         if isinstance(node, cst.ImportFrom):
             module = cst.Module([]).code_for_node(node.module) if node.module else ""
             if module.split(".")[0].startswith("flask") and not isinstance(node.names, cst.ImportStar):
@@ -297,12 +298,12 @@ def _returned_keys(function: cst.FunctionDef, flask_names: set[str]) -> frozense
     params = function.params
     if params.params or params.posonly_params or params.kwonly_params or isinstance(params.star_arg, cst.Param) or params.star_kwarg:
         return None
-    if function.asynchronous or any(n.value in flask_names for n in m.findall(function.body, m.Name())):
+    if function.asynchronous or any(n.value in flask_names for n in findall(function.body, m.Name())):
         return None
     body = function.body.body
     last = body[-1] if body else None
     returned = last.body[0] if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 else None
-    returns = m.findall(function.body, m.Return())
+    returns = findall(function.body, m.Return())
     if not isinstance(returned, cst.Return) or len(returns) != 1 or not isinstance(returned.value, cst.Dict):
         return None
     keys = [e.key for e in returned.value.elements]

@@ -13,6 +13,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from codemod.facts import literal
+from codemod.find import findall
 
 Names = Callable[[cst.CSTNode], set[str]]
 
@@ -133,7 +134,7 @@ def literal_type(node: cst.BaseExpression | None) -> str | None:
 
 def pure(node: cst.CSTNode) -> bool:
     """An expression that only reads: no call, await, yield, lambda or walrus."""
-    return not m.findall(node, m.Call() | m.Await() | m.Yield() | m.Lambda() | m.NamedExpr())
+    return not findall(node, m.Call() | m.Await() | m.Yield() | m.Lambda() | m.NamedExpr())
 
 
 def bound(call: cst.Call, parameters: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:

@@ -110,3 +110,20 @@ def test_a_second_commit_needs_a_second_refresh():
         loaded={"tag"},
     )
     assert refresh == {"db.session.commit()": ["tag"], "db.session.commit()  # again": ["tag"]}
+
+
+def test_a_comprehension_binds_its_own_names():
+    """``book`` of the comprehension is not the view's ``book``, which the commit expired."""
+    refresh, run_sync = expiry(
+        """\
+        def view(books):
+            book = db.session.get(Book, 1)
+            db.session.commit()
+            titles = [book.title for book in books]
+            return book.title
+        """,
+        {("book", "title")},
+        loaded={"book"},
+    )
+    assert refresh == {}
+    assert run_sync == ["book.title"]  # the view's: "book" is used as a comprehension target between

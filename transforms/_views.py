@@ -16,6 +16,7 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, ParentNodeProvider, ScopeProvider
 
 from codemod.facts import ROUTE_DECORATOR
+from codemod.find import findall
 from codemod.plan import RoutePlan
 from codemod.reads import ViewReads, view_reads
 from transforms._flask import kwarg, last_arg
@@ -219,7 +220,7 @@ def request_free(transform: Transform, view: cst.FunctionDef) -> bool:
     """Whether the name ``request`` may be Starlette's request in the converted view: every
     use of it is a read of Flask's request that request_params and json_bodies convert
     (``request.get_json()`` -> a body parameter), or none is left."""
-    uses = set(m.findall(view, m.Name("request")))
+    uses = set(findall(view, m.Name("request")))
     if not uses:
         return True
     reads = request_reads(transform, view)
@@ -306,7 +307,7 @@ def enclosing_function(transform: Transform, node: cst.CSTNode) -> cst.FunctionD
 def names_used(function: cst.FunctionDef) -> set[str]:
     """Every identifier in a function (its own and nested code): a parameter added by that name
     could shadow one of them."""
-    return {n.value for n in m.findall(function, m.Name())}  # type: ignore[union-attr]
+    return {n.value for n in findall(function, m.Name())}  # type: ignore[union-attr]
 
 
 def model_name(transform: Transform, function: cst.FunctionDef, suffix: str, taken: set[str]) -> str:

@@ -40,6 +40,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from codemod.aborts import ABORT, abort_arguments
+from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
@@ -264,10 +265,10 @@ class AbortsTransform(Transform):
 
     def _or_aborts(self, function: cst.FunctionDef) -> set[cst.SimpleStatementLine]:
         """``name = value or abort(...)`` lines of the function's own body (module doc)."""
-        if m.findall(function.body, m.Global() | m.Nonlocal()):
+        if findall(function.body, m.Global() | m.Nonlocal()):
             return set()
         found = set()
-        for line in m.findall(function.body, OR_ABORT):
+        for line in findall(function.body, OR_ABORT):
             call = line.body[0].value.right  # type: ignore[attr-defined]
             if enclosing_function(self, line) is function and self._abort_call(call) and not guarded(self, line):
                 found.add(line)

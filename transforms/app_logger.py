@@ -18,6 +18,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.app_logger import CURRENT_APP, logger_call, logger_owner
+from codemod.find import findall
 from codemod.project import free_name
 from codemod.transform import Example, Transform
 
@@ -101,8 +102,8 @@ class AppLoggerTransform(Transform):
 
     def visit_Module(self, node: cst.Module) -> None:
         # the variables the module names (an attribute's or a keyword's name is none)
-        not_variables = {id(a.attr) for a in m.findall(node, m.Attribute())} | {id(a.keyword) for a in m.findall(node, m.Arg())}
-        self.used = {n.value for n in m.findall(node, m.Name()) if id(n) not in not_variables}  # type: ignore[union-attr]
+        not_variables = {id(a.attr) for a in findall(node, m.Attribute())} | {id(a.keyword) for a in findall(node, m.Arg())}
+        self.used = {n.value for n in findall(node, m.Name()) if id(n) not in not_variables}  # type: ignore[union-attr]
         self.existing = self._existing(node)
 
     def _existing(self, module: cst.Module) -> str | None:

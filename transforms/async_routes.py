@@ -29,6 +29,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import SLEEP, streamed_generators
 from codemod.async_plan import SQLALCHEMY
+from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._awaits import BareAwaits
 
@@ -372,7 +373,7 @@ class AsyncRoutesTransform(BareAwaits, Transform):
         if self.stack[-1] not in self.plan.generators and self.stack[-1] != STREAMED:
             return None
         source = updated_node.body[0].value.value.item  # type: ignore[attr-defined]
-        used = {n.value for n in m.findall(self.nodes[-1], m.Name())}  # type: ignore[union-attr]
+        used = {n.value for n in findall(self.nodes[-1], m.Name())}  # type: ignore[union-attr]
         item = next(n for n in ("item", *(f"item_{i}" for i in range(2, 100))) if n not in used)
         loop = cst.For(
             target=cst.Name(item), iter=source,
@@ -405,7 +406,7 @@ class AsyncRoutesTransform(BareAwaits, Transform):
         for local, relationship in sorted(wanted):
             if (local, relationship) in self.loaded:
                 continue
-            if m.findall(original_node, m.Call(func=m.Attribute(value=m.Name(local)))):
+            if findall(original_node, m.Call(func=m.Attribute(value=m.Name(local)))):
                 self.loaded.add((local, relationship))
                 loaded = cst.Attribute(cst.Attribute(cst.Name(local), cst.Name("awaitable_attrs")), cst.Name(relationship))
                 before.append(cst.SimpleStatementLine([cst.Expr(cst.Await(loaded))], leading_lines=updated_node.leading_lines))
@@ -470,7 +471,7 @@ class AsyncRoutesTransform(BareAwaits, Transform):
         updated = updated.with_changes(asynchronous=cst.Asynchronous())
         # the getter called here, or threaded (by request_state) to a function called here
         threaded = self.run.project.state.threaded
-        called = set().union(*(self.qualified_names(c.func) for c in m.findall(original, m.Call())))
+        called = set().union(*(self.qualified_names(c.func) for c in findall(original, m.Call())))
         used = [r for g, r in sorted(self.getters.items()) if g in called or any(g in threaded.get(c, ()) for c in called)]
         if not used:
             return updated
@@ -482,7 +483,7 @@ class AsyncRoutesTransform(BareAwaits, Transform):
             [cst.Arg(cst.Name(REQUEST_PARAM))],
         )
         # the getter's calls other transforms wrote (``_store_exchange(..., db=get_db())``)
-        local_getters = {c.func.value for c in m.findall(original, m.Call(func=m.Name())) if self.qualified_names(c.func) & set(self.getters)}  # type: ignore[attr-defined]
+        local_getters = {c.func.value for c in findall(original, m.Call(func=m.Name())) if self.qualified_names(c.func) & set(self.getters)}  # type: ignore[attr-defined]
         body = m.replace(updated.body, m.Call(func=m.Name(m.MatchIfTrue(lambda n: n in local_getters)), args=[]), lambda *_: cst.Name(resource.param))
         block = cst.With(
             items=[cst.WithItem(opener, asname=cst.AsName(cst.Name(resource.param)))],

@@ -46,6 +46,7 @@ from libcst.metadata import ParentNodeProvider
 
 from codemod.blueprint_handlers import mapping_variable
 from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
+from codemod.find import findall
 from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, is_jsonify, jsonify_content, reply_kind
 from codemod.state import REQUEST
 from codemod.transform import Example, Transform
@@ -847,5 +848,5 @@ class ErrorHandlersTransform(Transform):
 def handler_request(transform: Transform, function: cst.FunctionDef) -> str:
     """The name of a converted handler's Request: ``request``, unless the handler has a
     ``request`` of its own (Flask's it reads becomes this one)."""
-    own = [n for n in m.findall(function, m.Name("request")) if not transform.qualified_names(n) & REQUEST]
+    own = [n for n in findall(function, m.Name("request")) if not transform.qualified_names(n) & REQUEST]
     return "http_request" if own else "request"

@@ -25,6 +25,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.helpers import parse_template_expression, parse_template_statement
 
+from codemod.find import findall
 from codemod.login_facts import CURRENT_USER, LOGIN_REQUIRED, LOGIN_USER, LOGOUT_USER, USER_MIXIN, ManagerFacts
 from codemod.project import free_name
 from codemod.transform import Example, Transform
@@ -190,9 +191,9 @@ class FlaskLoginTransform(Transform):
         if self.manager is None or len(self.functions) > 1 or not native_plans(self, node):
             return
         required = any(self.names(d.decorator, *LOGIN_REQUIRED) for d in node.decorators)
-        reads = any(self.names(n, *CURRENT_USER) for n in m.findall(node.body, m.Name() | m.Attribute()))
-        writes = any(self.names(c.func, *LOGIN_USER, *LOGOUT_USER) for c in m.findall(node.body, m.Call()))  # type: ignore[union-attr]
-        used = {n.value for n in m.findall(node, m.Name())} | parameter_names(node)  # type: ignore[union-attr]
+        reads = any(self.names(n, *CURRENT_USER) for n in findall(node.body, m.Name() | m.Attribute()))
+        writes = any(self.names(c.func, *LOGIN_USER, *LOGOUT_USER) for c in findall(node.body, m.Call()))  # type: ignore[union-attr]
+        used = {n.value for n in findall(node, m.Name())} | parameter_names(node)  # type: ignore[union-attr]
         user = free_name(("user", "logged_in_user"), used) if reads else None
         request = free_name(("request", "http_request"), used) if writes else None
         if required or reads or writes:
@@ -217,7 +218,7 @@ class FlaskLoginTransform(Transform):
             self.consume(decorator.decorator)
         updated = updated.with_changes(decorators=[d for d in updated.decorators if not any(d.deep_equals(g) for g in gone)])
         if request is not None:
-            if request != "request" and "request" not in {n.value for n in m.findall(updated, m.Name())}:
+            if request != "request" and "request" not in {n.value for n in findall(updated, m.Name())}:
                 # Flask's request was read where the view began, not any more (its reads converted)
                 updated = updated.visit(_Renamed(request, "request"))  # type: ignore[assignment]
                 request = "request"

@@ -34,6 +34,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.flask_sqlalchemy_plain import CORE_NAMES, HELPERS, KEYED, ORM_NAMES, PlainSqlaPlan
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
@@ -607,7 +608,7 @@ class FlaskSqlalchemyTransform(Transform):
         qualified = self.classes.pop()
         if qualified not in self.plan.models or not isinstance(updated_node, cst.ClassDef):
             return updated_node
-        if m.findall(original_node.body, m.AssignTarget(m.Name("__tablename__"))):
+        if findall(original_node.body, m.AssignTarget(m.Name("__tablename__"))):
             return updated_node
         body = list(updated_node.body.body)
         at = 1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString() | m.ConcatenatedString())])) else 0
@@ -631,7 +632,7 @@ class FlaskSqlalchemyTransform(Transform):
         )
         if index is None:
             return updated_node
-        for maker in m.findall(original_node, m.Assign([m.AssignTarget(m.Name(name))], m.Call())):
+        for maker in findall(original_node, m.Assign([m.AssignTarget(m.Name(name))], m.Call())):
             self.consume(maker.value.func)  # type: ignore[attr-defined]
         after = body[index + 1:]
         # two blank lines after the definitions (and the async session's, flask_sqlalchemy_async's)

@@ -15,6 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.flask_sqlalchemy_async import FlaskSqlaResource
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
@@ -172,11 +173,11 @@ class FlaskSqlalchemyAsyncTransform(Transform):
     def _held_elsewhere(self, function: cst.FunctionDef, resource: FlaskSqlaResource) -> bool:
         """Whether ``db.session`` appears other than as the receiver of a method call."""
         called = {
-            id(c.func.value) for c in m.findall(function, m.Call(func=m.Attribute()))  # type: ignore[attr-defined]
+            id(c.func.value) for c in findall(function, m.Call(func=m.Attribute()))  # type: ignore[attr-defined]
         }
         return any(
             id(a) not in called and self.names(a, f"{resource.db}.session")
-            for a in m.findall(function, m.Attribute(attr=m.Name("session")))
+            for a in findall(function, m.Attribute(attr=m.Name("session")))
         )
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node):

@@ -21,6 +21,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.commit_expiry import Expiry, commit_expiry
 from codemod.transform import Example, Transform
 from transforms._awaits import BareAwaits, bare_await
@@ -228,7 +229,7 @@ class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
         return not (isinstance(parent, cst.Attribute) and parent.value is node) and not (isinstance(parent, cst.Call) and parent.func is node)
 
     def _enter(self, node: cst.CSTNode) -> None:
-        if self.view is not None and self.region is None and self._chain_top(node) and self._loads(node) and not m.findall(node, m.Await()):
+        if self.view is not None and self.region is None and self._chain_top(node) and self._loads(node) and not findall(node, m.Await()):
             self.region = node
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -283,8 +284,8 @@ class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         # the sync helpers flask_sqlalchemy imported for what became their async twins
         for helper in self.twins:
-            attributes = {id(a.attr) for a in m.findall(updated_node, m.Attribute())}  # type: ignore[attr-defined]
-            if not any(id(n) not in attributes for n in m.findall(updated_node, m.Name(helper))):
+            attributes = {id(a.attr) for a in findall(updated_node, m.Attribute())}  # type: ignore[attr-defined]
+            if not any(id(n) not in attributes for n in findall(updated_node, m.Name(helper))):
                 self.run.support_imports.discard((SQLA_RUNTIME, helper, None))
         return updated_node
 

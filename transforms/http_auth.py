@@ -24,6 +24,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import ROUTE_DECORATOR
+from codemod.find import findall
 from codemod.httpauth import FLASK_HTTPAUTH, G, JSONIFY, RUNTIME_HTTPAUTH
 from codemod.findings import Code
 from codemod.transform import Example, Transform
@@ -213,11 +214,11 @@ class HttpAuthTransform(Transform):
         self.functions.append(qualified)
         check = self.plan.checks.get(qualified)
         if check is not None and check.form == "param" and native_plans(self, node):
-            keywords = {a.keyword for a in m.findall(node, m.Arg(keyword=m.Name()))}  # type: ignore[union-attr]
-            used = {n.value for n in m.findall(node, m.Name()) if n not in keywords}  # type: ignore[union-attr]
+            keywords = {a.keyword for a in findall(node, m.Arg(keyword=m.Name()))}  # type: ignore[union-attr]
+            used = {n.value for n in findall(node, m.Name()) if n not in keywords}  # type: ignore[union-attr]
             self.users[qualified] = next(n for n in ("user", "current_user", "auth_user") if n not in used)
         if self.plan.state and (qualified in self.plan.callbacks or (check is not None and native_plans(self, node))):
-            if any(self._state_attribute(a) for a in m.findall(node.body, m.Attribute())):
+            if any(self._state_attribute(a) for a in findall(node.body, m.Attribute())):
                 used = names_used(node) - parameter_names(node)
                 self.requests[qualified] = next(n for n in ("request", "http_request", "starlette_request") if n not in used)
 
@@ -295,7 +296,7 @@ class HttpAuthTransform(Transform):
         if self.functions or qualified is None:
             return updated_node
         if qualified in self.plan.hooks:
-            for name in m.findall(original_node, m.Name()):
+            for name in findall(original_node, m.Name()):
                 self.consume(name)
             return cst.RemovalSentinel.REMOVE
         if qualified in self.requests:
@@ -315,7 +316,7 @@ class HttpAuthTransform(Transform):
             decorators[index] = decorators[index].with_changes(decorator=guard)
             return updated_node.with_changes(decorators=decorators)
         # the object's name, now in the dependency (its import stays, whatever the hook's removal consumed)
-        self.run.reused.update(n.value for n in m.findall(expression, m.Name()))  # type: ignore[union-attr]
+        self.run.reused.update(n.value for n in findall(expression, m.Name()))  # type: ignore[union-attr]
         depends = cst.Call(self.import_reference(original_node, "fastapi", "Depends", replaces=False), [cst.Arg(_called(expression))])
         if check.form == "param":
             annotated = self.import_reference(original_node, "typing", "Annotated", replaces=False)

@@ -52,6 +52,7 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, Scope, ScopeProvider
 
+from codemod.find import findall
 from codemod.jwt_facts import app_takers
 from codemod.transform import FileRun, Transform, _is_flask_module
 from transforms._flask import RUNTIME
@@ -112,7 +113,7 @@ class LeaveFlaskTransform(Transform):
 
     # -- what there is ----------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        for assign in m.findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
+        for assign in findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
             if self.names(call.func, BRIDGE) and call.args and isinstance(call.args[0].value, cst.Name):
                 scope = self.get_metadata(ScopeProvider, target, None)
@@ -122,7 +123,7 @@ class LeaveFlaskTransform(Transform):
                     for assignment in scope.assignments[target.value]:
                         self.renamed.update((access.node, (scope, target.value)) for access in assignment.references)
         served = {(scope, app) for (scope, _), (app, _, _) in self.bridges.items()}
-        for assign in m.findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
+        for assign in findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
             if self.names(call.func, *FLASK_APP):
                 key = (self.get_metadata(ScopeProvider, target, None), target.value)
@@ -145,14 +146,14 @@ class LeaveFlaskTransform(Transform):
     ) -> cst.FunctionDef | cst.RemovalSentinel:
         if original_node.name.value in self.unused and isinstance(self.get_metadata(ScopeProvider, original_node, None), GlobalScope):
             if self.dead.pop():  # it used Flask, and nothing calls it
-                for name in m.findall(original_node, m.Name()):
+                for name in findall(original_node, m.Name()):
                     self.consume(name)  # so that the imports only it used go too
                 return self._removed(updated_node)
         return updated_node
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.names(node.func, *FLASK_APP, *BLUEPRINT, *CORS, BRIDGE, BRIDGE_OF):
-            self.deferred.update(m.findall(node.func, m.Name()))
+            self.deferred.update(findall(node.func, m.Name()))
 
     def visit_Import(self, node: cst.Import) -> None:
         self.in_import += 1
@@ -302,7 +303,7 @@ class LeaveFlaskTransform(Transform):
             owner = small.value.func.value
             if self._is_app(owner) or self._bridge_key(owner) is not None:
                 for arg in small.value.args:  # the blueprint's module attribute (auth.bp), or its imported name
-                    for name in m.findall(arg, m.Name()):
+                    for name in findall(arg, m.Name()):
                         self._handle(name)  # an import only it used goes (the blueprint goes from its module)
                 return self._removed(updated_node)
         return updated_node

@@ -31,6 +31,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, string_literal, string_value
 from transforms._values import OWN_HEADERS, is_str_literal, is_text
@@ -175,7 +176,7 @@ class MadeResponsesTransform(Transform):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not only_native_routes(self, node):
             return
-        for assign in m.findall(node.body, m.Assign([m.AssignTarget(m.Name())], m.Call())):
+        for assign in findall(node.body, m.Assign([m.AssignTarget(m.Name())], m.Call())):
             call = assign.value  # type: ignore[attr-defined]
             if enclosing_function(self, assign) is node and self.names(call.func, *MAKE_RESPONSE) and self._body_alike(call):
                 cookies = self._uses(node, assign.targets[0].target.value)  # type: ignore[attr-defined]
@@ -197,7 +198,7 @@ class MadeResponsesTransform(Transform):
         """The set_cookie calls on ``name``, where every use of it in ``function`` is one the
         module doc allows (None where one is not)."""
         cookies, made = [], 0
-        for use in m.findall(function, m.Name(name)):
+        for use in findall(function, m.Name(name)):
             parent = self.get_metadata(ParentNodeProvider, use, None)
             grandparent = self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None
             if isinstance(parent, cst.AssignTarget):

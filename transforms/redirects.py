@@ -25,6 +25,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import OwnBody, factory_views, native_plans
@@ -185,7 +186,7 @@ class RedirectsTransform(Transform):
         for statement in node.body:
             for view in factory_views(statement):
                 self._calls(view)
-        uses = [n for n in m.findall(node, m.Name() | m.Attribute()) if self.names(n, *REDIRECT) and not self._imported(n)]
+        uses = [n for n in findall(node, m.Name() | m.Attribute()) if self.names(n, *REDIRECT) and not self._imported(n)]
         if len(uses) != len(self.calls):  # one redirect stays Flask's: so do the module's others, under the one name
             self.calls.clear()
 

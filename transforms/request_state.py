@@ -31,6 +31,7 @@ from libcst.metadata import ParentNodeProvider
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
 from codemod.blueprint_handlers import blueprint_handler_sets
+from codemod.find import findall
 from codemod.state import ABORT, APP_WIDE_HOOKS, G, HOOK_KINDS, REQUEST, REQUEST_RENAMED, REQUEST_TOKEN, Guard, HookFacts, Resource, refusal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
@@ -1108,7 +1109,7 @@ class RequestStateTransform(Transform):
 
     def _consume_all(self, node: cst.CSTNode) -> None:
         """Every name of ``node``, which goes: the imports only it used go too."""
-        for found in m.findall(node, m.Name() | m.Attribute()):
+        for found in findall(node, m.Name() | m.Attribute()):
             self.consume(found)
         self.run.consumed.difference_update(self._reused)
 
@@ -1264,7 +1265,7 @@ class RequestStateTransform(Transform):
 
         statements = [s.visit(Rename()) for s in opening]
         # names the copies refer to (``sqlite3``) keep their imports, should the getter go
-        self.run.reused |= {n.value for st in statements for n in m.findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
+        self.run.reused |= {n.value for st in statements for n in findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
         closing: list[cst.BaseStatement] = []
         if teardown is not None:
             popped = _popped_local(teardown)
@@ -1431,7 +1432,7 @@ class RequestStateTransform(Transform):
 
         statements = [s.visit(Rename()) for s in opening]
         # names the copies refer to (``sqlite3.Row``) keep their imports, should the getter go
-        self.run.reused |= {n.value for st in statements for n in m.findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
+        self.run.reused |= {n.value for st in statements for n in findall(st, m.Name())} - {local, "request"}  # type: ignore[union-attr]
         docstring = (
             f"The request's async {resource.attribute} connection, closed after the response."
             if self._retired(resource.getter) else
@@ -1460,7 +1461,7 @@ class RequestStateTransform(Transform):
         # the names this module already calls each getter by (``from .db import get_db``)
         self._getters: dict[str, str] = {}
         if self.plan.resources:
-            for name in m.findall(node, m.Call(func=m.Name())):
+            for name in findall(node, m.Call(func=m.Name())):
                 for qualified in self.qualified_names(name.func) & set(self.plan.resources):  # type: ignore[attr-defined]
                     self._getters.setdefault(qualified, name.func.value)  # type: ignore[attr-defined]
 
@@ -1474,7 +1475,7 @@ class RequestStateTransform(Transform):
     def _dependency_of_guard(self, original: cst.FunctionDef, updated: cst.FunctionDef, guard: Guard) -> cst.FlattenSentinel:
         wrapper = next(s for s in updated.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
         original_wrapper = next(s for s in original.body.body if isinstance(s, cst.FunctionDef))  # type: ignore[attr-defined]
-        for name in m.findall(original_wrapper.decorators[0], m.Name()):
+        for name in findall(original_wrapper.decorators[0], m.Name()):
             self.consume(name)  # @functools.wraps(view) goes with the wrapper
         checks = [s for s in wrapper.body.body][:-1]  # type: ignore[attr-defined]
         docstring = updated.body.body[0] if m.matches(updated.body.body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else None  # type: ignore[index]

@@ -28,6 +28,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
+from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
@@ -200,7 +201,7 @@ class ResponseObjectsTransform(Transform):
         self.anchor: cst.CSTNode | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
-        for name in m.findall(node, m.Name()):
+        for name in findall(node, m.Name()):
             parent = self.get_metadata(ParentNodeProvider, name, None)
             if isinstance(parent, (cst.ImportAlias, cst.Attribute)):
                 continue

@@ -41,6 +41,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import has_own_status
+from codemod.find import findall
 from codemod.plan import LOGIN_REQUIRED, RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, last_arg, string_literal
@@ -360,7 +361,7 @@ class ResponsesTransform(Transform):
         the body cannot change short of an ``:=`` (``return jsonify(save(x)), 201,
         {"Location": url_for(..., id=x.id)}`` reads the id only after save())."""
         assert isinstance(headers, cst.Dict) and node.value is not None
-        if m.findall(node.value, m.NamedExpr()):
+        if findall(node.value, m.NamedExpr()):
             return False
         for element in headers.elements:
             value = element.value  # type: ignore[union-attr]

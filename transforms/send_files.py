@@ -30,6 +30,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from codemod.find import findall
 from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg
@@ -159,12 +160,12 @@ class SendFilesTransform(Transform):
         module = self.context.full_module_name or ""
         apps = [app for app in self.run.project.apps.values() if app.module == module and app.module_level]
         own = m.Call(args=[m.Arg(value=m.Name("__name__"), keyword=None), m.ZeroOrMore()])
-        made = [call for call in m.findall(node, own) if isinstance(call, cst.Call) and self.names(call.func, *FLASK)]
+        made = [call for call in findall(node, own) if isinstance(call, cst.Call) and self.names(call.func, *FLASK)]
         loads = m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(n) for n in CONFIG_LOADS))))
         text = node.code
         self.allowed = (
             len(apps) == 1 and len(self.run.project.apps) == 1 and len(made) == 1
-            and not m.findall(node, loads) and not any(word in text for word in APP_WIDE)
+            and not findall(node, loads) and not any(word in text for word in APP_WIDE)
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -40,6 +40,7 @@ import libcst.matchers as m
 from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, Scope, ScopeProvider
 
 from codemod.async_facts import streamed_generators
+from codemod.find import findall
 from codemod.levels import is_flask
 from codemod.state import G, REQUEST_TOKEN
 from codemod.transform import Example, Transform
@@ -314,7 +315,7 @@ class StreamsTransform(Transform):
         node = getattr(assignments[0], "node", None)
         if not isinstance(node, cst.FunctionDef):
             return None
-        nested = node in m.findall(view.body, m.FunctionDef())
+        nested = node in findall(view.body, m.FunctionDef())
         return node if nested or self.functions.get(name.value) is node else None
 
     def _async_streamed(self, view: cst.FunctionDef, generator: cst.FunctionDef) -> bool:
@@ -331,7 +332,7 @@ class StreamsTransform(Transform):
         # g attributes the view takes from a guard's dependency (``g.user``): the closure's ``user``
         state = self.run.project.state
         users = {f"{g}.{state.guards[t].primary}" for t, takes in state.views.get(qualified, {}).items() if takes and t in state.guards for g in G}
-        for name in m.findall(generator, m.Name() | m.Attribute()):
+        for name in findall(generator, m.Name() | m.Attribute()):
             found = self.qualified_names(name)
             if not any(is_flask(q) for q in found) or found & getters or (found and found <= users):
                 continue
@@ -354,7 +355,7 @@ class StreamsTransform(Transform):
         own = self._scope_in(function)
         if own is None:
             return False
-        for name in m.findall(function, m.Name()):
+        for name in findall(function, m.Name()):
             parent = self.get_metadata(ParentNodeProvider, name, None)
             if _not_a_read(name, parent) or self._kept_on_state(name, parent, view):
                 continue

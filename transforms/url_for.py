@@ -35,6 +35,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import BuiltinAssignment, ScopeProvider
 
+from codemod.find import findall
 from codemod.plan import RoutePlan
 from codemod.state import REQUEST_TOKEN
 from codemod.transform import Example, Transform
@@ -173,7 +174,7 @@ class UrlForTransform(Transform):
     def visit_Module(self, node: cst.Module) -> None:
         project = self.run.project
         url_defaults = m.Attribute(attr=m.Name("url_defaults") | m.Name("app_url_defaults"))
-        if len(project.apps) > 1 or m.findall(node, url_defaults):
+        if len(project.apps) > 1 or findall(node, url_defaults):
             self.endpoints = {}
             return
         endpoints: dict[str, list[RoutePlan]] = defaultdict(list)

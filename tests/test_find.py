@@ -1,0 +1,34 @@
+"""codemod.find.findall answers as libcst.matchers.findall does: the same nodes, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import libcst.matchers as m
+import pytest
+
+from codemod.find import findall
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = sorted([*REPO.glob("fixtures/**/*.py"), *REPO.glob("example_chatbot/*.py")])[:60]
+MATCHERS = [
+    m.Name(),
+    m.Call(func=m.Attribute(attr=m.Name("get"))),
+    m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call()),
+    m.OneOf(m.Name("request"), m.Attribute(attr=m.Name("json"))),
+    m.MatchIfTrue(lambda node: isinstance(node, cst.Return)),
+    m.DoesNotMatch(m.Name()),
+    m.SimpleStatementLine(body=[m.ZeroOrMore(), m.Expr(), m.ZeroOrMore()]),
+]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_findall_as_libcst(path: Path) -> None:
+    module = cst.parse_module(path.read_bytes())
+    subtrees = [module, *m.findall(module, m.FunctionDef()), *m.findall(module, m.ClassDef())]
+    for tree in subtrees:
+        for matcher in MATCHERS:
+            assert [id(n) for n in findall(tree, matcher)] == [id(n) for n in m.findall(tree, matcher)]
+    changed = module.with_changes(body=module.body[1:])  # a new tree sharing the old one's nodes
+    assert [id(n) for n in findall(changed, m.Name())] == [id(n) for n in m.findall(changed, m.Name())]
