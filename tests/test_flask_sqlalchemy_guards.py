@@ -10,34 +10,13 @@ import pytest
 from codemod.project import gather
 from codemod.testing import convert_one
 from transforms import ORDER
+from transforms.flask_sqlalchemy_async import FlaskSqlalchemyAsyncTransform
 
-SOURCE = '''\
-from functools import wraps
-
-from flask import Flask, g, jsonify, request
-from flask_sqlalchemy import SQLAlchemy
-
-app = Flask(__name__)
-app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
-db = SQLAlchemy()
-db.init_app(app)
-
-
-class Item(db.Model):
-    id = db.Column(db.Integer, primary_key=True)
-    name = db.Column(db.String(40))
-
-
-def key_required(view):
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if request.headers.get("X-Key") != "k":
-            return jsonify(error="unauthorized"), 401
-        g.user = "ann"
-        return view(*args, **kwargs)
-
-    return wrapped
-
+# the transform's first Example (items; add_item behind key_required), on db.init_app(app), and more
+EXAMPLE = FlaskSqlalchemyAsyncTransform.EXAMPLES[0].before
+SOURCE = EXAMPLE.replace(
+    "db = SQLAlchemy(app)\n", 'app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"\ndb = SQLAlchemy()\ndb.init_app(app)\n'
+) + '''
 
 def file_key_required(view):
     @wraps(view)
@@ -67,9 +46,9 @@ def newest():
     return db.session.scalar(db.select(Item).order_by(Item.id.desc()))
 
 
-@app.post("/items")
+@app.post("/items/named")
 @key_required
-def add_item():
+def created():
     item = Item(name=label(g.user))
     db.session.add(item)
     db.session.commit()
@@ -134,6 +113,7 @@ def test_a_guard_and_a_helper_are_followed(source):
     # a guard whose own check blocks stays a sync dependency, and keeps its views def; another
     # decorator stays a sync wrapper
     assert "\ndef count(" in converted and "\ndef first(" in converted
+    assert "async def add_item(user: CurrentUser, db_session: AsyncDbSessionDep):\n" in converted
 
 
 def test_the_report_names_what_keeps_each_view_sync():
@@ -141,7 +121,7 @@ def test_the_report_names_what_keeps_each_view_sync():
     assert reasons == {
         **KEPT,
         "example.last": "example.newest uses Flask-SQLAlchemy's sync session",
-        "example.add_item": (
+        "example.created": (
             "reads item.id in a view that commits: Flask-SQLAlchemy's session expires loaded values on commit, "
             "and an async session cannot load them again on access"
         ),
@@ -153,7 +133,7 @@ def test_on_plain_sqlalchemy_the_guarded_view_reads_after_its_commit_refreshed()
     # commit_expiry: one refresh right after the commit, where the sync session loaded on access
     converted = convert_one(PLAIN.encode(), "example.py", ORDER).new.decode()
     assert (
-        "async def add_item(user: CurrentUser, db_session: AsyncDbSessionDep):\n"
+        "async def created(user: CurrentUser, db_session: AsyncDbSessionDep):\n"
         "    item = Item(name=label(user))\n"
         "    db_session.add(item)\n"
         "    await db_session.commit()\n"
