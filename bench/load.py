@@ -56,6 +56,7 @@ class Plan:
     candidates: list[tuple[int, int]]  # gthread workers x threads
     accounts: int
     converted_workers: int = 2
+    probe_rounds: int = 3  # of the framework probe, at each database's first latency
     pool_size: int = 10
     max_overflow: int = 10
 
@@ -78,6 +79,8 @@ class Plan:
             search = self.warmup_for(latency) + self.search_duration + 1.5
             stall = self.timeout_for(latency)  # a collapsing step waits for its timeouts
             per_db = 3 * len(self.steps) * step + len(self.candidates) * len(self.steps) * search
+            if latency == self.latencies[0]:
+                per_db += 3 * self.probe_rounds * (self.warmup_for(0.0) + PROBE_SECONDS + 1.5)
             bound += len(self.databases) * (per_db + 3 * stall + 6)
             likely += len(self.databases) * (0.7 * per_db + 2 * stall + 6)
         return likely + 30, bound + 30
@@ -88,7 +91,7 @@ PRESETS = {
                  warmup=2, duration=6, search_duration=3, candidates=[(2, 16), (2, 32), (2, 64), (2, 128)],
                  accounts=10),
     "quick": Plan(steps=[10, 50], latencies=[0.2], databases=["postgres", "sqlite"], warmup=1, duration=3,
-                  search_duration=2, candidates=[(2, 16), (2, 64)], accounts=3),
+                  search_duration=2, candidates=[(2, 16), (2, 64)], accounts=3, probe_rounds=1),
 }
 
 
@@ -216,13 +219,14 @@ def launch(ctx: Context, stack: ExitStack, kind: Kind, database: str) -> Server:
     return server
 
 
-def run_step(ctx: Context, server: Server, users: int, latency: float, duration: float) -> stats.Step:
+def run_step(ctx: Context, server: Server, users: int, latency: float, duration: float,
+             probe: str | None = None) -> stats.Step:
     pids = {"server": server.process.pid, "upstream": ctx.upstream_pid}
     if ctx.database_pid:
         pids["database"] = ctx.database_pid
     spec = {"base": server.base, "users": users, "pairs": ctx.pairs[server.database][:users],
             "warmup": ctx.plan.warmup_for(latency), "duration": duration, "stagger": latency,
-            "timeout": ctx.plan.timeout_for(latency), "pids": pids}
+            "timeout": ctx.plan.timeout_for(latency), "pids": pids, "probe": probe}
     limit = spec["warmup"] + duration + spec["timeout"] + 60
     raw = loadgen(ctx, "step", spec, timeout=limit)
     step = stats.summarize(server.kind.label, users, raw["seconds"], raw["latencies"],
@@ -235,6 +239,13 @@ def run_step(ctx: Context, server: Server, users: int, latency: float, duration:
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:7.0f} ms" if seconds != float("inf") else "  failed"
+
+
+# The framework probe: each server answers GET /health/live (``{"status": "ok"}``: no database,
+# no upstream, but the app's hooks, CORS and error handling as on every request) as fast as it
+# can; its CPU per request is the framework and server's cost of a request, measured rather than
+# left over from a subtraction. A few short rounds, alternating the servers; the median counts.
+PROBE, PROBE_USERS, PROBE_SECONDS = "/health/live", 16, 4.0
 
 
 def search_gthread(ctx: Context, stack: ExitStack, latency: float) -> tuple[Kind, list[dict]]:
@@ -263,7 +274,7 @@ def search_gthread(ctx: Context, stack: ExitStack, latency: float) -> tuple[Kind
     return best[0], rows
 
 
-def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float) -> dict:
+def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float, probe: bool) -> dict:
     set_latency(ctx, latency)
     load_before = os.getloadavg()
     started = time.monotonic()
@@ -273,8 +284,15 @@ def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float) ->
     databases = {"sync": "sync", "gthread": "gthread", "converted": "converted"}
     results: dict[str, list[stats.Step]] = {kind.label: [] for kind in kinds}
     notes: dict[str, str] = {}
+    probes: dict[str, list[dict]] = {kind.label: [] for kind in kinds}
     with ExitStack() as own:
         running = {kind: launch(ctx, own, kind, databases[kind.shape]) for kind in kinds}
+        if probe:
+            print(f"{backend}: framework probe ({PROBE})", flush=True)
+        for _ in range(ctx.plan.probe_rounds if probe else 0):  # alternating, as the steps do
+            for kind in kinds:
+                probes[kind.label].append(asdict(run_step(ctx, running[kind], PROBE_USERS, 0.0, PROBE_SECONDS, PROBE)))
+                running[kind].settle()
         print(f"{backend}, upstream {latency * 1000:.0f} ms: stepping up", flush=True)
         for index, users in enumerate(ctx.plan.steps):
             order = kinds[index % len(kinds):] + kinds[:index % len(kinds)]  # no server always first
@@ -294,7 +312,7 @@ def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float) ->
         "backend": backend, "latency": latency, "search": search, "best_gthread": best.label,
         "servers": [kind.label for kind in kinds],
         "steps": {label: [asdict(s) for s in steps] for label, steps in results.items()},
-        "notes": notes, "load_before": load_before, "load_after": os.getloadavg(),
+        "notes": notes, "probes": probes, "load_before": load_before, "load_after": os.getloadavg(),
         "seconds": time.monotonic() - started,
     }
 
@@ -387,7 +405,7 @@ def run(args: argparse.Namespace, plan: Plan) -> dict:
                     ctx.urls, ctx.database_pid = sqlite_urls(work / backend, names), 0
                 create_schemas(ctx.urls.values())
                 for latency in plan.latencies:
-                    results["runs"].append(run_latency(ctx, database, backend, latency))
+                    results["runs"].append(run_latency(ctx, database, backend, latency, probe=latency == plan.latencies[0]))
                     _save(args, results)
                 results["app_work"][backend] = profile_app_work(ctx, backend)
                 _save(args, results)

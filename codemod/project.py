@@ -45,6 +45,7 @@ from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, plan_plain
 from codemod.sqla_uses import SqlaFileFacts, file_facts as sqla_file_facts
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
+from codemod.hook_calls import module_receivers
 from codemod.sqlite_io import CONNECT, opening_problem, sqlite_uses
 from codemod import jwt_facts
 from codemod.state import APP_WIDE_HOOKS, HOOK_KINDS, FunctionFacts, HookFacts, StatePlan, function_facts, hook_facts, plan_state
@@ -710,6 +711,7 @@ class _FactsVisitor(cst.CSTVisitor):
         self.bindings: set[cst.CSTNode] = set()
         self.runs_as_script = False  # the module has an ``if __name__ == "__main__":`` block
         self.source = b""
+        self.receivers: dict[str, str] = {}  # module-level loggers and patterns (codemod/hook_calls.py)
         self.http_module: ModuleFacts | None = None  # what its functions' requests use reads (http_io.py)
 
     def _names(self, node: cst.CSTNode) -> set[str]:
@@ -725,6 +727,7 @@ class _FactsVisitor(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.http_module = module_facts(node, self._names) if b"requests" in self.source else None
+        self.receivers = module_receivers(node, self.module, self._names)
         self.used = {n.value for n in findall(node, m.Name())}  # type: ignore[union-attr]
         main = m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())]))
         self.runs_as_script = any(m.matches(s, main) for s in node.body)
@@ -947,7 +950,7 @@ class _FactsVisitor(cst.CSTVisitor):
                     # a blueprint's app-wide hook: one of the app's, added where the blueprint is
                     # registered (Project._blueprint_hooks)
                     line = self.get_metadata(PositionProvider, node).start.line
-                    facts = hook_facts(node, APP_WIDE_HOOKS[target.attr.value], f"{self.module}.{node.name.value}", "", line, self._names)
+                    facts = hook_facts(node, APP_WIDE_HOOKS[target.attr.value], f"{self.module}.{node.name.value}", "", line, self._names, self.receivers)
                     if len(node.decorators) > 1:
                         facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
                     self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0], app_wide=True))
@@ -964,7 +967,7 @@ class _FactsVisitor(cst.CSTVisitor):
                 # app and whether its views allow it, the project decides (Project._plan_state)
                 line = self.get_metadata(PositionProvider, node).start.line
                 qualified = f"{self.module}.{node.name.value}"
-                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names)
+                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names, self.receivers)
                 if len(node.decorators) > 1:  # ``@token_auth.login_required`` under it: not a plain hook
                     facts = dataclasses.replace(facts, problem=facts.problem or "it has decorators of its own")
                 self.facts.hooks.append(dataclasses.replace(facts, blueprint=blueprints[0]))
@@ -977,7 +980,7 @@ class _FactsVisitor(cst.CSTVisitor):
                 # every call passes the app (Project._parameter_hooks)
                 qualified = ".".join([self.module, self.functions[0].name.value, node.name.value])
                 line = self.get_metadata(PositionProvider, node).start.line
-                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names)
+                facts = hook_facts(node, HOOK_KINDS[target.attr.value], qualified, "", line, self._names, self.receivers)
                 self.facts.parameter_hooks.append((facts, receiver))
                 self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
                 continue
@@ -988,7 +991,7 @@ class _FactsVisitor(cst.CSTVisitor):
             outer = [f.name.value for f in self.functions]
             qualified = ".".join([self.module, *outer, node.name.value])
             line = self.get_metadata(PositionProvider, node).start.line
-            self.facts.hooks.append(hook_facts(node, HOOK_KINDS[target.attr.value], qualified, apps[0], line, self._names))
+            self.facts.hooks.append(hook_facts(node, HOOK_KINDS[target.attr.value], qualified, apps[0], line, self._names, self.receivers))
             if outer:
                 self.facts.functions[qualified] = function_facts(node, qualified, self.module, self._names)
 

@@ -34,6 +34,7 @@ import libcst.matchers as m
 
 from codemod.aborts import abort_arguments, aborts_in
 from codemod.find import findall
+from codemod.hook_calls import cannot_block
 from codemod.jwt_facts import uses_jwt, verification_problem
 
 G = frozenset({"flask.g", "flask.globals.g"})
@@ -455,9 +456,15 @@ class HookFacts:
     # the statuses its ``abort(code)`` calls raise, converted to ``raise HTTPException`` (codemod/aborts.py)
     raises: frozenset[int] = frozenset()
     jwt: bool = False  # it verifies or reads a token with Flask-JWT-Extended (transforms/jwt_hooks.py)
+    # every call it makes cannot block (codemod/hook_calls.py): it becomes ``async def``, on the loop
+    loop_safe: bool = False
 
 
-def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]]) -> HookFacts:
+def hook_facts(
+    function: cst.FunctionDef, kind: str, qualified: str, app: str, line: int, names: Callable[[cst.CSTNode], set[str]],
+    receivers: dict[str, str] | None = None,
+) -> HookFacts:
+    """``receivers``: the module's loggers and compiled patterns (codemod/hook_calls.py)."""
     body = _statements(function)
     params = [p.name.value for p in function.params.params]
     problem = None
@@ -500,7 +507,8 @@ def hook_facts(function: cst.FunctionDef, kind: str, qualified: str, app: str, l
             problem = problem or f"it uses {q}"
     answers = kind == "before" and any(r.value is not None for r in returns)  # type: ignore[attr-defined]
     raises = frozenset(int(abort_arguments(a)[0].value.value) for a in aborts if every_abort_converts)  # type: ignore[index, attr-defined]
-    return HookFacts(qualified, kind, app, line, problem, answers, raises=raises, jwt=jwt)
+    loop_safe = problem is None and not jwt and cannot_block(function, names, receivers or {})
+    return HookFacts(qualified, kind, app, line, problem, answers, raises=raises, jwt=jwt, loop_safe=loop_safe)
 
 
 def _uses_of(function: cst.FunctionDef, name: str) -> list[cst.CSTNode]:

@@ -1,6 +1,7 @@
 """Pure helpers of bench/load.py (the load benchmark itself is not a test): nearest-rank
 percentiles, a step's summary with failures counted as the slowest, and capacity."""
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -53,3 +54,25 @@ def test_collapse_stops_a_server_far_past_its_limit():
     assert stats.collapsed(step(100, 2.1), 0.2)
     assert stats.collapsed(step(100, 0.3, errors=5), 0.2)
     assert not stats.collapsed(step(100, 0.3, errors=4), 0.2)
+
+
+def _probe_round(server: str, cpu_seconds: float, requests: int = 1000) -> dict:
+    made = stats.summarize(server, 16, 4.0, [0.01] * requests, 0, {"server": cpu_seconds})
+    return dataclasses.asdict(made)
+
+
+def test_the_probe_table_takes_each_servers_median_round_against_the_best_gthread():
+    from loadbench import report
+
+    run = {"backend": "postgres", "latency": 0.2, "best_gthread": "gthread 2x64", "probes": {
+        "sync 4w": [],
+        "gthread 2x64": [_probe_round("gthread 2x64", s) for s in (0.9, 0.6, 0.8)],  # 0.9, 0.6, 0.8 ms/req
+        "converted 2w": [_probe_round("converted 2w", s) for s in (0.5, 0.3, 0.4)],
+    }}
+    lines = report.probe_tables({"runs": [run]})
+    rows = [line for line in lines if line.startswith("| PostgreSQL")]
+    assert rows == [
+        "| PostgreSQL | gthread 2x64 | 3 | 250 | 10 | 0.80 | 0.90, 0.60, 0.80 | 1.00x |",
+        "| PostgreSQL | converted 2w | 3 | 250 | 10 | 0.40 | 0.50, 0.30, 0.40 | 0.50x |",
+    ]
+    assert report.probe_tables({"runs": [{**run, "probes": {}}]}) == []

@@ -185,7 +185,7 @@ def test_a_factory_views_read_of_what_a_hook_keeps_on_g_reads_request_state(tmp_
     converted = convert_copy(original, tmp_path / "converted")
     code = (converted / "factory" / "__init__.py").read_text()
     assert "from flask " not in code
-    assert '    def start(request: Request):\n        request.state.who = request.headers.get("X-Who", "nobody")' in code
+    assert '    async def start(request: Request):\n        request.state.who = request.headers.get("X-Who", "nobody")' in code
     assert "    app.add_middleware(RequestHooks, before=[start])" in code
     assert '    def who(request: Request):\n        return {"who": request.state.who}' in code
     requests = [{"method": "GET", "path": "/who", "headers": {"X-Who": "ann"}}, {"method": "GET", "path": "/who/"}]

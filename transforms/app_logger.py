@@ -62,7 +62,7 @@ class AppLoggerTransform(Transform):
             app.logger.setLevel("INFO")
 
 
-            def log_response(request: Request, response: ResponseHead):
+            async def log_response(request: Request, response: ResponseHead):
                 logger.info("answered %s", response.status_code)
                 return response
 

@@ -225,22 +225,22 @@ class RequestStateTransform(Transform):
             STATS = {"requests": 0}
 
 
-            def load_user(request: Request):
+            async def load_user(request: Request):
                 if request.headers.get("X-User"):
                     request.state.user = request.headers["X-User"]
 
 
-            def closed(request: Request):
+            async def closed(request: Request):
                 if request.url.path.startswith("/closed"):
                     return {"error": "closed"}, 503
 
 
-            def stamp(request: Request, response: ResponseHead):
+            async def stamp(request: Request, response: ResponseHead):
                 response.headers["X-User"] = getattr(request.state, "user", "nobody")
                 return response
 
 
-            def count(request: Request):
+            async def count(request: Request):
                 STATS["requests"] += 1
 
 
@@ -289,10 +289,10 @@ class RequestStateTransform(Transform):
 
 
             def init_app(app):
-                def start(request: Request):
+                async def start(request: Request):
                     request.state.seen = "yes"
 
-                def stamp(request: Request, response: ResponseHead):
+                async def stamp(request: Request, response: ResponseHead):
                     response.headers["X-Seen"] = getattr(request.state, "seen", "no")
                     return response
 
@@ -1163,6 +1163,8 @@ class RequestStateTransform(Transform):
         function = updated.with_changes(params=cst.Parameters(_with_commas(params)), decorators=decorators, leading_lines=leading)
         if hook.qualified in self.plan.app_context_hooks:
             function = _in_app_context(function, original, blueprint=hook.blueprint is not None or hook.app_wide)
+        elif hook.loop_safe:  # nothing it calls can block: RequestHooks awaits it on the loop
+            function = function.with_changes(asynchronous=cst.Asynchronous())
         hooks = self.plan.hooks[hook.app]
         if hook is not [h for h in hooks if not h.app_wide][-1]:  # after the app's own last hook
             return function

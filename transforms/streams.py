@@ -224,7 +224,7 @@ class StreamsTransform(Transform):
             app = Flask(__name__)
             api = FlaskBridge(app)
 
-            def who(request: Request):
+            async def who(request: Request):
                 request.state.user = request.headers.get("X-User", "anonymous")
 
 

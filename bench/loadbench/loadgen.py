@@ -4,10 +4,11 @@
     python -m loadbench.loadgen step SPEC.json    # one step: N users for a warm-up + a window
 
 A step: every simulated user loops POST /conversations/<its own id>/messages (token check,
-history read, the LLM upstream, the write) with no think time, the users' first requests spread
-over the first upstream latency so that they do not move in lockstep. Requests that start inside
-the measured window count; when it ends no user starts another, and those in flight are awaited
-(up to the client timeout). The CPU of the given process trees is read at the window's edges.
+history read, the LLM upstream, the write), or GETs the spec's ``probe`` path, with no think
+time, the users' first requests spread over the first upstream latency so that they do not move
+in lockstep. Requests that start inside the measured window count; when it ends no user starts
+another, and those in flight are awaited (up to the client timeout). The CPU of the given process
+trees is read at the window's edges.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ async def step(spec: dict) -> dict:
     if len(pairs) < users:
         raise SystemExit(f"{users} users need {users} conversations, there are {len(pairs)}")
     warmup, duration, stagger = spec["warmup"], spec["duration"], spec["stagger"]
+    probe = spec.get("probe")  # a path to GET in place of the chat request (bench/load.py's framework probe)
     started = time.monotonic()
     window_start, window_end = started + warmup, started + warmup + duration
     latencies: list[float] = []
@@ -91,15 +93,18 @@ async def step(spec: dict) -> dict:
 
         async def user(index: int) -> None:
             token, conversation_id = pairs[index]
-            url = f"{base}/conversations/{conversation_id}/messages"
-            headers = {"Authorization": f"Bearer {token}"}
+            if probe:  # the framework probe: GET probe, nothing else
+                method, url, expected, options = "GET", f"{base}{probe}", 200, {}
+            else:
+                method, url, expected = "POST", f"{base}/conversations/{conversation_id}/messages", 201
+                options = {"json": MESSAGE, "headers": {"Authorization": f"Bearer {token}"}}
             await asyncio.sleep(random.Random(index).uniform(0, stagger))
             while (begun := time.monotonic()) < window_end:
                 kind = None
                 try:
-                    async with session.post(url, json=MESSAGE, headers=headers) as response:
+                    async with session.request(method, url, **options) as response:
                         await response.read()
-                        if response.status != 201:
+                        if response.status != expected:
                             kind = f"HTTP {response.status}"
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     kind = type(exc).__name__

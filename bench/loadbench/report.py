@@ -86,6 +86,39 @@ def run_tables(run: dict) -> list[str]:
     return lines
 
 
+def probe_tables(results: dict) -> list[str]:
+    """The framework probe: each server's CPU per request of GET /health/live (load.py's PROBE)."""
+    runs = [run for run in results["runs"] if any(run.get("probes", {}).values())]
+    if not runs:
+        return []
+    lines = ["### The framework's cost of a request (probe)", "",
+             "Each server answered GET /health/live (`{\"status\": \"ok\"}`: no database and no upstream, but the "
+             "app's hooks, CORS and error handling, as on every request) to 16 users with no think time, "
+             "a few rounds of 4 s alternating the servers; the median round's CPU per request is the "
+             "framework and server's own cost of a request, measured directly.", "",
+             "| database | server | rounds | rps | p50 ms | server CPU ms/req (median) | all rounds | against the best gthread |",
+             "|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        medians = {label: _median_round([step_of(s) for s in steps]) for label, steps in run["probes"].items() if steps}
+        best = medians.get(run["best_gthread"])
+        for label, steps in run["probes"].items():
+            if not steps:
+                continue
+            rounds = [step_of(s) for s in steps]
+            middle = medians[label]
+            against = f"{middle.cpu_ms_per_request() / best.cpu_ms_per_request():.2f}x" if best else "-"
+            every = ", ".join(_per_request(r, "server") for r in rounds)
+            lines.append(f"| {NAMES.get(run['backend'], run['backend'])} | {label} | {len(rounds)} | {middle.rps:.0f} | "
+                         f"{_ms(middle.p50)} | {_per_request(middle, 'server')} | {every} | {against} |")
+    lines.append("")
+    return lines
+
+
+def _median_round(rounds: list[stats.Step]) -> stats.Step:
+    ordered = sorted(rounds, key=lambda r: (math.isnan(r.cpu_ms_per_request()), r.cpu_ms_per_request()))
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def limit_tables(results: dict) -> list[str]:
     """The app's own work per request against each server's CPU per request at its busiest step."""
     if not results.get("app_work"):
@@ -204,6 +237,7 @@ def write(results: dict, out: Path) -> str:
     for run in results["runs"]:
         lines += run_tables(run)
         plot(run, out / plot_name(run))
+    lines += probe_tables(results)
     lines += limit_tables(results)
     markdown = "\n".join(lines)
     (out / "report.md").write_text(markdown.replace("](load-results/", "](") + "\n")
