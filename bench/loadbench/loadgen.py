@@ -78,10 +78,10 @@ async def setup(spec: dict) -> dict:
 
 async def step(spec: dict) -> dict:
     base, users, pairs = spec["base"], spec["users"], spec["pairs"]
-    if len(pairs) < users:
+    probe = spec.get("probe")  # a path to GET in place of the chat request (bench/load.py's framework probe)
+    if len(pairs) < users and not probe:
         raise SystemExit(f"{users} users need {users} conversations, there are {len(pairs)}")
     warmup, duration, stagger = spec["warmup"], spec["duration"], spec["stagger"]
-    probe = spec.get("probe")  # a path to GET in place of the chat request (bench/load.py's framework probe)
     started = time.monotonic()
     window_start, window_end = started + warmup, started + warmup + duration
     latencies: list[float] = []
@@ -92,10 +92,10 @@ async def step(spec: dict) -> dict:
                                      cookie_jar=aiohttp.DummyCookieJar()) as session:
 
         async def user(index: int) -> None:
-            token, conversation_id = pairs[index]
             if probe:  # the framework probe: GET probe, nothing else
                 method, url, expected, options = "GET", f"{base}{probe}", 200, {}
             else:
+                token, conversation_id = pairs[index]
                 method, url, expected = "POST", f"{base}/conversations/{conversation_id}/messages", 201
                 options = {"json": MESSAGE, "headers": {"Authorization": f"Bearer {token}"}}
             await asyncio.sleep(random.Random(index).uniform(0, stagger))
