@@ -77,6 +77,9 @@ class AsyncPlan:
     # theirs (``return _local_stream(reply)``)
     generators: frozenset[str] = frozenset()
     iterables: frozenset[str] = frozenset()
+    # views an app factory defines (``module.view``) that call nothing that can block: ``async
+    # def`` with the others (facts.ViewFacts.loop_safe); the plan does not follow nested functions
+    factory_views: frozenset[str] = frozenset()
 
 
 def session_resources(functions: dict[str, FunctionFacts], facts: dict[str, AsyncFacts], state: StatePlan, factories_keep_values: bool) -> dict[str, AsyncResource]:

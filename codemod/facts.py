@@ -18,6 +18,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider
 
 from codemod.find import findall
+from codemod.hook_calls import cannot_block
 
 # Flask's route decorators: route(), and the shortcuts for one method.
 SHORTCUTS = ("get", "post", "put", "patch", "delete")
@@ -27,6 +28,7 @@ BLUEPRINT_PARAMETERS = (
     "subdomain", "url_defaults", "root_path", "cli_group",
 )
 ROUTE_OPTIONS = frozenset({"methods", "endpoint"})  # any other keeps the route bridged
+VIEW_CALLS = frozenset({"flask.jsonify"})  # what a factory's view may call besides a hook's (ViewFacts.loop_safe)
 
 
 def literal(node: cst.BaseExpression | None) -> str | None:
@@ -156,6 +158,9 @@ class ViewFacts:
     # the module-level function it is defined in directly (an app factory's view), else None: such
     # a view is native only on an app or blueprint of that same function (codemod/plan.py)
     factory: str | None = None
+    # a factory's view with no decorator but its routes, every call of which cannot block
+    # (codemod/hook_calls.py, jsonify allowed): async where the project's views go async
+    loop_safe: bool = False
 
 
 def _route(visitor, decorator: cst.Decorator, names: Callable[[cst.CSTNode], set[str]]) -> RouteFacts:
@@ -233,7 +238,8 @@ def view_facts(
     unreadable = [p.name.value for p in (*params.params, *params.kwonly_params) if p.annotation is not None and not names(p.annotation.annotation)]
     if problem is None and unreadable:
         problem = f"annotation of {unreadable[0]} not a plain type"
-    return ViewFacts(path, module, function.name.value, routes, problem, annotated, below, factory)
+    loop_safe = factory is not None and not below and cannot_block(function, names, visitor.receivers, VIEW_CALLS)
+    return ViewFacts(path, module, function.name.value, routes, problem, annotated, below, factory, loop_safe)
 
 
 def guard_kind(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]]) -> str | None:

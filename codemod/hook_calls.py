@@ -11,6 +11,10 @@ builtins, clocks, id makers, reads of the request's headers and ``g``, the respo
 a module-level compiled pattern or logger (logging is the one I/O every async app does on the
 loop), or ``str`` methods, cannot block; any other call (a project helper, a cache client, a
 file) keeps the hook ``def``, in the thread pool, as it was.
+
+The same test makes a view an app factory defines ``async def`` where the project's views go
+async (the async plan follows module-level functions only): one that answers from the request
+and ``g`` with ``jsonify`` has nothing to send to the thread pool either.
 """
 
 from __future__ import annotations
@@ -67,24 +71,24 @@ def module_receivers(module: cst.Module, qualified: str, names: Names) -> dict[s
     return {name: kinds[0] for name, kinds in bound.items() if len(kinds) == 1 and kinds[0] is not None}
 
 
-def cannot_block(function: cst.FunctionDef, names: Names, receivers: dict[str, str]) -> bool:
-    """Every call in the hook is one of those the module docstring lists."""
+def cannot_block(function: cst.FunctionDef, names: Names, receivers: dict[str, str], also: frozenset[str] = frozenset()) -> bool:
+    """Every call in the function is one of those the module docstring lists, or named in ``also``."""
     params = {p.name.value for p in function.params.params}
-    return all(_safe(call.func, names, receivers, params) for call in findall(function.body, m.Call()))  # type: ignore[attr-defined]
+    return all(_safe(call.func, names, receivers, params, also) for call in findall(function.body, m.Call()))  # type: ignore[attr-defined]
 
 
-def _safe(func: cst.BaseExpression, names: Names, receivers: dict[str, str], params: set[str]) -> bool:
+def _safe(func: cst.BaseExpression, names: Names, receivers: dict[str, str], params: set[str], also: frozenset[str]) -> bool:
     called = names(func)
-    if called & SAFE_FUNCTIONS:
+    if called & (SAFE_FUNCTIONS | also):
         return True
     if not isinstance(func, cst.Attribute):
         return False
     method = func.attr.value
     if method in READ_METHODS and any(q.startswith(READ_ROOTS) for q in called):
         return True
-    if method in STR_METHODS:
-        return True
     value = func.value
+    if method in STR_METHODS or (method == "join" and isinstance(value, cst.SimpleString)):  # ",".join(...)
+        return True
     if method in LOG_METHODS and isinstance(value, cst.Attribute) and value.attr.value == "logger":
         return True  # app.logger, current_app.logger: Flask's app logger
     kinds = {receivers.get(q) for q in names(value)}

@@ -64,7 +64,7 @@ class CodeFacts:
     # module variables a Flask call made (``auth = HTTPTokenAuth()``), qualified -> what made them:
     # a use from another module is a use of Flask too
     flask_objects: dict[str, str] = field(default_factory=dict)
-    asynchronous: set[str] = field(default_factory=set)  # module-level ``async def`` functions
+    asynchronous: set[str] = field(default_factory=set)  # module-level ``async def`` functions, and views in a factory
 
     def merge(self, other: CodeFacts) -> None:
         self.asynchronous |= other.asynchronous
@@ -227,7 +227,7 @@ class _Reader(cst.CSTVisitor):
             # a view an app factory declares is a route's view (``module.view``) of its own
             qualified = f"{self.stack[-1][0]}.{node.name.value}" if self.stack and not routed else f"{self.module}.{node.name.value}"
             self.stack.append((qualified, _own_names(node)))
-            if len(self.stack) == 1 and node.asynchronous is not None:
+            if (len(self.stack) == 1 or routed) and node.asynchronous is not None:
                 self.facts.asynchronous.add(qualified)
             self.facts.flask.setdefault(qualified, set())
             self.facts.refers.setdefault(qualified, set())

@@ -485,8 +485,8 @@ class Project:
         reasons = {**self.async_plan.reasons, **self.flask_sqlalchemy_plan.reasons}
         if self.async_plan.functions:  # where views go async, an app factory's stays def for where it is
             for view in self.views.values():
-                if view.factory is not None:
-                    reasons.setdefault(f"{view.module}.{view.function}", f"defined inside {view.factory.rpartition('.')[2]}, where the async plan does not follow views")
+                if view.factory is not None and f"{view.module}.{view.function}" not in self.async_plan.factory_views:
+                    reasons.setdefault(f"{view.module}.{view.function}", f"defined inside {view.factory.rpartition('.')[2]}, where only a view that calls nothing that might block goes async (the async plan does not follow views there)")
         return reasons
 
     @property
@@ -500,10 +500,19 @@ class Project:
         blocking I/O as it does an ``async def``'s of the input)."""
         return self.async_plan.functions
 
-    @property
+    @functools.cached_property
     def async_plan(self) -> AsyncPlan:
-        """The functions that become ``async def`` and what they await (codemod/async_plan.py)."""
-        return self._state_and_async[1]
+        """The functions that become ``async def`` and what they await (codemod/async_plan.py);
+        where views go async, an app factory's views that call nothing that can block go too."""
+        plan = self._state_and_async[1]
+        if not plan.functions:
+            return plan
+        native, bridged = self._view_levels
+        factory_views = frozenset(
+            key for view in self.views.values()
+            if view.factory is not None and view.loop_safe and (key := f"{view.module}.{view.function}") in native - bridged
+        )
+        return dataclasses.replace(plan, factory_views=factory_views)
 
     @functools.cached_property
     def sync_streams(self) -> dict[str, frozenset[str]]:

@@ -234,6 +234,6 @@ def test_a_blueprint_hook_that_needs_the_apps_context_opens_the_one_serving_the_
     code = {Path(r.path).name: r.new.decode() if r.new else Path(r.path).read_text() for r in results}
     assert 'blueprints={"notes": BlueprintHooks(before=[mark], after=[count_header], handlers=bp_handlers)}' in code["__init__.py"]
     assert "def count_header(request: Request, response: ResponseHead):\n    with request.app.app_context():\n" in code["notes.py"]
-    assert '    def whoami(request: Request):\n        return {"request_id": request.state.request_id, "trail": request.state.trail}' in code["__init__.py"]
+    assert '    async def whoami(request: Request):\n        return {"request_id": request.state.request_id, "trail": request.state.trail}' in code["__init__.py"]
     reasons = [route.get("reason") or "" for r in results for route in r.routes]
     assert not any("the app's hooks stay Flask's" in r for r in reasons)

@@ -143,7 +143,7 @@ def test_the_state_the_handlers_keep_is_the_requests(bridged):
         "def note_error(code, request):\n"
         "    request.state.error_codes = [*getattr(request.state, \"error_codes\", []), code]",
         "        note_error(error.status_code, request=request)\n        response = JSONResponse(",
-        "    def error_trail(request: Request, response: ResponseHead):\n"
+        "    async def error_trail(request: Request, response: ResponseHead):\n"
         "        response.headers[\"X-Error-Codes\"] = \",\".join(str(code) for code in getattr(request.state, \"error_codes\", []))",
         "    bridge_of(app).add_middleware(RequestHooks, after=[error_trail])",
     ):

@@ -105,3 +105,83 @@ def test_the_converted_app_answers_like_the_original(project):
     assert answers[3]["body"] == {"user": "BOB", "id": "padded9", "seen": 3}
     comparison = compare(original, converted, "hooked.app:app", REQUESTS)
     assert comparison.same, comparison
+
+
+FACTORY = textwrap.dedent('''\
+    from flask import Flask, g, jsonify, request
+
+    from factoryapp.slow import bp
+
+
+    def shout(name):
+        return name.upper()
+
+
+    def create_app():
+        app = Flask(__name__)
+
+        @app.before_request
+        def start():
+            g.who = request.headers.get("X-Who", "nobody")
+
+        @app.route("/who")
+        def who():
+            return jsonify(who=g.who, agent=request.headers.get("X-Agent", "").lower())
+
+        @app.route("/shout")
+        def shouted():
+            return jsonify(who=shout(g.who))
+
+        app.register_blueprint(bp)
+        return app
+
+
+    app = create_app()
+''')
+SLOW = textwrap.dedent('''\
+    import time
+
+    from flask import Blueprint
+
+    bp = Blueprint("slow", __name__)
+
+
+    @bp.route("/nap")
+    def nap():
+        time.sleep(0.01)
+        return {"slept": True}
+''')
+FACTORY_REQUESTS = [
+    {"method": "GET", "path": "/who", "headers": {"X-Who": "ann", "X-Agent": "Curl"}},
+    {"method": "GET", "path": "/who"},
+    {"method": "GET", "path": "/shout", "headers": {"X-Who": "bob"}},
+    {"method": "GET", "path": "/nap"},
+]
+
+
+@pytest.fixture(scope="module")
+def factory(tmp_path_factory):
+    root = tmp_path_factory.mktemp("factoryviews")
+    package = root / "input" / "factoryapp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(FACTORY)
+    (package / "slow.py").write_text(SLOW)
+    return root / "input", convert_copy(root / "input", root / "converted")
+
+
+def test_a_factory_view_that_calls_nothing_that_can_block_goes_async_with_the_others(factory):
+    from codemod.engine import convert_paths, discover
+    from transforms import ORDER
+
+    original, converted = factory
+    code = (converted / "factoryapp" / "__init__.py").read_text()
+    assert "    async def start(request: Request):\n" in code
+    assert "    async def who(x_agent: Annotated[str, Header(alias=\"X-Agent\")] = \"\", *, http_request: Request):" in code
+    assert "\n    def shouted(http_request: Request):\n" in code  # calls a project helper
+    routes = {r["view"].rpartition(".")[2]: r for result in convert_paths(discover([original]), ORDER) for r in result.routes}
+    assert {view: route["level"] for view, route in routes.items()} == {"who": "async", "shouted": "idiomatic", "nap": "async"}
+    assert routes["shouted"]["async_reason"].startswith("defined inside create_app, where only a view that calls nothing")
+    comparison = compare(original, converted, "factoryapp:app", FACTORY_REQUESTS)
+    assert comparison.same, comparison
+    assert [a["body"] for a in answers_in(original, "factoryapp:app", FACTORY_REQUESTS)][:3] == [
+        {"who": "ann", "agent": "curl"}, {"who": "nobody", "agent": ""}, {"who": "BOB"}]

@@ -122,16 +122,14 @@ def test_notes_views_are_async_and_block_nothing(converted):
 def test_flask_leaves_every_route(converted):
     # the audit getter retires with its teardown (the stream opens its own connection, init_audit_db
     # at start-up too), Flask-SQLAlchemy leaves for plain SQLAlchemy (count_header opens its own
-    # session as RequestHooks middleware): no route has Flask on its path, and all but whoami (a
-    # view defined inside create_app) are async, the stream an async generator
+    # session as RequestHooks middleware): no route has Flask on its path, and all are async, the
+    # stream an async generator; whoami, defined inside create_app, too: it calls nothing that can block
     from codemod.engine import convert_paths, discover
     from transforms import ORDER
 
     routes = {r["view"].rpartition(".")[2]: r for result in convert_paths(discover([PROJECT / "input"]), ORDER) for r in result.routes}
     levels = {view: route["level"] for view, route in routes.items()}
-    assert levels.pop("whoami") == "idiomatic"
-    assert routes["whoami"]["async_reason"] == "defined inside create_app, where the async plan does not follow views"
-    assert set(levels.values()) == {"async"} and len(levels) == 7, levels
+    assert set(levels.values()) == {"async"} and len(levels) == 8, levels
     code = {path.name: path.read_text() for path in (converted / "teamnotes").glob("*.py")}
     assert "get_audit_db" not in "".join(code.values()) and "teardown_appcontext" not in code["__init__.py"]
     assert "flask_sqlalchemy" not in "".join(code.values())

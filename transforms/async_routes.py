@@ -45,6 +45,7 @@ ITERATOR_TYPES = frozenset({
     "typing.Iterator", "typing.Iterable", "typing.Generator",
 })
 STREAMED = "<streamed>"
+FACTORY_VIEW = "<factory view>"  # a view an app factory defines that goes async (AsyncPlan.factory_views)
 REQUEST_PARAM = "http_request"  # request_state's name for the view's Request parameter  # the stack's mark for a streamed generator of an async view
 
 
@@ -297,6 +298,8 @@ class AsyncRoutesTransform(BareAwaits, Transform):
             self.loaded = set()
             self.iterators = set()
             self.streamed = set(streamed_generators(node)) if qualified in self.plan.functions else set()
+        elif len(self.stack) == 1 and node.decorators and f"{self.module}.{node.name.value}" in self.plan.factory_views:
+            self.stack.append(FACTORY_VIEW)  # nothing in it to await (codemod/hook_calls.py)
         else:
             self.stack.append(STREAMED if node in self.streamed else None)
 
@@ -420,6 +423,8 @@ class AsyncRoutesTransform(BareAwaits, Transform):
         self.nodes.pop()
         if qualified == STREAMED and isinstance(updated_node, cst.FunctionDef):
             return self._streamed(original_node, updated_node)
+        if qualified == FACTORY_VIEW and isinstance(updated_node, cst.FunctionDef):
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
         if qualified is None or qualified not in self.plan.functions or qualified in self.plan.guards:
             return updated_node
         if not isinstance(updated_node, cst.FunctionDef):
