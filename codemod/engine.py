@@ -339,7 +339,7 @@ def _convert_kept(kept: workers.Kept, path: Path, *, project: Project, classes, 
     if source is None:  # not read in pass 1: read (and report) it now
         return convert_file(path, project, classes, options)
     result = convert_source(path, source, project, classes, options, parsed=parsed, fast=True)
-    if options.leave_flask and result.status == "unchanged" and any(word in source for word in _FLASK_WORDS):
+    if options.leave_flask and result.status == "unchanged" and _may_use_flask(source):
         kept.keep(path, source, parsed)  # leave_flask may read it: the same tree serves
     return result
 
@@ -377,7 +377,15 @@ def _finish(results: list[FileResult], project: Project, options: Options, pool:
 
 
 # Words of a file that may still use Flask, or the bridge (what leave_flask reads)
-_FLASK_WORDS = (b"flask", b"Flask", b"werkzeug", b"bridge_of")
+# What leave_flask may rewrite or block on: Flask's and werkzeug's modules and names, the
+# bridge. Not the runtime's own names (``flask2fastapi_runtime``, ``FlaskCorsMiddleware``,
+# ``FlaskJson``...), which every converted file says and which leave_flask never touches: a
+# file of only those is not resolved again.
+_FLASK_WORDS = re.compile(rb"flask(?!2fastapi)|\bFlask\b|werkzeug|bridge_of|FlaskBridge|FlaskRoute")
+
+
+def _may_use_flask(text: bytes) -> bool:
+    return _FLASK_WORDS.search(text) is not None
 
 
 def leave_flask(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None = None) -> list[str]:
@@ -392,7 +400,7 @@ def leave_flask(results: list[FileResult], project: Project, options: Options, p
             return [f"{result.path}: not converted ({result.findings[0].message if result.findings else 'failed'})"]
         text = result.new if result.new is not None else Path(result.path).read_bytes()
         every.append(text)
-        if any(word in text for word in _FLASK_WORDS):
+        if _may_use_flask(text):
             texts[result.path] = text
     if not any(b"FlaskBridge(" in text for text in texts.values()):
         return []
