@@ -4,14 +4,16 @@ One command starts everything on loopback and tears it down at the end (also on 
 a PostgreSQL server in a temporary folder (and SQLite files), an OpenAI-compatible LLM stub whose
 latency is set per run, the original chatbot under gunicorn (sync workers, 2 per core; and its
 best gthread configuration, searched), and the chatbot as ``flask2fastapi convert`` leaves it
-today (converted at run time from this checkout) under uvicorn. A closed-loop load generator
+today (converted at run time from this checkout) under uvicorn, and beside it the chat path written
+by hand in FastAPI (loadbench/by_hand.py: what no converter emitting FastAPI can beat, on the same
+engine and client). A closed-loop load generator
 (its own process) steps the users up, alternating the servers at each step, and reports rps,
 p50/p95/p99, errors and CPU per request; then the app's own work per request is replayed without
 a framework, to show where the limit is. Tables, plots and the raw results go to --out.
 
     .venv/bin/pip install -e '.[test,bench]'
     .venv/bin/python bench/load.py --quick       # a smoke run, about 3 minutes
-    .venv/bin/python bench/load.py               # the full run, about 25 minutes
+    .venv/bin/python bench/load.py               # the full run, about 40 minutes
     .venv/bin/python bench/load.py --report bench/load-results/results.json   # redraw only
 """
 
@@ -38,11 +40,12 @@ import aiohttp
 
 from loadbench import report, stats
 from loadbench.postgres import TempPostgres
-from loadbench.servers import ROOT, Kind, Server, converted_kind, gthread_kind, start, sync_kind
+from loadbench.servers import ROOT, Kind, Server, by_hand_kind, converted_kind, gthread_kind, start, sync_kind
 from loadbench.upstream import REPLY
 from serving import free_port, wait_ready
 
 BENCH = Path(__file__).resolve().parent
+SERVERS = 4  # stepped at each latency: sync, the best gthread, converted, FastAPI by hand
 
 
 @dataclass
@@ -78,9 +81,9 @@ class Plan:
             step = self.warmup_for(latency) + self.duration_for(latency) + 1.5
             search = self.warmup_for(latency) + self.search_duration + 1.5
             stall = self.timeout_for(latency)  # a collapsing step waits for its timeouts
-            per_db = 3 * len(self.steps) * step + len(self.candidates) * len(self.steps) * search
+            per_db = SERVERS * len(self.steps) * step + len(self.candidates) * len(self.steps) * search
             if latency == self.latencies[0]:
-                per_db += 3 * self.probe_rounds * (self.warmup_for(0.0) + PROBE_SECONDS + 1.5)
+                per_db += SERVERS * self.probe_rounds * (self.warmup_for(0.0) + PROBE_SECONDS + 1.5)
             bound += len(self.databases) * (per_db + 3 * stall + 6)
             likely += len(self.databases) * (0.7 * per_db + 2 * stall + 6)
         return likely + 30, bound + 30
@@ -194,15 +197,20 @@ def set_latency(ctx: Context, seconds: float) -> None:
 
 
 async def _check_shape(server: Server) -> None:
-    """Only the converted server serves a FastAPI app (its /openapi.json): the right app runs."""
+    """Only the FastAPI servers (converted, by hand) serve /openapi.json: the right app runs."""
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{server.base}/openapi.json") as response:
             await response.read()
-            if (response.status == 200) != (server.kind.shape == "converted"):
+            if (response.status == 200) != (server.kind.shape in ("converted", "by_hand")):
                 raise SystemExit(f"{server.kind.label}: /openapi.json answered {response.status}: wrong app")
 
 
 def launch(ctx: Context, stack: ExitStack, kind: Kind, database: str) -> Server:
+    if kind.shape == "by_hand" and database not in ctx.pairs:
+        # the hand-written app has only the chat route: a converted server sets its database up
+        # (accounts, tokens, conversations), as each server's own database is set up
+        with ExitStack() as setup:
+            launch(ctx, setup, converted_kind(1), database)
     server = start(kind, ctx.env(database), ctx.converted, ctx.work)
     server.database = database
     stack.callback(server.stop)
@@ -280,8 +288,9 @@ def run_latency(ctx: Context, stack: ExitStack, backend: str, latency: float, pr
     started = time.monotonic()
     print(f"{backend}, upstream {latency * 1000:.0f} ms: gthread search", flush=True)
     best, search = search_gthread(ctx, stack, latency)
-    kinds = [sync_kind(ctx.cores), best, converted_kind(ctx.plan.converted_workers)]
-    databases = {"sync": "sync", "gthread": "gthread", "converted": "converted"}
+    kinds = [sync_kind(ctx.cores), best, converted_kind(ctx.plan.converted_workers),
+             by_hand_kind(ctx.plan.converted_workers)]
+    databases = {"sync": "sync", "gthread": "gthread", "converted": "converted", "by_hand": "by_hand"}
     results: dict[str, list[stats.Step]] = {kind.label: [] for kind in kinds}
     notes: dict[str, str] = {}
     probes: dict[str, list[dict]] = {kind.label: [] for kind in kinds}
@@ -391,7 +400,7 @@ def run(args: argparse.Namespace, plan: Plan) -> dict:
         print(f"converted chatbot: {results['converted']}", flush=True)
         port, pid = setup_upstream(stack, work)
         ctx = Context(plan, work, converted, port, pid, os.cpu_count() or 1)
-        names = ["sync", "gthread", "converted", "search", "work"]
+        names = ["sync", "gthread", "converted", "by_hand", "search", "work"]
         for backend in plan.databases:
             ctx.pairs = {}
             with ExitStack() as database:

@@ -76,3 +76,33 @@ def test_the_probe_table_takes_each_servers_median_round_against_the_best_gthrea
         "| PostgreSQL | converted 2w | 3 | 250 | 10 | 0.40 | 0.50, 0.30, 0.40 | 0.50x |",
     ]
     assert report.probe_tables({"runs": [{**run, "probes": {}}]}) == []
+
+
+def _busy_step(server: str, users: int, cpu_seconds: float, requests: int = 1000) -> dict:
+    made = stats.summarize(server, users, 4.0, [0.3] * requests, 0,
+                           {"server": cpu_seconds, "database": 1.0, "upstream": 0.5, "loadgen": 0.5})
+    return dataclasses.asdict(made)
+
+
+def test_the_limit_table_splits_the_busiest_step_and_compares_the_rest_with_the_best_gthread():
+    from loadbench import report
+
+    work = {"sync": {"db": 3.0, "json": 0.1, "app": 0.4, "client": 1.0, "total": 4.5},
+            "async": {"db": 3.2, "json": 0.1, "app": 0.2, "client": 0.5, "total": 4.0}}
+    run = {"backend": "postgres", "latency": 0.2, "best_gthread": "gthread 2x32", "steps": {
+        "gthread 2x32": [_busy_step("gthread 2x32", 50, 5.0), _busy_step("gthread 2x32", 100, 6.5, 1200)],
+        "converted 2w": [_busy_step("converted 2w", 100, 5.5)],
+        "FastAPI by hand 2w": [_busy_step("FastAPI by hand 2w", 100, 5.0)],
+    }}
+    results = {"runs": [run], "app_work": {"postgres": work}, "cores": 2,
+               "converted": {"session": "async", "client": "aiohttp"}}
+    rows = [line.split(" | ") for line in report.limit_tables(results) if line.startswith("| PostgreSQL, upstream")]
+    # gthread's busiest step is its second (300 rps): 6.5 s / 1200 requests = 5.42 ms, less the sync
+    # replay (3.5 own + 1.0 client) leaves 0.92; both async servers are split by the async replay
+    # (3.5 own + 0.5 client), the hand-written one included
+    assert [(row[1], row[3], row[4], row[5], row[6], row[7]) for row in rows] == [
+        ("gthread 2x32 (100 users)", "5.42", "3.50", "1.00", "0.92", "1.00x"),
+        ("converted 2w (100 users)", "5.50", "3.50", "0.50", "1.50", "1.64x"),
+        ("FastAPI by hand 2w (100 users)", "5.00", "3.50", "0.50", "1.00", "1.09x"),
+    ]
+    assert report.limit_tables({**results, "app_work": {}}) == []

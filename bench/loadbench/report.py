@@ -9,6 +9,9 @@ from loadbench import stats
 
 BEGIN, END = "<!-- load.py results: begin -->", "<!-- load.py results: end -->"
 NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
+# the servers' labels (loadbench.servers): the two that run the async stack, whose own work is
+# the *async* replay
+CONVERTED, BY_HAND = "converted", "FastAPI by hand"
 
 
 def step_of(data: dict) -> stats.Step:
@@ -51,7 +54,7 @@ def run_tables(run: dict) -> list[str]:
     for label, steps in run["steps"].items():
         parts.append(f"{label}: **{_capacity_text(tops[label], [step_of(s) for s in steps], largest)}**")
     lines.append(f"Capacity (the most users with {slo}): " + ", ".join(parts) + ".")
-    converted = next((label for label in tops if label.startswith("converted")), None)
+    converted = next((label for label in tops if label.startswith(CONVERTED)), None)
     if converted:
         ratios = []
         for label, top in tops.items():
@@ -143,34 +146,41 @@ def limit_tables(results: dict) -> list[str]:
     lines += ["", f"Each server's CPU per request at its busiest step (the most rps), split: the app's own "
               f"work (as replayed: *sync* for the original; for the converted app, which runs "
               f"{shape.get('session', '?')} sessions and {shape.get('client', '?')}, the *{converted_session}* "
-              f"replay), the upstream client (replayed), and the rest, the framework and server's overhead. "
-              f"*cores / own work* is the rps that no framework could pass with the app's own work alone "
-              f"({cores} cores); but the database server, the stub and the load generator ran on the same cores, "
-              f"so *no-framework ceiling* is {cores} cores / (the app's own work + the cheapest upstream client "
-              f"replayed + what those three used per request at that step): the most this machine could serve "
-              f"with a framework that cost nothing.", "",
+              f"replay, as for the chat path written by hand in FastAPI on the same engine and client), the "
+              f"upstream client (replayed), and the rest, the framework and server's overhead, also against "
+              f"the best gthread's. *cores / own work* is the rps that no framework could pass with the app's "
+              f"own work alone ({cores} cores); but the database server, the stub and the load generator ran on "
+              f"the same cores, so *no-framework ceiling* is {cores} cores / (the app's own work + the cheapest "
+              f"upstream client replayed + what those three used per request at that step): the most this "
+              f"machine could serve with a framework that cost nothing.", "",
               "| run | server | rps | server CPU ms/req | app's own work | upstream client | framework + server "
-              "| DB server + stub + load gen. | cores / own work | share | no-framework ceiling | share |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| against the best gthread | DB server + stub + load gen. | cores / own work | share "
+              "| no-framework ceiling | share |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
         work = results["app_work"].get(run["backend"])
         if not work:
             continue
+        rows = {}
         for label, steps in run["steps"].items():
             if not steps:
                 continue
             busiest = max((step_of(s) for s in steps), key=lambda s: s.rps)
-            converted = label.startswith("converted")
-            own_work = work[converted_session if converted else "sync"]
-            client = work[converted_client if converted else "sync"]["client"]
+            asynchronous = label.startswith((CONVERTED, BY_HAND))
+            own_work = work[converted_session if asynchronous else "sync"]
+            client = work[converted_client if asynchronous else "sync"]["client"]
             own = own_work["db"] + own_work["json"] + own_work["app"]
             server = busiest.cpu_ms_per_request("server")
             others = sum(busiest.cpu_ms_per_request(tree) for tree in ("database", "upstream", "loadgen")
                          if tree in busiest.cpu)
+            rows[label] = (busiest, server, own, client, server - own - client, others)
+        best = rows.get(run["best_gthread"])
+        for label, (busiest, server, own, client, rest, others) in rows.items():
+            against = f"{rest / best[4]:.2f}x" if best and best[4] > 0 else "-"
             ceiling = cores * 1000 / own
             machine = cores * 1000 / (own + cheapest[run["backend"]] + others)
             lines.append(f"| {run_title(run)} | {label} ({busiest.users} users) | {busiest.rps:.0f} | {server:.2f} | "
-                         f"{own:.2f} | {client:.2f} | {server - own - client:.2f} | {others:.2f} | {ceiling:.0f} | "
+                         f"{own:.2f} | {client:.2f} | {rest:.2f} | {against} | {others:.2f} | {ceiling:.0f} | "
                          f"{busiest.rps / ceiling:.0%} | {machine:.0f} | {busiest.rps / machine:.0%} |")
     lines.append("")
     return lines
@@ -223,7 +233,9 @@ def conditions(results: dict) -> list[str]:
              f"Converted app as the converter made it at that commit: routes {shape.get('routes')}, "
              f"{shape.get('session')} DB sessions, LLM client {shape.get('client')}. Servers: the original under "
              f"gunicorn (sync, 2 workers per core; gthread, the best of {', '.join(f'{w}x{t}' for w, t in plan['candidates'])}),"
-             f" the converted app under uvicorn ({plan['converted_workers']} workers, httptools, uvloop). "
+             f" the converted app under uvicorn ({plan['converted_workers']} workers, httptools, uvloop), and the "
+             f"chat path written by hand in FastAPI (loadbench/by_hand.py) served the same way, on the converted "
+             f"app's database, engine and client. "
              f"Same database settings for all: pool {plan['pool_size']} + {plan['max_overflow']} overflow per "
              f"process (DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW). Steps of max({plan['duration']:g} s, 3 x latency) "
              f"measured after a warm-up of max({plan['warmup']:g} s, latency + 1 s), the servers alternating, "

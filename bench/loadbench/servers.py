@@ -1,5 +1,6 @@
 """The servers of the load benchmark: the original chatbot under gunicorn (sync or gthread
-workers) and the converted one under uvicorn, each in its own process group on a loopback port,
+workers), the converted one under uvicorn, and the chat path written by hand in FastAPI
+(loadbench.by_hand) under uvicorn the same way, each in its own process group on a loopback port,
 configured through the environment as a deployment would (example_chatbot.config)."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ RUNTIME = ROOT / "runtime"
 
 @dataclass(frozen=True)
 class Kind:
-    """How one server runs: ``sync`` (gunicorn sync workers), ``gthread`` or ``converted``."""
+    """How one server runs: ``sync`` (gunicorn sync workers), ``gthread``, ``converted`` or
+    ``by_hand``."""
 
     name: str  # as the tables show it
     shape: str
@@ -44,6 +46,10 @@ def gthread_kind(workers: int, threads: int) -> Kind:
 
 def converted_kind(workers: int) -> Kind:
     return Kind(f"converted {workers}w", "converted", workers)
+
+
+def by_hand_kind(workers: int) -> Kind:
+    return Kind(f"FastAPI by hand {workers}w", "by_hand", workers)
 
 
 @dataclass
@@ -91,15 +97,21 @@ def start(kind: Kind, env: dict[str, str], converted_root: Path, logs: Path) -> 
     port = free_port()
     bind = f"127.0.0.1:{port}"
     environment = {**os.environ, **env}
-    if kind.shape == "converted":
-        command = [sys.executable, "-m", "uvicorn", "--factory", "example_chatbot:create_app", "--host", "127.0.0.1",
+    if kind.shape in ("converted", "by_hand"):
+        factory = "example_chatbot:create_app" if kind.shape == "converted" else "loadbench.by_hand:create_app"
+        command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
                    "--port", str(port), "--workers", str(kind.workers), "--no-access-log",
                    "--log-level", "warning", "--backlog", "2048"]
         for option, module in (("--http", "httptools"), ("--loop", "uvloop")):
             if _importable(module):
                 command += [option, module]
-        cwd = converted_root  # its example_chatbot is the converted package
-        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(RUNTIME), env.get("PYTHONPATH", "")]))
+        if kind.shape == "converted":
+            cwd = converted_root  # its example_chatbot is the converted package
+            paths = [str(RUNTIME)]
+        else:  # the original's models and engine, the runtime's async engine, loadbench
+            cwd = ROOT
+            paths = [str(ROOT), str(RUNTIME), str(ROOT / "bench")]
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, env.get("PYTHONPATH", "")]))
     else:
         command = [sys.executable, "-m", "gunicorn", "--worker-class", kind.shape, "--workers", str(kind.workers),
                    "--bind", bind, "--log-level", "warning", "--backlog", "2048", "example_chatbot:create_app()"]
