@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 
 from codemod.find import findall
@@ -72,7 +73,7 @@ def aborts_in(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[str]
     found: list[cst.Call] = []
     every = True
 
-    class Reader(cst.CSTVisitor):
+    class Reader(Visitor):
         def __init__(self) -> None:
             self.shelter = 0  # try bodies with handlers and with bodies around the node
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 
 from codemod.blocking import BLOCKING_FUNCTIONS, DATABASE, FACTORIES, FILES, HTTP, KINDS, NETWORK, SUBPROCESS
@@ -154,7 +155,7 @@ def async_facts(function: cst.FunctionDef, names: Names, http: HttpFacts | None 
 def is_generator(function: cst.FunctionDef) -> bool:
     """A ``yield`` in the function's own body (not in a nested function or lambda)."""
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         found = False
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -197,7 +198,7 @@ def _local(names: Names, node: cst.BaseExpression) -> bool:
     return not found or any("<locals>" in q or "<comprehension>" in q for q in found)
 
 
-class _Reader(cst.CSTVisitor):
+class _Reader(Visitor):
     def __init__(self, names: Names) -> None:
         self.names = names
         self.types: dict[str, frozenset[str]] = {}
@@ -364,7 +365,7 @@ def _backrefs(call: cst.Call, names: Names) -> set[str]:
 def _self_reads(function: cst.FunctionDef, self_name: str, relationships: set[str], falsy: set[str]) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
 
-    class Finder(cst.CSTVisitor):
+    class Finder(Visitor):
         def __init__(self) -> None:
             self.guards: list[str | None] = []
 

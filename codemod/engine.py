@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import libcst as cst
+from codemod.visitors import Transformer
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
@@ -112,7 +113,7 @@ def transform_module(
     return _without_new_top_blank_lines(module, original), run
 
 
-class _SiblingImports(cst.CSTTransformer):
+class _SiblingImports(Transformer):
     """Adds names to the ``from m import x`` statements that import x (FileRun.sibling_imports):
     ``from app.auth import bp as auth_bp, router as auth_router``."""
 
@@ -138,7 +139,7 @@ class _SiblingImports(cst.CSTTransformer):
         return updated_node.with_changes(names=[*names, *added])
 
 
-class _ImportRemover(cst.CSTTransformer):
+class _ImportRemover(Transformer):
     """Removes the given (module, name, asname) imports, and statements left empty; the comments
     on and above a removed line stay, above the next statement."""
 

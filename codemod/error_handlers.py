@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider
 
@@ -317,7 +318,7 @@ def _jsonify_return(value: cst.BaseExpression, names: Names) -> tuple[cst.Call, 
 
 
 # -- the first pass: facts of one file -------------------------------------------------------------
-class ErrorFactsVisitor(cst.CSTVisitor):
+class ErrorFactsVisitor(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
 
     def __init__(self, path: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider
@@ -387,7 +388,7 @@ def _returns(function: cst.FunctionDef, nested: bool) -> tuple[list[cst.Return],
     returns: list[cst.Return] = []
     generator = False
 
-    class Returns(cst.CSTVisitor):
+    class Returns(Visitor):
         def visit_Return(self, node: cst.Return) -> None:
             returns.append(node)
 

@@ -16,6 +16,7 @@ import collections
 from typing import Sequence
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 # what m.findall tests each node with (m.matches refuses MatchIfTrue and DoesNotMatch at the top)
 from libcst.matchers._matcher_base import _construct_metadata_fetcher_null, _matches
@@ -27,7 +28,7 @@ _INDEXES: collections.OrderedDict[int, "_Index"] = collections.OrderedDict()
 _SPECIAL = tuple(c for c in (m.OneOf, m.AllOf, m.TypeOf, m.MatchIfTrue, m.MatchMetadata, m.MatchMetadataIfTrue) if isinstance(c, type))
 
 
-class _Index(cst.CSTVisitor):
+class _Index(Visitor):
     """Every node of a tree in visiting order, and each node's span (start, end) in it."""
 
     def __init__(self, tree: cst.CSTNode) -> None:

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 
 from codemod.app_logger import current_app_log
@@ -217,7 +218,7 @@ def encodes_alike(function: cst.FunctionDef, content: cst.BaseExpression, names:
     return _BodyReader(param, names, bindings(function)).is_data(content)
 
 
-class _BodyReader(cst.CSTVisitor):
+class _BodyReader(Visitor):
     """Reads a handler's statements: the uses of its parameter, its returns, its Flask names."""
 
     def __init__(self, param: str, names: Names, bindings: dict[str, list[Binding]]) -> None:

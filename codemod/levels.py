@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+from codemod.visitors import Visitor
 from libcst.helpers import get_full_name_for_node
 
 from codemod.async_facts import blocking_kind
@@ -164,7 +165,7 @@ def assign_levels(
             route["level"] = "async"
 
 
-class _Reader(cst.CSTVisitor):
+class _Reader(Visitor):
     def __init__(self, module: str, package: str) -> None:
         self.module, self.package = module, package
         self.facts = CodeFacts()
@@ -355,7 +356,7 @@ class _Reader(cst.CSTVisitor):
                 self.facts.flask.setdefault(qualified, set()).add(f"flask.{func.attr.value}")
 
 
-class _Imports(cst.CSTVisitor):
+class _Imports(Visitor):
     def __init__(self, reader: _Reader) -> None:
         self.reader = reader
 
@@ -398,7 +399,7 @@ def _own_names(function: cst.FunctionDef) -> set[str]:
     return names | collector.names
 
 
-class _Bindings(cst.CSTVisitor):
+class _Bindings(Visitor):
     def __init__(self) -> None:
         self.names: set[str] = set()
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from codemod.visitors import Visitor
 from libcst.helpers import get_absolute_module_from_package_for_import
 from libcst.metadata import FullyQualifiedNameProvider, PositionProvider
 
@@ -84,7 +85,7 @@ class _Frame:
         self.context_manager = False
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, PositionProvider)
 
     def __init__(self, facts: FileFacts, module: str, package: str, lines: list[str]) -> None:

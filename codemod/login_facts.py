@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
 
@@ -90,7 +91,7 @@ class LoginPlan:
     managers: dict[str, ManagerFacts]
 
 
-class _Visitor(cst.CSTVisitor):
+class _Visitor(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, PositionProvider)
 
     def __init__(self, path: str, module: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, PositionProvider
 from libcst.metadata.name_provider import ModuleNameAndPackage
@@ -696,7 +697,7 @@ def free_name(candidates: tuple[str, ...], used: set[str]) -> str:
     return next(c for c in itertools.chain(candidates, numbered) if c not in used)
 
 
-class _FactsVisitor(cst.CSTVisitor):
+class _FactsVisitor(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, PositionProvider)
 
     def __init__(self, path: Path, module: str) -> None:

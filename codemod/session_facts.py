@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+from codemod.visitors import Visitor
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from codemod.vendor import canonical
@@ -88,7 +89,7 @@ class SessionPlan:
     templates: bool = False  # templates call get_flashed_messages: the runtime's, everywhere
 
 
-class _Visitor(cst.CSTVisitor):
+class _Visitor(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, PositionProvider)
 
     def __init__(self, path: str) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 
 from codemod.state import CURRENT_APP, FunctionFacts
 
@@ -56,7 +57,7 @@ def is_config(node: cst.CSTNode, names: Callable[[cst.CSTNode], set[str]], apps:
     return isinstance(node, cst.Attribute) and node.attr.value == "config" and bool(names(node.value) & (CURRENT_APP | apps))
 
 
-class _Reader(cst.CSTVisitor):
+class _Reader(Visitor):
     def __init__(self, names: Callable[[cst.CSTNode], set[str]], apps: frozenset[str] = frozenset()) -> None:
         self.names = names
         self.apps = apps

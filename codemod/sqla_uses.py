@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
@@ -59,7 +60,7 @@ def file_facts(wrapper: MetadataWrapper, module: str, source: bytes) -> SqlaFile
     return reader.facts
 
 
-class _Uses(cst.CSTVisitor):
+class _Uses(Visitor):
     METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
 
     def __init__(self, module: str) -> None:

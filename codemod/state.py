@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 
 from codemod.aborts import abort_arguments, aborts_in
@@ -162,7 +163,7 @@ def _opens_with(function: cst.FunctionDef, names: Callable[[cst.CSTNode], set[st
     return assign.targets[0].target.value, qualified
 
 
-class _Reader(cst.CSTVisitor):
+class _Reader(Visitor):
     def __init__(self, names: Callable[[cst.CSTNode], set[str]]) -> None:
         self.names = names
         self.reads: set[str] = set()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from codemod.visitors import Transformer
 
 if TYPE_CHECKING:
     from codemod.engine import FileResult
@@ -98,7 +99,7 @@ def _top(path: Path) -> tuple[Path, int]:
     return folder, 0
 
 
-class _ToCopy(cst.CSTTransformer):
+class _ToCopy(Transformer):
     """``from flask2fastapi_runtime import X`` -> ``from <dots>_flask2fastapi_runtime import X``."""
 
     def __init__(self, levels: int) -> None:

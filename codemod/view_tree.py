@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 
 from codemod.facts import literal
@@ -21,7 +22,7 @@ REQUEST = frozenset({"flask.request", "flask.globals.request"})
 NESTED = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
-class Tree(cst.CSTVisitor):
+class Tree(Visitor):
     """The nodes of a function's body in source order, with parents, the top-level statement
     each is in, and whether it is inside a nested function, lambda or class."""
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.metadata import GlobalScope, ParentNodeProvider, ScopeProvider
 
@@ -245,7 +246,7 @@ def without_statements(block: cst.IndentedBlock, drop: Callable[[cst.BaseStateme
     return block.with_changes(body=kept)
 
 
-class OwnBody(cst.CSTVisitor):
+class OwnBody(Visitor):
     """The returns, expression statements and calls of a function's own body: not those of the
     functions, lambdas or classes defined in it, which run when and where those are called.
     ``generator``: the body yields (its returns are no response)."""

@@ -22,6 +22,7 @@ Flask-Login leaves the project:
 from __future__ import annotations
 
 import libcst as cst
+from codemod.visitors import Transformer
 import libcst.matchers as m
 from libcst.helpers import parse_template_expression, parse_template_statement
 
@@ -393,7 +394,7 @@ class FlaskLoginTransform(Transform):
 
 
 
-class _Renamed(cst.CSTTransformer):
+class _Renamed(Transformer):
     """Every ``old`` name of a function (one the transform chose) -> ``new``."""
 
     def __init__(self, old: str, new: str) -> None:

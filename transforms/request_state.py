@@ -25,6 +25,7 @@ program, which guards and getters can move; this transform writes it:
 from __future__ import annotations
 
 import libcst as cst
+from codemod.visitors import Transformer
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
@@ -1079,7 +1080,7 @@ class RequestStateTransform(Transform):
         names = self.qualified_names
         kept: list[cst.CSTNode] = []
 
-        class OnLocal(cst.CSTTransformer):
+        class OnLocal(Transformer):
             def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
                 if names(original_node.value) & G and original_node.attr.value == resource.attribute:
                     return cst.Name(local)
@@ -1243,7 +1244,7 @@ class RequestStateTransform(Transform):
         opening = list(getter.body.body[-2].body.body)  # type: ignore[attr-defined]  (the if's block)
         uses_app = False
 
-        class Rename(cst.CSTTransformer):
+        class Rename(Transformer):
             def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
                 nonlocal uses_app
                 if self.qualified_names(original_node) & G or not isinstance(original_node.value, (cst.Name, cst.Attribute)):
@@ -1362,7 +1363,7 @@ class RequestStateTransform(Transform):
         async_type = self.import_reference(getter, "sqlalchemy.ext.asyncio", "AsyncSession", replaces=False)
         iterator = self.import_reference(getter, "collections.abc", "AsyncIterator", replaces=False)
 
-        class ToRequestApp(cst.CSTTransformer):
+        class ToRequestApp(Transformer):
             def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
                 if self.qualified_names(original_node.value) & {"flask.current_app", "flask.globals.current_app"}:
                     return updated_node.with_changes(value=cst.Attribute(cst.Name("request"), cst.Name("app")))
@@ -1416,7 +1417,7 @@ class RequestStateTransform(Transform):
         local = twin.param
         names = self.qualified_names
 
-        class Rename(cst.CSTTransformer):
+        class Rename(Transformer):
             def leave_Attribute(inner, original_node, updated_node):  # noqa: N805
                 if names(original_node.value) & G and original_node.attr.value == resource.attribute:
                     return cst.Name(local)
@@ -1578,7 +1579,7 @@ def _popped_local(teardown: cst.FunctionDef) -> str:
     return target.value
 
 
-class _Renamer(cst.CSTTransformer):
+class _Renamer(Transformer):
     def __init__(self, old: str, new: str) -> None:
         super().__init__()
         self.old, self.new = old, new

@@ -25,6 +25,7 @@ classes provably write the same answer:
 from __future__ import annotations
 
 import libcst as cst
+from codemod.visitors import Transformer
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider
 
@@ -284,7 +285,7 @@ def _bytes_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.SimpleString, cst.ConcatenatedString)) and isinstance(node.evaluated_value, bytes)
 
 
-class _Named(cst.CSTTransformer):
+class _Named(Transformer):
     def __init__(self, name: str) -> None:
         self.name = name
 
