@@ -35,3 +35,42 @@ def test_a_class_with_attribute_hooks_keeps_libcsts_base() -> None:
     from codemod.commit_expiry import _Reader
 
     assert not issubclass(_Reader, Visitor) and hasattr(_Reader, "visit_For_body")
+
+
+def test_hooks_run_as_libcsts_own_dispatch_runs_them() -> None:
+    import libcst as cst
+
+    source = "def f(a):\n    return g(a) + h(1)\n\nx = g(2)\n"
+
+    def visitor(base: type) -> type:
+        class Seen(base):
+            def __init__(self) -> None:
+                super().__init__()
+                self.seen: list[str] = []
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                self.seen.append(f"def {node.name.value}")
+                return False  # not into its body
+
+            def visit_Call(self, node: cst.Call) -> None:
+                self.seen.append(cst.Module([]).code_for_node(node))
+
+            def leave_Call(self, original_node: cst.Call) -> None:
+                self.seen.append("left")
+
+        return Seen
+
+    def transformer(base: type) -> type:
+        class Renamed(base):
+            def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+                return updated_node.with_changes(value="G") if original_node.value == "g" else updated_node
+
+        return Renamed
+
+    ours, theirs = visitor(Visitor)(), visitor(cst.CSTVisitor)()
+    cst.parse_module(source).visit(ours)
+    cst.parse_module(source).visit(theirs)
+    assert ours.seen == theirs.seen == ["def f", "g(2)", "left"]
+    renamed = cst.parse_module(source).visit(transformer(Transformer)()).code
+    assert renamed == cst.parse_module(source).visit(transformer(cst.CSTTransformer)()).code
+    assert renamed == "def f(a):\n    return G(a) + h(1)\n\nx = G(2)\n"
