@@ -25,60 +25,44 @@ def _hook(cls: type, table: dict[type, Any], prefix: str, node_type: type) -> Ca
     return hook
 
 
-class Visitor(cst.CSTVisitor):
+class _Hooks:
+    """The lookups shared by Visitor and Transformer: a table per class, node type -> hook."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._visits: dict[type, Any] = {}
-        cls._leaves: dict[type, Any] = {}
+        cls._f2f_visits: dict[type, Any] = {}
+        cls._f2f_leaves: dict[type, Any] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         cls = type(self)
         try:
-            visit = cls._visits[type(node)]
+            visit = cls._f2f_visits[type(node)]
         except KeyError:
-            visit = _hook(cls, cls._visits, "visit", type(node))
+            visit = _hook(cls, cls._f2f_visits, "visit", type(node))
         return visit is None or visit(self, node) is not False
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def _f2f_leave_hook(self, node: cst.CSTNode) -> Callable[..., Any] | None:
         cls = type(self)
         try:
-            leave = cls._leaves[type(original_node)]
+            return cls._f2f_leaves[type(node)]
         except KeyError:
-            leave = _hook(cls, cls._leaves, "leave", type(original_node))
+            return _hook(cls, cls._f2f_leaves, "leave", type(node))
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+class Visitor(_Hooks, cst.CSTVisitor):
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        leave = self._f2f_leave_hook(original_node)
         if leave is not None:
             leave(self, original_node)
 
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
 
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-
-class Transformer(cst.CSTTransformer):
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._visits: dict[type, Any] = {}
-        cls._leaves: dict[type, Any] = {}
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        cls = type(self)
-        try:
-            visit = cls._visits[type(node)]
-        except KeyError:
-            visit = _hook(cls, cls._visits, "visit", type(node))
-        return visit is None or visit(self, node) is not False
-
+class Transformer(_Hooks, cst.CSTTransformer):
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
-        cls = type(self)
-        try:
-            leave = cls._leaves[type(original_node)]
-        except KeyError:
-            leave = _hook(cls, cls._leaves, "leave", type(original_node))
+        leave = self._f2f_leave_hook(original_node)
         return updated_node if leave is None else leave(self, original_node, updated_node)
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
