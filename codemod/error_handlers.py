@@ -54,7 +54,7 @@ from typing import Callable
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import FullyQualifiedNameProvider
+from codemod.names import FullNames
 
 from codemod.blueprint_handlers import app_wide_of, blueprint_of
 from codemod.find import findall
@@ -319,7 +319,7 @@ def _jsonify_return(value: cst.BaseExpression, names: Names) -> tuple[cst.Call, 
 
 # -- the first pass: facts of one file -------------------------------------------------------------
 class ErrorFactsVisitor(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (FullNames,)
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -332,7 +332,7 @@ class ErrorFactsVisitor(Visitor):
         self.skip: set[cst.CSTNode] = set()  # handler arguments of registrations: no references
 
     def _names(self, node: cst.CSTNode) -> set[str]:
-        return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {canonical(q.name) for q in self.get_metadata(FullNames, node, set())}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.skip.add(node.name)

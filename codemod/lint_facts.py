@@ -1,6 +1,6 @@
 """Pass 1 of `flask2fastapi lint` (codemod/lint.py): one file reduced to picklable facts.
 
-A file's names are resolved once (FullyQualifiedNameProvider) and the file becomes: its functions
+A file's names are resolved once (codemod/names.py) and the file becomes: its functions
 (async or not, a sync generator or not) with every call their body makes on the spot, written
 as expressions over qualified names (``("call", ("attr", ("name", "requests"), "post"), True)``);
 what each name is bound to (``s = requests.Session()``, ``db: Session``, ``self.http = ...``,
@@ -22,7 +22,8 @@ from pathlib import Path
 import libcst as cst
 from codemod.visitors import Visitor
 from libcst.helpers import get_absolute_module_from_package_for_import
-from libcst.metadata import FullyQualifiedNameProvider, PositionProvider
+from libcst.metadata import PositionProvider
+from codemod.names import FullNames
 
 from codemod.blocking import CONTEXT_MANAGERS
 from codemod.findings import PARSE_ERROR, TRANSFORM_ERROR, Code, ignored_codes
@@ -86,7 +87,7 @@ class _Frame:
 
 
 class _Collector(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, PositionProvider)
 
     def __init__(self, facts: FileFacts, module: str, package: str, lines: list[str]) -> None:
         super().__init__()
@@ -100,7 +101,7 @@ class _Collector(Visitor):
     # names and expressions
 
     def _qualified(self, node: cst.CSTNode) -> str | None:
-        names = self.get_metadata(FullyQualifiedNameProvider, node, set())
+        names = self.get_metadata(FullNames, node, set())
         return min(n.name for n in names) if names else None
 
     def encode(self, node: cst.BaseExpression) -> Expr | None:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from codemod.names import FullNames
 
 from codemod.find import findall
 from codemod.vendor import canonical
@@ -92,7 +93,7 @@ class LoginPlan:
 
 
 class _Visitor(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, PositionProvider)
 
     def __init__(self, path: str, module: str) -> None:
         super().__init__()
@@ -102,7 +103,7 @@ class _Visitor(Visitor):
         self.allowed: set[cst.CSTNode] = set()  # manager references in a form this converts
 
     def _names(self, node: cst.CSTNode) -> set[str]:
-        return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {canonical(q.name) for q in self.get_metadata(FullNames, node, set())}
 
     def _problem(self, node: cst.CSTNode, what: str) -> None:
         line = self.get_metadata(PositionProvider, node).start.line

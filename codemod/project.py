@@ -23,7 +23,8 @@ from pathlib import Path
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
+from codemod.names import FullNames
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.find import findall
@@ -687,7 +688,7 @@ def module_of(path: Path) -> ModuleNameAndPackage:
 def wrap(module: cst.Module, path: Path) -> MetadataWrapper:
     # The module was parsed for this wrapper alone, so the defensive deep copy is skipped.
     return MetadataWrapper(
-        module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: module_of(path)}
+        module, unsafe_skip_copy=True, cache={FullNames: module_of(path)}
     )
 
 
@@ -698,7 +699,7 @@ def free_name(candidates: tuple[str, ...], used: set[str]) -> str:
 
 
 class _FactsVisitor(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, PositionProvider)
 
     def __init__(self, path: Path, module: str) -> None:
         super().__init__()
@@ -725,7 +726,7 @@ class _FactsVisitor(Visitor):
         self.http_module: ModuleFacts | None = None  # what its functions' requests use reads (http_io.py)
 
     def _names(self, node: cst.CSTNode) -> set[str]:
-        return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {canonical(q.name) for q in self.get_metadata(FullNames, node, set())}
 
     def _http(self, function: cst.FunctionDef) -> HttpFacts | None:
         """Whether the function's requests calls can run on the shared aiohttp client (None:

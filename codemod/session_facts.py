@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from codemod.visitors import Visitor
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from codemod.names import FullNames
 
 from codemod.vendor import canonical
 
@@ -90,7 +91,7 @@ class SessionPlan:
 
 
 class _Visitor(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, PositionProvider)
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -101,7 +102,7 @@ class _Visitor(Visitor):
         self.lambdas = 0
 
     def _names(self, node: cst.CSTNode) -> set[str]:
-        return {canonical(q.name) for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {canonical(q.name) for q in self.get_metadata(FullNames, node, set())}
 
     def _where(self, node: cst.CSTNode) -> str:
         return f"{self.path}:{self.get_metadata(PositionProvider, node).start.line}"

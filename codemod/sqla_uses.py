@@ -16,7 +16,8 @@ import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper
+from libcst.metadata import MetadataWrapper
+from codemod.names import FullNames
 
 from codemod.find import findall
 from codemod.flask_sqlalchemy_async import EXTENSION
@@ -61,7 +62,7 @@ def file_facts(wrapper: MetadataWrapper, module: str, source: bytes) -> SqlaFile
 
 
 class _Uses(Visitor):
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (FullNames,)
 
     def __init__(self, module: str) -> None:
         self.module = module
@@ -113,7 +114,7 @@ class _Uses(Visitor):
     def visit_Assign(self, node: cst.Assign) -> bool:
         target = node.targets[0].target if len(node.targets) == 1 else None
         if self.owners[-1] is None and isinstance(node.value, cst.Call) and isinstance(target, cst.Name):
-            made = {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node.value.func, set())}
+            made = {q.name for q in self.get_metadata(FullNames, node.value.func, set())}
             if made & EXTENSION:
                 self.facts.makers[f"{self.module}.{target.value}"] = len(node.value.args)
         local = self._qualified(target) if isinstance(target, cst.Name) and self.owners[-1] is not None else set()
@@ -129,7 +130,7 @@ class _Uses(Visitor):
             self.facts.bare.add(next(iter(found)))
 
     def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(FullyQualifiedNameProvider, node, set())}
+        return {q.name for q in self.get_metadata(FullNames, node, set())}
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self.statements.add(id(node.value))
@@ -155,7 +156,7 @@ class _Uses(Visitor):
         if head == self.cls[-1] and self.classes:
             qualified = self.classes[-1]
         else:
-            names = self.get_metadata(FullyQualifiedNameProvider, root, set())
+            names = self.get_metadata(FullNames, root, set())
             if len(names) != 1:
                 return False
             qualified = next(iter(names)).name

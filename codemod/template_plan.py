@@ -34,7 +34,8 @@ import jinja2
 import libcst as cst
 import libcst.matchers as m
 from jinja2 import nodes
-from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper
+from codemod.names import FullNames, Scopes, LazyValue
 
 from codemod.discovery import discover
 from codemod.facts import keywords, literal
@@ -80,11 +81,12 @@ class TemplateFacts:
 
 
 def template_facts(wrapper: MetadataWrapper, path: Path, module: str, source: bytes) -> TemplateFacts:
-    names = wrapper.resolve(FullyQualifiedNameProvider)
-    scope = wrapper.resolve(ScopeProvider).get(wrapper.module)
+    names = wrapper.resolve(FullNames)
+    scope = wrapper.resolve(Scopes).get(wrapper.module)
 
     def called(call: cst.Call) -> set[str]:
-        return {canonical(q.name) for q in names.get(call.func, ())}
+        found = names.get(call.func, ())
+        return {canonical(q.name) for q in (found() if isinstance(found, LazyValue) else found)}
 
     calls = [c for c in findall(wrapper.module, m.Call()) if isinstance(c, cst.Call)]
     own = m.Call(args=[m.Arg(value=m.Name("__name__"), keyword=None)])

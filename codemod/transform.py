@@ -34,12 +34,11 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BaseAssignment,
     BuiltinAssignment,
-    FullyQualifiedNameProvider,
     ParentNodeProvider,
     Scope,
-    ScopeProvider,
 )
 
+from codemod.names import FullNames, Scopes
 from codemod.vendor import canonical
 from codemod.findings import Code, ignored_codes, marker_text
 
@@ -139,8 +138,8 @@ class Transform(cst.CSTTransformer):
     # words a file must contain for this transform to look at it, beyond the project's own
     # (the engine's textual prefilter; see codemod/project.py's prefilter_tokens)
     PREFILTER: ClassVar[tuple[bytes, ...]] = ()
-    # ScopeProvider comes with the name provider at no extra cost; kind_of() reads it.
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
+    # Scopes comes with the name provider at no extra cost; kind_of() reads it.
+    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, Scopes)
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__()
@@ -150,7 +149,7 @@ class Transform(cst.CSTTransformer):
     # -- names ---------------------------------------------------------------------------
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """Fully qualified names of an expression (empty when it names nothing we know)."""
-        names = self.get_metadata(FullyQualifiedNameProvider, node, set())
+        names = self.get_metadata(FullNames, node, set())
         return {canonical(q.name) for q in names}
 
     def names(self, node: cst.CSTNode, *candidates: str) -> bool:
@@ -160,7 +159,7 @@ class Transform(cst.CSTTransformer):
     def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression | None]:
         """What each binding of ``name`` in its scope assigns: the value of ``x = value`` or
         ``x: T = value``; None for any other binding (a parameter, an import, a loop target)."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(Scopes, name, None)
         if scope is None:
             return []
         values: list[cst.BaseExpression | None] = []
@@ -237,14 +236,14 @@ class Transform(cst.CSTTransformer):
 
     def _scope_of(self, node: cst.CSTNode) -> Scope | None:
         while True:
-            scope = self.get_metadata(ScopeProvider, node, None)
+            scope = self.get_metadata(Scopes, node, None)
             if scope is not None or not isinstance(node, (cst.Attribute, cst.Call)):
                 return scope
             node = node.value if isinstance(node, cst.Attribute) else node.func
 
     def parameter_annotations(self, name: cst.Name) -> list[cst.BaseExpression]:
         """The annotations of the parameters that ``name`` may refer to."""
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(Scopes, name, None)
         if scope is None:
             return []
         params = [a.node for a in scope[name.value] if isinstance(getattr(a, "node", None), cst.Param)]
@@ -480,7 +479,7 @@ class FlaskUses(Transform):
         self.run.flask_uses = sum(1 for node in self.uses if node not in consumed)
         if not consumed:
             return updated_node
-        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        scopes = {scope for scope in self.metadata[Scopes].values() if scope is not None}
         removable, kept = set(), set()
         for scope in scopes:
             for assignment in scope.assignments:

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ScopeProvider
 
 from codemod.facts import BlueprintFacts, stem
 from codemod.project import BLUEPRINT, FLASK  # noqa: F401  (the names the transforms match)
+from codemod.names import Scopes
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -113,7 +113,7 @@ def router_reference(transform: Transform, blueprint: cst.BaseExpression, facts:
 
 
 def _used_names(transform: Transform, node: cst.CSTNode) -> set[str]:
-    scope = transform.get_metadata(ScopeProvider, node, None)
+    scope = transform.get_metadata(Scopes, node, None)
     if scope is None:
         return set()
     globals_ = scope.globals
@@ -124,7 +124,7 @@ def _import_statement(transform: Transform, name: cst.Name) -> cst.ImportFrom | 
     """The ``from m import bp`` that binds ``name``, where it is the only binding: the router is
     imported in the same statement, so in the same scope (an import inside an app factory is
     there to avoid a circular import at module level)."""
-    scope = transform.get_metadata(ScopeProvider, name, None)
+    scope = transform.get_metadata(Scopes, name, None)
     bindings = [getattr(a, "node", None) for a in scope[name.value]] if scope is not None else []
     if len(bindings) == 1 and isinstance(bindings[0], cst.ImportFrom):
         return bindings[0]
@@ -134,7 +134,7 @@ def _import_statement(transform: Transform, name: cst.Name) -> cst.ImportFrom | 
 def _import_of(transform: Transform, name: cst.Name, module: str) -> tuple[str, int]:
     """(module, relative level) to import from, as the code imported ``name``: ``from .items
     import bp`` gives ("items", 1); anything else the absolute ``module``."""
-    scope = transform.get_metadata(ScopeProvider, name, None)
+    scope = transform.get_metadata(Scopes, name, None)
     for assignment in scope[name.value] if scope is not None else ():
         statement = getattr(assignment, "node", None)
         if isinstance(statement, cst.ImportFrom) and statement.relative:

@@ -16,7 +16,8 @@ import math
 from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ParentNodeProvider
+from codemod.names import Scopes
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -111,7 +112,7 @@ def _every_binding(t: Transform, name: cst.Name, seen: Seen, check: Callable[[cs
     """Whether every binding ``name`` may refer to is an assignment (``x = value``, ``x: T =
     value``) or a parameter that passes ``check``; False for any other binding (a loop target,
     an import, ``+=``, ``global``) and for a name met again while proving it (``x = x or 1``)."""
-    scope = t.get_metadata(ScopeProvider, name, None)
+    scope = t.get_metadata(Scopes, name, None)
     assignments = list(scope[name.value]) if scope is not None and name.value not in seen else []
     if not assignments:
         return False

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ParentNodeProvider, ScopeProvider
+from libcst.metadata import GlobalScope, ParentNodeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.find import findall
 from codemod.plan import RoutePlan
 from codemod.reads import ViewReads, view_reads
 from transforms._flask import kwarg, last_arg
+from codemod.names import Scopes
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -207,7 +208,7 @@ def request_reads(transform: Transform, function: cst.CSTNode) -> ViewReads | No
         """The plain module-level function of this module that ``f()`` calls."""
         if call.args or not isinstance(call.func, cst.Name):
             return None
-        scope = transform.get_metadata(ScopeProvider, call.func, None)
+        scope = transform.get_metadata(Scopes, call.func, None)
         bindings = list(scope[call.func.value]) if scope is not None else []
         node = getattr(bindings[0], "node", None) if len(bindings) == 1 else None
         if not isinstance(node, cst.FunctionDef) or not isinstance(bindings[0].scope, GlobalScope):
@@ -316,7 +317,7 @@ def model_name(transform: Transform, function: cst.FunctionDef, suffix: str, tak
     module-level name of its module and none in ``taken`` (names given in this run) has; it is
     added to ``taken``."""
     base = "".join(part.capitalize() for part in function.name.value.split("_")) + suffix
-    scope = transform.get_metadata(ScopeProvider, function, None)
+    scope = transform.get_metadata(Scopes, function, None)
     used = set(taken)
     if scope is not None:
         used |= {a.name for a in scope.globals.assignments} | {a.node.value for a in scope.globals.accesses if isinstance(a.node, cst.Name)}

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import ParentNodeProvider
 
 from codemod.aborts import ABORT, abort_arguments
 from codemod.find import findall
@@ -45,6 +45,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
 from transforms._views import OwnBody, enclosing_function, factory_views, guarded, native_plans
+from codemod.names import Scopes
 
 # ``name = value or abort(...)``: the abort is the last operand
 OR_ABORT = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.BooleanOperation(operator=m.Or(), right=m.Call()))])
@@ -250,7 +251,7 @@ class AbortsTransform(Transform):
         around the call guards."""
         if function.decorators or function.name.value in exported:
             return False
-        scope = self.get_metadata(ScopeProvider, function, None)
+        scope = self.get_metadata(Scopes, function, None)
         bindings = list(scope.assignments[function.name.value]) if scope is not None else []
         if len(bindings) != 1 or not bindings[0].references:
             return False

@@ -50,12 +50,13 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
-from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, Scope, ScopeProvider
+from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, Scope
 
 from codemod.find import findall
 from codemod.jwt_facts import app_takers
 from codemod.transform import FileRun, Transform, _is_flask_module
 from transforms._flask import RUNTIME
+from codemod.names import Scopes
 
 FLASK_APP = ("flask.Flask", "flask.app.Flask")
 BLUEPRINT = ("flask.Blueprint", "flask.blueprints.Blueprint")
@@ -116,7 +117,7 @@ class LeaveFlaskTransform(Transform):
         for assign in findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
             if self.names(call.func, BRIDGE) and call.args and isinstance(call.args[0].value, cst.Name):
-                scope = self.get_metadata(ScopeProvider, target, None)
+                scope = self.get_metadata(Scopes, target, None)
                 module_level = isinstance(self.get_metadata(ParentNodeProvider, self.get_metadata(ParentNodeProvider, assign)), cst.Module)
                 self.bridges[(scope, target.value)] = (call.args[0].value.value, call, module_level)
                 if scope is not None and not module_level:  # references: nested scopes' reads too
@@ -126,7 +127,7 @@ class LeaveFlaskTransform(Transform):
         for assign in findall(node, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             call, target = assign.value, assign.targets[0].target
             if self.names(call.func, *FLASK_APP):
-                key = (self.get_metadata(ScopeProvider, target, None), target.value)
+                key = (self.get_metadata(Scopes, target, None), target.value)
                 self.apps.add(key)
                 if key in served:
                     self.app_calls.add(call)
@@ -135,16 +136,16 @@ class LeaveFlaskTransform(Transform):
         return None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.name.value in self.unused and isinstance(self.get_metadata(ScopeProvider, node, None), GlobalScope):
+        if node.name.value in self.unused and isinstance(self.get_metadata(Scopes, node, None), GlobalScope):
             self.dead.append([])
         for param in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
             if param.annotation is not None and self.names(param.annotation.annotation, *FLASK_APP):
-                self.apps.add((self.get_metadata(ScopeProvider, param.name, None), param.name.value))
+                self.apps.add((self.get_metadata(Scopes, param.name, None), param.name.value))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef | cst.RemovalSentinel:
-        if original_node.name.value in self.unused and isinstance(self.get_metadata(ScopeProvider, original_node, None), GlobalScope):
+        if original_node.name.value in self.unused and isinstance(self.get_metadata(Scopes, original_node, None), GlobalScope):
             if self.dead.pop():  # it used Flask, and nothing calls it
                 for name in findall(original_node, m.Name()):
                     self.consume(name)  # so that the imports only it used go too
@@ -210,7 +211,7 @@ class LeaveFlaskTransform(Transform):
         first = bridge_call.args[0].value
         if not isinstance(target, cst.Name) or not isinstance(first, cst.Name) or first.value != target.value:
             return False
-        return self.get_metadata(ScopeProvider, first, None) is self.get_metadata(ScopeProvider, target, None)
+        return self.get_metadata(Scopes, first, None) is self.get_metadata(Scopes, target, None)
 
     def _cors(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         parent = self.get_metadata(ParentNodeProvider, original)
@@ -287,7 +288,7 @@ class LeaveFlaskTransform(Transform):
         small = original_node.body[0]
         if m.matches(small, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())):
             target = small.targets[0].target
-            key = (self.get_metadata(ScopeProvider, target, None), target.value)
+            key = (self.get_metadata(Scopes, target, None), target.value)
             if key in self.bridges:
                 self._handle(small.value.func)
                 if self.bridges[key][2]:  # module level: other modules may name it
@@ -309,7 +310,7 @@ class LeaveFlaskTransform(Transform):
         return updated_node
 
     def _blueprint(self, assign: cst.Assign, target: cst.Name, updated: cst.SimpleStatementLine):
-        scope = self.get_metadata(ScopeProvider, target, None)
+        scope = self.get_metadata(Scopes, target, None)
         # LibCST reads a string in an annotation as a forward reference, ``role="admin"`` in
         # ``Annotated[Any, Depends(auth.login_required(role="admin"))]`` too: no use of a blueprint
         accesses = [
@@ -385,12 +386,12 @@ class LeaveFlaskTransform(Transform):
         return m.matches(parent, m.Assign(targets=[m.AssignTarget(target=m.Name())]))
 
     def _is_app(self, name: cst.Name) -> bool:
-        return (self.get_metadata(ScopeProvider, name, None), name.value) in self.apps
+        return (self.get_metadata(Scopes, name, None), name.value) in self.apps
 
     def _bridge_key(self, name: cst.Name) -> tuple[Scope, str] | None:
         if name in self.renamed:  # a factory's bridge, read in a nested function too
             return self.renamed[name]
-        key = (self.get_metadata(ScopeProvider, name, None), name.value)
+        key = (self.get_metadata(Scopes, name, None), name.value)
         return key if key in self.bridges else None
 
     def _handle(self, node: cst.CSTNode) -> None:

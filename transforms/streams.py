@@ -37,7 +37,7 @@ import sys
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, Scope, ScopeProvider
+from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, Scope
 
 from codemod.async_facts import streamed_generators
 from codemod.find import findall
@@ -47,6 +47,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
+from codemod.names import Scopes
 
 RESPONSE = frozenset({"flask.Response", "flask.wrappers.Response"})
 STREAM_WITH_CONTEXT = frozenset({"flask.stream_with_context", "flask.helpers.stream_with_context"})
@@ -308,7 +309,7 @@ class StreamsTransform(Transform):
         return function if OwnBody(function).generator else None
 
     def _function_named(self, name: cst.Name, view: cst.FunctionDef) -> cst.FunctionDef | None:
-        scope = self.get_metadata(ScopeProvider, name, None)
+        scope = self.get_metadata(Scopes, name, None)
         assignments = list(scope[name.value]) if scope is not None else []
         if len(assignments) != 1:
             return None
@@ -359,7 +360,7 @@ class StreamsTransform(Transform):
             parent = self.get_metadata(ParentNodeProvider, name, None)
             if _not_a_read(name, parent) or self._kept_on_state(name, parent, view):
                 continue
-            scope = self.get_metadata(ScopeProvider, name, None)
+            scope = self.get_metadata(Scopes, name, None)
             assignments = list(scope[name.value]) if scope is not None else []
             if not assignments:
                 return False  # a name the scopes do not know (``global``, a NameError)
@@ -384,7 +385,7 @@ class StreamsTransform(Transform):
     def _scope_in(self, function: cst.FunctionDef) -> Scope | None:
         body = function.body
         first = body.body[0] if isinstance(body, cst.IndentedBlock) and body.body else None
-        return self.get_metadata(ScopeProvider, first, None) if first is not None else None
+        return self.get_metadata(Scopes, first, None) if first is not None else None
 
     def _allowed(self, assignment, view: cst.FunctionDef, path: dict, seen: set[cst.FunctionDef]) -> bool:
         node = getattr(assignment, "node", None)
@@ -423,7 +424,7 @@ class StreamsTransform(Transform):
             if arg.star or not isinstance(arg.value, (cst.Name, *LITERALS)):
                 return False
             if isinstance(arg.value, cst.Name):
-                scope = self.get_metadata(ScopeProvider, arg.value, None)
+                scope = self.get_metadata(Scopes, arg.value, None)
                 assignments = list(scope[arg.value.value]) if scope is not None else []
                 if not assignments or not all(self._plain_in_view(a, view, path) for a in assignments):
                     return False

@@ -33,7 +33,7 @@ from collections import defaultdict
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import BuiltinAssignment, ScopeProvider
+from libcst.metadata import BuiltinAssignment
 
 from codemod.find import findall
 from codemod.plan import RoutePlan
@@ -42,6 +42,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import string_literal
 from transforms._values import is_parameter, is_str_literal
 from transforms._views import OwnBody, native_plans, request_free, with_parameter
+from codemod.names import Scopes
 
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
 INT_CALLS = frozenset({"builtins.int", "builtins.len"})
@@ -228,7 +229,7 @@ class UrlForTransform(Transform):
 
     def _builtin(self, node: cst.CSTNode, name: str) -> bool:
         """Whether ``name`` is the builtin where ``node`` is."""
-        scope = self.get_metadata(ScopeProvider, node, None)
+        scope = self.get_metadata(Scopes, node, None)
         return scope is not None and all(isinstance(a, BuiltinAssignment) for a in scope[name])
 
     def _written_alike(

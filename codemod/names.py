@@ -1,0 +1,76 @@
+"""Fully qualified names of a module's nodes, computed only for the nodes that are asked about.
+
+LibCST's FullyQualifiedNameProvider gives the same names at a price the converter paid on every
+file it read. Its dependency QualifiedNameProvider walks the whole tree twice (its own visitor,
+then the batched walk around it) to leave a lazy value on each node; FullyQualifiedNameProvider
+then walks it twice more and forces every one of those values, asking the scope for the names of
+every node of the module. The converter asks about a few nodes per file (calls, decorators,
+bases, what its matchers look at). A cProfile of the facts pass over the speed corpus
+(bench/README.md) put those four walks at about a quarter of its time.
+
+``FullNames`` puts a lazy value on each node that the scope analysis covers, straight from the
+scope map (no walk), and computes a node's names on first use by LibCST's own rules: the
+scope's qualified names for the node (``Scope.get_qualified_names_for``, what
+QualifiedNameProvider gives), made absolute with the module's name and package as
+FullyQualifiedNameProvider makes them. A node the scope analysis does not cover (whitespace,
+parentheses, a node a transform made) has no value, so ``get_metadata(FullNames, node, set())``
+gives the default; FullyQualifiedNameProvider left an empty set there. tests/test_names.py
+compares the two providers on every node of the fixtures and the example chatbot.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Collection, Mapping, Optional
+
+import libcst as cst
+from libcst.metadata import BaseMetadataProvider, ExpressionContextProvider, QualifiedName, QualifiedNameSource
+from libcst._metadata_dependent import LazyValue  # what QualifiedNameProvider leaves on its nodes
+from libcst.helpers.module import ModuleNameAndPackage, calculate_module_and_package
+from libcst.metadata.name_provider import FullyQualifiedNameVisitor
+from libcst.metadata.scope_provider import Scope, ScopeVisitor
+
+
+class Scopes(BaseMetadataProvider[Optional[Scope]]):
+    """LibCST's ScopeProvider, without the walk it does for nothing. ScopeProvider is a batchable
+    provider whose one hook, on the module, runs its ScopeVisitor over the whole tree; the
+    batched walk LibCST makes around it then goes on over every node (and, around every child,
+    formats and looks up the attribute hooks) to find no other hook. This provider runs the
+    same visitor and the same inference, on its own: the same scopes, one walk less per file."""
+
+    METADATA_DEPENDENCIES = (ExpressionContextProvider,)
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        visitor = ScopeVisitor(self)  # type: ignore[arg-type]  # it uses a provider's get/set_metadata only
+        module.visit(visitor)
+        visitor.infer_accesses()
+
+
+class FullNames(BaseMetadataProvider[Collection[QualifiedName]]):
+    """A node's fully qualified names, as FullyQualifiedNameProvider gives them; its cache is
+    the module's ``ModuleNameAndPackage``, as that provider's is."""
+
+    METADATA_DEPENDENCIES = (Scopes,)
+
+    @classmethod
+    def gen_cache(cls, root_path: Path, paths: list[str], **kwargs: Any) -> Mapping[str, ModuleNameAndPackage]:
+        """Each path's module and package (for FullRepoManager; the engine gives them itself)."""
+        return {path: calculate_module_and_package(root_path, path) for path in paths}
+
+    def __init__(self, cache: ModuleNameAndPackage) -> None:
+        super().__init__(cache)
+        self.module_name, self.package_name = cache.name, cache.package
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        names = functools.partial(_names, self.module_name, self.package_name)
+        for node, scope in self.metadata[Scopes].items():
+            self.set_metadata(node, LazyValue(functools.partial(names, scope, node)) if scope else set())
+        self.set_metadata(module, {QualifiedName(name=self.module_name, source=QualifiedNameSource.LOCAL)})
+
+
+def _names(module_name: str, package_name: str, scope: Scope, node: cst.CSTNode) -> set[QualifiedName]:
+    return {
+        FullyQualifiedNameVisitor._fully_qualify(module_name, package_name, name)
+        for name in scope.get_qualified_names_for(node)
+    }
