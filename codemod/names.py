@@ -1,21 +1,25 @@
-"""Fully qualified names of a module's nodes, computed only for the nodes that are asked about.
+"""LibCST's metadata providers as the converter needs them, at a lower price: the same values.
 
-LibCST's FullyQualifiedNameProvider gives the same names at a price the converter paid on every
-file it read. Its dependency QualifiedNameProvider walks the whole tree twice (its own visitor,
-then the batched walk around it) to leave a lazy value on each node; FullyQualifiedNameProvider
-then walks it twice more and forces every one of those values, asking the scope for the names of
-every node of the module. The converter asks about a few nodes per file (calls, decorators,
-bases, what its matchers look at). A cProfile of the facts pass over the speed corpus
-(bench/README.md) put those four walks at about a quarter of its time.
+FullNames gives a node's fully qualified names, computed only for the nodes that are asked
+about. LibCST's FullyQualifiedNameProvider gives the same names at a price the converter paid on
+every file it read. Its dependency QualifiedNameProvider walks the whole tree twice (its own
+visitor, then the batched walk around it) to leave a lazy value on each node;
+FullyQualifiedNameProvider then walks it twice more and forces every one of those values, asking
+the scope for the names of every node of the module. The converter asks about a few nodes per
+file (calls, decorators, bases, what its matchers look at). A cProfile of the facts pass over the
+speed corpus (bench/README.md) put those four walks at about a quarter of its time. FullNames
+puts a lazy value on each node that the scope analysis covers, straight from the scope map (no
+walk), and computes a node's names on first use by LibCST's own rules: the scope's qualified
+names for the node (``Scope.get_qualified_names_for``, what QualifiedNameProvider gives), made
+absolute with the module's name and package as FullyQualifiedNameProvider makes them. A node
+the scope analysis does not cover (whitespace, parentheses, a node a transform made) has no
+value, so ``get_metadata(FullNames, node, set())`` gives the default; FullyQualifiedNameProvider
+left an empty set there.
 
-``FullNames`` puts a lazy value on each node that the scope analysis covers, straight from the
-scope map (no walk), and computes a node's names on first use by LibCST's own rules: the
-scope's qualified names for the node (``Scope.get_qualified_names_for``, what
-QualifiedNameProvider gives), made absolute with the module's name and package as
-FullyQualifiedNameProvider makes them. A node the scope analysis does not cover (whitespace,
-parentheses, a node a transform made) has no value, so ``get_metadata(FullNames, node, set())``
-gives the default; FullyQualifiedNameProvider left an empty set there. tests/test_names.py
-compares the two providers on every node of the fixtures and the example chatbot.
+Scopes is ScopeProvider without a walk it does for nothing (below).
+
+tests/test_names.py compares each with LibCST's provider on every node of the fixtures and the
+example chatbot.
 """
 
 from __future__ import annotations
@@ -33,16 +37,16 @@ from libcst.metadata.scope_provider import Scope, ScopeVisitor
 
 
 class Scopes(BaseMetadataProvider[Optional[Scope]]):
-    """LibCST's ScopeProvider, without the walk it does for nothing. ScopeProvider is a batchable
-    provider whose one hook, on the module, runs its ScopeVisitor over the whole tree; the
-    batched walk LibCST makes around it then goes on over every node (and, around every child,
-    formats and looks up the attribute hooks) to find no other hook. This provider runs the
-    same visitor and the same inference, on its own: the same scopes, one walk less per file."""
+    """A node's scope, as ScopeProvider gives it. ScopeProvider is a batchable provider whose one
+    hook, on the module, runs its ScopeVisitor over the whole tree; LibCST then goes on with the
+    batched walk around that hook, over every node, and finds no other hook. This provider runs
+    the same visitor and inference on their own: the same scopes, without that walk (a quarter
+    less time on werkzeug/routing/rules.py)."""
 
     METADATA_DEPENDENCIES = (ExpressionContextProvider,)
 
     def _gen_impl(self, module: cst.Module) -> None:
-        visitor = ScopeVisitor(self)  # type: ignore[arg-type]  # it uses a provider's get/set_metadata only
+        visitor = ScopeVisitor(self)  # type: ignore[arg-type]  # it uses get_metadata and set_metadata only
         module.visit(visitor)
         visitor.infer_accesses()
 

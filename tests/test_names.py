@@ -1,5 +1,6 @@
-"""codemod/names.py's providers against LibCST's: FullNames against FullyQualifiedNameProvider,
-Scopes against ScopeProvider, node by node on every file of the fixtures and the example chatbot."""
+"""codemod/names.py's providers against LibCST's (FullNames against FullyQualifiedNameProvider,
+Scopes against ScopeProvider), node by node on every file of the fixtures and the example
+chatbot."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def test_same_scopes_on_every_node(chunk: int) -> None:
         except cst.ParserSyntaxError:
             continue
         libcst_scopes, ours = wrapper.resolve(ScopeProvider), wrapper.resolve(Scopes)
-        in_tree = set(wrapper.resolve(ParentNodeProvider)) | {wrapper.module}  # not the nodes each run parses from string annotations
+        parents = wrapper.resolve(ParentNodeProvider)
+        in_tree = set(parents) | {wrapper.module}  # not the nodes each run parses from string annotations
         pairs: dict[int, tuple] = {}
         for node, expected in libcst_scopes.items():
             if node not in in_tree:
