@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
-from codemod.names import FullNames
+from libcst.metadata import MetadataWrapper, PositionProvider
+from codemod.names import FullNames, Parents
 
 from codemod.find import findall
 from codemod.vendor import canonical
@@ -93,7 +93,7 @@ class LoginPlan:
 
 
 class _Visitor(Visitor):
-    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, Parents, PositionProvider)
 
     def __init__(self, path: str, module: str) -> None:
         super().__init__()
@@ -195,7 +195,7 @@ class _Visitor(Visitor):
         self.facts.imported |= {f"{module}.{cst.Module([]).code_for_node(a.name)}" for a in node.names}
 
     def _use(self, node: cst.Name | cst.Attribute) -> None:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         if isinstance(parent, (cst.ImportAlias, cst.ImportFrom, cst.Attribute)) and not (isinstance(parent, cst.Attribute) and parent.value is node):
             return  # an import, or the attribute part of a.b (a.b itself is visited)
         names = self._names(node)

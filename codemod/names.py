@@ -16,7 +16,8 @@ the scope analysis does not cover (whitespace, parentheses, a node a transform m
 value, so ``get_metadata(FullNames, node, set())`` gives the default; FullyQualifiedNameProvider
 left an empty set there.
 
-Scopes is ScopeProvider without a walk it does for nothing (below).
+Scopes is ScopeProvider without a walk it does for nothing; Parents is ParentNodeProvider in one
+walk with a stack, where LibCST's asks each node for its children (below).
 
 tests/test_names.py compares each with LibCST's provider on every node of the fixtures and the
 example chatbot.
@@ -49,6 +50,38 @@ class Scopes(BaseMetadataProvider[Optional[Scope]]):
         visitor = ScopeVisitor(self)  # type: ignore[arg-type]  # it uses get_metadata and set_metadata only
         module.visit(visitor)
         visitor.infer_accesses()
+
+
+class Parents(BaseMetadataProvider[cst.CSTNode]):
+    """A node's parent, as ParentNodeProvider gives it. LibCST's provider, on leaving each node,
+    asks it for its children, which visits them once more; here each node visited gets the node
+    on top of the stack of nodes being visited: the same pairs (the walk visits a node's children
+    in between its visit and its leave), in under half the time (werkzeug/routing/rules.py:
+    0.055 s against 0.123 s)."""
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        module.visit(_Stack(self))
+
+
+class _Stack(cst.CSTVisitor):
+    def __init__(self, provider: Parents) -> None:
+        super().__init__()
+        self.provider, self.stack = provider, []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.provider.set_metadata(node, self.stack[-1])
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
 
 
 class FullNames(BaseMetadataProvider[Collection[QualifiedName]]):

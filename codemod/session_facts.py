@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from codemod.visitors import Visitor
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
-from codemod.names import FullNames
+from libcst.metadata import MetadataWrapper, PositionProvider
+from codemod.names import FullNames, Parents
 
 from codemod.vendor import canonical
 
@@ -91,7 +91,7 @@ class SessionPlan:
 
 
 class _Visitor(Visitor):
-    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (FullNames, Parents, PositionProvider)
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -143,7 +143,7 @@ class _Visitor(Visitor):
         self._use(node)
 
     def _use(self, node: cst.Name | cst.Attribute) -> None:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         if isinstance(parent, (cst.ImportAlias, cst.ImportFrom)) or (isinstance(parent, cst.Attribute) and parent.attr is node):
             return  # an import, or the attribute part of a.b (a.b itself is visited)
         names = self._names(node)
@@ -154,7 +154,7 @@ class _Visitor(Visitor):
             self._flash(node, parent)
         if not names & SESSION:
             return
-        form = _form(node, parent, self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None)
+        form = _form(node, parent, self.get_metadata(Parents, parent, None) if parent is not None else None)
         if form is not None:
             self.facts.problems.append(f"{self._where(node)}: {form}")
         elif (function := self._function()) is None:
@@ -165,7 +165,7 @@ class _Visitor(Visitor):
 
     def _flash(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
         """``flash(message[, category])`` as a statement of a module-level function's own body."""
-        statement = self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None
+        statement = self.get_metadata(Parents, parent, None) if parent is not None else None
         if not isinstance(parent, cst.Call) or parent.func is not node or not isinstance(statement, cst.Expr):
             self.facts.problems.append(f"{self._where(node)}: flash used other than as a statement flash(...)")
         elif not _flash_arguments(parent):

@@ -34,11 +34,10 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BaseAssignment,
     BuiltinAssignment,
-    ParentNodeProvider,
     Scope,
 )
 
-from codemod.names import FullNames, Scopes
+from codemod.names import FullNames, Parents, Scopes
 from codemod.vendor import canonical
 from codemod.findings import Code, ignored_codes, marker_text
 
@@ -139,7 +138,7 @@ class Transform(cst.CSTTransformer):
     # (the engine's textual prefilter; see codemod/project.py's prefilter_tokens)
     PREFILTER: ClassVar[tuple[bytes, ...]] = ()
     # Scopes comes with the name provider at no extra cost; kind_of() reads it.
-    METADATA_DEPENDENCIES = (FullNames, ParentNodeProvider, Scopes)
+    METADATA_DEPENDENCIES = (FullNames, Parents, Scopes)
 
     def __init__(self, context: CodemodContext, run: FileRun) -> None:
         super().__init__()
@@ -165,9 +164,9 @@ class Transform(cst.CSTTransformer):
         values: list[cst.BaseExpression | None] = []
         for assignment in scope.assignments[name.value]:
             target = getattr(assignment, "node", None)
-            parent = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
+            parent = self.get_metadata(Parents, target, None) if target is not None else None
             if isinstance(parent, cst.AssignTarget):
-                parent = self.get_metadata(ParentNodeProvider, parent, None)
+                parent = self.get_metadata(Parents, parent, None)
             values.append(parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) else None)
         return values
 
@@ -274,11 +273,11 @@ class Transform(cst.CSTTransformer):
         while current is not None:
             if isinstance(current, ANCHORS):
                 break
-            current = self.get_metadata(ParentNodeProvider, current, None)
+            current = self.get_metadata(Parents, current, None)
         if isinstance(current, cst.Decorator):
             # Comments above the first decorator belong to the function (or class) when the file
             # is parsed again: anchor there, so that a rerun finds its marker.
-            owner = self.get_metadata(ParentNodeProvider, current, None)
+            owner = self.get_metadata(Parents, current, None)
             if isinstance(owner, (cst.FunctionDef, cst.ClassDef)) and owner.decorators[0] is current:
                 return owner
         return current
@@ -503,7 +502,7 @@ class FlaskUses(Transform):
         """A string given to a call (``role="admin"``) that LibCST, inside an annotation
         (``Annotated[Any, Depends(auth.login_required(role="admin"))]``), reads as a forward
         reference to the name ``admin``: it is none."""
-        return isinstance(node, cst.BaseString) and isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Arg)
+        return isinstance(node, cst.BaseString) and isinstance(self.get_metadata(Parents, node, None), cst.Arg)
 
 
 def _is_flask_module(name: str) -> bool:

@@ -1,5 +1,5 @@
 """codemod/names.py's providers against LibCST's (FullNames against FullyQualifiedNameProvider,
-Scopes against ScopeProvider), node by node on every file of the fixtures and the example
+Scopes against ScopeProvider, Parents against ParentNodeProvider), node by node on every file of the fixtures and the example
 chatbot."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import FullyQualifiedNameProvider, MetadataWrapper, ParentNodeProvider, ScopeProvider
 
-from codemod.names import FullNames, Scopes
+from codemod.names import FullNames, Parents, Scopes
 from codemod.project import module_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def test_same_names_on_every_node(chunk: int) -> None:
 
 
 @pytest.mark.parametrize("chunk", range(4))
-def test_same_scopes_on_every_node(chunk: int) -> None:
+def test_same_scopes_and_parents_on_every_node(chunk: int) -> None:
     compared = 0
     for path in FILES[chunk::4]:
         try:
@@ -70,6 +70,7 @@ def test_same_scopes_on_every_node(chunk: int) -> None:
             continue
         libcst_scopes, ours = wrapper.resolve(ScopeProvider), wrapper.resolve(Scopes)
         parents = wrapper.resolve(ParentNodeProvider)
+        assert dict(wrapper.resolve(Parents)) == dict(parents), path
         in_tree = set(parents) | {wrapper.module}  # not the nodes each run parses from string annotations
         pairs: dict[int, tuple] = {}
         for node, expected in libcst_scopes.items():

@@ -16,8 +16,8 @@ import math
 from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
-from codemod.names import Scopes
+
+from codemod.names import Parents, Scopes
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -122,9 +122,9 @@ def _every_binding(t: Transform, name: cst.Name, seen: Seen, check: Callable[[cs
         if isinstance(bound, cst.Param):
             value: cst.CSTNode | None = bound
         else:
-            parent = t.get_metadata(ParentNodeProvider, bound, None) if bound is not None else None
+            parent = t.get_metadata(Parents, bound, None) if bound is not None else None
             if isinstance(parent, cst.AssignTarget):
-                parent = t.get_metadata(ParentNodeProvider, parent, None)
+                parent = t.get_metadata(Parents, parent, None)
             assigned = isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is not None
             value = parent.value if assigned else None  # type: ignore[union-attr]
         if value is None or not check(value, seen):

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ParentNodeProvider
+from libcst.metadata import GlobalScope
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.find import findall
 from codemod.plan import RoutePlan
 from codemod.reads import ViewReads, view_reads
 from transforms._flask import kwarg, last_arg
-from codemod.names import Scopes
+from codemod.names import Parents, Scopes
 
 if TYPE_CHECKING:
     from codemod.transform import Transform
@@ -287,22 +287,22 @@ def guarded(transform: Transform, node: cst.CSTNode) -> bool:
     """Whether an exception raised at ``node`` may be caught or inspected before it leaves its
     function: ``node`` is in the body of a ``try`` with handlers or of a ``with`` (a context
     manager sees the exception: ``contextlib.suppress``)."""
-    child, parent = node, transform.get_metadata(ParentNodeProvider, node, None)
+    child, parent = node, transform.get_metadata(Parents, node, None)
     while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.Module)):
         if isinstance(parent, (cst.Try, cst.TryStar)) and child is parent.body and parent.handlers:
             return True
         if isinstance(parent, cst.With) and child is parent.body:
             return True
-        child, parent = parent, transform.get_metadata(ParentNodeProvider, parent, None)
+        child, parent = parent, transform.get_metadata(Parents, parent, None)
     return False
 
 
 def enclosing_function(transform: Transform, node: cst.CSTNode) -> cst.FunctionDef | None:
     """The function whose own body ``node`` is in (None at module level, in a class body or
     in a lambda)."""
-    parent = transform.get_metadata(ParentNodeProvider, node, None)
+    parent = transform.get_metadata(Parents, node, None)
     while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-        parent = transform.get_metadata(ParentNodeProvider, parent, None)
+        parent = transform.get_metadata(Parents, parent, None)
     return parent if isinstance(parent, cst.FunctionDef) else None
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.aborts import ABORT, abort_arguments
 from codemod.find import findall
@@ -45,7 +44,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import bind, kwarg, last_arg
 from transforms._values import is_str_literal
 from transforms._views import OwnBody, enclosing_function, factory_views, guarded, native_plans
-from codemod.names import Scopes
+from codemod.names import Parents, Scopes
 
 # ``name = value or abort(...)``: the abort is the last operand
 OR_ABORT = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.BooleanOperation(operator=m.Or(), right=m.Call()))])
@@ -256,7 +255,7 @@ class AbortsTransform(Transform):
         if len(bindings) != 1 or not bindings[0].references:
             return False
         for access in bindings[0].references:
-            call = self.get_metadata(ParentNodeProvider, access.node, None)
+            call = self.get_metadata(Parents, access.node, None)
             if not isinstance(call, cst.Call) or call.func is not access.node or guarded(self, call):
                 return False
             caller = enclosing_function(self, call)

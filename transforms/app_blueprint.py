@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.transform import Example, Transform
 from transforms._flask import BLUEPRINT, FLASK, RUNTIME, bridge_reference, kwarg, router_reference, string_literal
+from codemod.names import Parents
 
 REGISTER_CALL = m.Call(func=m.Attribute(attr=m.Name("register_blueprint")))
 ASSIGN_CALL = m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name())], m.Call()) | m.AnnAssign(m.Name(), value=m.Call())])
@@ -160,7 +160,7 @@ class AppBlueprintTransform(Transform):
 
     def _already_after(self, line: cst.SimpleStatementLine, added: cst.SimpleStatementLine) -> bool:
         """Whether the statement after ``line`` is already what would be added (a rerun)."""
-        parent = self.get_metadata(ParentNodeProvider, line, None)
+        parent = self.get_metadata(Parents, line, None)
         body = list(getattr(parent, "body", ()))
         index = body.index(line) if line in body else -1
         following = body[index + 1] if 0 <= index < len(body) - 1 else None

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.app_logger import CURRENT_APP, logger_call, logger_owner
 from codemod.find import findall
 from codemod.project import free_name
 from codemod.transform import Example, Transform
+from codemod.names import Parents
 
 LOGGER_NAMES = ("logger", "app_logger")
 
@@ -133,7 +133,7 @@ class AppLoggerTransform(Transform):
         owner = logger_owner(original_node)
         if owner is None or self.name is None:
             return updated_node
-        call = self.get_metadata(ParentNodeProvider, original_node, None)
+        call = self.get_metadata(Parents, original_node, None)
         if not isinstance(call, cst.Call) or call.func is not original_node:
             return updated_node
         if not (self.qualified_names(owner) & CURRENT_APP or self.kind_of(owner) == "app"):

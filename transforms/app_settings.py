@@ -19,12 +19,12 @@ test, a CLI command) keeps ``current_app.config``, and so do its callers pass it
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from codemod.settings import is_config
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg
 from transforms._views import with_parameter
+from codemod.names import Parents
 
 
 class SettingsTransform(Transform):
@@ -147,14 +147,14 @@ class SettingsTransform(Transform):
     def _name_at(self, node: cst.CSTNode) -> str | None:
         """The name the settings go by at ``node`` (an original node): the parameter of the
         module-level function whose body it is in, when that function takes them."""
-        child, parent = node, self.get_metadata(ParentNodeProvider, node, None)
+        child, parent = node, self.get_metadata(Parents, node, None)
         while parent is not None and not isinstance(parent, cst.Module):
-            child, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+            child, parent = parent, self.get_metadata(Parents, parent, None)
         if not isinstance(child, cst.FunctionDef) or not isinstance(parent, cst.Module):
             return None
-        inside = self.get_metadata(ParentNodeProvider, node, None)
+        inside = self.get_metadata(Parents, node, None)
         while inside is not None and inside is not child.body and inside is not child:
-            inside = self.get_metadata(ParentNodeProvider, inside, None)
+            inside = self.get_metadata(Parents, inside, None)
         if inside is not child.body:
             return None  # its decorators and default values run at import
         return self.plan.params.get(f"{self.module}.{child.name.value}")
@@ -186,7 +186,7 @@ class SettingsTransform(Transform):
         return updated_node.with_changes(args=[*args, kwarg(param, cst.Name(name))])
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        if not isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.Module):
+        if not isinstance(self.get_metadata(Parents, original_node, None), cst.Module):
             return updated_node
         qualified = f"{self.module}.{original_node.name.value}"
         name = self.plan.params.get(qualified)

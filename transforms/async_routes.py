@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import SLEEP, streamed_generators
 from codemod.async_plan import SQLALCHEMY
 from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._awaits import BareAwaits
+from codemod.names import Parents
 
 # AsyncSession's methods that are coroutines (the others, add/add_all/expunge..., are not)
 SESSION_IO = frozenset({
@@ -52,7 +52,7 @@ REQUEST_PARAM = "http_request"  # request_state's name for the view's Request pa
 class AsyncRoutesTransform(BareAwaits, Transform):
     NAME = "async_routes"
     DESCRIPTION = "views whose path can run on the event loop -> async def, awaiting the async session and each other"
-    METADATA_DEPENDENCIES = (ParentNodeProvider,)
+    METADATA_DEPENDENCIES = (Parents,)
     EXAMPLES = (
         Example(
             """\
@@ -291,7 +291,7 @@ class AsyncRoutesTransform(BareAwaits, Transform):
     # -- where we are ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.nodes.append(node)
-        module_level = not self.stack and isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
+        module_level = not self.stack and isinstance(self.get_metadata(Parents, node, None), cst.Module)
         if module_level:
             qualified = f"{self.module}.{node.name.value}"
             self.stack.append(qualified)

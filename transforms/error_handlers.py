@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.blueprint_handlers import mapping_variable
 from codemod.error_handlers import Key, phrase_is_name, read_key, registration_call, registration_decorator
@@ -51,6 +50,7 @@ from codemod.handler_body import HTTP_ATTRIBUTES, encodes_alike, headers_loop, i
 from codemod.state import REQUEST
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg
+from codemod.names import Parents
 
 STARLETTE_RESPONSES = {
     "JSONResponse": "starlette.responses.JSONResponse", "HTMLResponse": "starlette.responses.HTMLResponse",
@@ -570,9 +570,9 @@ class ErrorHandlersTransform(Transform):
         return self._with_mapping(original_node, cst.RemovalSentinel.REMOVE)
 
     def _in_function(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         while parent is not None and not isinstance(parent, cst.FunctionDef):
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(Parents, parent, None)
         return parent is not None
 
     def _app_wide_registrations(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
@@ -652,7 +652,7 @@ class ErrorHandlersTransform(Transform):
     # -- registrations --------------------------------------------------------------------------
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
         read = registration_decorator(original_node)
-        function = self.get_metadata(ParentNodeProvider, original_node, None)
+        function = self.get_metadata(Parents, original_node, None)
         if read is None or not isinstance(function, cst.FunctionDef) or not self._converts(function):
             return updated_node
         receiver, _, key = read

@@ -32,13 +32,13 @@ import re
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.flask_sqlalchemy_plain import CORE_NAMES, HELPERS, KEYED, ORM_NAMES, PlainSqlaPlan
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import with_parameter
+from codemod.names import Parents
 
 SESSION = "db"  # the parameter the session comes in as (the name the project's code used for the extension)
 SQLA_RUNTIME = f"{RUNTIME}.sqla"
@@ -543,7 +543,7 @@ class FlaskSqlalchemyTransform(Transform):
 
     def _query_local_value(self, node: cst.BaseExpression) -> bool:
         """Whether ``node`` is the whole value given to a query local (``query = ...``)."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         return (
             m.matches(parent, m.Assign([m.AssignTarget(m.Name())])) and parent.value is node  # type: ignore[union-attr]
             and bool(self.qualified_names(parent.targets[0].target) & self.plan.query_locals)  # type: ignore[union-attr]

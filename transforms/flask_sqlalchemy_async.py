@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.flask_sqlalchemy_async import FlaskSqlaResource
@@ -21,6 +20,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import with_parameter
 from transforms.async_routes import SESSION_IO
+from codemod.names import Parents
 
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
 
@@ -161,7 +161,7 @@ class FlaskSqlalchemyAsyncTransform(Transform):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
-        module_level = self.depth == 1 and isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
+        module_level = self.depth == 1 and isinstance(self.get_metadata(Parents, node, None), cst.Module)
         qualified = f"{self.module}.{node.name.value}"
         if module_level and qualified in self.plan.views:
             resource = self.plan.resources[self.plan.views[qualified]]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.commit_expiry import Expiry, commit_expiry
@@ -28,6 +27,7 @@ from transforms._awaits import BareAwaits, bare_await
 from transforms._flask import RUNTIME
 from transforms.async_routes import SESSION_IO
 from transforms.flask_sqlalchemy import SESSION, SQLA_RUNTIME
+from codemod.names import Parents
 
 HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 _PARENS = {"lpar": [cst.LeftParen()], "rpar": [cst.RightParen()]}
@@ -225,7 +225,7 @@ class FlaskSqlalchemyAwaitsTransform(BareAwaits, Transform):
         return False
 
     def _chain_top(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         return not (isinstance(parent, cst.Attribute) and parent.value is node) and not (isinstance(parent, cst.Call) and parent.func is node)
 
     def _enter(self, node: cst.CSTNode) -> None:

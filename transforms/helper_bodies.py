@@ -21,7 +21,6 @@ or_empty=True)] = None`` (Flask's read, with its options, right before the view 
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from codemod.bodies import Body, plan_body
 from codemod.transform import Example
@@ -29,6 +28,7 @@ from codemod.view_tree import Tree, parameter_names, request_references
 from transforms._flask import RUNTIME, kwarg
 from transforms._views import model_name, with_parameter, without_statements
 from transforms.json_bodies import JsonBodiesTransform
+from codemod.names import Parents
 
 
 class HelperBodiesTransform(JsonBodiesTransform):
@@ -160,7 +160,7 @@ class HelperBodiesTransform(JsonBodiesTransform):
         self.module = context.full_module_name or ""
 
     def _qualified(self, node: cst.FunctionDef) -> str | None:
-        if not isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module):
+        if not isinstance(self.get_metadata(Parents, node, None), cst.Module):
             return None
         return f"{self.module}.{node.name.value}"
 
@@ -200,16 +200,16 @@ class HelperBodiesTransform(JsonBodiesTransform):
 
     def _owner(self, node: cst.CSTNode) -> str | None:
         """The module-level function whose body ``node`` is in (its nested functions included)."""
-        child, parent = node, self.get_metadata(ParentNodeProvider, node, None)
+        child, parent = node, self.get_metadata(Parents, node, None)
         while parent is not None and not isinstance(parent, cst.Module):
-            child, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+            child, parent = parent, self.get_metadata(Parents, parent, None)
         return f"{self.module}.{child.name.value}" if isinstance(child, cst.FunctionDef) else None
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
         body = self.blocks.get(original_node)
         if body is None:
             return updated_node
-        function = self.get_metadata(ParentNodeProvider, original_node)
+        function = self.get_metadata(Parents, original_node)
         param = self.plan.params[f"{self.module}.{function.name.value}"]  # type: ignore[attr-defined]
         if param == body.variable:
             return without_statements(updated_node, body.statement.deep_equals)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import ROUTE_DECORATOR
 from codemod.find import findall
@@ -30,6 +29,7 @@ from codemod.findings import Code
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import names_used, native_plans, option, parameter_names, with_parameter, with_route_options
+from codemod.names import Parents
 
 LOGIN_REQUIRED = m.Attribute(value=m.Name(), attr=m.Name("login_required"))
 CURRENT_USER = m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("current_user")), args=[])
@@ -273,20 +273,20 @@ class HttpAuthTransform(Transform):
 
     def _assigned_object(self, call: cst.Call) -> str | None:
         """``x`` (qualified) of a module-level ``x = call``."""
-        parent = self.get_metadata(ParentNodeProvider, call, None)
+        parent = self.get_metadata(Parents, call, None)
         if not m.matches(parent, m.Assign([m.AssignTarget(m.Name())])) or self.functions:
             return None
         return f"{self.module}.{parent.targets[0].target.value}"  # type: ignore[union-attr]
 
     def _returned(self, call: cst.Call) -> str | None:
         """"alone" for ``return call``, "tuple" for ``return call, status`` (the first element)."""
-        parent = self.get_metadata(ParentNodeProvider, call, None)
+        parent = self.get_metadata(Parents, call, None)
         if isinstance(parent, cst.Return):
             return "alone"
         if isinstance(parent, cst.Element):
-            tuple_ = self.get_metadata(ParentNodeProvider, parent)
+            tuple_ = self.get_metadata(Parents, parent)
             first = isinstance(tuple_, cst.Tuple) and tuple_.elements[0] is parent
-            if first and isinstance(self.get_metadata(ParentNodeProvider, tuple_, None), cst.Return):
+            if first and isinstance(self.get_metadata(Parents, tuple_, None), cst.Return):
                 return "tuple"
         return None
 

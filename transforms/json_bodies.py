@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.bodies import Body, Field
 from codemod.facts import literal
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, string_literal
 from transforms._views import factory_views, model_name, request_reads, with_parameter, without_statements
+from codemod.names import Parents
 
 
 class JsonBodiesTransform(Transform):
@@ -302,7 +302,7 @@ class JsonBodiesTransform(Transform):
         if original_node in self.checks:
             body, _ = self.checks[original_node]
             test = _is(body.variable, cst.IsNot())
-            parent = self.get_metadata(ParentNodeProvider, original_node, None)
+            parent = self.get_metadata(Parents, original_node, None)
             if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.BinaryOperation, cst.UnaryOperation, cst.Attribute, cst.Subscript)):
                 test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # x == (data is not None)
             return test

@@ -50,13 +50,13 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
-from libcst.metadata import GlobalScope, ParentNodeProvider, PositionProvider, Scope
+from libcst.metadata import GlobalScope, PositionProvider, Scope
 
 from codemod.find import findall
 from codemod.jwt_facts import app_takers
 from codemod.transform import FileRun, Transform, _is_flask_module
 from transforms._flask import RUNTIME
-from codemod.names import Scopes
+from codemod.names import Parents, Scopes
 
 FLASK_APP = ("flask.Flask", "flask.app.Flask")
 BLUEPRINT = ("flask.Blueprint", "flask.blueprints.Blueprint")
@@ -118,7 +118,7 @@ class LeaveFlaskTransform(Transform):
             call, target = assign.value, assign.targets[0].target
             if self.names(call.func, BRIDGE) and call.args and isinstance(call.args[0].value, cst.Name):
                 scope = self.get_metadata(Scopes, target, None)
-                module_level = isinstance(self.get_metadata(ParentNodeProvider, self.get_metadata(ParentNodeProvider, assign)), cst.Module)
+                module_level = isinstance(self.get_metadata(Parents, self.get_metadata(Parents, assign)), cst.Module)
                 self.bridges[(scope, target.value)] = (call.args[0].value.value, call, module_level)
                 if scope is not None and not module_level:  # references: nested scopes' reads too
                     for assignment in scope.assignments[target.value]:
@@ -206,7 +206,7 @@ class LeaveFlaskTransform(Transform):
 
     def _serves(self, bridge_call: cst.Call, app_call: cst.Call) -> bool:
         """Whether ``bridge_call`` (FlaskBridge(x)) serves the app ``app_call`` makes."""
-        parent = self.get_metadata(ParentNodeProvider, app_call)
+        parent = self.get_metadata(Parents, app_call)
         target = parent.targets[0].target if isinstance(parent, cst.Assign) else None
         first = bridge_call.args[0].value
         if not isinstance(target, cst.Name) or not isinstance(first, cst.Name) or first.value != target.value:
@@ -214,7 +214,7 @@ class LeaveFlaskTransform(Transform):
         return self.get_metadata(Scopes, first, None) is self.get_metadata(Scopes, target, None)
 
     def _cors(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        parent = self.get_metadata(ParentNodeProvider, original)
+        parent = self.get_metadata(Parents, original)
         app = original.args[0].value if original.args and original.args[0].keyword is None else None
         if not isinstance(parent, cst.Expr) or not isinstance(app, cst.Name) or not self._is_app(app):
             self._block(original, "CORS(...) not called on the app as a statement")
@@ -315,7 +315,7 @@ class LeaveFlaskTransform(Transform):
         # ``Annotated[Any, Depends(auth.login_required(role="admin"))]`` too: no use of a blueprint
         accesses = [
             a for a in scope.accesses[target.value]
-            if not (isinstance(a.node, cst.BaseString) and isinstance(self.get_metadata(ParentNodeProvider, a.node, None), cst.Arg))
+            if not (isinstance(a.node, cst.BaseString) and isinstance(self.get_metadata(Parents, a.node, None), cst.Arg))
         ] if scope is not None else []
         if [a for a in accesses if not self._registered(a.node)]:  # its registration goes with it
             self._block(assign, f"the blueprint {target.value}, still used here")
@@ -326,9 +326,9 @@ class LeaveFlaskTransform(Transform):
     def _registered(self, node: cst.CSTNode) -> bool:
         """Whether ``node`` is the blueprint of an ``app.register_blueprint(bp, ...)`` statement
         (a factory's own blueprint, registered next to it), which goes (leave_SimpleStatementLine)."""
-        arg = self.get_metadata(ParentNodeProvider, node, None)
-        call = self.get_metadata(ParentNodeProvider, arg, None) if isinstance(arg, cst.Arg) else None
-        if not isinstance(call, cst.Call) or call.args[0] is not arg or not isinstance(self.get_metadata(ParentNodeProvider, call, None), cst.Expr):
+        arg = self.get_metadata(Parents, node, None)
+        call = self.get_metadata(Parents, arg, None) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or call.args[0] is not arg or not isinstance(self.get_metadata(Parents, call, None), cst.Expr):
             return False
         func = call.func
         if not m.matches(func, m.Attribute(value=m.Name(), attr=m.Name("register_blueprint"))):
@@ -382,7 +382,7 @@ class LeaveFlaskTransform(Transform):
     # -- helpers ----------------------------------------------------------------------------
     def _statement_value(self, call: cst.Call) -> bool:
         """Whether ``call`` is the value of ``name = call`` (at any level)."""
-        parent = self.get_metadata(ParentNodeProvider, call)
+        parent = self.get_metadata(Parents, call)
         return m.matches(parent, m.Assign(targets=[m.AssignTarget(target=m.Name())]))
 
     def _is_app(self, name: cst.Name) -> bool:

@@ -29,7 +29,6 @@ import string
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.transform import Example, Transform
@@ -37,6 +36,7 @@ from transforms._flask import bind, kwarg, string_literal, string_value
 from transforms._values import OWN_HEADERS, is_str_literal, is_text
 from transforms._views import enclosing_function, only_native_routes
 from transforms.response_objects import alike
+from codemod.names import Parents
 
 MAKE_RESPONSE = ("flask.make_response", "flask.helpers.make_response")
 SET_COOKIE = ("key", "value", "max_age", "expires", "path", "domain", "secure", "httponly", "samesite")
@@ -54,7 +54,7 @@ class MadeResponsesTransform(Transform):
     NAME = "made_responses"
     DESCRIPTION = "native views: make_response(\"text\") + set_cookie + headers[...] = -> Starlette's Response"
     PREFILTER = (b"make_response",)
-    METADATA_DEPENDENCIES = (*Transform.METADATA_DEPENDENCIES, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (*Transform.METADATA_DEPENDENCIES, Parents)
     EXAMPLES = (
         Example(
             """\
@@ -199,14 +199,14 @@ class MadeResponsesTransform(Transform):
         module doc allows (None where one is not)."""
         cookies, made = [], 0
         for use in findall(function, m.Name(name)):
-            parent = self.get_metadata(ParentNodeProvider, use, None)
-            grandparent = self.get_metadata(ParentNodeProvider, parent, None) if parent is not None else None
+            parent = self.get_metadata(Parents, use, None)
+            grandparent = self.get_metadata(Parents, parent, None) if parent is not None else None
             if isinstance(parent, cst.AssignTarget):
                 made += 1
             elif isinstance(parent, cst.Return):
                 continue
             elif m.matches(parent, m.Attribute(attr=m.Name("set_cookie"))) and m.matches(grandparent, m.Call()):
-                if not isinstance(self.get_metadata(ParentNodeProvider, grandparent, None), cst.Expr) or not self._cookie_alike(grandparent):
+                if not isinstance(self.get_metadata(Parents, grandparent, None), cst.Expr) or not self._cookie_alike(grandparent):
                     return None
                 cookies.append(grandparent)
             elif not (m.matches(parent, m.Attribute(attr=m.Name("headers"))) and self._header_alike(grandparent)):
@@ -215,8 +215,8 @@ class MadeResponsesTransform(Transform):
 
     def _header_alike(self, subscript: cst.CSTNode | None) -> bool:
         """``response.headers[<literal name>] = <a str>`` (module doc)."""
-        target = self.get_metadata(ParentNodeProvider, subscript, None) if subscript is not None else None
-        assign = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
+        target = self.get_metadata(Parents, subscript, None) if subscript is not None else None
+        assign = self.get_metadata(Parents, target, None) if target is not None else None
         if not (isinstance(subscript, cst.Subscript) and isinstance(target, cst.AssignTarget) and isinstance(assign, cst.Assign)):
             return False
         if len(assign.targets) != 1 or len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):

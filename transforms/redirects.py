@@ -23,12 +23,12 @@ import string
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME
 from transforms._views import OwnBody, factory_views, native_plans
+from codemod.names import Parents
 
 REDIRECT = frozenset({"flask.redirect", "flask.helpers.redirect", "werkzeug.utils.redirect"})
 URL_FOR = frozenset({"flask.url_for", "flask.helpers.url_for"})
@@ -191,7 +191,7 @@ class RedirectsTransform(Transform):
             self.calls.clear()
 
     def _imported(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.get_metadata(Parents, node, None)
         return isinstance(parent, (cst.ImportAlias, cst.ImportFrom)) or isinstance(parent, cst.Attribute) and parent.attr is node
 
     def _calls(self, node: cst.FunctionDef) -> None:

@@ -29,13 +29,13 @@ has that name. With ``--native-validation`` a value that does not convert is Fas
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from codemod.reads import Param, ViewReads, literal_type
 from codemod.uploads import READ, STREAM, TEST, TEST_REQUIRED
 from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bind, kwarg, string_literal
 from transforms._views import request_reads, with_parameter, without_statements
+from codemod.names import Parents
 
 MARKERS = {"args": "Query", "headers": "Header", "cookies": "Cookie", "form": "Form", "files": "File"}
 # where an expression can stand without parentheses
@@ -362,7 +362,7 @@ class RequestParamsTransform(Transform):
         fallback = bind(updated_node, ("key", "default", "type"))["default"].value
         present = cst.Comparison(cst.Name(param.name), [cst.ComparisonTarget(cst.IsNot(), cst.Name("None"))])
         choice = cst.IfExp(present, cst.Name(param.name), fallback)
-        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        parent = self.get_metadata(Parents, original_node, None)
         return choice if isinstance(parent, BARE) else choice.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
@@ -384,7 +384,7 @@ class RequestParamsTransform(Transform):
         if use == TEST_REQUIRED:
             return filename
         test = cst.BooleanOperation(file, cst.And(), filename)
-        if isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.UnaryOperation):
+        if isinstance(self.get_metadata(Parents, original_node, None), cst.UnaryOperation):
             test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return test
 

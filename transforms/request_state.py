@@ -27,7 +27,6 @@ from __future__ import annotations
 import libcst as cst
 from codemod.visitors import Transformer
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.async_facts import streamed_generators
 from codemod.async_plan import SQLITE3
@@ -38,6 +37,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, bridge_reference, kwarg, string_literal
 from transforms._views import native_plans, with_parameter, with_route_options
 from transforms.responses import _unwrapped
+from codemod.names import Parents
 
 SCHEMES = {
     "bearer": ("HTTPBearer", "HTTPAuthorizationCredentials"),
@@ -693,7 +693,7 @@ class RequestStateTransform(Transform):
         return getter in self.run.project.sync_streams.get(view or "", ()) and self.functions[1][1] in streamed_generators(node)
 
     def _module_level(self, node: cst.FunctionDef) -> bool:
-        return isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.Module)
+        return isinstance(self.get_metadata(Parents, node, None), cst.Module)
 
     def _owner(self) -> str | None:
         """The planned function whose own body (not a nested function's) we are in: a

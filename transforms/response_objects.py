@@ -27,7 +27,6 @@ from __future__ import annotations
 import libcst as cst
 from codemod.visitors import Transformer
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.find import findall
 from codemod.transform import Example, Transform
@@ -35,6 +34,7 @@ from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, only_native_routes
 from transforms.streams import RENAMED, RESPONSE, _bound, flask_response, mimetype_alike
+from codemod.names import Parents
 
 # written where Starlette's Response goes, named once the module's names are known (leave_Module)
 PLACEHOLDER = "__f2f_starlette_response__"
@@ -203,7 +203,7 @@ class ResponseObjectsTransform(Transform):
 
     def visit_Module(self, node: cst.Module) -> None:
         for name in findall(node, m.Name()):
-            parent = self.get_metadata(ParentNodeProvider, name, None)
+            parent = self.get_metadata(Parents, name, None)
             if isinstance(parent, (cst.ImportAlias, cst.Attribute)):
                 continue
             if self.qualified_names(name) & RESPONSE:

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import has_own_status
 from codemod.find import findall
@@ -47,6 +46,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import RUNTIME, kwarg, last_arg, string_literal
 from transforms._values import Parameters, is_container, is_native, is_str_literal, literal_headers
 from transforms._views import OwnBody, names_used, native_plans, option, with_parameter, with_route_options
+from codemod.names import Parents
 
 JSONIFY = frozenset({"flask.jsonify", "flask.json.jsonify"})
 # expressions that end where they start without brackets of their own around them
@@ -276,7 +276,7 @@ class ResponsesTransform(Transform):
         qualified = f"{self.context.full_module_name or ''}.{function.name.value}"
         if qualified not in self.run.project.json_responders:
             return
-        if not isinstance(self.get_metadata(ParentNodeProvider, function, None), cst.Module):
+        if not isinstance(self.get_metadata(Parents, function, None), cst.Module):
             return
         body = OwnBody(function)
         positional = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
@@ -348,7 +348,7 @@ class ResponsesTransform(Transform):
         if (reply.status or 200) == declared:
             if reply.headers is None:
                 return Rewrite("body", reply) if reply.jsonify is not None or reply.status is not None else None
-            in_line = isinstance(self.get_metadata(ParentNodeProvider, node, None), cst.SimpleStatementLine)
+            in_line = isinstance(self.get_metadata(Parents, node, None), cst.SimpleStatementLine)
             if headers_ok and response_free and in_line and self._movable(node, reply.headers):
                 return Rewrite("body", reply, header_lines=True)
         if headers_ok and reply.native and not self.run.project.own_json:
@@ -399,7 +399,7 @@ class ResponsesTransform(Transform):
             return updated_node.with_changes(value=cst.Call(made, args))
         if rewrite.to == "body":
             if rewrite.header_lines and isinstance(headers, cst.Dict):
-                line = self.get_metadata(ParentNodeProvider, original_node)
+                line = self.get_metadata(Parents, original_node)
                 self.header_lines[line] = [_set_header(e) for e in headers.elements if isinstance(e, cst.DictElement)]
             return updated_node.with_changes(value=body)
         if rewrite.to == "tuple":

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider
 
 from codemod.facts import ROUTE_DECORATOR, ViewFacts
 from codemod.plan import RoutePlan
 from codemod.transform import Example, Transform
 from transforms._flask import kwarg, last_arg, router_reference, string_literal
+from codemod.names import Parents
 
 SHORTCUT_METHODS = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
 # the annotation of a path parameter, by the qualified name the plan gives it
@@ -154,7 +154,7 @@ class RoutesTransform(Transform):
     def _plan_of(self, decorator: cst.Decorator) -> RoutePlan | None:
         """The plan of a route decorator of a module-level view (None for anything else). The
         facts pass recorded the view's route-shaped decorators in order, each with its line."""
-        function = self.get_metadata(ParentNodeProvider, decorator, None)
+        function = self.get_metadata(Parents, decorator, None)
         view = self._view(function)
         if view is None or not m.matches(decorator, ROUTE_DECORATOR):
             return None

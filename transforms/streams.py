@@ -37,7 +37,7 @@ import sys
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import BuiltinAssignment, GlobalScope, ParentNodeProvider, Scope
+from libcst.metadata import BuiltinAssignment, GlobalScope, Scope
 
 from codemod.async_facts import streamed_generators
 from codemod.find import findall
@@ -47,7 +47,7 @@ from codemod.transform import Example, Transform
 from transforms._flask import kwarg, string_literal
 from transforms._values import is_str_literal, literal_headers
 from transforms._views import OwnBody, native_plans, request_reads
-from codemod.names import Scopes
+from codemod.names import Parents, Scopes
 
 RESPONSE = frozenset({"flask.Response", "flask.wrappers.Response"})
 STREAM_WITH_CONTEXT = frozenset({"flask.stream_with_context", "flask.helpers.stream_with_context"})
@@ -339,7 +339,7 @@ class StreamsTransform(Transform):
                 continue
             if logs and all(q.startswith("flask.current_app.logger") or q == "flask.current_app" for q in found):
                 continue
-            parent = self.get_metadata(ParentNodeProvider, name, None)
+            parent = self.get_metadata(Parents, name, None)
             if isinstance(parent, cst.Attribute) and parent.value is name:
                 continue  # judged as part of the attribute
             return False
@@ -357,7 +357,7 @@ class StreamsTransform(Transform):
         if own is None:
             return False
         for name in findall(function, m.Name()):
-            parent = self.get_metadata(ParentNodeProvider, name, None)
+            parent = self.get_metadata(Parents, name, None)
             if _not_a_read(name, parent) or self._kept_on_state(name, parent, view):
                 continue
             scope = self.get_metadata(Scopes, name, None)
@@ -401,9 +401,9 @@ class StreamsTransform(Transform):
         return False
 
     def _assigned(self, target: cst.CSTNode | None) -> cst.BaseExpression | None:
-        parent = self.get_metadata(ParentNodeProvider, target, None) if target is not None else None
+        parent = self.get_metadata(Parents, target, None) if target is not None else None
         if isinstance(parent, cst.AssignTarget):
-            parent = self.get_metadata(ParentNodeProvider, parent, None)
+            parent = self.get_metadata(Parents, parent, None)
         return parent.value if isinstance(parent, (cst.Assign, cst.AnnAssign)) else None
 
     def _plain_in_view(self, assignment, view: cst.FunctionDef, path: dict) -> bool:
