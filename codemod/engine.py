@@ -233,7 +233,7 @@ def convert_source(
         where = traceback.extract_tb(error.__traceback__)[-1]
         detail = f"{type(error).__name__}: {_first_line(error)} ({Path(where.filename).name}:{where.lineno})"
         return FileResult(name, "failed", [Finding(TRANSFORM_ERROR.code, name, 0, TRANSFORM_ERROR.message(error=detail))])
-    findings = locate(run.findings, new_module.code, name)
+    findings = locate(run.findings, new.decode(new_module.encoding), name)  # the module's code, without a second codegen
     module_id = module_of(path)
     routes = [
         {**plan.to_json(), "view": f"{module_id.name}.{plan.function}", "blueprint": plan.blueprint}

@@ -162,11 +162,12 @@ class SendFilesTransform(Transform):
         own = m.Call(args=[m.Arg(value=m.Name("__name__"), keyword=None), m.ZeroOrMore()])
         made = [call for call in findall(node, own) if isinstance(call, cst.Call) and self.names(call.func, *FLASK)]
         loads = m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(n) for n in CONFIG_LOADS))))
-        text = node.code
         self.allowed = (
-            len(apps) == 1 and len(self.run.project.apps) == 1 and len(made) == 1
-            and not findall(node, loads) and not any(word in text for word in APP_WIDE)
+            len(apps) == 1 and len(self.run.project.apps) == 1 and len(made) == 1 and not findall(node, loads)
         )
+        if self.allowed:  # the module's code is made again for this test: only where it decides
+            text = node.code
+            self.allowed = not any(word in text for word in APP_WIDE)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not self.allowed or not native_plans(self, node) or not request_free(self, node):
