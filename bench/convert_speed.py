@@ -7,17 +7,21 @@ run, on 1 and on 2 processes, side by side:
 - convert: ``convert_paths`` of every file as one project, what ``convert --diff`` computes;
 - check: ``convert_paths`` of the tree ``convert --out`` wrote (what ``convert --check`` of a
   converted tree costs), next to the bare parse of that tree;
-- with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1).
+- with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1);
+- ``--passes``: instead, one conversion in this process with each file's CPU time per pass (the
+  facts pass, the transforms, leave_flask) next to its bare parse + codegen, summed per folder.
 
 Each measurement runs in a fresh process and reports its CPU time (its own and its workers') and
 its wall time; with ``--repeat N`` the lowest of N. The default corpus is bench/speed_corpus.toml.
 
     python bench/convert_speed.py [PATH ...] [--jobs 1 --jobs 2] [--repeat N] [--slow]
+    python bench/convert_speed.py --passes [PATH ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib
 import json
 import os
@@ -87,6 +91,47 @@ def measure(mode: str, jobs: int, paths: list[Path]) -> dict[str, float]:
     return {"cpu": _cpu() - cpu, "wall": time.perf_counter() - wall}
 
 
+def passes(paths: list[Path]) -> None:
+    """One conversion in this process, timing each file's passes; a table per folder of ``paths``."""
+    import codemod.engine as engine
+    import codemod.project as project
+    from transforms import ORDER
+
+    spent: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 4)  # facts, transforms, leave, bare
+
+    def timed(function, slot: int, path_of):
+        def run(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[str(path_of(args))][slot] += time.process_time() - start
+        return run
+
+    project._gather = timed(project._gather, 0, lambda args: args[0])
+    engine.convert_source = timed(engine.convert_source, 1, lambda args: args[0])
+    engine._leave_one = timed(engine._leave_one, 2, lambda args: args[1][0])
+    files = discover(paths)
+    for path in files:
+        start = time.process_time()
+        _bare_one(path)
+        spent[str(path)][3] = time.process_time() - start
+    engine.convert_paths(files, ORDER, jobs=1, fast=True)
+    folders: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 5)
+    for path, times in spent.items():
+        folder = max((str(p) for p in paths if path.startswith(str(p))), key=len, default="?")
+        totals = folders[Path(folder).name]
+        for slot, value in enumerate(times):
+            totals[slot] += value
+        totals[4] += 1
+    print("| folder | files | facts s | transforms s | leave_flask s | bare s | x bare |")
+    print("|---|---|---|---|---|---|---|")
+    rows = sorted(folders.items(), key=lambda kv: -sum(kv[1][:3]))
+    whole = [sum(t[i] for _, t in rows) for i in range(5)]
+    for name, t in [*rows, ("all", whole)]:
+        print(f"| {name} | {t[4]:.0f} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.2f} | {sum(t[:3]) / max(t[3], 1e-9):.1f}x |")
+
+
 def _run(mode: str, jobs: int, paths: list[Path], repeat: int) -> dict[str, float]:
     best: dict[str, float] = {}
     for _ in range(repeat):
@@ -105,12 +150,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, action="append")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--slow", action="store_true", help="convert on the slow path too")
+    parser.add_argument("--passes", action="store_true", help="time each file's passes instead, in this process")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     paths = [p.resolve() for p in args.paths] or corpus_paths()
     jobs_list = args.jobs or [1, 2]
     if args.one:
         print(json.dumps(measure(args.one, jobs_list[0], paths)))
+        return
+    if args.passes:
+        passes(paths)
         return
     files = discover(paths)
     lines = sum(len(p.read_bytes().splitlines()) for p in files)
