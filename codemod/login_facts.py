@@ -247,8 +247,18 @@ def _answers_jsonify(function: cst.FunctionDef, names) -> bool:
 
 
 def login_facts(wrapper: MetadataWrapper, path: str, module: str, source: bytes) -> LoginFacts:
-    visitor = _Visitor(path, module)
+    visitor = login_reader(path, module)
     wrapper.visit(visitor)
+    return login_read(visitor, path, source)
+
+
+def login_reader(path: str, module: str) -> _Visitor:
+    """The visitor of login_facts, for a walk shared with others (codemod/visitors.py)."""
+    return _Visitor(path, module)
+
+
+def login_read(visitor: _Visitor, path: str, source: bytes) -> LoginFacts:
+    """The facts of a file ``visitor`` (from login_reader) has walked."""
     if visitor.facts.uses_login or visitor.facts.managers:
         for key in CONFIG_KEYS:
             if key in source:

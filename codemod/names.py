@@ -27,14 +27,83 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Collection, Mapping, Optional
+from types import MappingProxyType
+from typing import Any, Collection, Iterable, Mapping, Optional
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider, ExpressionContextProvider, QualifiedName, QualifiedNameSource
+from libcst.metadata import (
+    BaseMetadataProvider,
+    BatchableMetadataProvider,
+    ExpressionContextProvider,
+    MetadataWrapper,
+    QualifiedName,
+    QualifiedNameSource,
+)
+from libcst.metadata.base_provider import ProviderT
 from libcst._metadata_dependent import LazyValue  # what QualifiedNameProvider leaves on its nodes
 from libcst.helpers.module import ModuleNameAndPackage, calculate_module_and_package
 from libcst.metadata.name_provider import FullyQualifiedNameVisitor
 from libcst.metadata.scope_provider import Scope, ScopeVisitor
+
+
+class Wrapper(MetadataWrapper):
+    """MetadataWrapper without the walks LibCST's resolution makes for nothing.
+
+    LibCST resolves providers in rounds, dependencies first, and ends every round with a walk of
+    the whole tree for the round's batchable providers, even when there is none (a round of
+    non-batchable providers only, such as Scopes or FullNames); and its batchable
+    ExpressionContextProvider, ScopeProvider and ParentNodeProvider each do their work in their
+    one hook, on the module, with a visitor of their own, so that the batched walk after it
+    finds nothing to call. Each of those walks costs about a parse. This resolution makes the
+    same rounds, generates a provider that has no other hook by calling that hook (what the
+    batched walk would do first), and walks for the batchable providers only when there are
+    some with other hooks."""
+
+    def resolve_many(self, providers: Collection[ProviderT]) -> Mapping[ProviderT, Mapping[cst.CSTNode, object]]:
+        done = set(self._metadata)
+        todo = _with_dependencies(providers) - done
+        while todo:
+            ready = {p for p in todo if set(p.METADATA_DEPENDENCIES) <= done}
+            if not ready:
+                raise ValueError(f"circular metadata dependencies: {', '.join(sorted(p.__name__ for p in todo))}")
+            walked = []
+            for provider_class in sorted(ready, key=lambda p: p.__name__):
+                provider = provider_class(self._cache.get(provider_class)) if provider_class.gen_cache else provider_class()
+                if not issubclass(provider_class, BatchableMetadataProvider):
+                    self._metadata[provider_class] = provider._gen(self)
+                elif _hooks(provider_class) == {"visit_Module"}:
+                    with provider.resolve(self):
+                        provider.visit_Module(self.module)
+                    self._metadata[provider_class] = MappingProxyType(dict(provider._computed))
+                else:
+                    walked.append(provider)
+            if walked:
+                self.visit_batched(walked)
+                self._metadata.update({type(p): MappingProxyType(dict(p._computed)) for p in walked})
+            done |= ready
+            todo -= ready
+        return {p: self._metadata[p] for p in providers}
+
+
+def _with_dependencies(providers: Iterable[ProviderT]) -> set[ProviderT]:
+    found: set[ProviderT] = set()
+    todo = list(providers)
+    while todo:
+        provider = todo.pop()
+        if provider not in found:
+            found.add(provider)
+            todo += provider.METADATA_DEPENDENCIES
+    return found
+
+
+def _hooks(provider: type) -> set[str]:
+    """The visit_ and leave_ hooks a batchable provider's own classes define."""
+    names: set[str] = set()
+    for cls in provider.__mro__:
+        if cls is BatchableMetadataProvider:
+            break
+        names |= {name for name in vars(cls) if name.startswith(("visit_", "leave_"))}
+    return names
 
 
 class Scopes(BaseMetadataProvider[Optional[Scope]]):
@@ -102,8 +171,16 @@ class FullNames(BaseMetadataProvider[Collection[QualifiedName]]):
     def _gen_impl(self, module: cst.Module) -> None:
         names = functools.partial(_names, self.module_name, self.package_name)
         for node, scope in self.metadata[Scopes].items():
-            self.set_metadata(node, LazyValue(functools.partial(names, scope, node)) if scope else set())
+            if isinstance(node, _NAMED):
+                self.set_metadata(node, LazyValue(functools.partial(names, scope, node)) if scope else set())
         self.set_metadata(module, {QualifiedName(name=self.module_name, source=QualifiedNameSource.LOCAL)})
+
+
+# The nodes Scope.get_qualified_names_for can name: an access (a name, an attribute, a string
+# annotation) or what libcst.helpers.get_full_name_for_node reads a name from. Any other node
+# has no names, and no value here: the default its callers give, an empty set, is LibCST's
+# value for it. (A lazy value on each node of the module cost about a parse per file.)
+_NAMED = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.FunctionDef, cst.ClassDef, cst.Decorator, cst.BaseString)
 
 
 def _names(module_name: str, package_name: str, scope: Scope, node: cst.CSTNode) -> set[QualifiedName]:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from codemod.visitors import Visitor
+from codemod.visitors import Visitor, visit_together
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
-from codemod.names import FullNames
+from codemod.names import FullNames, Wrapper
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from codemod.find import findall
@@ -32,11 +32,11 @@ from codemod.vendor import canonical
 from codemod.app_logger import LOG_METHODS, import_name
 from codemod.facts import BlueprintFacts, Registration, ViewFacts, answers_early, guard_kind, is_passthrough, responder, view_facts
 from codemod.aborts import kept_handler
-from codemod.error_handlers import ErrorFacts, HandlerPlan, Receiver, error_facts, plan_handlers, registered_on
+from codemod.error_handlers import ErrorFacts, ErrorFactsVisitor, HandlerPlan, Receiver, plan_handlers, registered_on
 from codemod.handler_body import bindings
 from codemod.plan import RoutePlan, plan_view
-from codemod.login_facts import LoginFacts, LoginPlan, login_facts, plan_login
-from codemod.session_facts import SessionFacts, SessionPlan, plan_session, session_facts
+from codemod.login_facts import LoginFacts, LoginPlan, login_read, login_reader, plan_login
+from codemod.session_facts import SessionFacts, SessionPlan, plan_session, session_reader
 from codemod.template_plan import UNKNOWN, TemplateFacts, TemplatePlan, plan_templates, session_reads, template_facts
 from codemod.helper_bodies import BodyFacts, HelperBodyPlan, body_facts, plan_helper_bodies
 from codemod.settings import ConfigFacts, SettingsPlan, config_facts, plan_settings
@@ -44,7 +44,7 @@ from codemod.async_facts import SESSIONMAKER, AsyncFacts, ModelFacts, async_fact
 from codemod.async_plan import AsyncPlan, plan_async, session_resources, sqlite_resources
 from codemod.flask_sqlalchemy_async import FlaskSqlaPlan, extension_objects, plan_flask_sqlalchemy, session_views, sync_users
 from codemod.flask_sqlalchemy_plain import PlainSqlaPlan, plan_plain
-from codemod.sqla_uses import SqlaFileFacts, file_facts as sqla_file_facts
+from codemod.sqla_uses import SqlaFileFacts, file_read as sqla_file_read, file_reader as sqla_file_reader
 from codemod.httpauth import FLASK_HTTPAUTH, REQUEST_HOOKS, RUNTIME_HTTPAUTH, AuthFacts, AuthPlan, auth_facts, plan_httpauth
 from codemod.http_io import HttpFacts, ModuleFacts, http_facts, module_facts
 from codemod.hook_calls import module_receivers
@@ -687,9 +687,7 @@ def module_of(path: Path) -> ModuleNameAndPackage:
 
 def wrap(module: cst.Module, path: Path) -> MetadataWrapper:
     # The module was parsed for this wrapper alone, so the defensive deep copy is skipped.
-    return MetadataWrapper(
-        module, unsafe_skip_copy=True, cache={FullNames: module_of(path)}
-    )
+    return Wrapper(module, unsafe_skip_copy=True, cache={FullNames: module_of(path)})
 
 
 def free_name(candidates: tuple[str, ...], used: set[str]) -> str:
@@ -1065,36 +1063,40 @@ def _gather(path: Path, source: bytes, parsed: dict[Path, tuple[cst.Module, Meta
     visitor.facts.limits_body = limits
     visitor.facts.own_response_class = response_class
     visitor._link(module.body)
+    # the facts visitors, in one walk of the tree (codemod/visitors.py): each falls back on its
+    # own, as below, when its metadata or its reading fails
+    login = login_reader(str(path), visitor.module) if b"flask_login" in source else None
+    session = session_reader(str(path)) if any(word in source for word in (b"session", b"flash", b"render_template")) else None
+    sqla, errors = sqla_file_reader(visitor.module), ErrorFactsVisitor(str(path))
+    readers = [r for r in (visitor, login, session, sqla, errors) if r is not None]
     try:
         wrapper = wrap(module, path)
-        wrapper.visit(visitor)
+        failed = dict(zip(map(id, readers), visit_together(wrapper, readers)))
     except Exception:  # the transform pass meets the same problem and reports it (F2F002)
+        return Project()
+    if failed[id(visitor)] is not None:
         return Project()
     if parsed is not None:
         parsed[path] = (module, wrapper)
-    if b"flask_login" in source:
+    if login is not None:
         try:
-            visitor.facts.login = login_facts(wrapper, str(path), visitor.module, source)
+            if failed[id(login)] is not None:
+                raise failed[id(login)]  # type: ignore[misc]
+            visitor.facts.login = login_read(login, str(path), source)
         except Exception as error:  # Flask-Login stays where its facts are not known
             visitor.facts.login = LoginFacts(problems=[f"{path}: {type(error).__name__}: {error}"], uses_login=True)
-    if any(word in source for word in (b"session", b"flash", b"render_template")):
-        try:
-            visitor.facts.session = session_facts(wrapper, str(path))
-        except Exception as error:  # Flask's session stays where its uses are not known
-            visitor.facts.session = SessionFacts(problems=[f"{path}: {type(error).__name__}: {error}"])
+    if session is not None:
+        error = failed[id(session)]
+        visitor.facts.session = session.facts if error is None else SessionFacts(problems=[f"{path}: {type(error).__name__}: {error}"])
     if b"flask" in source:
         try:
             visitor.facts.templates[visitor.module] = template_facts(wrapper, path, visitor.module, source)
         except Exception:  # no facts of its templates: they stay Flask's, and so does the session
             visitor.facts.templates[visitor.module] = TemplateFacts(str(path), visitor.module, folders=(UNKNOWN,), renders=True)
-    try:
-        visitor.facts.sqla = sqla_file_facts(wrapper, visitor.module, source)
-    except Exception:  # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension
-        visitor.facts.sqla = SqlaFileFacts(binds=True)
-    try:
-        visitor.facts.errors = error_facts(wrapper, str(path))
-    except Exception:  # no facts of its error handlers: each stays Flask's, as they are
-        pass
+    # no facts of its uses of Flask-SQLAlchemy: the project keeps the extension
+    visitor.facts.sqla = sqla_file_read(sqla, source) if failed[id(sqla)] is None else SqlaFileFacts(binds=True)
+    if failed[id(errors)] is None:  # else no facts of its error handlers: each stays Flask's, as they are
+        visitor.facts.errors = errors.facts
     for key, view in visitor.facts.views.items():
         if view.function in visitor.twice:  # which def a plan is about would be a guess
             visitor.facts.views[key] = dataclasses.replace(view, problem="function name defined twice in the module")

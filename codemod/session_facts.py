@@ -203,9 +203,14 @@ def _form(node: cst.CSTNode, parent: cst.CSTNode | None, grandparent: cst.CSTNod
 
 
 def session_facts(wrapper: MetadataWrapper, path: str) -> SessionFacts:
-    visitor = _Visitor(path)
+    visitor = session_reader(path)
     wrapper.visit(visitor)
     return visitor.facts
+
+
+def session_reader(path: str) -> _Visitor:
+    """The visitor of session_facts, for a walk shared with others (its ``facts`` once walked)."""
+    return _Visitor(path)
 
 
 def plan_session(

@@ -55,8 +55,18 @@ class SqlaFileFacts:
 
 
 def file_facts(wrapper: MetadataWrapper, module: str, source: bytes) -> SqlaFileFacts:
-    reader = _Uses(module)
+    reader = file_reader(module)
     wrapper.visit(reader)
+    return file_read(reader, source)
+
+
+def file_reader(module: str) -> _Uses:
+    """The visitor of file_facts, for a walk shared with others (codemod/visitors.py)."""
+    return _Uses(module)
+
+
+def file_read(reader: _Uses, source: bytes) -> SqlaFileFacts:
+    """The facts of a file ``reader`` (from file_reader) has walked."""
     reader.facts.binds = b"SQLALCHEMY_BINDS" in source
     return reader.facts
 

@@ -12,9 +12,11 @@ LibCST's own classes). About a tenth of a conversion's CPU (bench/README.md).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Sequence
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 
 _STUBS = "libcst._typed_visitor"  # the module of LibCST's do-nothing hook declarations
 
@@ -66,3 +68,72 @@ class Transformer(_Hooks, cst.CSTTransformer):
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         leave = self._f2f_leave_hook(original_node)
         return updated_node if leave is None else leave(self, original_node, updated_node)
+
+
+def visit_together(wrapper: MetadataWrapper, visitors: Sequence[Visitor]) -> list[Exception | None]:
+    """``wrapper.visit(v)`` for each of ``visitors`` (this module's Visitors), in one walk of the
+    tree: each gets the calls of its hooks it would get on a walk of its own, in the same order
+    (one whose visit of a node says False skips that node's children, and still leaves it). The
+    facts pass walked each file five times, once per facts visitor. Returns, per visitor, the
+    exception its metadata or one of its hooks raised (None: it ran to the end); a visitor that
+    raised gets no more calls, and the others go on, as they would on walks of their own."""
+    errors: list[Exception | None] = [None] * len(visitors)
+    with contextlib.ExitStack() as stack:
+        for index, visitor in enumerate(visitors):
+            try:
+                stack.enter_context(visitor.resolve(wrapper))
+            except Exception as error:
+                errors[index] = error
+        wrapper.module.visit(_Together(visitors, errors))
+    return errors
+
+
+class _Together(Visitor):
+    """The walk of visit_together: per node type, the visitors with a hook for it (from their
+    classes' tables), and which visitor skips the children of which node."""
+
+    def __init__(self, visitors: Sequence[Visitor], errors: list[Exception | None]) -> None:
+        super().__init__()
+        self.visitors, self.errors = visitors, errors
+        self.skipping: dict[int, cst.CSTNode] = {}  # visitor -> the node whose children it skips
+        self.visits: dict[type, list[tuple[int, Callable[..., Any]]]] = {}
+        self.leaves: dict[type, list[tuple[int, Callable[..., Any]]]] = {}
+
+    def _hooks(self, table: dict, prefix: str, node_type: type) -> list[tuple[int, Callable[..., Any]]]:
+        found = []
+        for index, visitor in enumerate(self.visitors):
+            cls = type(visitor)
+            hooks = cls._f2f_visits if prefix == "visit" else cls._f2f_leaves
+            hook = hooks[node_type] if node_type in hooks else _hook(cls, hooks, prefix, node_type)
+            if hook is not None:
+                found.append((index, hook))
+        table[node_type] = found
+        return found
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        hooks = self.visits.get(type(node))
+        if hooks is None:
+            hooks = self._hooks(self.visits, "visit", type(node))
+        for index, hook in hooks:
+            if self.errors[index] is None and index not in self.skipping:
+                try:
+                    if hook(self.visitors[index], node) is False:
+                        self.skipping[index] = node
+                except Exception as error:
+                    self.errors[index] = error
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        hooks = self.leaves.get(type(original_node))
+        if hooks is None:
+            hooks = self._hooks(self.leaves, "leave", type(original_node))
+        for index, hook in hooks:
+            held = self.skipping.get(index)
+            if self.errors[index] is None and (held is None or held is original_node):
+                try:
+                    hook(self.visitors[index], original_node)
+                except Exception as error:
+                    self.errors[index] = error
+        if self.skipping:
+            for index in [i for i, held in self.skipping.items() if held is original_node]:
+                del self.skipping[index]
