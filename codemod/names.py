@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Collection, Iterable, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 import libcst as cst
 from libcst.metadata import (
@@ -40,6 +40,7 @@ from libcst.metadata import (
     QualifiedNameSource,
 )
 from libcst.metadata.base_provider import ProviderT
+from libcst.metadata.wrapper import _gather_providers
 from libcst._metadata_dependent import LazyValue  # what QualifiedNameProvider leaves on its nodes
 from libcst.helpers.module import ModuleNameAndPackage, calculate_module_and_package
 from libcst.metadata.name_provider import FullyQualifiedNameVisitor
@@ -61,7 +62,7 @@ class Wrapper(MetadataWrapper):
 
     def resolve_many(self, providers: Collection[ProviderT]) -> Mapping[ProviderT, Mapping[cst.CSTNode, object]]:
         done = set(self._metadata)
-        todo = _with_dependencies(providers) - done
+        todo = _gather_providers(set(providers), set()) - done  # with their dependencies, as LibCST finds them
         while todo:
             ready = {p for p in todo if set(p.METADATA_DEPENDENCIES) <= done}
             if not ready:
@@ -83,17 +84,6 @@ class Wrapper(MetadataWrapper):
             done |= ready
             todo -= ready
         return {p: self._metadata[p] for p in providers}
-
-
-def _with_dependencies(providers: Iterable[ProviderT]) -> set[ProviderT]:
-    found: set[ProviderT] = set()
-    todo = list(providers)
-    while todo:
-        provider = todo.pop()
-        if provider not in found:
-            found.add(provider)
-            todo += provider.METADATA_DEPENDENCIES
-    return found
 
 
 def _hooks(provider: type) -> set[str]:
