@@ -1,4 +1,5 @@
-"""The converter's visitors that skip LibCST's attribute hooks (codemod/visitors.py) define none."""
+"""codemod/visitors.py: the converter's visitors that skip LibCST's attribute hooks define none;
+dispatch by table is LibCST's; visit_together gives each visitor the calls of its own walk."""
 
 import importlib
 import pkgutil
@@ -74,3 +75,48 @@ def test_hooks_run_as_libcsts_own_dispatch_runs_them() -> None:
     renamed = cst.parse_module(source).visit(transformer(Transformer)()).code
     assert renamed == cst.parse_module(source).visit(transformer(cst.CSTTransformer)()).code
     assert renamed == "def f(a):\n    return G(a) + h(1)\n\nx = G(2)\n"
+
+
+class _Recorder(Visitor):
+    """Records its hook calls; skips the children of functions named ``skip*``; raises on the
+    first call named ``boom`` when told to."""
+
+    def __init__(self, raises: bool = False) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+        self.raises = raises
+
+    def visit_FunctionDef(self, node) -> bool:
+        self.calls.append(f"def {node.name.value}")
+        return not node.name.value.startswith("skip")
+
+    def leave_FunctionDef(self, original_node) -> None:
+        self.calls.append(f"end {original_node.name.value}")
+
+    def visit_Name(self, node) -> None:
+        self.calls.append(node.value)
+        if self.raises and node.value == "boom":
+            raise ValueError("boom")
+
+
+def test_visit_together_gives_each_visitor_its_own_walk() -> None:
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    from codemod.visitors import visit_together
+
+    source = "def f(a):\n    boom(a)\ndef skip_me(b):\n    c(b)\ndef g():\n    return d\n"
+    alone = []
+    for raises in (False, True):
+        visitor = _Recorder(raises)
+        try:
+            MetadataWrapper(cst.parse_module(source)).visit(visitor)
+        except ValueError:
+            pass
+        alone.append(visitor.calls)
+    together = [_Recorder(False), _Recorder(True)]
+    errors = visit_together(MetadataWrapper(cst.parse_module(source)), together)
+    assert [v.calls for v in together] == alone
+    assert "end skip_me" in alone[0] and "c" not in alone[0]  # skipped children, left node
+    assert alone[1][-1] == "boom"  # the raising visitor stopped there, the other went on
+    assert errors[0] is None and isinstance(errors[1], ValueError)
