@@ -100,6 +100,9 @@ class _Together(Visitor):
         self.leaves: dict[type, list[tuple[int, Callable[..., Any]]]] = {}
 
     def _hooks(self, table: dict, prefix: str, node_type: type) -> list[tuple[int, Callable[..., Any]]]:
+        """(visitor, hook) of each visitor with a ``<prefix>_<node type>`` hook, found once per walk."""
+        if node_type in table:
+            return table[node_type]
         found = []
         for index, visitor in enumerate(self.visitors):
             cls = type(visitor)
@@ -111,29 +114,24 @@ class _Together(Visitor):
         return found
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        hooks = self.visits.get(type(node))
-        if hooks is None:
-            hooks = self._hooks(self.visits, "visit", type(node))
-        for index, hook in hooks:
-            if self.errors[index] is None and index not in self.skipping:
-                try:
-                    if hook(self.visitors[index], node) is False:
-                        self.skipping[index] = node
-                except Exception as error:
-                    self.errors[index] = error
+        for index, hook in self._hooks(self.visits, "visit", type(node)):
+            if self.errors[index] is None and index not in self.skipping and self._call(index, hook, node) is False:
+                self.skipping[index] = node
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        hooks = self.leaves.get(type(original_node))
-        if hooks is None:
-            hooks = self._hooks(self.leaves, "leave", type(original_node))
-        for index, hook in hooks:
+        for index, hook in self._hooks(self.leaves, "leave", type(original_node)):
             held = self.skipping.get(index)
             if self.errors[index] is None and (held is None or held is original_node):
-                try:
-                    hook(self.visitors[index], original_node)
-                except Exception as error:
-                    self.errors[index] = error
+                self._call(index, hook, original_node)
         if self.skipping:
             for index in [i for i, held in self.skipping.items() if held is original_node]:
                 del self.skipping[index]
+
+    def _call(self, index: int, hook: Callable[..., Any], node: cst.CSTNode) -> Any:
+        """The visitor's hook on ``node``; an exception is the visitor's end, not the walk's."""
+        try:
+            return hook(self.visitors[index], node)
+        except Exception as error:
+            self.errors[index] = error
+            return None

@@ -1,10 +1,11 @@
 """The engine's fast path: each file is parsed and its metadata resolved once per run, by the
 worker it is pinned to, and shared by the facts pass and the transform pass.
 
-../shared/MEASURED.md: a ScopeProvider + FullyQualifiedNameProvider resolution costs about 10x
-the bare parse. The facts pass (codemod/project.py's ``gather``) resolves them for every file
-that may define an app, a blueprint or a route; the transform pass needs the same providers (and
-ParentNodeProvider) on the same original tree. So each worker keeps the trees and wrappers of the
+../shared/MEASURED.md: a resolution of LibCST's scope and name metadata costs about 10x the
+bare parse (codemod/names.py's providers cost less, and still several parses). The facts pass
+(codemod/project.py's ``gather``) resolves them for every file that may define an app, a
+blueprint or a route; the transform pass needs the same providers (and Parents) on the same
+original tree. So each worker keeps the trees and wrappers of the
 files it gathered, and converts those same files once the project's facts are merged: a file
 stays on one worker for both passes, and for leave_flask after them (a file the transforms left
 as it was is the same text again: its tree and metadata serve a third time).
