@@ -43,6 +43,7 @@ from codemod.engine import (
     write_atomic,
 )
 from codemod.blocking import BlockingCalls
+from codemod.cache import Cache
 from codemod.findings import ENGINE_CODES, by_code, catalogue
 from codemod.review import diff_lines, file_summary, line_counts, total_line
 from codemod.transform import Options
@@ -92,6 +93,12 @@ def convert(
         "--native-validation",
         help="Let FastAPI answer parameters that do not validate with its 422 (FlaskBridge(app, flask_errors=False)).",
     ),
+    cache_dir: Optional[Path] = typer.Option(
+        None,
+        "--cache-dir",
+        envvar="FLASK2FASTAPI_CACHE_DIR",
+        help="Keep what this run computes in DIR, and reuse what an earlier run kept: a rerun on an unchanged tree converts nothing again.",
+    ),
 ) -> None:
     """Rewrite Flask code as FastAPI code (in place, or into --out DIR)."""
     for path in paths:
@@ -117,12 +124,16 @@ def convert(
     writes = not (diff or stat or check)
     if out_dir is not None:
         _check_out(out_dir, paths)
+    try:
+        cache = Cache(cache_dir) if cache_dir is not None else None
+    except ValueError as error:
+        raise fail(f"--cache-dir {error}") from None
 
     skipped: list[tuple[Path, str]] = []
     files = discover(paths, skipped)
     for where, why in skipped:  # someone else's code: never converted (codemod/discovery.py)
         err.print(f"skipped {_display(str(where))}: {why}", soft_wrap=True, markup=False)
-    results = _run(files, chosen, options, jobs or os.cpu_count() or 1)
+    results = _run(files, chosen, options, jobs or os.cpu_count() or 1, cache, paths)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
     if diff or stat:
@@ -156,13 +167,13 @@ def _check_out(out_dir: Path, paths: list[Path]) -> None:
             raise fail(f"--out {out_dir}: is inside {path}, which is being converted")
 
 
-def _run(files: list[Path], chosen, options: Options, jobs: int) -> list[FileResult]:
+def _run(files: list[Path], chosen, options: Options, jobs: int, cache: Cache | None, roots: list[Path]) -> list[FileResult]:
     if len(files) < PROGRESS_THRESHOLD:
-        return convert_paths(files, chosen, options, jobs)
+        return convert_paths(files, chosen, options, jobs, cache=cache, roots=roots)
     columns = (TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("convert", total=len(files))
-        return convert_paths(files, chosen, options, jobs, on_done=lambda: progress.advance(task))
+        return convert_paths(files, chosen, options, jobs, on_done=lambda: progress.advance(task), cache=cache, roots=roots)
 
 
 def _write_out(results: list[FileResult], paths: list[Path], out_dir: Path, requirements: dict[Path, bytes]) -> None:

@@ -31,6 +31,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from codemod import workers
+from codemod.cache import Cache
 from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the engine's API)
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
@@ -312,13 +313,6 @@ def _map(func: Callable, items: Sequence, jobs: int, on_done: Callable[[], None]
                 on_done()
 
 
-def gather_project(files: Sequence[Path], jobs: int = 1) -> Project:
-    project = Project()
-    for facts in _map(_gather_file, files, jobs, None):
-        project.merge(facts)
-    return project
-
-
 def fast_path() -> bool:
     """The engine's default: the fast path (codemod/workers.py), unless FLASK2FASTAPI_SLOW is set."""
     return os.environ.get("FLASK2FASTAPI_SLOW", "") in ("", "0")
@@ -353,17 +347,75 @@ def convert_paths(
     jobs: int = 1,
     on_done: Callable[[], None] | None = None,
     fast: bool | None = None,
+    cache: Cache | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> list[FileResult]:
     """Convert ``files`` as one project. ``fast`` (default: ``fast_path()``): each file parsed
-    and resolved once, on a worker pinned to it (codemod/workers.py); else each pass on its own."""
-    if fast if fast is not None else fast_path():
+    and resolved once, on a worker pinned to it (codemod/workers.py); else each pass on its own.
+    ``cache``: reuse what an earlier run computed (codemod/cache.py); ``roots``, the paths the
+    files were found under (default: their folders), bound what its key reads."""
+    fast = fast if fast is not None else fast_path()
+    if cache is None:
+        return _convert(files, classes, options, jobs, on_done, fast, {}, None)
+    sources = [_read_or_none(path) for path in files]
+    modules = [(found.name, found.package) for found in map(module_of, files)]
+    choice = [*(f"{c.__module__}.{c.__qualname__}" for c in classes), *_option_words(options)]
+    key = cache.run_key(files, modules, sources, choice, _folders(roots if roots is not None else files))
+    results = cache.load("run", key)
+    if isinstance(results, list):
+        for _ in files if on_done else ():
+            on_done()  # type: ignore[misc]
+        return results
+    keys = {i: cache.facts_key(path, modules[i], source) for i, (path, source) in enumerate(zip(files, sources)) if source is not None}
+    known = {i: found for i, found in ((i, cache.load("facts", k)) for i, k in keys.items()) if isinstance(found, Project)}
+    results = _convert(files, classes, options, jobs, on_done, fast, known, lambda i, facts: cache.save("facts", keys[i], facts) if i in keys else None)
+    cache.save("run", key, results)
+    return results
+
+
+def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, known: dict[int, Project], store) -> list[FileResult]:
+    """``known``: the facts of files (by index) that are not gathered again; ``store(i, facts)``
+    is given each file's facts as they are gathered, before they are merged."""
+    if fast:
         with workers.Pinned(files, jobs) as pool:
-            project = _merged(pool.each(_gather_kept, files))
+            gathered = pool.each(_gather_kept, [None if i in known else path for i, path in enumerate(files)])
+            project = _merged(_all_facts(known, gathered, store))
             task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
             return _finish(pool.each(task, files, on_done), project, options, pool)
-    project = gather_project(files, jobs)
+    missing = [i for i in range(len(files)) if i not in known]
+    gathered = [None] * len(files)
+    for i, facts in zip(missing, _map(_gather_file, [files[i] for i in missing], jobs, None)):
+        gathered[i] = facts
+    project = _merged(_all_facts(known, gathered, store))
     results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
     return _finish(results, project, options, None)
+
+
+def _all_facts(known: dict[int, Project], gathered: list, store) -> list[Project]:
+    facts = [known[i] if i in known else found for i, found in enumerate(gathered)]
+    if store is not None:
+        for i, found in enumerate(gathered):
+            if found is not None:
+                store(i, found)
+    return facts
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _option_words(options: Options) -> list[str]:
+    return [*sorted(options.ignore_codes), "|", *sorted(options.select_codes), "|", f"{options.native_validation} {options.leave_flask}"]
+
+
+def _folders(paths: Sequence[Path]) -> list[Path]:
+    """The folders under which a run's other inputs are read: each folder given, a file's own
+    folder, none inside another."""
+    folders = sorted({(path if path.is_dir() else path.parent).resolve() for path in paths})
+    return [f for f in folders if not any(f != other and f.is_relative_to(other) for other in folders)]
 
 
 def _finish(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None) -> list[FileResult]:

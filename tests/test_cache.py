@@ -1,0 +1,163 @@
+"""The run cache (codemod/cache.py, ``convert --cache-dir``): a rerun on the same tree gives
+the results of a run without it and converts nothing again; whatever an entry depends on (a file's
+bytes, a template, the options) changed, it is not used; a damaged entry is a missing one
+(issue 13: ``convert --check`` of a converted tree in CI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codemod import cache as cache_module, engine, workers
+from codemod.cache import TAG, Cache
+from codemod.cli import app
+from codemod.engine import FileResult, convert_paths, discover
+from codemod.transform import Options
+from transforms import ORDER
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = REPO / "fixtures" / "projects" / "pages" / "input"  # an app whose templates its conversion reads
+
+
+def _facts(result: FileResult) -> tuple:
+    code = dataclasses.asdict(result.code) if result.code is not None else None
+    return (result.path, result.status, result.old, result.new, [f.to_json() for f in result.findings], result.routes, result.error_handlers, result.flask_blockers, result.flask_uses, code)
+
+
+def _run(root: Path, cache: Cache | None, **kwargs) -> list[tuple]:
+    return [_facts(r) for r in convert_paths(discover([root]), ORDER, cache=cache, roots=[root], **kwargs)]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copytree(PAGES, tmp_path / "pages")
+    return tmp_path / "pages"
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many files each pass computed (not taken from the cache)."""
+    calls = {"gathered": 0, "runs": 0}
+    gather, convert = workers.gather, engine._convert
+
+    def counting_gather(*args, **kwargs):
+        calls["gathered"] += 1
+        return gather(*args, **kwargs)
+
+    def counting_convert(*args, **kwargs):
+        calls["runs"] += 1
+        return convert(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "gather", counting_gather)
+    monkeypatch.setattr(engine, "_convert", counting_convert)
+    return calls
+
+
+def test_rerun_converts_nothing_and_answers_the_same(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    plain = _run(tree, None)
+    cache = Cache(tmp_path / "cache")
+    assert _run(tree, cache) == plain
+    files = len(discover([tree]))
+    assert counted == {"gathered": 2 * files, "runs": 2}  # the plain run and the first cached one
+    assert _run(tree, Cache(tmp_path / "cache")) == plain
+    assert counted == {"gathered": 2 * files, "runs": 2}
+
+
+def test_a_changed_file_is_the_only_one_gathered_again(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    cache = Cache(tmp_path / "cache")
+    _run(tree, cache)
+    before = dict(counted)
+    view = tree / "pagesapp" / "app.py"
+    view.write_bytes(view.read_bytes() + b"\n\ndef added():\n    return 1\n")
+    assert _run(tree, cache) == _run(tree, None)
+    assert counted["gathered"] - before["gathered"] == 1 + len(discover([tree]))  # then the plain run's
+    assert counted["runs"] - before["runs"] == 2
+
+
+def test_a_changed_template_converts_again(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    """A template is no file the facts come from, but app.py's conversion reads it."""
+    cache = Cache(tmp_path / "cache")
+    first = _run(tree, cache)
+    template = tree / "pagesapp" / "templates" / "index.html"
+    template.write_text(template.read_text() + "{{ session.get('x') }}\n")
+    gathered = counted["gathered"]
+    again = _run(tree, cache)
+    assert counted["gathered"] == gathered  # every file's facts reused
+    assert again == _run(tree, None)
+    assert [row[3] for row in again] != [row[3] for row in first]  # and app.py converts otherwise
+
+
+def test_other_options_are_another_run(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    cache = Cache(tmp_path / "cache")
+    _run(tree, cache)
+    native = Options(native_validation=True)
+    assert _run(tree, cache, options=native) == _run(tree, None, options=native)
+    assert counted["runs"] == 3
+    assert _run(tree, cache, options=Options(leave_flask=False)) == _run(tree, None, options=Options(leave_flask=False))
+    assert counted["runs"] == 5
+
+
+def test_a_damaged_entry_counts_as_missing(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    cache = Cache(tmp_path / "cache")
+    plain = _run(tree, cache)
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.name not in (TAG, ".gitignore")]
+    assert entries
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:7])
+    assert _run(tree, cache) == plain
+    assert counted["runs"] == 2
+
+
+def test_a_cache_inside_the_tree_is_not_an_input(tree: Path, counted: dict[str, int]) -> None:
+    cache = Cache(tree / "f2f-cache")  # no dot: a walk of the tree would reach it
+    first = _run(tree, cache)
+    assert _run(tree, cache) == first
+    assert counted["runs"] == 1
+
+
+def test_other_versions_are_removed_and_a_foreign_folder_refused(tree: Path, tmp_path: Path) -> None:
+    old = tmp_path / "cache" / ("0" * 16)
+    old.mkdir(parents=True)
+    (tmp_path / "cache" / TAG).write_bytes(cache_module.TAG_TEXT)
+    _run(tree, Cache(tmp_path / "cache"))
+    assert not old.exists()
+    assert (tmp_path / "cache" / cache_module.fingerprint()[:16]).is_dir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's\n")
+    with pytest.raises(ValueError):
+        Cache(mine)
+    result = CliRunner().invoke(app, ["convert", str(tree), "--check", "--cache-dir", str(mine)])
+    assert result.exit_code == 2
+    assert "is not flask2fastapi's cache" in result.output
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_check_of_a_converted_tree_with_the_cache(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
+    """The CI use: convert, then ``--check`` on every push; the second check converts nothing."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["convert", str(tree), "-j", "1"]).exit_code in (0, 3)
+    command = ["convert", str(tree), "--check", "-j", "1", "--cache-dir", str(tmp_path / "cache")]
+    first = runner.invoke(app, command)
+    runs = counted["runs"]
+    second = runner.invoke(app, command)
+    assert counted["runs"] == runs
+    assert (first.exit_code, first.output) == (second.exit_code, second.output)
+    assert first.exit_code == 0, first.output
+
+
+@pytest.mark.parametrize("jobs, fast", [(2, True), (2, False), (1, False)])
+def test_workers_and_the_slow_path_keep_the_same_entries(tree: Path, tmp_path: Path, counted: dict[str, int], jobs: int, fast: bool) -> None:
+    """Facts gathered on workers are kept as they come back; the slow path keeps them too."""
+    plain = _run(tree, None)
+    cache = Cache(tmp_path / "cache")
+    assert _run(tree, cache, jobs=jobs, fast=fast) == plain
+    view = tree / "pagesapp" / "app.py"
+    view.write_bytes(view.read_bytes() + b"\n# edited\n")
+    assert _run(tree, cache, jobs=jobs, fast=fast) == _run(tree, None)
+    assert _run(tree, cache, jobs=jobs, fast=fast) == _run(tree, None)
+    assert counted["runs"] == 5  # plain, the first two cached runs, the last two plain; not the third
