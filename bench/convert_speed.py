@@ -7,6 +7,10 @@ run, on 1 and on 2 processes, side by side:
 - convert: ``convert_paths`` of every file as one project, what ``convert --diff`` computes;
 - check: ``convert_paths`` of the tree ``convert --out`` wrote (what ``convert --check`` of a
   converted tree costs), next to the bare parse of that tree;
+- with the cache (``convert --check --cache-dir``, codemod/cache.py), on the converted tree: the
+  first run (it fills the cache), a second one (the same tree: every entry reused), and a run
+  after one edit (a comment added to the tree's largest file: its facts are gathered again and
+  every file converted, with the others' facts reused);
 - with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1);
 - ``--passes``: instead, one conversion in this process with each file's CPU time per pass (the
   facts pass, the transforms, leave_flask) next to its bare parse + codegen, summed per folder.
@@ -72,7 +76,7 @@ def _cpu() -> float:
     return own + children.children_user + children.children_system
 
 
-def measure(mode: str, jobs: int, paths: list[Path]) -> dict[str, float]:
+def measure(mode: str, jobs: int, paths: list[Path], cache: Path | None = None) -> dict[str, float]:
     """One measurement, in this process: CPU seconds (with workers') and wall seconds."""
     files = discover(paths)
     cpu, wall = _cpu(), time.perf_counter()
@@ -84,10 +88,12 @@ def measure(mode: str, jobs: int, paths: list[Path]) -> dict[str, float]:
             with ProcessPoolExecutor(jobs) as pool:
                 list(pool.map(_bare_one, files, chunksize=max(1, len(files) // (jobs * 8))))
     else:
+        from codemod.cache import Cache
         from codemod.engine import convert_paths
         from transforms import ORDER
 
-        convert_paths(files, ORDER, jobs=jobs, fast=mode != "slow")
+        kept = Cache(cache) if cache is not None else None
+        convert_paths(files, ORDER, jobs=jobs, fast=mode != "slow", cache=kept, roots=paths)
     return {"cpu": _cpu() - cpu, "wall": time.perf_counter() - wall}
 
 
@@ -132,16 +138,30 @@ def passes(paths: list[Path]) -> None:
         print(f"| {name} | {t[4]:.0f} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.2f} | {sum(t[:3]) / max(t[3], 1e-9):.1f}x |")
 
 
-def _run(mode: str, jobs: int, paths: list[Path], repeat: int) -> dict[str, float]:
+def _run(mode: str, jobs: int, paths: list[Path], repeat: int, cache: Path | None = None) -> dict[str, float]:
     best: dict[str, float] = {}
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, __file__, "--one", mode, "--jobs", str(jobs), *map(str, paths)],
+            [sys.executable, __file__, "--one", mode, "--jobs", str(jobs), *map(str, paths), *(["--cache", str(cache)] if cache else [])],
             check=True, capture_output=True, text=True, cwd=ROOT,
         ).stdout
         found = json.loads(out.strip().splitlines()[-1])
         best = {k: min(v, best.get(k, v)) for k, v in found.items()}
     return best
+
+
+def _cached(jobs: int, tree: Path, cache: Path, files: list[Path]) -> tuple[dict[str, float], ...]:
+    """The cached --check of ``tree``: first, again, after a comment added to its largest file."""
+    first = _run("convert", jobs, [tree], 1, cache)
+    again = _run("convert", jobs, [tree], 1, cache)
+    largest = max(files, key=lambda p: p.stat().st_size)
+    original = largest.read_bytes()
+    largest.write_bytes(original + b"\n# an edit\n")
+    try:
+        edited = _run("convert", jobs, [tree], 1, cache)
+    finally:
+        largest.write_bytes(original)
+    return first, again, edited
 
 
 def main() -> None:
@@ -152,11 +172,12 @@ def main() -> None:
     parser.add_argument("--slow", action="store_true", help="convert on the slow path too")
     parser.add_argument("--passes", action="store_true", help="time each file's passes instead, in this process")
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     paths = [p.resolve() for p in args.paths] or corpus_paths()
     jobs_list = args.jobs or [1, 2]
     if args.one:
-        print(json.dumps(measure(args.one, jobs_list[0], paths)))
+        print(json.dumps(measure(args.one, jobs_list[0], paths, args.cache)))
         return
     if args.passes:
         passes(paths)
@@ -180,18 +201,22 @@ def main() -> None:
             slow = _run("slow", jobs, paths, args.repeat) if args.slow else None
             bare_converted = _run("bare", jobs, [converted], args.repeat)
             check = _run("convert", jobs, [converted], args.repeat)
-            rows.append((jobs, bare, convert, slow, bare_converted, check))
+            cached = _cached(jobs, converted, Path(tmp) / f"cache-{jobs}", converted_files)
+            rows.append((jobs, bare, convert, slow, bare_converted, check, cached))
     # the ratio: of CPU time in one process (the machine's other load inflates wall time), of wall
     # time in several (their point is the wall time)
     print("\n| processes | what | CPU s | wall s | files/s | lines/s | x bare (1: CPU, 2: wall) |")
     print("|---|---|---|---|---|---|---|")
-    for jobs, bare, convert, slow, bare_converted, check in rows:
+    for jobs, bare, convert, slow, bare_converted, check, cached in rows:
         for name, found, base, count, nlines in (
             ("bare parse + codegen", bare, bare, len(files), lines),
             ("convert", convert, bare, len(files), lines),
             ("convert, slow path", slow, bare, len(files), lines),
             ("bare parse + codegen, converted tree", bare_converted, bare_converted, len(converted_files), converted_lines),
             ("convert --check, converted tree", check, bare_converted, len(converted_files), converted_lines),
+            ("... with --cache-dir, first run", cached[0], bare_converted, len(converted_files), converted_lines),
+            ("... with --cache-dir, again", cached[1], bare_converted, len(converted_files), converted_lines),
+            ("... with --cache-dir, after one edit", cached[2], bare_converted, len(converted_files), converted_lines),
         ):
             if found is None:
                 continue
