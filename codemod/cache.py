@@ -12,7 +12,8 @@ never stale, only unused:
   converted (path, module, bytes), and every other file under the folders converted (their
   templates, data and config, which some passes read). Any change to any of them converts every
   file again; a rerun on the same tree (a converted one, most often) converts none, and costs
-  about one read of the tree. A finer key (a file's own result) would need every read a file's
+  about one read of the tree. A template folder named outside those folders
+  (``template_folder="../shared"``) is checked when the entry is read. A finer key (a file's own result) would need every read a file's
   conversion makes of the others, which today include other modules' text and the templates.
 
 An entry that cannot be read (a crash mid-write elsewhere, another version's format) counts as
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from codemod.discovery import skipped
+from codemod.vendor import runtime_folder
 
 TAG = "CACHEDIR.TAG"
 # https://bford.info/cachedir/: backup and archiving tools leave a folder holding this alone
@@ -62,9 +64,9 @@ def fingerprint() -> str:
     """The tool's own code (engine, transforms, runtime) and the versions it runs with."""
     here = Path(__file__).resolve().parent.parent
     parts: list[bytes | str] = [sys.version]
-    for package in ("codemod", "transforms", "runtime/flask2fastapi_runtime"):
-        for path in sorted((here / package).rglob("*.py")):
-            parts += [str(path.relative_to(here)), path.read_bytes()]
+    for folder in (here / "codemod", here / "transforms", runtime_folder()):
+        for path in sorted(folder.rglob("*.py")):
+            parts += [str(path.relative_to(folder.parent)), path.read_bytes()]
     for library in LIBRARIES:
         try:
             parts += [library, importlib.metadata.version(library)]
@@ -83,6 +85,19 @@ def side_files(folders: Iterable[Path], converted: set[Path], folder_of_cache: P
             dirs[:] = sorted(d for d in dirs if not skipped(here / d) and not (here / d / TAG).exists() and (here / d).resolve() != folder_of_cache)
             found += [here / name for name in sorted(files) if (here / name).resolve() not in converted]
     return found
+
+
+def folder_digest(folder: Path) -> str:
+    """The names and bytes of every file under ``folder`` ("" where it is none)."""
+    if not folder.is_dir():
+        return ""
+    parts: list[bytes | str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        try:
+            parts += [str(path.relative_to(folder)), digest(path.read_bytes())]
+        except OSError:
+            parts += [str(path.relative_to(folder)), "unreadable"]
+    return digest(*parts)
 
 
 class Cache:
@@ -117,6 +132,20 @@ class Cache:
         return digest(*parts)
 
     # -- entries ---------------------------------------------------------------------------------
+
+    def results(self, key: str) -> list | None:
+        """A run's results, unless a folder outside the key's that the run read has changed."""
+        entry = self.load("run", key)
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            return None
+        results, read = entry
+        if any(folder_digest(Path(folder)) != found for folder, found in read):
+            return None
+        return results
+
+    def keep_results(self, key: str, results: list, read: Sequence[Path]) -> None:
+        """``read``: folders outside the key's that the run read (a template folder elsewhere)."""
+        self.save("run", key, (results, [(str(folder), folder_digest(folder)) for folder in read]))
 
     def _path(self, kind: str, key: str) -> Path:
         return self.folder / kind / key[:2] / key

@@ -36,6 +36,7 @@ from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the eng
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
 from codemod.project import Project, gather, module_of, wrap
+from codemod.template_plan import UNKNOWN
 from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform, import_source
 
 RUNTIME_REQUIREMENT = "flask2fastapi-runtime>=0.1,<0.2"
@@ -356,39 +357,43 @@ def convert_paths(
     files were found under (default: their folders), bound what its key reads."""
     fast = fast if fast is not None else fast_path()
     if cache is None:
-        return _convert(files, classes, options, jobs, on_done, fast, {}, None)
+        return _convert(files, classes, options, jobs, on_done, fast, {}, None)[0]
     sources = [_read_or_none(path) for path in files]
     modules = [(found.name, found.package) for found in map(module_of, files)]
     choice = [*(f"{c.__module__}.{c.__qualname__}" for c in classes), *_option_words(options)]
-    key = cache.run_key(files, modules, sources, choice, _folders(roots if roots is not None else files))
-    results = cache.load("run", key)
-    if isinstance(results, list):
+    folders = _folders(roots if roots is not None else files)
+    key = cache.run_key(files, modules, sources, choice, folders)
+    results = cache.results(key)
+    if results is not None:
         for _ in files if on_done else ():
             on_done()  # type: ignore[misc]
         return results
     keys = {i: cache.facts_key(path, modules[i], source) for i, (path, source) in enumerate(zip(files, sources)) if source is not None}
     known = {i: found for i, found in ((i, cache.load("facts", k)) for i, k in keys.items()) if isinstance(found, Project)}
-    results = _convert(files, classes, options, jobs, on_done, fast, known, lambda i, facts: cache.save("facts", keys[i], facts) if i in keys else None)
-    cache.save("run", key, results)
+    results, project = _convert(files, classes, options, jobs, on_done, fast, known, lambda i, facts: cache.save("facts", keys[i], facts) if i in keys else None)
+    # template folders named outside the folders the key read (template_folder="../shared")
+    named = {Path(f).resolve() for facts in project.templates.values() for f in facts.folders if f != UNKNOWN}
+    cache.keep_results(key, results, sorted(f for f in named if not any(f.is_relative_to(root) for root in folders)))
     return results
 
 
-def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, known: dict[int, Project], store) -> list[FileResult]:
-    """``known``: the facts of files (by index) that are not gathered again; ``store(i, facts)``
-    is given each file's facts as they are gathered, before they are merged."""
+def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, known: dict[int, Project], store) -> tuple[list[FileResult], Project]:
+    """The results and the project's facts. ``known``: the facts of files (by index) that are
+    not gathered again; ``store(i, facts)`` is given each file's facts as they are gathered,
+    before they are merged."""
     if fast:
         with workers.Pinned(files, jobs) as pool:
             gathered = pool.each(_gather_kept, [None if i in known else path for i, path in enumerate(files)])
             project = _merged(_all_facts(known, gathered, store))
             task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
-            return _finish(pool.each(task, files, on_done), project, options, pool)
+            return _finish(pool.each(task, files, on_done), project, options, pool), project
     missing = [i for i in range(len(files)) if i not in known]
     gathered = [None] * len(files)
     for i, facts in zip(missing, _map(_gather_file, [files[i] for i in missing], jobs, None)):
         gathered[i] = facts
     project = _merged(_all_facts(known, gathered, store))
     results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
-    return _finish(results, project, options, None)
+    return _finish(results, project, options, None), project
 
 
 def _all_facts(known: dict[int, Project], gathered: list, store) -> list[Project]:

@@ -161,3 +161,22 @@ def test_workers_and_the_slow_path_keep_the_same_entries(tree: Path, tmp_path: P
     assert _run(tree, cache, jobs=jobs, fast=fast) == _run(tree, None)
     assert _run(tree, cache, jobs=jobs, fast=fast) == _run(tree, None)
     assert counted["runs"] == 5  # plain, the first two cached runs, the last two plain; not the third
+
+
+def test_a_template_folder_outside_the_tree_is_checked_when_read(tmp_path: Path, counted: dict[str, int]) -> None:
+    """``template_folder="../../shared"``: the run reads a folder no key walk reaches."""
+    tree = tmp_path / "pages"
+    shutil.copytree(PAGES, tree)
+    shutil.move(tree / "pagesapp" / "templates", tmp_path / "shared")
+    view = tree / "pagesapp" / "app.py"
+    view.write_text(view.read_text().replace("Flask(__name__)", 'Flask(__name__, template_folder="../../shared")'))
+    cache = Cache(tmp_path / "cache")
+    first = _run(tree, cache)
+    assert _run(tree, cache) == first
+    assert counted["runs"] == 1
+    template = tmp_path / "shared" / "index.html"
+    template.write_text(template.read_text() + "{{ get_flashed_messages() }}\n")
+    again = _run(tree, cache)
+    assert counted["runs"] == 2
+    assert again == _run(tree, None)
+    assert [row[3] for row in again] != [row[3] for row in first]

@@ -188,6 +188,7 @@ def job(tmp_path_factory):
         "actions/setup-python@v5",
         "The original, next to the converted tree",
         "Install",
+        "actions/cache@v4",
         "Nothing left to convert",
         "The original's routes, no more, no less",
         "The original's answers to its own tests' requests",
