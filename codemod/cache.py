@@ -25,6 +25,7 @@ of every key; older versions' entries are removed when a new version first write
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -35,7 +36,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from codemod.discovery import skipped
 from codemod.vendor import runtime_folder
@@ -87,6 +88,35 @@ def side_files(folders: Iterable[Path], converted: set[Path], folder_of_cache: P
     return found
 
 
+def canonical(value: object) -> bytes:
+    """``value`` (plain data: the facts' dataclasses, containers and scalars) as bytes that are the
+    same in every process: sets and dicts in sorted order, where a pickle follows the hash seed."""
+    kind = type(value)
+    if value is None:
+        return b"N"
+    if kind is bool:
+        return b"T" if value else b"F"
+    if kind is int:
+        return b"i%d;" % value
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+        return b"s%d:" % len(data) + data
+    if kind is bytes:
+        return b"b%d:" % len(value) + value  # type: ignore[arg-type, operator]
+    if kind is float:
+        return b"f" + repr(value).encode() + b";"
+    if kind is list or kind is tuple:
+        return (b"L(" if kind is list else b"U(") + b"".join(map(canonical, value)) + b")"  # type: ignore[call-overload]
+    if kind is set or kind is frozenset:
+        return b"S(" + b"".join(sorted(map(canonical, value))) + b")"  # type: ignore[call-overload]
+    if kind is dict:
+        return b"D(" + b"".join(sorted(canonical(k) + canonical(v) for k, v in value.items())) + b")"  # type: ignore[attr-defined]
+    if dataclasses.is_dataclass(value):
+        fields = b"".join(canonical(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return b"C" + canonical(f"{kind.__module__}.{kind.__qualname__}") + b"(" + fields + b")"
+    raise TypeError(f"no canonical form for {kind.__module__}.{kind.__qualname__}")
+
+
 def folder_digest(folder: Path) -> str:
     """The names and bytes of every file under ``folder`` ("" where it is none)."""
     if not folder.is_dir():
@@ -112,40 +142,11 @@ class Cache:
         self.folder = self.root / fingerprint()[:16]
         self.pruned = False
 
-    # -- keys ------------------------------------------------------------------------------------
-
-    @staticmethod
-    def facts_key(path: Path, module: tuple[str, str], source: bytes) -> str:
-        return digest(fingerprint(), "facts", str(path), *module, source)
-
-    def run_key(self, files: Sequence[Path], modules: Sequence[tuple[str, str]], sources: Sequence[bytes | None], choice: Sequence[str], folders: Iterable[Path]) -> str:
-        """The key of a run's results: ``choice`` names the transforms and options chosen."""
-        parts: list[bytes | str] = [fingerprint(), "run", *choice, str(len(files))]
-        for path, module, source in zip(files, modules, sources):
-            parts += [str(path), *module, b"\0unreadable" if source is None else digest(source)]
-        converted = {path.resolve() for path in files}
-        for path in side_files(folders, converted, self.root):
-            try:
-                parts += [str(path), digest(path.read_bytes())]
-            except OSError:
-                parts += [str(path), "unreadable"]
-        return digest(*parts)
+    def run(self, files: Sequence[Path], modules: Sequence[tuple[str, str]], sources: Sequence[bytes | None], choice: Sequence[str], folders: Sequence[Path]) -> "Run":
+        """The keys of a run of ``files`` (``choice``: the transforms and options chosen)."""
+        return Run(self, files, modules, sources, choice, folders)
 
     # -- entries ---------------------------------------------------------------------------------
-
-    def results(self, key: str) -> list | None:
-        """A run's results, unless a folder outside the key's that the run read has changed."""
-        entry = self.load("run", key)
-        if not isinstance(entry, tuple) or len(entry) != 2:
-            return None
-        results, read = entry
-        if any(folder_digest(Path(folder)) != found for folder, found in read):
-            return None
-        return results
-
-    def keep_results(self, key: str, results: list, read: Sequence[Path]) -> None:
-        """``read``: folders outside the key's that the run read (a template folder elsewhere)."""
-        self.save("run", key, (results, [(str(folder), folder_digest(folder)) for folder in read]))
 
     def _path(self, kind: str, key: str) -> Path:
         return self.folder / kind / key[:2] / key
@@ -187,3 +188,105 @@ class Cache:
             if entry.is_dir() and VERSION_FOLDER.fullmatch(entry.name) and entry != self.folder:
                 shutil.rmtree(entry, ignore_errors=True)
         self.pruned = True
+
+
+class Run:
+    """One run's entries. The run's own key (every input) comes first; a run that misses it reuses
+    what it can: each file's facts, then, once the project's facts are known (``bind``), each
+    file's conversion and leave_flask's rewrite of it, keyed by the file's bytes and the run's
+    context (the project's facts, the other files, the options)."""
+
+    def __init__(self, cache: Cache, files: Sequence[Path], modules: Sequence[tuple[str, str]], sources: Sequence[bytes | None], choice: Sequence[str], folders: Sequence[Path]) -> None:
+        self.cache, self.files, self.modules, self.sources = cache, files, modules, sources
+        self.base = digest(fingerprint(), *choice)
+        converted = {path.resolve() for path in files}
+        sides: list[bytes | str] = []
+        for path in side_files(folders, converted, cache.root):
+            try:
+                sides += [str(path), digest(path.read_bytes())]
+            except OSError:
+                sides += [str(path), "unreadable"]
+        self.sides = digest(*sides)
+        parts: list[bytes | str] = [self.base, "run", self.sides]
+        for path, module, source in zip(files, modules, sources):
+            parts += [str(path), *module, b"\0unreadable" if source is None else digest(source)]
+        self.key = digest(*parts)
+        self.facts_keys = {
+            i: digest(fingerprint(), "facts", str(path), *modules[i], source)
+            for i, (path, source) in enumerate(zip(files, sources)) if source is not None
+        }
+        self.facts_digests: dict[int, str | None] = {}
+        self.context: str | None = None
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def results(self) -> list | None:
+        """The run's results, unless a folder outside the key's that the run read has changed."""
+        entry = self.cache.load("run", self.key)
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            return None
+        results, read = entry
+        if any(folder_digest(Path(folder)) != found for folder, found in read):
+            return None
+        return results
+
+    def keep_results(self, results: list, read: Sequence[Path]) -> None:
+        """``read``: folders outside the key's that the run read (a template folder elsewhere)."""
+        self.cache.save("run", self.key, (results, [(str(folder), folder_digest(folder)) for folder in read]))
+
+    # -- each file's facts -----------------------------------------------------------------------
+
+    def known_facts(self) -> dict[int, object]:
+        """The facts kept for each file whose bytes are the same (by index)."""
+        known = {}
+        for i, key in self.facts_keys.items():
+            entry = self.cache.load("facts", key)
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], (str, type(None))):
+                self.facts_digests[i], known[i] = entry
+        return known
+
+    def gathered(self, i: int, facts: object) -> None:
+        """A file's facts, just gathered (before they are merged into the project's)."""
+        try:
+            self.facts_digests[i] = digest(canonical(facts))
+        except TypeError:  # a kind of fact with no canonical form: no file's conversion is reused
+            self.facts_digests[i] = None
+        if i in self.facts_keys:
+            self.cache.save("facts", self.facts_keys[i], (self.facts_digests[i], facts))
+
+    # -- each file's conversion, once the project's facts are known --------------------------------
+
+    def bind(self, read: Sequence[Path], sources_read: Sequence[Path]) -> None:
+        """The context of every file's conversion: the project's facts (each file's, as gathered),
+        the other files (``sides``), the folders outside them that the conversion reads (``read``),
+        and the project's modules whose text a conversion reads (``sources_read``)."""
+        if any(self.facts_digests.get(i) is None for i in range(len(self.files))):
+            return
+        parts: list[bytes | str] = [self.base, "context", self.sides]
+        for i, (path, module) in enumerate(zip(self.files, self.modules)):
+            parts += [str(path), *module, self.facts_digests[i]]  # type: ignore[list-item]
+        parts += [part for folder in read for part in (str(folder), folder_digest(folder))]
+        index = {path.resolve(): i for i, path in enumerate(self.files)}
+        for path in sources_read:
+            source = self.sources[index[path]] if path in index else None
+            parts += [str(path), b"\0unreadable" if source is None else digest(source)]
+        self.context = digest(*parts)
+
+    def reused(self, kind: str, items: Sequence, texts: Sequence[bytes | None], compute: Callable[[list], list], on_hit: Callable[[], None] | None = None, extra: str = "") -> list:
+        """``compute(items)`` (answers in the items' order, None for an item None) for the items
+        with no entry; ``texts``: each file's text the answer is computed from; ``extra``: what
+        else it is computed from; ``on_hit`` is called for each answer taken from the cache."""
+        keys = [
+            digest(self.context, kind, extra, str(path), *module, text) if item is not None and text is not None and self.context else None
+            for item, path, module, text in zip(items, self.files, self.modules, texts)
+        ]
+        answers = [self.cache.load(kind, key) if key else None for key in keys]
+        for _ in range(sum(1 for answer in answers if answer is not None) if on_hit else 0):
+            on_hit()  # type: ignore[misc]
+        todo = [item if item is not None and answer is None else None for item, answer in zip(items, answers)]
+        for i, answer in enumerate(compute(todo)):
+            if todo[i] is not None:
+                answers[i] = answer
+                if keys[i]:
+                    self.cache.save(kind, keys[i], answer)  # pickled now, before the run changes it
+        return answers

@@ -31,7 +31,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from codemod import workers
-from codemod.cache import Cache
+from codemod.cache import Cache, Run
 from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the engine's API)
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
@@ -357,52 +357,84 @@ def convert_paths(
     files were found under (default: their folders), bound what its key reads."""
     fast = fast if fast is not None else fast_path()
     if cache is None:
-        return _convert(files, classes, options, jobs, on_done, fast, {}, None)[0]
+        return _convert(files, classes, options, jobs, on_done, fast, None)[0]
     sources = [_read_or_none(path) for path in files]
     modules = [(found.name, found.package) for found in map(module_of, files)]
     choice = [*(f"{c.__module__}.{c.__qualname__}" for c in classes), *_option_words(options)]
     folders = _folders(roots if roots is not None else files)
-    key = cache.run_key(files, modules, sources, choice, folders)
-    results = cache.results(key)
+    run = cache.run(files, modules, sources, choice, folders)
+    results = run.results()
     if results is not None:
         for _ in files if on_done else ():
             on_done()  # type: ignore[misc]
         return results
-    keys = {i: cache.facts_key(path, modules[i], source) for i, (path, source) in enumerate(zip(files, sources)) if source is not None}
-    known = {i: found for i, found in ((i, cache.load("facts", k)) for i, k in keys.items()) if isinstance(found, Project)}
-    results, project = _convert(files, classes, options, jobs, on_done, fast, known, lambda i, facts: cache.save("facts", keys[i], facts) if i in keys else None)
-    # template folders named outside the folders the key read (template_folder="../shared")
-    named = {Path(f).resolve() for facts in project.templates.values() for f in facts.folders if f != UNKNOWN}
-    cache.keep_results(key, results, sorted(f for f in named if not any(f.is_relative_to(root) for root in folders)))
+    results, project = _convert(files, classes, options, jobs, on_done, fast, run, folders)
+    run.keep_results(results, _read_outside(project, folders))
     return results
 
 
-def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, known: dict[int, Project], store) -> tuple[list[FileResult], Project]:
-    """The results and the project's facts. ``known``: the facts of files (by index) that are
-    not gathered again; ``store(i, facts)`` is given each file's facts as they are gathered,
-    before they are merged."""
+def _read_outside(project: Project, folders: Sequence[Path]) -> list[Path]:
+    """The template folders the project names outside ``folders`` (``template_folder="../x"``)."""
+    named = {Path(f).resolve() for facts in project.templates.values() for f in facts.folders if f != UNKNOWN}
+    return sorted(f for f in named if not any(f.is_relative_to(root) for root in folders))
+
+
+def _sources_read(project: Project, files: Sequence[Path]) -> list[Path]:
+    """The project's files whose text a file's conversion may read besides its own: where the
+    project renders templates, the modules next to each app's (codemod/templates.py reads what
+    they register on its Jinja environment, codemod/template_plan.py whether they use an
+    extension)."""
+    if not any(facts.renders for facts in project.templates.values()):
+        return []
+    folders = {Path(facts.path).resolve().parent for facts in project.templates.values() if facts.made}
+    return [path for path in (p.resolve() for p in files) if any(path.is_relative_to(folder) for folder in folders)]
+
+
+def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, run: Run | None, folders: Sequence[Path] = ()) -> tuple[list[FileResult], Project]:
+    """The results and the project's facts. ``run``: the cache's entries for this run, for the
+    facts, conversions and leave_flask rewrites it reuses and keeps (codemod/cache.py)."""
+    known = run.known_facts() if run is not None else {}
     if fast:
         with workers.Pinned(files, jobs) as pool:
             gathered = pool.each(_gather_kept, [None if i in known else path for i, path in enumerate(files)])
-            project = _merged(_all_facts(known, gathered, store))
+            project = _project(known, gathered, run, files, folders)
             task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
-            return _finish(pool.each(task, files, on_done), project, options, pool), project
+            results = _reused(run, "result", files, _sources, lambda todo: pool.each(task, todo, on_done), on_done)
+            return _finish(results, project, options, pool, run), project
     missing = [i for i in range(len(files)) if i not in known]
     gathered = [None] * len(files)
     for i, facts in zip(missing, _map(_gather_file, [files[i] for i in missing], jobs, None)):
         gathered[i] = facts
-    project = _merged(_all_facts(known, gathered, store))
-    results = list(_map(_convert_in_worker, files, jobs, on_done, _init_worker, (project, classes, options)))
-    return _finish(results, project, options, None), project
+    project = _project(known, gathered, run, files, folders)
+
+    def convert(todo: list) -> list:
+        answers = iter(_map(_convert_in_worker, [p for p in todo if p is not None], jobs, on_done, _init_worker, (project, classes, options)))
+        return [next(answers) if p is not None else None for p in todo]
+
+    return _finish(_reused(run, "result", files, _sources, convert, on_done), project, options, None, run), project
 
 
-def _all_facts(known: dict[int, Project], gathered: list, store) -> list[Project]:
-    facts = [known[i] if i in known else found for i, found in enumerate(gathered)]
-    if store is not None:
+def _sources(run: Run) -> Sequence[bytes | None]:
+    return run.sources
+
+
+def _project(known: dict, gathered: list, run: Run | None, files: Sequence[Path], folders: Sequence[Path]) -> Project:
+    """The project's facts: each file's, kept or just gathered (then kept), merged in order."""
+    if run is not None:
         for i, found in enumerate(gathered):
             if found is not None:
-                store(i, found)
-    return facts
+                run.gathered(i, found)
+    project = _merged([known[i] if i in known else found for i, found in enumerate(gathered)])
+    if run is not None:
+        run.bind(_read_outside(project, folders), _sources_read(project, files))
+    return project
+
+
+def _reused(run: Run | None, kind: str, items: Sequence, texts, compute: Callable[[list], list], on_done=None, extra: str = "") -> list:
+    """``compute(items)``, or for a run with a cache, its answers kept for the same ``texts()``."""
+    if run is None:
+        return compute(list(items))
+    return run.reused(kind, items, texts(run), compute, on_done, extra)
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -423,7 +455,7 @@ def _folders(paths: Sequence[Path]) -> list[Path]:
     return [f for f in folders if not any(f != other and f.is_relative_to(other) for other in folders)]
 
 
-def _finish(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None) -> list[FileResult]:
+def _finish(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None, run: Run | None = None) -> list[FileResult]:
     """The levels of the routes, from what the converted code uses; then leave_flask."""
     code = CodeFacts()
     for result in results:
@@ -431,7 +463,7 @@ def _finish(results: list[FileResult], project: Project, options: Options, pool:
             code.merge(result.code)
     assign_levels([route for r in results for route in r.routes], code, project.sync_reasons, {**project.helper_bodies.refused, **project.session_kept}, project.state.hooks_kept)
     if options.leave_flask:
-        leave_flask(results, project, options, pool)
+        leave_flask(results, project, options, pool, run)
     return results
 
 
@@ -447,7 +479,7 @@ def _may_use_flask(text: bytes) -> bool:
     return _FLASK_WORDS.search(text) is not None
 
 
-def leave_flask(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None = None) -> list[str]:
+def leave_flask(results: list[FileResult], project: Project, options: Options, pool: workers.Pinned | None = None, run: Run | None = None) -> list[str]:
     """The last step (transforms/leave_flask.py): where the converted project's only Flask left
     is its app's plumbing, rewrite every file that has some into Flask-free code, in place in
     ``results``. Returns what keeps Flask (``path:line: what``), empty where Flask left or no
@@ -471,7 +503,11 @@ def leave_flask(results: list[FileResult], project: Project, options: Options, p
     unused = frozenset(name.decode() for name in private if counts[name] == 1)
     task = functools.partial(_leave_one, project=project, options=options, unused=unused)
     items = [(result.path, texts[result.path]) if result.path in texts else None for result in results]
-    answers = pool.each(task, items) if pool is not None else [task(None, item) if item else None for item in items]
+    def rewrite(todo: list) -> list:
+        return pool.each(task, todo) if pool is not None else [task(None, item) if item else None for item in todo]
+
+    texts = [item[1] if item is not None else None for item in items]
+    answers = _reused(run, "leave", items, lambda _: texts, rewrite, extra=" ".join(sorted(unused)))
     blockers: list[str] = []
     rewritten: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
     for item, answer in zip(items, answers):

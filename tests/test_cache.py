@@ -180,3 +180,84 @@ def test_a_template_folder_outside_the_tree_is_checked_when_read(tmp_path: Path,
     assert counted["runs"] == 2
     assert again == _run(tree, None)
     assert [row[3] for row in again] != [row[3] for row in first]
+
+
+TEAMNOTES = REPO / "fixtures" / "projects" / "teamnotes" / "input"  # no templates; Flask stays (leave_flask's rewrites)
+
+
+@pytest.fixture
+def converted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many files were converted, and rewritten by leave_flask (not taken from the cache)."""
+    calls = {"converted": 0, "left": 0}
+    convert, leave = engine.convert_source, engine._leave_one
+
+    def counting_convert(*args, **kwargs):
+        calls["converted"] += 1
+        return convert(*args, **kwargs)
+
+    def counting_leave(*args, **kwargs):
+        calls["left"] += 1
+        return leave(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "convert_source", counting_convert)
+    monkeypatch.setattr(engine, "_leave_one", counting_leave)
+    return calls
+
+
+def _edited_run(root: Path, cache: Cache, edit, calls: dict[str, int]) -> tuple[list[tuple], dict[str, int]]:
+    _run(root, cache)
+    edit()
+    before = dict(calls)
+    found = _run(root, cache)
+    return found, {name: calls[name] - before[name] for name in calls}
+
+
+def test_an_edit_that_changes_no_facts_converts_that_file_alone(tmp_path: Path, converted: dict[str, int]) -> None:
+    tree = tmp_path / "teamnotes"
+    shutil.copytree(TEAMNOTES, tree)
+    models = tree / "teamnotes" / "models.py"
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: models.write_bytes(models.read_bytes() + b"\n# a note\n"), converted)
+    assert found == _run(tree, None)
+    assert spent == {"converted": 1, "left": 1}  # and leave_flask reads that file alone again
+    notes = tree / "teamnotes" / "notes.py"
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: notes.write_bytes(notes.read_bytes() + b"\n# a note\n"), converted)
+    assert found == _run(tree, None)
+    assert spent == {"converted": 1, "left": 1}
+
+
+def test_an_edit_that_changes_the_facts_converts_every_file(tmp_path: Path, converted: dict[str, int]) -> None:
+    tree = tmp_path / "teamnotes"
+    shutil.copytree(TEAMNOTES, tree)
+    health = tree / "teamnotes" / "health.py"
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: health.write_text("import time\n\n\n" + health.read_text()), converted)
+    assert found == _run(tree, None)
+    files = discover([tree])
+    assert spent["converted"] == len(files)
+
+
+def test_where_templates_render_an_edit_next_to_the_app_converts_its_package(tree: Path, tmp_path: Path, converted: dict[str, int]) -> None:
+    """The templates' conversion reads the app package's modules (what they register on Jinja)."""
+    init = tree / "pagesapp" / "__init__.py"
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: init.write_bytes(init.read_bytes() + b"\n# a note\n"), converted)
+    assert found == _run(tree, None)
+    assert spent["converted"] == len(discover([tree]))
+
+
+def test_every_fixtures_facts_have_one_digest_in_any_process() -> None:
+    """The digest of a file's facts (codemod/cache.py ``canonical``) is the same under other hash
+    seeds (a pickle of a set is not), and every fact of the fixtures has a canonical form."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from codemod.cache import canonical, digest; from codemod.engine import discover;"
+        "from codemod.project import gather\n"
+        "for p in discover([Path(a) for a in sys.argv[1:]]): print(p, digest(canonical(gather(p, p.read_bytes()))))"
+    )
+    roots = [str(REPO / "example_chatbot"), str(REPO / "fixtures" / "projects")]
+    seen = [
+        subprocess.run([sys.executable, "-c", script, *roots], cwd=REPO, env={**__import__("os").environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True).stdout
+        for seed in ("1", "2")
+    ]
+    assert seen[0] == seen[1]
+    assert len(seen[0].splitlines()) == len(discover([Path(r) for r in roots]))
