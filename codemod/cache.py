@@ -2,19 +2,29 @@
 for what a team runs again and again on a tree that changed little: ``convert --check`` in CI on
 every push, or ``--diff`` while they edit.
 
-Two kinds of entries, each keyed by a digest of everything that can change it, so an entry is
+Four kinds of entries, each keyed by a digest of everything that can change it, so an entry is
 never stale, only unused:
-- **a file's facts** (codemod/project.py's ``gather``): from the tool's own code and the
-  versions of the libraries it reads code with, the file's path, the module it is imported as and
-  its bytes. Facts are all a file gives the project, so a project in which a few files changed
-  gathers only those again.
-- **a whole run's results**: from the tool, the transforms and options chosen, every file
-  converted (path, module, bytes), and every other file under the folders converted (their
-  templates, data and config, which some passes read). Any change to any of them converts every
-  file again; a rerun on the same tree (a converted one, most often) converts none, and costs
-  about one read of the tree. A template folder named outside those folders
-  (``template_folder="../shared"``) is checked when the entry is read. A finer key (a file's own result) would need every read a file's
-  conversion makes of the others, which today include other modules' text and the templates.
+- **a whole run's results**: from the tool's own code, the versions of the libraries it reads
+  code with, the transforms and options chosen, every file converted (path, module, bytes), and
+  every other file under the folders converted (templates, data, config: some passes read them).
+  A template folder named outside those folders (``template_folder="../shared"``) is checked when
+  the entry is read. A rerun on the same tree (a converted one, most often) converts nothing and
+  costs about one read of the tree.
+- **a file's facts** (codemod/project.py's ``gather``): from the tool, the file's path, the
+  module it is imported as and its bytes. Facts are all a file gives the project.
+- **a file's conversion**, and **leave_flask's rewrite** of it: from the file's path, module and
+  bytes (for the rewrite, the converted text and the private names left unused) and the run's
+  context: the tool and the choice, every file's facts (a digest of their canonical form, the
+  same in every process), the other files, the template folders outside, and, where the project
+  renders templates, the bytes of the modules next to each app (the templates' conversion reads
+  what they register on its Jinja environment). A file's conversion sees nothing else: on
+  several workers, each converts its files from the merged facts alone, with the same output.
+
+So after an edit, only the edited files' facts are gathered again; if no file's facts changed
+(a string or a status in a view, a test's assertion, a comment line in a module without routes:
+tests/test_cache.py), only the edited files are converted again. Facts hold line numbers (of
+routes, hooks, registrations), so an edit that moves a route changes them, and every file is
+converted again.
 
 An entry that cannot be read (a crash mid-write elsewhere, another version's format) counts as
 missing. Writes go to a temporary file renamed into place, so concurrent runs are safe. Entries

@@ -223,6 +223,20 @@ def test_an_edit_that_changes_no_facts_converts_that_file_alone(tmp_path: Path, 
     found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: notes.write_bytes(notes.read_bytes() + b"\n# a note\n"), converted)
     assert found == _run(tree, None)
     assert spent == {"converted": 1, "left": 1}
+    # a view's answer edited on its line: a string and a status
+    text = notes.read_text()
+    assert 'raise APIError("title is required")' in text and "return jsonify(note.to_dict()), 201" in text
+    edited = text.replace('raise APIError("title is required")', 'raise APIError("a title is required")')
+    edited = edited.replace("return jsonify(note.to_dict()), 201", "return jsonify(note.to_dict()), 200")
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: notes.write_text(edited), converted)
+    assert found == _run(tree, None)
+    assert spent == {"converted": 1, "left": 1}
+    assert any(b'"a title is required"' in (row[3] or b"") for row in found)
+    # an error handler's answer is one of the project's facts: every file again
+    edited = notes.read_text().replace('error="note_not_found", message=error.description), 404', 'error="missing_note", message=error.description), 410')
+    found, spent = _edited_run(tree, Cache(tmp_path / "cache"), lambda: notes.write_text(edited), converted)
+    assert found == _run(tree, None)
+    assert spent["converted"] == len(discover([tree]))
 
 
 def test_an_edit_that_changes_the_facts_converts_every_file(tmp_path: Path, converted: dict[str, int]) -> None:
