@@ -8,9 +8,11 @@ run, on 1 and on 2 processes, side by side:
 - check: ``convert_paths`` of the tree ``convert --out`` wrote (what ``convert --check`` of a
   converted tree costs), next to the bare parse of that tree;
 - with the cache (``convert --check --cache-dir``, codemod/cache.py), on the converted tree: the
-  first run (it fills the cache), a second one (the same tree: every entry reused), and a run
-  after one edit (a comment added to the tree's largest file: its facts are gathered again and
-  every file converted, with the others' facts reused);
+  first run (it fills the cache), a second one (the same tree: every entry reused), a run after a
+  comment added at the end of the tree's largest file (no file's facts change: that file alone is
+  converted again), and one after a comment line added at the top of its largest file with
+  routes (their lines are facts: every file is converted again, with the other files' facts
+  reused);
 - with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1);
 - ``--passes``: instead, one conversion in this process with each file's CPU time per pass (the
   facts pass, the transforms, leave_flask) next to its bare parse + codegen, summed per folder.
@@ -29,6 +31,7 @@ import collections
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -150,18 +153,27 @@ def _run(mode: str, jobs: int, paths: list[Path], repeat: int, cache: Path | Non
     return best
 
 
+ROUTE = re.compile(rb"^@\w+\.(?:route|get|post|put|patch|delete)\(", re.MULTILINE)
+
+
 def _cached(jobs: int, tree: Path, cache: Path, files: list[Path]) -> tuple[dict[str, float], ...]:
-    """The cached --check of ``tree``: first, again, after a comment added to its largest file."""
+    """The cached --check of ``tree``: first, again, after a comment added at the end of its
+    largest file (no fact changes), after a comment line added at the top of its largest file
+    with routes (their lines change: facts change)."""
     first = _run("convert", jobs, [tree], 1, cache)
     again = _run("convert", jobs, [tree], 1, cache)
+    answers = [first, again]
     largest = max(files, key=lambda p: p.stat().st_size)
-    original = largest.read_bytes()
-    largest.write_bytes(original + b"\n# an edit\n")
-    try:
-        edited = _run("convert", jobs, [tree], 1, cache)
-    finally:
-        largest.write_bytes(original)
-    return first, again, edited
+    routed = max((p for p in files if ROUTE.search(p.read_bytes())), key=lambda p: p.stat().st_size)
+    for path, edit in ((largest, lambda text: text + b"\n# an edit\n"), (routed, lambda text: b"# an edit\n" + text)):
+        original = path.read_bytes()
+        path.write_bytes(edit(original))
+        try:
+            answers.append(_run("convert", jobs, [tree], 1, cache))
+        finally:
+            path.write_bytes(original)
+        _run("convert", jobs, [tree], 1, cache)  # the entries of the tree as it was, for the next
+    return tuple(answers)
 
 
 def main() -> None:
@@ -216,7 +228,8 @@ def main() -> None:
             ("convert --check, converted tree", check, bare_converted, len(converted_files), converted_lines),
             ("... with --cache-dir, first run", cached[0], bare_converted, len(converted_files), converted_lines),
             ("... with --cache-dir, again", cached[1], bare_converted, len(converted_files), converted_lines),
-            ("... with --cache-dir, after one edit", cached[2], bare_converted, len(converted_files), converted_lines),
+            ("... with --cache-dir, a comment at the end of a file", cached[2], bare_converted, len(converted_files), converted_lines),
+            ("... with --cache-dir, a line above a route", cached[3], bare_converted, len(converted_files), converted_lines),
         ):
             if found is None:
                 continue
