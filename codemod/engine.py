@@ -399,7 +399,7 @@ def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, r
             gathered = pool.each(_gather_kept, [None if i in known else path for i, path in enumerate(files)])
             project = _project(known, gathered, run, files, folders)
             task = functools.partial(_convert_kept, project=project, classes=classes, options=options)
-            results = _reused(run, "result", files, _sources, lambda todo: pool.each(task, todo, on_done), on_done)
+            results = _reused(run, "result", files, lambda todo: pool.each(task, todo, on_done), on_done)
             return _finish(results, project, options, pool, run), project
     missing = [i for i in range(len(files)) if i not in known]
     gathered = [None] * len(files)
@@ -411,11 +411,7 @@ def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, r
         answers = iter(_map(_convert_in_worker, [p for p in todo if p is not None], jobs, on_done, _init_worker, (project, classes, options)))
         return [next(answers) if p is not None else None for p in todo]
 
-    return _finish(_reused(run, "result", files, _sources, convert, on_done), project, options, None, run), project
-
-
-def _sources(run: Run) -> Sequence[bytes | None]:
-    return run.sources
+    return _finish(_reused(run, "result", files, convert, on_done), project, options, None, run), project
 
 
 def _project(known: dict, gathered: list, run: Run | None, files: Sequence[Path], folders: Sequence[Path]) -> Project:
@@ -430,11 +426,12 @@ def _project(known: dict, gathered: list, run: Run | None, files: Sequence[Path]
     return project
 
 
-def _reused(run: Run | None, kind: str, items: Sequence, texts, compute: Callable[[list], list], on_done=None, extra: str = "") -> list:
-    """``compute(items)``, or for a run with a cache, its answers kept for the same ``texts()``."""
+def _reused(run: Run | None, kind: str, items: Sequence, compute: Callable[[list], list], on_done=None, texts: Sequence[bytes | None] | None = None, extra: str = "") -> list:
+    """``compute(items)``, or for a run with a cache, its answers kept for the same ``texts``
+    (default: the files' sources) and ``extra`` (codemod/cache.py ``Run.reused``)."""
     if run is None:
         return compute(list(items))
-    return run.reused(kind, items, texts(run), compute, on_done, extra)
+    return run.reused(kind, items, run.sources if texts is None else texts, compute, on_done, extra)
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -503,11 +500,12 @@ def leave_flask(results: list[FileResult], project: Project, options: Options, p
     unused = frozenset(name.decode() for name in private if counts[name] == 1)
     task = functools.partial(_leave_one, project=project, options=options, unused=unused)
     items = [(result.path, texts[result.path]) if result.path in texts else None for result in results]
+
     def rewrite(todo: list) -> list:
         return pool.each(task, todo) if pool is not None else [task(None, item) if item else None for item in todo]
 
-    texts = [item[1] if item is not None else None for item in items]
-    answers = _reused(run, "leave", items, lambda _: texts, rewrite, extra=" ".join(sorted(unused)))
+    rewritten_from = [item[1] if item is not None else None for item in items]
+    answers = _reused(run, "leave", items, rewrite, texts=rewritten_from, extra=" ".join(sorted(unused)))
     blockers: list[str] = []
     rewritten: dict[str, tuple[bytes, list[tuple[str, str]]]] = {}
     for item, answer in zip(items, answers):
