@@ -8,6 +8,13 @@ two dumps; paths under either checkout are read as paths under the other.
 
     python bench/same_outputs.py dump OUT.pickle [ROOT ...] [--no-corpus]
     python bench/same_outputs.py compare A.pickle B.pickle
+
+``cached`` checks the cache (codemod/cache.py) on copies of the given roots: for each, a run
+without it, its first run and a rerun give the same outputs, and after a comment added at the end
+of the root's largest file, a cached run gives what a run without the cache gives (1 and 2
+processes, alternating by root).
+
+    python bench/same_outputs.py cached ROOT ...
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ def _plain(value):
     return value
 
 
-def _results(roots: list[Path]) -> dict[str, tuple]:
+def _results(roots: list[Path], jobs: int = 1, cache=None) -> dict[str, tuple]:
     from codemod.discovery import discover
     from codemod.engine import convert_paths
     from transforms import ORDER
@@ -46,8 +53,33 @@ def _results(roots: list[Path]) -> dict[str, tuple]:
             r.status, r.new, [(f.code, f.line, f.message) for f in r.findings], r.flask_blockers,
             r.routes, r.error_handlers, r.flask_uses, _plain(r.code),
         )
-        for r in convert_paths(discover(roots), ORDER, jobs=1)
+        for r in convert_paths(discover(roots), ORDER, jobs=jobs, cache=cache, roots=roots)
     }
+
+
+def cached(roots: list[Path]) -> int:
+    import shutil
+    import tempfile
+
+    from codemod.cache import Cache
+    from codemod.discovery import discover
+
+    wrong = 0
+    for index, source in enumerate(roots):
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder) / "tree"
+            shutil.copytree(source, root, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", ".venv", "venv"))
+            cache, jobs = Cache(Path(folder) / "cache"), 1 + index % 2
+            plain = _results([root], jobs)
+            same = plain == _results([root], jobs, cache) == _results([root], jobs, cache)
+            files = discover([root])
+            if files:
+                largest = max(files, key=lambda path: path.stat().st_size)
+                largest.write_bytes(largest.read_bytes() + b"\n# an edit\n")
+                same = same and _results([root], jobs, cache) == _results([root], jobs)
+            wrong += not same
+            print(f"{'same' if same else 'DIFFERENT'} {source} ({len(files)} files, {jobs} processes)", flush=True)
+    return wrong
 
 
 def dump(out: Path, roots: list[Path], corpus: bool) -> None:
@@ -92,9 +124,13 @@ def main() -> None:
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
+    k = sub.add_parser("cached")
+    k.add_argument("roots", nargs="+", type=Path)
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.out, args.roots, not args.no_corpus)
+    elif args.command == "cached":
+        sys.exit(1 if cached(args.roots) else 0)
     else:
         sys.exit(1 if compare(args.a, args.b) else 0)
 
