@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import multiprocessing
+import pickle
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -117,8 +118,12 @@ class Pinned:
                         on_done()
             return answers
         wanted = [[i for i in part if items[i] is not None] for part in self.parts]
+        # the task (with the project's facts: megabytes on a large project) pickled once, and
+        # sent only to the workers with files to do (after a rerun that reuses most, often one)
+        payload = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL) if any(wanted) else b""
         for pipe, indexes in zip(self.pipes, wanted):
-            pipe.send((task, [items[i] for i in indexes]))
+            if indexes:
+                pipe.send((payload, [items[i] for i in indexes]))
         left = {pipe: collections.deque(indexes) for pipe, indexes in zip(self.pipes, wanted) if indexes}
         while left:
             for pipe in wait(list(left)):
@@ -149,7 +154,8 @@ class Pinned:
 def _work(conn: Connection) -> None:
     kept = Kept()
     while (message := conn.recv()) is not None:
-        task, items = message
+        payload, items = message
+        task = pickle.loads(payload)
         for item in items:
             conn.send(task(kept, item))
 
