@@ -26,8 +26,10 @@ tests/test_cache.py), only the edited files are converted again. Facts hold line
 routes, hooks, registrations), so an edit that moves a route changes them, and every file is
 converted again.
 
-An entry that cannot be read (a crash mid-write elsewhere, another version's format) counts as
-missing. Writes go to a temporary file renamed into place, so concurrent runs are safe. Entries
+Each entry sits in a slot for what it is of (a file, by path and module; a run, by its folders
+and choice), so a new entry replaces the last one for the same thing, and the folder stays the
+size of about one run's entries. An entry that cannot be read (a crash mid-write elsewhere,
+another version's format) counts as missing. Writes go to a temporary file renamed into place, so concurrent runs are safe. Entries
 are pickles: the folder must be as trusted as the code being converted. The tool's code is part
 of every key; older versions' entries are removed when a new version first writes.
 """
@@ -151,6 +153,7 @@ class Cache:
             raise ValueError(f"{folder}: exists and is not flask2fastapi's cache (no {TAG} in it)")
         self.folder = self.root / fingerprint()[:16]
         self.pruned = False
+        self.write_error: OSError | None = None
 
     def run(self, files: Sequence[Path], modules: Sequence[tuple[str, str]], sources: Sequence[bytes | None], choice: Sequence[str], folders: Sequence[Path]) -> "Run":
         """The keys of a run of ``files`` (``choice``: the transforms and options chosen)."""
@@ -158,33 +161,49 @@ class Cache:
 
     # -- entries ---------------------------------------------------------------------------------
 
-    def _path(self, kind: str, key: str) -> Path:
-        return self.folder / kind / key[:2] / key
+    # Each entry sits in a slot named for what it is of (a file's path and module, a run's folders
+    # and choice) and holds its key: a new entry for the same thing replaces the old one, so the
+    # cache stays about the size of one run's entries however many runs it has seen.
 
-    def load(self, kind: str, key: str) -> object | None:
+    def _path(self, kind: str, slot: str) -> Path:
+        return self.folder / kind / slot[:2] / slot
+
+    def load(self, kind: str, slot: str, key: str) -> object | None:
+        """The value kept in ``slot`` if it was kept under ``key``."""
         try:
-            data = self._path(kind, key).read_bytes()
+            data = self._path(kind, slot).read_bytes()
         except OSError:
             return None
         try:
-            return pickle.loads(data)
+            kept, value = pickle.loads(data)
         except Exception:  # a damaged entry is a missing one
             return None
+        return value if kept == key else None
 
-    def save(self, kind: str, key: str, value: object) -> None:
-        """Store ``value`` (pickled now: later changes to it are not stored)."""
-        self._prepare()
-        path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+    def save(self, kind: str, slot: str, key: str, value: object) -> None:
+        """Store ``value`` (pickled now: later changes to it are not stored). A cache that cannot
+        be written (a full disk, a read-only folder) keeps the first error in ``write_error`` and
+        is not written again in this run: the run goes on without it."""
+        if self.write_error is not None:
+            return
+        try:
+            self._prepare()
+            path = self._path(kind, slot)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+        except OSError as error:
+            self.write_error = error
+            return
         try:
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, path)
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            raise
+            if not isinstance(error, OSError):
+                raise
+            self.write_error = error
 
     def _prepare(self) -> None:
         """The folder, tagged as a cache; other versions' entries removed."""
@@ -221,6 +240,7 @@ class Run:
         for path, module, source in zip(files, modules, sources):
             parts += [str(path), *module, b"\0unreadable" if source is None else digest(source)]
         self.key = digest(*parts)
+        self.slot = digest(self.base, "run", *map(str, folders))
         self.facts_keys = {
             i: digest(fingerprint(), "facts", str(path), *modules[i], source)
             for i, (path, source) in enumerate(zip(files, sources)) if source is not None
@@ -232,7 +252,7 @@ class Run:
 
     def results(self) -> list | None:
         """The run's results, unless a folder outside the key's that the run read has changed."""
-        entry = self.cache.load("run", self.key)
+        entry = self.cache.load("run", self.slot, self.key)
         if not isinstance(entry, tuple) or len(entry) != 2:
             return None
         results, read = entry
@@ -242,7 +262,7 @@ class Run:
 
     def keep_results(self, results: list, read: Sequence[Path]) -> None:
         """``read``: folders outside the key's that the run read (a template folder elsewhere)."""
-        self.cache.save("run", self.key, (results, [(str(folder), folder_digest(folder)) for folder in read]))
+        self.cache.save("run", self.slot, self.key, (results, [(str(folder), folder_digest(folder)) for folder in read]))
 
     # -- each file's facts -----------------------------------------------------------------------
 
@@ -250,7 +270,7 @@ class Run:
         """The facts kept for each file whose bytes are the same (by index)."""
         known = {}
         for i, key in self.facts_keys.items():
-            entry = self.cache.load("facts", key)
+            entry = self.cache.load("facts", self._slot("facts", i), key)
             if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], (str, type(None))):
                 self.facts_digests[i], known[i] = entry
         return known
@@ -262,7 +282,7 @@ class Run:
         except TypeError:  # a kind of fact with no canonical form: no file's conversion is reused
             self.facts_digests[i] = None
         if i in self.facts_keys:
-            self.cache.save("facts", self.facts_keys[i], (self.facts_digests[i], facts))
+            self.cache.save("facts", self._slot("facts", i), self.facts_keys[i], (self.facts_digests[i], facts))
 
     # -- each file's conversion, once the project's facts are known --------------------------------
 
@@ -290,7 +310,7 @@ class Run:
             digest(self.context, kind, extra, str(path), *module, text) if item is not None and text is not None and self.context else None
             for item, path, module, text in zip(items, self.files, self.modules, texts)
         ]
-        answers = [self.cache.load(kind, key) if key else None for key in keys]
+        answers = [self.cache.load(kind, self._slot(kind, i), key) if key else None for i, key in enumerate(keys)]
         for _ in range(sum(1 for answer in answers if answer is not None) if on_hit else 0):
             on_hit()  # type: ignore[misc]
         todo = [item if item is not None and answer is None else None for item, answer in zip(items, answers)]
@@ -298,5 +318,9 @@ class Run:
             if todo[i] is not None:
                 answers[i] = answer
                 if keys[i]:
-                    self.cache.save(kind, keys[i], answer)  # pickled now, before the run changes it
+                    self.cache.save(kind, self._slot(kind, i), keys[i], answer)  # pickled now, before the run changes it
         return answers
+
+    def _slot(self, kind: str, i: int) -> str:
+        """File ``i``'s slot: its facts are the same whatever the choice; its conversion is not."""
+        return digest(kind, str(self.files[i]), *self.modules[i], *([] if kind == "facts" else [self.base]))

@@ -134,6 +134,8 @@ def convert(
     for where, why in skipped:  # someone else's code: never converted (codemod/discovery.py)
         err.print(f"skipped {_display(str(where))}: {why}", soft_wrap=True, markup=False)
     results = _run(files, chosen, options, jobs or os.cpu_count() or 1, cache, paths)
+    if cache is not None and cache.write_error is not None:
+        err.print(f"--cache-dir {cache_dir}: not written ({cache.write_error}); the run went on without it", soft_wrap=True, markup=False)
 
     requirements = vendor(results) if vendor_runtime else requirement_files(paths, results)
     if diff or stat:

@@ -275,3 +275,34 @@ def test_every_fixtures_facts_have_one_digest_in_any_process() -> None:
     ]
     assert seen[0] == seen[1]
     assert len(seen[0].splitlines()) == len(discover([Path(r) for r in roots]))
+
+
+def test_a_cache_that_cannot_be_written_is_said_and_the_run_goes_on(tree: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / TAG).write_bytes(cache_module.TAG_TEXT)
+    (folder / cache_module.fingerprint()[:16]).write_text("a file where the entries' folder goes\n")
+    cache = Cache(folder)
+    assert _run(tree, cache) == _run(tree, None)
+    assert isinstance(cache.write_error, OSError)
+    result = CliRunner().invoke(app, ["convert", str(tree), "--check", "-j", "1", "--cache-dir", str(folder)])
+    assert result.exit_code == 1  # the pages app would change
+    assert "not written" in result.output and "the run went on without it" in result.output
+
+
+def test_the_cache_stays_the_size_of_one_run(tmp_path: Path) -> None:
+    """A new entry for the same file (or run) replaces the last one."""
+    tree = tmp_path / "teamnotes"
+    shutil.copytree(TEAMNOTES, tree)
+    cache = Cache(tmp_path / "cache")
+
+    def entries() -> int:
+        return sum(1 for p in (tmp_path / "cache").rglob("*") if p.is_file())
+
+    _run(tree, cache)
+    first = entries()
+    health = tree / "teamnotes" / "health.py"
+    for n in range(3):
+        health.write_text(f"import time{n}\n" + health.read_text())  # new facts: every entry anew
+        assert _run(tree, cache) == _run(tree, None)
+        assert entries() == first
