@@ -38,23 +38,23 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path / "pages"
 
 
+def _counting(monkeypatch: pytest.MonkeyPatch, **targets: tuple[object, str]) -> dict[str, int]:
+    """How often each ``module.function`` of ``targets`` is called, by the targets' names."""
+    calls = dict.fromkeys(targets, 0)
+    for name, (module, attribute) in targets.items():
+
+        def counting(*args, _name=name, _function=getattr(module, attribute), **kwargs):
+            calls[_name] += 1
+            return _function(*args, **kwargs)
+
+        monkeypatch.setattr(module, attribute, counting)
+    return calls
+
+
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many files each pass computed (not taken from the cache)."""
-    calls = {"gathered": 0, "runs": 0}
-    gather, convert = workers.gather, engine._convert
-
-    def counting_gather(*args, **kwargs):
-        calls["gathered"] += 1
-        return gather(*args, **kwargs)
-
-    def counting_convert(*args, **kwargs):
-        calls["runs"] += 1
-        return convert(*args, **kwargs)
-
-    monkeypatch.setattr(workers, "gather", counting_gather)
-    monkeypatch.setattr(engine, "_convert", counting_convert)
-    return calls
+    return _counting(monkeypatch, gathered=(workers, "gather"), runs=(engine, "_convert"))
 
 
 def test_rerun_converts_nothing_and_answers_the_same(tree: Path, tmp_path: Path, counted: dict[str, int]) -> None:
@@ -188,20 +188,7 @@ TEAMNOTES = REPO / "fixtures" / "projects" / "teamnotes" / "input"  # no templat
 @pytest.fixture
 def converted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many files were converted, and rewritten by leave_flask (not taken from the cache)."""
-    calls = {"converted": 0, "left": 0}
-    convert, leave = engine.convert_source, engine._leave_one
-
-    def counting_convert(*args, **kwargs):
-        calls["converted"] += 1
-        return convert(*args, **kwargs)
-
-    def counting_leave(*args, **kwargs):
-        calls["left"] += 1
-        return leave(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "convert_source", counting_convert)
-    monkeypatch.setattr(engine, "_leave_one", counting_leave)
-    return calls
+    return _counting(monkeypatch, converted=(engine, "convert_source"), left=(engine, "_leave_one"))
 
 
 def _edited_run(root: Path, cache: Cache, edit, calls: dict[str, int]) -> tuple[list[tuple], dict[str, int]]:
