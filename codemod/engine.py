@@ -672,7 +672,8 @@ def copy_tree(source: Path, target: Path) -> None:
         return
 
     def ignore(folder: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in NOT_COPIED or is_venv(Path(folder) / n)}
+        # a folder tagged as a cache (CACHEDIR.TAG: ours, --cache-dir, or another tool's) is no part of the program
+        return {n for n in names if n in NOT_COPIED or is_venv(Path(folder) / n) or (Path(folder) / n / "CACHEDIR.TAG").is_file()}
 
     shutil.copytree(source, target, ignore=ignore, symlinks=True, dirs_exist_ok=True)
 

@@ -293,3 +293,12 @@ def test_the_cache_stays_the_size_of_one_run(tmp_path: Path) -> None:
         health.write_text(f"import time{n}\n" + health.read_text())  # new facts: every entry anew
         assert _run(tree, cache) == _run(tree, None)
         assert entries() == first
+
+
+def test_a_cache_inside_the_tree_is_not_copied_by_out(tree: Path, tmp_path: Path) -> None:
+    command = ["convert", str(tree), "-j", "1", "--cache-dir", str(tree / "f2f-cache"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code in (0, 3), result.output
+    assert (tree / "f2f-cache" / TAG).is_file()
+    assert (tmp_path / "out" / "pagesapp" / "app.py").is_file()
+    assert not (tmp_path / "out" / "f2f-cache").exists()
