@@ -36,7 +36,7 @@ from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the eng
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
 from codemod.levels import CodeFacts, assign_levels, code_facts
 from codemod.project import Project, gather, module_of, wrap
-from codemod.template_plan import UNKNOWN
+from codemod.template_plan import folders_read, modules_read
 from codemod.transform import Combined, FileRun, FlaskUses, Options, Transform, import_source
 
 RUNTIME_REQUIREMENT = "flask2fastapi-runtime>=0.1,<0.2"
@@ -369,25 +369,8 @@ def convert_paths(
             on_done()  # type: ignore[misc]
         return results
     results, project = _convert(files, classes, options, jobs, on_done, fast, run, folders)
-    run.keep_results(results, _read_outside(project, folders))
+    run.keep_results(results, folders_read(project.templates, folders))
     return results
-
-
-def _read_outside(project: Project, folders: Sequence[Path]) -> list[Path]:
-    """The template folders the project names outside ``folders`` (``template_folder="../x"``)."""
-    named = {Path(f).resolve() for facts in project.templates.values() for f in facts.folders if f != UNKNOWN}
-    return sorted(f for f in named if not any(f.is_relative_to(root) for root in folders))
-
-
-def _sources_read(project: Project, files: Sequence[Path]) -> list[Path]:
-    """The project's files whose text a file's conversion may read besides its own: where the
-    project renders templates, the modules next to each app's (codemod/templates.py reads what
-    they register on its Jinja environment, codemod/template_plan.py whether they use an
-    extension)."""
-    if not any(facts.renders for facts in project.templates.values()):
-        return []
-    folders = {Path(facts.path).resolve().parent for facts in project.templates.values() if facts.made}
-    return [path for path in (p.resolve() for p in files) if any(path.is_relative_to(folder) for folder in folders)]
 
 
 def _convert(files, classes, options: Options, jobs: int, on_done, fast: bool, run: Run | None, folders: Sequence[Path] = ()) -> tuple[list[FileResult], Project]:
@@ -422,7 +405,7 @@ def _project(known: dict, gathered: list, run: Run | None, files: Sequence[Path]
                 run.gathered(i, found)
     project = _merged([known[i] if i in known else found for i, found in enumerate(gathered)])
     if run is not None:
-        run.bind(_read_outside(project, folders), _sources_read(project, files))
+        run.bind(folders_read(project.templates, folders), modules_read(project.templates, files))
     return project
 
 

@@ -29,6 +29,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 import libcst as cst
@@ -259,3 +260,23 @@ def _extension(folder: Path) -> bool:
         if EXTENSION.search(text):
             return True
     return False
+
+
+# -- what the plan reads besides the module being converted (codemod/cache.py keys on it) -------------
+
+
+def folders_read(facts: dict[str, TemplateFacts], outside_of: Sequence[Path]) -> list[Path]:
+    """The template folders the project names (``template_folder="../x"``) outside the folders
+    ``outside_of``: ``session_reads`` reads their templates."""
+    named = {Path(f).resolve() for module in facts.values() for f in module.folders if f != UNKNOWN}
+    return sorted(f for f in named if not any(f.is_relative_to(root) for root in outside_of))
+
+
+def modules_read(facts: dict[str, TemplateFacts], files: Sequence[Path]) -> list[Path]:
+    """Of ``files``, those whose text a module's conversion may read besides its own: where the
+    project renders templates, the modules next to each app's (``TemplatePlan.registered`` reads
+    what they register on its Jinja environment, ``_extension`` whether they use an extension)."""
+    if not any(module.renders for module in facts.values()):
+        return []
+    folders = {Path(module.path).resolve().parent for module in facts.values() if module.made}
+    return [path for path in (p.resolve() for p in files) if any(path.is_relative_to(folder) for folder in folders)]
