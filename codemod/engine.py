@@ -6,6 +6,9 @@ metadata-wrapped tree (with ``FlaskUses``, which counts the Flask debt); then Li
 AddImportsVisitor adds imports and the imports whose every use was converted are removed. A file
 that does not parse, or on which a transform raises, is reported and left byte-identical. A
 converted project needs the runtime package: ``requirement_files`` adds it to its requirements.
+With a cache (``convert_paths(cache=...)``, codemod/cache.py), a run reuses what an earlier one
+computed from the same inputs: the whole run's results, or each file's facts, conversion and
+leave_flask rewrite.
 """
 
 from __future__ import annotations
