@@ -15,7 +15,9 @@ run, on 1 and on 2 processes, side by side:
   reused);
 - with ``--slow``, convert on the engine's slow path too (FLASK2FASTAPI_SLOW=1);
 - ``--passes``: instead, one conversion in this process with each file's CPU time per pass (the
-  facts pass, the transforms, leave_flask) next to its bare parse + codegen, summed per folder.
+  facts pass, the transforms, leave_flask) next to its bare parse + codegen, summed per folder,
+  then by outcome (changed, unchanged but reported, unchanged and silent): what a gate that knew a
+  file's outcome before LibCST read it could save at best.
 
 Each measurement runs in a fresh process and reports its CPU time (its own and its workers') and
 its wall time; with ``--repeat N`` the lowest of N. The default corpus is bench/speed_corpus.toml.
@@ -27,6 +29,7 @@ its wall time; with ``--repeat N`` the lowest of N. The default corpus is bench/
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import importlib
 import json
@@ -106,7 +109,8 @@ def passes(paths: list[Path]) -> None:
     import codemod.project as project
     from transforms import ORDER
 
-    spent: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 4)  # facts, transforms, leave, bare
+    # facts, transforms, leave_flask, bare parse + codegen, CPython's ast.parse
+    spent: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 5)
 
     def timed(function, slot: int, path_of):
         def run(*args, **kwargs):
@@ -125,7 +129,10 @@ def passes(paths: list[Path]) -> None:
         start = time.process_time()
         _bare_one(path)
         spent[str(path)][3] = time.process_time() - start
-    engine.convert_paths(files, ORDER, jobs=1, fast=True)
+        start = time.process_time()
+        _ast_one(path)
+        spent[str(path)][4] = time.process_time() - start
+    results = engine.convert_paths(files, ORDER, jobs=1, fast=True)
     folders: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 5)
     for path, times in spent.items():
         folder = max((str(p) for p in paths if path.startswith(str(p))), key=len, default="?")
@@ -139,6 +146,43 @@ def passes(paths: list[Path]) -> None:
     whole = [sum(t[i] for _, t in rows) for i in range(5)]
     for name, t in [*rows, ("all", whole)]:
         print(f"| {name} | {t[4]:.0f} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.2f} | {sum(t[:3]) / max(t[3], 1e-9):.1f}x |")
+    outcomes(results, spent)
+
+
+def _ast_one(path: Path) -> None:
+    try:
+        ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        pass
+
+
+def _outcome(result) -> str:
+    if result.status != "unchanged":
+        return result.status
+    if result.findings or result.routes or result.error_handlers:
+        return "unchanged, with findings, routes or error handlers"
+    if result.flask_blockers:
+        return "unchanged, keeps Flask (a blocker)"
+    return "unchanged, nothing to report"
+
+
+def outcomes(results, spent: dict[str, list[float]]) -> None:
+    """The same CPU by what came out of each file, against the whole corpus's bare parse.
+
+    What a file gate could save at best: a file known to come out unchanged before LibCST reads it
+    would cost nothing but the gate (CPython's ast.parse, the last column, is a floor for one)."""
+    groups: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 6)
+    for result in results:
+        totals = groups[_outcome(result)]
+        for slot, value in enumerate(spent[str(result.path)]):
+            totals[slot] += value
+        totals[5] += 1
+    bare = sum(t[3] for t in groups.values())
+    print(f"\nBy outcome (x bare: the group's facts + transforms + leave_flask CPU over the whole corpus's {bare:.2f} s):")
+    print("| outcome | files | facts s | transforms s | leave_flask s | bare s | ast.parse s | x whole bare |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, t in sorted(groups.items(), key=lambda kv: -sum(kv[1][:3])):
+        print(f"| {name} | {t[5]:.0f} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t[3]:.2f} | {t[4]:.2f} | {sum(t[:3]) / max(bare, 1e-9):.1f}x |")
 
 
 def _run(mode: str, jobs: int, paths: list[Path], repeat: int, cache: Path | None = None) -> dict[str, float]:
