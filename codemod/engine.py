@@ -2,8 +2,9 @@
 
 Pass 1 (facts) and pass 2 (transform) both fan out over a process pool. Within a file the
 transforms run in the explicit order of ``transforms.ORDER``, combined in one traversal of one
-metadata-wrapped tree (with ``FlaskUses``, which counts the Flask debt); then LibCST's
-AddImportsVisitor adds imports and the imports whose every use was converted are removed. A file
+metadata-wrapped tree (with ``FlaskUses``, which counts the Flask debt); then the imports they
+asked for are added (codemod/add_imports.py, as LibCST's AddImportsVisitor would) and the imports
+whose every use was converted are removed. A file
 that does not parse, or on which a transform raises, is reported and left byte-identical. A
 converted project needs the runtime package: ``requirement_files`` adds it to its requirements.
 With a cache (``convert_paths(cache=...)``, codemod/cache.py), a run reuses what an earlier one
@@ -34,6 +35,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from codemod import workers
+from codemod.add_imports import add_imports
 from codemod.cache import Cache, Run
 from codemod.discovery import discover, is_venv  # noqa: F401 (discover: the engine's API)
 from codemod.findings import PARSE_ERROR, READ_ERROR, TRANSFORM_ERROR, Finding, locate
@@ -100,7 +102,7 @@ def transform_module(
 ) -> tuple[cst.Module, FileRun]:
     """Run the transforms on a parsed module: the new module, and the run (findings, Flask
     uses). One metadata resolution and one traversal for all transforms; then
-    LibCST's AddImportsVisitor (which needs no metadata) and the removal of the imports whose
+    the imports asked for (codemod/add_imports.py) and the removal of the imports whose
     every use was converted (known from the original tree's scopes)."""
     run = FileRun(project=project, options=options)
     module_id = module_of(path)
@@ -112,37 +114,10 @@ def transform_module(
     for needed in run.needed_imports():
         AddImportsVisitor.add_needed_import(base, *needed)
     if base.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-        module = _add_imports(module, base)
+        module = add_imports(module, base)
     if run.removable_imports:
         module = module.visit(_ImportRemover(run.removable_imports))
     return _without_new_top_blank_lines(module, original), run
-
-
-def _is_import_line(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
-
-
-def _add_imports(module: cst.Module, base: CodemodContext) -> cst.Module:
-    """LibCST's AddImportsVisitor on the module's head only, then the rest put back as it was.
-
-    The visitor reads and changes only the first statement (a docstring it keeps first), the run
-    of import lines after it, and the leading lines of the statement that ends the run; yet it
-    walks the whole module, twice (once to gather those imports), with a matcher visitor: 17% of
-    a conversion of the fixture projects. So it gets the head, with the statement that ends the
-    run stood in for by ``pass`` with the same leading lines, and that statement's new leading
-    lines go back on the real one."""
-    body = module.body
-    end = next((i for i in range(1, len(body)) if not _is_import_line(body[i])), len(body))
-    rest = body[end:]
-    if rest:
-        stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=rest[0].leading_lines)
-        module = module.with_changes(body=[*body[:end], stand_in])
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # AddImportsVisitor needs no metadata
-    module = wrapper.visit(AddImportsVisitor(replace(base, wrapper=wrapper)))
-    if not rest:
-        return module
-    *head, stand_in = module.body
-    return module.with_changes(body=[*head, rest[0].with_changes(leading_lines=stand_in.leading_lines), *rest[1:]])
 
 
 class _SiblingImports(Transformer):
