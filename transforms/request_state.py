@@ -649,6 +649,7 @@ class RequestStateTransform(Transform):
         self.plan = run.project.state
         self.async_plan = run.project.async_plan
         self._retirements: dict[str, bool] = {}  # getter -> whether it goes (asked per call site)
+        self._startup: dict[str, frozenset[str]] = {}  # getter -> its start-up users (asked per function)
         self._reused: set[cst.CSTNode] = set()  # names of a retired getter a start-up user keeps
         self.functions: list[tuple[str | None, cst.FunctionDef]] = []  # (qualified or None, node)
         self.module = context.full_module_name or ""
@@ -1048,7 +1049,10 @@ class RequestStateTransform(Transform):
         them), whose first statement takes the getter's value (``conn = get_db()``) and which
         call it nowhere else. Each can open the resource itself and close it as the teardown did,
         at its end rather than the context's (nothing else in that context uses it: the getter
-        retires only when nothing else calls it)."""
+        retires only when nothing else calls it). Asked for every function of the file, and
+        the project's facts do not change: computed once per getter."""
+        if getter in self._startup:
+            return self._startup[getter]
         project = self.run.project
         module = getter.rpartition(".")[0]
         found = set()
@@ -1065,7 +1069,8 @@ class RequestStateTransform(Transform):
             callers = {c.qualified for c in project.functions.values() if f.qualified in c.calls | c.nested_calls}
             if callers and callers <= project.factories:
                 found.add(f.qualified)
-        return frozenset(found)
+        self._startup[getter] = frozenset(found)
+        return self._startup[getter]
 
     def _opening_itself(self, original: cst.FunctionDef, updated: cst.FunctionDef, getter: str) -> cst.FunctionDef:
         """A start-up user of a retired getter (``_startup_users``): ``conn = get_db()`` becomes
