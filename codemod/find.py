@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import bisect
 import collections
-from typing import Sequence
+from dataclasses import fields
+from typing import Callable, Sequence
 
 import libcst as cst
 from codemod.visitors import Visitor
 import libcst.matchers as m
 # what m.findall tests each node with (m.matches refuses MatchIfTrue and DoesNotMatch at the top)
-from libcst.matchers._matcher_base import _construct_metadata_fetcher_null, _matches
+from libcst.matchers._matcher_base import _attribute_matches, _construct_metadata_fetcher_null, _matches
 
 # Indexed trees kept (most recently used last): a module's transforms ask about it in turn.
 KEPT = 8
@@ -99,5 +100,45 @@ def findall(tree, matcher, *, metadata_resolver=None) -> Sequence[cst.CSTNode]:
     index, start, end = _indexed(tree)
     nodes = index.order[start:end] if name is None else index.of_class(name, start, end)
     fetch = _construct_metadata_fetcher_null()
+    test = _test(matcher, fetch) if name is not None else None
+    if test is not None:
+        return [node for node in nodes if test(node)]
     return [node for node in nodes if _matches(node, matcher, fetch) is not None]
+
+
+def _test(matcher: m.BaseMatcherNode, fetch) -> Callable[[cst.CSTNode], bool] | None:
+    """A plain node matcher (``m.Call(func=m.Name())``) as a test of a node of its class, with
+    LibCST's answer: its fields that are strings, booleans or None compared as LibCST compares
+    them, those that are plain node matchers tested so in turn where the value is a node, the
+    rest (sequences, wildcards, OneOf...) left to LibCST's own ``_attribute_matches``. LibCST
+    tests each field through several generic calls: 7% of a conversion of the speed corpus went
+    to the matcher tests of ``findall``. None where the matcher wants metadata."""
+    checks: list[Callable[[cst.CSTNode], bool]] = []
+    for spec in fields(matcher):
+        wanted = getattr(matcher, spec.name)
+        if spec.name == "_metadata" or isinstance(wanted, m.DoNotCareSentinel):
+            continue
+        if spec.name == "metadata":
+            return None
+        checks.append(_field_test(spec.name, wanted, fetch))
+    name = type(matcher).__name__
+    return lambda node: node.__class__.__name__ == name and all(check(node) for check in checks)
+
+
+def _field_test(field_name: str, wanted, fetch) -> Callable[[cst.CSTNode], bool]:
+    if isinstance(wanted, bool):
+        return lambda node: getattr(node, field_name) is wanted
+    if wanted is None:
+        return lambda node: getattr(node, field_name) is None
+    if isinstance(wanted, str):
+        return lambda node: getattr(node, field_name) == wanted
+    inner = _test(wanted, fetch) if _class_name(wanted) is not None else None
+
+    def test(node: cst.CSTNode) -> bool:
+        value = getattr(node, field_name)
+        if inner is not None and isinstance(value, cst.CSTNode):
+            return inner(value)
+        return _attribute_matches(value, wanted, fetch) is not None
+
+    return test
 

@@ -20,6 +20,23 @@ MATCHERS = [
     m.MatchIfTrue(lambda node: isinstance(node, cst.Return)),
     m.DoesNotMatch(m.Name()),
     m.SimpleStatementLine(body=[m.ZeroOrMore(), m.Expr(), m.ZeroOrMore()]),
+    # plain matchers, which codemod/find.py tests field by field itself
+    m.Call(func=m.Name()),
+    m.Call(func=m.Name("print") | m.Attribute(attr=m.Name("get"))),
+    m.Attribute(value=m.Name("request"), attr=m.Name()),
+    m.ImportFrom(module=None),
+    m.ImportFrom(module=m.Attribute(value=m.Name())),
+    m.Module(has_trailing_newline=True),
+    m.Arg(keyword=m.Name("methods")),
+    m.Param(default=m.Name()),
+    m.Param(star=""),
+    m.FunctionDef(asynchronous=m.Asynchronous()),
+    m.FunctionDef(asynchronous=None, returns=m.Annotation()),
+    m.Name(value=m.MatchIfTrue(lambda value: value.startswith("_"))),
+    m.Call(func=m.SaveMatchedNode(m.Name(), "func")),
+    m.Call(func=m.DoesNotMatch(m.Name())),
+    m.Decorator(decorator=m.Call(func=m.Attribute(attr=m.Name("route")), args=[m.Arg(m.SimpleString()), m.ZeroOrMore()])),
+    m.If(test=m.Comparison(left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), m.SimpleString())])),
 ]
 
 
