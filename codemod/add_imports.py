@@ -33,49 +33,15 @@ from libcst.helpers import get_absolute_module_from_package_for_import
 
 def add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
     """``module`` with the imports asked for in ``context`` (``add_needed_import``)."""
-    items = [item.resolve_relative(context.full_package_name) for item in context.scratch.get(AddImportsVisitor.CONTEXT_KEY, [])]
-    for item in items:
-        if item.module == "__future__" and (item.obj_name is None or item.alias is not None):
-            raise ValueError(f"cannot add {item} (a __future__ import is of a name, without an alias)")
-    plain = {item.module for item in items if item.obj_name is None and item.alias is None}
-    aliased_modules = {item.module: item.alias for item in items if item.obj_name is None and item.alias is not None}
-    names: dict[str, set[str]] = {}
-    aliased_names: dict[str, list[tuple[str, str]]] = {}
-    for item in sorted(items, key=lambda item: item.module):
-        if item.obj_name is not None and item.alias is None:
-            names.setdefault(item.module, set()).add(item.obj_name)
-        elif item.obj_name is not None:
-            aliased_names.setdefault(item.module, []).append((item.obj_name, item.alias))
-
+    package = context.full_package_name
+    plain, aliased_modules, names, aliased_names = _asked(context)
     body = list(module.body)
     start = 1 if _docstring_or_strict(body) else 0
     end = start
     while end < len(body) and _is_import_line(body[end]):
         end += 1
     head = [line.body[0] for line in body[start:end]]
-    # what the head imports already: ``import m``, ``import m as a`` (the last alias of m counts),
-    # from each module the names (``*`` for a star) and the aliased names
-    had_plain, had_aliased = set(), {}
-    had_names: dict[str, set[str]] = {}
-    had_aliased_names: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for statement in head:
-        if isinstance(statement, cst.Import):
-            for alias in statement.names:
-                if alias.asname is None:
-                    had_plain.add(alias.evaluated_name)
-                else:
-                    had_aliased[alias.evaluated_name] = alias.evaluated_alias
-            continue
-        source = get_absolute_module_from_package_for_import(context.full_package_name, statement)
-        if source is None:
-            continue
-        if isinstance(statement.names, cst.ImportStar):
-            had_names[source] = {"*"}
-            continue
-        had_aliased_names[source] += [(alias.evaluated_name, alias.evaluated_alias) for alias in statement.names if alias.asname is not None]
-        plain_names = {alias.evaluated_name for alias in statement.names if alias.asname is None}
-        if plain_names and "*" not in had_names.setdefault(source, set()):
-            had_names[source] |= plain_names
+    had_plain, had_aliased, had_names, had_aliased_names = _already(head, package)
     plain -= had_plain
     for source, alias in had_aliased.items():
         if aliased_modules.get(source, alias) == alias:
@@ -93,13 +59,12 @@ def add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
                 del names[source]
     for index, statement in enumerate(head):  # into the first statement importing from the module
         if isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
-            source = get_absolute_module_from_package_for_import(context.full_package_name, statement)
+            source = get_absolute_module_from_package_for_import(package, statement)
             if source is None or (source not in names and source not in aliased_names):
                 continue
             added = [cst.ImportAlias(name=cst.Name(name)) for name in sorted(names.pop(source, ()))]
             added += [cst.ImportAlias(name=cst.Name(name), asname=cst.AsName(name=cst.Name(alias))) for name, alias in sorted(aliased_names.pop(source, ()))]
-            line = body[start + index]
-            body[start + index] = line.with_changes(body=[statement.with_changes(names=[*added, *statement.names])])
+            body[start + index] = body[start + index].with_changes(body=[statement.with_changes(names=[*added, *statement.names])])
     if not (plain or names or aliased_modules or aliased_names):
         return module.with_changes(body=body)
 
@@ -130,6 +95,52 @@ def add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
         *(from_line(source, pairs) for source, pairs in per_module.items() if source != "__future__"),
         *rest,
     ])
+
+
+def _asked(context: CodemodContext):
+    """What ``context`` asks for: ``import m``; ``import m as a`` (the last alias asked of m);
+    per module (sorted), the names and the (name, alias) pairs, in the order asked."""
+    items = [item.resolve_relative(context.full_package_name) for item in context.scratch.get(AddImportsVisitor.CONTEXT_KEY, [])]
+    for item in items:
+        if item.module == "__future__" and (item.obj_name is None or item.alias is not None):
+            raise ValueError(f"cannot add {item} (a __future__ import is of a name, without an alias)")
+    plain = {item.module for item in items if item.obj_name is None and item.alias is None}
+    aliased_modules = {item.module: item.alias for item in items if item.obj_name is None and item.alias is not None}
+    names: dict[str, set[str]] = {}
+    aliased_names: dict[str, list[tuple[str, str]]] = {}
+    for item in sorted(items, key=lambda item: item.module):
+        if item.obj_name is not None and item.alias is None:
+            names.setdefault(item.module, set()).add(item.obj_name)
+        elif item.obj_name is not None:
+            aliased_names.setdefault(item.module, []).append((item.obj_name, item.alias))
+    return plain, aliased_modules, names, aliased_names
+
+
+def _already(head: list[cst.Import | cst.ImportFrom], package: str | None):
+    """What the head imports already: ``import m``; ``import m as a`` (the last alias of m);
+    per module, the names (``*`` for a star) and the (name, alias) pairs."""
+    plain, aliased = set(), {}
+    names: dict[str, set[str]] = {}
+    aliased_names: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for statement in head:
+        if isinstance(statement, cst.Import):
+            for alias in statement.names:
+                if alias.asname is None:
+                    plain.add(alias.evaluated_name)
+                else:
+                    aliased[alias.evaluated_name] = alias.evaluated_alias
+            continue
+        source = get_absolute_module_from_package_for_import(package, statement)
+        if source is None:
+            continue
+        if isinstance(statement.names, cst.ImportStar):
+            names[source] = {"*"}
+            continue
+        aliased_names[source] += [(alias.evaluated_name, alias.evaluated_alias) for alias in statement.names if alias.asname is not None]
+        plain_names = {alias.evaluated_name for alias in statement.names if alias.asname is None}
+        if plain_names and "*" not in names.setdefault(source, set()):
+            names[source] |= plain_names
+    return plain, aliased, names, aliased_names
 
 
 def _is_import_line(statement: cst.BaseStatement) -> bool:
