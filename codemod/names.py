@@ -73,7 +73,7 @@ class Wrapper(MetadataWrapper):
             for provider_class in sorted(ready, key=lambda p: p.__name__):
                 provider = provider_class(self._cache.get(provider_class)) if provider_class.gen_cache else provider_class()
                 if provider_class is PositionProvider:
-                    self._metadata[provider_class] = _OnFirstUse(functools.partial(_positions, self.module))
+                    self._metadata[provider_class] = _OnFirstUse(functools.partial(provider._gen, self))
                 elif not issubclass(provider_class, BatchableMetadataProvider):
                     self._metadata[provider_class] = provider._gen(self)
                 elif _hooks(provider_class) == {"visit_Module"}:
@@ -116,12 +116,6 @@ class _OnFirstUse(collections.abc.Mapping):
 
     def __contains__(self, node: object) -> bool:
         return node in self._loaded()
-
-
-def _positions(module: cst.Module) -> Mapping[cst.CSTNode, object]:
-    # through a wrapper of its own: the values hold no reference to this one (a cycle would
-    # leave each tree to the cyclic garbage collector)
-    return PositionProvider()._gen(Wrapper(module, unsafe_skip_copy=True))
 
 
 def _hooks(provider: type) -> set[str]:
