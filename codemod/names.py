@@ -25,7 +25,6 @@ example chatbot.
 
 from __future__ import annotations
 
-import collections.abc
 import functools
 from pathlib import Path
 from types import MappingProxyType
@@ -37,7 +36,6 @@ from libcst.metadata import (
     BatchableMetadataProvider,
     ExpressionContextProvider,
     MetadataWrapper,
-    PositionProvider,
     QualifiedName,
     QualifiedNameSource,
 )
@@ -72,9 +70,7 @@ class Wrapper(MetadataWrapper):
             walked = []
             for provider_class in sorted(ready, key=lambda p: p.__name__):
                 provider = provider_class(self._cache.get(provider_class)) if provider_class.gen_cache else provider_class()
-                if provider_class is PositionProvider:
-                    self._metadata[provider_class] = _OnFirstUse(functools.partial(provider._gen, self))
-                elif not issubclass(provider_class, BatchableMetadataProvider):
+                if not issubclass(provider_class, BatchableMetadataProvider):
                     self._metadata[provider_class] = provider._gen(self)
                 elif _hooks(provider_class) == {"visit_Module"}:
                     with provider.resolve(self):
@@ -88,34 +84,6 @@ class Wrapper(MetadataWrapper):
             done |= ready
             todo -= ready
         return {p: self._metadata[p] for p in providers}
-
-
-class _OnFirstUse(collections.abc.Mapping):
-    """Positions, generated when first asked for. PositionProvider generates the module's code
-    once more to count lines and columns (about a parse: 0.95 s on Werkzeug against 0.84 s of
-    parse), and the facts visitor declares it for the lines of routes, hooks and registrations,
-    which most files have none of. Its values depend on the tree alone, which does not change:
-    generated later, they are the same."""
-
-    def __init__(self, generate) -> None:
-        self._generate, self._values = generate, None
-
-    def _loaded(self) -> Mapping[cst.CSTNode, object]:
-        if self._values is None:
-            self._values = self._generate()
-        return self._values
-
-    def __getitem__(self, node: cst.CSTNode) -> object:
-        return self._loaded()[node]
-
-    def __iter__(self):
-        return iter(self._loaded())
-
-    def __len__(self) -> int:
-        return len(self._loaded())
-
-    def __contains__(self, node: object) -> bool:
-        return node in self._loaded()
 
 
 def _hooks(provider: type) -> set[str]:

@@ -118,21 +118,3 @@ def test_wrapper_resolves_as_libcst_does() -> None:
         expected, found = libcst_wrapper.resolve(FullNames), ours.resolve(FullNames)
         assert set(found) == set(expected), path
         assert all(_value(found[node]) == _value(expected[node]) for node in expected), path
-
-
-def test_positions_are_generated_on_first_use_only() -> None:
-    """Wrapper generates PositionProvider's values when first asked for (most files never ask):
-    until then nothing is generated, then the values are LibCST's."""
-    from libcst.metadata import PositionProvider
-
-    from codemod.names import Wrapper
-
-    path = ROOT / "example_chatbot" / "chat.py"
-    module = cst.parse_module(path.read_bytes())
-    ours = Wrapper(module, True)
-    positions = ours.resolve_many([PositionProvider, Parents])[PositionProvider]
-    assert positions._values is None
-    first = module.body[-1]
-    assert positions[first] == MetadataWrapper(module, True).resolve(PositionProvider)[first]
-    assert positions._values is not None
-    assert dict(positions) == dict(MetadataWrapper(module, True).resolve(PositionProvider))
