@@ -141,4 +141,3 @@ def _field_test(field_name: str, wanted, fetch) -> Callable[[cst.CSTNode], bool]
         return _attribute_matches(value, wanted, fetch) is not None
 
     return test
-
